@@ -1,0 +1,240 @@
+"""The `citebot` command: index, ask, eval, chat and run.
+
+`main()` owns the resources: it loads the settings, opens (or first builds) the index, and
+hands both to whatever the subcommand needs. Errors the user can fix are printed as one line
+(exit code 2); anything unexpected prints a traceback (exit code 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from index.answering import Answerer
+from index.errors import CitebotError, IndexMissingError
+from index.evaluation import evaluate, load_eval_set
+from index.reindex import ReindexResult, rebuild_sync
+from index.store import IndexReader
+
+from .settings import Settings, load_settings
+from .text_render import render_answer
+
+log = logging.getLogger("citebot")
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared helpers
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, shown only on a terminal and only for long runs."""
+
+    def __init__(self, stream=sys.stderr, min_items: int = 20) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.min_items = min_items
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        if not self.enabled or total < self.min_items:
+            return
+        now = time.monotonic()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        width = 30
+        filled = int(width * done / max(total, 1))
+        name = what[-40:]
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name:<40}")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def settings_for(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    if getattr(args, "db", None):
+        settings = replace(settings, db_path=Path(args.db).expanduser().resolve())
+    return settings
+
+
+def reindex(settings: Settings, paths: Sequence[Path] | None = None, quiet: bool = False) -> ReindexResult:
+    """Rebuild the index at settings.db_path from `paths` (default: the configured corpus)."""
+    sources = list(paths) if paths else list(settings.corpus_paths)
+    result = rebuild_sync(sources, settings.db_path, settings.index, ProgressBar() if not quiet else None)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return result
+
+
+async def open_index(settings: Settings, build_if_missing: bool = True) -> IndexReader:
+    """Open the index, building it first from the configured corpus when there is none."""
+    try:
+        return await IndexReader.open(settings.db_path)
+    except IndexMissingError:
+        if not build_if_missing:
+            raise
+    print(f"No index yet at {settings.db_path}: building it from the configured corpus…", file=sys.stderr)
+    await asyncio.to_thread(reindex, settings, None, True)
+    return await IndexReader.open(settings.db_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Subcommands
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    settings = settings_for(args)
+    paths = [Path(p).expanduser() for p in args.paths] or None
+    result = reindex(settings, paths)
+    info = result.info
+    print(
+        f"Indexed {info.documents} documents into {info.passages} passages, {info.terms} terms, "
+        f"in {result.seconds:.2f} s (generation {info.generation}) -> {info.path}"
+    )
+    return 0
+
+
+async def _ask(args: argparse.Namespace) -> int:
+    settings = settings_for(args)
+    reader = await open_index(settings)
+    try:
+        answerer = Answerer(reader, settings.answer)
+        color = sys.stdout.isatty()
+        if args.question == "-":
+            for line in sys.stdin:
+                if not line.strip():
+                    continue
+                answer = await answerer.ask(line.rstrip("\n"), args.top_k)
+                if args.json:
+                    print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+                else:
+                    print(render_answer(answer, color) + "\n", flush=True)
+            return 0
+        answer = await answerer.ask(args.question, args.top_k)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False))
+        else:
+            print(render_answer(answer, color))
+        return 0
+    finally:
+        await reader.close()
+
+
+async def _eval(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from index.builder import build_from_documents, build_from_paths
+    from index.store import write_index
+
+    settings = settings_for(args)
+    ks = tuple(sorted({int(k) for k in args.k.split(",") if k.strip()}))
+    if not ks or min(ks) < 1 or max(ks) > 10:
+        raise CitebotError("--k takes whole numbers from 1 to 10, e.g. --k 1,3,5")
+    eval_set = load_eval_set(Path(args.file).expanduser())
+    with tempfile.TemporaryDirectory(prefix="citebot-eval-") as tmp:
+        db = Path(tmp) / "eval.sqlite3"
+        if eval_set.documents is not None:
+            built = await asyncio.to_thread(build_from_documents, eval_set.documents, settings.index)
+        else:
+            corpus = [Path(p) for p in args.corpus] if args.corpus else list(settings.corpus_paths)
+            built = await asyncio.to_thread(build_from_paths, corpus, settings.index)
+        await write_index(built, db)
+        reader = await IndexReader.open(db)
+        try:
+            answerer = Answerer(reader, settings.answer)
+            report = await evaluate(eval_set, answerer.ask, ks, keep_misses=args.misses)
+        finally:
+            await reader.close()
+    print(f"corpus: {len(built.documents)} documents, {len(built.passages)} passages")
+    if args.json:
+        print(json.dumps(report.as_dict()))
+    else:
+        print(report.render())
+    for miss in report.misses:
+        print(f"  miss: {miss}")
+    return 0
+
+
+async def _chat(args: argparse.Namespace) -> int:
+    from .chat import chat_loop
+
+    settings = settings_for(args)
+    reader = await open_index(settings)
+    try:
+        return await chat_loop(reader, settings)
+    finally:
+        await reader.close()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .runner import run_bot
+
+    return run_bot(settings_for(args))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="citebot",
+        description="Answer questions from your articles with cited passages (BM25, offline).",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", help="config.toml to use (else $CITEBOT_CONFIG, ./config.toml, defaults)")
+    common.add_argument("--db", metavar="PATH", help="index file to use instead of the configured one")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", parents=[common], help="(re)build the index from files and folders")
+    p.add_argument("paths", nargs="*", metavar="PATH", help=".txt/.md files or folders (default: corpus.paths)")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", parents=[common], help="answer one question ('-' reads one per line from stdin)")
+    p.add_argument("question", metavar="QUESTION")
+    p.add_argument("--top-k", type=int, default=None, metavar="N", help="passages to show (1-25)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per question")
+    p.set_defaults(func=lambda a: asyncio.run(_ask(a)))
+
+    p = sub.add_parser("eval", parents=[common], help="measure hit@k and MRR@10 on a question set")
+    p.add_argument("file", metavar="FILE", help="a seed .jsonl set, or the SQuAD folder")
+    p.add_argument("--k", default="1,3,5", help="cut-offs for hit@k (default 1,3,5)")
+    p.add_argument("--corpus", nargs="+", metavar="PATH", help="corpus for seed sets (default: corpus.paths)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--misses", type=int, default=0, metavar="N", help="list up to N questions that missed")
+    p.set_defaults(func=lambda a: asyncio.run(_eval(a)))
+
+    p = sub.add_parser("chat", parents=[common], help="ask questions interactively, answered as the bot would")
+    p.set_defaults(func=lambda a: asyncio.run(_chat(a)))
+
+    p = sub.add_parser("run", parents=[common], help="run the Discord bot (token from DISCORD_TOKEN)")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if getattr(args, "top_k", None) is not None and not 1 <= args.top_k <= 25:
+        print("citebot: error: --top-k must be between 1 and 25", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except CitebotError as exc:
+        print(f"citebot: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

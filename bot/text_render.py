@@ -1,0 +1,51 @@
+"""Rendering an Answer as plain text, for `citebot ask` and `citebot chat`.
+
+The same facts as a Discord reply, in the same order: the answer sentence, the passages marked
+[1], [2], ... with the answering sentence highlighted, then the numbered citations.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from index.answering import Answer, Hit
+
+BOLD, RESET = "\033[1m", "\033[0m"
+NOT_IN_SOURCES = "My sources do not answer that."
+
+
+def highlighted(hit: Hit, color: bool) -> str:
+    """The passage text with its answering sentence marked (bold on a terminal, »…« elsewhere)."""
+    text = hit.passage.text
+    if not hit.highlight:
+        return text
+    start, end = hit.highlight
+    left, right = (BOLD, RESET) if color else ("»", "«")
+    return text[:start] + left + text[start:end] + right + text[end:]
+
+
+def render_answer(answer: Answer, color: bool = False, width: int = 100) -> str:
+    """A complete human-readable reply."""
+    lines: list[str] = []
+    if answer.answered and answer.answer:
+        lines.append(f"Answer: {answer.answer} [1]")
+    elif answer.hits:
+        lines.append(f"{NOT_IN_SOURCES} Closest matches:")
+    else:
+        reason = f" ({answer.reason})" if answer.reason else ""
+        lines.append(f"{NOT_IN_SOURCES}{reason}")
+        return "\n".join(lines)
+    lines.append("")
+    for hit in answer.hits:
+        body = highlighted(hit, color)
+        wrapped = "\n".join(
+            textwrap.fill(par, width=width, initial_indent="    ", subsequent_indent="    ")
+            for par in body.split("\n\n")
+        )
+        lines.append(f"[{hit.rank}] (score {hit.score:.2f})")
+        lines.append(wrapped)
+        lines.append("")
+    lines.append("Sources:")
+    for hit in answer.hits:
+        lines.append(f"[{hit.rank}] {hit.passage.citation.label} · id {hit.passage.id}")
+    return "\n".join(lines)

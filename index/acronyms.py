@@ -1,0 +1,105 @@
+"""Acronyms the corpus defines, learned at index time so either form of a name matches both.
+
+An article writes "Russian Orbital Space Station (ROS)" once and "ROS" afterwards; a user asks
+about either. We find definitions with the Schwartz-Hearst rule (each letter of the short form
+appears, in order, in the long form, the first one starting a word) and expand questions with
+the other form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from .analysis import Analyzer
+
+_DEFINITION = re.compile(r"\(([A-Z][A-Za-z0-9\-&]{1,9})\)")
+_WORDS_BEFORE = re.compile(r"[\w'&\-]+")
+
+
+def find_definitions(text: str) -> list[tuple[str, str]]:
+    """Pairs (short form, long form) defined in `text` as "Long Form (LF)"."""
+    found: list[tuple[str, str]] = []
+    for match in _DEFINITION.finditer(text):
+        short = match.group(1)
+        letters = [c for c in short if c.isalnum()]
+        if sum(c.isupper() for c in letters) < 2:
+            continue
+        window = text[max(0, match.start() - 200) : match.start()].split("(")[-1]
+        words = _WORDS_BEFORE.findall(window)[-(min(len(letters) + 5, len(letters) * 2)) :]
+        long_form = _schwartz_hearst(short, words)
+        if long_form:
+            found.append((short, long_form))
+    return found
+
+
+def _schwartz_hearst(short: str, words: Sequence[str]) -> str | None:
+    """The shortest tail of `words` whose letters spell `short` in order (first at a word start)."""
+    candidate = " ".join(words)
+    s = len(short) - 1
+    l = len(candidate) - 1
+    while s >= 0:
+        c = short[s].lower()
+        if not c.isalnum():
+            s -= 1
+            continue
+        while l >= 0 and (candidate[l].lower() != c or (s == 0 and l > 0 and candidate[l - 1].isalnum())):
+            l -= 1
+        if l < 0:
+            return None
+        l -= 1
+        s -= 1
+    start = candidate.rfind(" ", 0, l + 1) + 1
+    long_form = candidate[start:]
+    if len(long_form.split()) < 2 or long_form.lower() == short.lower():
+        return None
+    return long_form
+
+
+class AcronymMap:
+    """Short-form term <-> long-form terms, in the analyser's vocabulary."""
+
+    def __init__(self, pairs: dict[str, tuple[str, ...]] | None = None) -> None:
+        self.pairs: dict[str, tuple[str, ...]] = dict(pairs or {})
+
+    @classmethod
+    def learn(cls, texts: Iterable[str], analyzer: Analyzer) -> "AcronymMap":
+        """Learn from corpus texts; the first definition of a short form wins (stable order)."""
+        pairs: dict[str, tuple[str, ...]] = {}
+        for text in texts:
+            for short, long_form in find_definitions(text):
+                short_terms = analyzer.terms(short)
+                long_terms = tuple(analyzer.terms(long_form))
+                if len(short_terms) == 1 and len(long_terms) >= 2 and short_terms[0] not in pairs:
+                    pairs[short_terms[0]] = long_terms
+        return cls(pairs)
+
+    def expand(self, terms: Sequence[str]) -> list[str]:
+        """Append the short form for each spelled-out long form in `terms`.
+
+        Used on both sides: a passage or question that says "Russian Orbital Space Station"
+        also gets the term "ros", so a question saying "ROS" matches it. Adding only the short
+        form (never the long form's words) keeps an acronym in a question from dragging in
+        every passage that mentions "space" or "station". A long form directly followed by its
+        acronym (the definition itself) is not counted twice.
+        """
+        out = list(terms)
+        for short, long_terms in self.pairs.items():
+            n = len(long_terms)
+            i = 0
+            while i <= len(terms) - n:
+                if terms[i] == long_terms[0] and tuple(terms[i : i + n]) == long_terms:
+                    if i + n >= len(terms) or terms[i + n] != short:
+                        out.append(short)
+                    i += n
+                else:
+                    i += 1
+        return out
+
+    def to_rows(self) -> list[tuple[str, str]]:
+        return [(short, " ".join(long_terms)) for short, long_terms in sorted(self.pairs.items())]
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, str]]) -> "AcronymMap":
+        return cls({short: tuple(long.split()) for short, long in rows})
+

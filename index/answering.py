@@ -1,0 +1,201 @@
+"""From a question to an Answer: retrieve, re-rank by best sentence, decide, highlight.
+
+BM25 over passages finds candidates; the sentence of each candidate that best matches the
+question both re-ranks the candidates (a question usually paraphrases one sentence) and is the
+sentence we highlight. The no-answer rule looks at how much of the question the top passage
+actually covers, so "not in my sources" is said when the words barely match, whatever the raw
+score.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .analysis import Analyzer
+from .bm25 import BM25Index
+from .passages import Passage
+from .store import IndexReader, StoredPassage
+
+# Questions longer than this are analysed only up to here: nobody asks a 100,000-character
+# question on purpose, and analysing one would stall the caller.
+MAX_ANALYSED_CHARS = 2000
+# Scoring a corpus this large takes long enough that it moves off the event loop.
+OFFLOAD_ABOVE_PASSAGES = 50_000
+
+
+@dataclass(frozen=True)
+class AnswerParams:
+    """How answers are chosen; all of it is in config.toml under [answer]."""
+
+    top_k: int = 3
+    candidates: int = 30
+    sentence_weight: float = 0.5
+    sentence_k1: float = 1.2
+    sentence_b: float = 0.75
+    min_coverage: float = 0.5
+    weak_coverage: float = 0.25
+    min_margin: float = 1.3
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.top_k <= 25:
+            raise ValueError(f"answer.top_k must be between 1 and 25, got {self.top_k}")
+        if self.candidates < self.top_k:
+            raise ValueError("answer.candidates must be at least answer.top_k")
+        for name in ("min_coverage", "weak_coverage"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"answer.{name} must be between 0 and 1")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One returned passage: its rank, score, and the sentence that best answers."""
+
+    rank: int
+    score: float
+    bm25: float
+    passage: Passage
+    highlight: tuple[int, int] | None
+
+    @property
+    def sentence(self) -> str | None:
+        return self.passage.text[self.highlight[0] : self.highlight[1]] if self.highlight else None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a question gets: an answer sentence with its passages, or an honest decline."""
+
+    question: str
+    answered: bool
+    hits: list[Hit]
+    answer: str | None = None
+    coverage: float = 0.0
+    margin: float = 0.0
+    reason: str | None = None
+    terms: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        """The documented `citebot ask --json` object."""
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "answer": self.answer,
+            "passages": [
+                {
+                    "rank": h.rank,
+                    "score": round(h.score, 6),
+                    "id": h.passage.id,
+                    "text": h.passage.text,
+                    "highlight": list(h.highlight) if h.highlight else None,
+                    "citation": {
+                        "document": h.passage.citation.document,
+                        "author": h.passage.citation.author,
+                        "path": h.passage.citation.path,
+                        "url": h.passage.citation.url,
+                        "section": h.passage.citation.section,
+                        "paragraphs": list(h.passage.citation.paragraphs),
+                        "label": h.passage.citation.label,
+                    },
+                }
+                for h in self.hits
+            ],
+        }
+
+
+def _sentence_score(sentence_terms: Counter[str], query: Sequence[str], idf: dict[str, float],
+                    avg_len: float, k1: float, b: float) -> float:
+    length = sum(sentence_terms.values()) or 1
+    norm = k1 * (1 - b + b * length / avg_len)
+    return sum(idf[t] * sentence_terms[t] * (k1 + 1) / (sentence_terms[t] + norm) for t in query if t in sentence_terms)
+
+
+class Answerer:
+    """Answers questions from one open index. Cheap to create; swap it to hot-reload."""
+
+    def __init__(self, reader: IndexReader, params: AnswerParams = AnswerParams(),
+                 analyzer: Analyzer | None = None) -> None:
+        self.reader = reader
+        self.params = params
+        self.analyzer = analyzer or Analyzer()
+        self.avg_sentence_terms = float(reader.info.meta.get("avg_sentence_terms", "12") or 12)
+
+    def query_terms(self, question: str) -> tuple[list[str], list[str]]:
+        """The question's own terms, and those plus the other form of any acronym."""
+        terms = self.analyzer.terms(question[:MAX_ANALYSED_CHARS])
+        return terms, self.reader.acronyms.expand(terms)
+
+    async def ask(self, question: str, top_k: int | None = None) -> Answer:
+        """Answer one question. Never raises for odd text: it declines instead."""
+        top_k = self.params.top_k if top_k is None else max(1, min(int(top_k), 25))
+        question = question.strip()
+        if not question:
+            return Answer(question, False, [], reason="empty question")
+        terms, expanded = self.query_terms(question)
+        if not terms:
+            return Answer(question, False, [], reason="no searchable words", terms=terms)
+        bm25 = self.reader.bm25
+        depth = max(self.params.candidates, top_k)
+        if bm25.n_docs > OFFLOAD_ABOVE_PASSAGES:
+            found = await asyncio.to_thread(bm25.top_k, expanded, depth)
+        else:
+            found = bm25.top_k(expanded, depth)
+        if not found:
+            return Answer(question, False, [], reason="no passage shares a word with the question", terms=terms)
+        stored = await self.reader.passages([h.index for h in found])
+        return self._decide(question, terms, expanded, found, stored, top_k)
+
+    def _decide(self, question: str, terms: list[str], expanded: list[str], found: Sequence, stored: list[StoredPassage],
+                top_k: int) -> Answer:
+        bm25: BM25Index = self.reader.bm25
+        idf = {t: bm25.idf(t) for t in set(expanded)}
+        p = self.params
+        ranked = []
+        for hit, sp in zip(found, stored):
+            best, span = 0.0, None
+            for start, end in sp.sentences:
+                sentence_terms = self.reader.acronyms.expand(self.analyzer.terms(sp.passage.text[start:end]))
+                score = _sentence_score(Counter(sentence_terms), expanded, idf,
+                                        self.avg_sentence_terms, p.sentence_k1, p.sentence_b)
+                if score > best:
+                    best, span = score, (start, end)
+            total = hit.score + p.sentence_weight * best
+            ranked.append((-total, sp.index, total, hit.score, sp, span))
+        ranked.sort(key=lambda r: (r[0], r[1]))
+        hits = [Hit(rank + 1, total, raw, sp.passage, span) for rank, (_, _, total, raw, sp, span) in
+                enumerate(ranked[:top_k])]
+        coverage = self._coverage(terms, hits[0].passage)
+        margin = hits[0].score / hits[1].score if len(hits) > 1 and hits[1].score > 0 else math.inf
+        answered = coverage >= p.min_coverage or (coverage >= p.weak_coverage and margin >= p.min_margin)
+        top = hits[0]
+        return Answer(
+            question=question,
+            answered=answered,
+            hits=hits,
+            answer=top.sentence if answered else None,
+            coverage=coverage,
+            margin=margin,
+            reason=None if answered else "the sources do not answer this",
+            terms=terms,
+        )
+
+    def _coverage(self, terms: list[str], passage: Passage) -> float:
+        """IDF-weighted share of the question's distinct terms found in the passage or its context.
+
+        A term counts as found when its acronym partner is (a question saying "ROS" is covered by
+        a passage saying "Russian Orbital Space Station").
+        """
+        bm25 = self.reader.bm25
+        acronyms = self.reader.acronyms
+        have = set(acronyms.expand(self.analyzer.terms(passage.text)))
+        have |= set(acronyms.expand(self.analyzer.terms(passage.context)))
+        total = found = 0.0
+        for term in dict.fromkeys(terms):
+            weight = bm25.idf(term) if bm25.df(term) else math.log(1 + (bm25.n_docs + 0.5) / 0.5)
+            total += weight
+            if term in have:
+                found += weight
+        return found / total if total else 0.0

@@ -1,0 +1,354 @@
+"""Reading article files into structured documents: metadata, sections and numbered paragraphs.
+
+A citation is only useful if a reader can find the place, so paragraph numbers here are the
+blank-line-separated blocks of the file body (after any front matter), counted from 1 in file
+order, exactly as a person counting blocks in an editor would. Everything else -- which block
+is a heading, a byline, or web-page leftovers -- is decided by general layout rules, never by
+knowing a particular article's strings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .normalize import normalize_text
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown")
+
+# Roles a block can play; only "paragraph" blocks become passages.
+TITLE, HEADING, PARAGRAPH, BYLINE, CHROME = "title", "heading", "paragraph", "byline", "chrome"
+
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*$")
+_WORD = re.compile(r"\w+")
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_NAME_LINE = re.compile(r"^(?:by\s+)?((?:[A-Z][\w'\-]*\.?)(?:\s+(?:[A-Z][\w'\-]*\.?|de|van|von|bin|al)){1,3})$", re.I)
+_BY_PREFIX = re.compile(r"^(?:by|author|written by)\s*[:\-]?\s+", re.I)
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|`)(.+?)\1")
+
+
+class UnreadableDocument(Exception):
+    """A corpus file that cannot be read as text; the indexer skips it with a warning."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Block:
+    """One blank-line-separated block of the body, with its paragraph number and role."""
+
+    number: int
+    text: str
+    start: int
+    end: int
+    role: str = PARAGRAPH
+    section: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A normalised article: metadata plus its numbered blocks (roles decided)."""
+
+    path: str
+    title: str
+    text: str
+    blocks: tuple[Block, ...]
+    author: str | None = None
+    author_bio: str | None = None
+    url: str | None = None
+    date: str | None = None
+    kind: str = "txt"
+    content_hash: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def paragraphs(self) -> list[Block]:
+        """Blocks that carry body text (what passages are made of)."""
+        return [b for b in self.blocks if b.role == PARAGRAPH]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading files
+
+
+def read_text_file(path: Path, max_bytes: int | None = None) -> str:
+    """Read a file as UTF-8 text, refusing binary data with a reason a user can act on."""
+    try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise UnreadableDocument(path, f"larger than the {max_bytes:,}-byte limit ({size:,} bytes)")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableDocument(path, f"cannot be read ({exc.strerror or exc})") from exc
+    if b"\x00" in data[:8192]:
+        raise UnreadableDocument(path, "looks binary (contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableDocument(path, f"is not valid UTF-8 (byte {exc.start})") from exc
+
+
+def discover_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Expand files and folders (recursively) into supported files, in a stable order.
+
+    Returns the files and warnings for paths that do not exist or are not supported. Folder
+    symlinks are not followed, so a symlink loop cannot make the walk endless.
+    """
+    found: dict[Path, None] = {}
+    warnings: list[str] = []
+    for root in paths:
+        if root.is_file():
+            if root.suffix.lower() in SUPPORTED_SUFFIXES:
+                found[root] = None
+            else:
+                warnings.append(f"{root}: skipped (not a .txt or .md file)")
+        elif root.is_dir():
+            for path in sorted(_walk(root)):
+                found[path] = None
+        else:
+            warnings.append(f"{root}: no such file or folder")
+    return list(found), warnings
+
+
+def _walk(root: Path) -> list[Path]:
+    files: list[Path] = []
+    for child in sorted(root.iterdir()):
+        if child.name.startswith("."):
+            continue
+        if child.is_dir() and not child.is_symlink():
+            files.extend(_walk(child))
+        elif child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
+            files.append(child)
+    return files
+
+
+def load_document(path: Path, display_path: str | None = None, max_bytes: int | None = None) -> Document:
+    """Read and parse one corpus file."""
+    raw = read_text_file(path, max_bytes=max_bytes)
+    kind = "md" if path.suffix.lower() in (".md", ".markdown") else "txt"
+    return parse_document(raw, display_path or str(path), kind=kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+
+def parse_document(raw: str, path: str, kind: str = "txt", metadata: dict[str, str] | None = None) -> Document:
+    """Turn raw file text into a Document: front matter, blocks, roles, sections, byline."""
+    text = normalize_text(raw)
+    front, body_offset = _split_front_matter(text)
+    front.update(metadata or {})
+    blocks = _split_blocks(text, body_offset)
+    if not any(b.text.strip() for b in blocks):
+        return _document(path, kind, text, front, front.get("title") or Path(path).stem, [], None, None)
+
+    title = front.get("title")
+    blocks = _strip_markdown_inline(blocks) if kind == "md" else blocks
+    roles: dict[int, str] = {}
+    headings: dict[int, str] = {}
+    first = blocks[0]
+    first_line = first.text.split("\n", 1)[0].strip()
+    md_first = _MD_HEADING.match(first_line)
+    if title is None:
+        title = md_first.group(2) if md_first else first_line
+        if "\n" not in first.text.strip():
+            roles[first.number] = TITLE
+    elif md_first and md_first.group(2).strip() == title:
+        roles[first.number] = TITLE
+
+    author, bio = front.get("author"), None
+    byline = _find_byline(blocks, roles)
+    if byline is not None:
+        number, name, bio = byline
+        roles[number] = BYLINE
+        author = author or name
+
+    _drop_repeated_lines(blocks, roles)
+    _assign_roles(blocks, roles, headings, kind)
+    sectioned = _with_sections(blocks, roles, headings)
+    return _document(path, kind, text, front, title, sectioned, author, bio)
+
+
+def _document(path: str, kind: str, text: str, front: dict[str, str], title: str,
+              blocks: list[Block], author: str | None, bio: str | None) -> Document:
+    return Document(
+        path=path,
+        title=title.strip() or Path(path).stem,
+        text=text,
+        blocks=tuple(blocks),
+        author=author,
+        author_bio=bio,
+        url=front.get("url"),
+        date=front.get("date"),
+        kind=kind,
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        metadata=dict(front),
+    )
+
+
+def _split_front_matter(text: str) -> tuple[dict[str, str], int]:
+    """Parse a leading `---` block of `key: value` lines; return it and where the body starts."""
+    if not text.startswith("---\n"):
+        return {}, 0
+    end = text.find("\n---", 4)
+    if end == -1:
+        return {}, 0
+    after = text.find("\n", end + 4)
+    body_start = len(text) if after == -1 else after + 1
+    meta: dict[str, str] = {}
+    for line in text[4:end].split("\n"):
+        key, sep, value = line.partition(":")
+        if sep and key.strip():
+            meta[key.strip().lower()] = value.strip().strip("\"'")
+    return meta, body_start
+
+
+def _split_blocks(text: str, offset: int) -> list[Block]:
+    """Blank-line-separated blocks of the body (whitespace-only lines count as blank)."""
+    blocks: list[Block] = []
+    for match in re.finditer(r"(?:[^\n]*\S[^\n]*(?:\n|$))+", text[offset:]):
+        chunk = match.group(0)
+        stripped = chunk.strip()
+        lead = len(chunk) - len(chunk.lstrip())
+        start = offset + match.start() + lead
+        cleaned = "\n".join(line.strip() for line in stripped.split("\n"))
+        blocks.append(Block(len(blocks) + 1, cleaned, start, start + len(stripped)))
+    return blocks
+
+
+def _strip_markdown_inline(blocks: list[Block]) -> list[Block]:
+    """Links become their text and emphasis markers go, so markup never reaches tokens."""
+    out = []
+    for b in blocks:
+        text = _MD_LINK.sub(r"\1", b.text)
+        text = _MD_EMPHASIS.sub(r"\2", text)
+        out.append(Block(b.number, text, b.start, b.end, b.role, b.section))
+    return out
+
+
+def _words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def is_prose(text: str) -> bool:
+    """Running text: a sentence of some length, not a label, menu entry or form prompt."""
+    longest = max((_words(line) for line in text.split("\n")), default=0)
+    return longest >= 8 and (bool(_SENTENCE_END.search(text.strip())) or _words(text) >= 20)
+
+
+def _is_heading_text(line: str) -> bool:
+    """A short line without final punctuation: what a plain-text heading looks like."""
+    line = line.strip()
+    return 0 < _words(line) <= 14 and len(line) <= 120 and not re.search(r"[.!?,;:]$", line)
+
+
+def _find_byline(blocks: list[Block], roles: dict[int, str]) -> tuple[int, str, str | None] | None:
+    """Find an author byline or bio among the first blocks.
+
+    Two general shapes: a line "By Name" (or "Author: Name"), and a bio block that starts with a
+    name-like line followed by a sentence about that same name ("Name is the ...").
+    """
+    for block in blocks[:6]:
+        if roles.get(block.number):
+            continue
+        lines = block.text.split("\n")
+        first = lines[0].strip()
+        if _BY_PREFIX.match(first) and _NAME_LINE.match(_BY_PREFIX.sub("", first)):
+            name = _BY_PREFIX.sub("", first).strip()
+            rest = " ".join(lines[1:]).strip() or None
+            return block.number, name, rest
+        name_match = _NAME_LINE.match(first)
+        if name_match and len(lines) > 1:
+            name = name_match.group(1)
+            key = _name_key(name)
+            if any(_name_key(line).startswith(key) for line in lines[1:]):
+                bio = " ".join(l for l in lines[1:] if _name_key(l) != key).strip()
+                return block.number, _best_name(lines, name), bio or None
+    return None
+
+
+def _name_key(text: str) -> str:
+    return " ".join(w.lower() for w in _WORD.findall(text))
+
+
+def _best_name(lines: list[str], fallback: str) -> str:
+    """Prefer the fullest spelling of the name ("Joseph P. Chacko" over "Joseph P Chacko")."""
+    key = _name_key(fallback)
+    spellings = [
+        cand.strip()
+        for line in lines
+        for cand in re.findall(r"(?:[A-Z][\w'\-]*\.?\s+){1,3}[A-Z][\w'\-]*", line)
+        if _name_key(cand) == key
+    ]
+    return max(spellings, key=len, default=fallback)
+
+
+def _drop_repeated_lines(blocks: list[Block], roles: dict[int, str]) -> None:
+    """A block that repeats an earlier block word for word is page furniture."""
+    seen: set[str] = set()
+    for block in blocks:
+        key = _name_key(block.text)
+        if key in seen and not roles.get(block.number):
+            roles[block.number] = CHROME
+        seen.add(key)
+
+
+def _assign_roles(blocks: list[Block], roles: dict[int, str], headings: dict[int, str], kind: str) -> None:
+    """Decide headings, paragraphs and leftovers by layout.
+
+    A heading is a short unpunctuated line (or a Markdown `#` line) that introduces prose. A
+    short block that introduces nothing -- "Latest", a comment-form prompt, a list of link titles
+    -- is web-page furniture and is dropped.
+    """
+    for i, block in enumerate(blocks):
+        if block.number in roles:
+            continue
+        md = _MD_HEADING.match(block.text.split("\n", 1)[0]) if kind == "md" else None
+        nxt = _next_prose(blocks, i, roles)
+        if md:
+            headings[block.number] = md.group(2).strip()
+            roles[block.number] = HEADING
+        elif is_prose(block.text) or _is_list(block.text):
+            roles[block.number] = PARAGRAPH
+        elif "\n" not in block.text and _is_heading_text(block.text) and nxt:
+            headings[block.number] = block.text.strip()
+            roles[block.number] = HEADING
+        elif "\n" not in block.text and re.search(r"[,:]$", block.text.strip()) and nxt:
+            roles[block.number] = PARAGRAPH  # a lead-in ("In conclusion,") that joins the next block
+        else:
+            roles[block.number] = CHROME
+
+
+def _is_list(text: str) -> bool:
+    lines = text.split("\n")
+    return len(lines) >= 2 and all(re.match(r"^\s*(?:[-*+]|\d+[.)])\s+\S", l) for l in lines) and _words(text) >= 8
+
+
+def _next_prose(blocks: list[Block], i: int, roles: dict[int, str]) -> bool:
+    """Whether the very next block is body text (what a heading must introduce)."""
+    if i + 1 >= len(blocks) or roles.get(blocks[i + 1].number) in (BYLINE, CHROME, TITLE):
+        return False
+    return is_prose(blocks[i + 1].text) or _is_list(blocks[i + 1].text)
+
+
+def _with_sections(blocks: list[Block], roles: dict[int, str], headings: dict[int, str]) -> list[Block]:
+    out: list[Block] = []
+    section: str | None = None
+    for b in blocks:
+        role = roles.get(b.number, PARAGRAPH)
+        if role == HEADING:
+            section = headings[b.number]
+            # A Markdown heading written directly above its text (no blank line) shares the block.
+            rest = b.text.split("\n", 1)[1].strip() if "\n" in b.text else ""
+            out.append(Block(b.number, b.text.split("\n", 1)[0], b.start, b.end, HEADING, section))
+            if rest:
+                out.append(Block(b.number, rest, b.start, b.end, PARAGRAPH, section))
+            continue
+        out.append(Block(b.number, b.text, b.start, b.end, role, section))
+    return out

@@ -1,0 +1,35 @@
+"""Exceptions that carry what a user needs to recover, raised by the library, shown by adapters."""
+
+from __future__ import annotations
+
+
+class CitebotError(Exception):
+    """Base class: the message is written for the person running citebot."""
+
+
+class EmptyCorpusError(CitebotError):
+    """Nothing could be indexed; `warnings` says why for each file that was skipped."""
+
+    def __init__(self, message: str, warnings: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.warnings = list(warnings or [])
+
+
+class IndexMissingError(CitebotError):
+    """There is no index file yet."""
+
+
+class IncompatibleIndexError(CitebotError):
+    """The index was built by a version of citebot this one cannot read; reindexing fixes it."""
+
+
+class CorruptIndexError(CitebotError):
+    """The index file is damaged or not an index; rebuilding it fixes it."""
+
+
+class IndexLockedError(CitebotError):
+    """Another `citebot index` is building into the same file."""
+
+
+class ConfigError(CitebotError):
+    """A setting is invalid; the message names the key."""

@@ -1,0 +1,167 @@
+"""Measuring retrieval quality on question sets with gold paragraphs (`citebot eval`).
+
+Two formats, both from shared/eval: seed sets (JSON lines of `q`, `answers`, `gold` paragraph
+numbers, asked against the configured corpus; a set with no `gold` is an unanswerable set, where
+success is declining), and the SQuAD folder (`articles.jsonl` + `questions.jsonl`), whose
+articles are indexed together as ONE corpus, as a bot that knows many articles would be.
+Questions go through the same Answerer as `citebot ask`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .answering import Answer
+from .documents import Document, parse_document
+from .errors import CitebotError
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    """One question: gold paragraphs (in `document`, when the set names one) and answer strings."""
+
+    question: str
+    gold: tuple[int, ...] = ()
+    answers: tuple[str, ...] = ()
+    document: str | None = None
+
+
+@dataclass
+class EvalSet:
+    """Questions, plus the documents to index when the set brings its own corpus."""
+
+    name: str
+    questions: list[EvalQuestion]
+    documents: list[Document] | None = None
+
+    @property
+    def unanswerable(self) -> bool:
+        return all(not q.gold for q in self.questions)
+
+
+@dataclass
+class EvalReport:
+    """hit@k, MRR@10, answer hits, declines and timing for one set."""
+
+    name: str
+    questions: int
+    ks: tuple[int, ...]
+    hits: dict[int, int] = field(default_factory=dict)
+    answer_hits: dict[int, int] = field(default_factory=dict)
+    reciprocal_ranks: float = 0.0
+    declined: int = 0
+    unanswerable: bool = False
+    seconds: float = 0.0
+    misses: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        n = max(self.questions, 1)
+        out: dict[str, object] = {"set": self.name, "questions": self.questions}
+        if self.unanswerable:
+            out["declined"] = round(self.declined / n, 4)
+        else:
+            out.update({f"hit@{k}": round(self.hits.get(k, 0) / n, 4) for k in self.ks})
+            out["mrr@10"] = round(self.reciprocal_ranks / n, 4)
+            out.update({f"answer_hit@{k}": round(self.answer_hits.get(k, 0) / n, 4) for k in self.ks})
+            out["declined"] = round(self.declined / n, 4)
+        out["seconds"] = round(self.seconds, 2)
+        return out
+
+    def render(self) -> str:
+        d = self.as_dict()
+        lines = [f"{self.name}: {self.questions} questions in {d['seconds']} s"]
+        for key, value in d.items():
+            if key not in ("set", "questions", "seconds"):
+                lines.append(f"  {key:<14} {value:.4f}" if isinstance(value, float) else f"  {key:<14} {value}")
+        return "\n".join(lines)
+
+
+def load_eval_set(path: Path) -> EvalSet:
+    """Read a seed JSONL file, or a SQuAD folder / one of its two files."""
+    if path.is_dir() or path.name in ("articles.jsonl", "questions.jsonl"):
+        folder = path if path.is_dir() else path.parent
+        if (folder / "articles.jsonl").is_file() and (folder / "questions.jsonl").is_file():
+            return _load_squad(folder)
+        if path.is_dir():
+            raise CitebotError(f"{path} is a folder without articles.jsonl and questions.jsonl")
+    if not path.is_file():
+        raise CitebotError(f"no question set at {path}")
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            questions.append(
+                EvalQuestion(str(row["q"]), tuple(int(g) for g in row.get("gold", [])),
+                             tuple(str(a) for a in row.get("answers", [])), row.get("document"))
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CitebotError(f"{path}:{number}: not a question line ({exc})") from exc
+    if not questions:
+        raise CitebotError(f"{path} holds no questions")
+    return EvalSet(path.name, questions)
+
+
+def _load_squad(folder: Path) -> EvalSet:
+    documents = []
+    for line in (folder / "articles.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            art = json.loads(line)
+            documents.append(
+                parse_document("\n\n".join(art["paragraphs"]), f"squad/{art['article_id']}",
+                               metadata={"title": art["title"]})
+            )
+    questions = []
+    for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            questions.append(
+                EvalQuestion(row["question"], (int(row["gold_paragraph_index"]) + 1,), tuple(row["answers"]),
+                             f"squad/{row['article_id']}")
+            )
+    return EvalSet(folder.name, questions, documents)
+
+
+Ask = Callable[[str, int], Awaitable[Answer]]
+
+
+async def evaluate(eval_set: EvalSet, ask: Ask, ks: Sequence[int] = (1, 3, 5), keep_misses: int = 0) -> EvalReport:
+    """Ask every question (top 10) and score where the first gold-covering passage ranks."""
+    report = EvalReport(eval_set.name, len(eval_set.questions), tuple(ks), unanswerable=eval_set.unanswerable)
+    started = time.perf_counter()
+    for q in eval_set.questions:
+        answer = await ask(q.question, 10)
+        if not answer.answered:
+            report.declined += 1
+        if eval_set.unanswerable:
+            continue
+        rank = _first_rank(answer, lambda h: _covers(h, q))
+        answer_rank = _first_rank(answer, lambda h: any(a.lower() in h.passage.text.lower() for a in q.answers))
+        if rank:
+            report.reciprocal_ranks += 1.0 / rank
+        elif len(report.misses) < keep_misses:
+            report.misses.append(q.question)
+        for k in ks:
+            report.hits[k] = report.hits.get(k, 0) + (1 if rank and rank <= k else 0)
+            report.answer_hits[k] = report.answer_hits.get(k, 0) + (1 if answer_rank and answer_rank <= k else 0)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _covers(hit, q: EvalQuestion) -> bool:
+    citation = hit.passage.citation
+    if q.document is not None and citation.path != q.document and Path(citation.path).name != Path(q.document).name:
+        return False
+    return any(citation.covers(g) for g in q.gold)
+
+
+def _first_rank(answer: Answer, ok: Callable) -> int | None:
+    for hit in answer.hits:
+        if ok(hit):
+            return hit.rank
+    return None

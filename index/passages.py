@@ -1,0 +1,193 @@
+"""Splitting documents into passages: the units that are ranked, shown and cited.
+
+A passage stays inside one section, never cuts a sentence, and holds at most `max_words` words;
+a short paragraph (a lead-in such as "In conclusion,") joins the next one in its section. Its
+citation names the paragraph span it came from, in the numbering a reader can count.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .documents import BYLINE, PARAGRAPH, Block, Document
+from .sentences import sentence_spans
+
+_WORD = re.compile(r"\S+")
+AUTHOR_SECTION = "About the author"
+
+
+@dataclass(frozen=True)
+class PassageParams:
+    """How documents are cut. Part of the index's fingerprint: changing it means reindexing."""
+
+    max_words: int = 120
+    join_below: int = 25
+
+    def __post_init__(self) -> None:
+        if self.max_words < 10:
+            raise ValueError(f"passages.max_words must be at least 10, got {self.max_words}")
+        if not 0 <= self.join_below <= self.max_words:
+            raise ValueError("passages.join_below must be between 0 and passages.max_words")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a passage comes from, precisely enough for a reader to find it."""
+
+    document: str
+    path: str
+    paragraphs: tuple[int, int]
+    start: int
+    end: int
+    section: str | None = None
+    author: str | None = None
+    url: str | None = None
+    kind: str = "txt"
+
+    @property
+    def paragraph_label(self) -> str:
+        first, last = self.paragraphs
+        return f"¶{first}" if first == last else f"¶{first}–{last}"
+
+    @property
+    def label(self) -> str:
+        """One line: "Title" by Author, § Section, ¶7–8 (path)."""
+        parts = [f'"{self.document}"']
+        if self.author:
+            parts[0] += f" by {self.author}"
+        if self.section:
+            parts.append(f"§ {self.section}")
+        parts.append(self.paragraph_label)
+        return ", ".join(parts) + f" ({self.url or self.path})"
+
+    def covers(self, paragraph: int) -> bool:
+        return self.paragraphs[0] <= paragraph <= self.paragraphs[1]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A rankable piece of a document, with its citation and its context (title, section)."""
+
+    id: str
+    doc_hash: str
+    ordinal: int
+    text: str
+    citation: Citation
+
+    @property
+    def context(self) -> str:
+        """Words that describe where the passage stands, indexed as a field of their own."""
+        parts = [self.citation.document, self.citation.section or ""]
+        if self.citation.section == AUTHOR_SECTION:
+            # The byline passage answers "who wrote this?": give it the words people use for that.
+            parts.append(f"author writer wrote written by {self.citation.author or ''}")
+        return " ".join(p for p in parts if p)
+
+
+def split_document(doc: Document, params: PassageParams = PassageParams()) -> list[Passage]:
+    """All passages of a document in reading order; ids are stable while the text is unchanged."""
+    pieces: list[tuple[list[Block], str, int, int]] = []  # (blocks, text, start, end)
+    bio = [b for b in doc.blocks if b.role == BYLINE]
+    for block in bio:
+        pieces.append(([block], doc.author_bio or block.text.replace("\n", " "), block.start, block.end))
+    for section_blocks in _sections(doc.paragraphs):
+        pieces.extend(_cut_section(section_blocks, params))
+
+    passages = []
+    for ordinal, (blocks, text, start, end) in enumerate(pieces):
+        first = blocks[0]
+        section = AUTHOR_SECTION if first.role == BYLINE else first.section
+        citation = Citation(
+            document=doc.title,
+            path=doc.path,
+            paragraphs=(first.number, blocks[-1].number),
+            start=start,
+            end=end,
+            section=section,
+            author=doc.author,
+            url=doc.url,
+            kind=doc.kind,
+        )
+        passages.append(Passage(f"{doc.content_hash[:8]}-{ordinal}", doc.content_hash, ordinal, text, citation))
+    return passages
+
+
+def _sections(paragraphs: list[Block]) -> list[list[Block]]:
+    groups: list[list[Block]] = []
+    for block in paragraphs:
+        if groups and groups[-1][-1].section == block.section:
+            groups[-1].append(block)
+        else:
+            groups.append([block])
+    return groups
+
+
+def _words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def _cut_section(blocks: list[Block], params: PassageParams) -> list[tuple[list[Block], str, int, int]]:
+    """Greedy cut: whole paragraphs where they fit, sentence groups where one is too long."""
+    out: list[tuple[list[Block], str, int, int]] = []
+    current: list[Block] = []
+
+    def flush() -> None:
+        if current:
+            text = "\n\n".join(b.text for b in current)
+            out.append((list(current), text, current[0].start, current[-1].end))
+            current.clear()
+
+    for block in blocks:
+        words = _words(block.text)
+        if current:
+            current_words = sum(_words(b.text) for b in current)
+            if current_words < params.join_below and current_words + words <= params.max_words:
+                current.append(block)
+                continue
+            flush()
+        if words <= params.max_words:
+            current.append(block)
+        else:
+            out.extend(_cut_paragraph(block, params.max_words))
+    flush()
+    # A short trailing paragraph joins the passage before it when it fits.
+    if len(out) >= 2 and _words(out[-1][1]) < params.join_below:
+        prev, last = out[-2], out[-1]
+        if _words(prev[1]) + _words(last[1]) <= params.max_words and prev[0][-1] is not last[0][0]:
+            out[-2:] = [(prev[0] + last[0], prev[1] + "\n\n" + last[1], prev[2], last[3])]
+    return out
+
+
+def _cut_paragraph(block: Block, max_words: int) -> list[tuple[list[Block], str, int, int]]:
+    """Split one long paragraph into runs of whole sentences of at most max_words words.
+
+    A single sentence longer than max_words (a pathological input) is cut at word boundaries:
+    the only case where a passage ends inside a sentence.
+    """
+    spans: list[tuple[int, int]] = []
+    for start, end in sentence_spans(block.text):
+        sentence = block.text[start:end]
+        if _words(sentence) <= max_words:
+            spans.append((start, end))
+            continue
+        words = list(_WORD.finditer(sentence))
+        for i in range(0, len(words), max_words):
+            chunk = words[i : i + max_words]
+            spans.append((start + chunk[0].start(), start + chunk[-1].end()))
+    out = []
+    group: list[tuple[int, int]] = []
+    count = 0
+    for start, end in spans:
+        n = _words(block.text[start:end])
+        if group and count + n > max_words:
+            out.append(group)
+            group, count = [], 0
+        group.append((start, end))
+        count += n
+    if group:
+        out.append(group)
+    return [
+        ([block], block.text[g[0][0] : g[-1][1]], block.start + g[0][0], block.start + g[-1][1])
+        for g in out
+    ]

@@ -1,0 +1,35 @@
+"""Rebuilding the index file from a corpus: lock, build off the event loop, swap in atomically."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .builder import BuiltIndex, IndexParams, Progress, build_from_paths
+from .store import IndexInfo, build_lock, write_index
+
+
+@dataclass(frozen=True)
+class ReindexResult:
+    """What a rebuild produced: the new index's description, the build's time and warnings."""
+
+    info: IndexInfo
+    seconds: float
+    warnings: list[str]
+
+
+def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
+                 progress: Progress | None = None, wait_for_lock: bool = True) -> ReindexResult:
+    """Build and swap in a new index; blocking. Raises EmptyCorpusError and leaves the old index."""
+    with build_lock(db_path, wait=wait_for_lock):
+        built: BuiltIndex = build_from_paths(paths, params, progress)
+        info = asyncio.run(write_index(built, db_path))
+    return ReindexResult(info, built.seconds, built.warnings)
+
+
+async def rebuild(paths: Sequence[Path], db_path: Path, params: IndexParams,
+                  progress: Progress | None = None, wait_for_lock: bool = True) -> ReindexResult:
+    """The same, from async code: the whole build runs in a worker thread."""
+    return await asyncio.to_thread(rebuild_sync, paths, db_path, params, progress, wait_for_lock)

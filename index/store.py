@@ -1,0 +1,357 @@
+"""The index file: one SQLite database, written whole and swapped in atomically.
+
+Why a new file each time: a bot may be answering from the index while `citebot index` runs. We
+build into a temporary file beside the live one, commit and close it, then `os.replace` it over
+the old name. Readers that opened the old file keep reading it until they reopen; nobody ever
+sees half an index, and a build that dies half-way leaves the old file untouched. A lock file
+makes a second concurrent build wait instead of racing.
+
+The file describes itself (a `meta` table and `PRAGMA user_version`), so an index written by an
+incompatible citebot is refused with a message to reindex instead of answering wrongly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+import numpy as np
+
+from .acronyms import AcronymMap
+from .analysis import ANALYZER_VERSION
+from .bm25 import BM25Index
+from .builder import BuiltIndex
+from .errors import CorruptIndexError, IncompatibleIndexError, IndexLockedError, IndexMissingError
+from .passages import Citation, Passage
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x43495445  # "CITE": marks the file as ours in the SQLite header
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, path TEXT NOT NULL, title TEXT NOT NULL,
+    author TEXT, author_bio TEXT, url TEXT, date TEXT, kind TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE TABLE passages (
+    idx INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc_id INTEGER NOT NULL REFERENCES documents(id),
+    ordinal INTEGER NOT NULL, text TEXT NOT NULL, section TEXT, para_first INTEGER NOT NULL,
+    para_last INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
+    sentences TEXT NOT NULL
+);
+CREATE INDEX passages_doc ON passages (doc_id, ordinal);
+CREATE TABLE acronyms (short TEXT PRIMARY KEY, long TEXT NOT NULL);
+CREATE TABLE bm25_arrays (name TEXT PRIMARY KEY, dtype TEXT NOT NULL, data BLOB NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    """A passage read back from the index, with the sentence spans used for answering."""
+
+    index: int
+    passage: Passage
+    sentences: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What `meta` says about an index; shown by `citebot index` and `/stats`."""
+
+    path: Path
+    documents: int
+    passages: int
+    terms: int
+    generation: int
+    built_at: float
+    fingerprint: str
+    analyzer_version: str
+    k1: float
+    b: float
+    meta: dict[str, str]
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+@contextlib.contextmanager
+def build_lock(db_path: Path, wait: bool = True) -> Iterator[None]:
+    """Hold an exclusive lock on `<db>.lock` while building; a second builder waits or fails."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError as exc:
+            raise IndexLockedError(
+                f"another 'citebot index' is building {db_path}; wait for it to finish"
+            ) from exc
+        yield
+    finally:
+        os.close(fd)
+
+
+def read_generation(db_path: Path) -> int:
+    """The generation of the index at `db_path`, or 0 when there is none readable."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            return int(row[0]) if row else 0
+    except (sqlite3.Error, ValueError):
+        return 0
+
+
+async def write_index(built: BuiltIndex, db_path: Path) -> IndexInfo:
+    """Write `built` to a temporary file beside `db_path` and atomically replace `db_path`.
+
+    The caller should hold `build_lock(db_path)`. The temporary file is removed if anything
+    fails, so a failed build (a full disk, a kill) leaves the previous index in place.
+    """
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    generation = read_generation(db_path) + 1
+    tmp = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        async with aiosqlite.connect(tmp) as db:
+            await db.execute("PRAGMA journal_mode = DELETE")
+            await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            await db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            await db.executescript(_SCHEMA)
+            await _write_rows(db, built, generation)
+            await db.commit()
+        _fsync(tmp)
+        os.replace(tmp, db_path)
+        _fsync_dir(db_path.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return read_info(db_path)
+
+
+async def _write_rows(db: aiosqlite.Connection, built: BuiltIndex, generation: int) -> None:
+    doc_ids: dict[str, int] = {}
+    for i, doc in enumerate(built.documents, start=1):
+        doc_ids[doc.content_hash] = i
+    await db.executemany(
+        "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (doc_ids[d.content_hash], d.content_hash, d.path, d.title, d.author, d.author_bio, d.url,
+             d.date, d.kind, d.text)
+            for d in built.documents
+        ],
+    )
+    await db.executemany(
+        "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            (i, p.id, doc_ids[p.doc_hash], p.ordinal, p.text, p.citation.section, p.citation.paragraphs[0],
+             p.citation.paragraphs[1], p.citation.start, p.citation.end, json.dumps(spans))
+            for i, (p, spans) in enumerate(zip(built.passages, built.sentences))
+        ),
+    )
+    await db.executemany("INSERT INTO acronyms VALUES (?, ?)", built.acronyms.to_rows())
+    await db.executemany("INSERT INTO bm25_arrays VALUES (?, ?, ?)", list(_encode_arrays(built.bm25)))
+    meta = {
+        "schema_version": str(SCHEMA_VERSION),
+        "analyzer_version": built.analyzer_version,
+        "k1": repr(built.params.bm25.k1),
+        "b": repr(built.params.bm25.b),
+        "max_words": str(built.params.passages.max_words),
+        "join_below": str(built.params.passages.join_below),
+        "context_weight": str(built.params.context_weight),
+        "fingerprint": built.fingerprint,
+        "built_at": repr(time.time()),
+        "generation": str(generation),
+        "documents": str(len(built.documents)),
+        "passages": str(len(built.passages)),
+        "terms": str(built.terms),
+        "build_seconds": f"{built.seconds:.3f}",
+        "avg_sentence_terms": repr(built.avg_sentence_terms),
+    }
+    await db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
+
+
+def _encode_arrays(bm25: BM25Index) -> Iterator[tuple[str, str, bytes]]:
+    for name, value in bm25.to_arrays().items():
+        if isinstance(value, np.ndarray) and value.dtype.kind not in "OUS":
+            yield name, value.dtype.str, np.ascontiguousarray(value).tobytes()
+        else:
+            yield name, "json", json.dumps(value if not isinstance(value, np.ndarray) else value.tolist()).encode()
+
+
+def _decode_arrays(rows: Sequence[tuple[str, str, bytes]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name, dtype, data in rows:
+        out[name] = json.loads(data) if dtype == "json" else np.frombuffer(data, dtype=np.dtype(dtype))
+    return out
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        _fsync(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def _check_header(conn: sqlite3.Connection, db_path: Path) -> dict[str, str]:
+    """Refuse files that are not our index or come from another schema or analyser version."""
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        app = conn.execute("PRAGMA application_id").fetchone()[0]
+        if app != APPLICATION_ID:
+            raise CorruptIndexError(
+                f"{db_path} is not a citebot index; delete it or run 'citebot index' with another --db"
+            )
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.DatabaseError as exc:
+        raise CorruptIndexError(
+            f"{db_path} is damaged or not a citebot index ({exc}); run 'citebot index' to rebuild it"
+        ) from exc
+    if version != SCHEMA_VERSION or meta.get("analyzer_version") != ANALYZER_VERSION:
+        raise IncompatibleIndexError(
+            f"{db_path} was built by an incompatible citebot (schema {version}, analyser "
+            f"{meta.get('analyzer_version')!r}; this one needs schema {SCHEMA_VERSION}, analyser "
+            f"{ANALYZER_VERSION!r}); run 'citebot index' to rebuild it"
+        )
+    return meta
+
+
+def _connect_ro(db_path: Path) -> sqlite3.Connection:
+    if not db_path.exists():
+        raise IndexMissingError(f"no index at {db_path}; run 'citebot index' to build one")
+    try:
+        return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise CorruptIndexError(f"cannot open {db_path} ({exc}); run 'citebot index' to rebuild it") from exc
+
+
+def read_info(db_path: Path) -> IndexInfo:
+    """The index's self-description, after checking it is compatible."""
+    with contextlib.closing(_connect_ro(db_path)) as conn:
+        meta = _check_header(conn, db_path)
+    return _info(db_path, meta)
+
+
+def _info(db_path: Path, meta: dict[str, str]) -> IndexInfo:
+    return IndexInfo(
+        path=db_path,
+        documents=int(meta["documents"]),
+        passages=int(meta["passages"]),
+        terms=int(meta["terms"]),
+        generation=int(meta["generation"]),
+        built_at=float(meta["built_at"]),
+        fingerprint=meta["fingerprint"],
+        analyzer_version=meta["analyzer_version"],
+        k1=float(meta["k1"]),
+        b=float(meta["b"]),
+        meta=meta,
+    )
+
+
+class IndexReader:
+    """An open index: the ranking structures in memory, passage text fetched on demand.
+
+    Passage text stays on disk because at a million passages it would dominate memory; a
+    question only ever needs the few passages it shows.
+    """
+
+    def __init__(self, db_path: Path, db: aiosqlite.Connection, info: IndexInfo, bm25: BM25Index,
+                 acronyms: AcronymMap, identity: tuple[int, int, int]) -> None:
+        self.path = db_path
+        self.info = info
+        self.bm25 = bm25
+        self.acronyms = acronyms
+        self.identity = identity
+        self._db = db
+
+    @classmethod
+    async def open(cls, db_path: Path) -> "IndexReader":
+        """Open and validate an index. Raises IndexMissingError, CorruptIndexError, IncompatibleIndexError."""
+        # Stat before opening: if a reindex swaps the file in between, we reload once more
+        # rather than miss the new index.
+        try:
+            st = db_path.stat()
+        except FileNotFoundError as exc:
+            raise IndexMissingError(f"no index at {db_path}; run 'citebot index' to build one") from exc
+        conn = _connect_ro(db_path)
+        try:
+            meta = _check_header(conn, db_path)
+            arrays = _decode_arrays(conn.execute("SELECT name, dtype, data FROM bm25_arrays").fetchall())
+            acronyms = AcronymMap.from_rows(conn.execute("SELECT short, long FROM acronyms").fetchall())
+            bm25 = BM25Index.from_arrays(arrays)
+        except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
+            raise CorruptIndexError(
+                f"{db_path} is damaged ({exc}); run 'citebot index' to rebuild it"
+            ) from exc
+        finally:
+            conn.close()
+        db = await aiosqlite.connect(f"file:{db_path}?mode=ro", uri=True)
+        return cls(db_path, db, _info(db_path, meta), bm25, acronyms, (st.st_dev, st.st_ino, st.st_mtime_ns))
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def passages(self, indices: Sequence[int]) -> list[StoredPassage]:
+        """The passages at these BM25 positions, in the order asked."""
+        if not indices:
+            return []
+        marks = ",".join("?" * len(indices))
+        rows = await self._db.execute_fetchall(
+            f"""SELECT p.idx, p.id, p.ordinal, p.text, p.section, p.para_first, p.para_last, p.char_start,
+                       p.char_end, p.sentences, d.hash, d.title, d.path, d.author, d.url, d.kind
+                FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.idx IN ({marks})""",
+            [int(i) for i in indices],
+        )
+        by_index = {row[0]: _stored(row) for row in rows}
+        return [by_index[int(i)] for i in indices if int(i) in by_index]
+
+    async def passage_by_id(self, passage_id: str) -> StoredPassage | None:
+        rows = await self._db.execute_fetchall("SELECT idx FROM passages WHERE id = ?", (passage_id,))
+        if not rows:
+            return None
+        found = await self.passages([rows[0][0]])
+        return found[0] if found else None
+
+    async def neighbours(self, stored: StoredPassage) -> tuple[StoredPassage | None, StoredPassage | None]:
+        """The passages just before and after this one in its document."""
+        before = await self.passages([stored.index - 1]) if stored.index > 0 else []
+        after = await self.passages([stored.index + 1])
+        same = lambda s: s.passage.doc_hash == stored.passage.doc_hash  # noqa: E731
+        return (before[0] if before and same(before[0]) else None, after[0] if after and same(after[0]) else None)
+
+    def changed_on_disk(self) -> bool:
+        """Whether the file at our path is no longer the one we opened (a reindex swapped it)."""
+        try:
+            st = self.path.stat()
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino, st.st_mtime_ns) != self.identity
+
+
+def _stored(row: tuple) -> StoredPassage:
+    (idx, pid, ordinal, text, section, first, last, start, end, sentences, doc_hash, title, path, author,
+     url, kind) = row
+    citation = Citation(document=title, path=path, paragraphs=(first, last), start=start, end=end,
+                        section=section, author=author, url=url, kind=kind)
+    spans = tuple(tuple(s) for s in json.loads(sentences))
+    return StoredPassage(idx, Passage(pid, doc_hash, ordinal, text, citation), spans)  # type: ignore[arg-type]
