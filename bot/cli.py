@@ -177,7 +177,7 @@ async def _chat(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .runner import run_bot
 
-    return run_bot(settings_for(args))
+    return run_bot(settings_for(args), sync_global=args.sync_global)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=lambda a: asyncio.run(_chat(a)))
 
     p = sub.add_parser("run", parents=[common], help="run the Discord bot (token from DISCORD_TOKEN)")
+    p.add_argument("--sync-global", action="store_true",
+                   help="also publish the slash commands globally (an owner action; takes up to an hour to show)")
     p.set_defaults(func=cmd_run)
     return parser
 

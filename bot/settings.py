@@ -158,9 +158,9 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
 
     try:
         params = IndexParams(
-            bm25=BM25Params(k1=_num(index, "k1", 1.2, "index"), b=_num(index, "b", 0.75, "index")),
+            bm25=BM25Params(k1=_num(index, "k1", 0.7, "index"), b=_num(index, "b", 0.9, "index")),
             passages=PassageParams(
-                max_words=_int(index, "max_words", 120, "index"), join_below=_int(index, "join_below", 25, "index")
+                max_words=_int(index, "max_words", 200, "index"), join_below=_int(index, "join_below", 25, "index")
             ),
             context_weight=_int(index, "context_weight", 1, "index"),
             max_file_bytes=int(_num(corpus, "max_file_mb", 50, "corpus") * 1024 * 1024),

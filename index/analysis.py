@@ -19,7 +19,7 @@ from nltk.tokenize import RegexpTokenizer
 
 from .normalize import normalize_text
 
-ANALYZER_VERSION = "en-snowball-3"
+ANALYZER_VERSION = "en-snowball-4"
 
 # Words are runs of letters and digits; apostrophes inside words ("don't") are kept so the
 # stopword list, which spells contractions that way, can remove them.
@@ -32,6 +32,8 @@ def english_stopwords() -> frozenset[str]:
     text = resources.files("index.data").joinpath("stopwords-en.txt").read_text(encoding="utf-8")
     return frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
 
+
+QUESTION_MEASURES = frozenset({"long", "much", "many", "often", "far", "old", "big", "large", "soon", "late"})
 
 # "U.S." and "U.K." are one word; without this they fall apart into single letters.
 _DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}(?![A-Za-z])")
@@ -92,6 +94,16 @@ class Analyzer:
 
     def terms_of_tokens(self, tokens: Iterable[str]) -> list[str]:
         return [t for t in map(self.term, tokens) if t]
+
+    def question_terms(self, question: str) -> list[str]:
+        """Terms of a question, without the words that only shape it.
+
+        In "how long", "how many", "how much" the second word asks for a kind of answer (a
+        duration, a count) and names nothing the answer's sentence would contain.
+        """
+        tokens = raw_tokens(question)
+        kept = [t for i, t in enumerate(tokens) if not (i and tokens[i - 1] == "how" and t in QUESTION_MEASURES)]
+        return self.terms_of_tokens(kept)
 
 
 def content_terms(terms: Sequence[str]) -> list[str]:

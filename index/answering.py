@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .analysis import Analyzer
 from .bm25 import BM25Index
 from .passages import Passage
+from .rerank import RerankWeights, candidate_features
 from .store import IndexReader, StoredPassage
 
 # Questions longer than this are analysed only up to here: nobody asks a 100,000-character
@@ -33,11 +33,15 @@ class AnswerParams:
 
     top_k: int = 3
     candidates: int = 30
-    sentence_weight: float = 0.5
+    sentence_weight: float = 0.3
+    sentence_coverage_weight: float = 0.75
+    passage_coverage_weight: float = 0.1
+    ordered_pairs_weight: float = 0.75
+    number_weight: float = 1.0
     sentence_k1: float = 1.2
     sentence_b: float = 0.75
-    min_coverage: float = 0.5
-    weak_coverage: float = 0.25
+    min_coverage: float = 0.7
+    weak_coverage: float = 0.45
     min_margin: float = 1.3
 
     def __post_init__(self) -> None:
@@ -48,6 +52,17 @@ class AnswerParams:
         for name in ("min_coverage", "weak_coverage"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"answer.{name} must be between 0 and 1")
+        for name in ("sentence_weight", "sentence_coverage_weight", "passage_coverage_weight",
+                     "ordered_pairs_weight", "number_weight", "sentence_k1", "min_margin"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"answer.{name} must not be negative")
+        if not 0.0 <= self.sentence_b <= 1.0:
+            raise ValueError("answer.sentence_b must be between 0 and 1")
+
+    @property
+    def weights(self) -> RerankWeights:
+        return RerankWeights(self.sentence_weight, self.sentence_coverage_weight, self.passage_coverage_weight,
+                             self.ordered_pairs_weight, self.number_weight, self.sentence_k1, self.sentence_b)
 
 
 @dataclass(frozen=True)
@@ -106,13 +121,6 @@ class Answer:
         }
 
 
-def _sentence_score(sentence_terms: Counter[str], query: Sequence[str], idf: dict[str, float],
-                    avg_len: float, k1: float, b: float) -> float:
-    length = sum(sentence_terms.values()) or 1
-    norm = k1 * (1 - b + b * length / avg_len)
-    return sum(idf[t] * sentence_terms[t] * (k1 + 1) / (sentence_terms[t] + norm) for t in query if t in sentence_terms)
-
-
 class Answerer:
     """Answers questions from one open index. Cheap to create; swap it to hot-reload."""
 
@@ -125,7 +133,7 @@ class Answerer:
 
     def query_terms(self, question: str) -> tuple[list[str], list[str]]:
         """The question's own terms, and those plus the other form of any acronym."""
-        terms = self.analyzer.terms(question[:MAX_ANALYSED_CHARS])
+        terms = self.analyzer.question_terms(question[:MAX_ANALYSED_CHARS])
         return terms, self.reader.acronyms.expand(terms)
 
     async def ask(self, question: str, top_k: int | None = None) -> Answer:
@@ -151,24 +159,26 @@ class Answerer:
     def _decide(self, question: str, terms: list[str], expanded: list[str], found: Sequence, stored: list[StoredPassage],
                 top_k: int) -> Answer:
         bm25: BM25Index = self.reader.bm25
-        idf = {t: bm25.idf(t) for t in set(expanded)}
-        p = self.params
+        acronyms = self.reader.acronyms
+        weights = self.params.weights
         ranked = []
         for hit, sp in zip(found, stored):
-            best, span = 0.0, None
-            for start, end in sp.sentences:
-                sentence_terms = self.reader.acronyms.expand(self.analyzer.terms(sp.passage.text[start:end]))
-                score = _sentence_score(Counter(sentence_terms), expanded, idf,
-                                        self.avg_sentence_terms, p.sentence_k1, p.sentence_b)
-                if score > best:
-                    best, span = score, (start, end)
-            total = hit.score + p.sentence_weight * best
+            text = sp.passage.text
+            sentences = [text[a:b] for a, b in sp.sentences]
+            sentence_terms = [acronyms.expand(self.analyzer.terms(s)) for s in sentences]
+            context = set(acronyms.expand(self.analyzer.terms(sp.passage.context)))
+            f = candidate_features(question, expanded, bm25.idf, sentences, sentence_terms, context,
+                                   self.avg_sentence_terms, weights)
+            span = sp.sentences[f.best_sentence] if f.best_sentence is not None else None
+            total = f.total(hit.score, weights)
             ranked.append((-total, sp.index, total, hit.score, sp, span))
-        ranked.sort(key=lambda r: (r[0], r[1]))
+        # Ties keep BM25's order (score, then position), the same rule BM25Index documents.
+        ranked.sort(key=lambda r: r[0])
         hits = [Hit(rank + 1, total, raw, sp.passage, span) for rank, (_, _, total, raw, sp, span) in
                 enumerate(ranked[:top_k])]
         coverage = self._coverage(terms, hits[0].passage)
         margin = hits[0].score / hits[1].score if len(hits) > 1 and hits[1].score > 0 else math.inf
+        p = self.params
         answered = coverage >= p.min_coverage or (coverage >= p.weak_coverage and margin >= p.min_margin)
         top = hits[0]
         return Answer(
@@ -183,10 +193,13 @@ class Answerer:
         )
 
     def _coverage(self, terms: list[str], passage: Passage) -> float:
-        """IDF-weighted share of the question's distinct terms found in the passage or its context.
+        """IDF-weighted share of the question's corpus-known terms that the passage covers.
 
-        A term counts as found when its acronym partner is (a question saying "ROS" is covered by
-        a passage saying "Russian Orbital Space Station").
+        Only terms the corpus contains at all count: a word no source ever uses ("keep" in
+        "how long will the ISS keep operating?") says nothing about which passage answers, and
+        a question made only of such words finds no passage and is declined before this. A term
+        counts as covered when the passage or its context (title, section) has it, or has its
+        acronym partner ("ROS" for "Russian Orbital Space Station").
         """
         bm25 = self.reader.bm25
         acronyms = self.reader.acronyms
@@ -194,7 +207,9 @@ class Answerer:
         have |= set(acronyms.expand(self.analyzer.terms(passage.context)))
         total = found = 0.0
         for term in dict.fromkeys(terms):
-            weight = bm25.idf(term) if bm25.df(term) else math.log(1 + (bm25.n_docs + 0.5) / 0.5)
+            if not bm25.df(term):
+                continue
+            weight = bm25.idf(term)
             total += weight
             if term in have:
                 found += weight

@@ -33,7 +33,7 @@ Progress = Callable[[int, int, str], None]
 class IndexParams:
     """Everything that changes which passages and terms an index holds."""
 
-    bm25: BM25Params = BM25Params()
+    bm25: BM25Params = BM25Params(k1=0.7, b=0.9)
     passages: PassageParams = PassageParams()
     context_weight: int = 1
     max_file_bytes: int = 50 * 1024 * 1024

@@ -21,7 +21,7 @@ AUTHOR_SECTION = "About the author"
 class PassageParams:
     """How documents are cut. Part of the index's fingerprint: changing it means reindexing."""
 
-    max_words: int = 120
+    max_words: int = 200
     join_below: int = 25
 
     def __post_init__(self) -> None:
