@@ -1,0 +1,182 @@
+"""The Discord bot: a thin commands.Bot that owns nothing it did not create.
+
+`build_bot` takes the settings, the live index and the question log as arguments; whoever
+calls it (the runner, or a test) opens and closes them. The Bot adds what discord.py leaves to
+us: safe defaults (no pings, no prefix commands), a guard so a malformed gateway event cannot
+kill the connection, one error funnel, command sync, and the hot-reload poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from index.questionlog import QuestionLog
+
+from .cooldown import Cooldown
+from .discord_render import APOLOGY
+from .live_index import LiveIndex
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.cogs.questions", "bot.cogs.admin", "bot.cogs.feedback")
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def bot_intents(settings: Settings) -> discord.Intents:
+    """Only what we use. Message content is privileged: asked for only when answer channels
+    are configured, since mentions and DMs carry their content without it."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = settings.discord.answer_dms
+    intents.message_content = bool(settings.discord.answer_channels)
+    return intents
+
+
+class CitebotBot(commands.Bot):
+    """commands.Bot with citebot's resources attached (`settings`, `live`, `qlog`, `cooldown`)."""
+
+    def __init__(self, settings: Settings, live: LiveIndex, qlog: QuestionLog, *, sync_global: bool = False,
+                 guild_ready_timeout: float = 2.0) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=bot_intents(settings),
+            allowed_mentions=NO_MENTIONS,
+            owner_ids=set(settings.discord.owner_ids) or None,
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.settings = settings
+        self.live = live
+        self.qlog = qlog
+        self.sync_global = sync_global
+        self.cooldown = Cooldown(settings.discord.cooldown_questions, settings.discord.cooldown_seconds)
+        self._reload_task: asyncio.Task[None] | None = None
+        self._busy: set[asyncio.Task[object]] = set()
+        self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+        self._guard_gateway_parsers()
+
+    # ------------------------------------------------------------------ start-up -------
+
+    async def setup_hook(self) -> None:
+        for name in EXTENSIONS:
+            await self.load_extension(name)
+        await self.sync_commands()
+        self._reload_task = asyncio.create_task(self._watch_index(), name="citebot-reload")
+
+    async def sync_commands(self) -> None:
+        """Sync to the dev guild when configured (instant); globally only when asked to."""
+        guild_id = self.settings.discord.dev_guild
+        if guild_id:
+            guild = discord.Object(guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %d", len(synced), guild_id)
+        if self.sync_global:
+            synced = await self.tree.sync()
+            log.info("synced %d commands globally", len(synced))
+        if not guild_id and not self.sync_global:
+            log.info("slash commands not synced (no discord.dev_guild; run with --sync-global to publish them)")
+
+    @contextlib.contextmanager
+    def busy(self) -> Iterator[None]:
+        """Mark the current task as answering, so `close()` lets it finish first."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._busy.add(task)
+        try:
+            yield
+        finally:
+            if task is not None:
+                self._busy.discard(task)
+
+    async def close(self) -> None:
+        """Let questions being answered finish (up to 10 s), then stop."""
+        pending = [t for t in self._busy if t is not asyncio.current_task()]
+        if pending:
+            await asyncio.wait(pending, timeout=10)
+        if self._reload_task is not None:
+            self._reload_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._reload_task
+        await super().close()
+
+    # ------------------------------------------------------------------ hot reload -----
+
+    async def _watch_index(self) -> None:
+        """Poll the index file; swap in a new one within `reload_check_seconds` of a reindex."""
+        every = self.settings.discord.reload_check_seconds
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.live.reload_if_changed()
+            except Exception:
+                log.exception("checking the index for changes failed; will try again")
+
+    # ------------------------------------------------------------------ safety ---------
+
+    def _guard_gateway_parsers(self) -> None:
+        """discord.py's gateway parsers are unguarded: one event missing a key raises out of
+        the connection and stops the bot. Wrap each so a bad event is logged and skipped."""
+        parsers: dict[str, Callable[[Any], None]] = self._connection.parsers
+        for event, parser in list(parsers.items()):
+            parsers[event] = _guarded(event, parser)
+
+    async def on_message(self, message: discord.Message) -> None:
+        """No prefix commands: questions are handled by the questions cog's listener."""
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """The funnel for event handlers: traceback to the log, an apology to the asker."""
+        log.exception("unhandled error in %s", event_method)
+        message = next((a for a in args if isinstance(a, discord.Message)), None)
+        if message is not None and not message.author.bot:
+            with contextlib.suppress(discord.HTTPException):
+                await message.reply(APOLOGY, allowed_mentions=NO_MENTIONS, mention_author=False)
+
+    async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """The funnel for slash commands: checks answer politely, anything else apologises."""
+        if isinstance(error, app_commands.CheckFailure):
+            text = str(error) or "You cannot use this command here."
+        else:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("error in /%s", command, exc_info=error)
+            text = APOLOGY
+        await send_interaction(interaction, text, ephemeral=True)
+
+
+async def send_interaction(interaction: discord.Interaction, content: str, *, ephemeral: bool = False) -> None:
+    """Reply or follow up, whichever the interaction still allows; never raises."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
+    except discord.HTTPException:
+        log.warning("could not send a reply to an interaction", exc_info=True)
+
+
+def _guarded(event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:
+    @functools.wraps(parser)
+    def parse(data: Any) -> None:
+        try:
+            parser(data)
+        except Exception:
+            log.exception("ignored a malformed %s event from the gateway", event)
+
+    return parse
+
+
+def build_bot(settings: Settings, live: LiveIndex, qlog: QuestionLog, *, sync_global: bool = False,
+              guild_ready_timeout: float = 2.0) -> CitebotBot:
+    """The bot, ready for `start(token)`; the caller owns `live` and `qlog` and closes them."""
+    return CitebotBot(settings, live, qlog, sync_global=sync_global, guild_ready_timeout=guild_ready_timeout)

@@ -1,0 +1,96 @@
+"""`/reindex` and `/stats`.
+
+`/reindex` rebuilds from the configured corpus paths only (never a path typed in Discord), in
+a worker thread, while the bot keeps answering from the old index; the new one is swapped in
+when it is complete. It is for members with Manage Server and for `discord.owner_ids`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from index.errors import CitebotError, EmptyCorpusError, IndexLockedError
+from index.reindex import rebuild
+
+from ..discord_render import notice, render_stats
+
+if TYPE_CHECKING:
+    from ..client import CitebotBot
+
+log = logging.getLogger(__name__)
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def may_reindex(interaction: discord.Interaction) -> bool:
+    """Owners anywhere; otherwise members with Manage Server in a guild."""
+    bot: CitebotBot = interaction.client  # type: ignore[assignment]
+    if interaction.user.id in bot.settings.discord.owner_ids:
+        return True
+    if interaction.guild is None:
+        raise app_commands.CheckFailure("Only the bot's owners can reindex from a direct message.")
+    if not interaction.permissions.manage_guild:
+        raise app_commands.CheckFailure("Only members with the Manage Server permission can reindex.")
+    return True
+
+
+class AdminCog(commands.Cog):
+    def __init__(self, bot: "CitebotBot") -> None:
+        self.bot = bot
+        self._reindexing = asyncio.Lock()
+
+    @app_commands.command(name="reindex", description="Rebuild the index from the configured articles")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.check(may_reindex)
+    async def reindex(self, interaction: discord.Interaction) -> None:
+        if self._reindexing.locked():
+            await interaction.response.send_message("A reindex is already running.", ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+            return
+        await interaction.response.defer(thinking=True)
+        settings = self.bot.settings
+        async with self._reindexing:
+            log.info("reindex requested by user %d", interaction.user.id)
+            try:
+                result = await rebuild(settings.corpus_paths, settings.db_path, settings.index, wait_for_lock=False)
+            except IndexLockedError:
+                text = "Another reindex (perhaps `citebot index`) is running; try again when it has finished."
+            except EmptyCorpusError as exc:
+                text = f"Nothing could be indexed ({len(exc.warnings)} files skipped); the old index stays in use."
+                log.warning("reindex found nothing to index: %s", exc)
+            except CitebotError as exc:
+                log.warning("reindex failed: %s", exc)
+                text = "The reindex failed; the old index stays in use. The details are in the bot's log."
+            else:
+                await self.bot.live.reload()
+                info = result.info
+                text = (f"Reindexed {info.documents:,} documents into {info.passages:,} passages "
+                        f"({info.terms:,} terms) in {result.seconds:.2f} s; now answering from generation "
+                        f"{info.generation}.")
+                if result.warnings:
+                    text += f" {len(result.warnings)} files were skipped (see the bot's log)."
+                    for warning in result.warnings:
+                        log.warning("reindex: %s", warning)
+        await interaction.followup.send(notice(text), allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="stats", description="Index size and age, questions answered, feedback")
+    async def stats(self, interaction: discord.Interaction) -> None:
+        info = self.bot.live.reader.info
+        figures = await self.bot.qlog.stats()
+        reply = render_stats(
+            documents=info.documents, passages=info.passages, generation=info.generation,
+            age_seconds=time.time() - info.built_at, questions=figures.questions, answered=figures.answered,
+            median_ms=figures.median_ms, thumbs_up=figures.thumbs_up, thumbs_down=figures.thumbs_down,
+            persisted=figures.persisted,
+        )
+        await interaction.response.send_message(embeds=reply.embeds, allowed_mentions=NO_MENTIONS)
+
+
+async def setup(bot: "CitebotBot") -> None:
+    await bot.add_cog(AdminCog(bot))

@@ -1,0 +1,173 @@
+"""Questions: a mention, a message in an answer channel, a DM, or `/ask`; and `/source`.
+
+Each path turns a Discord event into one call into the index (through `LiveIndex`) and one
+reply; what counts as a question is in `bot/questions.py`, how replies look in
+`bot/discord_render.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from index.answering import Answer
+from index.questionlog import QuestionRecord
+
+from ..discord_render import Reply, notice, render_answer, render_source, safe
+from ..questions import Refusal, check_question, looks_like_question, strip_mention
+from .feedback import feedback_view
+
+if TYPE_CHECKING:
+    from ..client import CitebotBot
+
+log = logging.getLogger(__name__)
+NO_MENTIONS = discord.AllowedMentions.none()
+_USER_MENTION = re.compile(r"<@!?(\d+)>")
+_ROLE_MENTION = re.compile(r"<@&(\d+)>")
+_CHANNEL_MENTION = re.compile(r"<#(\d+)>")
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A reply ready to send, and the log row to link to the sent message."""
+
+    reply: Reply
+    row_id: int | None
+    with_feedback: bool
+
+
+def readable(message: discord.Message, text: str) -> str:
+    """Mentions other than the bot's turned into names, so they read (and search) as words."""
+    users = {m.id: m.display_name for m in message.mentions}
+    roles = {r.id: r.name for r in message.role_mentions}
+    text = _USER_MENTION.sub(lambda m: "@" + users.get(int(m[1]), "user"), text)
+    text = _ROLE_MENTION.sub(lambda m: "@" + roles.get(int(m[1]), "role"), text)
+    return _CHANNEL_MENTION.sub("#channel", text)
+
+
+class QuestionsCog(commands.Cog):
+    """Answers questions from the live index, with cooldowns, limits and the question log."""
+
+    def __init__(self, bot: "CitebotBot") -> None:
+        self.bot = bot
+
+    # ------------------------------------------------------------------ shared ---------
+
+    def precheck(self, text: str, user_id: int) -> str | Refusal:
+        """The question to answer, or a refusal (too long, empty, or asking too fast)."""
+        checked = check_question(text, self.bot.settings.discord.max_question_chars)
+        if isinstance(checked, Refusal):
+            return checked
+        wait = self.bot.cooldown.hit(user_id)
+        if wait is not None:
+            return Refusal(f"You're asking faster than I can keep up with. Please wait {max(1, round(wait))} s "
+                           f"and ask again.")
+        return checked
+
+    async def answer(self, question: str, *, user_id: int, guild_id: int | None, channel_id: int | None,
+                     top_k: int | None = None) -> Answered:
+        started = time.perf_counter()
+        async with self.bot.live.use() as answerer:
+            answer: Answer = await answerer.ask(question, top_k)
+            generation = answerer.reader.info.generation
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        top = answer.hits[0].passage.citation.label if answer.hits else None
+        row_id = await self.bot.qlog.record(QuestionRecord(
+            question=question, answered=answer.answered, answer_ms=elapsed_ms, user_id=user_id,
+            guild_id=guild_id, channel_id=channel_id, top_citation=top))
+        log.info("question answered=%s in %.0f ms from index generation %d", answer.answered, elapsed_ms, generation)
+        footer = f"index generation {generation} · rate this answer with the buttons below" if answer.hits else None
+        return Answered(render_answer(answer, footer=footer), row_id, bool(answer.hits))
+
+    # ------------------------------------------------------------------ messages -------
+
+    def wants(self, message: discord.Message) -> tuple[bool, str]:
+        """Whether to answer this message, and the question text in it."""
+        me = self.bot.user
+        if me is None or message.author.bot or message.author.id == me.id:
+            return False, ""
+        settings = self.bot.settings.discord
+        is_dm = message.guild is None
+        if is_dm and not settings.answer_dms:
+            return False, ""
+        mentioned = any(u.id == me.id for u in message.mentions) and f"{me.id}>" in message.content
+        text = readable(message, strip_mention(message.content, me.id))
+        if mentioned or is_dm:
+            return True, text
+        if message.channel.id in settings.answer_channels:
+            return looks_like_question(text), text
+        return False, ""
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        wanted, text = self.wants(message)
+        if not wanted:
+            return
+        with self.bot.busy():
+            await self._reply_to(message, text)
+
+    async def _reply_to(self, message: discord.Message, text: str) -> None:
+        checked = self.precheck(text, message.author.id)
+        if isinstance(checked, Refusal):
+            await message.reply(notice(checked.message), allowed_mentions=NO_MENTIONS, mention_author=False)
+            return
+        async with message.channel.typing():
+            done = await self.answer(checked, user_id=message.author.id, guild_id=message.guild and message.guild.id,
+                                     channel_id=message.channel.id)
+        sent = await message.reply(
+            content=done.reply.content or None, embeds=done.reply.embeds,
+            view=feedback_view() if done.with_feedback else discord.utils.MISSING,
+            allowed_mentions=NO_MENTIONS, mention_author=False,
+        )
+        await self.bot.qlog.attach_message(done.row_id, sent.id)
+
+    # ------------------------------------------------------------------ slash ----------
+
+    @app_commands.command(name="ask", description="Ask a question; the answer cites its sources")
+    @app_commands.describe(question="Your question", top_k="How many passages to show (1-25)")
+    async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 4000],
+                  top_k: app_commands.Range[int, 1, 25] | None = None) -> None:
+        with self.bot.busy():
+            await self._ask(interaction, question, top_k)
+
+    async def _ask(self, interaction: discord.Interaction, question: str, top_k: int | None) -> None:
+        checked = self.precheck(question, interaction.user.id)
+        if isinstance(checked, Refusal):
+            await interaction.response.send_message(notice(checked.message), ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+            return
+        await interaction.response.defer(thinking=True)
+        done = await self.answer(checked, user_id=interaction.user.id, guild_id=interaction.guild_id,
+                                 channel_id=interaction.channel_id, top_k=top_k)
+        kwargs = {"view": feedback_view()} if done.with_feedback else {}
+        sent = await interaction.followup.send(
+            content=done.reply.content, embeds=done.reply.embeds, allowed_mentions=NO_MENTIONS, wait=True, **kwargs)
+        await self.bot.qlog.attach_message(done.row_id, sent.id)
+
+    @app_commands.command(name="source", description="Show a passage in full, with its citation and neighbours")
+    @app_commands.describe(id="The passage id shown under an answer")
+    async def source(self, interaction: discord.Interaction, id: app_commands.Range[str, 1, 100]) -> None:
+        async with self.bot.live.use() as answerer:
+            stored = await answerer.reader.passage_by_id(id.strip())
+            if stored is None:
+                shown = safe(id.strip()[:64]).replace("`", "'")
+                await interaction.response.send_message(
+                    f"No passage has the id `{shown}` in the current index. Ids are shown under each answer.",
+                    ephemeral=True, allowed_mentions=NO_MENTIONS)
+                return
+            before, after = await answerer.reader.neighbours(stored)
+        reply = render_source(stored, before, after)
+        await interaction.response.send_message(content=reply.content or None, embeds=reply.embeds,
+                                                files=reply.files or discord.utils.MISSING,
+                                                allowed_mentions=NO_MENTIONS)
+
+
+async def setup(bot: "CitebotBot") -> None:
+    await bot.add_cog(QuestionsCog(bot))

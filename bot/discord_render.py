@@ -1,0 +1,255 @@
+"""Answers, passages and figures as Discord messages that always fit Discord's limits.
+
+Why a module of its own: every reply echoes text we do not control (corpus passages, the
+user's question), so everything that goes out is escaped here, cut cleanly at a word with "…",
+and measured against Discord's limits (2,000 content; embed: 256 title, 4,096 description,
+25 fields of 256 name / 1,024 value, 2,048 footer, 6,000 in all). Cogs never build embeds by
+hand. Pings are prevented separately, by AllowedMentions.none() on every send.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import discord
+from discord.utils import escape_markdown, escape_mentions
+
+from index.answering import Answer, Hit
+from index.passages import Citation
+from index.store import StoredPassage
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_COUNT_LIMIT = 25
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+ELLIPSIS = "…"
+
+ANSWERED_COLOUR = discord.Colour.green()
+DECLINED_COLOUR = discord.Colour.light_grey()
+NOT_IN_SOURCES = "My sources do not answer that."
+APOLOGY = "Sorry, something went wrong while answering. The error has been logged; please try again later."
+
+
+@dataclass
+class Reply:
+    """What one send carries: content, embeds and optional file attachments."""
+
+    content: str
+    embeds: list[discord.Embed] = field(default_factory=list)
+    files: list[discord.File] = field(default_factory=list)
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` if it fits, else its longest prefix ending at a word, plus "…" (within `limit`)."""
+    if len(text) <= limit:
+        return text
+    if limit <= len(ELLIPSIS):
+        return ELLIPSIS[:limit]
+    head = text[: limit - len(ELLIPSIS)]
+    space = head.rfind(" ")
+    if space > limit // 2:
+        head = head[:space]
+    return head.rstrip(" \n,;:-") + ELLIPSIS
+
+
+def cut_start(text: str, limit: int) -> str:
+    """Like `cut`, but keeps the end of `text` (for the words just before a highlight)."""
+    if len(text) <= limit:
+        return text
+    if limit <= len(ELLIPSIS):
+        return ""
+    tail = text[len(text) - (limit - len(ELLIPSIS)):]
+    space = tail.find(" ")
+    if 0 <= space < len(tail) // 2:
+        tail = tail[space + 1:]
+    return ELLIPSIS + tail.lstrip()
+
+
+def safe(text: str) -> str:
+    """Text we did not write, made inert: Markdown escaped and mentions defused."""
+    return escape_mentions(escape_markdown(text))
+
+
+def safe_cut(text: str, limit: int) -> str:
+    """Escape, then fit: cut the raw text until its escaped form fits `limit`."""
+    budget = limit
+    while True:
+        out = safe(cut(text, budget))
+        if len(out) <= limit or budget <= 1:
+            return out[:limit]
+        budget -= max(1, len(out) - limit)
+
+
+def embed_size(embed: discord.Embed) -> int:
+    """Characters Discord counts toward the 6,000 per-embed total."""
+    return len(embed)
+
+
+def message_size(embeds: list[discord.Embed]) -> int:
+    return sum(embed_size(e) for e in embeds)
+
+
+# ---------------------------------------------------------------------------------------------
+# Answers
+
+
+def highlighted_excerpt(hit: Hit, budget: int) -> str:
+    """The passage, cut to about `budget` raw characters around its answering sentence, with
+    that sentence in bold. Each piece is escaped on its own so our ** stays ours."""
+    text = hit.passage.text
+    if not hit.highlight:
+        return safe(cut(text, budget))
+    start, end = hit.highlight
+    before, sentence, after = text[:start], text[start:end], text[end:]
+    if len(text) > budget:
+        sentence = cut(sentence, max(20, budget))
+        room = max(0, budget - len(sentence))
+        before = cut_start(before, room // 3) if before else ""
+        after = cut(after, room - len(before)) if after else ""
+    bold = safe(sentence.strip())
+    lead = " " if sentence[:1].isspace() else ""
+    trail = " " if sentence[-1:].isspace() else ""
+    return f"{safe(before)}{lead}**{bold}**{trail}{safe(after)}"
+
+
+def citation_line(citation: Citation, passage_id: str | None = None) -> str:
+    """Author, section, paragraph span, and the document's URL as a link when it has one."""
+    parts: list[str] = []
+    if citation.author:
+        parts.append(f"by {safe(citation.author)}")
+    if citation.section:
+        parts.append(f"§ {safe(citation.section)}")
+    parts.append(citation.paragraph_label)
+    line = " · ".join(parts)
+    link = link_markdown(citation.url)
+    if link:
+        line += f"\n{link}"
+    elif citation.path:
+        path = citation.path.replace("`", "'")
+        line += f"\n`{path}`"
+    if passage_id:
+        line += f" · id `{passage_id}`"
+    return line
+
+
+def link_markdown(url: str | None) -> str | None:
+    """A masked link to an http(s) URL, made safe for Markdown; None for anything else."""
+    if not url or not url.lower().startswith(("http://", "https://")):
+        return None
+    clean = quote(url, safe=":/?#[]@!$&'*+,;=%~-._")
+    return f"[{safe(cut(url.split('://', 1)[1], 80))}]({clean})"
+
+
+def _answer_content(answer: Answer) -> str:
+    if answer.answered and answer.answer:
+        prefix, suffix = "**Answer:** ", " [1]"
+        return prefix + safe_cut(answer.answer.strip(), CONTENT_LIMIT - len(prefix) - len(suffix)) + suffix
+    if answer.hits:
+        return f"{NOT_IN_SOURCES} Closest matches:"
+    reason = f" ({answer.reason})" if answer.reason else ""
+    return cut(f"{NOT_IN_SOURCES}{reason}", CONTENT_LIMIT)
+
+
+def render_answer(answer: Answer, *, footer: str | None = None) -> Reply:
+    """The reply to a question: the answer sentence, passages [1].. with the sentence in bold,
+    and one citation field per passage. Within every Discord limit for any top_k (1–25)."""
+    content = _answer_content(answer)
+    if not answer.hits:
+        return Reply(content)
+    hits = answer.hits[:FIELD_COUNT_LIMIT]
+    n = len(hits)
+    title = "Q: " + safe_cut(answer.question, TITLE_LIMIT - 3)
+    field_budget = min(FIELD_VALUE_LIMIT, max(60, 2000 // n))
+    name_budget = min(FIELD_NAME_LIMIT, max(40, 600 // n))
+    fields = []
+    for hit in hits:
+        c = hit.passage.citation
+        fields.append((cut(f"[{hit.rank}] {safe_cut(c.document, name_budget)}", name_budget),
+                       _fit_field(citation_line(c, hit.passage.id), field_budget)))
+    footer = cut(footer, 200) if footer else None
+    fixed = len(title) + sum(len(a) + len(b) for a, b in fields) + len(footer or "")
+    room = min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - fixed - 50)
+    per_hit = max(40, min(900, room // n - 12))
+    while True:
+        blocks = [f"**[{hit.rank}]** {highlighted_excerpt(hit, per_hit)}" for hit in hits]
+        description = "\n\n".join(blocks)
+        if len(description) <= room or per_hit <= 40:
+            break
+        per_hit = int(per_hit * 0.85)
+    embed = discord.Embed(
+        title=title,
+        description=cut(description, room),
+        colour=ANSWERED_COLOUR if answer.answered else DECLINED_COLOUR,
+    )
+    if not answer.answered:
+        embed.set_author(name="Closest matches (not an answer)")
+    for name, value in fields:
+        embed.add_field(name=name, value=value, inline=False)
+    if footer:
+        embed.set_footer(text=footer)
+    assert embed_size(embed) <= EMBED_TOTAL_LIMIT, embed_size(embed)
+    return Reply(content, [embed])
+
+
+def _fit_field(value: str, limit: int) -> str:
+    """Field values end in a link or id we must not cut in half: drop trailing lines first."""
+    while len(value) > limit and "\n" in value:
+        value = value.rsplit("\n", 1)[0]
+    return cut(value, limit)
+
+
+# ---------------------------------------------------------------------------------------------
+# /source, /stats, notices
+
+
+def render_source(stored: StoredPassage, before: StoredPassage | None, after: StoredPassage | None) -> Reply:
+    """A passage in full with its citation and its neighbours; as a file when too long."""
+    passage = stored.passage
+    c = passage.citation
+    text = safe(passage.text)
+    files: list[discord.File] = []
+    if len(text) > DESCRIPTION_LIMIT - 200:
+        files.append(discord.File(io.BytesIO(passage.text.encode("utf-8")), filename=f"passage-{passage.id}.txt"))
+        text = safe_cut(passage.text, DESCRIPTION_LIMIT - 200) + "\n\n*(the whole passage is attached)*"
+    embed = discord.Embed(title=cut(f"Passage {passage.id}", TITLE_LIMIT), description=text,
+                          colour=discord.Colour.blurple())
+    embed.add_field(name=cut(safe(c.document), FIELD_NAME_LIMIT), value=_fit_field(citation_line(c), 1000),
+                    inline=False)
+    for label, other in (("Before", before), ("After", after)):
+        if other is not None:
+            value = f"`{other.passage.id}` — {safe_cut(other.passage.text, 300)}"
+            embed.add_field(name=label, value=cut(value, FIELD_VALUE_LIMIT), inline=False)
+    return Reply("", [embed], files)
+
+
+def render_stats(*, documents: int, passages: int, generation: int, age_seconds: float, questions: int,
+                 answered: int, median_ms: float | None, thumbs_up: int, thumbs_down: int,
+                 persisted: bool) -> Reply:
+    embed = discord.Embed(title="Citebot statistics", colour=discord.Colour.blurple())
+    embed.add_field(name="Index", value=f"{documents:,} documents · {passages:,} passages\n"
+                                        f"generation {generation}, built {human_age(age_seconds)} ago", inline=False)
+    median = f"{median_ms:.0f} ms" if median_ms is not None else "n/a"
+    scope = "" if persisted else " (since start-up; question logging is off)"
+    embed.add_field(name="Questions", value=f"{questions:,} asked, {answered:,} answered{scope}\n"
+                                            f"median answer time {median}", inline=False)
+    embed.add_field(name="Feedback", value=f"👍 {thumbs_up:,} · 👎 {thumbs_down:,}", inline=False)
+    return Reply("", [embed])
+
+
+def human_age(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def notice(text: str) -> str:
+    """A short message of ours, cut to fit (callers escape any user text they include)."""
+    return cut(text, CONTENT_LIMIT)

@@ -1,0 +1,94 @@
+"""`citebot run`: read the token, point discord.py at the configured server, own the resources.
+
+main-owns-resources: the index reader and the question log are opened here, handed to the bot,
+and closed here when the bot stops, whatever the reason. The token comes from DISCORD_TOKEN
+only and is never logged or shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import discord
+import discord.gateway
+import discord.http
+import aiohttp
+import yarl
+
+from index.questionlog import QuestionLog
+
+from .client import build_bot
+from .live_index import LiveIndex
+from .settings import DiscordSettings, Settings, discord_token
+
+log = logging.getLogger(__name__)
+
+
+def point_discord_at(discord_settings: DiscordSettings) -> None:
+    """Send REST calls and the gateway connection to the configured (Discord-compatible) server.
+
+    discord.py reads both class attributes when it builds a request or connects, so this must
+    run before the bot starts. DEFAULT_GATEWAY must be a yarl.URL (discord.py calls
+    `.with_query()` on it) with a path, as the default 'wss://gateway.discord.gg/' has.
+    """
+    discord.http.Route.BASE = discord_settings.api_base.rstrip("/")
+    gateway = yarl.URL(discord_settings.gateway_url)
+    if not gateway.path:
+        gateway = gateway.with_path("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
+
+
+def configure_logging(level: str) -> None:
+    """The entry point's job: our level from settings; discord.py's chatter only from WARNING
+    unless we debug."""
+    logging.getLogger().setLevel(level)
+    logging.getLogger("discord").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def run_bot(settings: Settings, sync_global: bool = False) -> int:
+    """Run the bot until it is stopped; returns the process exit code.
+
+    `sync_global` publishes the slash commands to every guild (an explicit owner action, from
+    `citebot run --sync-global`); otherwise they are synced to discord.dev_guild only.
+    """
+    token = discord_token()  # ConfigError naming DISCORD_TOKEN when unset
+    configure_logging(settings.log.level)
+    point_discord_at(settings.discord)
+    return asyncio.run(_serve(settings, token, sync_global))
+
+
+async def _serve(settings: Settings, token: str, sync_global: bool) -> int:
+    from .cli import open_index
+
+    reader = await open_index(settings)
+    live = LiveIndex(reader, settings.answer)
+    try:
+        qlog = await QuestionLog.open(settings.state_db_path, enabled=settings.log.questions,
+                                      retention_days=settings.log.retention_days)
+        try:
+            bot = build_bot(settings, live, qlog, sync_global=sync_global)
+            log.info("starting: index generation %d (%d passages) at %s", reader.info.generation,
+                     reader.info.passages, settings.db_path)
+            try:
+                async with bot:
+                    await bot.start(token)
+            except discord.LoginFailure:
+                print("citebot: error: Discord rejected the token in DISCORD_TOKEN", file=sys.stderr)
+                return 2
+            except discord.PrivilegedIntentsRequired:
+                print("citebot: error: discord.answer_channels needs the Message Content intent; enable it for "
+                      "the bot in the Discord developer portal, or leave answer_channels empty", file=sys.stderr)
+                return 2
+            except (aiohttp.ClientConnectionError, OSError) as exc:
+                print(f"citebot: error: cannot reach Discord at {settings.discord.api_base} "
+                      f"({type(exc).__name__}); check discord.api_base and your network", file=sys.stderr)
+                return 2
+        finally:
+            await qlog.close()
+    finally:
+        await live.close()
+    return 0

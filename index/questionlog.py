@@ -1,0 +1,211 @@
+"""The bot's memory: which questions were asked and how answers were rated (no discord import).
+
+Why a file of its own, apart from the index: the index file is replaced whole on every
+reindex, while questions and votes must survive reindexing and restarts. The file is created
+with mode 0600 because it holds what people asked.
+
+What is stored, and what is not:
+- a question row (time, guild, channel, question, answered, top citation, answer time) only when
+  `enabled` (config `log.questions`); rows older than `retention_days` are deleted;
+- the asker is never stored as an id: a keyed hash (HMAC-SHA256 with a random key generated
+  once and kept in this file), so rows from one person can be grouped but not traced back
+  without the file;
+- feedback votes (answer message id, hashed voter, +1/-1) are kept even when question logging
+  is off, because one-vote-per-person needs them and they hold no text.
+When logging is off, counts and answer times for `/stats` are kept in memory for this process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS secret (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS questions (
+    id INTEGER PRIMARY KEY,
+    asked_at REAL NOT NULL,
+    guild_id INTEGER,
+    channel_id INTEGER,
+    user_hash TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answered INTEGER NOT NULL,
+    top_citation TEXT,
+    answer_ms REAL NOT NULL,
+    message_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS questions_time ON questions (asked_at);
+CREATE TABLE IF NOT EXISTS feedback (
+    message_id INTEGER NOT NULL,
+    user_hash TEXT NOT NULL,
+    vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+    voted_at REAL NOT NULL,
+    PRIMARY KEY (message_id, user_hash)
+);
+"""
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    """One question as the bot handled it."""
+
+    question: str
+    answered: bool
+    answer_ms: float
+    user_id: int
+    guild_id: int | None = None
+    channel_id: int | None = None
+    top_citation: str | None = None
+    asked_at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class LogStats:
+    """What `/stats` shows about questions and feedback."""
+
+    questions: int
+    answered: int
+    median_ms: float | None
+    thumbs_up: int
+    thumbs_down: int
+    persisted: bool
+
+
+class QuestionLog:
+    """The question log and feedback store; one aiosqlite connection, written by one task."""
+
+    def __init__(self, db: aiosqlite.Connection, key: bytes, enabled: bool, retention_days: int,
+                 path: Path) -> None:
+        self._db = db
+        self._key = key
+        self.enabled = enabled
+        self.retention_days = retention_days
+        self.path = path
+        # In-memory figures for this process, used by stats() when logging is off.
+        self._session_times: list[float] = []
+        self._session_answered = 0
+
+    @classmethod
+    async def open(cls, path: Path, *, enabled: bool = True, retention_days: int = 30) -> "QuestionLog":
+        """Open (creating with mode 0600) the state file, and purge rows past retention."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+        db = await aiosqlite.connect(path)
+        try:
+            await db.executescript(_SCHEMA)
+            await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            key = await cls._key(db)
+            await db.commit()
+        except BaseException:
+            await db.close()
+            raise
+        qlog = cls(db, key, enabled, retention_days, path)
+        await qlog.purge()
+        if not enabled:
+            # Logging was turned off: forget what earlier runs stored.
+            await db.execute("DELETE FROM questions")
+            await db.commit()
+        return qlog
+
+    @staticmethod
+    async def _key(db: aiosqlite.Connection) -> bytes:
+        rows = await db.execute_fetchall("SELECT value FROM secret WHERE name = 'user_hash_key'")
+        if rows:
+            return bytes(rows[0][0])
+        key = secrets.token_bytes(32)
+        await db.execute("INSERT INTO secret VALUES ('user_hash_key', ?)", (key,))
+        return key
+
+    def user_hash(self, user_id: int) -> str:
+        """A stable pseudonym for a user: HMAC-SHA256 of the id under this file's random key."""
+        return hmac.new(self._key, str(int(user_id)).encode(), hashlib.sha256).hexdigest()
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def record(self, rec: QuestionRecord) -> int | None:
+        """Remember one question; returns its row id, or None when logging is off."""
+        self._session_times.append(rec.answer_ms)
+        self._session_answered += int(rec.answered)
+        if not self.enabled:
+            return None
+        cursor = await self._db.execute(
+            "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, question, answered, top_citation,"
+            " answer_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (rec.asked_at, rec.guild_id, rec.channel_id, self.user_hash(rec.user_id), rec.question,
+             int(rec.answered), rec.top_citation, rec.answer_ms),
+        )
+        await self._db.commit()
+        return cursor.lastrowid
+
+    async def attach_message(self, row_id: int | None, message_id: int) -> None:
+        """Link a logged question to the answer message that carries its feedback buttons."""
+        if row_id is None or not self.enabled:
+            return
+        await self._db.execute("UPDATE questions SET message_id = ? WHERE id = ?", (message_id, row_id))
+        await self._db.commit()
+
+    async def vote(self, message_id: int, user_id: int, vote: int) -> str:
+        """Record a 👍 (+1) or 👎 (-1) on an answer; one vote per person per answer.
+
+        A second click with the other thumb changes the vote; the same thumb again changes
+        nothing. Returns "new", "changed" or "same".
+        """
+        if vote not in (-1, 1):
+            raise ValueError("vote must be +1 or -1")
+        who = self.user_hash(user_id)
+        rows = await self._db.execute_fetchall(
+            "SELECT vote FROM feedback WHERE message_id = ? AND user_hash = ?", (message_id, who))
+        if rows and rows[0][0] == vote:
+            return "same"
+        await self._db.execute(
+            "INSERT INTO feedback VALUES (?, ?, ?, ?) ON CONFLICT (message_id, user_hash)"
+            " DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
+            (message_id, who, vote, time.time()),
+        )
+        await self._db.commit()
+        return "changed" if rows else "new"
+
+    async def purge(self) -> int:
+        """Delete question rows older than the retention period; returns how many went."""
+        cutoff = time.time() - self.retention_days * 86400
+        cursor = await self._db.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,))
+        await self._db.commit()
+        if cursor.rowcount:
+            log.info("purged %d questions older than %d days", cursor.rowcount, self.retention_days)
+        return cursor.rowcount
+
+    async def stats(self) -> LogStats:
+        """Questions, how many were answered, the median answer time, and vote counts."""
+        votes = dict(await self._db.execute_fetchall("SELECT vote, COUNT(*) FROM feedback GROUP BY vote"))
+        up, down = int(votes.get(1, 0)), int(votes.get(-1, 0))
+        if not self.enabled:
+            times = self._session_times
+            median = statistics.median(times) if times else None
+            return LogStats(len(times), self._session_answered, median, up, down, persisted=False)
+        rows = await self._db.execute_fetchall("SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM questions")
+        total, answered = rows[0]
+        times = [r[0] for r in await self._db.execute_fetchall("SELECT answer_ms FROM questions")]
+        median = statistics.median(times) if times else None
+        return LogStats(int(total), int(answered), median, up, down, persisted=True)
+
+    async def recent(self, limit: int = 20) -> list[tuple]:
+        """The latest logged questions (for tests and troubleshooting), newest first."""
+        return list(await self._db.execute_fetchall(
+            "SELECT asked_at, guild_id, channel_id, user_hash, question, answered, top_citation, answer_ms,"
+            " message_id FROM questions ORDER BY id DESC LIMIT ?", (limit,)))

@@ -1,0 +1,101 @@
+"""Shared fixtures for the bot tests: a real index of the bundled article, and the product's
+bot running in-process against the loopback Discord server (tests/discord_server.py).
+
+Nothing of ours is mocked: the index is built by index.reindex, the bot is bot.client's,
+and what it sends is read back from the server's recordings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+BUNDLED_ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
+TOKEN = "citebot-test-token"
+
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the bundled article, built once per session; tests copy it."""
+    from bot.settings import Settings
+    from index.reindex import rebuild_sync
+
+    folder = tmp_path_factory.mktemp("built")
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    shutil.copy(BUNDLED_ARTICLE, corpus / BUNDLED_ARTICLE.name)
+    db = folder / "index.sqlite3"
+    rebuild_sync([corpus], db, Settings(corpus_paths=(corpus,), db_path=db, state_db_path=folder / "s").index)
+    return db
+
+
+@dataclass
+class BotEnv:
+    """Everything a bot test touches."""
+
+    server: Any
+    bot: Any
+    settings: Any
+    live: Any
+    qlog: Any
+    task: Any
+    answer_channel: int
+    corpus: Path
+
+
+@contextlib.asynccontextmanager
+async def running_bot(tmp_path: Path, built_index: Path, **discord_overrides: Any) -> AsyncIterator[BotEnv]:
+    """Start the loopback server and the product's bot wired to a copy of the index."""
+    from discord_server import discord_test_environment, running_client
+
+    from bot.client import build_bot
+    from bot.live_index import LiveIndex
+    from bot.settings import DiscordSettings, LogSettings, Settings
+    from index.questionlog import QuestionLog
+    from index.store import IndexReader
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir(exist_ok=True)
+    shutil.copy(BUNDLED_ARTICLE, corpus / BUNDLED_ARTICLE.name)
+    db = tmp_path / "index.sqlite3"
+    shutil.copy(built_index, db)
+    log_overrides = {k[4:]: discord_overrides.pop(k) for k in list(discord_overrides) if k.startswith("log_")}
+    async with discord_test_environment(token=TOKEN, heartbeat_interval_ms=500) as server:
+        answer_channel = server.guilds[server.guild_id].channel_ids[1]
+        options: dict[str, Any] = dict(
+            api_base=server.base_url, gateway_url=server.gateway_url, answer_channels=(answer_channel,),
+            dev_guild=server.guild_id, cooldown_seconds=10.0, cooldown_questions=3, reload_check_seconds=0.2,
+        )
+        options.update(discord_overrides)
+        settings = Settings(corpus_paths=(corpus,), db_path=db, state_db_path=tmp_path / "state" / "state.sqlite3",
+                            discord=DiscordSettings(**options), log=replace(LogSettings(), **log_overrides))
+        reader = await IndexReader.open(db)
+        live = LiveIndex(reader, settings.answer)
+        qlog = await QuestionLog.open(settings.state_db_path, enabled=settings.log.questions,
+                                      retention_days=settings.log.retention_days)
+        try:
+            bot = build_bot(settings, live, qlog, guild_ready_timeout=0.05)
+            async with running_client(bot, TOKEN) as task:
+                yield BotEnv(server, bot, settings, live, qlog, task, answer_channel, corpus)
+        finally:
+            await qlog.close()
+            await live.close()
+
+
+@pytest.fixture
+async def env(tmp_path: Path, built_index: Path) -> AsyncIterator[BotEnv]:
+    """The bot with default test settings (answer channel = the guild's second channel)."""
+    async with running_bot(tmp_path, built_index) as bot_env:
+        yield bot_env
