@@ -19,7 +19,7 @@ from nltk.tokenize import RegexpTokenizer
 
 from .normalize import normalize_text
 
-ANALYZER_VERSION = "en-snowball-4"
+ANALYZER_VERSION = "en-snowball-5"
 
 # Words are runs of letters and digits; apostrophes inside words ("don't") are kept so the
 # stopword list, which spells contractions that way, can remove them.
@@ -84,6 +84,10 @@ class Analyzer:
             if token.endswith("'s"):
                 word = token[:-2]
             stem = self._stemmer.stem(word) if word else None
+            if stem and stem.endswith("ment") and len(stem) >= 8:
+                # Snowball keeps "-ment" on short roots ("agreement", "payment"), so "agree" and
+                # "agreement" never meet; the root's own stem brings them together.
+                stem = self._stemmer.stem(stem[:-4])
         if len(self._stems) < 2_000_000:
             self._stems[token] = stem
         return stem

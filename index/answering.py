@@ -38,6 +38,7 @@ class AnswerParams:
     passage_coverage_weight: float = 0.1
     ordered_pairs_weight: float = 0.75
     number_weight: float = 1.0
+    name_weight: float = 0.5
     sentence_k1: float = 1.2
     sentence_b: float = 0.75
     min_coverage: float = 0.7
@@ -53,7 +54,7 @@ class AnswerParams:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"answer.{name} must be between 0 and 1")
         for name in ("sentence_weight", "sentence_coverage_weight", "passage_coverage_weight",
-                     "ordered_pairs_weight", "number_weight", "sentence_k1", "min_margin"):
+                     "ordered_pairs_weight", "number_weight", "name_weight", "sentence_k1", "min_margin"):
             if getattr(self, name) < 0:
                 raise ValueError(f"answer.{name} must not be negative")
         if not 0.0 <= self.sentence_b <= 1.0:
@@ -62,7 +63,8 @@ class AnswerParams:
     @property
     def weights(self) -> RerankWeights:
         return RerankWeights(self.sentence_weight, self.sentence_coverage_weight, self.passage_coverage_weight,
-                             self.ordered_pairs_weight, self.number_weight, self.sentence_k1, self.sentence_b)
+                             self.ordered_pairs_weight, self.number_weight, self.name_weight, self.sentence_k1,
+                             self.sentence_b)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,16 @@ NUMBER_QUESTION = re.compile(
     re.I,
 )
 
+PERSON_QUESTION = re.compile(r"^\s*(?:who|whom|whose)\b|\b(?:which|what) (?:person|people|man|woman)\b", re.I)
+# A name: two or more capitalised words in a row ("General Director Dmitry Bakanov").
+NAME = re.compile(r"\b[A-Z][a-z]+(?:\.? [A-Z][a-z]*\.?)+\b")
+
+
+def _holds_name(sentence: str, question: str) -> bool:
+    """Whether the sentence names someone or something the question does not already name."""
+    asked = question.casefold()
+    return any(m.group(0).casefold() not in asked for m in NAME.finditer(sentence, 1))
+
 
 @dataclass(frozen=True)
 class RerankWeights:
@@ -41,6 +51,7 @@ class RerankWeights:
     passage_coverage: float = 0.1
     ordered_pairs: float = 0.75
     number: float = 1.0
+    name: float = 0.5
     sentence_k1: float = 1.2
     sentence_b: float = 0.75
 
@@ -54,12 +65,13 @@ class Features:
     passage_coverage: float
     ordered_pairs: float
     number: float
+    name: float
     best_sentence: int | None
 
     def total(self, bm25: float, w: RerankWeights) -> float:
         return (bm25 + w.sentence * self.sentence + w.sentence_coverage * self.sentence_coverage
                 + w.passage_coverage * self.passage_coverage + w.ordered_pairs * self.ordered_pairs
-                + w.number * self.number)
+                + w.number * self.number + w.name * self.name)
 
 
 def candidate_features(
@@ -82,7 +94,8 @@ def candidate_features(
     distinct = list(dict.fromkeys(query))
     pairs = [(x, y) for x, y in zip(query, query[1:]) if x != y]
     wants_number = bool(NUMBER_QUESTION.search(question))
-    best = best_cov = best_num = 0.0
+    wants_name = not wants_number and bool(PERSON_QUESTION.search(question))
+    best = best_cov = best_num = best_name = 0.0
     best_index: int | None = None
     for i, (text, terms) in enumerate(zip(sentences, sentence_terms)):
         counts = Counter(terms)
@@ -92,6 +105,8 @@ def candidate_features(
             best, best_index = score, i
         if wants_number and score > best_num and NUMBER_WORDS.search(text):
             best_num = score
+        if wants_name and score > best_name and _holds_name(text, question):
+            best_name = score
         best_cov = max(best_cov, sum(weights[t] for t in distinct if t in counts or t in context_terms))
     sequence = [t for terms in sentence_terms for t in terms]
     present = set(sequence) | context_terms
@@ -102,5 +117,6 @@ def candidate_features(
         passage_coverage=sum(weights[t] for t in distinct if t in present),
         ordered_pairs=sum(weights[x] + weights[y] for x, y in pairs if (x, y) in bigrams) / 2,
         number=best_num,
+        name=best_name,
         best_sentence=best_index,
     )
