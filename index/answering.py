@@ -179,7 +179,11 @@ class Answerer:
         hits = [Hit(rank + 1, total, raw, sp.passage, span) for rank, (_, _, total, raw, sp, span) in
                 enumerate(ranked[:top_k])]
         coverage = self._coverage(terms, hits[0].passage)
-        margin = hits[0].score / hits[1].score if len(hits) > 1 and hits[1].score > 0 else math.inf
+        # The margin is BM25's own: how far the chosen passage's match stands above every other
+        # candidate's. A lone clear match is trusted with partial coverage; a scatter of equally
+        # weak matches is not.
+        runner_up = max((r[3] for r in ranked[1:]), default=0.0)
+        margin = hits[0].bm25 / runner_up if runner_up > 0 else math.inf
         p = self.params
         answered = coverage >= p.min_coverage or (coverage >= p.weak_coverage and margin >= p.min_margin)
         top = hits[0]
