@@ -24,45 +24,71 @@ containing at least one query term, are ever returned.
 
 Approach (chosen by measurement, see ``benchmarks/bm25_micro.py``)
 -------------------------------------------------------------------
-Pure numpy, no compiled extension.  The index is a CSR inverted file: for each
-term id its postings (sorted doc ids + term frequencies).  A query is evaluated
-*term at a time with MaxScore pruning*:
+Pure numpy, no compiled extension.  The index is a CSR inverted file: per term
+id its postings (ascending doc ids + term frequencies), plus, computed at build
+and load time and never stored, one float32 *impact* per posting:
+``tf*(k1+1)/(tf+norm[d])``, the score factor without the idf.  ``top_k``:
 
-1. Each unique query term gets an exact upper bound on its contribution,
-   ``ub = multiplicity * idf * max_tfpart``, where ``max_tfpart`` (the largest
-   ``tf*(k1+1)/(tf+norm(d))`` over the term's postings) is precomputed per term.
-2. Terms are visited from the highest bound (rarest) to the lowest.  At each
-   stage the documents of that term's list that were not in an earlier list are
-   new candidates; their contributions from the *later* terms are looked up
-   with ``searchsorted`` in the (sorted) posting lists, dropping a candidate as
-   soon as ``partial + bound of the terms still to look up < theta`` (theta is
-   the current k-th best exact score).
-3. As soon as the bounds of all not-yet-visited terms sum below theta, no
-   unseen document can reach the top k: stop.  Common terms are thus usually
-   never scanned, only probed for the few surviving candidates.
-4. Survivors get their exact float64 score (summed in query-token order, as
-   the reference does) and are merged into the top k by (-score, index).
+1. Approximate pass: the impacts of all postings of the query terms, times
+   ``idf * multiplicity``, are summed per document with one
+   ``np.bincount(doc_ids, weights, minlength=N)`` (numpy's only fast
+   scatter-add; ``np.add.at`` is ~10x slower).  Its dense float64 output is
+   allocated zeroed (~0.1 ms at 1M docs) but never scanned: values are only
+   gathered at the matched documents (no O(N) argpartition, which costs
+   ~170 ms at 1M).
+2. Candidates: a lower bound of the k-th best approximate score is the k-th
+   best among the documents of the shortest posting list with >= k documents;
+   matched documents below it are dropped, the k-th best approximate score of
+   the rest is found by ``np.partition``, and only documents within a relative
+   1e-5 of it are kept (the float32 error is < 4e-7, see ``_MARGIN`` for the
+   proof that no document of the exact top k, ties included, is lost).  This
+   is usually k documents plus exact ties.
+3. Exact pass: candidates are rescored in float64 from their tf (looked up by
+   binary search in each term's list) and document length, summing in
+   query-token order exactly as rank_bm25, then ordered by (-score, index).
 
-Every pruning test uses a relative slack of 1e-9 and a strict ``<``, so a
-document whose exact score could *equal* theta is never dropped: results are
-exact, ties included.  No dense per-query array is ever built, and the query
-path keeps no shared scratch state, so ``top_k`` is thread-safe.
+The query path keeps no shared scratch state, so ``top_k`` is thread-safe.
+Cost is O(matched postings) plus the zeroed O(N) accumulator (8 bytes per
+document per query, ~0.1 ms at 1M); for corpora far beyond 1M documents that
+term grows and dynamic pruning would be worth revisiting.
+
+Alternative measured and rejected: term-at-a-time MaxScore with exact float64
+upper bounds per term and ``searchsorted`` probes (no dense array): p50 2.4 ms,
+p99 16 ms at 1M docs, because typical questions mix several terms with df
+20k-70k whose score bounds are too close to theta to be pruned.  numba was not
+needed.
 
 Measured on the 2-core development VM (``benchmarks/bm25_micro.py``, seeded
-Zipf(1.17) vocabulary of 500k, log-normal lengths with mean ~100 tokens,
-~60 unique terms/doc; queries: 5-10 content terms of a random document, the
-100 most frequent terms treated as stopwords, plus sometimes an off-document
-or unknown term; k = 10):
+Zipf(1.17) vocabulary of 500k terms, log-normal lengths with mean ~100 tokens,
+~61 unique terms/doc; queries: 5-10 content terms of a random document with
+the 100 most frequent terms treated as stopwords, sometimes plus an
+off-document term, an unknown term or a repeated term; k = 10):
 
-=================  ==============  ==============
-figure             100,000 docs    1,000,000 docs
-=================  ==============  ==============
-build (tokens)     MEASURE         MEASURE
-query p50 / p99    MEASURE         MEASURE
-reload from blobs  MEASURE         MEASURE
-reference p50      MEASURE         MEASURE
-top-10 agreement   MEASURE         MEASURE
-=================  ==============  ==============
+=================================  ==============  ======================
+figure                             100,000 docs    1,000,000 docs
+=================================  ==============  ======================
+postings / vocabulary              6.1M / 309k     60.9M / 498k
+build from token lists             1.7-1.9 s       17-21 s (*)
+build peak RSS above the corpus    ~170 MB         ~1.2 GB
+top_k p50 (200 queries)            0.20-0.21 ms    0.68-0.78 ms
+top_k p90 / p99                    0.28 / 0.42 ms  1.1-1.3 / 2.2-3.5 ms
+serialised (8 arrays)              42 MB           363 MB
+reload in a fresh process:         0.06 + 0.25 s   0.8-1.7 + 1.1-1.6 s
+SQLite read + from_blobs
+RSS of that process after queries  194 MB          722 MB
+rank_bm25 reference p50            243-337 ms      2.1-2.6 s
+top-10 identical to reference      200/200         30/30 (each run)
+max relative score difference      0 (bitwise)     0 (bitwise)
+=================================  ==============  ======================
+
+Ranges are over 2-4 runs; the upper ends were measured while other jobs kept
+the load average at 4-5 (one build then took 30 s wall).
+
+(*) ~55% of the build is the Python dict lookup that maps each of the 100M
+tokens to a term id (~105 ns/token, one hash lookup per token that no numpy
+formulation avoids); the rest
+is numpy (dense counting of the 256 hottest term ids, a sort of the others,
+one scatter into the CSR arrays).
 
 Serialisation
 -------------
@@ -90,14 +116,19 @@ key                 dtype, shape               meaning
                                                term id order
 ``terms_offsets``   int64, (V + 1,)            byte offsets of each term in
                                                ``terms_utf8``
-``term_max_tfpart`` float64, (V,)              derived cache: max over the term's
-                                               postings of tf*(k1+1)/(tf+norm);
-                                               optional in ``from_arrays``
-                                               (recomputed if absent)
 ==================  =========================  ================================
 
+Every term listed has df >= 1 (so ``term_offsets`` is strictly increasing).
+Byte order is the machine's (little-endian on x86 and ARM); ``.npy`` blobs
+record it.  ``from_arrays`` validates dtypes, shapes, offsets, id bounds,
+tf >= 1, sortedness of each posting list and term uniqueness (~0.1 s at 1M
+docs); it raises ``ValueError`` on anything inconsistent.  The in-memory
+float32 impacts (4 bytes/posting) are rebuilt on load (~0.3 s at 1M docs).
+
 Terms may contain any character (no separator is reserved).  At 1M documents
-the postings dominate: P ~ 60M -> 240 MB ``doc_ids`` + 120 MB ``tfs``.  Note
+the postings dominate: P ~ 61M -> 244 MB ``doc_ids`` + 122 MB ``tfs`` (367 MB
+serialised; a process serving it measured 722 MB RSS, impacts and vocabulary
+dict included).  Note
 SQLite's default maximum BLOB size is 1e9 bytes, i.e. ``doc_ids`` up to ~250M
 postings.
 """
@@ -127,15 +158,16 @@ __all__ = [
 #: Version of the :meth:`BM25Index.to_arrays` layout.
 FORMAT_VERSION = 1
 
-# Candidate margin of the approximate pass.  Each float32 impact is computed
-# with <= 5 float32 roundings (tf, k1+1, norm, +, *, /), i.e. within a relative
-# 5 * 2**-24 ~ 3e-7 of the exact float64 factor; scaling by the float64 idf and
-# summing in float64 add ~1e-15.  So every approximate score is within a
-# relative eps ~ 3.1e-7 of the exact one, and with theta_a = k-th best
-# approximate score: a document of the exact top k has approx >= theta_a *
-# (1 - 2 eps), while a document with approx < theta_a * (1 - _MARGIN) has an
-# exact score strictly below the exact k-th one (so it can neither enter the
-# top k nor tie with it).  1e-5 > 2 eps by a factor of 16.
+# Candidate margin of the approximate pass.  Each float32 impact carries at
+# most 6 float32 roundings (tf, k1+1, norm, tf*(k1+1), tf+norm, the division),
+# so it is within a relative 6 * 2**-24 ~ 3.6e-7 of the exact factor; scaling
+# by the float64 idf and summing positive terms in float64 adds ~1e-15.  Every
+# approximate score a(d) is thus within a relative eps < 4e-7 of the exact s(d).
+# With theta_a the k-th best approximate score (<= (1 + eps) * exact k-th):
+# a document of the exact top k has a(d) >= (1 - eps) * exact k-th >=
+# theta_a * (1 - 2 eps), and a document with a(d) < theta_a * (1 - _MARGIN) has
+# s(d) < exact k-th * (1 + eps) * (1 - _MARGIN) / (1 - eps) < exact k-th, so it
+# can neither enter the top k nor tie with it.  1e-5 > 2 eps by a factor > 10.
 _MARGIN = 1e-5
 
 # The float32 impact arithmetic is only used while k1 + 1 and every norm (<=
@@ -204,13 +236,15 @@ def lucene_idf(n_docs: int, df: int) -> float:
 class LuceneBM25(rank_bm25.BM25Okapi):
     """The reference: rank_bm25's Okapi with ``_calc_idf`` overridden to Lucene's IDF.
 
-    ``BM25Okapi._calc_idf`` is the only place rank_bm25 applies its epsilon
-    floor to negative IDFs; replacing it entirely means no epsilon logic
-    survives (``epsilon`` is accepted by the parent but unused here).
+    ``BM25Okapi._calc_idf`` is the only place rank_bm25 computes IDFs and
+    applies its epsilon floor (``epsilon * average_idf``) to negative ones;
+    replacing it entirely means no epsilon logic survives (the parent's
+    ``epsilon`` attribute keeps its default and is never read).
 
     ``get_scores`` is rank_bm25's expression unchanged, except that a term
     absent from a document contributes exactly 0.0: rank_bm25 evaluates 0/0 =
-    NaN there when ``k1 == 0`` or (``b == 1`` and the document is empty).
+    NaN there when ``k1 == 0``, or ``b == 1`` and the document is empty, or
+    every document is empty.
     Wherever rank_bm25's result is finite the two are bit-identical (the test
     suite checks this against ``BM25Okapi.get_scores``).  This is a slow O(N)
     per query token reference, for tests and benchmarks only.
@@ -339,7 +373,8 @@ class BM25Index:
     """Immutable exact BM25 index over tokenised documents (see module docstring).
 
     Build with :meth:`build` or reload with :meth:`from_arrays` /
-    :meth:`from_blobs`; the constructor is internal.
+    :meth:`from_blobs`; the constructor is internal.  Queries keep no shared
+    mutable state, so one index may serve several threads at once.
     """
 
     __slots__ = (
@@ -396,10 +431,12 @@ class BM25Index:
     ) -> "BM25Index":
         """Index ``docs`` (token lists); document i is the i-th item of ``docs``.
 
-        Tokens are mapped to ids and counted chunk by chunk with C-level
-        iteration (``map`` over a ``defaultdict``) and numpy sorts, then the
-        per-chunk postings are scattered into the final CSR arrays.  Peak extra
-        memory is ~16 bytes per posting.
+        Tokens are mapped to ids chunk by chunk with C-level iteration
+        (``map`` over a ``defaultdict``) and counted with numpy (see
+        ``_chunk_postings``), then the per-chunk postings are scattered into
+        the final CSR arrays.  Peak memory is ~20 bytes per posting on top of
+        the caller's documents (1.2 GB at 61M postings).  Term ids are assigned
+        in order of first appearance.
         """
         if not isinstance(params, BM25Params):
             raise TypeError("params must be a BM25Params")
@@ -694,10 +731,12 @@ class BM25Index:
         """Rebuild an index from :meth:`to_arrays` output.
 
         Arrays of the documented dtype are used in place (read-only buffers
-        are fine); integer arrays of another dtype are converted.  Structure
-        is validated in O(V + N) plus one O(P) bounds pass; ``ValueError`` on
-        any inconsistency.  The float32 impacts are recomputed (one O(P)
-        pass, ~0.5 s per 60M postings).
+        are fine); integer arrays of another dtype are converted.  Unknown
+        keys are ignored (e.g. the ``term_max_tfpart`` cache written by an
+        earlier revision of this module).  Structure is validated (offsets,
+        id bounds, tf >= 1, sorted posting lists, unique terms: ~0.1 s at 60M
+        postings); ``ValueError`` on any inconsistency.  The float32 impacts
+        are recomputed (one O(P) pass, ~0.3 s at 60M postings).
         """
 
         def get(name: str) -> np.ndarray:
@@ -750,6 +789,8 @@ class BM25Index:
             terms_offsets[-1] != terms_utf8.size
         ):
             raise ValueError("terms_offsets inconsistent with term_offsets / terms_utf8")
+        if n_terms and not bool(np.all(terms_offsets[1:] >= terms_offsets[:-1])):
+            raise ValueError("terms_offsets must be non-decreasing")
         blob = terms_utf8.tobytes()
         bounds = terms_offsets.tolist()
         try:
@@ -786,8 +827,10 @@ class BM25Index:
 
     @classmethod
     def from_blobs(cls, blobs: Mapping[str, bytes | bytearray | memoryview]) -> "BM25Index":
-        """Inverse of :meth:`to_blobs`.  Arrays are views into the given
-        buffers (no copy), so keep nothing else referencing them mutable."""
+        """Inverse of :meth:`to_blobs` (``bytes``, ``bytearray`` or
+        ``memoryview`` values, e.g. SQLite BLOBs).  The arrays are views into
+        the given buffers (no copy of the ~360 MB at 1M docs): do not mutate
+        those buffers afterwards."""
         arrays: dict[str, np.ndarray] = {}
         for name, blob in blobs.items():
             mv = memoryview(blob).cast("B")
