@@ -108,7 +108,7 @@ def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-    return _build(data, base=path.parent, source=path)
+    return _build(data, base=path.parent.resolve(), source=path.resolve())
 
 
 _KNOWN = {
@@ -121,6 +121,11 @@ _KNOWN = {
 
 
 def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Settings:
+    secret_keys = [k for k in data.get("discord", {}) if isinstance(data.get("discord"), dict)
+                   and k.lower() in ("token", "discord_token", "bot_token")]
+    if secret_keys:
+        raise ConfigError(f"never put the token in {source} (discord.{secret_keys[0]}): "
+                          f"set the {TOKEN_ENV} environment variable instead")
     for section, value in data.items():
         if section not in _KNOWN:
             raise ConfigError(f"unknown section [{section}] in {source}")
@@ -129,8 +134,6 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
         for key in value:
             if key not in _KNOWN[section]:
                 raise ConfigError(f"unknown setting {section}.{key} in {source}")
-        if section == "discord" and any(k.lower() in ("token", "discord_token") for k in value):
-            raise ConfigError(f"never put the token in {source}: set the {TOKEN_ENV} environment variable")
 
     corpus = data.get("corpus", {})
     index = data.get("index", {})
@@ -157,16 +160,17 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
     state_db = resolve(log["state_db"], "log.state_db") if log.get("state_db") else data_dir / "state.sqlite3"
 
     try:
-        params = IndexParams(
-            bm25=BM25Params(k1=_num(index, "k1", 0.7, "index"), b=_num(index, "b", 0.9, "index")),
-            passages=PassageParams(
-                max_words=_int(index, "max_words", 200, "index"), join_below=_int(index, "join_below", 25, "index")
-            ),
-            context_weight=_int(index, "context_weight", 1, "index"),
-            max_file_bytes=int(_num(corpus, "max_file_mb", 50, "corpus") * 1024 * 1024),
-        )
-        answer_params = AnswerParams(**{k: _typed(answer, k, f.type, "answer") for f in fields(AnswerParams)
-                                        for k in [f.name] if k in answer})
+        bm25 = _params(BM25Params, "index", k1=_num(index, "k1", 0.7, "index"), b=_num(index, "b", 0.9, "index"))
+        passages = _params(PassageParams, "index", max_words=_int(index, "max_words", 200, "index"),
+                           join_below=_int(index, "join_below", 25, "index"))
+        max_file_mb = _num(corpus, "max_file_mb", 50, "corpus")
+        if max_file_mb <= 0:
+            raise ConfigError(f"corpus.max_file_mb must be more than 0, got {max_file_mb:g}")
+        params = _params(IndexParams, "index", bm25=bm25, passages=passages,
+                         context_weight=_int(index, "context_weight", 1, "index"),
+                         max_file_bytes=int(max_file_mb * 1024 * 1024))
+        answer_params = _params(AnswerParams, "answer", **{
+            f.name: _typed(answer, f.name, f.type, "answer") for f in fields(AnswerParams) if f.name in answer})
         discord_settings = _discord(discord_cfg)
         log_settings = LogSettings(
             questions=_bool(log, "questions", True, "log"),
@@ -181,6 +185,21 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
         raise ConfigError("log.level must be one of DEBUG, INFO, WARNING, ERROR")
     return Settings(corpus_paths=corpus_paths, db_path=db_path, state_db_path=state_db, index=params,
                     answer=answer_params, discord=discord_settings, log=log_settings, source=source)
+
+
+def _params(cls: type, section: str, **kwargs: Any) -> Any:
+    """Build a parameter dataclass, turning its validation error into one that names the key."""
+    try:
+        return cls(**kwargs)
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        if any(message.startswith(f"{section}.{key}") for key in kwargs):
+            raise ConfigError(message) from exc
+        # The key the message starts with is the one at fault ("join_below must be ... max_words").
+        named = sorted(kwargs, key=lambda k: (message.find(k) if k in message else len(message)))
+        if named and named[0] in message:
+            raise ConfigError(f"{section}.{named[0]}: {message}") from exc
+        raise ConfigError(f"[{section}]: {message}") from exc
 
 
 def _discord(cfg: dict[str, Any]) -> DiscordSettings:

@@ -19,18 +19,24 @@ from nltk.tokenize import RegexpTokenizer
 
 from .normalize import normalize_text
 
-ANALYZER_VERSION = "en-snowball-5"
+ANALYZER_VERSION = "en-snowball-6"
 
 # Words are runs of letters and digits; apostrophes inside words ("don't") are kept so the
 # stopword list, which spells contractions that way, can remove them.
 _TOKENIZER = RegexpTokenizer(r"[^\W_]+(?:'[^\W_]+)*")
 
 
+# NLTK's list has "we", "our" and "ours" but not "us"; without it "tell us about X" matches
+# every passage about US sanctions.
+EXTRA_STOPWORDS = frozenset({"us"})
+
+
 @lru_cache(maxsize=1)
 def english_stopwords() -> frozenset[str]:
-    """NLTK's English stopword list, shipped in index/data (no nltk_data download)."""
+    """NLTK's English stopword list, shipped in index/data (no nltk_data download), plus "us"."""
     text = resources.files("index.data").joinpath("stopwords-en.txt").read_text(encoding="utf-8")
-    return frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+    words = frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+    return words | EXTRA_STOPWORDS
 
 
 QUESTION_MEASURES = frozenset({"long", "much", "many", "often", "far", "old", "big", "large", "soon", "late"})

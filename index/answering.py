@@ -171,7 +171,12 @@ class Answerer:
             context = set(acronyms.expand(self.analyzer.terms(sp.passage.context)))
             f = candidate_features(question, expanded, bm25.idf, sentences, sentence_terms, context,
                                    self.avg_sentence_terms, weights)
-            span = sp.sentences[f.best_sentence] if f.best_sentence is not None else None
+            if f.best_sentence is not None:
+                span = sp.sentences[f.best_sentence]
+            else:
+                # Matched only through its context (title, section, author field): the opening
+                # sentence is what the passage says about that context.
+                span = sp.sentences[0] if sp.sentences else None
             total = f.total(hit.score, weights)
             ranked.append((-total, sp.index, total, hit.score, sp, span))
         # Ties keep BM25's order (score, then position), the same rule BM25Index documents.

@@ -348,7 +348,7 @@ def _with_sections(blocks: list[Block], roles: dict[int, str], headings: dict[in
             rest = b.text.split("\n", 1)[1].strip() if "\n" in b.text else ""
             out.append(Block(b.number, b.text.split("\n", 1)[0], b.start, b.end, HEADING, section))
             if rest:
-                out.append(Block(b.number, rest, b.start, b.end, PARAGRAPH, section))
+                out.append(Block(b.number, rest, b.start + b.text.index(rest), b.end, PARAGRAPH, section))
             continue
         out.append(Block(b.number, b.text, b.start, b.end, role, section))
     return out

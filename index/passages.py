@@ -26,9 +26,9 @@ class PassageParams:
 
     def __post_init__(self) -> None:
         if self.max_words < 10:
-            raise ValueError(f"passages.max_words must be at least 10, got {self.max_words}")
+            raise ValueError(f"max_words must be at least 10, got {self.max_words}")
         if not 0 <= self.join_below <= self.max_words:
-            raise ValueError("passages.join_below must be between 0 and passages.max_words")
+            raise ValueError(f"join_below must be between 0 and max_words ({self.max_words}), got {self.join_below}")
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,10 @@ def split_document(doc: Document, params: PassageParams = PassageParams()) -> li
     pieces: list[tuple[list[Block], str, int, int]] = []  # (blocks, text, start, end)
     bio = [b for b in doc.blocks if b.role == BYLINE]
     for block in bio:
-        pieces.append(([block], doc.author_bio or block.text.replace("\n", " "), block.start, block.end))
+        text = doc.author_bio or block.text.replace("\n", " ")
+        # The bio leaves out the repeated name lines above it: cite where its own text starts.
+        found = doc.text.find(text[:40], block.start, block.end)
+        pieces.append(([block], text, found if found >= 0 else block.start, block.end))
     for section_blocks in _sections(doc.paragraphs):
         pieces.extend(_cut_section(section_blocks, params))
 
@@ -109,7 +112,8 @@ def split_document(doc: Document, params: PassageParams = PassageParams()) -> li
             url=doc.url,
             kind=doc.kind,
         )
-        passages.append(Passage(f"{doc.content_hash[:8]}-{ordinal}", doc.content_hash, ordinal, text, citation))
+        # 64 bits of the content hash: ids stay unique across millions of documents.
+        passages.append(Passage(f"{doc.content_hash[:16]}-{ordinal}", doc.content_hash, ordinal, text, citation))
     return passages
 
 

@@ -299,7 +299,8 @@ class IndexReader:
             arrays = _decode_arrays(conn.execute("SELECT name, dtype, data FROM bm25_arrays").fetchall())
             acronyms = AcronymMap.from_rows(conn.execute("SELECT short, long FROM acronyms").fetchall())
             bm25 = BM25Index.from_arrays(arrays)
-        except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
+        except (sqlite3.DatabaseError, KeyError, ValueError, TypeError) as exc:
+            # TypeError: a truncated file can hand back NULL where a blob should be.
             raise CorruptIndexError(
                 f"{db_path} is damaged ({exc}); run 'citebot index' to rebuild it"
             ) from exc
@@ -316,14 +317,22 @@ class IndexReader:
         if not indices:
             return []
         marks = ",".join("?" * len(indices))
-        rows = await self._db.execute_fetchall(
+        try:
+            rows = await self._fetch(marks, indices)
+        except sqlite3.DatabaseError as exc:
+            raise CorruptIndexError(
+                f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it"
+            ) from exc
+        by_index = {row[0]: _stored(row) for row in rows}
+        return [by_index[int(i)] for i in indices if int(i) in by_index]
+
+    async def _fetch(self, marks: str, indices: Sequence[int]) -> list:
+        return await self._db.execute_fetchall(
             f"""SELECT p.idx, p.id, p.ordinal, p.text, p.section, p.para_first, p.para_last, p.char_start,
                        p.char_end, p.sentences, d.hash, d.title, d.path, d.author, d.url, d.kind
                 FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.idx IN ({marks})""",
             [int(i) for i in indices],
         )
-        by_index = {row[0]: _stored(row) for row in rows}
-        return [by_index[int(i)] for i in indices if int(i) in by_index]
 
     async def passage_by_id(self, passage_id: str) -> StoredPassage | None:
         rows = await self._db.execute_fetchall("SELECT idx FROM passages WHERE id = ?", (passage_id,))
