@@ -41,9 +41,9 @@ class AnswerParams:
     name_weight: float = 0.5
     sentence_k1: float = 1.2
     sentence_b: float = 0.75
-    min_coverage: float = 0.7
+    min_coverage: float = 0.65
     weak_coverage: float = 0.45
-    min_margin: float = 1.3
+    min_margin: float = 1.2
 
     def __post_init__(self) -> None:
         if not 1 <= self.top_k <= 25:
