@@ -171,18 +171,19 @@ class Answerer:
             context = set(acronyms.expand(self.analyzer.terms(sp.passage.context)))
             f = candidate_features(question, expanded, bm25.idf, sentences, sentence_terms, context,
                                    self.avg_sentence_terms, weights)
-            if f.best_sentence is not None:
-                span = sp.sentences[f.best_sentence]
-            else:
-                # Matched only through its context (title, section, author field): the opening
-                # sentence is what the passage says about that context.
-                span = sp.sentences[0] if sp.sentences else None
+            # A passage matched only through its context (title, section, author field) has no
+            # sentence to highlight; if it is the answer, its opening sentence is what it says
+            # about that context (the author bio for "who wrote this?").
+            span = sp.sentences[f.best_sentence] if f.best_sentence is not None else None
             total = f.total(hit.score, weights)
             ranked.append((-total, sp.index, total, hit.score, sp, span))
         # Ties keep BM25's order (score, then position), the same rule BM25Index documents.
         ranked.sort(key=lambda r: r[0])
         hits = [Hit(rank + 1, total, raw, sp.passage, span) for rank, (_, _, total, raw, sp, span) in
                 enumerate(ranked[:top_k])]
+        first = ranked[0][4]
+        if hits[0].highlight is None and first.sentences:
+            hits[0] = Hit(1, hits[0].score, hits[0].bm25, first.passage, first.sentences[0])
         coverage = self._coverage(terms, hits[0].passage)
         # The margin is BM25's own: how far the chosen passage's match stands above every other
         # candidate's. A lone clear match is trusted with partial coverage; a scatter of equally
