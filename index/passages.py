@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .documents import BYLINE, PARAGRAPH, Block, Document
+from .documents import BYLINE, Block, Document
 from .sentences import sentence_spans
 
 _WORD = re.compile(r"\S+")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,6 @@ from index.acronyms import AcronymMap, find_definitions
 from index.analysis import SHOUT, Analyzer, content_terms, english_stopwords, raw_tokens
 from index.answering import Answerer
 from index.documents import load_document
-from index.reindex import rebuild_sync
-from index.builder import IndexParams
 from index.store import IndexReader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,14 +180,9 @@ def test_expand_does_not_add_the_long_form_for_the_short_form(analyzer, article_
 
 
 @pytest.fixture(scope="module")
-def index_db(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("acronym-index")
-    corpus = folder / "corpus"
-    corpus.mkdir()
-    shutil.copy(ARTICLE, corpus / ARTICLE.name)
-    db = folder / "index.sqlite3"
-    rebuild_sync([corpus], db, IndexParams())
-    return db
+def index_db(built_index: Path) -> Path:
+    """The session's index of the bundled article (conftest); read only."""
+    return built_index
 
 
 @pytest.mark.parametrize(

@@ -8,15 +8,12 @@ The JSON contract is the one README.md documents under "JSON output":
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from index.answering import Answer, Answerer, AnswerParams
-from index.builder import IndexParams
-from index.reindex import rebuild_sync
 from index.store import IndexReader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,14 +37,9 @@ def load_jsonl(path: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def index_db(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("answer-index")
-    corpus = folder / "corpus"
-    corpus.mkdir()
-    shutil.copy(ARTICLE, corpus / ARTICLE.name)
-    db = folder / "index.sqlite3"
-    rebuild_sync([corpus], db, IndexParams())
-    return db
+def index_db(built_index: Path) -> Path:
+    """The session's index of the bundled article (conftest); read only."""
+    return built_index
 
 
 @pytest.fixture

@@ -59,15 +59,9 @@ def corpus(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def pristine_index(tmp_path_factory) -> Path:
-    """One index of the bundled article; tests that damage an index work on a copy."""
-    folder = tmp_path_factory.mktemp("pristine")
-    corpus = folder / "corpus"
-    corpus.mkdir()
-    shutil.copy(ARTICLE, corpus / ARTICLE.name)
-    db = folder / "index.sqlite3"
-    rebuild_sync([corpus], db, IndexParams())
-    return db
+def pristine_index(built_index: Path) -> Path:
+    """The session's index of the bundled article (conftest); read only, damage a copy."""
+    return built_index
 
 
 def copy_of(pristine: Path, tmp_path: Path, name: str = "index.sqlite3") -> Path:
