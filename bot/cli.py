@@ -18,12 +18,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from index.answering import Answerer
-from index.errors import CitebotError, IndexMissingError
+from index.errors import CitebotError, EmptyCorpusError, IndexMissingError
 from index.evaluation import evaluate, load_eval_set
 from index.reindex import ReindexResult, rebuild_sync
 from index.store import IndexReader
 
-from .settings import Settings, load_settings
+from .settings import Settings, corpus_sources, load_settings
 from .text_render import render_answer
 
 log = logging.getLogger("citebot")
@@ -68,7 +68,12 @@ def settings_for(args: argparse.Namespace) -> Settings:
 def reindex(settings: Settings, paths: Sequence[Path] | None = None, quiet: bool = False) -> ReindexResult:
     """Rebuild the index at settings.db_path from `paths` (default: the configured corpus)."""
     sources = list(paths) if paths else list(settings.corpus_paths)
-    result = rebuild_sync(sources, settings.db_path, settings.index, ProgressBar() if not quiet else None)
+    try:
+        result = rebuild_sync(sources, settings.db_path, settings.index, ProgressBar() if not quiet else None)
+    except EmptyCorpusError as exc:
+        for warning in exc.warnings:  # say why each file was skipped before the one-line error
+            print(f"warning: {warning}", file=sys.stderr)
+        raise
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return result
@@ -92,8 +97,8 @@ async def open_index(settings: Settings, build_if_missing: bool = True) -> Index
 
 def cmd_index(args: argparse.Namespace) -> int:
     settings = settings_for(args)
-    paths = [Path(p).expanduser() for p in args.paths] or None
-    result = reindex(settings, paths)
+    sources = corpus_sources(settings, args.paths or None, args.allow_private_addresses)
+    result = reindex(settings, sources)
     info = result.info
     print(
         f"Indexed {info.documents} documents into {info.passages} passages, {info.terms} terms, "
@@ -144,8 +149,15 @@ async def _eval(args: argparse.Namespace) -> int:
         if eval_set.documents is not None:
             built = await asyncio.to_thread(build_from_documents, eval_set.documents, settings.index)
         else:
-            corpus = [Path(p) for p in args.corpus] if args.corpus else list(settings.corpus_paths)
-            built = await asyncio.to_thread(build_from_paths, corpus, settings.index)
+            corpus = corpus_sources(settings, args.corpus or None, args.allow_private_addresses)
+            try:
+                built = await asyncio.to_thread(build_from_paths, corpus, settings.index)
+            except EmptyCorpusError as exc:
+                for warning in exc.warnings:  # why each file or URL was skipped, before the error
+                    print(f"warning: {warning}", file=sys.stderr)
+                raise
+            for warning in built.warnings:
+                print(f"warning: {warning}", file=sys.stderr)
         await write_index(built, db)
         reader = await IndexReader.open(db)
         try:
@@ -193,8 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--db", metavar="PATH", help="index file to use instead of the configured one")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("index", parents=[common], help="(re)build the index from files and folders")
-    p.add_argument("paths", nargs="*", metavar="PATH", help=".txt/.md files or folders (default: corpus.paths)")
+    p = sub.add_parser("index", parents=[common], help="(re)build the index from files, folders and URLs")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help=".txt/.md/.html files, folders, or http(s) URLs (default: corpus.paths and corpus.urls)")
+    p.add_argument("--allow-private-addresses", action="store_true",
+                   help="let URLs reach loopback, private and link-local addresses (refused by default)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", parents=[common], help="answer one question ('-' reads one per line from stdin)")
@@ -206,7 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", parents=[common], help="measure hit@k and MRR@10 on a question set")
     p.add_argument("file", metavar="FILE", help="a seed .jsonl set, or the SQuAD folder")
     p.add_argument("--k", default="1,3,5", help="cut-offs for hit@k (default 1,3,5)")
-    p.add_argument("--corpus", nargs="+", metavar="PATH", help="corpus for seed sets (default: corpus.paths)")
+    p.add_argument("--corpus", nargs="+", metavar="PATH",
+                   help="files, folders or URLs to index for seed sets (default: corpus.paths and corpus.urls)")
+    p.add_argument("--allow-private-addresses", action="store_true",
+                   help="let --corpus URLs reach loopback, private and link-local addresses (refused by default)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("--misses", type=int, default=0, metavar="N", help="list up to N questions that missed")
     p.set_defaults(func=lambda a: asyncio.run(_eval(a)))

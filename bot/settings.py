@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from index.answering import AnswerParams
 from index.bm25 import BM25Params
 from index.builder import IndexParams
 from index.errors import ConfigError
+from index.fetch import FetchOptions, WebSource, is_url
 from index.passages import PassageParams
 
 TOKEN_ENV = "DISCORD_TOKEN"
@@ -69,13 +71,14 @@ class LogSettings:
 class Settings:
     """Everything citebot reads from config.toml, resolved to absolute paths."""
 
-    corpus_paths: tuple[Path, ...]
+    corpus_paths: tuple[Path | WebSource, ...]  # files, folders and URLs (corpus.paths + corpus.urls)
     db_path: Path
     state_db_path: Path
     index: IndexParams = IndexParams()
     answer: AnswerParams = AnswerParams()
     discord: DiscordSettings = DiscordSettings()
     log: LogSettings = LogSettings()
+    fetch: FetchOptions = FetchOptions()  # cache_dir is filled in from db_path by corpus_sources()
     source: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -112,7 +115,8 @@ def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
 
 
 _KNOWN = {
-    "corpus": {"paths", "max_file_mb"},
+    "corpus": {"paths", "urls", "max_file_mb", "max_page_mb", "fetch_timeout_seconds", "max_redirects",
+               "allow_private_addresses"},
     "index": {"db", "k1", "b", "max_words", "join_below", "context_weight"},
     "answer": {f.name for f in fields(AnswerParams)},
     "discord": {f.name for f in fields(DiscordSettings)},
@@ -147,13 +151,21 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
         p = Path(raw).expanduser()
         return p if p.is_absolute() or base is None else (base / p)
 
+    fetch = _fetch_options(corpus)
+    raw_urls = corpus.get("urls", [])
+    if not isinstance(raw_urls, list) or not all(isinstance(u, str) and is_url(u) for u in raw_urls):
+        raise ConfigError("corpus.urls must be a list of http(s) URLs")
+    urls = [WebSource(u.strip(), fetch) for u in raw_urls]
     if "paths" in corpus:
         raw_paths = corpus["paths"]
-        if not isinstance(raw_paths, list) or not raw_paths:
-            raise ConfigError("corpus.paths must be a non-empty list of paths")
-        corpus_paths = tuple(resolve(p, "corpus.paths[]") for p in raw_paths)
+        if not isinstance(raw_paths, list) or not (raw_paths or urls):
+            raise ConfigError("corpus.paths must be a non-empty list of paths (or URLs)")
+        corpus_paths: tuple[Path | WebSource, ...] = tuple(
+            WebSource(p.strip(), fetch) if isinstance(p, str) and is_url(p) else resolve(p, "corpus.paths[]")
+            for p in raw_paths
+        ) + tuple(urls)
     else:
-        corpus_paths = (bundled_corpus(),)
+        corpus_paths = tuple(urls) if urls else (bundled_corpus(),)
 
     data_dir = default_data_dir()
     db_path = resolve(index["db"], "index.db") if index.get("db") else data_dir / "index.sqlite3"
@@ -183,8 +195,39 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
         raise ConfigError("log.retention_days must be 0 or more")
     if log_settings.level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log.level must be one of DEBUG, INFO, WARNING, ERROR")
-    return Settings(corpus_paths=corpus_paths, db_path=db_path, state_db_path=state_db, index=params,
-                    answer=answer_params, discord=discord_settings, log=log_settings, source=source)
+    settings = Settings(corpus_paths=corpus_paths, db_path=db_path, state_db_path=state_db, index=params,
+                        answer=answer_params, discord=discord_settings, log=log_settings, fetch=fetch, source=source)
+    return replace(settings, corpus_paths=tuple(corpus_sources(settings)))
+
+
+def _fetch_options(corpus: dict[str, Any]) -> FetchOptions:
+    try:
+        return FetchOptions(
+            allow_private_addresses=_bool(corpus, "allow_private_addresses", False, "corpus"),
+            max_bytes=int(_num(corpus, "max_page_mb", 5, "corpus") * 1024 * 1024),
+            timeout=_num(corpus, "fetch_timeout_seconds", 20, "corpus"),
+            max_redirects=_int(corpus, "max_redirects", 5, "corpus"),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"corpus: {exc} (see corpus.max_page_mb, fetch_timeout_seconds, max_redirects)") from exc
+
+
+def web_cache_dir(settings: Settings) -> Path:
+    """Where the last good copy of each fetched page is kept: `web-cache/` beside the index file."""
+    return settings.db_path.parent / "web-cache"
+
+
+def corpus_sources(settings: Settings, given: Sequence[str | os.PathLike[str]] | None = None,
+                   allow_private_addresses: bool = False) -> list[Path | WebSource]:
+    """The sources to index: `given` (paths and URLs, e.g. from the command line) or the
+    configured ones, with URLs fetched by the configured options into the cache beside the
+    index (`settings.db_path`, so `--db` moves it too)."""
+    options = replace(settings.fetch, cache_dir=web_cache_dir(settings),
+                      allow_private_addresses=settings.fetch.allow_private_addresses or allow_private_addresses)
+    if given is None:
+        return [WebSource(s.url, options) if isinstance(s, WebSource) else s for s in settings.corpus_paths]
+    return [WebSource(str(g).strip(), options) if isinstance(g, str) and is_url(g) else Path(g).expanduser()
+            for g in given]
 
 
 def _params(cls: type, section: str, **kwargs: Any) -> Any:

@@ -16,7 +16,10 @@ from pathlib import Path
 
 from .normalize import normalize_text
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml")
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+# Kinds whose text marks headings with `#` lines: Markdown files, and the text built from web pages.
+MARKUP_KINDS = ("md", "html", "url")
 
 # Roles a block can play; only "paragraph" blocks become passages.
 TITLE, HEADING, PARAGRAPH, BYLINE, CHROME = "title", "heading", "paragraph", "byline", "chrome"
@@ -26,7 +29,9 @@ _WORD = re.compile(r"\w+")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _NAME_LINE = re.compile(r"^(?:by\s+)?((?:[A-Z][\w'\-]*\.?)(?:\s+(?:[A-Z][\w'\-]*\.?|de|van|von|bin|al)){1,3})$", re.I)
 _BY_PREFIX = re.compile(r"^(?:by|author|written by)\s*[:\-]?\s+", re.I)
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+# Neither part may cross a "[": each attempt then stops at the next one, so a line of "[a](" or
+# "[[[[" is scanned once, not once per bracket (which took seconds per 100 kB).
+_MD_LINK = re.compile(r"!?\[([^\[\]]*)\]\([^)\[]*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|`)(.+?)\1")
 
 
@@ -107,29 +112,66 @@ def discover_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
             if root.suffix.lower() in SUPPORTED_SUFFIXES:
                 found[root] = None
             else:
-                warnings.append(f"{root}: skipped (not a .txt or .md file)")
+                warnings.append(f"{root}: skipped (not a .txt, .md or .html file)")
         elif root.is_dir():
-            for path in sorted(_walk(root)):
+            for path in sorted(_walk(root, warnings)):
                 found[path] = None
+        elif root.is_symlink() or root.exists():
+            warnings.append(f"{root}: skipped, {_not_a_file(root)}")
         else:
             warnings.append(f"{root}: no such file or folder")
     return list(found), warnings
 
 
-def _walk(root: Path) -> list[Path]:
+def _walk(root: Path, warnings: list[str]) -> list[Path]:
     files: list[Path] = []
-    for child in sorted(root.iterdir()):
+    try:
+        children = sorted(root.iterdir())
+    except OSError as exc:  # an unreadable folder is skipped with a warning, not a crash
+        warnings.append(f"{root}: skipped, cannot be read ({exc.strerror or exc})")
+        return files
+    for child in children:
         if child.name.startswith("."):
             continue
         if child.is_dir() and not child.is_symlink():
-            files.extend(_walk(child))
-        elif child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
-            files.append(child)
+            files.extend(_walk(child, warnings))
+        elif child.suffix.lower() in SUPPORTED_SUFFIXES:
+            if child.is_file():
+                files.append(child)
+            else:  # a FIFO (reading it would block), a socket, a broken or looping symlink
+                warnings.append(f"{child}: skipped, {_not_a_file(child)}")
     return files
 
 
+def _not_a_file(path: Path) -> str:
+    """Why a path that names no regular file cannot be read, for a warning."""
+    if path.is_symlink() and not path.exists():
+        return "a broken or looping symlink"
+    if path.is_symlink() and path.is_dir():
+        return "a symlink to a folder (folder symlinks are not followed)"
+    return "not a regular file (a FIFO, socket or device)"
+
+
+def read_bytes_file(path: Path, max_bytes: int | None = None) -> bytes:
+    """Read a file's bytes, refusing one larger than `max_bytes`."""
+    try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise UnreadableDocument(path, f"larger than the {max_bytes:,}-byte limit ({size:,} bytes)")
+        return path.read_bytes()
+    except OSError as exc:
+        raise UnreadableDocument(path, f"cannot be read ({exc.strerror or exc})") from exc
+
+
 def load_document(path: Path, display_path: str | None = None, max_bytes: int | None = None) -> Document:
-    """Read and parse one corpus file."""
+    """Read and parse one corpus file (.html pages through the main-content extractor)."""
+    if path.suffix.lower() in HTML_SUFFIXES:
+        from .html import decode_html, parse_html
+
+        data = read_bytes_file(path, max_bytes=max_bytes)
+        if b"\x00" in data[:8192]:
+            raise UnreadableDocument(path, "looks binary (contains NUL bytes)")
+        return parse_html(decode_html(data), display_path or str(path), kind="html")
     raw = read_text_file(path, max_bytes=max_bytes)
     kind = "md" if path.suffix.lower() in (".md", ".markdown") else "txt"
     return parse_document(raw, display_path or str(path), kind=kind)
@@ -163,7 +205,7 @@ def parse_document(raw: str, path: str, kind: str = "txt", metadata: dict[str, s
         roles[first.number] = TITLE
 
     author, bio = front.get("author"), None
-    byline = _find_byline(blocks, roles)
+    byline = _find_byline(blocks, roles, author)
     if byline is not None:
         number, name, bio = byline
         roles[number] = BYLINE
@@ -211,14 +253,31 @@ def _split_front_matter(text: str) -> tuple[dict[str, str], int]:
 
 def _split_blocks(text: str, offset: int) -> list[Block]:
     """Blank-line-separated blocks of the body (whitespace-only lines count as blank)."""
+    # Line by line, not one regex: a regex for "a run of non-blank lines" backtracks over every
+    # position of a long whitespace-only line (a 40 kB line of spaces took 6 s, 1 MB hours).
     blocks: list[Block] = []
-    for match in re.finditer(r"(?:[^\n]*\S[^\n]*(?:\n|$))+", text[offset:]):
-        chunk = match.group(0)
+    body = text[offset:]
+
+    def add(first: int, last: int) -> None:
+        chunk = body[first:last]
         stripped = chunk.strip()
-        lead = len(chunk) - len(chunk.lstrip())
-        start = offset + match.start() + lead
+        start = offset + first + len(chunk) - len(chunk.lstrip())
         cleaned = "\n".join(line.strip() for line in stripped.split("\n"))
         blocks.append(Block(len(blocks) + 1, cleaned, start, start + len(stripped)))
+
+    pos = 0
+    run: int | None = None
+    for line in body.split("\n"):
+        end = pos + len(line)
+        if not line.isspace() and line:
+            run = pos if run is None else run
+            run_end = end
+        elif run is not None:
+            add(run, run_end)
+            run = None
+        pos = end + 1
+    if run is not None:
+        add(run, run_end)
     return blocks
 
 
@@ -248,18 +307,22 @@ def _is_heading_text(line: str) -> bool:
     return 0 < _words(line) <= 14 and len(line) <= 120 and not re.search(r"[.!?,;:]$", line)
 
 
-def _find_byline(blocks: list[Block], roles: dict[int, str]) -> tuple[int, str, str | None] | None:
+def _find_byline(blocks: list[Block], roles: dict[int, str],
+                 known_author: str | None = None) -> tuple[int, str, str | None] | None:
     """Find an author byline or bio among the first blocks.
 
     Two general shapes: a line "By Name" (or "Author: Name"), and a bio block that starts with a
-    name-like line followed by a sentence about that same name ("Name is the ...").
+    name-like line followed by a sentence about that same name ("Name is the ..."). "By" and
+    the author named in the metadata is a byline whatever the name looks like.
     """
+    known = _name_key(known_author or "")
     for block in blocks[:6]:
         if roles.get(block.number):
             continue
         lines = block.text.split("\n")
         first = lines[0].strip()
-        if _BY_PREFIX.match(first) and _NAME_LINE.match(_BY_PREFIX.sub("", first)):
+        named = _BY_PREFIX.sub("", first)
+        if _BY_PREFIX.match(first) and (_NAME_LINE.match(named) or (known and _name_key(named) == known)):
             name = _BY_PREFIX.sub("", first).strip()
             rest = " ".join(lines[1:]).strip() or None
             return block.number, name, rest
@@ -309,7 +372,7 @@ def _assign_roles(blocks: list[Block], roles: dict[int, str], headings: dict[int
     for i, block in enumerate(blocks):
         if block.number in roles:
             continue
-        md = _MD_HEADING.match(block.text.split("\n", 1)[0]) if kind == "md" else None
+        md = _MD_HEADING.match(block.text.split("\n", 1)[0]) if kind in MARKUP_KINDS else None
         nxt = _next_prose(blocks, i, roles)
         if md:
             headings[block.number] = md.group(2).strip()
