@@ -44,6 +44,7 @@ class LiveIndex:
         self._slot = _Slot(reader, Answerer(reader, params), owned=owns_reader)
         self._slot.idle.set()
         self._swap_lock = asyncio.Lock()
+        self._refused: tuple[int, int, int] | None = None  # the damaged file last refused, by identity
         self._closing: set[asyncio.Task[None]] = set()
 
     @property
@@ -70,8 +71,8 @@ class LiveIndex:
 
     async def reload_if_changed(self) -> bool:
         """Open the new index if the file was replaced; True when a new one was swapped in."""
-        if not self._slot.reader.changed_on_disk():
-            return False
+        if not self._slot.reader.changed_on_disk() or _identity(self.path) == self._refused:
+            return False  # unchanged, or the same damaged file we already refused (warned once)
         return await self.reload()
 
     async def reload(self) -> bool:
@@ -80,11 +81,14 @@ class LiveIndex:
             old = self._slot
             if not old.reader.changed_on_disk():
                 return False
+            refused = _identity(old.reader.path)
             try:
                 reader = await IndexReader.open(old.reader.path)
             except CitebotError as exc:
+                self._refused = refused
                 log.warning("index file changed but cannot be opened, still answering from the old one: %s", exc)
                 return False
+            self._refused = None
             self._slot = _Slot(reader, Answerer(reader, self.params))
             self._slot.idle.set()
             log.info("reloaded index: generation %d, %d documents, %d passages",
@@ -107,3 +111,12 @@ class LiveIndex:
                 await asyncio.wait_for(task, 10)
         if self._slot.owned:
             await self._slot.reader.close()
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """What tells one file at `path` from the next (the test IndexReader.changed_on_disk uses)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_mtime_ns)

@@ -48,9 +48,19 @@ class Refusal:
     message: str
 
 
+def valid_text(text: str) -> str:
+    """`text` with lone surrogates (which JSON from the gateway can carry as "\\ud800" escapes)
+    replaced by U+FFFD: they cannot be stored in SQLite or sent back to Discord as UTF-8."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def check_question(text: str, max_chars: int) -> str | Refusal:
     """The question to answer, or a Refusal (empty, or longer than `max_chars`)."""
-    text = text.strip()
+    text = valid_text(text).strip()
     if not text:
         return Refusal("Ask me a question about the articles I know, e.g. *When will the ISS be deorbited?*")
     if len(text) > max_chars:

@@ -14,8 +14,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .analysis import Analyzer
+from .analysis import Analyzer, english_stopwords
 from .bm25 import BM25Index
+from .fastanalysis import AcronymExpander, FastTerms
 from .passages import Passage
 from .rerank import RerankWeights, candidate_features
 from .store import IndexReader, StoredPassage
@@ -113,6 +114,7 @@ class Answer:
                         "author": h.passage.citation.author,
                         "path": h.passage.citation.path,
                         "url": h.passage.citation.url,
+                        "kind": h.passage.citation.kind,
                         "section": h.passage.citation.section,
                         "paragraphs": list(h.passage.citation.paragraphs),
                         "label": h.passage.citation.label,
@@ -132,11 +134,16 @@ class Answerer:
         self.params = params
         self.analyzer = analyzer or Analyzer()
         self.avg_sentence_terms = float(reader.info.meta.get("avg_sentence_terms", "12") or 12)
+        # The re-rank analyses ~30 passages per question: the memoised, result-identical
+        # analyser keeps that well under a millisecond (a custom analyser is used as given).
+        self._expand = AcronymExpander(reader.acronyms).expand
+        self._default = type(self.analyzer) is Analyzer and self.analyzer.stopwords == english_stopwords()
+        self._terms = FastTerms(self.analyzer).terms if type(self.analyzer) is Analyzer else self.analyzer.terms
 
     def query_terms(self, question: str) -> tuple[list[str], list[str]]:
         """The question's own terms, and those plus the other form of any acronym."""
         terms = self.analyzer.question_terms(question[:MAX_ANALYSED_CHARS])
-        return terms, self.reader.acronyms.expand(terms)
+        return terms, self._expand(terms)
 
     async def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer one question. Never raises for odd text: it declines instead."""
@@ -149,26 +156,38 @@ class Answerer:
             return Answer(question, False, [], reason="no searchable words", terms=terms)
         bm25 = self.reader.bm25
         depth = max(self.params.candidates, top_k)
+        # On a large corpus the whole retrieval (scoring, fetching the candidates, the re-rank)
+        # runs in one worker thread, so an event loop serving Discord never stalls.
         if bm25.n_docs > OFFLOAD_ABOVE_PASSAGES:
-            found = await asyncio.to_thread(bm25.top_k, expanded, depth)
-        else:
-            found = bm25.top_k(expanded, depth)
+            return await asyncio.to_thread(self._retrieve, question, terms, expanded, depth, top_k)
+        found = bm25.top_k(expanded, depth)
         if not found:
             return Answer(question, False, [], reason="no passage shares a word with the question", terms=terms)
         stored = await self.reader.passages([h.index for h in found])
         return self._decide(question, terms, expanded, found, stored, top_k)
 
+    def _retrieve(self, question: str, terms: list[str], expanded: list[str], depth: int, top_k: int) -> Answer:
+        """`ask`'s retrieval and decision, blocking (for a worker thread)."""
+        found = self.reader.bm25.top_k(expanded, depth)
+        if not found:
+            return Answer(question, False, [], reason="no passage shares a word with the question", terms=terms)
+        stored = self.reader.passages_sync([h.index for h in found])
+        return self._decide(question, terms, expanded, found, stored, top_k)
+
     def _decide(self, question: str, terms: list[str], expanded: list[str], found: Sequence, stored: list[StoredPassage],
                 top_k: int) -> Answer:
         bm25: BM25Index = self.reader.bm25
-        acronyms = self.reader.acronyms
         weights = self.params.weights
         ranked = []
         for hit, sp in zip(found, stored):
             text = sp.passage.text
             sentences = [text[a:b] for a, b in sp.sentences]
-            sentence_terms = [acronyms.expand(self.analyzer.terms(s)) for s in sentences]
-            context = set(acronyms.expand(self.analyzer.terms(sp.passage.context)))
+            # The index stores each sentence's terms as the default analyser makes them.
+            stored_terms = sp.sentence_terms if sp.sentence_terms is not None and self._default else None
+            if stored_terms is None:
+                stored_terms = map(self._terms, sentences)
+            sentence_terms = [self._expand(t) for t in stored_terms]
+            context = set(self._expand(self._terms(sp.passage.context)))
             f = candidate_features(question, expanded, bm25.idf, sentences, sentence_terms, context,
                                    self.avg_sentence_terms, weights)
             # A passage matched only through its context (title, section, author field) has no
@@ -214,9 +233,8 @@ class Answerer:
         acronym partner ("ROS" for "Russian Orbital Space Station").
         """
         bm25 = self.reader.bm25
-        acronyms = self.reader.acronyms
-        have = set(acronyms.expand(self.analyzer.terms(passage.text)))
-        have |= set(acronyms.expand(self.analyzer.terms(passage.context)))
+        have = set(self._expand(self._terms(passage.text)))
+        have |= set(self._expand(self._terms(passage.context)))
         total = found = 0.0
         for term in dict.fromkeys(terms):
             if not bm25.df(term):

@@ -31,5 +31,13 @@ class IndexLockedError(CitebotError):
     """Another `citebot index` is building into the same file."""
 
 
+class IndexWriteError(CitebotError):
+    """The new index could not be written (a full disk, a read-only folder); the old one is kept."""
+
+
+class StateDatabaseError(CitebotError):
+    """The question log (state database) is damaged or not ours; the message says how to recover."""
+
+
 class ConfigError(CitebotError):
     """A setting is invalid; the message names the key."""

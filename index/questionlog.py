@@ -22,12 +22,15 @@ import hmac
 import logging
 import os
 import secrets
+import sqlite3
 import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiosqlite
+
+from .errors import StateDatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +110,21 @@ class QuestionLog:
         os.chmod(path, 0o600)
         db = await aiosqlite.connect(path)
         try:
+            # A damaged file can open and even take the schema; quick_check finds it now rather
+            # than at the first question.
+            (check,) = (await db.execute_fetchall("PRAGMA quick_check(1)"))[0]
+            if check != "ok":
+                raise sqlite3.DatabaseError(check)
             await db.executescript(_SCHEMA)
             await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             key = await cls._key(db)
             await db.commit()
+        except sqlite3.DatabaseError as exc:
+            await db.close()
+            raise StateDatabaseError(
+                f"{path} is damaged or not a citebot state file ({exc}). It holds only the question log and "
+                f"feedback votes: move it aside (e.g. rename it to {path.name}.damaged) and citebot starts a new one"
+            ) from exc
         except BaseException:
             await db.close()
             raise

@@ -21,7 +21,7 @@ from index.answering import Answer
 from index.questionlog import QuestionRecord
 
 from ..discord_render import Reply, notice, render_answer, render_source, safe
-from ..questions import Refusal, check_question, looks_like_question, strip_mention
+from ..questions import Refusal, check_question, looks_like_question, strip_mention, valid_text
 from .feedback import feedback_view
 
 if TYPE_CHECKING:
@@ -79,12 +79,23 @@ class QuestionsCog(commands.Cog):
             generation = answerer.reader.info.generation
         elapsed_ms = (time.perf_counter() - started) * 1000
         top = answer.hits[0].passage.citation.label if answer.hits else None
-        row_id = await self.bot.qlog.record(QuestionRecord(
-            question=question, answered=answer.answered, answer_ms=elapsed_ms, user_id=user_id,
-            guild_id=guild_id, channel_id=channel_id, top_citation=top))
+        try:
+            row_id = await self.bot.qlog.record(QuestionRecord(
+                question=question, answered=answer.answered, answer_ms=elapsed_ms, user_id=user_id,
+                guild_id=guild_id, channel_id=channel_id, top_citation=top))
+        except Exception:  # a full disk or damaged state file must not cost the asker the answer
+            log.exception("could not log a question; answering anyway")
+            row_id = None
         log.info("question answered=%s in %.0f ms from index generation %d", answer.answered, elapsed_ms, generation)
         footer = f"index generation {generation} · rate this answer with the buttons below" if answer.hits else None
         return Answered(render_answer(answer, footer=footer), row_id, bool(answer.hits))
+
+    async def _link(self, row_id: int | None, message_id: int) -> None:
+        """Link the log row to the sent answer; the answer is out, so a failure here is only logged."""
+        try:
+            await self.bot.qlog.attach_message(row_id, message_id)
+        except Exception:
+            log.exception("could not link a logged question to its answer message")
 
     # ------------------------------------------------------------------ messages -------
 
@@ -126,7 +137,7 @@ class QuestionsCog(commands.Cog):
             view=feedback_view() if done.with_feedback else discord.utils.MISSING,
             allowed_mentions=NO_MENTIONS, mention_author=False,
         )
-        await self.bot.qlog.attach_message(done.row_id, sent.id)
+        await self._link(done.row_id, sent.id)
 
     # ------------------------------------------------------------------ slash ----------
 
@@ -149,15 +160,16 @@ class QuestionsCog(commands.Cog):
         kwargs = {"view": feedback_view()} if done.with_feedback else {}
         sent = await interaction.followup.send(
             content=done.reply.content, embeds=done.reply.embeds, allowed_mentions=NO_MENTIONS, wait=True, **kwargs)
-        await self.bot.qlog.attach_message(done.row_id, sent.id)
+        await self._link(done.row_id, sent.id)
 
     @app_commands.command(name="source", description="Show a passage in full, with its citation and neighbours")
     @app_commands.describe(id="The passage id shown under an answer")
     async def source(self, interaction: discord.Interaction, id: app_commands.Range[str, 1, 100]) -> None:
+        id = valid_text(id).strip()
         async with self.bot.live.use() as answerer:
-            stored = await answerer.reader.passage_by_id(id.strip())
+            stored = await answerer.reader.passage_by_id(id)
             if stored is None:
-                shown = safe(id.strip()[:64]).replace("`", "'")
+                shown = safe(id[:64]).replace("`", "'")
                 await interaction.response.send_message(
                     f"No passage has the id `{shown}` in the current index. Ids are shown under each answer.",
                     ephemeral=True, allowed_mentions=NO_MENTIONS)
