@@ -7,6 +7,7 @@ index from documents they made themselves.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -20,7 +21,11 @@ from .analysis import Analyzer
 from .bm25 import BM25Index, BM25Params
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .errors import EmptyCorpusError
+from .fetch import WebSource, fetch_sources_sync, is_url
+from .html import decode_html, parse_html
 from .passages import Passage, PassageParams, split_document
+from .analysis_cache import AnalysisCache, analyse_documents, learn_acronyms
+from .fastanalysis import AcronymExpander
 from .sentences import sentence_spans
 
 log = logging.getLogger(__name__)
@@ -58,6 +63,8 @@ class BuiltIndex:
     avg_sentence_terms: float = 12.0
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    analyses: list | None = field(default=None, repr=False)  # per-document DocAnalysis, for the cache
+    analysis_blobs: list | None = field(default=None, repr=False)  # their encoded form, where known
 
     @property
     def terms(self) -> int:
@@ -72,39 +79,139 @@ def passage_terms(passage: Passage, analyzer: Analyzer, acronyms: AcronymMap,
     return body + acronyms.expand(analyzer.terms(passage.context)) * context_weight, len(body)
 
 
-def load_corpus(paths: Sequence[Path], max_file_bytes: int | None = None,
-                progress: Progress | None = None) -> tuple[list[Document], list[str]]:
-    """Read every supported file under `paths`; unreadable files become warnings.
+CorpusSource = Path | WebSource | str
+"""A file or folder, or a URL (a WebSource, or a string with a scheme: fetched with default options)."""
 
-    Documents with identical text are kept once (the first path in sorted order wins), so a
-    file copied into two folders does not get twice the say in ranking.
+
+def split_sources(sources: Sequence[CorpusSource]) -> tuple[list[Path], list[WebSource]]:
+    """Paths (files and folders) apart from URL sources, each in the order given."""
+    paths: list[Path] = []
+    web: list[WebSource] = []
+    for source in sources:
+        if isinstance(source, WebSource):
+            web.append(source)
+        elif isinstance(source, str) and is_url(source):
+            web.append(WebSource(source.strip()))
+        else:
+            paths.append(Path(source))
+    return paths, web
+
+
+def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None,
+                progress: Progress | None = None) -> tuple[list[Document], list[str]]:
+    """Read every supported file under `paths` and fetch every URL; problems become warnings.
+
+    Files come first (folders recursively, in sorted order), then URLs in the order given.
+    Documents with identical text are kept once (the first one wins), so a file copied into
+    two folders does not get twice the say in ranking.
     """
-    files, warnings = discover_files(list(paths))
-    documents: list[Document] = []
-    seen: dict[str, str] = {}
+    folders, web = split_sources(paths)
+    files, warnings = discover_files(folders) if folders else ([], [])
+    total = len(files) + len(web)
+    loaded: list[tuple[str, Document | None]] = []
     for done, path in enumerate(files, start=1):
         if progress:
-            progress(done, len(files), str(path))
+            progress(done, total, str(path))
         try:
-            doc = load_document(path, max_bytes=max_file_bytes)
+            loaded.append((str(path), load_document(path, max_bytes=max_file_bytes)))
         except UnreadableDocument as exc:
             warnings.append(f"{exc.path}: skipped, {exc.reason}")
+    if web:
+        offset = len(files)
+        pages, fetch_warnings = fetch_sources_sync(
+            web, (lambda done, _total, what: progress(offset + done, total, what)) if progress else None)
+        warnings.extend(fetch_warnings)
+        for page in pages:
+            try:
+                text = decode_html(page.body, page.content_type)
+                loaded.append((page.url, parse_html(text, page.url, kind="url", url=page.final_url)))
+            except Exception as exc:  # a page the extractor chokes on must not stop the build
+                log.debug("extraction failed for %s", page.url, exc_info=True)
+                warnings.append(f"{page.url}: skipped, the page could not be read ({exc})")
+    documents: list[Document] = []
+    seen: dict[str, str] = {}
+    for source, doc in loaded:
+        if doc is None:
             continue
         if not doc.paragraphs:
-            warnings.append(f"{path}: skipped, no text to index")
+            warnings.append(f"{source}: skipped, no text to index")
             continue
         if doc.content_hash in seen:
-            warnings.append(f"{path}: skipped, same text as {seen[doc.content_hash]}")
+            warnings.append(f"{source}: skipped, same text as {seen[doc.content_hash]}")
             continue
-        seen[doc.content_hash] = str(path)
+        seen[doc.content_hash] = source
         documents.append(doc)
     return documents, warnings
 
 
 def build_from_documents(documents: Iterable[Document], params: IndexParams = IndexParams(),
-                         analyzer: Analyzer | None = None, warnings: list[str] | None = None) -> BuiltIndex:
-    """Cut, analyse and rank-prepare documents. Raises EmptyCorpusError if nothing is left."""
+                         analyzer: Analyzer | None = None, warnings: list[str] | None = None,
+                         cache: AnalysisCache | None = None, workers: int | None = None) -> BuiltIndex:
+    """Cut, analyse and rank-prepare documents. Raises EmptyCorpusError if nothing is left.
+
+    Per-document analysis (passages, sentence spans, terms before acronym expansion, acronym
+    definitions) is pure, so it is taken from `cache` when a document is unchanged and is
+    spread over processes for large corpora (`workers`, default: all cores); acronyms are
+    learned over the whole corpus and injected afterwards. The result is identical to the
+    sequential reference (`build_reference`), which tests check.
+    """
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of small lists and no cycles: the collector would only cost time
+    try:
+        return _build(documents, params, analyzer, warnings, cache, workers)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _build(documents: Iterable[Document], params: IndexParams, analyzer: Analyzer | None,
+           warnings: list[str] | None, cache: AnalysisCache | None, workers: int | None) -> BuiltIndex:
     started = time.perf_counter()
+    analyzer = analyzer or Analyzer()
+    documents = list(documents)
+    analyses, analysis_blobs = analyse_documents(documents, params, analyzer, cache, workers)
+    if not any(a.passages for a in analyses):
+        raise EmptyCorpusError("the corpus has no documents with text to index")
+    acronyms = learn_acronyms(analyses, analyzer)
+    expander = AcronymExpander(acronyms)
+    passages: list[Passage] = []
+    sentences: list[list[tuple[int, int]]] = []
+    term_lists: list[list[str]] = []
+    body_terms = 0
+    cw = params.context_weight
+    expand = expander.expand
+    for a in analyses:
+        passages.extend(a.passages)
+        sentences.extend(a.sentences)
+        for body, context in zip(a.body, a.context):
+            full = expand(body)
+            body_terms += len(full)
+            if cw:
+                full += expand(context) * cw
+            term_lists.append(full)
+    bm25 = BM25Index.build(term_lists, params.bm25)
+    del term_lists
+    n_sentences = sum(len(s) for s in sentences)
+    return BuiltIndex(
+        documents=documents,
+        passages=passages,
+        sentences=sentences,
+        bm25=bm25,
+        acronyms=acronyms,
+        params=params,
+        analyzer_version=analyzer.version,
+        fingerprint=corpus_fingerprint(documents, params, analyzer.version),
+        avg_sentence_terms=body_terms / n_sentences if n_sentences else 12.0,
+        warnings=list(warnings or []),
+        seconds=time.perf_counter() - started,
+        analyses=analyses,
+        analysis_blobs=analysis_blobs,
+    )
+
+
+def build_reference(documents: Iterable[Document], params: IndexParams = IndexParams(),
+                    analyzer: Analyzer | None = None) -> BuiltIndex:
+    """The straightforward sequential build (the definition `build_from_documents` must match)."""
     analyzer = analyzer or Analyzer()
     documents = list(documents)
     passages: list[Passage] = []
@@ -119,31 +226,26 @@ def build_from_documents(documents: Iterable[Document], params: IndexParams = In
     body_terms = sum(n for _, n in analysed)
     n_sentences = sum(len(s) for s in sentences)
     return BuiltIndex(
-        documents=documents,
-        passages=passages,
-        sentences=sentences,
-        bm25=bm25,
-        acronyms=acronyms,
-        params=params,
-        analyzer_version=analyzer.version,
+        documents=documents, passages=passages, sentences=sentences, bm25=bm25, acronyms=acronyms,
+        params=params, analyzer_version=analyzer.version,
         fingerprint=corpus_fingerprint(documents, params, analyzer.version),
         avg_sentence_terms=body_terms / n_sentences if n_sentences else 12.0,
-        warnings=list(warnings or []),
-        seconds=time.perf_counter() - started,
     )
 
 
-def build_from_paths(paths: Sequence[Path], params: IndexParams = IndexParams(),
-                     progress: Progress | None = None) -> BuiltIndex:
-    """Read a corpus from files and folders and build its index."""
+def build_from_paths(paths: Sequence[CorpusSource], params: IndexParams = IndexParams(),
+                     progress: Progress | None = None, cache: AnalysisCache | None = None) -> BuiltIndex:
+    """Read a corpus from files, folders and URLs and build its index."""
     started = time.perf_counter()
     documents, warnings = load_corpus(paths, params.max_file_bytes, progress)
     for warning in warnings:
-        log.warning("%s", warning)
+        # Debug only: the adapters show `warnings` themselves (the CLI one line per file, the bot
+        # in its log); logging them here too printed every warning twice.
+        log.debug("%s", warning)
     if not documents:
         shown = ", ".join(str(p) for p in paths) or "(no paths given)"
         raise EmptyCorpusError(f"no documents could be indexed from {shown}", warnings)
-    built = build_from_documents(documents, params, warnings=warnings)
+    built = build_from_documents(documents, params, warnings=warnings, cache=cache)
     built.seconds = time.perf_counter() - started
     return built
 

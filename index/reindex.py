@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .builder import BuiltIndex, IndexParams, Progress, build_from_paths
-from .store import IndexInfo, build_lock, write_index
+from .analysis import ANALYZER_VERSION
+from .store import IndexInfo, build_lock, load_analysis_cache, remove_stale_builds, write_index
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,11 @@ def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
                  progress: Progress | None = None, wait_for_lock: bool = True) -> ReindexResult:
     """Build and swap in a new index; blocking. Raises EmptyCorpusError and leaves the old index."""
     with build_lock(db_path, wait=wait_for_lock):
-        built: BuiltIndex = build_from_paths(paths, params, progress)
+        remove_stale_builds(db_path)  # what a build killed mid-write (SIGKILL, power loss) left behind
+        # Unchanged documents reuse the analysis stored in the index being replaced.
+        cache = load_analysis_cache(db_path, params, ANALYZER_VERSION)
+        built: BuiltIndex = build_from_paths(paths, params, progress, cache=cache)
+        del cache
         info = asyncio.run(write_index(built, db_path))
     return ReindexResult(info, built.seconds, built.warnings)
 

@@ -13,10 +13,13 @@ incompatible citebot is refused with a message to reindex instead of answering w
 from __future__ import annotations
 
 import contextlib
+import itertools
 import fcntl
+import glob
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -28,11 +31,13 @@ import numpy as np
 from .acronyms import AcronymMap
 from .analysis import ANALYZER_VERSION
 from .bm25 import BM25Index
+from .analysis_cache import AnalysisCache, cache_rows, decode_sentence_terms
 from .builder import BuiltIndex
-from .errors import CorruptIndexError, IncompatibleIndexError, IndexLockedError, IndexMissingError
+from .errors import (CorruptIndexError, IncompatibleIndexError, IndexLockedError, IndexMissingError,
+                     IndexWriteError)
 from .passages import Citation, Passage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: passages.sentence_terms, analysis_cache
 APPLICATION_ID = 0x43495445  # "CITE": marks the file as ours in the SQLite header
 
 _SCHEMA = """
@@ -45,11 +50,12 @@ CREATE TABLE passages (
     idx INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc_id INTEGER NOT NULL REFERENCES documents(id),
     ordinal INTEGER NOT NULL, text TEXT NOT NULL, section TEXT, para_first INTEGER NOT NULL,
     para_last INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
-    sentences TEXT NOT NULL
+    sentences TEXT NOT NULL, sentence_terms TEXT
 );
 CREATE INDEX passages_doc ON passages (doc_id, ordinal);
 CREATE TABLE acronyms (short TEXT PRIMARY KEY, long TEXT NOT NULL);
 CREATE TABLE bm25_arrays (name TEXT PRIMARY KEY, dtype TEXT NOT NULL, data BLOB NOT NULL);
+CREATE TABLE analysis_cache (key TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
 
 
@@ -60,6 +66,8 @@ class StoredPassage:
     index: int
     passage: Passage
     sentences: tuple[tuple[int, int], ...]
+    # Each sentence's terms before acronym expansion, as analysed at index time (None: unknown).
+    sentence_terms: tuple[tuple[str, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +132,10 @@ async def write_index(built: BuiltIndex, db_path: Path) -> IndexInfo:
     try:
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         async with aiosqlite.connect(tmp) as db:
-            await db.execute("PRAGMA journal_mode = DELETE")
+            # A private temporary file, swapped in only after commit + fsync: no journal needed.
+            await db.execute("PRAGMA journal_mode = OFF")
+            await db.execute("PRAGMA synchronous = OFF")
+            await db.execute("PRAGMA cache_size = -65536")
             await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             await db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             await db.executescript(_SCHEMA)
@@ -133,10 +144,28 @@ async def write_index(built: BuiltIndex, db_path: Path) -> IndexInfo:
         _fsync(tmp)
         os.replace(tmp, db_path)
         _fsync_dir(db_path.parent)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, (sqlite3.Error, OSError)):  # a full disk, a file size limit, a read-only folder
+            raise IndexWriteError(
+                f"could not write the new index beside {db_path} ({exc}); is the disk full or the folder "
+                f"read-only? The previous index is unchanged and still in use"
+            ) from exc
         raise
     return read_info(db_path)
+
+
+def remove_stale_builds(db_path: Path) -> int:
+    """Delete temporary files left beside `db_path` by builds that were killed mid-write.
+
+    Call only while holding `build_lock(db_path)`: then no other build is writing one.
+    """
+    removed = 0
+    for stale in db_path.parent.glob(f".{glob.escape(db_path.name)}.building-*"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+            removed += 1
+    return removed
 
 
 async def _write_rows(db: aiosqlite.Connection, built: BuiltIndex, generation: int) -> None:
@@ -152,14 +181,18 @@ async def _write_rows(db: aiosqlite.Connection, built: BuiltIndex, generation: i
         ],
     )
     await db.executemany(
-        "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             (i, p.id, doc_ids[p.doc_hash], p.ordinal, p.text, p.citation.section, p.citation.paragraphs[0],
-             p.citation.paragraphs[1], p.citation.start, p.citation.end, json.dumps(spans))
-            for i, (p, spans) in enumerate(zip(built.passages, built.sentences))
+             p.citation.paragraphs[1], p.citation.start, p.citation.end, json.dumps(spans), st)
+            for i, (p, spans, st) in enumerate(zip(built.passages, built.sentences, _sentence_terms(built)))
         ),
     )
     await db.executemany("INSERT INTO acronyms VALUES (?, ?)", built.acronyms.to_rows())
+    if built.analyses is not None:
+        await db.executemany("INSERT OR REPLACE INTO analysis_cache VALUES (?, ?)",
+                             cache_rows(built.documents, built.analyses, built.analysis_blobs, built.params,
+                                        built.analyzer_version))
     await db.executemany("INSERT INTO bm25_arrays VALUES (?, ?, ?)", list(_encode_arrays(built.bm25)))
     meta = {
         "schema_version": str(SCHEMA_VERSION),
@@ -181,6 +214,12 @@ async def _write_rows(db: aiosqlite.Connection, built: BuiltIndex, generation: i
     await db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
 
 
+def _sentence_terms(built: BuiltIndex) -> Iterator[str | None]:
+    if built.analyses is None:
+        return itertools.repeat(None)
+    return (st for a in built.analyses for st in (a.sentence_terms or itertools.repeat(None, len(a.passages))))
+
+
 def _encode_arrays(bm25: BM25Index) -> Iterator[tuple[str, str, bytes]]:
     for name, value in bm25.to_arrays().items():
         if isinstance(value, np.ndarray) and value.dtype.kind not in "OUS":
@@ -194,6 +233,20 @@ def _decode_arrays(rows: Sequence[tuple[str, str, bytes]]) -> dict[str, object]:
     for name, dtype, data in rows:
         out[name] = json.loads(data) if dtype == "json" else np.frombuffer(data, dtype=np.dtype(dtype))
     return out
+
+
+def load_analysis_cache(db_path: Path, params, analyzer_version: str) -> AnalysisCache | None:
+    """The per-document analyses stored with the index at `db_path`, or None when there is no
+    readable, compatible index there (a cache miss is never an error)."""
+    if not db_path.exists():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+            _check_header(conn, db_path)
+            blobs = dict(conn.execute("SELECT key, data FROM analysis_cache"))
+    except (sqlite3.Error, CorruptIndexError, IncompatibleIndexError):
+        return None
+    return AnalysisCache(blobs, params, analyzer_version)
 
 
 def _fsync(path: Path) -> None:
@@ -276,13 +329,18 @@ class IndexReader:
     """
 
     def __init__(self, db_path: Path, db: aiosqlite.Connection, info: IndexInfo, bm25: BM25Index,
-                 acronyms: AcronymMap, identity: tuple[int, int, int]) -> None:
+                 acronyms: AcronymMap, identity: tuple[int, int, int],
+                 sync_conn: sqlite3.Connection | None = None) -> None:
         self.path = db_path
         self.info = info
         self.bm25 = bm25
         self.acronyms = acronyms
         self.identity = identity
         self._db = db
+        # The connection the BM25 arrays were read through (so it is the same file even if a
+        # reindex swapped the path since), for `passages_sync`; used under a lock.
+        self._sync = sync_conn
+        self._sync_lock = threading.Lock()
 
     @classmethod
     async def open(cls, db_path: Path) -> "IndexReader":
@@ -295,22 +353,46 @@ class IndexReader:
             raise IndexMissingError(f"no index at {db_path}; run 'citebot index' to build one") from exc
         conn = _connect_ro(db_path)
         try:
-            meta = _check_header(conn, db_path)
-            arrays = _decode_arrays(conn.execute("SELECT name, dtype, data FROM bm25_arrays").fetchall())
-            acronyms = AcronymMap.from_rows(conn.execute("SELECT short, long FROM acronyms").fetchall())
-            bm25 = BM25Index.from_arrays(arrays)
-        except (sqlite3.DatabaseError, KeyError, ValueError, TypeError) as exc:
-            # TypeError: a truncated file can hand back NULL where a blob should be.
-            raise CorruptIndexError(
-                f"{db_path} is damaged ({exc}); run 'citebot index' to rebuild it"
-            ) from exc
-        finally:
+            try:
+                meta = _check_header(conn, db_path)
+                arrays = _decode_arrays(conn.execute("SELECT name, dtype, data FROM bm25_arrays").fetchall())
+                acronyms = AcronymMap.from_rows(conn.execute("SELECT short, long FROM acronyms").fetchall())
+                bm25 = BM25Index.from_arrays(arrays)
+            except (sqlite3.DatabaseError, KeyError, ValueError, TypeError) as exc:
+                # TypeError: a truncated file can hand back NULL where a blob should be.
+                raise CorruptIndexError(
+                    f"{db_path} is damaged ({exc}); run 'citebot index' to rebuild it"
+                ) from exc
+            db = await aiosqlite.connect(f"file:{db_path}?mode=ro", uri=True)
+        except BaseException:
             conn.close()
-        db = await aiosqlite.connect(f"file:{db_path}?mode=ro", uri=True)
-        return cls(db_path, db, _info(db_path, meta), bm25, acronyms, (st.st_dev, st.st_ino, st.st_mtime_ns))
+            raise
+        # `conn` stays open: it pins the file the arrays came from, for `passages_sync`.
+        return cls(db_path, db, _info(db_path, meta), bm25, acronyms, (st.st_dev, st.st_ino, st.st_mtime_ns),
+                   sync_conn=conn)
 
     async def close(self) -> None:
         await self._db.close()
+        with self._sync_lock:
+            if self._sync is not None:
+                self._sync.close()
+                self._sync = None
+
+    def passages_sync(self, indices: Sequence[int]) -> list[StoredPassage]:
+        """`passages`, blocking, for code already running in a worker thread (one read-only
+        SQLite connection per thread; saves the hops to aiosqlite's thread and back)."""
+        if not indices:
+            return []
+        try:
+            with self._sync_lock:
+                if self._sync is None:
+                    self._sync = _connect_ro(self.path)
+                rows = self._sync.execute(_passages_sql(len(indices)), [int(i) for i in indices]).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise CorruptIndexError(
+                f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it"
+            ) from exc
+        return _in_order(rows, indices)
 
     async def passages(self, indices: Sequence[int]) -> list[StoredPassage]:
         """The passages at these BM25 positions, in the order asked."""
@@ -329,7 +411,7 @@ class IndexReader:
     async def _fetch(self, marks: str, indices: Sequence[int]) -> list:
         return await self._db.execute_fetchall(
             f"""SELECT p.idx, p.id, p.ordinal, p.text, p.section, p.para_first, p.para_last, p.char_start,
-                       p.char_end, p.sentences, d.hash, d.title, d.path, d.author, d.url, d.kind
+                       p.char_end, p.sentences, p.sentence_terms, d.hash, d.title, d.path, d.author, d.url, d.kind
                 FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.idx IN ({marks})""",
             [int(i) for i in indices],
         )
@@ -357,10 +439,23 @@ class IndexReader:
         return (st.st_dev, st.st_ino, st.st_mtime_ns) != self.identity
 
 
+def _passages_sql(n: int) -> str:
+    return f"""SELECT p.idx, p.id, p.ordinal, p.text, p.section, p.para_first, p.para_last, p.char_start,
+                      p.char_end, p.sentences, p.sentence_terms, d.hash, d.title, d.path, d.author, d.url, d.kind
+               FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.idx IN ({",".join("?" * n)})"""
+
+
+def _in_order(rows: Sequence[tuple], indices: Sequence[int]) -> list[StoredPassage]:
+    by_index = {row[0]: _stored(row) for row in rows}
+    return [by_index[int(i)] for i in indices if int(i) in by_index]
+
+
 def _stored(row: tuple) -> StoredPassage:
-    (idx, pid, ordinal, text, section, first, last, start, end, sentences, doc_hash, title, path, author,
-     url, kind) = row
+    (idx, pid, ordinal, text, section, first, last, start, end, sentences, sentence_terms, doc_hash, title,
+     path, author, url, kind) = row
     citation = Citation(document=title, path=path, paragraphs=(first, last), start=start, end=end,
                         section=section, author=author, url=url, kind=kind)
     spans = tuple(tuple(s) for s in json.loads(sentences))
-    return StoredPassage(idx, Passage(pid, doc_hash, ordinal, text, citation), spans)  # type: ignore[arg-type]
+    terms = None if sentence_terms is None else decode_sentence_terms(sentence_terms, len(spans))
+    return StoredPassage(idx, Passage(pid, doc_hash, ordinal, text, citation), spans,  # type: ignore[arg-type]
+                         None if terms is None else tuple(map(tuple, terms)))

@@ -1,0 +1,278 @@
+"""Per-document analysis: computed in parallel, kept in the index file, reused when unchanged.
+
+Everything the build derives from one document alone -- its passages, their sentence spans,
+their terms *before* acronym expansion, and the acronym definitions its text contains -- is a
+pure function of the document, the index parameters and the analysis code. `DocAnalysis` holds
+exactly that; `analysis_key` names it (a hash of the document's full value, the parameters,
+the analyser version and the source of every module that shapes the result, so editing the
+analysis code invalidates old entries without anyone remembering to bump a version).
+
+Acronyms are learned over the whole corpus and injected into term lists, so they are *not* part
+of a document's analysis: the builder learns them from all documents' cached definitions (in
+document order, the rule `AcronymMap.learn` applies) and expands every passage again, which is
+cheap (`fastanalysis.AcronymExpander`).
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import logging
+import os
+import pickle
+import zlib
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+import multiprocessing
+
+from .acronyms import AcronymMap, find_definitions
+from .analysis import Analyzer, english_stopwords
+from .documents import Document
+from .passages import Passage, split_document
+
+log = logging.getLogger(__name__)
+
+# Corpora with less text than this are analysed in-process: starting workers costs ~0.5 s.
+PARALLEL_ABOVE_CHARS = 4_000_000
+# Documents per task sent to a worker (amortises pickling; keeps both cores busy).
+_TASK_DOCS = 64
+
+_SHAPING_MODULES = ("acronyms", "analysis", "analysis_cache", "documents", "fastanalysis", "normalize",
+                    "passages", "sentences")
+
+
+@dataclass
+class DocAnalysis:
+    """What one document contributes to an index, before corpus-wide acronym injection."""
+
+    passages: list[Passage]
+    sentences: list[list[tuple[int, int]]]
+    body: list[list[str]]
+    context: list[list[str]]
+    definitions: list[tuple[str, str]]
+    # Per passage, the terms of each of its sentences before acronym expansion (what the
+    # answer-time re-rank would otherwise re-analyse): one line per sentence, terms separated
+    # by spaces (a term never contains whitespace).
+    sentence_terms: list[str] | None = None
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of the source of every module whose code shapes a document's analysis."""
+    h = hashlib.sha256()
+    for name in _SHAPING_MODULES:
+        try:
+            h.update(resources.files("index").joinpath(f"{name}.py").read_bytes())
+        except OSError:  # pragma: no cover - frozen or zipped installs
+            h.update(name.encode())
+    return h.hexdigest()[:16]
+
+
+def analysis_key(doc: Document, params: object, analyzer_version: str) -> str:
+    """Cache key of a document's analysis: its whole value plus everything that shapes it."""
+    h = hashlib.sha256()
+    h.update(f"{analyzer_version}\0{code_fingerprint()}\0{params!r}\0".encode())
+    h.update(repr(doc).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Computing
+
+
+_FAST = None
+
+
+def _fast_terms(analyzer: Analyzer):
+    from .fastanalysis import FastTerms
+
+    global _FAST
+    if analyzer is not None and type(analyzer) is not Analyzer:
+        return analyzer  # a custom analyser: use its own `terms`
+    if _FAST is None or (analyzer is not None and _FAST.analyzer.stopwords != analyzer.stopwords):
+        _FAST = FastTerms(analyzer)
+    return _FAST
+
+
+def _is_default(analyzer: Analyzer | None) -> bool:
+    return analyzer is None or (type(analyzer) is Analyzer and analyzer.stopwords == english_stopwords())
+
+
+def analyse_document(doc: Document, passage_params, analyzer: Analyzer | None = None) -> DocAnalysis:
+    """The pure per-document part of the build (identical to the reference functions)."""
+    from .fastanalysis import sentence_and_passage_terms, sentence_spans
+
+    fast = _fast_terms(analyzer)
+    passages = split_document(doc, passage_params)
+    context_memo: dict[str, list[str]] = {}
+    context: list[list[str]] = []
+    for p in passages:
+        c = p.context
+        terms = context_memo.get(c)
+        if terms is None:
+            terms = context_memo[c] = fast.terms(c)
+        context.append(terms)
+    sentences = [sentence_spans(p.text) for p in passages]
+    definitions = find_definitions(doc.text)
+    if not _is_default(analyzer):
+        # sentence terms are only stored for the default analyser (they stand in for what the
+        # Answerer's default analyser would compute at question time)
+        return DocAnalysis(passages, sentences, [fast.terms(p.text) for p in passages], context, definitions)
+    body: list[list[str]] = []
+    sentence_terms: list[str] = []
+    for p, spans in zip(passages, sentences):
+        per_sentence, terms = sentence_and_passage_terms(fast, p.text, spans)
+        body.append(terms)
+        sentence_terms.append(encode_sentence_terms(per_sentence))
+    return DocAnalysis(passages, sentences, body, context, definitions, sentence_terms)
+
+
+def encode_sentence_terms(per_sentence: Sequence[Sequence[str]]) -> str:
+    return "\n".join(" ".join(t) for t in per_sentence)
+
+
+def decode_sentence_terms(encoded: str, n_sentences: int) -> list[list[str]] | None:
+    """Inverse of `encode_sentence_terms`; None when it does not hold `n_sentences` lines."""
+    if n_sentences == 0:
+        return [] if encoded == "" else None
+    lines = encoded.split("\n")
+    if len(lines) != n_sentences:
+        return None
+    return [line.split(" ") if line else [] for line in lines]
+
+
+# Set just before the worker pool forks, so workers read the documents from inherited memory
+# instead of receiving them pickled.
+_SHARED: tuple[Sequence[Document], object] | None = None
+
+
+def encode_analysis(a: DocAnalysis) -> bytes:
+    """A stored analysis: pickled, then zlib level 1 (~3x smaller, ~100 MB/s of pickle)."""
+    return zlib.compress(pickle.dumps(a, protocol=5), 1)
+
+
+def decode_analysis(blob: bytes) -> DocAnalysis | None:
+    """Inverse of `encode_analysis`; None for anything else (a cache miss, never an error)."""
+    try:
+        value = pickle.loads(zlib.decompress(blob))
+    except Exception:  # noqa: BLE001
+        return None
+    return value if isinstance(value, DocAnalysis) else None
+
+
+def _analyse_batch(indices: list[int]) -> list[bytes]:
+    documents, passage_params = _SHARED  # type: ignore[misc]
+    gc.disable()  # millions of small lists: the cyclic collector only costs time here
+    try:
+        # Encoded here, in parallel: the same bytes travel back and are stored as the cache.
+        return [encode_analysis(analyse_document(documents[i], passage_params)) for i in indices]
+    finally:
+        gc.enable()
+
+
+def _analyse_parallel(documents: Sequence[Document], todo: list[int], passage_params, workers: int,
+                      out: list, blobs: list) -> None:
+    """Analyse documents[todo] in `workers` forked processes (fork: no re-import, and the
+    documents are shared copy-on-write; the children run pure Python and touch no lock of the
+    parent's other threads)."""
+    global _SHARED
+    batches = [todo[i : i + _TASK_DOCS] for i in range(0, len(todo), _TASK_DOCS)]
+    _SHARED = (documents, passage_params)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for b, encoded in zip(batches, pool.map(_analyse_batch, batches)):
+                for i, blob in zip(b, encoded):
+                    out[i] = decode_analysis(blob)
+                    blobs[i] = blob
+    finally:
+        _SHARED = None
+
+
+def analyse_documents(documents: Sequence[Document], params, analyzer: Analyzer,
+                      cache: "AnalysisCache | None" = None, workers: int | None = None
+                      ) -> tuple[list[DocAnalysis], list[bytes | None]]:
+    """Each document's analysis, in order: from the cache when present, else computed (in
+    worker processes when there is enough text to pay for them); and, where known, its
+    encoded form (to store again without re-encoding)."""
+    out: list[DocAnalysis | None] = [None] * len(documents)
+    blobs: list[bytes | None] = [None] * len(documents)
+    todo: list[int] = []
+    for i, doc in enumerate(documents):
+        hit = cache.lookup(doc) if cache is not None else None
+        if hit is None:
+            todo.append(i)
+        else:
+            out[i], blobs[i] = hit
+    if cache is not None:
+        log.info("analysis cache: %d of %d documents reused", len(documents) - len(todo), len(documents))
+    chars = sum(len(documents[i].text) for i in todo)
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    custom = type(analyzer) is not Analyzer or analyzer.stopwords != english_stopwords()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        if workers > 1 and chars > PARALLEL_ABOVE_CHARS and not custom:
+            try:
+                _analyse_parallel(documents, todo, params.passages, workers, out, blobs)
+            except BrokenProcessPool:  # e.g. a worker killed for memory: finish here
+                log.warning("analysis workers failed; analysing in this process")
+            todo = [i for i in todo if out[i] is None]
+        if todo:
+            for i in todo:
+                out[i] = analyse_document(documents[i], params.passages, analyzer)
+    finally:
+        if was_enabled:
+            gc.enable()
+    return out, blobs  # type: ignore[return-value]
+
+
+def learn_acronyms(analyses: Sequence[DocAnalysis], analyzer: Analyzer) -> AcronymMap:
+    """`AcronymMap.learn` over the documents' texts, from their cached definitions."""
+    pairs: dict[str, tuple[str, ...]] = {}
+    for a in analyses:
+        for short, long_form in a.definitions:
+            short_terms = analyzer.terms(short)
+            long_terms = tuple(analyzer.terms(long_form))
+            if len(short_terms) == 1 and len(long_terms) >= 2 and short_terms[0] not in pairs:
+                pairs[short_terms[0]] = long_terms
+    return AcronymMap(pairs)
+
+
+# ---------------------------------------------------------------------------------------------
+# The cache
+
+
+class AnalysisCache:
+    """Analyses of a previous build, by `analysis_key`; values are pickled `DocAnalysis`."""
+
+    def __init__(self, blobs: Mapping[str, bytes], params, analyzer_version: str) -> None:
+        self.blobs = blobs
+        self.params = params
+        self.analyzer_version = analyzer_version
+        self.hits = 0
+
+    def lookup(self, doc: Document) -> tuple[DocAnalysis, bytes] | None:
+        blob = self.blobs.get(analysis_key(doc, self.params, self.analyzer_version))
+        if blob is None:
+            return None
+        value = decode_analysis(blob)
+        if value is None:
+            return None
+        self.hits += 1
+        return value, blob
+
+    def get(self, doc: Document) -> DocAnalysis | None:
+        found = self.lookup(doc)
+        return None if found is None else found[0]
+
+
+def cache_rows(documents: Sequence[Document], analyses: Sequence[DocAnalysis],
+               blobs: Sequence[bytes | None] | None, params, analyzer_version: str):
+    """(key, blob) rows to store with an index, one per document."""
+    for i, (doc, a) in enumerate(zip(documents, analyses)):
+        blob = blobs[i] if blobs is not None else None
+        yield analysis_key(doc, params, analyzer_version), blob if blob is not None else encode_analysis(a)

@@ -1,0 +1,227 @@
+"""Bulk analysis that gives exactly what analysis.py, sentences.py and acronyms.py give, faster.
+
+Indexing a million passages calls the analyser on ~100 million words, and a question's re-rank
+analyses ~30 passages, so the per-word Python work of the reference functions dominates both.
+Everything here is a drop-in, result-identical replacement (tests/test_scale_equivalence.py
+compares them on real and adversarial text):
+
+- `FastTerms.terms(text)` == `Analyzer.terms(text)`: ASCII text skips `normalize_text` (a
+  no-op on ASCII apart from line ends and control characters); the nltk tokenizer (the `regex`
+  engine, ~4x slower) is replaced by the same pattern in `re` whenever every non-ASCII
+  character of the text is classified alike by both engines (checked per character, once);
+  and each *original* token maps through a memo straight to its term (case folding, the
+  SHOUT rule and stemming are functions of the token and of whether the text is mixed-case).
+- `sentence_spans(text)` == `sentences.sentence_spans(text)`: Punkt with the shipped
+  parameters, with its pure `text_contains_sentbreak(context)` memoised.
+- `AcronymExpander.expand(terms)` == `AcronymMap.expand(terms)`: the reference scans every
+  pair over every term; only pairs whose long form's first term occurs can match, and with
+  none present (nearly every passage) the result is a copy of the input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+from .acronyms import AcronymMap
+from .analysis import _DOTTED, _TOKENIZER, SHOUT, Analyzer
+from .normalize import _CONTROL, normalize_text
+from .sentences import _tokenizer
+
+_MEMO_LIMIT = 2_000_000
+_WORD_RE = re.compile(_TOKENIZER._pattern)
+_RE_CLASS = re.compile(r"[^\W_]")
+
+
+def _dotted(m: re.Match) -> str:
+    return m.group(0).replace(".", "")
+
+
+class FastTerms:
+    """`Analyzer.terms` with memos; one per process (not thread-safe to share while filling,
+    but every memo entry is a pure function of its key, so a race only recomputes)."""
+
+    def __init__(self, analyzer: Analyzer | None = None) -> None:
+        self.analyzer = analyzer or Analyzer()
+        self._mixed: dict[str, str] = {}
+        self._plain: dict[str, str] = {}
+        self._char_ok: dict[str, bool] = {}
+        self._regex_class = None
+
+    def _chars_agree(self, text: str) -> bool:
+        ok = self._char_ok
+        for c in set(text):
+            if c < "\x80":
+                continue
+            v = ok.get(c)
+            if v is None:
+                if self._regex_class is None:
+                    import regex  # nltk's engine
+
+                    self._regex_class = regex.compile(r"[^\W_]", regex.UNICODE | regex.MULTILINE | regex.DOTALL)
+                v = ok[c] = bool(_RE_CLASS.match(c)) == bool(self._regex_class.match(c))
+            if not v:
+                return False
+        return True
+
+    def raw(self, text: str) -> tuple[list[str], bool]:
+        """Original-case tokens of `text` as `raw_tokens` sees them, and whether it is mixed-case."""
+        if text.isascii():
+            if "\r" in text:
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            text = _CONTROL.sub(" ", text)
+        else:
+            text = normalize_text(text)
+        if "." in text:
+            text = _DOTTED.sub(_dotted, text)
+        mixed = any(c.islower() for c in text)
+        if text.isascii() or self._chars_agree(text):
+            tokens = _WORD_RE.findall(text)
+        else:
+            tokens = _TOKENIZER.tokenize(text)
+        return tokens, mixed
+
+    def _fill(self, memo: dict[str, str], tokens: Sequence[str], mixed: bool) -> None:
+        if len(memo) > _MEMO_LIMIT:
+            memo.clear()
+        stop = self.analyzer.stopwords
+        term = self.analyzer.term
+        for tok in set(tokens).difference(memo):
+            folded = tok.casefold()
+            if mixed and len(tok) >= 2 and tok.isupper() and folded in stop:
+                folded = SHOUT + folded
+            memo[tok] = term(folded) or ""
+
+    def terms(self, text: str) -> list[str]:
+        tokens, mixed = self.raw(text)
+        memo = self._mixed if mixed else self._plain
+        try:
+            return list(filter(None, map(memo.__getitem__, tokens)))
+        except KeyError:
+            pass
+        self._fill(memo, tokens, mixed)
+        try:
+            return list(filter(None, map(memo.__getitem__, tokens)))
+        except KeyError:  # another thread cleared the full memo meanwhile
+            return self.analyzer.terms(text)
+
+
+_DOTTED_ANYWHERE = re.compile(r"[A-Za-z]\.[A-Za-z]\.")
+_WORDISH = re.compile(r"[^\W_]|'")
+_WORDCHAR = re.compile(r"[^\W_]")
+
+
+def _mixed(text: str) -> bool:
+    return any(c.islower() for c in text)
+
+
+def sentence_and_passage_terms(fast: "FastTerms", text: str,
+                               spans: Sequence[tuple[int, int]]) -> tuple[list[list[str]], list[str]]:
+    """Each sentence's terms and the whole text's terms (`fast.terms` of each), analysing the
+    text once when that provably gives the same result.
+
+    For ASCII text without '\r' and without any "X.Y." pattern (normalisation and the dotted
+    rule are then character-local), where every sentence is mixed-case exactly when the text
+    is, no word character lies outside the spans and no token can run across a span edge, the
+    text's tokens are exactly the concatenation of its sentences' tokens, so its terms are the
+    concatenation of theirs. Otherwise the text is analysed on its own.
+    """
+    per_sentence = [fast.terms(text[a:b]) for a, b in spans]
+    if text.isascii() and "\r" not in text and not _DOTTED_ANYWHERE.search(text):
+        mixed = _mixed(text)
+        ok = True
+        prev = 0
+        n = len(text)
+        for a, b in spans:
+            if _WORDCHAR.search(text, prev, a):
+                ok = False
+                break
+            if (a > 0 and _WORDISH.match(text, a - 1) and _WORDISH.match(text, a)) or (
+                    b < n and _WORDISH.match(text, b - 1) and _WORDISH.match(text, b)):
+                ok = False
+                break
+            if _mixed(text[a:b]) != mixed:
+                ok = False
+                break
+            prev = b
+        if ok and not _WORDCHAR.search(text, prev):
+            return per_sentence, [t for terms in per_sentence for t in terms]
+    return per_sentence, fast.terms(text)
+
+
+class _MemoPunkt(PunktSentenceTokenizer):
+    """Punkt whose `text_contains_sentbreak` (a pure function of a short context string under
+    fixed parameters) is memoised."""
+
+    def __init__(self, params) -> None:  # noqa: ANN001
+        super().__init__(params)
+        self._memo: dict[str, bool] = {}
+
+    def text_contains_sentbreak(self, text: str) -> bool:
+        try:
+            return self._memo[text]
+        except KeyError:
+            pass
+        found = super().text_contains_sentbreak(text)
+        if len(self._memo) > _MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[text] = found
+        return found
+
+
+_PUNKT: _MemoPunkt | None = None
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """`index.sentences.sentence_spans`, with the memoised Punkt."""
+    global _PUNKT
+    if _PUNKT is None:
+        _PUNKT = _MemoPunkt(_tokenizer()._params)
+    span = _PUNKT.span_tokenize
+    if "\n" not in text:
+        return list(span(text)) if text.strip() else []
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for line in text.split("\n"):
+        if line.strip():
+            for start, end in span(line):
+                spans.append((offset + start, offset + end))
+        offset += len(line) + 1
+    return spans
+
+
+class AcronymExpander:
+    """`AcronymMap.expand`, touching only the pairs whose long form can start in the terms."""
+
+    def __init__(self, acronyms: AcronymMap) -> None:
+        self.acronyms = acronyms
+        self.pairs = list(acronyms.pairs.items())
+        self.exact = all(len(long) >= 1 for _, long in self.pairs)
+        self.firsts: dict[str, list[int]] = {}
+        for i, (_, long) in enumerate(self.pairs):
+            if long:
+                self.firsts.setdefault(long[0], []).append(i)
+        self._first_set = frozenset(self.firsts)
+
+    def expand(self, terms: Sequence[str]) -> list[str]:
+        if not self.exact:
+            return self.acronyms.expand(terms)
+        if self._first_set.isdisjoint(terms):
+            return list(terms)
+        hits = sorted(i for f in self._first_set.intersection(terms) for i in self.firsts[f])
+        out = list(terms)
+        for i in hits:
+            short, long_terms = self.pairs[i]
+            n = len(long_terms)
+            j = 0
+            while j <= len(terms) - n:
+                if terms[j] == long_terms[0] and tuple(terms[j : j + n]) == long_terms:
+                    if j + n >= len(terms) or terms[j + n] != short:
+                        out.append(short)
+                    j += n
+                else:
+                    j += 1
+        return out
+

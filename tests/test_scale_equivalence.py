@@ -1,0 +1,174 @@
+"""The fast build gives exactly the reference build's index, and so does an incremental one.
+
+`build_from_documents` (memoised analysis, parallel workers, acronym fast path, cached
+per-document analyses) must equal `build_reference` (the plain sequential definition):
+same passages, sentence spans, acronyms, term statistics and BM25 arrays, hence bit-identical
+scores; a reindex that reuses the previous file's analyses must equal a full build; and the
+index read back from SQLite must rank exactly as rank_bm25 (Lucene IDF) on the reference terms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import index.analysis_cache as analysis_cache
+from index.acronyms import AcronymMap
+from index.analysis import Analyzer
+from index.analysis_cache import decode_sentence_terms
+from index.bm25 import LuceneBM25
+from index.builder import BuiltIndex, IndexParams, build_from_documents, build_reference, load_corpus, passage_terms
+from index.documents import parse_document
+from index.fastanalysis import AcronymExpander, FastTerms, sentence_and_passage_terms, sentence_spans
+from index.reindex import rebuild_sync
+from index.sentences import sentence_spans as reference_spans
+from index.store import IndexReader, load_analysis_cache
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
+
+AWKWARD = [
+    "The U.S. Army and the U.K. met in Washington, D.C. on Jan. 5. Dr. Smith said so.",
+    "US sanctions hit IT staff. WE ARE HERE. it is what it is.",
+    "ALL CAPS TEXT WITH US AND IT",
+    "Don't stop-believing: o'clock rock'n'roll isn't _under_score_ 3.14 x2.",
+    "Straße İstanbul ﬁne Ⅻ café naïve e\u0301 \u200bhidden\u200b \u2018quoted\u2019 “double” – dash",
+    "Line one without end\nLine two. Another sentence!\n\n  \nLast line?",
+    "A\r\nB carriage\rreturn and \x07bell and tab\there.",
+    "The Russian Orbital Space Station (ROS) and the International Space Station (ISS). ROS is new.",
+    "Mr. J. R. R. Tolkien wrote it... Then (he said) \"fine.\" Next one.",
+    "१२३ digits ٣ and ½ fraction ² super; 日本語のテキスト。次の文。",
+    "",
+    "   ",
+    "end.Next sentence started without a space.'Quoted start' here.",
+]
+
+
+def corpus_documents(tmp: Path, n_extra: int = 6, seed: int = 0) -> list[Path]:
+    """The bundled article plus a few reshuffled copies with headings and acronym definitions."""
+    rng = random.Random(seed)
+    shutil.copy(ARTICLE, tmp / ARTICLE.name)
+    blocks = [b for b in ARTICLE.read_text(encoding="utf-8").split("\n\n")[2:] if len(b.split()) > 8]
+    for i in range(n_extra):
+        parts = [f"Notes {i} on orbit"]
+        for j, block in enumerate(rng.sample(blocks, min(8, len(blocks)))):
+            if j % 3 == 0:
+                parts.append(f"Part {j} about the Deep Space Network")
+            parts.append(block)
+        parts.append(f"The Deep Space Network (DSN) and the Lunar Gateway Station (LGS{i}) are new. "
+                     + rng.choice(AWKWARD[:4] + AWKWARD[7:10]))
+        (tmp / f"notes-{i}.md").write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+    return [tmp]
+
+
+def assert_same_index(a: BuiltIndex, b: BuiltIndex) -> None:
+    assert [p for p in a.passages] == [p for p in b.passages]
+    assert a.sentences == b.sentences
+    assert a.acronyms.pairs == b.acronyms.pairs
+    assert a.avg_sentence_terms == b.avg_sentence_terms
+    arrays_a, arrays_b = a.bm25.to_arrays(), b.bm25.to_arrays()
+    assert arrays_a.keys() == arrays_b.keys()
+    for key in arrays_a:
+        assert arrays_a[key].dtype == arrays_b[key].dtype and np.array_equal(arrays_a[key], arrays_b[key]), key
+    for query in (["space", "station"], ["ros"], ["dsn", "network", "network"], ["nasa", "roscosmo", "agreement"]):
+        assert a.bm25.top_k(query, 10) == b.bm25.top_k(query, 10)
+
+
+def test_fast_terms_match_the_analyzer_on_awkward_text() -> None:
+    analyzer, fast = Analyzer(), FastTerms()
+    texts = AWKWARD + ARTICLE.read_text(encoding="utf-8").split("\n\n")
+    for text in texts * 2:  # the second round runs on warm memos
+        assert fast.terms(text) == analyzer.terms(text), text
+        spans = reference_spans(text)
+        assert sentence_spans(text) == spans, text
+        per_sentence, whole = sentence_and_passage_terms(fast, text, spans)
+        assert whole == analyzer.terms(text), text
+        assert per_sentence == [analyzer.terms(text[a:b]) for a, b in spans], text
+
+
+def test_acronym_expander_matches_acronym_map() -> None:
+    rng = random.Random(1)
+    words = ["space", "station", "ros", "russian", "orbit", "deep", "network", "dsn", "x"]
+    acronyms = AcronymMap({"ros": ("russian", "orbit", "space", "station"), "dsn": ("deep", "space", "network"),
+                           "ss": ("space", "station"), "x": ("x", "x")})
+    expander = AcronymExpander(acronyms)
+    for _ in range(2000):
+        terms = [rng.choice(words) for _ in range(rng.randrange(0, 12))]
+        assert expander.expand(terms) == acronyms.expand(terms), terms
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_fast_build_equals_reference_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool) -> None:
+    documents, _ = load_corpus(corpus_documents(tmp_path))
+    documents.append(parse_document("\n\n".join(["Awkward text"] + [t for t in AWKWARD if t.strip()]), "awkward.txt"))
+    if parallel:
+        monkeypatch.setattr(analysis_cache, "PARALLEL_ABOVE_CHARS", 0)
+    params = IndexParams(context_weight=2)
+    fast = build_from_documents(documents, params, workers=2 if parallel else 1)
+    reference = build_reference(documents, params)
+    assert fast.acronyms.pairs, "the corpus defines acronyms"
+    assert_same_index(fast, reference)
+    # The stored sentence terms are what the answer-time analyser would compute.
+    analyzer = Analyzer()
+    for a in fast.analyses:
+        for p, spans, encoded in zip(a.passages, a.sentences, a.sentence_terms):
+            assert decode_sentence_terms(encoded, len(spans)) == [analyzer.terms(p.text[x:y]) for x, y in spans]
+
+
+def test_incremental_reindex_equals_full_build_and_ranks_exactly(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    corpus_documents(corpus, n_extra=8)
+    db = tmp_path / "index.sqlite3"
+    params = IndexParams()
+    rebuild_sync([corpus], db, params)
+
+    # Change one document (adding an acronym definition), add one, remove one.
+    changed = corpus / "notes-2.md"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nThe Lunar Orbital Platform (LOP) docks.\n",
+                       encoding="utf-8")
+    (corpus / "notes-new.md").write_text("New notes\n\nThe Deep Space Network answered the Lunar Orbital "
+                                         "Platform today, said the agency's statement.\n", encoding="utf-8")
+    (corpus / "notes-5.md").unlink()
+
+    cache = load_analysis_cache(db, params, Analyzer().version)
+    assert cache is not None and len(cache.blobs) == 9
+    documents, _ = load_corpus([corpus])
+    incremental = build_from_documents(documents, params, cache=cache)
+    assert cache.hits == len(documents) - 2  # everything but the changed and the new document
+    full = build_from_documents(documents, params)
+    assert_same_index(incremental, full)
+    assert "lop" in incremental.acronyms.pairs
+
+    # Through the store: the reindex command's file ranks exactly as rank_bm25 on the
+    # reference term lists.
+    rebuild_sync([corpus], db, params)
+    reference = build_reference(documents, params)
+    analyzer = Analyzer()
+    ref = LuceneBM25([passage_terms(p, analyzer, reference.acronyms, params.context_weight)[0]
+                      for p in reference.passages], k1=params.bm25.k1, b=params.bm25.b)
+
+    async def check() -> None:
+        reader = await IndexReader.open(db)
+        try:
+            assert reader.bm25.n_docs == len(reference.passages)
+            stored = await reader.passages(range(reader.bm25.n_docs))
+            assert [s.passage for s in stored] == reference.passages
+            for question in ("When will the ISS be deorbited?", "What is the DSN?", "Who leads Roscosmos?",
+                             "lunar orbital platform", "space station agreement"):
+                terms = reader.acronyms.expand(analyzer.question_terms(question))
+                scores = ref.get_scores(terms)
+                cand = np.flatnonzero(scores > 0)
+                top = cand[np.lexsort((cand, -scores[cand]))[:10]]
+                hits = reader.bm25.top_k(terms, 10)
+                assert [h.index for h in hits] == top.tolist()
+                assert [h.score for h in hits] == scores[top].tolist()  # bit-identical
+        finally:
+            await reader.close()
+
+    asyncio.run(check())
