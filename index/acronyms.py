@@ -85,15 +85,7 @@ class AcronymMap:
         """
         out = list(terms)
         for short, long_terms in self.pairs.items():
-            n = len(long_terms)
-            i = 0
-            while i <= len(terms) - n:
-                if terms[i] == long_terms[0] and tuple(terms[i : i + n]) == long_terms:
-                    if i + n >= len(terms) or terms[i + n] != short:
-                        out.append(short)
-                    i += n
-                else:
-                    i += 1
+            append_short_forms(terms, short, long_terms, out)
         return out
 
     def to_rows(self) -> list[tuple[str, str]]:
@@ -103,3 +95,16 @@ class AcronymMap:
     def from_rows(cls, rows: Iterable[tuple[str, str]]) -> "AcronymMap":
         return cls({short: tuple(long.split()) for short, long in rows})
 
+
+def append_short_forms(terms: Sequence[str], short: str, long_terms: tuple[str, ...], out: list[str]) -> None:
+    """Append `short` to `out` once per run of `long_terms` in `terms`, except a run directly
+    followed by `short` (the definition "Long Form (LF)" itself)."""
+    n = len(long_terms)
+    i = 0
+    while i <= len(terms) - n:
+        if terms[i] == long_terms[0] and tuple(terms[i : i + n]) == long_terms:
+            if i + n >= len(terms) or terms[i + n] != short:
+                out.append(short)
+            i += n
+        else:
+            i += 1

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from nltk.tokenize.punkt import PunktSentenceTokenizer
 
-from .acronyms import AcronymMap
+from .acronyms import AcronymMap, append_short_forms
 from .analysis import _DOTTED, _TOKENIZER, SHOUT, Analyzer
 from .normalize import _CONTROL, normalize_text
 from .sentences import _tokenizer
@@ -214,14 +214,6 @@ class AcronymExpander:
         out = list(terms)
         for i in hits:
             short, long_terms = self.pairs[i]
-            n = len(long_terms)
-            j = 0
-            while j <= len(terms) - n:
-                if terms[j] == long_terms[0] and tuple(terms[j : j + n]) == long_terms:
-                    if j + n >= len(terms) or terms[j + n] != short:
-                        out.append(short)
-                    j += n
-                else:
-                    j += 1
+            append_short_forms(terms, short, long_terms, out)
         return out
 
