@@ -112,9 +112,12 @@ async def _run_citebot(tmp_path: Path, built_index: Path, server: Any, token: st
         encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "CITEBOT_CONFIG"}
     env["DISCORD_TOKEN"] = token
-    proc = await asyncio.create_subprocess_exec(str(CITEBOT), "run", "--config", str(config), env=env,
-                                                cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
+    # Output goes to files, not pipes: at DEBUG the bot writes more than a pipe buffer holds
+    # before the test reads it, and a full pipe would block the bot mid-log.
+    out_path, err_path = tmp_path / f"run-{ask}.out", tmp_path / f"run-{ask}.err"
+    with out_path.open("wb") as out_file, err_path.open("wb") as err_file:
+        proc = await asyncio.create_subprocess_exec(str(CITEBOT), "run", "--config", str(config), env=env,
+                                                    cwd=tmp_path, stdout=out_file, stderr=err_file)
     try:
         if ask:
             exited = asyncio.create_task(proc.wait())
@@ -122,20 +125,21 @@ async def _run_citebot(tmp_path: Path, built_index: Path, server: Any, token: st
             await asyncio.wait({exited, identified}, return_when=asyncio.FIRST_COMPLETED)
             if not identified.done():  # the bot stopped before connecting: show why
                 identified.cancel()
-                err = await proc.stderr.read() if proc.stderr else b""
-                pytest.fail(f"citebot run exited with {proc.returncode}: {err.decode()[-2000:]}")
+                err = err_path.read_text(encoding="utf-8", errors="replace")
+                pytest.fail(f"citebot run exited with {proc.returncode}: {err[-2000:]}")
             identified.result()
             incoming = server.bot_mention_payload(DEORBIT)
             await server.dispatch_message(incoming)
             reply = await server.wait_for_message(timeout=20)
             assert reply["content"].startswith("**Answer:**")
             proc.send_signal(signal.SIGINT)
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        await asyncio.wait_for(proc.wait(), 60)
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    return proc.returncode, out.decode(), err.decode()
+    read = lambda p: p.read_text(encoding="utf-8", errors="replace")  # noqa: E731
+    return proc.returncode, read(out_path), read(err_path)
 
 
 async def test_citebot_run_never_prints_the_token(tmp_path: Path, built_index: Path) -> None:
