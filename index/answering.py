@@ -137,8 +137,9 @@ class Answerer:
         # The re-rank analyses ~30 passages per question: the memoised, result-identical
         # analyser keeps that well under a millisecond (a custom analyser is used as given).
         self._expand = AcronymExpander(reader.acronyms).expand
-        self._default = type(self.analyzer) is Analyzer and self.analyzer.stopwords == english_stopwords()
-        self._terms = FastTerms(self.analyzer).terms if type(self.analyzer) is Analyzer else self.analyzer.terms
+        plain = type(self.analyzer) is Analyzer
+        self._default = plain and self.analyzer.stopwords == english_stopwords()
+        self._terms = FastTerms(self.analyzer).terms if plain else self.analyzer.terms
 
     def query_terms(self, question: str) -> tuple[list[str], list[str]]:
         """The question's own terms, and those plus the other form of any acronym."""
@@ -195,19 +196,19 @@ class Answerer:
             # about that context (the author bio for "who wrote this?").
             span = sp.sentences[f.best_sentence] if f.best_sentence is not None else None
             total = f.total(hit.score, weights)
-            ranked.append((-total, sp.index, total, hit.score, sp, span))
+            ranked.append((total, hit.score, sp, span))
         # Ties keep BM25's order (score, then position), the same rule BM25Index documents.
-        ranked.sort(key=lambda r: r[0])
-        hits = [Hit(rank + 1, total, raw, sp.passage, span) for rank, (_, _, total, raw, sp, span) in
+        ranked.sort(key=lambda r: -r[0])
+        hits = [Hit(rank + 1, total, raw, sp.passage, span) for rank, (total, raw, sp, span) in
                 enumerate(ranked[:top_k])]
-        first = ranked[0][4]
+        first = ranked[0][2]
         if hits[0].highlight is None and first.sentences:
             hits[0] = Hit(1, hits[0].score, hits[0].bm25, first.passage, first.sentences[0])
         coverage = self._coverage(terms, hits[0].passage)
         # The margin is BM25's own: how far the chosen passage's match stands above every other
         # candidate's. A lone clear match is trusted with partial coverage; a scatter of equally
         # weak matches is not.
-        runner_up = max((r[3] for r in ranked[1:]), default=0.0)
+        runner_up = max((r[1] for r in ranked[1:]), default=0.0)
         margin = hits[0].bm25 / runner_up if runner_up > 0 else math.inf
         p = self.params
         answered = coverage >= p.min_coverage or (coverage >= p.weak_coverage and margin >= p.min_margin)
