@@ -21,7 +21,7 @@ import logging
 import os
 import pickle
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -232,11 +232,23 @@ def analyse_documents(documents: Sequence[Document], params, analyzer: Analyzer,
 
 def learn_acronyms(analyses: Sequence[DocAnalysis], analyzer: Analyzer) -> AcronymMap:
     """`AcronymMap.learn` over the documents' texts, from their cached definitions."""
+    return learn_from_definitions((a.definitions for a in analyses), analyzer)
+
+
+def learn_from_definitions(per_document: Iterable[Sequence[tuple[str, str]]], analyzer: Analyzer) -> AcronymMap:
+    """The acronym map from each document's definitions, in build order (the first
+    definition of a short form wins, as in `AcronymMap.learn`). The same definition recurs
+    across a large corpus, so each distinct one is analysed once."""
+    terms = _fast_terms(analyzer).terms
     pairs: dict[str, tuple[str, ...]] = {}
-    for a in analyses:
-        for short, long_form in a.definitions:
-            short_terms = analyzer.terms(short)
-            long_terms = tuple(analyzer.terms(long_form))
+    seen: set[tuple[str, str]] = set()
+    for definitions in per_document:
+        for definition in definitions:
+            if definition in seen:
+                continue
+            seen.add(definition)
+            short_terms = terms(definition[0])
+            long_terms = tuple(terms(definition[1]))
             if len(short_terms) == 1 and len(long_terms) >= 2 and short_terms[0] not in pairs:
                 pairs[short_terms[0]] = long_terms
     return AcronymMap(pairs)

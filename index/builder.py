@@ -65,6 +65,11 @@ class BuiltIndex:
     seconds: float = 0.0
     analyses: list | None = field(default=None, repr=False)  # per-document DocAnalysis, for the cache
     analysis_blobs: list | None = field(default=None, repr=False)  # their encoded form, where known
+    # Per document: (expanded body terms, sentences), so a later incremental reindex can keep
+    # avg_sentence_terms exact without re-reading unchanged documents.
+    doc_stats: list[tuple[int, int]] | None = field(default=None, repr=False)
+    # (path, size, mtime_ns, content hash) of each file read, stat taken before reading.
+    file_states: list[tuple[str, int, int, str]] = field(default_factory=list, repr=False)
 
     @property
     def terms(self) -> int:
@@ -98,12 +103,15 @@ def split_sources(sources: Sequence[CorpusSource]) -> tuple[list[Path], list[Web
 
 
 def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None,
-                progress: Progress | None = None) -> tuple[list[Document], list[str]]:
+                progress: Progress | None = None, file_stats: dict[str, tuple[int, int]] | None = None
+                ) -> tuple[list[Document], list[str]]:
     """Read every supported file under `paths` and fetch every URL; problems become warnings.
 
     Files come first (folders recursively, in sorted order), then URLs in the order given.
     Documents with identical text are kept once (the first one wins), so a file copied into
-    two folders does not get twice the say in ranking.
+    two folders does not get twice the say in ranking. `file_stats`, when given, receives
+    each file's (size, mtime_ns) as taken *before* reading it: a file edited while the build
+    reads it then looks changed to the next reindex, never unchanged.
     """
     folders, web = split_sources(paths)
     files, warnings = discover_files(folders) if folders else ([], [])
@@ -113,9 +121,14 @@ def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None
         if progress:
             progress(done, total, str(path))
         try:
+            if file_stats is not None:
+                st = path.stat()
+                file_stats[str(path)] = (st.st_size, st.st_mtime_ns)
             loaded.append((str(path), load_document(path, max_bytes=max_file_bytes)))
         except UnreadableDocument as exc:
             warnings.append(f"{exc.path}: skipped, {exc.reason}")
+        except OSError as exc:  # vanished between the folder walk and the stat
+            warnings.append(f"{path}: skipped, cannot be read ({exc.strerror or exc})")
     if web:
         offset = len(files)
         pages, fetch_warnings = fetch_sources_sync(
@@ -177,21 +190,24 @@ def _build(documents: Iterable[Document], params: IndexParams, analyzer: Analyze
     passages: list[Passage] = []
     sentences: list[list[tuple[int, int]]] = []
     term_lists: list[list[str]] = []
-    body_terms = 0
+    doc_stats: list[tuple[int, int]] = []
     cw = params.context_weight
     expand = expander.expand
     for a in analyses:
         passages.extend(a.passages)
         sentences.extend(a.sentences)
+        doc_body = 0
         for body, context in zip(a.body, a.context):
             full = expand(body)
-            body_terms += len(full)
+            doc_body += len(full)
             if cw:
                 full += expand(context) * cw
             term_lists.append(full)
+        doc_stats.append((doc_body, sum(len(s) for s in a.sentences)))
     bm25 = BM25Index.build(term_lists, params.bm25)
     del term_lists
-    n_sentences = sum(len(s) for s in sentences)
+    body_terms = sum(b for b, _ in doc_stats)
+    n_sentences = sum(n for _, n in doc_stats)
     return BuiltIndex(
         documents=documents,
         passages=passages,
@@ -206,6 +222,7 @@ def _build(documents: Iterable[Document], params: IndexParams, analyzer: Analyze
         seconds=time.perf_counter() - started,
         analyses=analyses,
         analysis_blobs=analysis_blobs,
+        doc_stats=doc_stats,
     )
 
 
@@ -237,7 +254,8 @@ def build_from_paths(paths: Sequence[CorpusSource], params: IndexParams = IndexP
                      progress: Progress | None = None, cache: AnalysisCache | None = None) -> BuiltIndex:
     """Read a corpus from files, folders and URLs and build its index."""
     started = time.perf_counter()
-    documents, warnings = load_corpus(paths, params.max_file_bytes, progress)
+    stats: dict[str, tuple[int, int]] = {}
+    documents, warnings = load_corpus(paths, params.max_file_bytes, progress, file_stats=stats)
     for warning in warnings:
         # Debug only: the adapters show `warnings` themselves (the CLI one line per file, the bot
         # in its log); logging them here too printed every warning twice.
@@ -246,6 +264,7 @@ def build_from_paths(paths: Sequence[CorpusSource], params: IndexParams = IndexP
         shown = ", ".join(str(p) for p in paths) or "(no paths given)"
         raise EmptyCorpusError(f"no documents could be indexed from {shown}", warnings)
     built = build_from_documents(documents, params, warnings=warnings, cache=cache)
+    built.file_states = [(d.path, *stats[d.path], d.content_hash) for d in documents if d.path in stats]
     built.seconds = time.perf_counter() - started
     return built
 

@@ -21,6 +21,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,21 +32,29 @@ import numpy as np
 from .acronyms import AcronymMap
 from .analysis import ANALYZER_VERSION
 from .bm25 import BM25Index
-from .analysis_cache import AnalysisCache, cache_rows, decode_sentence_terms
+from .analysis_cache import AnalysisCache, analysis_key, cache_rows, code_fingerprint, decode_sentence_terms
 from .builder import BuiltIndex
 from .errors import (CorruptIndexError, IncompatibleIndexError, IndexLockedError, IndexMissingError,
                      IndexWriteError)
 from .passages import Citation, Passage
 
-SCHEMA_VERSION = 2  # 2: passages.sentence_terms, analysis_cache
+SCHEMA_VERSION = 3  # 2: passages.sentence_terms, analysis_cache; 3: files, per-document build facts, passage_rows
 APPLICATION_ID = 0x43495445  # "CITE": marks the file as ours in the SQLite header
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE documents (
     id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, path TEXT NOT NULL, title TEXT NOT NULL,
-    author TEXT, author_bio TEXT, url TEXT, date TEXT, kind TEXT NOT NULL, text TEXT NOT NULL
+    author TEXT, author_bio TEXT, url TEXT, date TEXT, kind TEXT NOT NULL, text TEXT NOT NULL,
+    -- What an incremental reindex needs to reuse the document without reading it again: its
+    -- place in the build order, how many passages it has, the acronym definitions it holds
+    -- (JSON), its expanded body terms and sentences (for avg_sentence_terms), its cache key.
+    ord INTEGER NOT NULL, n_passages INTEGER NOT NULL, definitions TEXT, body_terms INTEGER,
+    n_sentences INTEGER, cache_key TEXT
 );
+-- The corpus files as last read (stat before reading), so a reindex can tell unchanged ones.
+CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+                    doc_hash TEXT NOT NULL);
 CREATE TABLE passages (
     idx INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc_id INTEGER NOT NULL REFERENCES documents(id),
     ordinal INTEGER NOT NULL, text TEXT NOT NULL, section TEXT, para_first INTEGER NOT NULL,
@@ -125,10 +134,8 @@ async def write_index(built: BuiltIndex, db_path: Path) -> IndexInfo:
     The caller should hold `build_lock(db_path)`. The temporary file is removed if anything
     fails, so a failed build (a full disk, a kill) leaves the previous index in place.
     """
-    db_path.parent.mkdir(parents=True, exist_ok=True)
     generation = read_generation(db_path) + 1
-    tmp = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
-    tmp.unlink(missing_ok=True)
+    tmp = temporary_path(db_path)
     try:
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         async with aiosqlite.connect(tmp) as db:
@@ -141,16 +148,52 @@ async def write_index(built: BuiltIndex, db_path: Path) -> IndexInfo:
             await db.executescript(_SCHEMA)
             await _write_rows(db, built, generation)
             await db.commit()
-        _fsync(tmp)
-        os.replace(tmp, db_path)
-        _fsync_dir(db_path.parent)
+        install(tmp, db_path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        if isinstance(exc, (sqlite3.Error, OSError)):  # a full disk, a file size limit, a read-only folder
-            raise IndexWriteError(
-                f"could not write the new index beside {db_path} ({exc}); is the disk full or the folder "
-                f"read-only? The previous index is unchanged and still in use"
-            ) from exc
+        _raise_write_error(exc, db_path)
+        raise
+    return read_info(db_path)
+
+
+def temporary_path(db_path: Path) -> Path:
+    """Where a build writes the next index file (beside the live one, so `os.replace` is atomic)."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    return tmp
+
+
+def install(tmp: Path, db_path: Path) -> None:
+    """Make the finished file at `tmp` the index: flushed to disk first, then renamed over."""
+    _fsync(tmp)
+    os.replace(tmp, db_path)
+    _fsync_dir(db_path.parent)
+
+
+def _raise_write_error(exc: BaseException, db_path: Path) -> None:
+    """Turn a full disk, a file size limit or a read-only folder into one clear error."""
+    if isinstance(exc, (sqlite3.Error, OSError)):
+        raise IndexWriteError(
+            f"could not write the new index beside {db_path} ({exc}); is the disk full or the folder "
+            f"read-only? The previous index is unchanged and still in use"
+        ) from exc
+
+
+def update_index(plan, params, db_path: Path) -> IndexInfo | None:
+    """Apply an incremental update (`incremental.plan_update`) into a copy of the index and
+    swap it in; None when the update turns out not to apply (the caller builds in full)."""
+    from .incremental import apply_update
+
+    tmp = temporary_path(db_path)
+    try:
+        if apply_update(plan, params, tmp) is None:
+            tmp.unlink(missing_ok=True)
+            return None
+        install(tmp, db_path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        _raise_write_error(exc, db_path)
         raise
     return read_info(db_path)
 
@@ -172,14 +215,9 @@ async def _write_rows(db: aiosqlite.Connection, built: BuiltIndex, generation: i
     doc_ids: dict[str, int] = {}
     for i, doc in enumerate(built.documents, start=1):
         doc_ids[doc.content_hash] = i
-    await db.executemany(
-        "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (doc_ids[d.content_hash], d.content_hash, d.path, d.title, d.author, d.author_bio, d.url,
-             d.date, d.kind, d.text)
-            for d in built.documents
-        ],
-    )
+    await db.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         list(document_rows(built, doc_ids)))
+    await db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)", built.file_states)
     await db.executemany(
         "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -194,6 +232,10 @@ async def _write_rows(db: aiosqlite.Connection, built: BuiltIndex, generation: i
                              cache_rows(built.documents, built.analyses, built.analysis_blobs, built.params,
                                         built.analyzer_version))
     await db.executemany("INSERT INTO bm25_arrays VALUES (?, ?, ?)", list(_encode_arrays(built.bm25)))
+    # BM25 position -> passages.idx; the identity for a full build (an incremental reindex
+    # appends rows for new passages instead of renumbering a million rows).
+    await db.execute("INSERT INTO bm25_arrays VALUES ('passage_rows', ?, ?)",
+                     (np.dtype(np.uint32).str, np.arange(len(built.passages), dtype=np.uint32).tobytes()))
     meta = {
         "schema_version": str(SCHEMA_VERSION),
         "analyzer_version": built.analyzer_version,
@@ -210,8 +252,22 @@ async def _write_rows(db: aiosqlite.Connection, built: BuiltIndex, generation: i
         "terms": str(built.terms),
         "build_seconds": f"{built.seconds:.3f}",
         "avg_sentence_terms": repr(built.avg_sentence_terms),
+        "code_fingerprint": code_fingerprint(),
     }
     await db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
+
+
+def document_rows(built: BuiltIndex, doc_ids: dict[str, int]) -> Iterator[tuple]:
+    """`documents` rows, with the per-document build facts where the build knows them."""
+    analyses = built.analyses or [None] * len(built.documents)
+    stats = built.doc_stats or [(None, None)] * len(built.documents)
+    counts = None if built.analyses else Counter(p.doc_hash for p in built.passages)
+    for order, (d, a, (body_terms, n_sentences)) in enumerate(zip(built.documents, analyses, stats)):
+        definitions = None if a is None else json.dumps(a.definitions)
+        key = None if a is None else analysis_key(d, built.params, built.analyzer_version)
+        n_passages = len(a.passages) if a is not None else counts[d.content_hash]  # type: ignore[index]
+        yield (doc_ids[d.content_hash], d.content_hash, d.path, d.title, d.author, d.author_bio, d.url, d.date,
+               d.kind, d.text, order, n_passages, definitions, body_terms, n_sentences, key)
 
 
 def _sentence_terms(built: BuiltIndex) -> Iterator[str | None]:
@@ -330,8 +386,11 @@ class IndexReader:
 
     def __init__(self, db_path: Path, db: aiosqlite.Connection, info: IndexInfo, bm25: BM25Index,
                  acronyms: AcronymMap, identity: tuple[int, int, int],
-                 sync_conn: sqlite3.Connection | None = None) -> None:
+                 sync_conn: sqlite3.Connection | None = None, passage_rows: np.ndarray | None = None) -> None:
         self.path = db_path
+        # BM25 position -> passages.idx (None: the identity, as a full build writes it).
+        self._rows = passage_rows
+        self._positions: np.ndarray | None = None  # the inverse, built on first use
         self.info = info
         self.bm25 = bm25
         self.acronyms = acronyms
@@ -357,7 +416,10 @@ class IndexReader:
                 meta = _check_header(conn, db_path)
                 arrays = _decode_arrays(conn.execute("SELECT name, dtype, data FROM bm25_arrays").fetchall())
                 acronyms = AcronymMap.from_rows(conn.execute("SELECT short, long FROM acronyms").fetchall())
+                rows = _passage_rows(arrays.pop("passage_rows", None))
                 bm25 = BM25Index.from_arrays(arrays)
+                if rows is not None and rows.size != bm25.n_docs:
+                    raise ValueError(f"{rows.size} passage rows for {bm25.n_docs} BM25 documents")
             except (sqlite3.DatabaseError, KeyError, ValueError, TypeError) as exc:
                 # TypeError: a truncated file can hand back NULL where a blob should be.
                 raise CorruptIndexError(
@@ -369,7 +431,7 @@ class IndexReader:
             raise
         # `conn` stays open: it pins the file the arrays came from, for `passages_sync`.
         return cls(db_path, db, _info(db_path, meta), bm25, acronyms, (st.st_dev, st.st_ino, st.st_mtime_ns),
-                   sync_conn=conn)
+                   sync_conn=conn, passage_rows=rows)
 
     async def close(self) -> None:
         await self._db.close()
@@ -387,40 +449,57 @@ class IndexReader:
             with self._sync_lock:
                 if self._sync is None:
                     self._sync = _connect_ro(self.path)
-                rows = self._sync.execute(_passages_sql(len(indices)), [int(i) for i in indices]).fetchall()
+                rows = self._sync.execute(_passages_sql(len(indices)), self._row_ids(indices)).fetchall()
         except sqlite3.DatabaseError as exc:
             raise CorruptIndexError(
                 f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it"
             ) from exc
-        return _in_order(rows, indices)
+        return self._in_order(rows, indices)
+
+    def _row_ids(self, positions: Sequence[int]) -> list[int]:
+        """passages.idx of these BM25 positions (out-of-range positions match no row)."""
+        if self._rows is None:
+            return [int(i) for i in positions]
+        n = self._rows.size
+        return [int(self._rows[i]) if 0 <= int(i) < n else -1 for i in positions]
+
+    def _position(self, row_id: int) -> int:
+        """The BM25 position of passages.idx `row_id` (-1 when no position holds it)."""
+        if self._rows is None:
+            return row_id
+        if self._positions is None:
+            inverse = np.full(int(self._rows.max(initial=0)) + 1, -1, dtype=np.int64)
+            inverse[self._rows] = np.arange(self._rows.size)
+            self._positions = inverse
+        return int(self._positions[row_id]) if 0 <= row_id < self._positions.size else -1
+
+    def _in_order(self, rows: Sequence[tuple], positions: Sequence[int]) -> list[StoredPassage]:
+        by_row = {row[0]: row for row in rows}
+        out = []
+        for position, row_id in zip(positions, self._row_ids(positions)):
+            row = by_row.get(row_id)
+            if row is not None:
+                out.append(_stored(row, int(position)))
+        return out
 
     async def passages(self, indices: Sequence[int]) -> list[StoredPassage]:
         """The passages at these BM25 positions, in the order asked."""
         if not indices:
             return []
-        marks = ",".join("?" * len(indices))
         try:
-            rows = await self._fetch(marks, indices)
+            rows = await self._db.execute_fetchall(_passages_sql(len(indices)), self._row_ids(indices))
         except sqlite3.DatabaseError as exc:
             raise CorruptIndexError(
                 f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it"
             ) from exc
-        by_index = {row[0]: _stored(row) for row in rows}
-        return [by_index[int(i)] for i in indices if int(i) in by_index]
-
-    async def _fetch(self, marks: str, indices: Sequence[int]) -> list:
-        return await self._db.execute_fetchall(
-            f"""SELECT p.idx, p.id, p.ordinal, p.text, p.section, p.para_first, p.para_last, p.char_start,
-                       p.char_end, p.sentences, p.sentence_terms, d.hash, d.title, d.path, d.author, d.url, d.kind
-                FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.idx IN ({marks})""",
-            [int(i) for i in indices],
-        )
+        return self._in_order(rows, indices)
 
     async def passage_by_id(self, passage_id: str) -> StoredPassage | None:
         rows = await self._db.execute_fetchall("SELECT idx FROM passages WHERE id = ?", (passage_id,))
         if not rows:
             return None
-        found = await self.passages([rows[0][0]])
+        position = self._position(int(rows[0][0]))
+        found = await self.passages([position]) if position >= 0 else []
         return found[0] if found else None
 
     async def neighbours(self, stored: StoredPassage) -> tuple[StoredPassage | None, StoredPassage | None]:
@@ -445,17 +524,21 @@ def _passages_sql(n: int) -> str:
                FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.idx IN ({",".join("?" * n)})"""
 
 
-def _in_order(rows: Sequence[tuple], indices: Sequence[int]) -> list[StoredPassage]:
-    by_index = {row[0]: _stored(row) for row in rows}
-    return [by_index[int(i)] for i in indices if int(i) in by_index]
+def _passage_rows(value: object) -> np.ndarray | None:
+    """The stored position -> row map, checked; None when absent (an identity map)."""
+    if value is None:
+        return None
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "iu" or value.ndim != 1:
+        raise ValueError("passage_rows is not an integer array")
+    return value.astype(np.int64)
 
 
-def _stored(row: tuple) -> StoredPassage:
-    (idx, pid, ordinal, text, section, first, last, start, end, sentences, sentence_terms, doc_hash, title,
+def _stored(row: tuple, position: int) -> StoredPassage:
+    (_row_id, pid, ordinal, text, section, first, last, start, end, sentences, sentence_terms, doc_hash, title,
      path, author, url, kind) = row
     citation = Citation(document=title, path=path, paragraphs=(first, last), start=start, end=end,
                         section=section, author=author, url=url, kind=kind)
     spans = tuple(tuple(s) for s in json.loads(sentences))
     terms = None if sentence_terms is None else decode_sentence_terms(sentence_terms, len(spans))
-    return StoredPassage(idx, Passage(pid, doc_hash, ordinal, text, citation), spans,  # type: ignore[arg-type]
+    return StoredPassage(position, Passage(pid, doc_hash, ordinal, text, citation), spans,  # type: ignore[arg-type]
                          None if terms is None else tuple(map(tuple, terms)))

@@ -1,0 +1,438 @@
+"""Reindexing a large corpus after a few files changed, without rebuilding what did not.
+
+A full build of a million passages reads, parses and analyses every file and writes a
+multi-gigabyte SQLite file. When only a few files changed, almost all of that is already in the
+previous index file. This module plans the change (`plan_update`), and, when it is safe, applies
+it (`apply_update`) to a *copy* of the old file, which is then swapped in atomically exactly
+like a full build's file: readers never see a half-written index and a killed reindex leaves
+the old one in place.
+
+Unchanged files are recognised by the (size, mtime_ns) recorded when they were last read (the
+stat is taken before reading, so a file edited during a build looks changed next time). Their
+passages, sentence data and postings are kept as they are; the changed and new documents are
+analysed; the BM25 arrays are updated with numpy (postings of removed passages dropped, the
+rest renumbered to their new positions, new postings inserted in order). Passage rows are not
+renumbered on disk: `passage_rows` maps BM25 positions to rows.
+
+The result is the index a full build would give: same passages in the same order, same
+postings, same document lengths, hence the same scores and rankings (tests compare the two).
+Term ids may be numbered differently, which no ranking depends on. The incremental path is
+only taken when nothing global changed: same parameters, analyser and analysis code, only
+local files (URLs are re-fetched by the full path), and the same corpus-wide acronym map (a
+new definition would change the terms of passages anywhere, so that case rebuilds in full,
+still reusing each document's cached analysis).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .acronyms import AcronymMap
+from .analysis import ANALYZER_VERSION, Analyzer
+from .analysis_cache import (DocAnalysis, analyse_document, analysis_key, code_fingerprint, encode_analysis,
+                             learn_from_definitions)
+from .builder import CorpusSource, IndexParams, corpus_fingerprint, split_sources
+from .documents import Document, UnreadableDocument, discover_files, load_document
+from .fastanalysis import AcronymExpander
+
+log = logging.getLogger(__name__)
+
+# Above this share of changed passages (and this many) a full build, which analyses in parallel
+# and reuses cached analyses, is as quick.
+MAX_CHANGED_SHARE = 0.2
+MAX_CHANGED_PASSAGES = 2000
+
+
+@dataclass
+class OldDocument:
+    """A document row of the previous index, with what reusing it needs."""
+
+    id: int
+    hash: str
+    path: str
+    order: int
+    n_passages: int
+    definitions: list[tuple[str, str]]
+    body_terms: int
+    n_sentences: int
+    cache_key: str | None
+
+
+@dataclass
+class UpdatePlan:
+    """The new corpus described against the old index: which documents stay, which are new."""
+
+    db_path: Path
+    meta: dict[str, str]
+    # In build order: an OldDocument (kept as it is) or a Document (new or changed).
+    order: list[OldDocument | Document]
+    removed: list[OldDocument]
+    file_states: list[tuple[str, int, int, str]]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def new_documents(self) -> list[Document]:
+        return [d for d in self.order if isinstance(d, Document)]
+
+
+def _old_index(db_path: Path, params: IndexParams) -> tuple[dict[str, str], dict[str, OldDocument],
+                                                             dict[str, tuple[int, int, str]]] | None:
+    """The previous index's meta, documents (by hash) and file states, or None when it cannot
+    be reused (missing, damaged, other version, other parameters, or written without the facts
+    an incremental update needs)."""
+    from .store import SCHEMA_VERSION
+
+    if not db_path.exists():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                return None
+            meta = dict(conn.execute("SELECT key, value FROM meta"))
+            expected = {
+                "analyzer_version": ANALYZER_VERSION, "code_fingerprint": code_fingerprint(),
+                "k1": repr(params.bm25.k1), "b": repr(params.bm25.b),
+                "max_words": str(params.passages.max_words), "join_below": str(params.passages.join_below),
+                "context_weight": str(params.context_weight),
+            }
+            if any(meta.get(k) != v for k, v in expected.items()):
+                return None
+            docs: dict[str, OldDocument] = {}
+            for row in conn.execute("SELECT id, hash, path, ord, n_passages, definitions, body_terms, n_sentences, "
+                                    "cache_key FROM documents"):
+                if row[5] is None or row[6] is None or row[7] is None:
+                    return None  # written by a build that did not record them
+                docs[row[1]] = OldDocument(row[0], row[1], row[2], row[3], row[4],
+                                           [tuple(d) for d in json.loads(row[5])], row[6], row[7], row[8])
+            files = {path: (size, mtime, h) for path, size, mtime, h in
+                     conn.execute("SELECT path, size, mtime_ns, doc_hash FROM files")}
+    except (sqlite3.Error, ValueError, TypeError):
+        return None
+    return meta, docs, files
+
+
+def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexParams) -> UpdatePlan | None:
+    """Describe the corpus at `sources` against the index at `db_path`; None when an
+    incremental update does not apply (see the module docstring)."""
+    folders, web = split_sources(sources)
+    if web:
+        return None
+    old = _old_index(db_path, params)
+    if old is None:
+        return None
+    meta, old_docs, old_files = old
+    by_path = {d.path: d for d in old_docs.values()}
+    built_at_ns = int(float(meta.get("built_at", "0")) * 1e9)
+    files, warnings = discover_files(folders) if folders else ([], [])
+    loaded: list[tuple[str, OldDocument | Document]] = []
+    states: dict[str, tuple[int, int]] = {}
+    for path in files:
+        key = str(path)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            warnings.append(f"{path}: skipped, cannot be read ({exc.strerror or exc})")
+            continue
+        states[key] = (st.st_size, st.st_mtime_ns)
+        known = old_files.get(key)
+        reuse = by_path.get(key)
+        # Unchanged: same size and mtime as when it was read, the document stored under this
+        # path, and a mtime safely older than that build (an edit within the same clock tick
+        # as the read could otherwise keep both).
+        if (known is not None and reuse is not None and known[:2] == states[key] and known[2] == reuse.hash
+                and st.st_mtime_ns < built_at_ns - 1_000_000_000 and st.st_size <= params.max_file_bytes):
+            loaded.append((key, reuse))
+            continue
+        try:
+            loaded.append((key, load_document(path, max_bytes=params.max_file_bytes)))
+        except UnreadableDocument as exc:
+            warnings.append(f"{exc.path}: skipped, {exc.reason}")
+        except OSError as exc:
+            warnings.append(f"{path}: skipped, cannot be read ({exc.strerror or exc})")
+    # The same rules as load_corpus: empty documents are skipped, identical text kept once.
+    order: list[OldDocument | Document] = []
+    seen: dict[str, str] = {}
+    for source, doc in loaded:
+        if isinstance(doc, Document) and not doc.paragraphs:
+            warnings.append(f"{source}: skipped, no text to index")
+            continue
+        h = doc.hash if isinstance(doc, OldDocument) else doc.content_hash
+        if h in seen:
+            warnings.append(f"{source}: skipped, same text as {seen[h]}")
+            continue
+        seen[h] = source
+        if isinstance(doc, Document) and h in old_docs and old_docs[h].path == doc.path:
+            doc = old_docs[h]  # touched but not changed: nothing to redo
+        order.append(doc)
+    kept = {d.hash for d in order if isinstance(d, OldDocument)}
+    removed = [d for d in old_docs.values() if d.hash not in kept]
+    if not order:
+        return None  # let the full path report the empty corpus
+    changed = sum(d.n_passages for d in removed) + sum(
+        len(d.paragraphs) for d in order if isinstance(d, Document))
+    total = sum(d.n_passages for d in old_docs.values()) or 1
+    if changed > max(MAX_CHANGED_SHARE * total, MAX_CHANGED_PASSAGES):
+        return None
+    file_states = [(d.path, *states[d.path], d.hash if isinstance(d, OldDocument) else d.content_hash)
+                   for d in order if d.path in states]
+    return UpdatePlan(db_path, meta, order, removed, file_states, warnings)
+
+
+@dataclass
+class _NewDocument:
+    doc: Document
+    analysis: DocAnalysis
+    terms: list[list[str]]  # per passage, expanded body + context * weight (what BM25 indexes)
+    body_terms: int
+
+
+def apply_update(plan: UpdatePlan, params: IndexParams, tmp: Path) -> dict[str, object] | None:
+    """Write the updated index into `tmp` (a copy of the old file); None when the corpus-wide
+    acronym map would change (the caller then builds in full). Returns figures for the log."""
+    started = time.perf_counter()
+    analyzer = Analyzer()
+    new_docs = {id(d): d for d in plan.new_documents}
+    analyses = {i: analyse_document(d, params.passages, analyzer) for i, d in new_docs.items()}
+    acronyms = _learn(plan.order, analyses, analyzer)
+    with contextlib.closing(sqlite3.connect(f"file:{plan.db_path}?mode=ro", uri=True)) as conn:
+        old_map = AcronymMap.from_rows(conn.execute("SELECT short, long FROM acronyms").fetchall())
+    if acronyms.to_rows() != old_map.to_rows():
+        log.info("incremental reindex: the acronym map changed; building in full")
+        return None
+    expand = AcronymExpander(acronyms).expand
+    prepared: dict[int, _NewDocument] = {}
+    for i, doc in new_docs.items():
+        a = analyses[i]
+        terms, body = [], 0
+        for b, c in zip(a.body, a.context):
+            full = expand(b)
+            body += len(full)
+            terms.append(full + expand(c) * params.context_weight if params.context_weight else full)
+        prepared[i] = _NewDocument(doc, a, terms, body)
+
+    shutil.copyfile(plan.db_path, tmp)
+    os.chmod(tmp, 0o600)
+    with contextlib.closing(sqlite3.connect(tmp)) as db:
+        db.execute("PRAGMA journal_mode = OFF")  # a private copy, swapped in only when complete
+        db.execute("PRAGMA synchronous = OFF")
+        arrays = {name: (dtype, data) for name, dtype, data in db.execute("SELECT name, dtype, data FROM bm25_arrays")}
+        updated, positions = _update_postings(arrays, plan, prepared)
+        rows = _update_rows(db, plan, prepared, params, positions)
+        updated["passage_rows"] = rows
+        db.execute("DELETE FROM bm25_arrays")
+        for name, value in updated.items():
+            if isinstance(value, np.ndarray):
+                db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)",
+                           (name, value.dtype.str, np.ascontiguousarray(value).tobytes()))
+            else:
+                db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, *value))
+        _update_meta(db, plan, prepared, params, updated, started)
+        db.commit()
+    return {"kept": len(plan.order) - len(new_docs), "analysed": len(new_docs), "removed": len(plan.removed)}
+
+
+def _learn(order: Sequence[OldDocument | Document], analyses: dict[int, DocAnalysis],
+           analyzer: Analyzer) -> AcronymMap:
+    """The corpus-wide acronym map, from stored and fresh definitions in build order."""
+    return learn_from_definitions(
+        (d.definitions if isinstance(d, OldDocument) else analyses[id(d)].definitions for d in order), analyzer)
+
+
+def _decode(arrays: dict[str, tuple[str, bytes]], name: str) -> np.ndarray:
+    dtype, data = arrays[name]
+    return np.frombuffer(data, dtype=np.dtype(dtype))
+
+
+def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
+                     prepared: dict[int, _NewDocument]) -> tuple[dict[str, object], list[int]]:
+    """The BM25 arrays of the new corpus, from the old ones and the new documents' terms.
+
+    Returns the arrays (in `BM25Index.to_arrays` layout) and each document's first position.
+    """
+    doc_len = _decode(arrays, "doc_len")
+    offsets = _decode(arrays, "term_offsets").astype(np.int64)
+    doc_ids = _decode(arrays, "doc_ids")
+    tfs = _decode(arrays, "tfs")
+    terms_utf8 = _decode(arrays, "terms_utf8").tobytes()
+    terms_offsets = _decode(arrays, "terms_offsets")
+    terms = [terms_utf8[terms_offsets[i]:terms_offsets[i + 1]].decode("utf-8") for i in range(terms_offsets.size - 1)]
+
+    # Old position -> new position (-1: removed), and the new document lengths.
+    all_old = sorted([*(d for d in plan.order if isinstance(d, OldDocument)), *plan.removed], key=lambda d: d.order)
+    start_of: dict[str, int] = {}
+    pos = 0
+    for d in all_old:
+        start_of[d.hash] = pos
+        pos += d.n_passages
+    if pos != doc_len.size:
+        raise ValueError(f"the index lists {pos} passages for its documents but BM25 has {doc_len.size}")
+    remap = np.full(doc_len.size, -1, dtype=np.int64)
+    firsts: list[int] = []
+    lengths: list[np.ndarray] = []
+    new_postings: list[tuple[str, int, int]] = []  # (term, position, tf)
+    position = 0
+    for d in plan.order:
+        firsts.append(position)
+        if isinstance(d, OldDocument):
+            s = start_of[d.hash]
+            remap[s:s + d.n_passages] = np.arange(position, position + d.n_passages)
+            lengths.append(doc_len[s:s + d.n_passages])
+            position += d.n_passages
+        else:
+            p = prepared[id(d)]
+            lengths.append(np.fromiter(map(len, p.terms), dtype=np.uint32, count=len(p.terms)))
+            for passage_terms in p.terms:
+                new_postings.extend((t, position, tf) for t, tf in Counter(passage_terms).items())
+                position += 1
+    new_len = np.concatenate(lengths).astype(np.uint32) if lengths else np.zeros(0, dtype=np.uint32)
+
+    # Keep the surviving postings, renumbered (remap is increasing on kept positions, so each
+    # term's list stays sorted).
+    mapped = remap[doc_ids]
+    dropped = np.flatnonzero(mapped < 0)  # few: the removed documents' postings
+    n_terms_old = offsets.size - 1
+    kept_per_term = np.diff(offsets) - np.bincount(
+        np.searchsorted(offsets, dropped, side="right") - 1, minlength=n_terms_old)[:n_terms_old]
+    kept_ids = np.delete(mapped, dropped).astype(np.uint32)
+    kept_tfs = np.delete(tfs, dropped)
+    del mapped, dropped
+
+    # New postings: new terms get new ids; each posting is inserted at its place in its list.
+    vocab = {t: i for i, t in enumerate(terms)}
+    for t, _, _ in new_postings:
+        if t not in vocab:
+            vocab[t] = len(terms)
+            terms.append(t)
+    n_terms = len(terms)
+    counts = np.zeros(n_terms, dtype=np.int64)
+    counts[: kept_per_term.size] = kept_per_term
+    base = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(counts, out=base[1:])
+    new_postings.sort(key=lambda x: (vocab[x[0]], x[1]))
+    at = np.empty(len(new_postings), dtype=np.int64)
+    for j, (t, p, _) in enumerate(new_postings):
+        tid = vocab[t]
+        lo, hi = int(base[tid]), int(base[tid + 1])
+        at[j] = lo + int(np.searchsorted(kept_ids[lo:hi], p))
+    new_pos = np.fromiter((p for _, p, _ in new_postings), dtype=np.uint32, count=len(new_postings))
+    new_tf = np.fromiter((tf for _, _, tf in new_postings), dtype=np.int64, count=len(new_postings))
+    tf_dtype = tfs.dtype if not new_tf.size or int(new_tf.max()) <= np.iinfo(tfs.dtype).max else np.uint32
+    all_ids = np.insert(kept_ids, at, new_pos)
+    all_tfs = np.insert(kept_tfs.astype(tf_dtype), at, new_tf.astype(tf_dtype))
+    np.add.at(counts, np.fromiter((vocab[t] for t, _, _ in new_postings), dtype=np.int64,
+                                  count=len(new_postings)), 1)
+
+    # Terms no passage holds any more are dropped, as a full build would never see them.
+    alive = counts > 0
+    final_terms = [t for t, a in zip(terms, alive.tolist()) if a]
+    term_offsets = np.zeros(len(final_terms) + 1, dtype=np.int64)
+    np.cumsum(counts[alive], out=term_offsets[1:])
+    encoded = [t.encode("utf-8") for t in final_terms]
+    t_offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=t_offsets[1:])
+    out: dict[str, object] = {name: value for name, value in arrays.items()
+                              if name in ("format_version", "params")}
+    out.update({
+        "doc_len": new_len, "term_offsets": term_offsets, "doc_ids": all_ids, "tfs": all_tfs,
+        "terms_utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8), "terms_offsets": t_offsets,
+    })
+    return out, firsts
+
+
+def _update_rows(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _NewDocument],
+                 params: IndexParams, firsts: list[int]) -> np.ndarray:
+    """Delete the removed documents' rows, add the new ones, renumber the document order.
+    Returns the new position -> passages.idx map."""
+    old_rows = np.frombuffer(
+        db.execute("SELECT data FROM bm25_arrays WHERE name = 'passage_rows'").fetchone()[0],
+        dtype=np.dtype(db.execute("SELECT dtype FROM bm25_arrays WHERE name = 'passage_rows'").fetchone()[0]),
+    ).astype(np.int64)
+    all_old = sorted([*(d for d in plan.order if isinstance(d, OldDocument)), *plan.removed], key=lambda d: d.order)
+    start_of: dict[str, int] = {}
+    pos = 0
+    for d in all_old:
+        start_of[d.hash] = pos
+        pos += d.n_passages
+    for d in plan.removed:
+        db.execute("DELETE FROM passages WHERE doc_id = ?", (d.id,))
+        db.execute("DELETE FROM documents WHERE id = ?", (d.id,))
+        if d.cache_key:
+            db.execute("DELETE FROM analysis_cache WHERE key = ?", (d.cache_key,))
+    next_doc = (db.execute("SELECT MAX(id) FROM documents").fetchone()[0] or 0) + 1
+    next_row = (db.execute("SELECT MAX(idx) FROM passages").fetchone()[0] or -1) + 1
+    rows = np.empty(sum(d.n_passages if isinstance(d, OldDocument) else len(prepared[id(d)].terms)
+                        for d in plan.order), dtype=np.uint32)
+    order_updates = []
+    for order, (d, first) in enumerate(zip(plan.order, firsts)):
+        if isinstance(d, OldDocument):
+            s = start_of[d.hash]
+            rows[first:first + d.n_passages] = old_rows[s:s + d.n_passages]
+            order_updates.append((order, d.id))
+            continue
+        p = prepared[id(d)]
+        a = p.analysis
+        key = analysis_key(d, params, ANALYZER_VERSION)
+        db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (next_doc, d.content_hash, d.path, d.title, d.author, d.author_bio, d.url, d.date, d.kind, d.text,
+                    order, len(a.passages), json.dumps(a.definitions), p.body_terms,
+                    sum(len(s) for s in a.sentences), key))
+        sentence_terms = a.sentence_terms or [None] * len(a.passages)
+        db.executemany(
+            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(next_row + j, q.id, next_doc, q.ordinal, q.text, q.citation.section, q.citation.paragraphs[0],
+              q.citation.paragraphs[1], q.citation.start, q.citation.end, json.dumps(spans), st)
+             for j, (q, spans, st) in enumerate(zip(a.passages, a.sentences, sentence_terms))])
+        rows[first:first + len(a.passages)] = np.arange(next_row, next_row + len(a.passages))
+        db.execute("INSERT OR REPLACE INTO analysis_cache VALUES (?, ?)", (key, encode_analysis(a)))
+        next_doc += 1
+        next_row += len(a.passages)
+    db.executemany("UPDATE documents SET ord = ? WHERE id = ?", order_updates)
+    db.execute("DELETE FROM files")
+    db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)", plan.file_states)
+    return rows
+
+
+def _update_meta(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _NewDocument], params: IndexParams,
+                 arrays: dict[str, object], started: float) -> None:
+    body_terms = n_sentences = 0
+    for d in plan.order:
+        if isinstance(d, OldDocument):
+            body_terms += d.body_terms
+            n_sentences += d.n_sentences
+        else:
+            p = prepared[id(d)]
+            body_terms += p.body_terms
+            n_sentences += sum(len(s) for s in p.analysis.sentences)
+    documents = [_FingerprintDoc(d.path, d.hash) if isinstance(d, OldDocument) else d for d in plan.order]
+    generation = int(plan.meta.get("generation", "0")) + 1
+    updates = {
+        "fingerprint": corpus_fingerprint(documents, params, ANALYZER_VERSION),  # type: ignore[arg-type]
+        "built_at": repr(time.time()),
+        "generation": str(generation),
+        "documents": str(len(plan.order)),
+        "passages": str(int(arrays["doc_len"].size)),  # type: ignore[union-attr]
+        "terms": str(int(arrays["term_offsets"].size) - 1),  # type: ignore[union-attr]
+        "build_seconds": f"{time.perf_counter() - started:.3f}",
+        "avg_sentence_terms": repr(body_terms / n_sentences if n_sentences else 12.0),
+    }
+    db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(updates.items()))
+
+
+@dataclass(frozen=True)
+class _FingerprintDoc:
+    """What `corpus_fingerprint` reads of a document, for one kept from the old index."""
+
+    path: str
+    content_hash: str
