@@ -140,7 +140,7 @@ import itertools
 import math
 import numbers
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 
 import numpy as np
@@ -305,10 +305,11 @@ def _intersect_sorted(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _chunk_postings(
-    tids: np.ndarray, lens: np.ndarray
+    tids: np.ndarray, lens: np.ndarray, local: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Postings (term ids, chunk-local doc ids, tfs) of one chunk of documents,
-    ordered by term then doc, from the chunk's token ids in document order.
+    ordered by term then doc, from the chunk's token ids in document order (or in
+    any order, with ``local`` giving each token's chunk-local document).
 
     The ``_HOT_TERMS`` lowest term ids (ids are handed out in order of first
     appearance, so these are mostly the most frequent terms, ~2/3 of Zipfian
@@ -317,7 +318,8 @@ def _chunk_postings(
     ``term << 32 | doc`` keys, equal keys being one posting.
     """
     n_docs = lens.size
-    local = np.repeat(np.arange(n_docs, dtype=np.int64), lens)
+    if local is None:
+        local = np.repeat(np.arange(n_docs, dtype=np.int64), lens)
     # Dense part: cold tokens are clamped into a dummy row _HOT_TERMS, dropped.
     cell = np.minimum(tids, _HOT_TERMS)
     cell *= n_docs
@@ -345,6 +347,66 @@ def _chunk_postings(
         np.concatenate((h_doc, ukey & np.int64(_UINT32_MAX))),
         np.concatenate((h_tf, c_tf)),
     )
+
+
+def csr_from_id_chunks(chunks: Iterable[tuple[np.ndarray, ...]], vocabulary: Sized) -> dict[str, np.ndarray]:
+    """The CSR arrays (``doc_len``, ``term_offsets``, ``doc_ids``, ``tfs``) of documents given
+    as chunks of (token ids in document order, tokens per document), or of (token ids,
+    tokens per document, each token's chunk-local document) for tokens in any order.
+
+    ``vocabulary`` is read (its length) only after the last chunk, so ids may be handed out
+    while the chunks are produced. Each chunk is reduced to postings at once (see
+    ``_chunk_postings``), then the per-chunk postings are scattered into the final arrays:
+    peak memory is ~20 bytes per posting plus one chunk's tokens.
+    """
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    len_parts: list[np.ndarray] = []
+    n_docs = 0
+    max_tf = 0
+    for tids, lens, *local in chunks:
+        if n_docs + lens.size > _UINT32_MAX:
+            raise ValueError("BM25Index supports at most 2**32 - 1 documents")
+        if lens.size and int(lens.max()) > _UINT32_MAX:
+            raise ValueError("a document longer than 2**32 - 1 tokens is not supported")
+        len_parts.append(lens.astype(np.uint32))
+        if tids.size:
+            t_ids, d_ids, tf = _chunk_postings(tids.astype(np.int64, copy=False), lens.astype(np.int64, copy=False),
+                                               local[0] if local else None)
+            d_ids += n_docs
+            max_tf = max(max_tf, int(tf.max()))
+            tf = tf.astype(np.uint16 if max_tf <= _UINT16_MAX else np.uint32)
+            parts.append((t_ids.astype(np.int32), d_ids.astype(np.uint32), tf))
+            del t_ids, d_ids
+        n_docs += lens.size
+        del tids
+
+    n_terms = len(vocabulary)
+    df = np.zeros(n_terms, dtype=np.int64)
+    for t_ids, _, _ in parts:
+        bc = np.bincount(t_ids)
+        df[: bc.size] += bc
+    term_offsets = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(df, out=term_offsets[1:])
+    n_post = int(term_offsets[-1])
+    tf_dtype = np.uint16 if max_tf <= _UINT16_MAX else np.uint32
+    doc_ids = np.empty(n_post, dtype=np.uint32)
+    tfs = np.empty(n_post, dtype=tf_dtype)
+    fill = term_offsets[:-1].copy()
+    parts.reverse()
+    while parts:  # pop as we go so the chunk copies are freed early
+        t_ids, d_ids, tf = parts.pop()
+        n = t_ids.size
+        run_start = np.flatnonzero(np.concatenate(([True], t_ids[1:] != t_ids[:-1])))
+        run_term = t_ids[run_start]
+        run_len = np.diff(np.append(run_start, n))
+        pos = np.repeat(fill[run_term] - run_start, run_len)
+        pos += np.arange(n, dtype=np.int64)
+        doc_ids[pos] = d_ids
+        tfs[pos] = tf
+        fill[run_term] += run_len
+        del t_ids, d_ids, tf, pos
+    doc_len = np.concatenate(len_parts) if len_parts else np.empty(0, dtype=np.uint32)
+    return {"doc_len": doc_len, "term_offsets": term_offsets, "doc_ids": doc_ids, "tfs": tfs}
 
 
 def _check_postings_sorted(term_offsets: np.ndarray, doc_ids: np.ndarray) -> None:
@@ -442,81 +504,28 @@ class BM25Index:
             raise TypeError("params must be a BM25Params")
         vocab_auto: defaultdict[str, int] = defaultdict(itertools.count().__next__)
         get_id = vocab_auto.__getitem__
-        chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        len_parts: list[np.ndarray] = []
-        n_docs = 0
-        max_tf = 0
-        it = iter(docs)
-        while True:
-            chunk = list(itertools.islice(it, _BUILD_CHUNK_DOCS))
-            if not chunk:
-                break
-            for d in chunk:
-                if isinstance(d, (str, bytes)):
-                    raise TypeError("each document must be a sequence of tokens, not a string")
-            lens = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
-            if n_docs + len(chunk) > _UINT32_MAX:
-                raise ValueError("BM25Index supports at most 2**32 - 1 documents")
-            if lens.size and int(lens.max()) > _UINT32_MAX:
-                raise ValueError("a document longer than 2**32 - 1 tokens is not supported")
-            len_parts.append(lens.astype(np.uint32))
-            n_tok = int(lens.sum())
-            if n_tok:
-                tids = np.fromiter(
-                    map(get_id, itertools.chain.from_iterable(chunk)), dtype=np.int64, count=n_tok
-                )
-                t_ids, d_ids, tf = _chunk_postings(tids, lens)
-                del tids
-                d_ids += n_docs
-                max_tf = max(max_tf, int(tf.max()))
-                tf = tf.astype(np.uint16 if max_tf <= _UINT16_MAX else np.uint32)
-                chunks.append((t_ids.astype(np.int32), d_ids.astype(np.uint32), tf))
-                del t_ids, d_ids
-            n_docs += len(chunk)
-            del chunk
 
+        def id_chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            it = iter(docs)
+            while True:
+                chunk = list(itertools.islice(it, _BUILD_CHUNK_DOCS))
+                if not chunk:
+                    return
+                for d in chunk:
+                    if isinstance(d, (str, bytes)):
+                        raise TypeError("each document must be a sequence of tokens, not a string")
+                lens = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
+                n_tok = int(lens.sum())
+                tids = np.fromiter(map(get_id, itertools.chain.from_iterable(chunk)), dtype=np.int64, count=n_tok)
+                del chunk
+                yield tids, lens
+
+        arrays = csr_from_id_chunks(id_chunks(), vocab_auto)
         terms = list(vocab_auto)  # insertion order == id order
         for t in terms:
             if type(t) is not str:  # noqa: E721 - exact type: terms are serialised as UTF-8
                 raise TypeError(f"tokens must be str, got {type(t).__name__}: {t!r}")
-        vocab = dict(vocab_auto)
-        del vocab_auto, get_id
-        n_terms = len(terms)
-
-        df = np.zeros(n_terms, dtype=np.int64)
-        for t_ids, _, _ in chunks:
-            bc = np.bincount(t_ids)
-            df[: bc.size] += bc
-        term_offsets = np.zeros(n_terms + 1, dtype=np.int64)
-        np.cumsum(df, out=term_offsets[1:])
-        n_post = int(term_offsets[-1])
-        tf_dtype = np.uint16 if max_tf <= _UINT16_MAX else np.uint32
-        doc_ids = np.empty(n_post, dtype=np.uint32)
-        tfs = np.empty(n_post, dtype=tf_dtype)
-        fill = term_offsets[:-1].copy()
-        chunks.reverse()
-        while chunks:  # pop as we go so the chunk copies are freed early
-            t_ids, d_ids, tf = chunks.pop()
-            n = t_ids.size
-            run_start = np.flatnonzero(np.concatenate(([True], t_ids[1:] != t_ids[:-1])))
-            run_term = t_ids[run_start]
-            run_len = np.diff(np.append(run_start, n))
-            pos = np.repeat(fill[run_term] - run_start, run_len)
-            pos += np.arange(n, dtype=np.int64)
-            doc_ids[pos] = d_ids
-            tfs[pos] = tf
-            fill[run_term] += run_len
-            del t_ids, d_ids, tf, pos
-        doc_len = np.concatenate(len_parts) if len_parts else np.empty(0, dtype=np.uint32)
-        return cls(
-            params=params,
-            doc_len=doc_len,
-            term_offsets=term_offsets,
-            doc_ids=doc_ids,
-            tfs=tfs,
-            terms=terms,
-            vocab=vocab,
-        )
+        return cls(params=params, terms=terms, vocab=dict(vocab_auto), **arrays)
 
     def _compute_impacts(self) -> np.ndarray:
         """float32 ``tf*(k1+1)/(tf+norm[d])`` of every posting (the per-posting

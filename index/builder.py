@@ -24,7 +24,7 @@ from .errors import EmptyCorpusError
 from .fetch import WebSource, fetch_sources_sync, is_url
 from .html import decode_html, parse_html
 from .passages import Passage, PassageParams, split_document
-from .analysis_cache import AnalysisCache, analyse_documents, learn_acronyms
+from .doc_analysis import analyse_documents, learn_acronyms
 from .fastanalysis import AcronymExpander
 from .sentences import sentence_spans
 
@@ -63,8 +63,7 @@ class BuiltIndex:
     avg_sentence_terms: float = 12.0
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    analyses: list | None = field(default=None, repr=False)  # per-document DocAnalysis, for the cache
-    analysis_blobs: list | None = field(default=None, repr=False)  # their encoded form, where known
+    analyses: list | None = field(default=None, repr=False)  # per-document DocAnalysis
     # Per document: (expanded body terms, sentences), so a later incremental reindex can keep
     # avg_sentence_terms exact without re-reading unchanged documents.
     doc_stats: list[tuple[int, int]] | None = field(default=None, repr=False)
@@ -159,7 +158,7 @@ def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None
 
 def build_from_documents(documents: Iterable[Document], params: IndexParams = IndexParams(),
                          analyzer: Analyzer | None = None, warnings: list[str] | None = None,
-                         cache: AnalysisCache | None = None, workers: int | None = None) -> BuiltIndex:
+                         workers: int | None = None) -> BuiltIndex:
     """Cut, analyse and rank-prepare documents. Raises EmptyCorpusError if nothing is left.
 
     Per-document analysis (passages, sentence spans, terms before acronym expansion, acronym
@@ -171,18 +170,18 @@ def build_from_documents(documents: Iterable[Document], params: IndexParams = In
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of small lists and no cycles: the collector would only cost time
     try:
-        return _build(documents, params, analyzer, warnings, cache, workers)
+        return _build(documents, params, analyzer, warnings, workers)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
 def _build(documents: Iterable[Document], params: IndexParams, analyzer: Analyzer | None,
-           warnings: list[str] | None, cache: AnalysisCache | None, workers: int | None) -> BuiltIndex:
+           warnings: list[str] | None, workers: int | None) -> BuiltIndex:
     started = time.perf_counter()
     analyzer = analyzer or Analyzer()
     documents = list(documents)
-    analyses, analysis_blobs = analyse_documents(documents, params, analyzer, cache, workers)
+    analyses = analyse_documents(documents, params, analyzer, workers)
     if not any(a.passages for a in analyses):
         raise EmptyCorpusError("the corpus has no documents with text to index")
     acronyms = learn_acronyms(analyses, analyzer)
@@ -221,7 +220,6 @@ def _build(documents: Iterable[Document], params: IndexParams, analyzer: Analyze
         warnings=list(warnings or []),
         seconds=time.perf_counter() - started,
         analyses=analyses,
-        analysis_blobs=analysis_blobs,
         doc_stats=doc_stats,
     )
 
@@ -251,7 +249,7 @@ def build_reference(documents: Iterable[Document], params: IndexParams = IndexPa
 
 
 def build_from_paths(paths: Sequence[CorpusSource], params: IndexParams = IndexParams(),
-                     progress: Progress | None = None, cache: AnalysisCache | None = None) -> BuiltIndex:
+                     progress: Progress | None = None) -> BuiltIndex:
     """Read a corpus from files, folders and URLs and build its index."""
     started = time.perf_counter()
     stats: dict[str, tuple[int, int]] = {}
@@ -263,13 +261,21 @@ def build_from_paths(paths: Sequence[CorpusSource], params: IndexParams = IndexP
     if not documents:
         shown = ", ".join(str(p) for p in paths) or "(no paths given)"
         raise EmptyCorpusError(f"no documents could be indexed from {shown}", warnings)
-    built = build_from_documents(documents, params, warnings=warnings, cache=cache)
+    built = build_from_documents(documents, params, warnings=warnings)
     built.file_states = [(d.path, *stats[d.path], d.content_hash) for d in documents if d.path in stats]
     built.seconds = time.perf_counter() - started
     return built
 
 
-def corpus_fingerprint(documents: Sequence[Document], params: IndexParams, analyzer_version: str) -> str:
+@dataclass(frozen=True)
+class DocumentKey:
+    """What `corpus_fingerprint` reads of a document, for builds that keep no Document."""
+
+    path: str
+    content_hash: str
+
+
+def corpus_fingerprint(documents: Sequence[Document | DocumentKey], params: IndexParams, analyzer_version: str) -> str:
     """A hash of the documents' text and paths and of every parameter that shapes the index."""
     h = hashlib.sha256()
     h.update(json.dumps([analyzer_version, repr(params)]).encode())

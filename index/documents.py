@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -337,7 +338,9 @@ def _find_byline(blocks: list[Block], roles: dict[int, str],
 
 
 def _name_key(text: str) -> str:
-    return " ".join(w.lower() for w in _WORD.findall(text))
+    # Lower-casing the joined words equals joining the lower-cased words (lower() maps each
+    # character alone; its one contextual rule, final sigma, stops at the separating space).
+    return " ".join(_WORD.findall(text)).lower()
 
 
 def _best_name(lines: list[str], fallback: str) -> str:
@@ -369,15 +372,23 @@ def _assign_roles(blocks: list[Block], roles: dict[int, str], headings: dict[int
     short block that introduces nothing -- "Latest", a comment-form prompt, a list of link titles
     -- is web-page furniture and is dropped.
     """
+    body_text: dict[int, bool] = {}  # block index -> prose or list (asked twice per block)
+
+    def is_body_text(j: int) -> bool:
+        found = body_text.get(j)
+        if found is None:
+            found = body_text[j] = is_prose(blocks[j].text) or _is_list(blocks[j].text)
+        return found
+
     for i, block in enumerate(blocks):
         if block.number in roles:
             continue
         md = _MD_HEADING.match(block.text.split("\n", 1)[0]) if kind in MARKUP_KINDS else None
-        nxt = _next_prose(blocks, i, roles)
+        nxt = _next_prose(blocks, i, roles, is_body_text)
         if md:
             headings[block.number] = md.group(2).strip()
             roles[block.number] = HEADING
-        elif is_prose(block.text) or _is_list(block.text):
+        elif is_body_text(i):
             roles[block.number] = PARAGRAPH
         elif "\n" not in block.text and _is_heading_text(block.text) and nxt:
             headings[block.number] = block.text.strip()
@@ -393,11 +404,11 @@ def _is_list(text: str) -> bool:
     return len(lines) >= 2 and all(re.match(r"^\s*(?:[-*+]|\d+[.)])\s+\S", l) for l in lines) and _words(text) >= 8
 
 
-def _next_prose(blocks: list[Block], i: int, roles: dict[int, str]) -> bool:
+def _next_prose(blocks: list[Block], i: int, roles: dict[int, str], is_body_text: Callable[[int], bool]) -> bool:
     """Whether the very next block is body text (what a heading must introduce)."""
     if i + 1 >= len(blocks) or roles.get(blocks[i + 1].number) in (BYLINE, CHROME, TITLE):
         return False
-    return is_prose(blocks[i + 1].text) or _is_list(blocks[i + 1].text)
+    return is_body_text(i + 1)
 
 
 def _with_sections(blocks: list[Block], roles: dict[int, str], headings: dict[int, str]) -> list[Block]:

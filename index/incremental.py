@@ -20,7 +20,7 @@ Term ids may be numbered differently, which no ranking depends on. The increment
 only taken when nothing global changed: same parameters, analyser and analysis code, only
 local files (URLs are re-fetched by the full path), and the same corpus-wide acronym map (a
 new definition would change the terms of passages anywhere, so that case rebuilds in full,
-still reusing each document's cached analysis).
+analysing in parallel).
 """
 
 from __future__ import annotations
@@ -41,16 +41,15 @@ import numpy as np
 
 from .acronyms import AcronymMap
 from .analysis import ANALYZER_VERSION, Analyzer
-from .analysis_cache import (DocAnalysis, analyse_document, analysis_key, code_fingerprint, encode_analysis,
-                             learn_from_definitions)
-from .builder import CorpusSource, IndexParams, corpus_fingerprint, split_sources
+from .doc_analysis import DocAnalysis, analyse_document, code_fingerprint, learn_from_definitions
+from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, split_sources
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .fastanalysis import AcronymExpander
 
 log = logging.getLogger(__name__)
 
 # Above this share of changed passages (and this many) a full build, which analyses in parallel
-# and reuses cached analyses, is as quick.
+# is as quick.
 MAX_CHANGED_SHARE = 0.2
 MAX_CHANGED_PASSAGES = 2000
 
@@ -67,7 +66,6 @@ class OldDocument:
     definitions: list[tuple[str, str]]
     body_terms: int
     n_sentences: int
-    cache_key: str | None
 
 
 @dataclass
@@ -92,7 +90,7 @@ def _old_index(db_path: Path, params: IndexParams) -> tuple[dict[str, str], dict
     """The previous index's meta, documents (by hash) and file states, or None when it cannot
     be reused (missing, damaged, other version, other parameters, or written without the facts
     an incremental update needs)."""
-    from .store import SCHEMA_VERSION
+    from .writer import SCHEMA_VERSION
 
     if not db_path.exists():
         return None
@@ -110,12 +108,12 @@ def _old_index(db_path: Path, params: IndexParams) -> tuple[dict[str, str], dict
             if any(meta.get(k) != v for k, v in expected.items()):
                 return None
             docs: dict[str, OldDocument] = {}
-            for row in conn.execute("SELECT id, hash, path, ord, n_passages, definitions, body_terms, n_sentences, "
-                                    "cache_key FROM documents"):
+            for row in conn.execute("SELECT id, hash, path, ord, n_passages, definitions, body_terms, n_sentences "
+                                    "FROM documents"):
                 if row[5] is None or row[6] is None or row[7] is None:
                     return None  # written by a build that did not record them
                 docs[row[1]] = OldDocument(row[0], row[1], row[2], row[3], row[4],
-                                           [tuple(d) for d in json.loads(row[5])], row[6], row[7], row[8])
+                                           [tuple(d) for d in json.loads(row[5])], row[6], row[7])
             files = {path: (size, mtime, h) for path, size, mtime, h in
                      conn.execute("SELECT path, size, mtime_ns, doc_hash FROM files")}
     except (sqlite3.Error, ValueError, TypeError):
@@ -368,8 +366,6 @@ def _update_rows(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _
     for d in plan.removed:
         db.execute("DELETE FROM passages WHERE doc_id = ?", (d.id,))
         db.execute("DELETE FROM documents WHERE id = ?", (d.id,))
-        if d.cache_key:
-            db.execute("DELETE FROM analysis_cache WHERE key = ?", (d.cache_key,))
     next_doc = (db.execute("SELECT MAX(id) FROM documents").fetchone()[0] or 0) + 1
     next_row = (db.execute("SELECT MAX(idx) FROM passages").fetchone()[0] or -1) + 1
     rows = np.empty(sum(d.n_passages if isinstance(d, OldDocument) else len(prepared[id(d)].terms)
@@ -383,11 +379,10 @@ def _update_rows(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _
             continue
         p = prepared[id(d)]
         a = p.analysis
-        key = analysis_key(d, params, ANALYZER_VERSION)
-        db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (next_doc, d.content_hash, d.path, d.title, d.author, d.author_bio, d.url, d.date, d.kind, d.text,
                     order, len(a.passages), json.dumps(a.definitions), p.body_terms,
-                    sum(len(s) for s in a.sentences), key))
+                    sum(len(s) for s in a.sentences)))
         sentence_terms = a.sentence_terms or [None] * len(a.passages)
         db.executemany(
             "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -395,7 +390,6 @@ def _update_rows(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _
               q.citation.paragraphs[1], q.citation.start, q.citation.end, json.dumps(spans), st)
              for j, (q, spans, st) in enumerate(zip(a.passages, a.sentences, sentence_terms))])
         rows[first:first + len(a.passages)] = np.arange(next_row, next_row + len(a.passages))
-        db.execute("INSERT OR REPLACE INTO analysis_cache VALUES (?, ?)", (key, encode_analysis(a)))
         next_doc += 1
         next_row += len(a.passages)
     db.executemany("UPDATE documents SET ord = ? WHERE id = ?", order_updates)
@@ -415,7 +409,7 @@ def _update_meta(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _
             p = prepared[id(d)]
             body_terms += p.body_terms
             n_sentences += sum(len(s) for s in p.analysis.sentences)
-    documents = [_FingerprintDoc(d.path, d.hash) if isinstance(d, OldDocument) else d for d in plan.order]
+    documents = [DocumentKey(d.path, d.hash) if isinstance(d, OldDocument) else d for d in plan.order]
     generation = int(plan.meta.get("generation", "0")) + 1
     updates = {
         "fingerprint": corpus_fingerprint(documents, params, ANALYZER_VERSION),  # type: ignore[arg-type]
@@ -428,11 +422,3 @@ def _update_meta(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _
         "avg_sentence_terms": repr(body_terms / n_sentences if n_sentences else 12.0),
     }
     db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(updates.items()))
-
-
-@dataclass(frozen=True)
-class _FingerprintDoc:
-    """What `corpus_fingerprint` reads of a document, for one kept from the old index."""
-
-    path: str
-    content_hash: str

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .builder import BuiltIndex, IndexParams, Progress, build_from_paths
-from .analysis import ANALYZER_VERSION
+from .builder import IndexParams, Progress
 from .incremental import plan_update
-from .store import IndexInfo, build_lock, load_analysis_cache, remove_stale_builds, update_index, write_index
+from .filebuild import build_index_file
+from .store import (IndexInfo, build_lock, install, raise_write_error, read_generation, read_info,
+                    remove_stale_builds, temporary_path, update_index)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,12 +40,20 @@ def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
             info = update_index(plan, params, db_path)
             if info is not None:
                 return ReindexResult(info, time.perf_counter() - started, plan.warnings, incremental=True)
-        # Unchanged documents reuse the analysis stored in the index being replaced.
-        cache = load_analysis_cache(db_path, params, ANALYZER_VERSION)
-        built: BuiltIndex = build_from_paths(paths, params, progress, cache=cache)
-        del cache
-        info = asyncio.run(write_index(built, db_path))
-    return ReindexResult(info, built.seconds, built.warnings)
+        generation = read_generation(db_path) + 1
+        tmp = temporary_path(db_path)
+        try:
+            _, _, warnings = build_index_file(paths, tmp, params, generation, progress)
+            install(tmp, db_path)
+        except BaseException as exc:
+            tmp.unlink(missing_ok=True)
+            raise_write_error(exc, db_path)
+            raise
+        for warning in warnings:
+            # Debug only: the adapters show `warnings` themselves (the CLI one line per file, the
+            # bot in its log).
+            log.debug("%s", warning)
+        return ReindexResult(read_info(db_path), time.perf_counter() - started, warnings)
 
 
 async def rebuild(paths: Sequence[Path], db_path: Path, params: IndexParams,

@@ -12,6 +12,7 @@ incompatible citebot is refused with a message to reindex instead of answering w
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import fcntl
@@ -20,7 +21,6 @@ import json
 import os
 import sqlite3
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -32,41 +32,12 @@ import numpy as np
 from .acronyms import AcronymMap
 from .analysis import ANALYZER_VERSION
 from .bm25 import BM25Index
-from .analysis_cache import AnalysisCache, analysis_key, cache_rows, code_fingerprint, decode_sentence_terms
+from .doc_analysis import code_fingerprint, decode_sentence_terms
 from .builder import BuiltIndex
 from .errors import (CorruptIndexError, IncompatibleIndexError, IndexLockedError, IndexMissingError,
                      IndexWriteError)
 from .passages import Citation, Passage
-
-SCHEMA_VERSION = 3  # 2: passages.sentence_terms, analysis_cache; 3: files, per-document build facts, passage_rows
-APPLICATION_ID = 0x43495445  # "CITE": marks the file as ours in the SQLite header
-
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE documents (
-    id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, path TEXT NOT NULL, title TEXT NOT NULL,
-    author TEXT, author_bio TEXT, url TEXT, date TEXT, kind TEXT NOT NULL, text TEXT NOT NULL,
-    -- What an incremental reindex needs to reuse the document without reading it again: its
-    -- place in the build order, how many passages it has, the acronym definitions it holds
-    -- (JSON), its expanded body terms and sentences (for avg_sentence_terms), its cache key.
-    ord INTEGER NOT NULL, n_passages INTEGER NOT NULL, definitions TEXT, body_terms INTEGER,
-    n_sentences INTEGER, cache_key TEXT
-);
--- The corpus files as last read (stat before reading), so a reindex can tell unchanged ones.
-CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-                    doc_hash TEXT NOT NULL);
-CREATE TABLE passages (
-    idx INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc_id INTEGER NOT NULL REFERENCES documents(id),
-    ordinal INTEGER NOT NULL, text TEXT NOT NULL, section TEXT, para_first INTEGER NOT NULL,
-    para_last INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
-    sentences TEXT NOT NULL, sentence_terms TEXT
-);
-CREATE INDEX passages_doc ON passages (doc_id, ordinal);
-CREATE TABLE acronyms (short TEXT PRIMARY KEY, long TEXT NOT NULL);
-CREATE TABLE bm25_arrays (name TEXT PRIMARY KEY, dtype TEXT NOT NULL, data BLOB NOT NULL);
-CREATE TABLE analysis_cache (key TEXT PRIMARY KEY, data BLOB NOT NULL);
-"""
-
+from .writer import APPLICATION_ID, SCHEMA_VERSION, IndexFileWriter, index_meta
 
 @dataclass(frozen=True)
 class StoredPassage:
@@ -134,24 +105,30 @@ async def write_index(built: BuiltIndex, db_path: Path) -> IndexInfo:
     The caller should hold `build_lock(db_path)`. The temporary file is removed if anything
     fails, so a failed build (a full disk, a kill) leaves the previous index in place.
     """
+    return await asyncio.to_thread(write_index_sync, built, db_path)
+
+
+def write_index_sync(built: BuiltIndex, db_path: Path) -> IndexInfo:
+    """`write_index`, blocking."""
     generation = read_generation(db_path) + 1
     tmp = temporary_path(db_path)
     try:
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        async with aiosqlite.connect(tmp) as db:
-            # A private temporary file, swapped in only after commit + fsync: no journal needed.
-            await db.execute("PRAGMA journal_mode = OFF")
-            await db.execute("PRAGMA synchronous = OFF")
-            await db.execute("PRAGMA cache_size = -65536")
-            await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            await db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            await db.executescript(_SCHEMA)
-            await _write_rows(db, built, generation)
-            await db.commit()
+        with IndexFileWriter(tmp) as writer:
+            doc_ids = {doc.content_hash: i for i, doc in enumerate(built.documents, start=1)}
+            writer.add_documents(document_rows(built, doc_ids))
+            writer.add_passages(
+                (i, p.id, doc_ids[p.doc_hash], p.ordinal, p.text, p.citation.section, p.citation.paragraphs[0],
+                 p.citation.paragraphs[1], p.citation.start, p.citation.end, json.dumps(spans), st)
+                for i, (p, spans, st) in enumerate(zip(built.passages, built.sentences, _sentence_terms(built))))
+            meta = index_meta(built.params, built.analyzer_version, code_fingerprint(), built.fingerprint, generation,
+                              len(built.documents), len(built.passages), built.terms, built.seconds,
+                              built.avg_sentence_terms)
+            writer.finish(built.bm25.to_arrays(), np.arange(len(built.passages)), built.acronyms.to_rows(),
+                          built.file_states, meta)
         install(tmp, db_path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        _raise_write_error(exc, db_path)
+        raise_write_error(exc, db_path)
         raise
     return read_info(db_path)
 
@@ -171,7 +148,7 @@ def install(tmp: Path, db_path: Path) -> None:
     _fsync_dir(db_path.parent)
 
 
-def _raise_write_error(exc: BaseException, db_path: Path) -> None:
+def raise_write_error(exc: BaseException, db_path: Path) -> None:
     """Turn a full disk, a file size limit or a read-only folder into one clear error."""
     if isinstance(exc, (sqlite3.Error, OSError)):
         raise IndexWriteError(
@@ -193,7 +170,7 @@ def update_index(plan, params, db_path: Path) -> IndexInfo | None:
         install(tmp, db_path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        _raise_write_error(exc, db_path)
+        raise_write_error(exc, db_path)
         raise
     return read_info(db_path)
 
@@ -211,52 +188,6 @@ def remove_stale_builds(db_path: Path) -> int:
     return removed
 
 
-async def _write_rows(db: aiosqlite.Connection, built: BuiltIndex, generation: int) -> None:
-    doc_ids: dict[str, int] = {}
-    for i, doc in enumerate(built.documents, start=1):
-        doc_ids[doc.content_hash] = i
-    await db.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         list(document_rows(built, doc_ids)))
-    await db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)", built.file_states)
-    await db.executemany(
-        "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            (i, p.id, doc_ids[p.doc_hash], p.ordinal, p.text, p.citation.section, p.citation.paragraphs[0],
-             p.citation.paragraphs[1], p.citation.start, p.citation.end, json.dumps(spans), st)
-            for i, (p, spans, st) in enumerate(zip(built.passages, built.sentences, _sentence_terms(built)))
-        ),
-    )
-    await db.executemany("INSERT INTO acronyms VALUES (?, ?)", built.acronyms.to_rows())
-    if built.analyses is not None:
-        await db.executemany("INSERT OR REPLACE INTO analysis_cache VALUES (?, ?)",
-                             cache_rows(built.documents, built.analyses, built.analysis_blobs, built.params,
-                                        built.analyzer_version))
-    await db.executemany("INSERT INTO bm25_arrays VALUES (?, ?, ?)", list(_encode_arrays(built.bm25)))
-    # BM25 position -> passages.idx; the identity for a full build (an incremental reindex
-    # appends rows for new passages instead of renumbering a million rows).
-    await db.execute("INSERT INTO bm25_arrays VALUES ('passage_rows', ?, ?)",
-                     (np.dtype(np.uint32).str, np.arange(len(built.passages), dtype=np.uint32).tobytes()))
-    meta = {
-        "schema_version": str(SCHEMA_VERSION),
-        "analyzer_version": built.analyzer_version,
-        "k1": repr(built.params.bm25.k1),
-        "b": repr(built.params.bm25.b),
-        "max_words": str(built.params.passages.max_words),
-        "join_below": str(built.params.passages.join_below),
-        "context_weight": str(built.params.context_weight),
-        "fingerprint": built.fingerprint,
-        "built_at": repr(time.time()),
-        "generation": str(generation),
-        "documents": str(len(built.documents)),
-        "passages": str(len(built.passages)),
-        "terms": str(built.terms),
-        "build_seconds": f"{built.seconds:.3f}",
-        "avg_sentence_terms": repr(built.avg_sentence_terms),
-        "code_fingerprint": code_fingerprint(),
-    }
-    await db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
-
-
 def document_rows(built: BuiltIndex, doc_ids: dict[str, int]) -> Iterator[tuple]:
     """`documents` rows, with the per-document build facts where the build knows them."""
     analyses = built.analyses or [None] * len(built.documents)
@@ -264,10 +195,9 @@ def document_rows(built: BuiltIndex, doc_ids: dict[str, int]) -> Iterator[tuple]
     counts = None if built.analyses else Counter(p.doc_hash for p in built.passages)
     for order, (d, a, (body_terms, n_sentences)) in enumerate(zip(built.documents, analyses, stats)):
         definitions = None if a is None else json.dumps(a.definitions)
-        key = None if a is None else analysis_key(d, built.params, built.analyzer_version)
         n_passages = len(a.passages) if a is not None else counts[d.content_hash]  # type: ignore[index]
         yield (doc_ids[d.content_hash], d.content_hash, d.path, d.title, d.author, d.author_bio, d.url, d.date,
-               d.kind, d.text, order, n_passages, definitions, body_terms, n_sentences, key)
+               d.kind, d.text, order, n_passages, definitions, body_terms, n_sentences)
 
 
 def _sentence_terms(built: BuiltIndex) -> Iterator[str | None]:
@@ -276,33 +206,11 @@ def _sentence_terms(built: BuiltIndex) -> Iterator[str | None]:
     return (st for a in built.analyses for st in (a.sentence_terms or itertools.repeat(None, len(a.passages))))
 
 
-def _encode_arrays(bm25: BM25Index) -> Iterator[tuple[str, str, bytes]]:
-    for name, value in bm25.to_arrays().items():
-        if isinstance(value, np.ndarray) and value.dtype.kind not in "OUS":
-            yield name, value.dtype.str, np.ascontiguousarray(value).tobytes()
-        else:
-            yield name, "json", json.dumps(value if not isinstance(value, np.ndarray) else value.tolist()).encode()
-
-
 def _decode_arrays(rows: Sequence[tuple[str, str, bytes]]) -> dict[str, object]:
     out: dict[str, object] = {}
     for name, dtype, data in rows:
         out[name] = json.loads(data) if dtype == "json" else np.frombuffer(data, dtype=np.dtype(dtype))
     return out
-
-
-def load_analysis_cache(db_path: Path, params, analyzer_version: str) -> AnalysisCache | None:
-    """The per-document analyses stored with the index at `db_path`, or None when there is no
-    readable, compatible index there (a cache miss is never an error)."""
-    if not db_path.exists():
-        return None
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
-            _check_header(conn, db_path)
-            blobs = dict(conn.execute("SELECT key, data FROM analysis_cache"))
-    except (sqlite3.Error, CorruptIndexError, IncompatibleIndexError):
-        return None
-    return AnalysisCache(blobs, params, analyzer_version)
 
 
 def _fsync(path: Path) -> None:

@@ -22,7 +22,7 @@ from conftest import BUNDLED_ARTICLE, TOKEN
 
 from index.analysis import Analyzer
 from index.answering import OFFLOAD_ABOVE_PASSAGES
-from index.analysis_cache import DocAnalysis, encode_sentence_terms
+from index.doc_analysis import DocAnalysis, encode_sentence_terms
 from index.bm25 import BM25Index
 from index.builder import BuiltIndex, IndexParams
 from index.documents import parse_document

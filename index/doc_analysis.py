@@ -1,11 +1,11 @@
-"""Per-document analysis: computed in parallel, kept in the index file, reused when unchanged.
+"""Per-document analysis: what the build derives from one document alone, computed in parallel.
 
 Everything the build derives from one document alone -- its passages, their sentence spans,
 their terms *before* acronym expansion, and the acronym definitions its text contains -- is a
 pure function of the document, the index parameters and the analysis code. `DocAnalysis` holds
-exactly that; `analysis_key` names it (a hash of the document's full value, the parameters,
-the analyser version and the source of every module that shapes the result, so editing the
-analysis code invalidates old entries without anyone remembering to bump a version).
+exactly that. `code_fingerprint` hashes the source of every module that shapes it; an index
+records it, so an incremental reindex never mixes analyses made by different code without
+anyone remembering to bump a version.
 
 Acronyms are learned over the whole corpus and injected into term lists, so they are *not* part
 of a document's analysis: the builder learns them from all documents' cached definitions (in
@@ -19,9 +19,7 @@ import gc
 import hashlib
 import logging
 import os
-import pickle
-import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -41,7 +39,7 @@ PARALLEL_ABOVE_CHARS = 4_000_000
 # Documents per task sent to a worker (amortises pickling; keeps both cores busy).
 _TASK_DOCS = 64
 
-_SHAPING_MODULES = ("acronyms", "analysis", "analysis_cache", "documents", "fastanalysis", "normalize",
+_SHAPING_MODULES = ("acronyms", "analysis", "doc_analysis", "documents", "fastanalysis", "normalize",
                     "passages", "sentences")
 
 
@@ -70,14 +68,6 @@ def code_fingerprint() -> str:
         except OSError:  # pragma: no cover - frozen or zipped installs
             h.update(name.encode())
     return h.hexdigest()[:16]
-
-
-def analysis_key(doc: Document, params: object, analyzer_version: str) -> str:
-    """Cache key of a document's analysis: its whole value plus everything that shapes it."""
-    h = hashlib.sha256()
-    h.update(f"{analyzer_version}\0{code_fingerprint()}\0{params!r}\0".encode())
-    h.update(repr(doc).encode("utf-8", "surrogatepass"))
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,32 +140,17 @@ def decode_sentence_terms(encoded: str, n_sentences: int) -> list[list[str]] | N
 _SHARED: tuple[Sequence[Document], object] | None = None
 
 
-def encode_analysis(a: DocAnalysis) -> bytes:
-    """A stored analysis: pickled, then zlib level 1 (~3x smaller, ~100 MB/s of pickle)."""
-    return zlib.compress(pickle.dumps(a, protocol=5), 1)
-
-
-def decode_analysis(blob: bytes) -> DocAnalysis | None:
-    """Inverse of `encode_analysis`; None for anything else (a cache miss, never an error)."""
-    try:
-        value = pickle.loads(zlib.decompress(blob))
-    except Exception:  # noqa: BLE001
-        return None
-    return value if isinstance(value, DocAnalysis) else None
-
-
-def _analyse_batch(indices: list[int]) -> list[bytes]:
+def _analyse_batch(indices: list[int]) -> list[DocAnalysis]:
     documents, passage_params = _SHARED  # type: ignore[misc]
     gc.disable()  # millions of small lists: the cyclic collector only costs time here
     try:
-        # Encoded here, in parallel: the same bytes travel back and are stored as the cache.
-        return [encode_analysis(analyse_document(documents[i], passage_params)) for i in indices]
+        return [analyse_document(documents[i], passage_params) for i in indices]
     finally:
         gc.enable()
 
 
 def _analyse_parallel(documents: Sequence[Document], todo: list[int], passage_params, workers: int,
-                      out: list, blobs: list) -> None:
+                      out: list) -> None:
     """Analyse documents[todo] in `workers` forked processes (fork: no re-import, and the
     documents are shared copy-on-write; the children run pure Python and touch no lock of the
     parent's other threads)."""
@@ -184,32 +159,20 @@ def _analyse_parallel(documents: Sequence[Document], todo: list[int], passage_pa
     _SHARED = (documents, passage_params)
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            for b, encoded in zip(batches, pool.map(_analyse_batch, batches)):
-                for i, blob in zip(b, encoded):
-                    out[i] = decode_analysis(blob)
-                    blobs[i] = blob
+            for b, analysed in zip(batches, pool.map(_analyse_batch, batches)):
+                for i, a in zip(b, analysed):
+                    out[i] = a
     finally:
         _SHARED = None
 
 
 def analyse_documents(documents: Sequence[Document], params, analyzer: Analyzer,
-                      cache: "AnalysisCache | None" = None, workers: int | None = None
-                      ) -> tuple[list[DocAnalysis], list[bytes | None]]:
-    """Each document's analysis, in order: from the cache when present, else computed (in
-    worker processes when there is enough text to pay for them); and, where known, its
-    encoded form (to store again without re-encoding)."""
+                      workers: int | None = None) -> list[DocAnalysis]:
+    """Each document's analysis, in order (in worker processes when there is enough text to
+    pay for them)."""
     out: list[DocAnalysis | None] = [None] * len(documents)
-    blobs: list[bytes | None] = [None] * len(documents)
-    todo: list[int] = []
-    for i, doc in enumerate(documents):
-        hit = cache.lookup(doc) if cache is not None else None
-        if hit is None:
-            todo.append(i)
-        else:
-            out[i], blobs[i] = hit
-    if cache is not None:
-        log.info("analysis cache: %d of %d documents reused", len(documents) - len(todo), len(documents))
-    chars = sum(len(documents[i].text) for i in todo)
+    todo = list(range(len(documents)))
+    chars = sum(len(d.text) for d in documents)
     workers = (os.cpu_count() or 1) if workers is None else workers
     custom = type(analyzer) is not Analyzer or analyzer.stopwords != english_stopwords()
     was_enabled = gc.isenabled()
@@ -217,17 +180,16 @@ def analyse_documents(documents: Sequence[Document], params, analyzer: Analyzer,
     try:
         if workers > 1 and chars > PARALLEL_ABOVE_CHARS and not custom:
             try:
-                _analyse_parallel(documents, todo, params.passages, workers, out, blobs)
+                _analyse_parallel(documents, todo, params.passages, workers, out)
             except BrokenProcessPool:  # e.g. a worker killed for memory: finish here
                 log.warning("analysis workers failed; analysing in this process")
             todo = [i for i in todo if out[i] is None]
-        if todo:
-            for i in todo:
-                out[i] = analyse_document(documents[i], params.passages, analyzer)
+        for i in todo:
+            out[i] = analyse_document(documents[i], params.passages, analyzer)
     finally:
         if was_enabled:
             gc.enable()
-    return out, blobs  # type: ignore[return-value]
+    return out  # type: ignore[return-value]
 
 
 def learn_acronyms(analyses: Sequence[DocAnalysis], analyzer: Analyzer) -> AcronymMap:
@@ -252,39 +214,3 @@ def learn_from_definitions(per_document: Iterable[Sequence[tuple[str, str]]], an
             if len(short_terms) == 1 and len(long_terms) >= 2 and short_terms[0] not in pairs:
                 pairs[short_terms[0]] = long_terms
     return AcronymMap(pairs)
-
-
-# ---------------------------------------------------------------------------------------------
-# The cache
-
-
-class AnalysisCache:
-    """Analyses of a previous build, by `analysis_key`; values are pickled `DocAnalysis`."""
-
-    def __init__(self, blobs: Mapping[str, bytes], params, analyzer_version: str) -> None:
-        self.blobs = blobs
-        self.params = params
-        self.analyzer_version = analyzer_version
-        self.hits = 0
-
-    def lookup(self, doc: Document) -> tuple[DocAnalysis, bytes] | None:
-        blob = self.blobs.get(analysis_key(doc, self.params, self.analyzer_version))
-        if blob is None:
-            return None
-        value = decode_analysis(blob)
-        if value is None:
-            return None
-        self.hits += 1
-        return value, blob
-
-    def get(self, doc: Document) -> DocAnalysis | None:
-        found = self.lookup(doc)
-        return None if found is None else found[0]
-
-
-def cache_rows(documents: Sequence[Document], analyses: Sequence[DocAnalysis],
-               blobs: Sequence[bytes | None] | None, params, analyzer_version: str):
-    """(key, blob) rows to store with an index, one per document."""
-    for i, (doc, a) in enumerate(zip(documents, analyses)):
-        blob = blobs[i] if blobs is not None else None
-        yield analysis_key(doc, params, analyzer_version), blob if blob is not None else encode_analysis(a)

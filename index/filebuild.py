@@ -1,0 +1,338 @@
+"""`citebot index` from scratch: read, parse and analyse in worker processes, stream to SQLite.
+
+Building in memory (`builder.build_from_documents`) holds every document, passage and term
+list of the corpus at once; at a million passages that peaked at 12.5 GB, and reading and
+parsing the files ran on one core. Here each worker process reads and parses a batch of files
+and analyses them (`doc_analysis.analyse_document`), returning plain rows and one string of
+terms per document; the parent writes the rows into the new SQLite file as they arrive and
+keeps only each passage's term *ids* (4 bytes a term) for BM25. Acronyms are learned over the
+whole corpus once every document is in, then injected into the few passages whose terms can
+hold a long form; the BM25 arrays are built from the id chunks (`bm25.csr_from_id_chunks`).
+
+The file is the one the in-memory build plus `store.write_index` gives for the same corpus --
+same documents, passages, sentence data, postings, document lengths and meta, hence the same
+rankings (tests/test_scale_filebuild.py compares them); only term ids may be numbered
+differently, which no ranking depends on.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import json
+import logging
+import multiprocessing
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .acronym_ids import IdPair, id_pairs, short_form_hits
+from .acronyms import AcronymMap
+from .analysis import ANALYZER_VERSION, Analyzer
+from .bm25 import FORMAT_VERSION, csr_from_id_chunks
+from .builder import CorpusSource, DocumentKey, IndexParams, Progress, corpus_fingerprint, split_sources
+from .doc_analysis import PARALLEL_ABOVE_CHARS, analyse_document, code_fingerprint, learn_from_definitions
+from .documents import Document, UnreadableDocument, discover_files, load_document
+from .errors import EmptyCorpusError
+from .fetch import fetch_sources_sync
+from .html import decode_html, parse_html
+from .writer import IndexFileWriter, index_meta
+
+log = logging.getLogger(__name__)
+
+_TASK_FILES = 32  # files per task sent to a worker
+_AHEAD = 8  # tasks in flight per worker: bounds what waits in memory for the parent
+_CHUNK_PASSAGES = 8192  # passages per chunk when counting postings
+
+
+@dataclass
+class AnalysedDocument:
+    """One document as a worker hands it back: rows to store and its terms, no objects."""
+
+    hash: str
+    path: str
+    row: tuple  # documents columns hash..text
+    definitions: list[tuple[str, str]]
+    n_sentences: int
+    passages: list[tuple]  # passages columns id..sentence_terms (no idx, no doc_id)
+    tokens: str  # every passage's BM25 terms before acronym expansion, space-separated
+    token_counts: list[int]  # per passage: its number of tokens (body, then context x weight)
+    body_counts: list[int]  # per passage: how many of those are body terms
+
+
+@dataclass
+class FileOutcome:
+    """What reading one corpus file gave: a document, or a warning; and its stat."""
+
+    source: str
+    stat: tuple[int, int] | None
+    document: AnalysedDocument | None
+    warning: str | None
+
+
+def analysed(doc: Document, params: IndexParams) -> AnalysedDocument:
+    """Analyse one document into rows and terms (the same analysis as the in-memory build)."""
+    a = analyse_document(doc, params.passages)
+    cw = params.context_weight
+    tokens: list[str] = []
+    token_counts: list[int] = []
+    body_counts: list[int] = []
+    rows = []
+    sentence_terms = a.sentence_terms or [None] * len(a.passages)
+    for p, spans, st, body, context in zip(a.passages, a.sentences, sentence_terms, a.body, a.context):
+        rows.append((p.id, p.ordinal, p.text, p.citation.section, p.citation.paragraphs[0], p.citation.paragraphs[1],
+                     p.citation.start, p.citation.end, json.dumps(spans), st))
+        tokens.extend(body)
+        if cw:
+            tokens.extend(context * cw)
+        token_counts.append(len(body) + len(context) * cw)
+        body_counts.append(len(body))
+    return AnalysedDocument(
+        hash=doc.content_hash, path=doc.path,
+        row=(doc.content_hash, doc.path, doc.title, doc.author, doc.author_bio, doc.url, doc.date, doc.kind, doc.text),
+        definitions=a.definitions, n_sentences=sum(len(s) for s in a.sentences), passages=rows,
+        tokens=" ".join(tokens), token_counts=token_counts, body_counts=body_counts)
+
+
+def read_file(path: Path, params: IndexParams) -> FileOutcome:
+    """Stat (before reading: an edit during the build then looks changed next time), read,
+    parse and analyse one file; a problem becomes the outcome's warning."""
+    try:
+        st = path.stat()
+        doc = load_document(path, max_bytes=params.max_file_bytes)
+    except UnreadableDocument as exc:
+        return FileOutcome(str(path), None, None, f"{exc.path}: skipped, {exc.reason}")
+    except OSError as exc:
+        return FileOutcome(str(path), None, None, f"{path}: skipped, cannot be read ({exc.strerror or exc})")
+    if not doc.paragraphs:
+        return FileOutcome(str(path), None, None, f"{path}: skipped, no text to index")
+    return FileOutcome(str(path), (st.st_size, st.st_mtime_ns), analysed(doc, params), None)
+
+
+# Set just before the worker pool forks (workers inherit it instead of receiving it pickled).
+_PARAMS: IndexParams | None = None
+
+
+def _read_batch(paths: list[Path]) -> list[FileOutcome]:
+    gc.disable()  # millions of small objects and no cycles: the collector would only cost time
+    try:
+        return [read_file(p, _PARAMS) for p in paths]  # type: ignore[arg-type]
+    finally:
+        gc.enable()
+
+
+def read_files(files: Sequence[Path], params: IndexParams, workers: int | None = None) -> Iterator[FileOutcome]:
+    """Each file's outcome, in order; read in `workers` forked processes when there is enough
+    text to pay for starting them (a worker that dies, e.g. killed for memory, is replaced by
+    reading the rest in this process)."""
+    global _PARAMS
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    size = 0
+    for f in files:
+        try:
+            size += f.stat().st_size
+        except OSError:
+            pass
+    done = 0
+    if workers > 1 and size > PARALLEL_ABOVE_CHARS:
+        batches = [list(files[i:i + _TASK_FILES]) for i in range(0, len(files), _TASK_FILES)]
+        _PARAMS = params
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                pending: list[Future] = []
+                submitted = 0
+                while done < len(files):
+                    while submitted < len(batches) and len(pending) < workers * _AHEAD:
+                        pending.append(pool.submit(_read_batch, batches[submitted]))
+                        submitted += 1
+                    outcomes = pending.pop(0).result()
+                    done += len(outcomes)
+                    yield from outcomes
+        except BrokenProcessPool:
+            log.warning("index workers failed; reading the remaining files in this process")
+        finally:
+            _PARAMS = None
+    for path in files[done:]:
+        yield read_file(path, params)
+
+
+@dataclass
+class _Collected:
+    """What the parent keeps while documents stream into the file."""
+
+    writer: IndexFileWriter
+    # term -> id, handing out the next id to a new term (ids in order of first appearance)
+    vocab: defaultdict[str, int] = field(default_factory=lambda: defaultdict(itertools.count().__next__))
+    id_parts: list[np.ndarray] = field(default_factory=list)  # per document: its passages' token ids
+    count_parts: list[list[int]] = field(default_factory=list)  # per document: tokens per passage
+    body_parts: list[list[int]] = field(default_factory=list)  # per document: body tokens per passage
+    definitions: list[list[tuple[str, str]]] = field(default_factory=list)
+    sentences: list[int] = field(default_factory=list)
+    keys: list[DocumentKey] = field(default_factory=list)
+    files: list[tuple[str, int, int, str]] = field(default_factory=list)
+    seen: dict[str, str] = field(default_factory=dict)
+    passages: int = 0
+
+    def add(self, source: str, stat: tuple[int, int] | None, doc: AnalysedDocument, warnings: list[str]) -> None:
+        """Store one document's rows and keep its term ids (identical text is kept once)."""
+        if doc.hash in self.seen:
+            warnings.append(f"{source}: skipped, same text as {self.seen[doc.hash]}")
+            return
+        self.seen[doc.hash] = source
+        doc_id = len(self.keys) + 1
+        first = self.passages
+        self.writer.add_documents([(doc_id, *doc.row, doc_id - 1, len(doc.passages), json.dumps(doc.definitions),
+                                    None, doc.n_sentences)])
+        self.writer.add_passages((first + j, row[0], doc_id, *row[1:]) for j, row in enumerate(doc.passages))
+        tokens = doc.tokens.split(" ") if doc.tokens else []
+        ids = np.fromiter(map(self.vocab.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+        self.id_parts.append(ids)
+        self.count_parts.append(doc.token_counts)
+        self.body_parts.append(doc.body_counts)
+        self.definitions.append(doc.definitions)
+        self.sentences.append(doc.n_sentences)
+        self.keys.append(DocumentKey(doc.path, doc.hash))
+        if stat is not None:
+            self.files.append((doc.path, *stat, doc.hash))
+        self.passages += len(doc.passages)
+
+
+def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexParams, generation: int,
+                     progress: Progress | None = None, workers: int | None = None) -> tuple[int, int, list[str]]:
+    """Build the index of `sources` into the new file `tmp`. Returns (documents, passages,
+    warnings). Raises EmptyCorpusError when nothing can be indexed."""
+    started = time.perf_counter()
+    folders, web = split_sources(sources)
+    files, warnings = discover_files(folders) if folders else ([], [])
+    total = len(files) + len(web)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with IndexFileWriter(tmp) as writer:
+            kept = _Collected(writer)
+            for done, outcome in enumerate(read_files(files, params, workers), start=1):
+                if progress:
+                    progress(done, total, outcome.source)
+                if outcome.warning:
+                    warnings.append(outcome.warning)
+                elif outcome.document is not None:
+                    kept.add(outcome.source, outcome.stat, outcome.document, warnings)
+            for source, doc in _web_documents(web, len(files), total, progress, warnings):
+                kept.add(source, None, analysed(doc, params), warnings)
+            if not kept.keys:
+                shown = ", ".join(str(p) for p in sources) or "(no paths given)"
+                raise EmptyCorpusError(f"no documents could be indexed from {shown}", warnings)
+            _finish(kept, params, generation, started)
+    finally:
+        if was_enabled:
+            gc.enable()
+    return len(kept.keys), kept.passages, warnings
+
+
+def _web_documents(web: Sequence, offset: int, total: int, progress: Progress | None,
+                   warnings: list[str]) -> Iterator[tuple[str, Document]]:
+    """Fetched and extracted pages, after the files (the order `builder.load_corpus` uses)."""
+    if not web:
+        return
+    pages, fetch_warnings = fetch_sources_sync(
+        web, (lambda done, _total, what: progress(offset + done, total, what)) if progress else None)
+    warnings.extend(fetch_warnings)
+    for page in pages:
+        try:
+            doc = parse_html(decode_html(page.body, page.content_type), page.url, kind="url", url=page.final_url)
+        except Exception as exc:  # a page the extractor chokes on must not stop the build
+            log.debug("extraction failed for %s", page.url, exc_info=True)
+            warnings.append(f"{page.url}: skipped, the page could not be read ({exc})")
+            continue
+        if not doc.paragraphs:
+            warnings.append(f"{page.url}: skipped, no text to index")
+            continue
+        yield page.url, doc
+
+
+def _finish(kept: _Collected, params: IndexParams, generation: int, started: float) -> None:
+    """Learn acronyms, inject them, build the BM25 arrays, write the rest of the file."""
+    analyzer = Analyzer()
+    acronyms = learn_from_definitions(kept.definitions, analyzer)
+    body_extra = [0] * len(kept.keys)
+    arrays = csr_from_id_chunks(_id_chunks(kept, acronyms, params.context_weight, body_extra), kept.vocab)
+    terms = list(kept.vocab)  # insertion order == id order
+    encoded = [t.encode("utf-8") for t in terms]
+    terms_offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=terms_offsets[1:])
+    arrays.update({
+        "format_version": np.array([FORMAT_VERSION], dtype=np.int64),
+        "params": np.array([params.bm25.k1, params.bm25.b], dtype=np.float64),
+        "terms_utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+        "terms_offsets": terms_offsets,
+    })
+    body_terms = [sum(b) + extra for b, extra in zip(kept.body_parts, body_extra)]
+    kept.writer.set_body_terms((n, doc_id) for doc_id, n in enumerate(body_terms, start=1))
+    n_sentences = sum(kept.sentences)
+    meta = index_meta(params, ANALYZER_VERSION, code_fingerprint(),
+                      corpus_fingerprint(kept.keys, params, ANALYZER_VERSION),  # type: ignore[arg-type]
+                      generation, len(kept.keys), kept.passages, len(terms), time.perf_counter() - started,
+                      sum(body_terms) / n_sentences if n_sentences else 12.0)
+    kept.writer.finish(arrays, np.arange(kept.passages), acronyms.to_rows(), kept.files, meta)
+
+
+def _id_chunks(kept: _Collected, acronyms: AcronymMap, cw: int,
+               body_extra: list[int]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(token ids, tokens per passage, each token's passage in the chunk) in chunks of about
+    _CHUNK_PASSAGES passages, with acronym short forms injected (`acronym_ids`); adds to
+    `body_extra[d]` how many were injected into document d's bodies."""
+    pairs = id_pairs(acronyms, kept.vocab)
+    for docs in _document_groups(kept):
+        yield _chunk(kept, docs, pairs, cw, body_extra)
+
+
+def _document_groups(kept: _Collected) -> Iterator[list[int]]:
+    """Consecutive documents holding about _CHUNK_PASSAGES passages together."""
+    group: list[int] = []
+    passages = 0
+    for d, counts in enumerate(kept.count_parts):
+        group.append(d)
+        passages += len(counts)
+        if passages >= _CHUNK_PASSAGES:
+            yield group
+            group, passages = [], 0
+    if group:
+        yield group
+
+
+def _chunk(kept: _Collected, docs: list[int], pairs: list[IdPair], cw: int,
+           body_extra: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One chunk for `csr_from_id_chunks`; the documents' id arrays are released."""
+    ids = np.concatenate([kept.id_parts[d] for d in docs]).astype(np.int64)
+    for d in docs:
+        kept.id_parts[d] = np.empty(0, dtype=np.int32)
+    counts = np.array([c for d in docs for c in kept.count_parts[d]], dtype=np.int64)
+    n = counts.size
+    local = np.repeat(np.arange(n, dtype=np.int64), counts)
+    if not pairs:
+        return ids, counts, local
+    # Segments: each passage's body, then each copy of its context (expanded separately).
+    per_passage = 1 + cw
+    body = np.array([b for d in docs for b in kept.body_parts[d]], dtype=np.int64)
+    seg_len = np.empty((n, per_passage), dtype=np.int64)
+    seg_len[:, 0] = body
+    if cw:
+        seg_len[:, 1:] = ((counts - body) // cw)[:, None]
+    segment = np.repeat(np.arange(n * per_passage, dtype=np.int64), seg_len.ravel())
+    at, shorts = short_form_hits(ids, segment, pairs)
+    if not at.size:
+        return ids, counts, local
+    passage = segment[at] // per_passage
+    doc_of = np.repeat(np.array(docs), [len(kept.count_parts[d]) for d in docs])
+    in_body = doc_of[passage[segment[at] % per_passage == 0]]
+    for doc, extra in zip(*np.unique(in_body, return_counts=True)):
+        body_extra[int(doc)] += int(extra)
+    return (np.concatenate((ids, shorts)), counts + np.bincount(passage, minlength=n),
+            np.concatenate((local, passage)))

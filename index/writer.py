@@ -1,0 +1,128 @@
+"""Writing a new index file: the schema, rows as a build produces them, arrays and meta last.
+
+Both builds use it: the streaming build of `citebot index` (`filebuild.py`), which writes each
+document's rows as soon as a worker has analysed it so a million passages never sit in memory,
+and `store.write_index`, which writes an index already built in memory. The file is a private
+temporary one: no journal, no fsync until `store.install` moves it into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA_VERSION = 4  # 2: sentence_terms; 3: files, per-document build facts, passage_rows; 4: no analysis_cache
+APPLICATION_ID = 0x43495445  # "CITE": marks the file as ours in the SQLite header
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, path TEXT NOT NULL, title TEXT NOT NULL,
+    author TEXT, author_bio TEXT, url TEXT, date TEXT, kind TEXT NOT NULL, text TEXT NOT NULL,
+    -- What an incremental reindex needs to reuse the document without reading it again: its
+    -- place in the build order, how many passages it has, the acronym definitions it holds
+    -- (JSON), its expanded body terms and its sentences (for avg_sentence_terms).
+    ord INTEGER NOT NULL, n_passages INTEGER NOT NULL, definitions TEXT, body_terms INTEGER,
+    n_sentences INTEGER
+);
+-- The corpus files as last read (stat before reading), so a reindex can tell unchanged ones.
+CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+                    doc_hash TEXT NOT NULL);
+CREATE TABLE passages (
+    idx INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc_id INTEGER NOT NULL REFERENCES documents(id),
+    ordinal INTEGER NOT NULL, text TEXT NOT NULL, section TEXT, para_first INTEGER NOT NULL,
+    para_last INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
+    sentences TEXT NOT NULL, sentence_terms TEXT
+);
+CREATE INDEX passages_doc ON passages (doc_id, ordinal);
+CREATE TABLE acronyms (short TEXT PRIMARY KEY, long TEXT NOT NULL);
+CREATE TABLE bm25_arrays (name TEXT PRIMARY KEY, dtype TEXT NOT NULL, data BLOB NOT NULL);
+"""
+
+DOCUMENT_COLUMNS = 15
+PASSAGE_COLUMNS = 12
+
+
+def index_meta(params, analyzer_version: str, code_fingerprint: str, fingerprint: str, generation: int,
+               documents: int, passages: int, terms: int, seconds: float, avg_sentence_terms: float) -> dict[str, str]:
+    """The `meta` table: what the file describes itself with (see store._check_header)."""
+    return {
+        "schema_version": str(SCHEMA_VERSION),
+        "analyzer_version": analyzer_version,
+        "code_fingerprint": code_fingerprint,
+        "k1": repr(params.bm25.k1),
+        "b": repr(params.bm25.b),
+        "max_words": str(params.passages.max_words),
+        "join_below": str(params.passages.join_below),
+        "context_weight": str(params.context_weight),
+        "fingerprint": fingerprint,
+        "built_at": repr(time.time()),
+        "generation": str(generation),
+        "documents": str(documents),
+        "passages": str(passages),
+        "terms": str(terms),
+        "build_seconds": f"{seconds:.3f}",
+        "avg_sentence_terms": repr(avg_sentence_terms),
+    }
+
+
+def encode_array(value: np.ndarray) -> tuple[str, bytes]:
+    """(dtype, bytes) of a numeric array as `bm25_arrays` stores it."""
+    return value.dtype.str, np.ascontiguousarray(value).tobytes()
+
+
+class IndexFileWriter:
+    """A new, private index file being written. Use as a context manager: the connection is
+    closed whatever happens; the caller removes the file if the build fails."""
+
+    def __init__(self, path: Path) -> None:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        self.path = path
+        self.db = sqlite3.connect(path)
+        self.db.execute("PRAGMA journal_mode = OFF")
+        self.db.execute("PRAGMA synchronous = OFF")
+        self.db.execute("PRAGMA cache_size = -65536")
+        self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        self.db.executescript(SCHEMA)
+        self.db.execute("BEGIN")
+
+    def __enter__(self) -> "IndexFileWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.close()
+
+    def add_documents(self, rows: Iterable[Sequence]) -> None:
+        """`documents` rows (DOCUMENT_COLUMNS values each)."""
+        self.db.executemany(f"INSERT INTO documents VALUES ({','.join('?' * DOCUMENT_COLUMNS)})", rows)
+
+    def add_passages(self, rows: Iterable[Sequence]) -> None:
+        """`passages` rows (PASSAGE_COLUMNS values each)."""
+        self.db.executemany(f"INSERT INTO passages VALUES ({','.join('?' * PASSAGE_COLUMNS)})", rows)
+
+    def set_body_terms(self, rows: Iterable[tuple[int, int]]) -> None:
+        """(body_terms, document id) pairs, known only once acronyms are learned."""
+        self.db.executemany("UPDATE documents SET body_terms = ? WHERE id = ?", rows)
+
+    def finish(self, arrays: Mapping[str, np.ndarray], passage_rows: np.ndarray, acronyms: Iterable[tuple[str, str]],
+               files: Iterable[tuple[str, int, int, str]], meta: Mapping[str, str]) -> None:
+        """Write the BM25 arrays, the position -> row map, acronyms, file states and meta; commit."""
+        for name, value in arrays.items():
+            if value.dtype.kind in "OUS":
+                data = (name, "json", json.dumps(value.tolist()).encode())
+            else:
+                data = (name, *encode_array(value))
+            self.db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", data)
+        self.db.execute("INSERT INTO bm25_arrays VALUES ('passage_rows', ?, ?)",
+                        encode_array(passage_rows.astype(np.uint32)))
+        self.db.executemany("INSERT INTO acronyms VALUES (?, ?)", acronyms)
+        self.db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)", files)
+        self.db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
+        self.db.commit()

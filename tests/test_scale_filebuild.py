@@ -1,0 +1,81 @@
+"""`citebot index` builds the file in worker processes and streams it to SQLite; the file must
+be the one the in-memory build (`build_from_paths` + `write_index`) gives for the same corpus."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import index.filebuild as filebuild
+from index.builder import IndexParams, build_from_paths
+from index.reindex import rebuild_sync
+from index.store import write_index_sync
+
+from test_scale_equivalence import AWKWARD, corpus_documents
+from test_scale_incremental import assert_same_as_full_build
+
+
+def awkward_corpus(folder: Path) -> None:
+    corpus_documents(folder, n_extra=8)
+    (folder / "copy.md").write_bytes((folder / "notes-3.md").read_bytes())  # identical text: kept once
+    (folder / "empty.txt").write_text("\n\n   \n", encoding="utf-8")
+    (folder / "binary.txt").write_bytes(b"\x00\x01 not text")
+    (folder / "awkward.txt").write_text("\n\n".join(["Awkward text"] + [t for t in AWKWARD if t.strip()]),
+                                        encoding="utf-8")
+    (folder / "defs.md").write_text("Definitions\n\nThe Russian Orbital Space Station (ROS) replaces the "
+                                    "International Space Station (ISS) in orbit; the Russian Orbital Space "
+                                    "Station will be smaller.\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(("context_weight", "parallel"), [(1, False), (1, True), (0, False), (2, True)])
+def test_streamed_file_equals_the_in_memory_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 context_weight: int, parallel: bool) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    awkward_corpus(corpus)
+    if parallel:
+        monkeypatch.setattr(filebuild, "PARALLEL_ABOVE_CHARS", 0)
+        monkeypatch.setattr(filebuild, "_TASK_FILES", 2)
+    params = IndexParams(context_weight=context_weight)
+    streamed = tmp_path / "streamed.sqlite3"
+    result = rebuild_sync([corpus], streamed, params)
+    assert not result.incremental
+
+    in_memory = tmp_path / "in-memory.sqlite3"
+    built = build_from_paths([corpus], params)
+    assert built.acronyms.pairs, "the corpus defines acronyms"
+    write_index_sync(built, in_memory)
+
+    assert_same_as_full_build(streamed, in_memory)
+    assert sorted(result.warnings) == sorted(built.warnings)
+    assert any("same text as" in w for w in result.warnings)
+    assert any("binary" in w for w in result.warnings)
+    assert any("no text to index" in w for w in result.warnings)
+
+
+_REAL_READ_BATCH = filebuild._read_batch
+
+
+def _dies_on_notes_4(paths: list[Path]) -> list:
+    """A worker's task that kills its process, as the kernel's OOM killer would."""
+    if any(p.name == "notes-4.md" for p in paths):
+        os._exit(9)
+    return _REAL_READ_BATCH(paths)
+
+
+def test_a_worker_that_dies_leaves_the_build_to_finish_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    awkward_corpus(corpus)
+    monkeypatch.setattr(filebuild, "PARALLEL_ABOVE_CHARS", 0)
+    monkeypatch.setattr(filebuild, "_TASK_FILES", 2)
+    monkeypatch.setattr(filebuild, "_read_batch", _dies_on_notes_4)
+    db = tmp_path / "index.sqlite3"
+    rebuild_sync([corpus], db, IndexParams())
+    assert "index workers failed" in caplog.text
+    expected = tmp_path / "expected.sqlite3"
+    write_index_sync(build_from_paths([corpus], IndexParams()), expected)
+    assert_same_as_full_build(db, expected)
