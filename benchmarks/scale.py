@@ -8,17 +8,20 @@ whole sentences sampled with a fixed seed from ../shared/eval/squad/articles.jso
 sampled from its questions.jsonl. Each step runs in a fresh process, so sizes do not pollute
 each other:
 
-- build_s: `citebot index`'s path (index.reindex.rebuild_sync: read and parse the files,
-  analyse, BM25, write the SQLite file) from raw text, no previous index; build_peak_rss_mb.
-- reindex_s: the same command again after one document changed (analysis of the unchanged
-  documents is reused from the previous index file).
+- build_s: `citebot index`'s path (index.reindex.rebuild_sync: read and parse the files in
+  worker processes, analyse, BM25, stream the SQLite file) from raw text, no previous index;
+  build_peak_rss_mb (the parent process) and build_worker_peak_rss_mb (the largest worker;
+  two run at once on two cores).
+- reindex_s: the same command again after one document changed (the incremental path:
+  unchanged files are recognised by size and mtime and reused from the previous index file,
+  which is copied and patched); reindex_peak_rss_mb.
 - startup_s: a fresh process, from interpreter start to the first answer (imports, opening the
   index, loading BM25 arrays, one question).
 - p50_ms / p99_ms: END-TO-END latency of `Answerer.ask(question, top_k=10)`, the code path of
-  `citebot ask` (question analysis, BM25 top-30, SQLite fetch, sentence re-rank, decision),
+  `citebot ask` (question analysis, BM25 top-15, SQLite fetch, sentence re-rank, decision),
   single thread, over --questions questions; peak_rss_mb is that process's peak RSS.
 - reference_p50_ms, speedup, top10_identical: the BM25 STAGE compared with the exact
-  reference. The Answerer re-ranks BM25's top 30 with sentence features, so its final order is
+  reference. The Answerer re-ranks BM25's top 15 with sentence features, so its final order is
   intentionally not BM25's; what is compared is `BM25Index.top_k(terms, 10)` on the same analysed
   query terms the Answerer uses (`answerer.query_terms(q)[1]`) against rank_bm25
   (index.bm25.LuceneBM25, Lucene IDF) over the passages' term lists recomputed from the stored
@@ -127,10 +130,14 @@ def child_build(corpus: str, db: str) -> dict:
     from index.builder import IndexParams
     from index.reindex import rebuild_sync
 
+    import resource
+
     t0 = time.perf_counter()
     result = rebuild_sync([Path(corpus)], Path(db), IndexParams())
     return {"seconds": time.perf_counter() - t0, "passages": result.info.passages,
-            "documents": result.info.documents, "peak_rss_mb": peak_rss_mb()}
+            "documents": result.info.documents, "peak_rss_mb": peak_rss_mb(),
+            "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0,
+            "incremental": result.incremental}
 
 
 def child_query(db: str, n_questions: int, started_at: float) -> dict:
@@ -187,14 +194,16 @@ def child_reference(db: str, n_questions: int) -> dict:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     cw = int(reader.info.meta["context_weight"])
     fast, expand = FastTerms(), AcronymExpander(reader.acronyms).expand
-    corpus: list[list[str]] = []
+    by_row: dict[int, list[str]] = {}
     rows = conn.execute(
-        "SELECT p.text, p.section, d.title, d.author, d.path FROM passages p JOIN documents d ON d.id = p.doc_id "
-        "ORDER BY p.idx")
-    for text, section, title, author, path in rows:
+        "SELECT p.idx, p.text, p.section, d.title, d.author, d.path FROM passages p JOIN documents d ON d.id = p.doc_id")
+    for idx, text, section, title, author, path in rows:
         p = Passage("", "", 0, text, Citation(document=title, path=path, paragraphs=(1, 1), start=0, end=0,
                                              section=section, author=author))
-        corpus.append(expand(fast.terms(text)) + expand(fast.terms(p.context)) * cw)
+        by_row[idx] = expand(fast.terms(text)) + expand(fast.terms(p.context)) * cw
+    # BM25 position -> passage row (after an incremental reindex rows are not in position order).
+    dtype, data = conn.execute("SELECT dtype, data FROM bm25_arrays WHERE name = 'passage_rows'").fetchone()
+    corpus = [by_row.pop(int(r)) for r in np.frombuffer(data, dtype=np.dtype(dtype))]
     conn.close()
     ref = LuceneBM25(corpus, k1=reader.bm25.params.k1, b=reader.bm25.params.b)
     del corpus
@@ -251,6 +260,8 @@ def measure(size: int, workdir: Path, n_questions: int, ref_questions: int) -> d
         "p50_ms": round(query["p50_ms"], 3), "p99_ms": round(query["p99_ms"], 3),
         "bm25_p50_ms": round(query["bm25_p50_ms"], 3), "bm25_p99_ms": round(query["bm25_p99_ms"], 3),
         "peak_rss_mb": round(query["peak_rss_mb"], 0), "build_peak_rss_mb": round(build["peak_rss_mb"], 0),
+        "build_worker_peak_rss_mb": round(build["worker_peak_rss_mb"], 0),
+        "reindex_incremental": reindex["incremental"], "reindex_peak_rss_mb": round(reindex["peak_rss_mb"], 0),
         "reference_p50_ms": round(ref["reference_p50_ms"], 2),
         "speedup": round(ref["reference_p50_ms"] / query["bm25_p50_ms"], 1),
         "top10_identical": ref["top10_identical"], "ref_questions": ref["ref_questions"],
@@ -260,11 +271,12 @@ def measure(size: int, workdir: Path, n_questions: int, ref_questions: int) -> d
 COLUMNS = [("passages", "{:,}"), ("build_s", "{:.1f}"), ("reindex_s", "{:.1f}"), ("index_mb", "{:.0f}"),
            ("startup_s", "{:.2f}"), ("p50_ms", "{:.2f}"), ("p99_ms", "{:.2f}"), ("bm25_p50_ms", "{:.2f}"),
            ("bm25_p99_ms", "{:.2f}"), ("peak_rss_mb", "{:.0f}"), ("build_peak_rss_mb", "{:.0f}"),
+           ("build_worker_peak_rss_mb", "{:.0f}"), ("reindex_peak_rss_mb", "{:.0f}"),
            ("reference_p50_ms", "{:.1f}"), ("speedup", "{:.0f}x"), ("top10_identical", "{:.0%}")]
 
 
 def render(rows: list[dict]) -> str:
-    header = ("p50/p99: end-to-end Answerer.ask(top_k=10) (BM25 top-30 + sentence re-rank, whose order is "
+    header = ("p50/p99: end-to-end Answerer.ask(top_k=10) (BM25 top-15 + sentence re-rank, whose order is "
               "intentionally not BM25's);\nbm25_*, reference, speedup, top10_identical: the BM25 stage "
               "(BM25Index.top_k on answerer.query_terms(q)[1]) vs rank_bm25 (Lucene IDF), tie rule: score "
               "desc, then passage index.\n")

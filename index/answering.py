@@ -13,12 +13,13 @@ import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 from .analysis import Analyzer, english_stopwords
 from .bm25 import BM25Index
-from .fastanalysis import AcronymExpander, FastTerms
+from .fastanalysis import AcronymExpander, FastTerms, text_terms_are_sentence_terms
 from .passages import Passage
-from .rerank import RerankWeights, candidate_features
+from .rerank import QueryProfile, RerankWeights, SpanTexts
 from .store import IndexReader, StoredPassage
 
 # Questions longer than this are analysed only up to here: nobody asks a 100,000-character
@@ -26,6 +27,9 @@ from .store import IndexReader, StoredPassage
 MAX_ANALYSED_CHARS = 2000
 # Scoring a corpus this large takes long enough that it moves off the event loop.
 OFFLOAD_ABOVE_PASSAGES = 50_000
+# Distinct context strings (title + section) whose analysed terms an Answerer remembers; many
+# candidates of one question, and of the next, share a document's title and section.
+CONTEXT_MEMO_LIMIT = 65_536
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class AnswerParams:
     """How answers are chosen; all of it is in config.toml under [answer]."""
 
     top_k: int = 3
-    candidates: int = 30
+    candidates: int = 15
     sentence_weight: float = 0.3
     sentence_coverage_weight: float = 0.75
     passage_coverage_weight: float = 0.1
@@ -134,12 +138,15 @@ class Answerer:
         self.params = params
         self.analyzer = analyzer or Analyzer()
         self.avg_sentence_terms = float(reader.info.meta.get("avg_sentence_terms", "12") or 12)
-        # The re-rank analyses ~30 passages per question: the memoised, result-identical
+        # The re-rank analyses ~15 passages per question: the memoised, result-identical
         # analyser keeps that well under a millisecond (a custom analyser is used as given).
         self._expand = AcronymExpander(reader.acronyms).expand
         plain = type(self.analyzer) is Analyzer
         self._default = plain and self.analyzer.stopwords == english_stopwords()
         self._terms = FastTerms(self.analyzer).terms if plain else self.analyzer.terms
+        # Only the memoised default analyser is known to be a pure function of the text; a custom
+        # one has its context analysed every time, as before.
+        self._contexts: dict[str, frozenset[str]] | None = {} if plain else None
 
     def query_terms(self, question: str) -> tuple[list[str], list[str]]:
         """The question's own terms, and those plus the other form of any acronym."""
@@ -179,23 +186,17 @@ class Answerer:
                 top_k: int) -> Answer:
         bm25: BM25Index = self.reader.bm25
         weights = self.params.weights
+        # Each question term's IDF, looked up once per question rather than once per candidate.
+        idf = {t: bm25.idf(t) for t in dict.fromkeys(expanded)}
+        profile = QueryProfile(question, expanded, idf, self.avg_sentence_terms, weights)
         ranked = []
         for hit, sp in zip(found, stored):
-            text = sp.passage.text
-            sentences = [text[a:b] for a, b in sp.sentences]
-            # The index stores each sentence's terms as the default analyser makes them.
-            stored_terms = sp.sentence_terms if sp.sentence_terms is not None and self._default else None
-            if stored_terms is None:
-                stored_terms = map(self._terms, sentences)
-            sentence_terms = [self._expand(t) for t in stored_terms]
-            context = set(self._expand(self._terms(sp.passage.context)))
-            f = candidate_features(question, expanded, bm25.idf, sentences, sentence_terms, context,
-                                   self.avg_sentence_terms, weights)
+            total, best = profile.total(hit.score, SpanTexts(sp.passage.text, sp.sentences),
+                                        self._sentence_terms(sp), self._context_terms(sp.passage.context))
             # A passage matched only through its context (title, section, author field) has no
             # sentence to highlight; if it is the answer, its opening sentence is what it says
             # about that context (the author bio for "who wrote this?").
-            span = sp.sentences[f.best_sentence] if f.best_sentence is not None else None
-            total = f.total(hit.score, weights)
+            span = sp.sentences[best] if best is not None else None
             ranked.append((total, hit.score, sp, span))
         # Ties keep BM25's order (score, then position), the same rule BM25Index documents.
         ranked.sort(key=lambda r: -r[0])
@@ -204,7 +205,7 @@ class Answerer:
         first = ranked[0][2]
         if hits[0].highlight is None and first.sentences:
             hits[0] = Hit(1, hits[0].score, hits[0].bm25, first.passage, first.sentences[0])
-        coverage = self._coverage(terms, hits[0].passage)
+        coverage = self._coverage(terms, hits[0].passage, idf, first)
         # The margin is BM25's own: how far the chosen passage's match stands above every other
         # candidate's. A lone clear match is trusted with partial coverage; a scatter of equally
         # weak matches is not.
@@ -224,24 +225,64 @@ class Answerer:
             terms=terms,
         )
 
-    def _coverage(self, terms: list[str], passage: Passage) -> float:
+    def _sentence_terms(self, sp: StoredPassage) -> list[Sequence[str]]:
+        """Each sentence's terms after acronym expansion, as the re-rank scores them."""
+        # The index stores each sentence's terms as the default analyser makes them.
+        stored = sp.sentence_terms if sp.sentence_terms is not None and self._default else None
+        if stored is None:
+            text = sp.passage.text
+            stored = [self._terms(text[a:b]) for a, b in sp.sentences]
+        return [self._expand(t) for t in stored]
+
+    def _context_terms(self, context: str) -> frozenset[str]:
+        """A passage context's expanded terms, memoised (bounded) under the default analyser."""
+        memo = self._contexts
+        if memo is None:
+            return frozenset(self._expand(self._terms(context)))
+        try:
+            return memo[context]
+        except KeyError:
+            pass
+        terms = frozenset(self._expand(self._terms(context)))
+        if len(memo) >= CONTEXT_MEMO_LIMIT:
+            memo.clear()
+        memo[context] = terms
+        return terms
+
+    def _coverage(self, terms: list[str], passage: Passage, idf: dict[str, float] | None = None,
+                  stored: StoredPassage | None = None) -> float:
         """IDF-weighted share of the question's corpus-known terms that the passage covers.
 
         Only terms the corpus contains at all count: a word no source ever uses ("keep" in
         "how long will the ISS keep operating?") says nothing about which passage answers, and
         a question made only of such words finds no passage and is declined before this. A term
         counts as covered when the passage or its context (title, section) has it, or has its
-        acronym partner ("ROS" for "Russian Orbital Space Station").
+        acronym partner ("ROS" for "Russian Orbital Space Station"). `idf` may hold the
+        question's IDFs already looked up; `stored` is the passage as read from the index.
         """
         bm25 = self.reader.bm25
-        have = set(self._expand(self._terms(passage.text)))
-        have |= set(self._expand(self._terms(passage.context)))
+        have = set(self._expand(self._text_terms(passage, stored)))
+        have |= self._context_terms(passage.context)
         total = found = 0.0
         for term in dict.fromkeys(terms):
             if not bm25.df(term):
                 continue
-            weight = bm25.idf(term)
+            weight = idf[term] if idf is not None and term in idf else bm25.idf(term)
             total += weight
             if term in have:
                 found += weight
         return found / total if total else 0.0
+
+    def _text_terms(self, passage: Passage, stored: StoredPassage | None) -> list[str]:
+        """`self._terms(passage.text)`, without analysing the text again when that provably
+        gives its stored sentences' terms run together.
+
+        The index stores each sentence's terms as the default analyser makes them
+        (`fastanalysis.sentence_and_passage_terms`); where that function proves the text's terms
+        to be its sentences' terms concatenated, they are; elsewhere the text is analysed.
+        """
+        if (stored is not None and stored.passage is passage and stored.sentence_terms is not None and self._default
+                and len(stored.sentence_terms) == len(stored.sentences)
+                and text_terms_are_sentence_terms(passage.text, stored.sentences)):
+            return list(chain.from_iterable(stored.sentence_terms))
+        return self._terms(passage.text)

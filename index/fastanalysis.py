@@ -120,35 +120,37 @@ def _mixed(text: str) -> bool:
 def sentence_and_passage_terms(fast: "FastTerms", text: str,
                                spans: Sequence[tuple[int, int]]) -> tuple[list[list[str]], list[str]]:
     """Each sentence's terms and the whole text's terms (`fast.terms` of each), analysing the
-    text once when that provably gives the same result.
-
-    For ASCII text without '\r' and without any "X.Y." pattern (normalisation and the dotted
-    rule are then character-local), where every sentence is mixed-case exactly when the text
-    is, no word character lies outside the spans and no token can run across a span edge, the
-    text's tokens are exactly the concatenation of its sentences' tokens, so its terms are the
-    concatenation of theirs. Otherwise the text is analysed on its own.
-    """
+    text once when `text_terms_are_sentence_terms` proves that gives the same result."""
     per_sentence = [fast.terms(text[a:b]) for a, b in spans]
-    if text.isascii() and "\r" not in text and not _DOTTED_ANYWHERE.search(text):
-        mixed = _mixed(text)
-        ok = True
-        prev = 0
-        n = len(text)
-        for a, b in spans:
-            if _WORDCHAR.search(text, prev, a):
-                ok = False
-                break
-            if (a > 0 and _WORDISH.match(text, a - 1) and _WORDISH.match(text, a)) or (
-                    b < n and _WORDISH.match(text, b - 1) and _WORDISH.match(text, b)):
-                ok = False
-                break
-            if _mixed(text[a:b]) != mixed:
-                ok = False
-                break
-            prev = b
-        if ok and not _WORDCHAR.search(text, prev):
-            return per_sentence, [t for terms in per_sentence for t in terms]
+    if text_terms_are_sentence_terms(text, spans):
+        return per_sentence, [t for terms in per_sentence for t in terms]
     return per_sentence, fast.terms(text)
+
+
+def text_terms_are_sentence_terms(text: str, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether the default analyser's terms of `text` are exactly its sentences' (`spans`)
+    terms run together.
+
+    True for ASCII text without '\r' and without any "X.Y." pattern (normalisation and the
+    dotted rule are then character-local), where every sentence is mixed-case exactly when the
+    text is, no word character lies outside the spans and no token can run across a span
+    edge: the text's tokens are then the concatenation of its sentences' tokens.
+    """
+    if not text.isascii() or "\r" in text or _DOTTED_ANYWHERE.search(text):
+        return False
+    mixed = _mixed(text)
+    prev = 0
+    n = len(text)
+    for a, b in spans:
+        if _WORDCHAR.search(text, prev, a):
+            return False
+        if (a > 0 and _WORDISH.match(text, a - 1) and _WORDISH.match(text, a)) or (
+                b < n and _WORDISH.match(text, b - 1) and _WORDISH.match(text, b)):
+            return False
+        if _mixed(text[a:b]) != mixed:
+            return False
+        prev = b
+    return not _WORDCHAR.search(text, prev)
 
 
 class _MemoPunkt(PunktSentenceTokenizer):
@@ -210,7 +212,11 @@ class AcronymExpander:
             return self.acronyms.expand(terms)
         if self._first_set.isdisjoint(terms):
             return list(terms)
-        hits = sorted(i for f in self._first_set.intersection(terms) for i in self.firsts[f])
+        # Only a pair whose long form has all its terms present can append anything; long
+        # forms start with common words ("american", "command"), so most candidates drop here.
+        present = set(terms)
+        hits = sorted(i for f in self._first_set.intersection(present) for i in self.firsts[f]
+                      if present.issuperset(self.pairs[i][1]))
         out = list(terms)
         for i in hits:
             short, long_terms = self.pairs[i]
