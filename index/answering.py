@@ -192,7 +192,8 @@ class Answerer:
         ranked = []
         for hit, sp in zip(found, stored):
             total, best = profile.total(hit.score, SpanTexts(sp.passage.text, sp.sentences),
-                                        self._sentence_terms(sp), self._context_terms(sp.passage.context))
+                                        self._sentence_terms(sp), self._context_terms(sp.passage.context,
+                                                                                      sp.context_terms))
             # A passage matched only through its context (title, section, author field) has no
             # sentence to highlight; if it is the answer, its opening sentence is what it says
             # about that context (the author bio for "who wrote this?").
@@ -234,8 +235,10 @@ class Answerer:
             stored = [self._terms(text[a:b]) for a, b in sp.sentences]
         return [self._expand(t) for t in stored]
 
-    def _context_terms(self, context: str) -> frozenset[str]:
-        """A passage context's expanded terms, memoised (bounded) under the default analyser."""
+    def _context_terms(self, context: str, stored: Sequence[str] | None = None) -> frozenset[str]:
+        """A passage context's expanded terms, memoised (bounded) under the default analyser,
+        from the terms the index stored for it when there are (titles hold words no question
+        used before, and stemming them is most of a cold question's re-rank)."""
         memo = self._contexts
         if memo is None:
             return frozenset(self._expand(self._terms(context)))
@@ -243,7 +246,7 @@ class Answerer:
             return memo[context]
         except KeyError:
             pass
-        terms = frozenset(self._expand(self._terms(context)))
+        terms = frozenset(self._expand(stored if stored is not None and self._default else self._terms(context)))
         if len(memo) >= CONTEXT_MEMO_LIMIT:
             memo.clear()
         memo[context] = terms
@@ -262,7 +265,8 @@ class Answerer:
         """
         bm25 = self.reader.bm25
         have = set(self._expand(self._text_terms(passage, stored)))
-        have |= self._context_terms(passage.context)
+        have |= self._context_terms(passage.context,
+                                    stored.context_terms if stored is not None and stored.passage is passage else None)
         total = found = 0.0
         for term in dict.fromkeys(terms):
             if not bm25.df(term):

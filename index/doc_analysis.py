@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -119,6 +120,18 @@ def analyse_document(doc: Document, passage_params, analyzer: Analyzer | None = 
         body.append(terms)
         sentence_terms.append(encode_sentence_terms(per_sentence))
     return DocAnalysis(passages, sentences, body, context, definitions, sentence_terms)
+
+
+def stored_passage_rows(a: DocAnalysis) -> list[tuple]:
+    """Each passage as the index stores it, without its row number and document id: (id,
+    ordinal, text, section, first and last paragraph, start, end, sentence spans as JSON,
+    sentence terms, context terms). The terms are stored only for the default analyser (the
+    one the Answerer would otherwise re-run on them); a custom analyser's are None."""
+    sentence_terms = a.sentence_terms or [None] * len(a.passages)
+    default = a.sentence_terms is not None
+    return [(p.id, p.ordinal, p.text, p.citation.section, p.citation.paragraphs[0], p.citation.paragraphs[1],
+             p.citation.start, p.citation.end, json.dumps(spans), st, " ".join(context) if default else None)
+            for p, spans, st, context in zip(a.passages, a.sentences, sentence_terms, a.context, strict=True)]
 
 
 def encode_sentence_terms(per_sentence: Sequence[Sequence[str]]) -> str:

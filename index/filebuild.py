@@ -38,7 +38,8 @@ from .acronyms import AcronymMap
 from .analysis import ANALYZER_VERSION, Analyzer
 from .bm25 import FORMAT_VERSION, csr_from_id_chunks
 from .builder import CorpusSource, DocumentKey, IndexParams, Progress, corpus_fingerprint, split_sources
-from .doc_analysis import PARALLEL_ABOVE_CHARS, analyse_document, code_fingerprint, learn_from_definitions
+from .doc_analysis import (PARALLEL_ABOVE_CHARS, analyse_document, code_fingerprint, learn_from_definitions,
+                           stored_passage_rows)
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .errors import EmptyCorpusError
 from .fetch import fetch_sources_sync
@@ -61,7 +62,7 @@ class AnalysedDocument:
     row: tuple  # documents columns hash..text
     definitions: list[tuple[str, str]]
     n_sentences: int
-    passages: list[tuple]  # passages columns id..sentence_terms (no idx, no doc_id)
+    passages: list[tuple]  # `doc_analysis.stored_passage_rows`
     tokens: str  # every passage's BM25 terms before acronym expansion, space-separated
     token_counts: list[int]  # per passage: its number of tokens (body, then context x weight)
     body_counts: list[int]  # per passage: how many of those are body terms
@@ -84,11 +85,7 @@ def analysed(doc: Document, params: IndexParams) -> AnalysedDocument:
     tokens: list[str] = []
     token_counts: list[int] = []
     body_counts: list[int] = []
-    rows = []
-    sentence_terms = a.sentence_terms or [None] * len(a.passages)
-    for p, spans, st, body, context in zip(a.passages, a.sentences, sentence_terms, a.body, a.context):
-        rows.append((p.id, p.ordinal, p.text, p.citation.section, p.citation.paragraphs[0], p.citation.paragraphs[1],
-                     p.citation.start, p.citation.end, json.dumps(spans), st))
+    for body, context in zip(a.body, a.context):
         tokens.extend(body)
         if cw:
             tokens.extend(context * cw)
@@ -97,7 +94,7 @@ def analysed(doc: Document, params: IndexParams) -> AnalysedDocument:
     return AnalysedDocument(
         hash=doc.content_hash, path=doc.path,
         row=(doc.content_hash, doc.path, doc.title, doc.author, doc.author_bio, doc.url, doc.date, doc.kind, doc.text),
-        definitions=a.definitions, n_sentences=sum(len(s) for s in a.sentences), passages=rows,
+        definitions=a.definitions, n_sentences=sum(len(s) for s in a.sentences), passages=stored_passage_rows(a),
         tokens=" ".join(tokens), token_counts=token_counts, body_counts=body_counts)
 
 
@@ -264,6 +261,13 @@ def _finish(kept: _Collected, params: IndexParams, generation: int, started: flo
     body_extra = [0] * len(kept.keys)
     arrays = csr_from_id_chunks(_id_chunks(kept, acronyms, params.context_weight, body_extra), kept.vocab)
     terms = list(kept.vocab)  # insertion order == id order
+    # A short form whose definition stood outside every passage (page furniture) got an id
+    # but no posting; the index lists only terms some passage holds.
+    df = np.diff(arrays["term_offsets"])
+    if df.size and not df.all():
+        alive = df > 0
+        terms = [t for t, a in zip(terms, alive.tolist()) if a]
+        arrays["term_offsets"] = np.concatenate(([0], np.cumsum(df[alive])))
     encoded = [t.encode("utf-8") for t in terms]
     terms_offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=terms_offsets[1:])

@@ -41,7 +41,8 @@ import numpy as np
 
 from .acronyms import AcronymMap
 from .analysis import ANALYZER_VERSION, Analyzer
-from .doc_analysis import DocAnalysis, analyse_document, code_fingerprint, learn_from_definitions
+from .doc_analysis import DocAnalysis, analyse_document, code_fingerprint, learn_from_definitions, stored_passage_rows
+from .writer import DOCUMENT_COLUMNS, PASSAGE_COLUMNS
 from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, split_sources
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .fastanalysis import AcronymExpander
@@ -379,16 +380,12 @@ def _update_rows(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _
             continue
         p = prepared[id(d)]
         a = p.analysis
-        db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        db.execute(f"INSERT INTO documents VALUES ({','.join('?' * DOCUMENT_COLUMNS)})",
                    (next_doc, d.content_hash, d.path, d.title, d.author, d.author_bio, d.url, d.date, d.kind, d.text,
                     order, len(a.passages), json.dumps(a.definitions), p.body_terms,
                     sum(len(s) for s in a.sentences)))
-        sentence_terms = a.sentence_terms or [None] * len(a.passages)
-        db.executemany(
-            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(next_row + j, q.id, next_doc, q.ordinal, q.text, q.citation.section, q.citation.paragraphs[0],
-              q.citation.paragraphs[1], q.citation.start, q.citation.end, json.dumps(spans), st)
-             for j, (q, spans, st) in enumerate(zip(a.passages, a.sentences, sentence_terms))])
+        db.executemany(f"INSERT INTO passages VALUES ({','.join('?' * PASSAGE_COLUMNS)})",
+                       [(next_row + j, row[0], next_doc, *row[1:]) for j, row in enumerate(stored_passage_rows(a))])
         rows[first:first + len(a.passages)] = np.arange(next_row, next_row + len(a.passages))
         next_doc += 1
         next_row += len(a.passages)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import fcntl
 import glob
 import json
@@ -32,7 +31,7 @@ import numpy as np
 from .acronyms import AcronymMap
 from .analysis import ANALYZER_VERSION
 from .bm25 import BM25Index
-from .doc_analysis import code_fingerprint, decode_sentence_terms
+from .doc_analysis import code_fingerprint, decode_sentence_terms, stored_passage_rows
 from .builder import BuiltIndex
 from .errors import (CorruptIndexError, IncompatibleIndexError, IndexLockedError, IndexMissingError,
                      IndexWriteError)
@@ -48,6 +47,8 @@ class StoredPassage:
     sentences: tuple[tuple[int, int], ...]
     # Each sentence's terms before acronym expansion, as analysed at index time (None: unknown).
     sentence_terms: tuple[tuple[str, ...], ...] | None = None
+    # The context's (title, section) terms before acronym expansion, likewise.
+    context_terms: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,8 @@ def write_index_sync(built: BuiltIndex, db_path: Path) -> IndexInfo:
         with IndexFileWriter(tmp) as writer:
             doc_ids = {doc.content_hash: i for i, doc in enumerate(built.documents, start=1)}
             writer.add_documents(document_rows(built, doc_ids))
-            writer.add_passages(
-                (i, p.id, doc_ids[p.doc_hash], p.ordinal, p.text, p.citation.section, p.citation.paragraphs[0],
-                 p.citation.paragraphs[1], p.citation.start, p.citation.end, json.dumps(spans), st)
-                for i, (p, spans, st) in enumerate(zip(built.passages, built.sentences, _sentence_terms(built))))
+            writer.add_passages((i, row[0], doc_ids[p.doc_hash], *row[1:])
+                                for i, (p, row) in enumerate(zip(built.passages, _passage_rows_of(built))))
             meta = index_meta(built.params, built.analyzer_version, code_fingerprint(), built.fingerprint, generation,
                               len(built.documents), len(built.passages), built.terms, built.seconds,
                               built.avg_sentence_terms)
@@ -200,10 +199,14 @@ def document_rows(built: BuiltIndex, doc_ids: dict[str, int]) -> Iterator[tuple]
                d.kind, d.text, order, n_passages, definitions, body_terms, n_sentences)
 
 
-def _sentence_terms(built: BuiltIndex) -> Iterator[str | None]:
-    if built.analyses is None:
-        return itertools.repeat(None)
-    return (st for a in built.analyses for st in (a.sentence_terms or itertools.repeat(None, len(a.passages))))
+def _passage_rows_of(built: BuiltIndex) -> Iterator[tuple]:
+    """`doc_analysis.stored_passage_rows` of every passage (without terms when the build kept
+    no per-document analyses, as `build_reference`)."""
+    if built.analyses is not None:
+        return (row for a in built.analyses for row in stored_passage_rows(a))
+    return ((p.id, p.ordinal, p.text, p.citation.section, p.citation.paragraphs[0], p.citation.paragraphs[1],
+             p.citation.start, p.citation.end, json.dumps(spans), None, None)
+            for p, spans in zip(built.passages, built.sentences))
 
 
 def _decode_arrays(rows: Sequence[tuple[str, str, bytes]]) -> dict[str, object]:
@@ -428,7 +431,8 @@ class IndexReader:
 
 def _passages_sql(n: int) -> str:
     return f"""SELECT p.idx, p.id, p.ordinal, p.text, p.section, p.para_first, p.para_last, p.char_start,
-                      p.char_end, p.sentences, p.sentence_terms, d.hash, d.title, d.path, d.author, d.url, d.kind
+                      p.char_end, p.sentences, p.sentence_terms, p.context_terms, d.hash, d.title, d.path, d.author,
+                      d.url, d.kind
                FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.idx IN ({",".join("?" * n)})"""
 
 
@@ -442,11 +446,12 @@ def _passage_rows(value: object) -> np.ndarray | None:
 
 
 def _stored(row: tuple, position: int) -> StoredPassage:
-    (_row_id, pid, ordinal, text, section, first, last, start, end, sentences, sentence_terms, doc_hash, title,
-     path, author, url, kind) = row
+    (_row_id, pid, ordinal, text, section, first, last, start, end, sentences, sentence_terms, context_terms, doc_hash,
+     title, path, author, url, kind) = row
     citation = Citation(document=title, path=path, paragraphs=(first, last), start=start, end=end,
                         section=section, author=author, url=url, kind=kind)
     spans = tuple(tuple(s) for s in json.loads(sentences))
     terms = None if sentence_terms is None else decode_sentence_terms(sentence_terms, len(spans))
     return StoredPassage(position, Passage(pid, doc_hash, ordinal, text, citation), spans,  # type: ignore[arg-type]
-                         None if terms is None else tuple(map(tuple, terms)))
+                         None if terms is None else tuple(map(tuple, terms)),
+                         None if context_terms is None else tuple(context_terms.split()))

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 4  # 2: sentence_terms; 3: files, per-document build facts, passage_rows; 4: no analysis_cache
+SCHEMA_VERSION = 5  # 2: sentence_terms; 3: files, per-document build facts, passage_rows; 4: no analysis_cache;
+                    # 5: context_terms
 APPLICATION_ID = 0x43495445  # "CITE": marks the file as ours in the SQLite header
 
 SCHEMA = """
@@ -38,7 +39,8 @@ CREATE TABLE passages (
     idx INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc_id INTEGER NOT NULL REFERENCES documents(id),
     ordinal INTEGER NOT NULL, text TEXT NOT NULL, section TEXT, para_first INTEGER NOT NULL,
     para_last INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
-    sentences TEXT NOT NULL, sentence_terms TEXT
+    sentences TEXT NOT NULL, sentence_terms TEXT,
+    context_terms TEXT  -- the context's terms (title, section), space-separated, as the re-rank needs them
 );
 CREATE INDEX passages_doc ON passages (doc_id, ordinal);
 CREATE TABLE acronyms (short TEXT PRIMARY KEY, long TEXT NOT NULL);
@@ -46,7 +48,7 @@ CREATE TABLE bm25_arrays (name TEXT PRIMARY KEY, dtype TEXT NOT NULL, data BLOB 
 """
 
 DOCUMENT_COLUMNS = 15
-PASSAGE_COLUMNS = 12
+PASSAGE_COLUMNS = 13
 
 
 def index_meta(params, analyzer_version: str, code_fingerprint: str, fingerprint: str, generation: int,

@@ -16,7 +16,16 @@ import rank_bm25
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import index.bm25 as bm25_module
 from index.bm25 import BM25Index, BM25Params, Hit, LuceneBM25, lucene_idf
+
+
+@pytest.fixture(autouse=True, params=["numpy", "maxscore"])
+def top_k_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs twice: with the numpy approximate pass and with the compiled MaxScore
+    one that large corpora use (BM25Index picks it by corpus size)."""
+    monkeypatch.setattr(bm25_module, "KERNEL_ABOVE_DOCS", 10**12 if request.param == "numpy" else 0)
+    return request.param
 
 
 def reference_top(ref: LuceneBM25, query: list[str], k: int) -> list[tuple[int, float]]:

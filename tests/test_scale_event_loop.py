@@ -53,7 +53,7 @@ def synthetic_index(n: int) -> BuiltIndex:
         s1, s2 = [terms[w] for w in words[:12]], [terms[w] for w in words[12:]]
         sentence_terms.append(encode_sentence_terms([s1, s2]))
         term_lists.append(s1 + s2 + ["synthet"])
-    analysis = DocAnalysis(passages, sentences, [], [], [], sentence_terms)
+    analysis = DocAnalysis(passages, sentences, [], [["synthet"]] * n, [], sentence_terms)
     return BuiltIndex(documents=[doc], passages=passages, sentences=sentences,
                       bm25=BM25Index.build(term_lists, IndexParams().bm25), acronyms=__import__(
                           "index.acronyms", fromlist=["AcronymMap"]).AcronymMap(),

@@ -3,15 +3,17 @@ be the one the in-memory build (`build_from_paths` + `write_index`) gives for th
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
 import pytest
 
 import index.filebuild as filebuild
+from index.analysis import Analyzer
 from index.builder import IndexParams, build_from_paths
 from index.reindex import rebuild_sync
-from index.store import write_index_sync
+from index.store import IndexReader, write_index_sync
 
 from test_scale_equivalence import AWKWARD, corpus_documents
 from test_scale_incremental import assert_same_as_full_build
@@ -24,6 +26,10 @@ def awkward_corpus(folder: Path) -> None:
     (folder / "binary.txt").write_bytes(b"\x00\x01 not text")
     (folder / "awkward.txt").write_text("\n\n".join(["Awkward text"] + [t for t in AWKWARD if t.strip()]),
                                         encoding="utf-8")
+    # A definition only in page furniture: its short form appears in no passage.
+    (folder / "furniture.txt").write_text("Station notes\n\nMenu Crew Station Flight (CSF)\n\nHome\n\n"
+                                          "The crew docked with the station after a two day flight and began "
+                                          "unloading supplies for the next science campaign.\n", encoding="utf-8")
     (folder / "defs.md").write_text("Definitions\n\nThe Russian Orbital Space Station (ROS) replaces the "
                                     "International Space Station (ISS) in orbit; the Russian Orbital Space "
                                     "Station will be smaller.\n", encoding="utf-8")
@@ -50,9 +56,27 @@ def test_streamed_file_equals_the_in_memory_build(tmp_path: Path, monkeypatch: p
 
     assert_same_as_full_build(streamed, in_memory)
     assert sorted(result.warnings) == sorted(built.warnings)
+    assert_stored_terms_are_the_analysers(streamed)
     assert any("same text as" in w for w in result.warnings)
     assert any("binary" in w for w in result.warnings)
     assert any("no text to index" in w for w in result.warnings)
+
+
+def assert_stored_terms_are_the_analysers(db: Path) -> None:
+    """What the Answerer reads instead of analysing: each sentence's and the context's terms."""
+    analyzer = Analyzer()
+
+    async def check() -> None:
+        reader = await IndexReader.open(db)
+        try:
+            for sp in await reader.passages(range(reader.bm25.n_docs)):
+                text = sp.passage.text
+                assert sp.sentence_terms == tuple(tuple(analyzer.terms(text[a:b])) for a, b in sp.sentences)
+                assert sp.context_terms == tuple(analyzer.terms(sp.passage.context))
+        finally:
+            await reader.close()
+
+    asyncio.run(check())
 
 
 _REAL_READ_BATCH = filebuild._read_batch
