@@ -100,6 +100,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     sources = corpus_sources(settings, args.paths or None, args.allow_private_addresses)
     result = reindex(settings, sources)
     info = result.info
+    if result.incremental:
+        print(f"Updated: {result.analysed} new or changed documents analysed, {result.reused} unchanged kept, "
+              f"{result.removed} removed.")
     print(
         f"Indexed {info.documents} documents into {info.passages} passages, {info.terms} terms, "
         f"in {result.seconds:.2f} s (generation {info.generation}) -> {info.path}"

@@ -691,6 +691,13 @@ class BM25Index:
         order = np.lexsort((cand, -exact))[:k]
         return [Hit(int(d), float(sc)) for d, sc in zip(cand[order].tolist(), exact[order].tolist())]
 
+    def warm_up(self) -> None:
+        """Compile (or load from numba's cache) the MaxScore kernel when this index will use
+        it, so the first question does not pay for it (~1-3 s the first time on a machine)."""
+        if self._n_docs >= KERNEL_ABOVE_DOCS and self._doc_ids.size:
+            first = self._terms[0]
+            self.top_k([first], 1)
+
     def _maxscore_candidates(self, tids: list[int], bounds: list[tuple[int, int]], idfs: list[float],
                              mult: list[int], k: int) -> np.ndarray:
         """The approximate pass and candidate rule of ``top_k``, with MaxScore pruning in

@@ -85,6 +85,12 @@ class UpdatePlan:
     def new_documents(self) -> list[Document]:
         return [d for d in self.order if isinstance(d, Document)]
 
+    @property
+    def removed_paths(self) -> int:
+        """Documents whose path is no longer in the corpus (a changed file replaces its old
+        version under the same path, which is not a removal)."""
+        return len({d.path for d in self.removed} - {d.path for d in self.order})
+
 
 def _old_index(db_path: Path, params: IndexParams) -> tuple[dict[str, str], dict[str, OldDocument],
                                                              dict[str, tuple[int, int, str]]] | None:
@@ -197,9 +203,9 @@ class _NewDocument:
     body_terms: int
 
 
-def apply_update(plan: UpdatePlan, params: IndexParams, tmp: Path) -> dict[str, object] | None:
-    """Write the updated index into `tmp` (a copy of the old file); None when the corpus-wide
-    acronym map would change (the caller then builds in full). Returns figures for the log."""
+def apply_update(plan: UpdatePlan, params: IndexParams, tmp: Path) -> bool:
+    """Write the updated index into `tmp` (a copy of the old file); False, writing nothing,
+    when the corpus-wide acronym map would change (the caller then builds in full)."""
     started = time.perf_counter()
     analyzer = Analyzer()
     new_docs = {id(d): d for d in plan.new_documents}
@@ -209,7 +215,7 @@ def apply_update(plan: UpdatePlan, params: IndexParams, tmp: Path) -> dict[str, 
         old_map = AcronymMap.from_rows(conn.execute("SELECT short, long FROM acronyms").fetchall())
     if acronyms.to_rows() != old_map.to_rows():
         log.info("incremental reindex: the acronym map changed; building in full")
-        return None
+        return False
     expand = AcronymExpander(acronyms).expand
     prepared: dict[int, _NewDocument] = {}
     for i, doc in new_docs.items():
@@ -239,7 +245,7 @@ def apply_update(plan: UpdatePlan, params: IndexParams, tmp: Path) -> dict[str, 
                 db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, *value))
         _update_meta(db, plan, prepared, params, updated, started)
         db.commit()
-    return {"kept": len(plan.order) - len(new_docs), "analysed": len(new_docs), "removed": len(plan.removed)}
+    return True
 
 
 def _learn(order: Sequence[OldDocument | Document], analyses: dict[int, DocAnalysis],

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .builder import IndexParams, Progress
-from .incremental import plan_update
+from .incremental import UpdatePlan, apply_update, plan_update
 from .filebuild import build_index_file
 from .store import (IndexInfo, build_lock, install, raise_write_error, read_generation, read_info,
-                    remove_stale_builds, temporary_path, update_index)
+                    remove_stale_builds, temporary_path)
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,10 @@ class ReindexResult:
     info: IndexInfo
     seconds: float
     warnings: list[str]
-    incremental: bool = False  # True when only the changed files were analysed
+    incremental: bool = False  # True when only the changed files were analysed, and then:
+    analysed: int = 0  # documents new or changed
+    reused: int = 0  # documents unchanged, kept from the previous index
+    removed: int = 0  # documents no longer in the corpus
 
 
 def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
@@ -35,11 +38,10 @@ def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
         remove_stale_builds(db_path)  # what a build killed mid-write (SIGKILL, power loss) left behind
         started = time.perf_counter()
         plan = plan_update(paths, db_path, params)
-        if plan is not None:
-            # A few files changed: patch a copy of the index instead of rebuilding it.
-            info = update_index(plan, params, db_path)
-            if info is not None:
-                return ReindexResult(info, time.perf_counter() - started, plan.warnings, incremental=True)
+        if plan is not None and _update(plan, params, db_path):
+            analysed = len(plan.new_documents)
+            return ReindexResult(read_info(db_path), time.perf_counter() - started, plan.warnings, incremental=True,
+                                 analysed=analysed, reused=len(plan.order) - analysed, removed=plan.removed_paths)
         generation = read_generation(db_path) + 1
         tmp = temporary_path(db_path)
         try:
@@ -54,6 +56,22 @@ def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
             # bot in its log).
             log.debug("%s", warning)
         return ReindexResult(read_info(db_path), time.perf_counter() - started, warnings)
+
+
+def _update(plan: UpdatePlan, params: IndexParams, db_path: Path) -> bool:
+    """Patch a copy of the index with the plan's changes and swap it in; False when the plan
+    turns out not to apply (the caller builds in full)."""
+    tmp = temporary_path(db_path)
+    try:
+        if not apply_update(plan, params, tmp):
+            tmp.unlink(missing_ok=True)
+            return False
+        install(tmp, db_path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        raise_write_error(exc, db_path)
+        raise
+    return True
 
 
 async def rebuild(paths: Sequence[Path], db_path: Path, params: IndexParams,

@@ -156,24 +156,6 @@ def raise_write_error(exc: BaseException, db_path: Path) -> None:
         ) from exc
 
 
-def update_index(plan, params, db_path: Path) -> IndexInfo | None:
-    """Apply an incremental update (`incremental.plan_update`) into a copy of the index and
-    swap it in; None when the update turns out not to apply (the caller builds in full)."""
-    from .incremental import apply_update
-
-    tmp = temporary_path(db_path)
-    try:
-        if apply_update(plan, params, tmp) is None:
-            tmp.unlink(missing_ok=True)
-            return None
-        install(tmp, db_path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        raise_write_error(exc, db_path)
-        raise
-    return read_info(db_path)
-
-
 def remove_stale_builds(db_path: Path) -> int:
     """Delete temporary files left beside `db_path` by builds that were killed mid-write.
 
@@ -314,35 +296,19 @@ class IndexReader:
 
     @classmethod
     async def open(cls, db_path: Path) -> "IndexReader":
-        """Open and validate an index. Raises IndexMissingError, CorruptIndexError, IncompatibleIndexError."""
-        # Stat before opening: if a reindex swaps the file in between, we reload once more
-        # rather than miss the new index.
+        """Open and validate an index. Raises IndexMissingError, CorruptIndexError, IncompatibleIndexError.
+
+        Reading a large index's arrays takes about a second at a million passages, so it runs
+        in a worker thread: a bot reloading after `citebot index` keeps serving meanwhile.
+        """
+        conn, meta, bm25, acronyms, rows, identity = await asyncio.to_thread(_load, db_path)
         try:
-            st = db_path.stat()
-        except FileNotFoundError as exc:
-            raise IndexMissingError(f"no index at {db_path}; run 'citebot index' to build one") from exc
-        conn = _connect_ro(db_path)
-        try:
-            try:
-                meta = _check_header(conn, db_path)
-                arrays = _decode_arrays(conn.execute("SELECT name, dtype, data FROM bm25_arrays").fetchall())
-                acronyms = AcronymMap.from_rows(conn.execute("SELECT short, long FROM acronyms").fetchall())
-                rows = _passage_rows(arrays.pop("passage_rows", None))
-                bm25 = BM25Index.from_arrays(arrays)
-                if rows is not None and rows.size != bm25.n_docs:
-                    raise ValueError(f"{rows.size} passage rows for {bm25.n_docs} BM25 documents")
-            except (sqlite3.DatabaseError, KeyError, ValueError, TypeError) as exc:
-                # TypeError: a truncated file can hand back NULL where a blob should be.
-                raise CorruptIndexError(
-                    f"{db_path} is damaged ({exc}); run 'citebot index' to rebuild it"
-                ) from exc
             db = await aiosqlite.connect(f"file:{db_path}?mode=ro", uri=True)
         except BaseException:
             conn.close()
             raise
         # `conn` stays open: it pins the file the arrays came from, for `passages_sync`.
-        return cls(db_path, db, _info(db_path, meta), bm25, acronyms, (st.st_dev, st.st_ino, st.st_mtime_ns),
-                   sync_conn=conn, passage_rows=rows)
+        return cls(db_path, db, _info(db_path, meta), bm25, acronyms, identity, sync_conn=conn, passage_rows=rows)
 
     async def close(self) -> None:
         await self._db.close()
@@ -434,6 +400,35 @@ def _passages_sql(n: int) -> str:
                       p.char_end, p.sentences, p.sentence_terms, p.context_terms, d.hash, d.title, d.path, d.author,
                       d.url, d.kind
                FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.idx IN ({",".join("?" * n)})"""
+
+
+def _load(db_path: Path) -> tuple[sqlite3.Connection, dict[str, str], BM25Index, AcronymMap, np.ndarray | None,
+                                  tuple[int, int, int]]:
+    """Everything `IndexReader.open` reads, blocking: the checked header, BM25 arrays, acronyms,
+    the position -> row map, and the file's identity (taken first: if a reindex swaps the
+    file in between, the reader reloads once more rather than miss the new index)."""
+    try:
+        st = db_path.stat()
+    except FileNotFoundError as exc:
+        raise IndexMissingError(f"no index at {db_path}; run 'citebot index' to build one") from exc
+    conn = _connect_ro(db_path)
+    try:
+        meta = _check_header(conn, db_path)
+        arrays = _decode_arrays(conn.execute("SELECT name, dtype, data FROM bm25_arrays").fetchall())
+        acronyms = AcronymMap.from_rows(conn.execute("SELECT short, long FROM acronyms").fetchall())
+        rows = _passage_rows(arrays.pop("passage_rows", None))
+        bm25 = BM25Index.from_arrays(arrays)
+        if rows is not None and rows.size != bm25.n_docs:
+            raise ValueError(f"{rows.size} passage rows for {bm25.n_docs} BM25 documents")
+    except (sqlite3.DatabaseError, KeyError, ValueError, TypeError) as exc:
+        conn.close()
+        # TypeError: a truncated file can hand back NULL where a blob should be.
+        raise CorruptIndexError(f"{db_path} is damaged ({exc}); run 'citebot index' to rebuild it") from exc
+    except BaseException:
+        conn.close()
+        raise
+    bm25.warm_up()  # compile (or load) the large-corpus search code here, not on a first question
+    return conn, meta, bm25, acronyms, rows, (st.st_dev, st.st_ino, st.st_mtime_ns)
 
 
 def _passage_rows(value: object) -> np.ndarray | None:

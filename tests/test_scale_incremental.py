@@ -112,6 +112,9 @@ def test_reindex_after_edits_patches_and_equals_a_full_build(tmp_path: Path, con
 
     second = rebuild_sync([corpus], db, params)
     assert second.incremental
+    # notes-2 and notes-new analysed; notes-3 was only touched; notes-5 is gone.
+    assert (second.analysed, second.removed) == (2, 1)
+    assert second.reused == second.info.documents - 2
     assert second.info.generation == first.info.generation + 1
     assert any("same text as" in w for w in second.warnings)
     assert_same_as_full_build(db, full_build(corpus, tmp_path, params))
@@ -128,7 +131,7 @@ def test_reindex_after_edits_patches_and_equals_a_full_build(tmp_path: Path, con
 
     # Nothing changed: still a valid index, identical again.
     fourth = rebuild_sync([corpus], db, params)
-    assert fourth.incremental
+    assert fourth.incremental and (fourth.analysed, fourth.removed) == (0, 0)
     assert_same_as_full_build(db, full_build(corpus, tmp_path, params))
 
 
