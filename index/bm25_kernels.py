@@ -146,3 +146,29 @@ def maxscore_candidates(doc_ids: np.ndarray, impacts: np.ndarray, los: np.ndarra
             out[n_out] = cand_docs[i]
             n_out += 1
     return out[:n_out]
+
+
+@njit(cache=True, nogil=True)
+def exact_scores(doc_ids: np.ndarray, tfs: np.ndarray, norm: np.ndarray, los: np.ndarray, his: np.ndarray,
+                 idfs: np.ndarray, token_slots: np.ndarray, cand: np.ndarray, k1p1: float) -> np.ndarray:
+    """Exact float64 BM25 scores of the sorted doc ids `cand`: per unique term j (postings
+    [los[j], his[j])), idf * ((tf * (k1 + 1)) / (tf + norm[d])), then summed over the query's
+    tokens in order (`token_slots[i]` is token i's term) -- rank_bm25's operations in its
+    order, so the scores are bit-identical to `BM25Index._exact_scores`."""
+    m = los.shape[0]
+    n = cand.shape[0]
+    contrib = np.zeros((m, n))
+    for j in range(m):
+        lo = los[j]
+        hi = his[j]
+        for i in range(n):
+            d = cand[i]
+            lo = _forward(doc_ids, lo, hi, d)
+            if lo < hi and doc_ids[lo] == d:
+                tf = np.float64(tfs[lo])
+                contrib[j, i] = idfs[j] * ((tf * k1p1) / (tf + norm[d]))
+    out = np.zeros(n)
+    for slot in token_slots:
+        for i in range(n):
+            out[i] += contrib[slot, i]
+    return out

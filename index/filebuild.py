@@ -34,9 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from .acronym_ids import IdPair, id_pairs, short_form_hits
-from .acronyms import AcronymMap
 from .analysis import ANALYZER_VERSION, Analyzer
-from .bm25 import FORMAT_VERSION, csr_from_id_chunks
+from .bm25 import FORMAT_VERSION, csr_from_id_chunks_twice
 from .builder import CorpusSource, DocumentKey, IndexParams, Progress, corpus_fingerprint, split_sources
 from .doc_analysis import (PARALLEL_ABOVE_CHARS, analyse_document, code_fingerprint, learn_from_definitions,
                            stored_passage_rows)
@@ -259,7 +258,15 @@ def _finish(kept: _Collected, params: IndexParams, generation: int, started: flo
     analyzer = Analyzer()
     acronyms = learn_from_definitions(kept.definitions, analyzer)
     body_extra = [0] * len(kept.keys)
-    arrays = csr_from_id_chunks(_id_chunks(kept, acronyms, params.context_weight, body_extra), kept.vocab)
+    pairs = id_pairs(acronyms, kept.vocab)
+    cw = params.context_weight
+    passes = iter([False, True])  # counting, then writing (which releases the ids as it goes)
+
+    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        writing = next(passes)
+        return _id_chunks(kept, pairs, cw, body_extra if writing else None, release=writing)
+
+    arrays = csr_from_id_chunks_twice(chunks, kept.vocab)
     terms = list(kept.vocab)  # insertion order == id order
     # A short form whose definition stood outside every passage (page furniture) got an id
     # but no posting; the index lists only terms some passage holds.
@@ -287,14 +294,17 @@ def _finish(kept: _Collected, params: IndexParams, generation: int, started: flo
     kept.writer.finish(arrays, np.arange(kept.passages), acronyms.to_rows(), kept.files, meta)
 
 
-def _id_chunks(kept: _Collected, acronyms: AcronymMap, cw: int,
-               body_extra: list[int]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _id_chunks(kept: _Collected, pairs: list[IdPair], cw: int, body_extra: list[int] | None,
+               release: bool) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(token ids, tokens per passage, each token's passage in the chunk) in chunks of about
     _CHUNK_PASSAGES passages, with acronym short forms injected (`acronym_ids`); adds to
-    `body_extra[d]` how many were injected into document d's bodies."""
-    pairs = id_pairs(acronyms, kept.vocab)
+    `body_extra[d]` how many were injected into document d's bodies, when given; frees each
+    document's ids once chunked when `release`."""
     for docs in _document_groups(kept):
         yield _chunk(kept, docs, pairs, cw, body_extra)
+        if release:
+            for d in docs:
+                kept.id_parts[d] = _NO_IDS
 
 
 def _document_groups(kept: _Collected) -> Iterator[list[int]]:
@@ -311,12 +321,13 @@ def _document_groups(kept: _Collected) -> Iterator[list[int]]:
         yield group
 
 
+_NO_IDS = np.empty(0, dtype=np.int32)
+
+
 def _chunk(kept: _Collected, docs: list[int], pairs: list[IdPair], cw: int,
-           body_extra: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One chunk for `csr_from_id_chunks`; the documents' id arrays are released."""
+           body_extra: list[int] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One chunk for `csr_from_id_chunks_twice`."""
     ids = np.concatenate([kept.id_parts[d] for d in docs]).astype(np.int64)
-    for d in docs:
-        kept.id_parts[d] = np.empty(0, dtype=np.int32)
     counts = np.array([c for d in docs for c in kept.count_parts[d]], dtype=np.int64)
     n = counts.size
     local = np.repeat(np.arange(n, dtype=np.int64), counts)
@@ -334,9 +345,10 @@ def _chunk(kept: _Collected, docs: list[int], pairs: list[IdPair], cw: int,
     if not at.size:
         return ids, counts, local
     passage = segment[at] // per_passage
-    doc_of = np.repeat(np.array(docs), [len(kept.count_parts[d]) for d in docs])
-    in_body = doc_of[passage[segment[at] % per_passage == 0]]
-    for doc, extra in zip(*np.unique(in_body, return_counts=True)):
-        body_extra[int(doc)] += int(extra)
+    if body_extra is not None:
+        doc_of = np.repeat(np.array(docs), [len(kept.count_parts[d]) for d in docs])
+        in_body = doc_of[passage[segment[at] % per_passage == 0]]
+        for doc, extra in zip(*np.unique(in_body, return_counts=True)):
+            body_extra[int(doc)] += int(extra)
     return (np.concatenate((ids, shorts)), counts + np.bincount(passage, minlength=n),
             np.concatenate((local, passage)))

@@ -42,7 +42,7 @@ import numpy as np
 from .acronyms import AcronymMap
 from .analysis import ANALYZER_VERSION, Analyzer
 from .doc_analysis import DocAnalysis, analyse_document, code_fingerprint, learn_from_definitions, stored_passage_rows
-from .writer import DOCUMENT_COLUMNS, PASSAGE_COLUMNS
+from .writer import DOCUMENT_COLUMNS, PASSAGE_COLUMNS, encode_array
 from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, split_sources
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .fastanalysis import AcronymExpander
@@ -195,6 +195,9 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
     return UpdatePlan(db_path, meta, order, removed, file_states, warnings)
 
 
+_GONE = np.iinfo(np.uint32).max  # remap value of a removed passage (positions stay below 2**32 - 1)
+
+
 @dataclass
 class _NewDocument:
     doc: Document
@@ -239,8 +242,7 @@ def apply_update(plan: UpdatePlan, params: IndexParams, tmp: Path) -> bool:
         db.execute("DELETE FROM bm25_arrays")
         for name, value in updated.items():
             if isinstance(value, np.ndarray):
-                db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)",
-                           (name, value.dtype.str, np.ascontiguousarray(value).tobytes()))
+                db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, *encode_array(value)))
             else:
                 db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, *value))
         _update_meta(db, plan, prepared, params, updated, started)
@@ -268,8 +270,13 @@ def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
     """
     doc_len = _decode(arrays, "doc_len")
     offsets = _decode(arrays, "term_offsets").astype(np.int64)
-    doc_ids = _decode(arrays, "doc_ids")
-    tfs = _decode(arrays, "tfs")
+    # Popped: the old postings' bytes are freed as soon as the kept ones are copied out.
+    ids_dtype, ids_bytes = arrays.pop("doc_ids")
+    doc_ids = np.frombuffer(ids_bytes, dtype=np.dtype(ids_dtype))
+    del ids_bytes
+    tfs_dtype, tfs_bytes = arrays.pop("tfs")
+    tfs = np.frombuffer(tfs_bytes, dtype=np.dtype(tfs_dtype))
+    del tfs_bytes
     terms_utf8 = _decode(arrays, "terms_utf8").tobytes()
     terms_offsets = _decode(arrays, "terms_offsets")
     terms = [terms_utf8[terms_offsets[i]:terms_offsets[i + 1]].decode("utf-8") for i in range(terms_offsets.size - 1)]
@@ -283,7 +290,7 @@ def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
         pos += d.n_passages
     if pos != doc_len.size:
         raise ValueError(f"the index lists {pos} passages for its documents but BM25 has {doc_len.size}")
-    remap = np.full(doc_len.size, -1, dtype=np.int64)
+    remap = np.full(doc_len.size, _GONE, dtype=np.uint32)
     firsts: list[int] = []
     lengths: list[np.ndarray] = []
     new_postings: list[tuple[str, int, int]] = []  # (term, position, tf)
@@ -292,7 +299,7 @@ def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
         firsts.append(position)
         if isinstance(d, OldDocument):
             s = start_of[d.hash]
-            remap[s:s + d.n_passages] = np.arange(position, position + d.n_passages)
+            remap[s:s + d.n_passages] = np.arange(position, position + d.n_passages, dtype=np.uint32)
             lengths.append(doc_len[s:s + d.n_passages])
             position += d.n_passages
         else:
@@ -306,13 +313,15 @@ def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
     # Keep the surviving postings, renumbered (remap is increasing on kept positions, so each
     # term's list stays sorted).
     mapped = remap[doc_ids]
-    dropped = np.flatnonzero(mapped < 0)  # few: the removed documents' postings
+    del doc_ids
+    dropped = np.flatnonzero(mapped == _GONE)  # few: the removed documents' postings
     n_terms_old = offsets.size - 1
     kept_per_term = np.diff(offsets) - np.bincount(
         np.searchsorted(offsets, dropped, side="right") - 1, minlength=n_terms_old)[:n_terms_old]
-    kept_ids = np.delete(mapped, dropped).astype(np.uint32)
+    kept_ids = np.delete(mapped, dropped)
+    del mapped
     kept_tfs = np.delete(tfs, dropped)
-    del mapped, dropped
+    del tfs, dropped
 
     # New postings: new terms get new ids; each posting is inserted at its place in its list.
     vocab = {t: i for i, t in enumerate(terms)}
@@ -333,7 +342,7 @@ def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
         at[j] = lo + int(np.searchsorted(kept_ids[lo:hi], p))
     new_pos = np.fromiter((p for _, p, _ in new_postings), dtype=np.uint32, count=len(new_postings))
     new_tf = np.fromiter((tf for _, _, tf in new_postings), dtype=np.int64, count=len(new_postings))
-    tf_dtype = tfs.dtype if not new_tf.size or int(new_tf.max()) <= np.iinfo(tfs.dtype).max else np.uint32
+    tf_dtype = kept_tfs.dtype if not new_tf.size or int(new_tf.max()) <= np.iinfo(kept_tfs.dtype).max else np.uint32
     all_ids = np.insert(kept_ids, at, new_pos)
     all_tfs = np.insert(kept_tfs.astype(tf_dtype), at, new_tf.astype(tf_dtype))
     np.add.at(counts, np.fromiter((vocab[t] for t, _, _ in new_postings), dtype=np.int64,
