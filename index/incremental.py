@@ -85,6 +85,17 @@ class UpdatePlan:
     def new_documents(self) -> list[Document]:
         return [d for d in self.order if isinstance(d, Document)]
 
+    def old_starts(self) -> tuple[dict[str, int], int]:
+        """Each old document's first BM25 position in the old index (by hash), and the old
+        index's passage count: old documents sit in their build order, passages contiguous."""
+        old = sorted([*(d for d in self.order if isinstance(d, OldDocument)), *self.removed], key=lambda d: d.order)
+        start_of: dict[str, int] = {}
+        position = 0
+        for d in old:
+            start_of[d.hash] = position
+            position += d.n_passages
+        return start_of, position
+
     @property
     def removed_paths(self) -> int:
         """Documents whose path is no longer in the corpus (a changed file replaces its old
@@ -281,13 +292,8 @@ def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
     terms_offsets = _decode(arrays, "terms_offsets")
     terms = [terms_utf8[terms_offsets[i]:terms_offsets[i + 1]].decode("utf-8") for i in range(terms_offsets.size - 1)]
 
-    # Old position -> new position (-1: removed), and the new document lengths.
-    all_old = sorted([*(d for d in plan.order if isinstance(d, OldDocument)), *plan.removed], key=lambda d: d.order)
-    start_of: dict[str, int] = {}
-    pos = 0
-    for d in all_old:
-        start_of[d.hash] = pos
-        pos += d.n_passages
+    # Old position -> new position (_GONE: removed), and the new document lengths.
+    start_of, pos = plan.old_starts()
     if pos != doc_len.size:
         raise ValueError(f"the index lists {pos} passages for its documents but BM25 has {doc_len.size}")
     remap = np.full(doc_len.size, _GONE, dtype=np.uint32)
@@ -373,12 +379,7 @@ def _update_rows(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _
         db.execute("SELECT data FROM bm25_arrays WHERE name = 'passage_rows'").fetchone()[0],
         dtype=np.dtype(db.execute("SELECT dtype FROM bm25_arrays WHERE name = 'passage_rows'").fetchone()[0]),
     ).astype(np.int64)
-    all_old = sorted([*(d for d in plan.order if isinstance(d, OldDocument)), *plan.removed], key=lambda d: d.order)
-    start_of: dict[str, int] = {}
-    pos = 0
-    for d in all_old:
-        start_of[d.hash] = pos
-        pos += d.n_passages
+    start_of, _ = plan.old_starts()
     for d in plan.removed:
         db.execute("DELETE FROM passages WHERE doc_id = ?", (d.id,))
         db.execute("DELETE FROM documents WHERE id = ?", (d.id,))
