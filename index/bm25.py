@@ -61,6 +61,8 @@ to 0.7 ms, identical results for every question.  A term-at-a-time MaxScore in
 numpy (``searchsorted`` probes) had been measured earlier and rejected: p50
 2.4 ms, p99 16 ms, numpy call overhead per probe.
 
+The numpy pass, before MaxScore was added (the table below; the compiled path's
+figures on real questions are in ``benchmarks/scale.py``'s output and the README).
 Measured on the 2-core development VM (``benchmarks/bm25_micro.py``, seeded
 Zipf(1.17) vocabulary of 500k terms, log-normal lengths with mean ~100 tokens,
 ~61 unique terms/doc; queries: 5-10 content terms of a random document with

@@ -76,7 +76,7 @@ class FastTerms:
             text = normalize_text(text)
         if "." in text:
             text = _DOTTED.sub(_dotted, text)
-        mixed = any(c.islower() for c in text)
+        mixed = _mixed(text)
         if text.isascii() or self._chars_agree(text):
             tokens = _WORD_RE.findall(text)
         else:
@@ -113,8 +113,16 @@ _WORDISH = re.compile(r"[^\W_]|'")
 _WORDCHAR = re.compile(r"[^\W_]")
 
 
-def _mixed(text: str) -> bool:
-    return any(c.islower() for c in text)
+_ASCII_LOWER = re.compile("[a-z]")
+
+
+def _mixed(text: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether text[start:end] has a lower-case character (`any(c.islower() ...)`, as
+    `raw_tokens` asks); for ASCII text, where that means a-z, one regex scan in C."""
+    end = len(text) if end is None else end
+    if text.isascii():
+        return _ASCII_LOWER.search(text, start, end) is not None
+    return any(c.islower() for c in text[start:end])
 
 
 def sentence_and_passage_terms(fast: "FastTerms", text: str,
@@ -147,7 +155,7 @@ def text_terms_are_sentence_terms(text: str, spans: Sequence[tuple[int, int]]) -
         if (a > 0 and _WORDISH.match(text, a - 1) and _WORDISH.match(text, a)) or (
                 b < n and _WORDISH.match(text, b - 1) and _WORDISH.match(text, b)):
             return False
-        if _mixed(text[a:b]) != mixed:
+        if _mixed(text, a, b) != mixed:
             return False
         prev = b
     return not _WORDCHAR.search(text, prev)

@@ -164,3 +164,16 @@ def test_reindexed_file_ranks_exactly_as_rank_bm25(tmp_path: Path) -> None:
             await reader.close()
 
     asyncio.run(check())
+
+
+def test_mixed_case_check_equals_islower_on_any_slice() -> None:
+    """The regex shortcut for ASCII text asks exactly `any(c.islower() ...)` of the slice."""
+    from index.fastanalysis import _mixed
+
+    rng = random.Random(2)
+    chars = [chr(i) for i in range(128)] + ["é", "ª", "İ", "ß", "Σ"]
+    for _ in range(20000):
+        text = "".join(rng.choice(chars) for _ in range(rng.randrange(0, 10)))
+        a, b = sorted(rng.randrange(0, len(text) + 1) for _ in range(2))
+        assert _mixed(text, a, b) == any(c.islower() for c in text[a:b]), (text, a, b)
+        assert _mixed(text) == any(c.islower() for c in text)
