@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,18 +128,7 @@ def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None
             warnings.append(f"{exc.path}: skipped, {exc.reason}")
         except OSError as exc:  # vanished between the folder walk and the stat
             warnings.append(f"{path}: skipped, cannot be read ({exc.strerror or exc})")
-    if web:
-        offset = len(files)
-        pages, fetch_warnings = fetch_sources_sync(
-            web, (lambda done, _total, what: progress(offset + done, total, what)) if progress else None)
-        warnings.extend(fetch_warnings)
-        for page in pages:
-            try:
-                text = decode_html(page.body, page.content_type)
-                loaded.append((page.url, parse_html(text, page.url, kind="url", url=page.final_url)))
-            except Exception as exc:  # a page the extractor chokes on must not stop the build
-                log.debug("extraction failed for %s", page.url, exc_info=True)
-                warnings.append(f"{page.url}: skipped, the page could not be read ({exc})")
+    loaded.extend(fetched_documents(web, len(files), total, progress, warnings))
     documents: list[Document] = []
     seen: dict[str, str] = {}
     for source, doc in loaded:
@@ -154,6 +143,24 @@ def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None
         seen[doc.content_hash] = source
         documents.append(doc)
     return documents, warnings
+
+
+def fetched_documents(web: Sequence[WebSource], offset: int, total: int, progress: Progress | None,
+                      warnings: list[str]) -> Iterator[tuple[str, Document]]:
+    """Fetch the pages and extract their documents (progress counts on from `offset` of
+    `total`); a page that cannot be fetched or read becomes a warning."""
+    if not web:
+        return
+    pages, fetch_warnings = fetch_sources_sync(
+        web, (lambda done, _total, what: progress(offset + done, total, what)) if progress else None)
+    warnings.extend(fetch_warnings)
+    for page in pages:
+        try:
+            text = decode_html(page.body, page.content_type)
+            yield page.url, parse_html(text, page.url, kind="url", url=page.final_url)
+        except Exception as exc:  # a page the extractor chokes on must not stop the build
+            log.debug("extraction failed for %s", page.url, exc_info=True)
+            warnings.append(f"{page.url}: skipped, the page could not be read ({exc})")
 
 
 def build_from_documents(documents: Iterable[Document], params: IndexParams = IndexParams(),

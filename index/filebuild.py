@@ -36,13 +36,12 @@ import numpy as np
 from .acronym_ids import IdPair, id_pairs, short_form_hits
 from .analysis import ANALYZER_VERSION, Analyzer
 from .bm25 import FORMAT_VERSION, csr_from_id_chunks_twice
-from .builder import CorpusSource, DocumentKey, IndexParams, Progress, corpus_fingerprint, split_sources
+from .builder import (CorpusSource, DocumentKey, IndexParams, Progress, corpus_fingerprint, fetched_documents,
+                      split_sources)
 from .doc_analysis import (PARALLEL_ABOVE_CHARS, analyse_document, code_fingerprint, learn_from_definitions,
                            stored_passage_rows)
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .errors import EmptyCorpusError
-from .fetch import fetch_sources_sync
-from .html import decode_html, parse_html
 from .writer import IndexFileWriter, index_meta
 
 log = logging.getLogger(__name__)
@@ -220,7 +219,10 @@ def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexPa
                     warnings.append(outcome.warning)
                 elif outcome.document is not None:
                     kept.add(outcome.source, outcome.stat, outcome.document, warnings)
-            for source, doc in _web_documents(web, len(files), total, progress, warnings):
+            for source, doc in fetched_documents(web, len(files), total, progress, warnings):
+                if not doc.paragraphs:
+                    warnings.append(f"{source}: skipped, no text to index")
+                    continue
                 kept.add(source, None, analysed(doc, params), warnings)
             if not kept.keys:
                 shown = ", ".join(str(p) for p in sources) or "(no paths given)"
@@ -230,27 +232,6 @@ def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexPa
         if was_enabled:
             gc.enable()
     return len(kept.keys), kept.passages, warnings
-
-
-def _web_documents(web: Sequence, offset: int, total: int, progress: Progress | None,
-                   warnings: list[str]) -> Iterator[tuple[str, Document]]:
-    """Fetched and extracted pages, after the files (the order `builder.load_corpus` uses)."""
-    if not web:
-        return
-    pages, fetch_warnings = fetch_sources_sync(
-        web, (lambda done, _total, what: progress(offset + done, total, what)) if progress else None)
-    warnings.extend(fetch_warnings)
-    for page in pages:
-        try:
-            doc = parse_html(decode_html(page.body, page.content_type), page.url, kind="url", url=page.final_url)
-        except Exception as exc:  # a page the extractor chokes on must not stop the build
-            log.debug("extraction failed for %s", page.url, exc_info=True)
-            warnings.append(f"{page.url}: skipped, the page could not be read ({exc})")
-            continue
-        if not doc.paragraphs:
-            warnings.append(f"{page.url}: skipped, no text to index")
-            continue
-        yield page.url, doc
 
 
 def _finish(kept: _Collected, params: IndexParams, generation: int, started: float) -> None:
