@@ -13,11 +13,10 @@ import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 
 from .analysis import Analyzer, english_stopwords
 from .bm25 import BM25Index
-from .fastanalysis import AcronymExpander, FastTerms, text_terms_are_sentence_terms
+from .fastanalysis import AcronymExpander, FastTerms
 from .passages import Passage
 from .rerank import QueryProfile, RerankWeights, SpanTexts
 from .store import IndexReader, StoredPassage
@@ -264,9 +263,15 @@ class Answerer:
         question's IDFs already looked up; `stored` is the passage as read from the index.
         """
         bm25 = self.reader.bm25
-        have = set(self._expand(self._text_terms(passage, stored)))
-        have |= self._context_terms(passage.context,
-                                    stored.context_terms if stored is not None and stored.passage is passage else None)
+        same = stored is not None and stored.passage is passage
+        context = self._context_terms(passage.context, stored.context_terms if same else None)
+        if same and self._default and stored.sentence_terms is not None:  # type: ignore[union-attr]
+            # Built by the default analyser (it stored the sentence terms): the passage's BM25
+            # terms are exactly its expanded text terms plus its context's, so the postings
+            # say which question terms it holds, without analysing its text again.
+            have = bm25.held_by(stored.index, terms) | context  # type: ignore[union-attr]
+        else:
+            have = set(self._expand(self._terms(passage.text))) | context
         total = found = 0.0
         for term in dict.fromkeys(terms):
             if not bm25.df(term):
@@ -276,17 +281,3 @@ class Answerer:
             if term in have:
                 found += weight
         return found / total if total else 0.0
-
-    def _text_terms(self, passage: Passage, stored: StoredPassage | None) -> list[str]:
-        """`self._terms(passage.text)`, without analysing the text again when that provably
-        gives its stored sentences' terms run together.
-
-        The index stores each sentence's terms as the default analyser makes them
-        (`fastanalysis.sentence_and_passage_terms`); where that function proves the text's terms
-        to be its sentences' terms concatenated, they are; elsewhere the text is analysed.
-        """
-        if (stored is not None and stored.passage is passage and stored.sentence_terms is not None and self._default
-                and len(stored.sentence_terms) == len(stored.sentences)
-                and text_terms_are_sentence_terms(passage.text, stored.sentences)):
-            return list(chain.from_iterable(stored.sentence_terms))
-        return self._terms(passage.text)

@@ -745,6 +745,20 @@ class BM25Index:
         order = np.lexsort((cand, -exact))[:k]
         return [Hit(int(d), float(sc)) for d, sc in zip(cand[order].tolist(), exact[order].tolist())]
 
+    def held_by(self, doc: int, terms: Iterable[str]) -> set[str]:
+        """The terms among ``terms`` that document ``doc`` holds (tf > 0): one binary search
+        in each term's posting list."""
+        out: set[str] = set()
+        for term in terms:
+            tid = self._vocab.get(term)
+            if tid is None:
+                continue
+            lo, hi = int(self._term_offsets[tid]), int(self._term_offsets[tid + 1])
+            i = lo + int(np.searchsorted(self._doc_ids[lo:hi], doc))
+            if i < hi and int(self._doc_ids[i]) == doc:
+                out.add(term)
+        return out
+
     def warm_up(self) -> None:
         """Compile (or load from numba's cache) the MaxScore kernel when this index will use
         it, so the first question does not pay for it (~1-3 s the first time on a machine)."""

@@ -236,3 +236,21 @@ async def test_answers_equal_the_reference_decision(built_index: Path, candidate
     finally:
         await reader.close()
 
+
+
+async def test_postings_say_which_terms_a_passage_holds(built_index: Path) -> None:
+    """What `_coverage` reads from BM25 instead of analysing the top passage again: for every
+    passage, the terms its postings hold plus its context's are its analysed, expanded text
+    and context terms."""
+    reader = await IndexReader.open(built_index)
+    try:
+        answerer = Answerer(reader)
+        stored = await reader.passages(range(reader.bm25.n_docs))
+        analysed = {sp.index: set(answerer._expand(answerer._terms(sp.passage.text)))
+                    | set(answerer._expand(answerer._terms(sp.passage.context))) for sp in stored}
+        probe = sorted(set().union(*analysed.values()) | {"nosuchterm", "zzz"})
+        for sp in stored:
+            context = answerer._context_terms(sp.passage.context, sp.context_terms)
+            assert reader.bm25.held_by(sp.index, probe) | context == analysed[sp.index]
+    finally:
+        await reader.close()
