@@ -18,10 +18,10 @@ each other:
 - startup_s: a fresh process, from interpreter start to the first answer (imports, opening the
   index, loading BM25 arrays, one question).
 - p50_ms / p99_ms: END-TO-END latency of `Answerer.ask(question, top_k=10)`, the code path of
-  `citebot ask` (question analysis, BM25 top-15, SQLite fetch, sentence re-rank, decision),
+  `citebot ask` (question analysis, BM25 top-10, SQLite fetch, sentence re-rank, decision),
   single thread, over --questions questions; peak_rss_mb is that process's peak RSS.
 - reference_p50_ms, speedup, top10_identical: the BM25 STAGE compared with the exact
-  reference. The Answerer re-ranks BM25's top 15 with sentence features, so its final order is
+  reference. The Answerer re-ranks BM25's top 10 with sentence features, so its final order is
   intentionally not BM25's; what is compared is `BM25Index.top_k(terms, 10)` on the same analysed
   query terms the Answerer uses (`answerer.query_terms(q)[1]`) against rank_bm25
   (index.bm25.LuceneBM25, Lucene IDF) over the passages' term lists recomputed from the stored
@@ -276,7 +276,7 @@ COLUMNS = [("passages", "{:,}"), ("build_s", "{:.1f}"), ("reindex_s", "{:.1f}"),
 
 
 def render(rows: list[dict]) -> str:
-    header = ("p50/p99: end-to-end Answerer.ask(top_k=10) (BM25 top-15 + sentence re-rank, whose order is "
+    header = ("p50/p99: end-to-end Answerer.ask(top_k=10) (BM25 top-10 + sentence re-rank, whose order is "
               "intentionally not BM25's);\nbm25_*, reference, speedup, top10_identical: the BM25 stage "
               "(BM25Index.top_k on answerer.query_terms(q)[1]) vs rank_bm25 (Lucene IDF), tie rule: score "
               "desc, then passage index.\n")
