@@ -359,6 +359,34 @@ def _chunk_postings(
     )
 
 
+def encode_terms(terms: Sequence[str]) -> dict[str, np.ndarray]:
+    """The vocabulary as stored: ``terms_utf8`` (all terms concatenated) and ``terms_offsets``."""
+    encoded = [t.encode("utf-8") for t in terms]
+    terms_offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=terms_offsets[1:])
+    return {"terms_utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8), "terms_offsets": terms_offsets}
+
+
+def decode_terms(terms_utf8: np.ndarray, terms_offsets: np.ndarray) -> list[str]:
+    """Inverse of ``encode_terms`` (UnicodeDecodeError for bytes that are not UTF-8 there)."""
+    blob = terms_utf8.tobytes()
+    bounds = terms_offsets.tolist()
+    text = blob.decode("utf-8")
+    if len(text) == len(blob):  # pure ASCII: byte offsets == char offsets
+        return [text[a:z] for a, z in zip(bounds[:-1], bounds[1:])]
+    return [blob[a:z].decode("utf-8") for a, z in zip(bounds[:-1], bounds[1:])]
+
+
+def drop_unheld_terms(terms: Sequence[str], df: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The terms some document holds (``df`` > 0, in order) and their CSR ``term_offsets``:
+    an index lists only those (``from_arrays`` refuses an empty posting list)."""
+    alive = df > 0
+    kept = [t for t, a in zip(terms, alive.tolist()) if a]
+    term_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum(df[alive], out=term_offsets[1:])
+    return kept, term_offsets
+
+
 IdChunk = tuple[np.ndarray, ...]
 """(token ids in document order, tokens per document), or (token ids, tokens per document,
 each token's chunk-local document) for tokens in any order."""
@@ -828,11 +856,6 @@ class BM25Index:
         """Everything needed to reload, as named arrays (layout in the module
         docstring).  Arrays are the index's own buffers, not copies: do not
         modify them."""
-        encoded = [t.encode("utf-8") for t in self._terms]
-        terms_offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)),
-                  out=terms_offsets[1:])
-        terms_utf8 = np.frombuffer(b"".join(encoded), dtype=np.uint8)
         return {
             "format_version": np.array([FORMAT_VERSION], dtype=np.int64),
             "params": np.array([self._params.k1, self._params.b], dtype=np.float64),
@@ -840,8 +863,7 @@ class BM25Index:
             "term_offsets": self._term_offsets,
             "doc_ids": self._doc_ids,
             "tfs": self._tfs,
-            "terms_utf8": terms_utf8,
-            "terms_offsets": terms_offsets,
+            **encode_terms(self._terms),
         }
 
     @classmethod
@@ -909,14 +931,8 @@ class BM25Index:
             raise ValueError("terms_offsets inconsistent with term_offsets / terms_utf8")
         if n_terms and not bool(np.all(terms_offsets[1:] >= terms_offsets[:-1])):
             raise ValueError("terms_offsets must be non-decreasing")
-        blob = terms_utf8.tobytes()
-        bounds = terms_offsets.tolist()
         try:
-            text = blob.decode("utf-8")
-            if len(text) == len(blob):  # pure ASCII: byte offsets == char offsets
-                terms = [text[a:z] for a, z in zip(bounds[:-1], bounds[1:])]
-            else:
-                terms = [blob[a:z].decode("utf-8") for a, z in zip(bounds[:-1], bounds[1:])]
+            terms = decode_terms(terms_utf8, terms_offsets)
         except UnicodeDecodeError as exc:
             raise ValueError("terms_utf8 is not valid UTF-8 at the given offsets") from exc
         vocab = dict(zip(terms, range(n_terms)))

@@ -122,6 +122,12 @@ def analyse_document(doc: Document, passage_params, analyzer: Analyzer | None = 
     return DocAnalysis(passages, sentences, body, context, definitions, sentence_terms)
 
 
+def stored_document_fields(doc: Document) -> tuple:
+    """A document as the index stores it, between its id and the build facts: (hash, path,
+    title, author, author bio, url, date, kind, text)."""
+    return (doc.content_hash, doc.path, doc.title, doc.author, doc.author_bio, doc.url, doc.date, doc.kind, doc.text)
+
+
 def stored_passage_rows(a: DocAnalysis) -> list[tuple]:
     """Each passage as the index stores it, without its row number and document id: (id,
     ordinal, text, section, first and last paragraph, start, end, sentence spans as JSON,

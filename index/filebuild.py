@@ -35,11 +35,11 @@ import numpy as np
 
 from .acronym_ids import IdPair, id_pairs, short_form_hits
 from .analysis import ANALYZER_VERSION, Analyzer
-from .bm25 import FORMAT_VERSION, csr_from_id_chunks_twice
+from .bm25 import FORMAT_VERSION, csr_from_id_chunks_twice, drop_unheld_terms, encode_terms
 from .builder import (CorpusSource, DocumentKey, IndexParams, Progress, corpus_fingerprint, fetched_documents,
                       split_sources)
 from .doc_analysis import (PARALLEL_ABOVE_CHARS, analyse_document, code_fingerprint, learn_from_definitions,
-                           stored_passage_rows)
+                           stored_document_fields, stored_passage_rows)
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .errors import EmptyCorpusError
 from .writer import IndexFileWriter, index_meta
@@ -91,7 +91,7 @@ def analysed(doc: Document, params: IndexParams) -> AnalysedDocument:
         body_counts.append(len(body))
     return AnalysedDocument(
         hash=doc.content_hash, path=doc.path,
-        row=(doc.content_hash, doc.path, doc.title, doc.author, doc.author_bio, doc.url, doc.date, doc.kind, doc.text),
+        row=stored_document_fields(doc),
         definitions=a.definitions, n_sentences=sum(len(s) for s in a.sentences), passages=stored_passage_rows(a),
         tokens=" ".join(tokens), token_counts=token_counts, body_counts=body_counts)
 
@@ -248,22 +248,13 @@ def _finish(kept: _Collected, params: IndexParams, generation: int, started: flo
         return _id_chunks(kept, pairs, cw, body_extra if writing else None, release=writing)
 
     arrays = csr_from_id_chunks_twice(chunks, kept.vocab)
-    terms = list(kept.vocab)  # insertion order == id order
     # A short form whose definition stood outside every passage (page furniture) got an id
     # but no posting; the index lists only terms some passage holds.
-    df = np.diff(arrays["term_offsets"])
-    if df.size and not df.all():
-        alive = df > 0
-        terms = [t for t, a in zip(terms, alive.tolist()) if a]
-        arrays["term_offsets"] = np.concatenate(([0], np.cumsum(df[alive])))
-    encoded = [t.encode("utf-8") for t in terms]
-    terms_offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=terms_offsets[1:])
+    terms, arrays["term_offsets"] = drop_unheld_terms(list(kept.vocab), np.diff(arrays["term_offsets"]))
     arrays.update({
         "format_version": np.array([FORMAT_VERSION], dtype=np.int64),
         "params": np.array([params.bm25.k1, params.bm25.b], dtype=np.float64),
-        "terms_utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8),
-        "terms_offsets": terms_offsets,
+        **encode_terms(terms),
     })
     body_terms = [sum(b) + extra for b, extra in zip(kept.body_parts, body_extra)]
     kept.writer.set_body_terms((n, doc_id) for doc_id, n in enumerate(body_terms, start=1))

@@ -41,8 +41,10 @@ import numpy as np
 
 from .acronyms import AcronymMap
 from .analysis import ANALYZER_VERSION, Analyzer
-from .doc_analysis import DocAnalysis, analyse_document, code_fingerprint, learn_from_definitions, stored_passage_rows
-from .writer import DOCUMENT_COLUMNS, PASSAGE_COLUMNS, encode_array
+from .doc_analysis import (DocAnalysis, analyse_document, code_fingerprint, learn_from_definitions,
+                           stored_document_fields, stored_passage_rows)
+from .writer import DOCUMENT_COLUMNS, PASSAGE_COLUMNS, encode_array, shaping_meta
+from .bm25 import decode_terms, drop_unheld_terms, encode_terms
 from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, split_sources
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .fastanalysis import AcronymExpander
@@ -117,12 +119,7 @@ def _old_index(db_path: Path, params: IndexParams) -> tuple[dict[str, str], dict
             if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 return None
             meta = dict(conn.execute("SELECT key, value FROM meta"))
-            expected = {
-                "analyzer_version": ANALYZER_VERSION, "code_fingerprint": code_fingerprint(),
-                "k1": repr(params.bm25.k1), "b": repr(params.bm25.b),
-                "max_words": str(params.passages.max_words), "join_below": str(params.passages.join_below),
-                "context_weight": str(params.context_weight),
-            }
+            expected = shaping_meta(params, ANALYZER_VERSION, code_fingerprint())
             if any(meta.get(k) != v for k, v in expected.items()):
                 return None
             docs: dict[str, OldDocument] = {}
@@ -288,9 +285,7 @@ def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
     tfs_dtype, tfs_bytes = arrays.pop("tfs")
     tfs = np.frombuffer(tfs_bytes, dtype=np.dtype(tfs_dtype))
     del tfs_bytes
-    terms_utf8 = _decode(arrays, "terms_utf8").tobytes()
-    terms_offsets = _decode(arrays, "terms_offsets")
-    terms = [terms_utf8[terms_offsets[i]:terms_offsets[i + 1]].decode("utf-8") for i in range(terms_offsets.size - 1)]
+    terms = decode_terms(_decode(arrays, "terms_utf8"), _decode(arrays, "terms_offsets"))
 
     # Old position -> new position (_GONE: removed), and the new document lengths.
     start_of, pos = plan.old_starts()
@@ -355,19 +350,11 @@ def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
                                   count=len(new_postings)), 1)
 
     # Terms no passage holds any more are dropped, as a full build would never see them.
-    alive = counts > 0
-    final_terms = [t for t, a in zip(terms, alive.tolist()) if a]
-    term_offsets = np.zeros(len(final_terms) + 1, dtype=np.int64)
-    np.cumsum(counts[alive], out=term_offsets[1:])
-    encoded = [t.encode("utf-8") for t in final_terms]
-    t_offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=t_offsets[1:])
+    final_terms, term_offsets = drop_unheld_terms(terms, counts)
     out: dict[str, object] = {name: value for name, value in arrays.items()
                               if name in ("format_version", "params")}
-    out.update({
-        "doc_len": new_len, "term_offsets": term_offsets, "doc_ids": all_ids, "tfs": all_tfs,
-        "terms_utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8), "terms_offsets": t_offsets,
-    })
+    out.update({"doc_len": new_len, "term_offsets": term_offsets, "doc_ids": all_ids, "tfs": all_tfs,
+                **encode_terms(final_terms)})
     return out, firsts
 
 
@@ -397,8 +384,7 @@ def _update_rows(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _
         p = prepared[id(d)]
         a = p.analysis
         db.execute(f"INSERT INTO documents VALUES ({','.join('?' * DOCUMENT_COLUMNS)})",
-                   (next_doc, d.content_hash, d.path, d.title, d.author, d.author_bio, d.url, d.date, d.kind, d.text,
-                    order, len(a.passages), json.dumps(a.definitions), p.body_terms,
+                   (next_doc, *stored_document_fields(d), order, len(a.passages), json.dumps(a.definitions), p.body_terms,
                     sum(len(s) for s in a.sentences)))
         db.executemany(f"INSERT INTO passages VALUES ({','.join('?' * PASSAGE_COLUMNS)})",
                        [(next_row + j, row[0], next_doc, *row[1:]) for j, row in enumerate(stored_passage_rows(a))])

@@ -31,7 +31,7 @@ import numpy as np
 from .acronyms import AcronymMap
 from .analysis import ANALYZER_VERSION
 from .bm25 import BM25Index
-from .doc_analysis import code_fingerprint, decode_sentence_terms, stored_passage_rows
+from .doc_analysis import code_fingerprint, decode_sentence_terms, stored_document_fields, stored_passage_rows
 from .builder import BuiltIndex
 from .errors import (CorruptIndexError, IncompatibleIndexError, IndexLockedError, IndexMissingError,
                      IndexWriteError)
@@ -177,8 +177,8 @@ def document_rows(built: BuiltIndex, doc_ids: dict[str, int]) -> Iterator[tuple]
     for order, (d, a, (body_terms, n_sentences)) in enumerate(zip(built.documents, analyses, stats)):
         definitions = None if a is None else json.dumps(a.definitions)
         n_passages = len(a.passages) if a is not None else counts[d.content_hash]  # type: ignore[index]
-        yield (doc_ids[d.content_hash], d.content_hash, d.path, d.title, d.author, d.author_bio, d.url, d.date,
-               d.kind, d.text, order, n_passages, definitions, body_terms, n_sentences)
+        yield (doc_ids[d.content_hash], *stored_document_fields(d), order, n_passages, definitions, body_terms,
+               n_sentences)
 
 
 def _passage_rows_of(built: BuiltIndex) -> Iterator[tuple]:
@@ -326,12 +326,13 @@ class IndexReader:
             with self._sync_lock:
                 if self._sync is None:
                     self._sync = _connect_ro(self.path)
-                rows = self._sync.execute(_passages_sql(len(indices)), self._row_ids(indices)).fetchall()
+                row_ids = self._row_ids(indices)
+                rows = self._sync.execute(_passages_sql(len(indices)), row_ids).fetchall()
         except sqlite3.DatabaseError as exc:
             raise CorruptIndexError(
                 f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it"
             ) from exc
-        return self._in_order(rows, indices)
+        return _in_order(rows, indices, row_ids)
 
     def _row_ids(self, positions: Sequence[int]) -> list[int]:
         """passages.idx of these BM25 positions (out-of-range positions match no row)."""
@@ -350,26 +351,18 @@ class IndexReader:
             self._positions = inverse
         return int(self._positions[row_id]) if 0 <= row_id < self._positions.size else -1
 
-    def _in_order(self, rows: Sequence[tuple], positions: Sequence[int]) -> list[StoredPassage]:
-        by_row = {row[0]: row for row in rows}
-        out = []
-        for position, row_id in zip(positions, self._row_ids(positions)):
-            row = by_row.get(row_id)
-            if row is not None:
-                out.append(_stored(row, int(position)))
-        return out
-
     async def passages(self, indices: Sequence[int]) -> list[StoredPassage]:
         """The passages at these BM25 positions, in the order asked."""
         if not indices:
             return []
+        row_ids = self._row_ids(indices)
         try:
-            rows = await self._db.execute_fetchall(_passages_sql(len(indices)), self._row_ids(indices))
+            rows = await self._db.execute_fetchall(_passages_sql(len(indices)), row_ids)
         except sqlite3.DatabaseError as exc:
             raise CorruptIndexError(
                 f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it"
             ) from exc
-        return self._in_order(rows, indices)
+        return _in_order(rows, indices, row_ids)
 
     async def passage_by_id(self, passage_id: str) -> StoredPassage | None:
         rows = await self._db.execute_fetchall("SELECT idx FROM passages WHERE id = ?", (passage_id,))
@@ -429,6 +422,14 @@ def _load(db_path: Path) -> tuple[sqlite3.Connection, dict[str, str], BM25Index,
         raise
     bm25.warm_up()  # compile (or load) the large-corpus search code here, not on a first question
     return conn, meta, bm25, acronyms, rows, (st.st_dev, st.st_ino, st.st_mtime_ns)
+
+
+def _in_order(rows: Sequence[tuple], positions: Sequence[int], row_ids: Sequence[int]) -> list[StoredPassage]:
+    """The fetched rows as passages at `positions` (whose rows are `row_ids`), in that order;
+    positions that hold no row are left out."""
+    by_row = {row[0]: row for row in rows}
+    return [_stored(by_row[row_id], int(position)) for position, row_id in zip(positions, row_ids)
+            if row_id in by_row]
 
 
 def _passage_rows(value: object) -> np.ndarray | None:

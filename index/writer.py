@@ -51,11 +51,10 @@ DOCUMENT_COLUMNS = 15
 PASSAGE_COLUMNS = 13
 
 
-def index_meta(params, analyzer_version: str, code_fingerprint: str, fingerprint: str, generation: int,
-               documents: int, passages: int, terms: int, seconds: float, avg_sentence_terms: float) -> dict[str, str]:
-    """The `meta` table: what the file describes itself with (see store._check_header)."""
+def shaping_meta(params, analyzer_version: str, code_fingerprint: str) -> dict[str, str]:
+    """The `meta` entries for everything that shapes an index's content: an index whose
+    entries all equal these can be updated in place of a rebuild (`incremental`)."""
     return {
-        "schema_version": str(SCHEMA_VERSION),
         "analyzer_version": analyzer_version,
         "code_fingerprint": code_fingerprint,
         "k1": repr(params.bm25.k1),
@@ -63,6 +62,15 @@ def index_meta(params, analyzer_version: str, code_fingerprint: str, fingerprint
         "max_words": str(params.passages.max_words),
         "join_below": str(params.passages.join_below),
         "context_weight": str(params.context_weight),
+    }
+
+
+def index_meta(params, analyzer_version: str, code_fingerprint: str, fingerprint: str, generation: int,
+               documents: int, passages: int, terms: int, seconds: float, avg_sentence_terms: float) -> dict[str, str]:
+    """The `meta` table: what the file describes itself with (see store._check_header)."""
+    return {
+        "schema_version": str(SCHEMA_VERSION),
+        **shaping_meta(params, analyzer_version, code_fingerprint),
         "fingerprint": fingerprint,
         "built_at": repr(time.time()),
         "generation": str(generation),
