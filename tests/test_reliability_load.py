@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import running_bot
+from loop_lag import LagSampler
 from test_bot_discord import assert_safe, pings_nobody
 
 MESSAGES = "/channels/{channel_id}/messages"
@@ -29,30 +30,6 @@ QUESTIONS = [
     "What is the ROS?", "Who wrote this?", "Who painted the Mona Lisa?", "what engines did US rockets use?",
     "@everyone when did NASA and Roscosmos meet?", "**cross-flight** program?", "",
 ]
-
-
-class LagSampler:
-    """Sleeps `every` seconds in a loop and records how late each wake-up was."""
-
-    def __init__(self, every: float = 0.01) -> None:
-        self.every = every
-        self.lags: list[float] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            before = loop.time()
-            await asyncio.sleep(self.every)
-            self.lags.append(loop.time() - before - self.every)
-
-    def __enter__(self) -> "LagSampler":
-        self._task = asyncio.get_running_loop().create_task(self._run())
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        assert self._task is not None
-        self._task.cancel()
 
 
 def percentile(values: list[float], q: float) -> float:
