@@ -24,6 +24,7 @@ from index.doc_analysis import decode_sentence_terms
 from index.bm25 import LuceneBM25
 from index.builder import BuiltIndex, IndexParams, build_from_documents, build_reference, load_corpus, passage_terms
 from index.documents import parse_document
+from index.normalize import normalize_text
 from index.fastanalysis import AcronymExpander, FastTerms, sentence_and_passage_terms, sentence_spans
 from index.reindex import rebuild_sync
 from index.sentences import sentence_spans as reference_spans
@@ -89,6 +90,32 @@ def test_fast_terms_match_the_analyzer_on_awkward_text() -> None:
         per_sentence, whole = sentence_and_passage_terms(fast, text, spans)
         assert whole == analyzer.terms(text), text
         assert per_sentence == [analyzer.terms(text[a:b]) for a, b in spans], text
+
+
+PIECES = ["U.S.", "a.b", " ", "  ", "\t", "\n", "rock'n'roll", "'", "don't", "IT", "US", "WE", "us", "Dr.",
+          "end.", "Next", ".", "!", "?", "x", "NASA", "3.5", "e.g.", "ISS.", "hello", "World", "''", "a'", "'b",
+          "\x07", "\r", "e\u0301", "\u0301", "ﬁ", "İ", "ß", "\u2019", "\u200b", "Σς", "日本", "ª", "Ⅻ", "²",
+          "٣", "\u00a0", "Ünïcode"]
+
+
+def test_sentence_and_passage_terms_match_the_analyzer_on_random_text() -> None:
+    """Random text, raw and normalised (the shape a parsed passage has, which takes the
+    in-place path `FastTerms.clean_text_terms`), against the analyser sentence by sentence."""
+    analyzer, fast = Analyzer(), FastTerms()
+    rng = random.Random(5)
+    clean = 0
+    for _ in range(3000):
+        raw = "".join(rng.choice(PIECES) for _ in range(rng.randrange(0, 25)))
+        for text in (raw, normalize_text(raw).replace("U.S.", "US")):
+            spans = reference_spans(text)
+            if rng.random() < 0.3:  # any spans: cuts inside words, gaps holding words
+                cuts = sorted(rng.randrange(len(text) + 1) for _ in range(2 * rng.randrange(4)))
+                spans = list(zip(cuts[::2], cuts[1::2]))
+            per_sentence, whole = sentence_and_passage_terms(fast, text, spans)
+            assert per_sentence == [analyzer.terms(text[a:b]) for a, b in spans], text
+            assert whole == analyzer.terms(text), text
+            clean += fast.is_clean(text)
+    assert clean > 2000  # both paths ran
 
 
 def test_acronym_expander_matches_acronym_map() -> None:
