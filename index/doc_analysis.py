@@ -40,7 +40,7 @@ PARALLEL_ABOVE_CHARS = 4_000_000
 # Documents per task sent to a worker (amortises pickling; keeps both cores busy).
 _TASK_DOCS = 64
 
-_SHAPING_MODULES = ("acronyms", "analysis", "doc_analysis", "documents", "fastanalysis", "normalize",
+_SHAPING_MODULES = ("acronyms", "analysis", "doc_analysis", "documents", "fastanalysis", "fastpunkt", "normalize",
                     "passages", "sentences")
 
 

@@ -12,7 +12,7 @@ compares them on real and adversarial text):
   and each *original* token maps through a memo straight to its term (case folding, the
   SHOUT rule and stemming are functions of the token and of whether the text is mixed-case).
 - `sentence_spans(text)` == `sentences.sentence_spans(text)`: Punkt with the shipped
-  parameters, with its pure `text_contains_sentbreak(context)` memoised.
+  parameters, redone without nltk's per-token objects (`fastpunkt.line_spans`).
 - `AcronymExpander.expand(terms)` == `AcronymMap.expand(terms)`: the reference scans every
   pair over every term; only pairs whose long form's first term occurs can match, and with
   none present (nearly every passage) the result is a copy of the input.
@@ -24,12 +24,10 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from nltk.tokenize.punkt import PunktSentenceTokenizer
-
 from .acronyms import AcronymMap, append_short_forms
 from .analysis import _DOTTED, _TOKENIZER, SHOUT, Analyzer
 from .normalize import _CONTROL, normalize_text
-from .sentences import _tokenizer
+from .fastpunkt import line_spans
 
 _MEMO_LIMIT = 2_000_000
 _WORD_RE = re.compile(_TOKENIZER._pattern)
@@ -230,42 +228,15 @@ def text_terms_are_sentence_terms(text: str, spans: Sequence[tuple[int, int]]) -
     return not _WORDCHAR.search(text, prev)
 
 
-class _MemoPunkt(PunktSentenceTokenizer):
-    """Punkt whose `text_contains_sentbreak` (a pure function of a short context string under
-    fixed parameters) is memoised."""
-
-    def __init__(self, params) -> None:  # noqa: ANN001
-        super().__init__(params)
-        self._memo: dict[str, bool] = {}
-
-    def text_contains_sentbreak(self, text: str) -> bool:
-        try:
-            return self._memo[text]
-        except KeyError:
-            pass
-        found = super().text_contains_sentbreak(text)
-        if len(self._memo) > _MEMO_LIMIT:
-            self._memo.clear()
-        self._memo[text] = found
-        return found
-
-
-_PUNKT: _MemoPunkt | None = None
-
-
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """`index.sentences.sentence_spans`, with the memoised Punkt."""
-    global _PUNKT
-    if _PUNKT is None:
-        _PUNKT = _MemoPunkt(_tokenizer()._params)
-    span = _PUNKT.span_tokenize
+    """`index.sentences.sentence_spans`, with Punkt redone for our parameters (`fastpunkt`)."""
     if "\n" not in text:
-        return list(span(text)) if text.strip() else []
+        return line_spans(text) if text.strip() else []
     spans: list[tuple[int, int]] = []
     offset = 0
     for line in text.split("\n"):
         if line.strip():
-            for start, end in span(line):
+            for start, end in line_spans(line):
                 spans.append((offset + start, offset + end))
         offset += len(line) + 1
     return spans
