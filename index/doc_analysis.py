@@ -116,9 +116,9 @@ def analyse_document(doc: Document, passage_params, analyzer: Analyzer | None = 
     body: list[list[str]] = []
     sentence_terms: list[str] = []
     for p, spans in zip(passages, sentences):
-        per_sentence, terms = sentence_and_passage_terms(fast, p.text, spans)
+        encoded, terms = sentence_and_passage_terms(fast, p.text, spans)
         body.append(terms)
-        sentence_terms.append(encode_sentence_terms(per_sentence))
+        sentence_terms.append(encoded)
     return DocAnalysis(passages, sentences, body, context, definitions, sentence_terms)
 
 

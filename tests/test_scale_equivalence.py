@@ -87,9 +87,9 @@ def test_fast_terms_match_the_analyzer_on_awkward_text() -> None:
         assert fast.terms(text) == analyzer.terms(text), text
         spans = reference_spans(text)
         assert sentence_spans(text) == spans, text
-        per_sentence, whole = sentence_and_passage_terms(fast, text, spans)
+        encoded, whole = sentence_and_passage_terms(fast, text, spans)
         assert whole == analyzer.terms(text), text
-        assert per_sentence == [analyzer.terms(text[a:b]) for a, b in spans], text
+        assert decode_sentence_terms(encoded, len(spans)) == [analyzer.terms(text[a:b]) for a, b in spans], text
 
 
 PIECES = ["U.S.", "a.b", " ", "  ", "\t", "\n", "rock'n'roll", "'", "don't", "IT", "US", "WE", "us", "Dr.",
@@ -111,8 +111,8 @@ def test_sentence_and_passage_terms_match_the_analyzer_on_random_text() -> None:
             if rng.random() < 0.3:  # any spans: cuts inside words, gaps holding words
                 cuts = sorted(rng.randrange(len(text) + 1) for _ in range(2 * rng.randrange(4)))
                 spans = list(zip(cuts[::2], cuts[1::2]))
-            per_sentence, whole = sentence_and_passage_terms(fast, text, spans)
-            assert per_sentence == [analyzer.terms(text[a:b]) for a, b in spans], text
+            encoded, whole = sentence_and_passage_terms(fast, text, spans)
+            assert decode_sentence_terms(encoded, len(spans)) == [analyzer.terms(text[a:b]) for a, b in spans], text
             assert whole == analyzer.terms(text), text
             clean += fast.is_clean(text)
     assert clean > 2000  # both paths ran
