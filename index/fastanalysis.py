@@ -135,10 +135,10 @@ class FastTerms:
                     ascii_text or unicodedata.is_normalized("NFKC", text[a:b])):
                 return self._each_sentence(text, spans, ascii_text)
         marked = _SEPARATOR.join([text[a:b] for a, b in spans])
-        tokens = (_ASCII_WORD_OR_SEPARATOR if ascii_text else _WORD_OR_SEPARATOR).findall(marked)
+        tokens = ascii_tokens(marked) if ascii_text else _WORD_OR_SEPARATOR.findall(marked)
         memo = self._mixed if mixed else self._plain
         for attempt in range(2):
-            memo[_SEPARATOR] = "\n"  # (again after `_fill`, which may have cleared the memo)
+            memo["\x00"] = "\n"  # (again after `_fill`, which may have cleared the memo)
             try:
                 terms = list(filter(None, map(memo.__getitem__, tokens)))
                 break
@@ -201,11 +201,28 @@ _ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z0-9]+)*")
 # Found wherever `_DOTTED` matches ("X.Y." holds ".Y."); the literal first character lets `re`
 # skip ahead instead of testing a class at every position, 10x faster on text with none.
 _DOTTED_HINT = re.compile(r"\.[A-Za-z]\.")
-# Joins a clean text's sentences for one `findall`: a control character, so never in clean text,
-# and a token of its own in these patterns (never part of a word).
-_SEPARATOR = "\x00"
-_ASCII_WORD_OR_SEPARATOR = re.compile(_ASCII_WORD.pattern + "|\x00")
+# Joins a clean text's sentences for one `findall`: NUL, a control character, so never in clean
+# text, and a token of its own in these patterns (never part of a word).
+_SEPARATOR = " \x00 "
 _WORD_OR_SEPARATOR = re.compile(_WORD_RE.pattern + "|\x00")
+# Every ASCII character that is neither in a word ([A-Za-z0-9']) nor the separator, to " ".
+_NON_WORD_TO_SPACE = {i: " " for i in range(128) if not (chr(i).isalnum() or chr(i) in "'\x00")}
+# An apostrophe that does not stand between two word characters, so cannot be in a token.
+_LONE_APOSTROPHE = re.compile(r"'(?:(?<![A-Za-z0-9]')|(?![A-Za-z0-9]))")
+
+
+def ascii_tokens(text: str) -> list[str]:
+    """`_WORD_OR_SEPARATOR.findall(text)` for ASCII text whose only control characters are the
+    NULs of `_SEPARATOR`s, twice as fast.
+
+    With every lone apostrophe and every other non-word character made a space, what is left
+    between spaces is a run of letters and digits joined by single apostrophes: exactly one
+    token of the pattern, which never spans a non-word character. `str.translate` has a C fast
+    path for ASCII-to-ASCII tables and `split` cuts in C; the regex tests each position.
+    """
+    if "'" in text:
+        text = _LONE_APOSTROPHE.sub(" ", text)
+    return text.translate(_NON_WORD_TO_SPACE).split()
 
 
 def _any_lower(text: str, start: int, end: int, ascii_text: bool) -> bool:
