@@ -115,7 +115,10 @@ class FastTerms:
         "X.Y." for `_DOTTED` to rewrite, and ASCII or already normalised (NFKC, straight quotes,
         no invisible characters) with every character one that `re` and nltk's `regex` classify
         alike. True of nearly every passage, whose document was normalised when it was parsed."""
-        if "\r" in text or _CONTROL.search(text) is not None or _DOTTED_HINT.search(text) is not None:
+        if "\r" in text or _DOTTED_HINT.search(text) is not None:
+            return False
+        # (a printable text has no control character; `isprintable` answers 10x faster)
+        if not text.isprintable() and _CONTROL.search(text) is not None:
             return False
         return text.isascii() or (normalize_text(text) == text and self._chars_agree(text))
 
