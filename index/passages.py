@@ -128,37 +128,45 @@ def _sections(paragraphs: list[Block]) -> list[list[Block]]:
 
 
 def _words(text: str) -> int:
-    return len(_WORD.findall(text))
+    # Equal to len(_WORD.findall(text)): `str.split` and the regex `\s` both split at
+    # exactly the characters for which `str.isspace` holds; split builds no match objects.
+    return len(text.split())
 
 
 def _cut_section(blocks: list[Block], params: PassageParams) -> list[tuple[list[Block], str, int, int]]:
     """Greedy cut: whole paragraphs where they fit, sentence groups where one is too long."""
     out: list[tuple[list[Block], str, int, int]] = []
+    counts: list[int] = []  # words of each piece of `out`
     current: list[Block] = []
+    current_words = 0
 
     def flush() -> None:
         if current:
             text = "\n\n".join(b.text for b in current)
             out.append((list(current), text, current[0].start, current[-1].end))
+            counts.append(current_words)  # a piece's words are its blocks' words
             current.clear()
 
     for block in blocks:
         words = _words(block.text)
         if current:
-            current_words = sum(_words(b.text) for b in current)
             if current_words < params.join_below and current_words + words <= params.max_words:
                 current.append(block)
+                current_words += words
                 continue
             flush()
         if words <= params.max_words:
             current.append(block)
+            current_words = words
         else:
-            out.extend(_cut_paragraph(block, params.max_words))
+            pieces = _cut_paragraph(block, params.max_words)
+            out.extend(pieces)
+            counts.extend(_words(text) for _, text, _, _ in pieces)
     flush()
     # A short trailing paragraph joins the passage before it when it fits.
-    if len(out) >= 2 and _words(out[-1][1]) < params.join_below:
+    if len(out) >= 2 and counts[-1] < params.join_below:
         prev, last = out[-2], out[-1]
-        if _words(prev[1]) + _words(last[1]) <= params.max_words and prev[0][-1] is not last[0][0]:
+        if counts[-2] + counts[-1] <= params.max_words and prev[0][-1] is not last[0][0]:
             out[-2:] = [(prev[0] + last[0], prev[1] + "\n\n" + last[1], prev[2], last[3])]
     return out
 
