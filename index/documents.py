@@ -312,7 +312,7 @@ def is_prose(text: str) -> bool:
 
 
 def _ends_sentence(text: str) -> bool:
-    """Whether the text ends with . ! or ? and then only closing quotes and brackets.
+    r"""Whether the text ends with . ! or ? and then only closing quotes and brackets.
 
     Equal to `re.search(r"[.!?][\"')\]]*$", text.strip())`, which tries the pattern at every
     ".", "!" and "?" of the text instead of looking at its end.

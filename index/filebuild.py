@@ -3,11 +3,12 @@
 Building in memory (`builder.build_from_documents`) holds every document, passage and term
 list of the corpus at once; at a million passages that peaked at 12.5 GB, and reading and
 parsing the files ran on one core. Here each worker process reads and parses a batch of files
-and analyses them (`doc_analysis.analyse_document`), returning plain rows and one string of
-terms per document; the parent writes the rows into the new SQLite file as they arrive and
+and analyses them (`doc_analysis.analyse_document`), returning plain rows and each document's
+terms as ids numbered by the worker (`term_ids`); the parent writes the rows into the new SQLite file as they arrive and
 keeps only each passage's term *ids* (4 bytes a term) for BM25. Acronyms are learned over the
 whole corpus once every document is in, then injected into the few passages whose terms can
-hold a long form; the BM25 arrays are built from the id chunks (`bm25.csr_from_id_chunks`).
+hold a long form; the BM25 arrays are built from the id chunks (`csr_kernels`, or `bm25.csr_from_id_chunks_twice`
+below 50k passages).
 
 The file is the one the in-memory build plus `store.write_index` gives for the same corpus --
 same documents, passages, sentence data, postings, document lengths and meta, hence the same
@@ -42,6 +43,7 @@ from .doc_analysis import (PARALLEL_ABOVE_CHARS, analyse_document, code_fingerpr
                            stored_document_fields, stored_passage_rows)
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .errors import EmptyCorpusError
+from .term_ids import GlobalTermIds, LocalTermIds
 from .writer import IndexFileWriter, index_meta
 
 log = logging.getLogger(__name__)
@@ -65,9 +67,13 @@ class AnalysedDocument:
     definitions: list[tuple[str, str]]
     n_sentences: int
     passages: list[tuple]  # `doc_analysis.stored_passage_rows`
-    tokens: str  # every passage's BM25 terms before acronym expansion, space-separated
+    # Every passage's BM25 terms before acronym expansion, one after the other: as text where
+    # the document was read, and as global term ids once a worker's read reached the parent
+    # (`term_ids`; the text is then dropped before pickling).
+    tokens: list[str] | None
     token_counts: list[int]  # per passage: its number of tokens (body, then context x weight)
     body_counts: list[int]  # per passage: how many of those are body terms
+    term_ids: np.ndarray | None = None  # in a worker: local ids; in the parent: global ids
 
 
 @dataclass
@@ -97,7 +103,7 @@ def analysed(doc: Document, params: IndexParams) -> AnalysedDocument:
         hash=doc.content_hash, path=doc.path,
         row=stored_document_fields(doc),
         definitions=a.definitions, n_sentences=sum(len(s) for s in a.sentences), passages=stored_passage_rows(a),
-        tokens=" ".join(tokens), token_counts=token_counts, body_counts=body_counts)
+        tokens=tokens, token_counts=token_counts, body_counts=body_counts)
 
 
 def read_file(path: Path, params: IndexParams) -> FileOutcome:
@@ -119,18 +125,35 @@ def read_file(path: Path, params: IndexParams) -> FileOutcome:
 _PARAMS: IndexParams | None = None
 
 
-def _read_batch(paths: list[Path]) -> list[FileOutcome]:
+# In a worker process: the terms it has numbered (created in the worker, after the fork).
+_LOCAL_IDS: LocalTermIds | None = None
+
+
+def _read_batch(paths: list[Path]) -> tuple[int, int, list[str], list[FileOutcome]]:
+    """In a worker: the outcomes of reading `paths`, each document's terms as local ids, with
+    (this worker, the first new local id, the terms it numbered for this batch)."""
+    global _LOCAL_IDS
+    if _LOCAL_IDS is None:
+        _LOCAL_IDS = LocalTermIds()
     gc.disable()  # millions of small objects and no cycles: the collector would only cost time
     try:
-        return [read_file(p, _PARAMS) for p in paths]  # type: ignore[arg-type]
+        outcomes = [read_file(p, _PARAMS) for p in paths]  # type: ignore[arg-type]
     finally:
         gc.enable()
+    for outcome in outcomes:
+        doc = outcome.document
+        if doc is not None:
+            doc.term_ids = _LOCAL_IDS.encode(doc.tokens)  # type: ignore[arg-type]
+            doc.tokens = None
+    return (os.getpid(), *_LOCAL_IDS.take_new_terms(), outcomes)
 
 
-def read_files(files: Sequence[Path], params: IndexParams, workers: int | None = None) -> Iterator[FileOutcome]:
+def read_files(files: Sequence[Path], params: IndexParams, term_ids: GlobalTermIds,
+               workers: int | None = None) -> Iterator[FileOutcome]:
     """Each file's outcome, in order; read in `workers` forked processes when there is enough
     text to pay for starting them (a worker that dies, e.g. killed for memory, is replaced by
-    reading the rest in this process)."""
+    reading the rest in this process). A document read by a worker comes with its global
+    term ids (`term_ids`), one read here with its terms as text."""
     global _PARAMS
     workers = (os.cpu_count() or 1) if workers is None else workers
     size = 0
@@ -151,9 +174,13 @@ def read_files(files: Sequence[Path], params: IndexParams, workers: int | None =
                     while submitted < len(batches) and len(pending) < workers * _AHEAD:
                         pending.append(pool.submit(_read_batch, batches[submitted]))
                         submitted += 1
-                    outcomes = pending.pop(0).result()
+                    worker, start, new_terms, outcomes = pending.pop(0).result()
+                    term_ids.learn(worker, start, new_terms)
                     done += len(outcomes)
-                    yield from outcomes
+                    for outcome in outcomes:
+                        if outcome.document is not None:
+                            outcome.document.term_ids = term_ids.globalise(worker, outcome.document.term_ids)
+                        yield outcome
         except BrokenProcessPool:
             log.warning("index workers failed; reading the remaining files in this process")
         finally:
@@ -190,8 +217,10 @@ class _Collected:
         self.writer.add_documents([(doc_id, *doc.row, doc_id - 1, len(doc.passages), json.dumps(doc.definitions),
                                     None, doc.n_sentences)])
         self.writer.add_passages((first + j, row[0], doc_id, *row[1:]) for j, row in enumerate(doc.passages))
-        tokens = doc.tokens.split(" ") if doc.tokens else []
-        ids = np.fromiter(map(self.vocab.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+        ids = doc.term_ids
+        if ids is None:
+            tokens = doc.tokens or []
+            ids = np.fromiter(map(self.vocab.__getitem__, tokens), dtype=np.int32, count=len(tokens))
         self.id_parts.append(ids)
         self.count_parts.append(doc.token_counts)
         self.body_parts.append(doc.body_counts)
@@ -216,7 +245,7 @@ def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexPa
     try:
         with IndexFileWriter(tmp) as writer:
             kept = _Collected(writer)
-            for done, outcome in enumerate(read_files(files, params, workers), start=1):
+            for done, outcome in enumerate(read_files(files, params, GlobalTermIds(kept.vocab), workers), start=1):
                 if progress:
                     progress(done, total, outcome.source)
                 if outcome.warning:
