@@ -29,7 +29,7 @@ def _grouped(tids: np.ndarray, local: np.ndarray, lens: np.ndarray) -> np.ndarra
     for p in range(lens.size):
         fill[p] = total
         total += lens[p]
-    out = np.empty(tids.size, dtype=np.int64)
+    out = np.empty_like(tids)
     for i in range(tids.size):
         p = local[i]
         out[fill[p]] = tids[i]
@@ -91,8 +91,8 @@ def _in_passage_order(chunk: IdChunk, n_terms: int) -> tuple[np.ndarray, np.ndar
     if tids.size and (int(tids.min()) < 0 or int(tids.max()) >= n_terms):
         raise ValueError("a token id lies outside the vocabulary")
     if local:
-        return _grouped(tids.astype(np.int64, copy=False), local[0].astype(np.int64, copy=False), lens), lens
-    return tids.astype(np.int64, copy=False), lens
+        return _grouped(tids, local[0].astype(np.int64, copy=False), lens), lens
+    return tids, lens
 
 
 def csr_from_id_chunks_compiled(make_chunks: Callable[[], Iterable[IdChunk]],
@@ -125,3 +125,12 @@ def csr_from_id_chunks_compiled(make_chunks: Callable[[], Iterable[IdChunk]],
         n_docs += lens.size
     doc_len = np.concatenate(len_parts) if len_parts else np.empty(0, dtype=np.uint32)
     return {"doc_len": doc_len, "term_offsets": term_offsets, "doc_ids": doc_ids, "tfs": tfs}
+
+
+def warm_up() -> None:
+    """Load (or, the first time on a machine, compile) the kernels for the build's array types,
+    so a large build can do it in the background instead of in its serial tail."""
+    ids = np.array([0, 1, 1], dtype=np.int32)
+    lens = np.array([2, 1], dtype=np.int64)
+    chunks = [(ids, lens), (ids, lens, np.array([0, 1, 0]))]
+    csr_from_id_chunks_compiled(lambda: iter(chunks), range(2))

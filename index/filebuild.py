@@ -24,9 +24,10 @@ import json
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ _CHUNK_PASSAGES = 8192  # passages per chunk when counting postings
 # (`csr_kernels`, 5x faster); below, numpy's sorts are quick enough and compiling (~1 s once
 # per machine) would cost more than it saves.
 COMPILED_CSR_ABOVE_PASSAGES = 50_000
+_BYTES_PER_PASSAGE = 700  # a ~100-word passage's text: guesses from a corpus's size how many it holds
 
 @dataclass
 class AnalysedDocument:
@@ -149,11 +151,13 @@ def _read_batch(paths: list[Path]) -> tuple[int, int, list[str], list[FileOutcom
 
 
 def read_files(files: Sequence[Path], params: IndexParams, term_ids: GlobalTermIds,
-               workers: int | None = None) -> Iterator[FileOutcome]:
+               workers: int | None = None, once_forked: Callable[[int], None] | None = None) -> Iterator[FileOutcome]:
     """Each file's outcome, in order; read in `workers` forked processes when there is enough
     text to pay for starting them (a worker that dies, e.g. killed for memory, is replaced by
     reading the rest in this process). A document read by a worker comes with its global
-    term ids (`term_ids`), one read here with its terms as text."""
+    term ids (`term_ids`), one read here with its terms as text. `once_forked(total bytes)` is
+    called when the workers run (a thread started before a fork would be lost in the child,
+    with whatever lock it held)."""
     global _PARAMS
     workers = (os.cpu_count() or 1) if workers is None else workers
     size = 0
@@ -174,6 +178,9 @@ def read_files(files: Sequence[Path], params: IndexParams, term_ids: GlobalTermI
                     while submitted < len(batches) and len(pending) < workers * _AHEAD:
                         pending.append(pool.submit(_read_batch, batches[submitted]))
                         submitted += 1
+                    if once_forked is not None:
+                        once_forked(size)
+                        once_forked = None
                     worker, start, new_terms, outcomes = pending.pop(0).result()
                     term_ids.learn(worker, start, new_terms)
                     done += len(outcomes)
@@ -215,7 +222,7 @@ class _Collected:
         doc_id = len(self.keys) + 1
         first = self.passages
         self.writer.add_documents([(doc_id, *doc.row, doc_id - 1, len(doc.passages), json.dumps(doc.definitions),
-                                    None, doc.n_sentences)])
+                                    sum(doc.body_counts), doc.n_sentences)])
         self.writer.add_passages((first + j, row[0], doc_id, *row[1:]) for j, row in enumerate(doc.passages))
         ids = doc.term_ids
         if ids is None:
@@ -245,7 +252,8 @@ def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexPa
     try:
         with IndexFileWriter(tmp) as writer:
             kept = _Collected(writer)
-            for done, outcome in enumerate(read_files(files, params, GlobalTermIds(kept.vocab), workers), start=1):
+            outcomes = read_files(files, params, GlobalTermIds(kept.vocab), workers, _warm_up_if_large)
+            for done, outcome in enumerate(outcomes, start=1):
                 if progress:
                     progress(done, total, outcome.source)
                 if outcome.warning:
@@ -267,6 +275,16 @@ def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexPa
     return len(kept.keys), kept.passages, warnings
 
 
+def _warm_up_if_large(corpus_bytes: int) -> None:
+    """For a corpus that will take the compiled CSR path, load its kernels in a background
+    thread while the workers read (~0.5 s, or seconds the first time on a machine, when numba
+    compiles them) rather than in the serial tail of the build."""
+    if corpus_bytes >= COMPILED_CSR_ABOVE_PASSAGES * _BYTES_PER_PASSAGE:
+        from .csr_kernels import warm_up
+
+        threading.Thread(target=warm_up, name="csr-warm-up", daemon=True).start()
+
+
 def _finish(kept: _Collected, params: IndexParams, generation: int, started: float) -> None:
     """Learn acronyms, inject them, build the BM25 arrays, write the rest of the file."""
     analyzer = Analyzer()
@@ -275,10 +293,11 @@ def _finish(kept: _Collected, params: IndexParams, generation: int, started: flo
     pairs = id_pairs(acronyms, kept.vocab)
     cw = params.context_weight
     passes = iter([False, True])  # counting, then writing (which releases the ids as it goes)
+    hits: list[tuple[np.ndarray, np.ndarray]] = []  # per chunk, found by the first pass
 
-    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def chunks() -> Iterator[tuple[np.ndarray, ...]]:
         writing = next(passes)
-        return _id_chunks(kept, pairs, cw, body_extra if writing else None, release=writing)
+        return _id_chunks(kept, pairs, cw, body_extra if writing else None, hits, release=writing)
 
     if kept.passages >= COMPILED_CSR_ABOVE_PASSAGES:
         from .csr_kernels import csr_from_id_chunks_compiled
@@ -295,7 +314,10 @@ def _finish(kept: _Collected, params: IndexParams, generation: int, started: flo
         **encode_terms(terms),
     })
     body_terms = [sum(b) + extra for b, extra in zip(kept.body_parts, body_extra)]
-    kept.writer.set_body_terms((n, doc_id) for doc_id, n in enumerate(body_terms, start=1))
+    # Rows were written with the body terms before injection: rewrite only those that changed
+    # (an UPDATE rewrites the whole row, the document's text included).
+    kept.writer.set_body_terms((n, doc_id) for doc_id, (n, extra) in enumerate(zip(body_terms, body_extra), start=1)
+                               if extra)
     n_sentences = sum(kept.sentences)
     meta = index_meta(params, ANALYZER_VERSION, code_fingerprint(),
                       corpus_fingerprint(kept.keys, params, ANALYZER_VERSION),  # type: ignore[arg-type]
@@ -305,13 +327,16 @@ def _finish(kept: _Collected, params: IndexParams, generation: int, started: flo
 
 
 def _id_chunks(kept: _Collected, pairs: list[IdPair], cw: int, body_extra: list[int] | None,
-               release: bool) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(token ids, tokens per passage, each token's passage in the chunk) in chunks of about
+               hits: list[tuple[np.ndarray, np.ndarray]], release: bool) -> Iterator[tuple[np.ndarray, ...]]:
+    """(token ids, tokens per passage[, each token's passage in the chunk]) in chunks of about
     _CHUNK_PASSAGES passages, with acronym short forms injected (`acronym_ids`); adds to
     `body_extra[d]` how many were injected into document d's bodies, when given; frees each
-    document's ids once chunked when `release`."""
-    for docs in _document_groups(kept):
-        yield _chunk(kept, docs, pairs, cw, body_extra)
+    document's ids once chunked when `release`. `hits` keeps each chunk's short-form hits: the
+    first pass finds them, a second reuses them."""
+    for i, docs in enumerate(_document_groups(kept)):
+        if i == len(hits):
+            hits.append(_short_form_hits(kept, docs, pairs, cw))
+        yield _chunk(kept, docs, cw, body_extra, hits[i])
         if release:
             for d in docs:
                 kept.id_parts[d] = _NO_IDS
@@ -334,31 +359,45 @@ def _document_groups(kept: _Collected) -> Iterator[list[int]]:
 _NO_IDS = np.empty(0, dtype=np.int32)
 
 
-def _chunk(kept: _Collected, docs: list[int], pairs: list[IdPair], cw: int,
-           body_extra: list[int] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One chunk for `csr_from_id_chunks_twice`."""
-    ids = np.concatenate([kept.id_parts[d] for d in docs]).astype(np.int64)
-    counts = np.array([c for d in docs for c in kept.count_parts[d]], dtype=np.int64)
-    n = counts.size
-    local = np.repeat(np.arange(n, dtype=np.int64), counts)
+def _short_form_hits(kept: _Collected, docs: list[int], pairs: list[IdPair],
+                     cw: int) -> tuple[np.ndarray, np.ndarray]:
+    """(token positions in the chunk of `docs`, short-form ids) of every counted long form."""
     if not pairs:
-        return ids, counts, local
-    # Segments: each passage's body, then each copy of its context (expanded separately).
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    ids = np.concatenate([kept.id_parts[d] for d in docs])
+    return short_form_hits(ids, _segments(kept, docs, cw), pairs)
+
+
+def _segments(kept: _Collected, docs: list[int], cw: int) -> np.ndarray:
+    """Each token's segment in the chunk of `docs`: each passage's body, then each copy of its
+    context (acronyms are expanded in each separately)."""
+    counts = np.array([c for d in docs for c in kept.count_parts[d]], dtype=np.int64)
     per_passage = 1 + cw
-    body = np.array([b for d in docs for b in kept.body_parts[d]], dtype=np.int64)
-    seg_len = np.empty((n, per_passage), dtype=np.int64)
-    seg_len[:, 0] = body
+    seg_len = np.empty((counts.size, per_passage), dtype=np.int64)
+    seg_len[:, 0] = [b for d in docs for b in kept.body_parts[d]]
     if cw:
-        seg_len[:, 1:] = ((counts - body) // cw)[:, None]
-    segment = np.repeat(np.arange(n * per_passage, dtype=np.int64), seg_len.ravel())
-    at, shorts = short_form_hits(ids, segment, pairs)
+        seg_len[:, 1:] = ((counts - seg_len[:, 0]) // cw)[:, None]
+    return np.repeat(np.arange(counts.size * per_passage, dtype=np.int64), seg_len.ravel())
+
+
+def _chunk(kept: _Collected, docs: list[int], cw: int, body_extra: list[int] | None,
+           hits: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
+    """One chunk for the CSR builders: (ids, counts) in passage order, or with the short forms
+    of `hits` appended, (ids, counts, each token's passage)."""
+    ids = np.concatenate([kept.id_parts[d] for d in docs])
+    counts = np.array([c for d in docs for c in kept.count_parts[d]], dtype=np.int64)
+    at, shorts = hits
     if not at.size:
-        return ids, counts, local
-    passage = segment[at] // per_passage
+        return ids, counts
+    n = counts.size
+    per_passage = 1 + cw
+    segment = _segments(kept, docs, cw)[at]
+    passage = segment // per_passage
     if body_extra is not None:
         doc_of = np.repeat(np.array(docs), [len(kept.count_parts[d]) for d in docs])
-        in_body = doc_of[passage[segment[at] % per_passage == 0]]
+        in_body = doc_of[passage[segment % per_passage == 0]]
         for doc, extra in zip(*np.unique(in_body, return_counts=True)):
             body_extra[int(doc)] += int(extra)
-    return (np.concatenate((ids, shorts)), counts + np.bincount(passage, minlength=n),
+    local = np.repeat(np.arange(n, dtype=np.int64), counts)
+    return (np.concatenate((ids, shorts.astype(ids.dtype))), counts + np.bincount(passage, minlength=n),
             np.concatenate((local, passage)))
