@@ -151,7 +151,9 @@ class FastTerms:
                 self._fill(memo, tokens, mixed)
         encoded = " ".join(terms).replace(" \n", "\n").replace("\n ", "\n")
         if _only_space_between(text, spans):
-            return encoded, encoded.split()
+            # (the memo's own strings, not `encoded.split()`'s copies: their hashes are cached
+            # for the dictionaries they go through next)
+            return encoded, list(filter("\n".__ne__, terms))
         return encoded, self.terms(text)
 
     def _each_sentence(self, text: str, spans: Sequence[tuple[int, int]], ascii_text: bool) -> tuple[str, list[str]]:
