@@ -111,11 +111,12 @@ class FastTerms:
             return self.analyzer.terms(text)
 
     def is_clean(self, text: str) -> bool:
-        """Whether `raw` would leave `text` as it is: no carriage return, control character or
-        "X.Y." for `_DOTTED` to rewrite, and ASCII or already normalised (NFKC, straight quotes,
-        no invisible characters) with every character one that `re` and nltk's `regex` classify
-        alike. True of nearly every passage, whose document was normalised when it was parsed."""
-        if "\r" in text or _DOTTED_HINT.search(text) is not None:
+        """Whether `raw` would leave `text` as it is, but for `_DOTTED`'s "X.Y." rewriting: no
+        carriage return or control character, and ASCII or already normalised (NFKC, straight
+        quotes, no invisible characters) with every character one that `re` and nltk's `regex`
+        classify alike. True of nearly every passage, whose document was normalised when it
+        was parsed."""
+        if "\r" in text:
             return False
         # (a printable text has no control character; `isprintable` answers 10x faster)
         if not text.isprintable() and _CONTROL.search(text) is not None:
@@ -132,12 +133,15 @@ class FastTerms:
         `terms` per sentence, which the build runs on every sentence of the corpus.
         """
         ascii_text = text.isascii()
+        dotted = _DOTTED_HINT.search(text) is not None
         mixed = _any_lower(text, 0, len(text), ascii_text)
         for a, b in spans:
             if _any_lower(text, a, b, ascii_text) != mixed or not (
                     ascii_text or unicodedata.is_normalized("NFKC", text[a:b])):
-                return self._each_sentence(text, spans, ascii_text)
+                return self._each_sentence(text, spans, ascii_text, dotted)
         marked = _SEPARATOR.join([text[a:b] for a, b in spans])
+        if dotted:  # as `raw` rewrites each sentence: the separator ends any "X.Y." run
+            marked = _DOTTED.sub(_dotted, marked)
         tokens = ascii_tokens(marked) if ascii_text else _WORD_OR_SEPARATOR.findall(marked)
         memo = self._mixed if mixed else self._plain
         for attempt in range(2):
@@ -147,22 +151,23 @@ class FastTerms:
                 break
             except KeyError:
                 if attempt:  # another thread cleared the full memo meanwhile
-                    return self._each_sentence(text, spans, ascii_text)
+                    return self._each_sentence(text, spans, ascii_text, dotted)
                 self._fill(memo, tokens, mixed)
         encoded = " ".join(terms).replace(" \n", "\n").replace("\n ", "\n")
-        if _only_space_between(text, spans):
+        if not dotted and _only_space_between(text, spans):  # (a run could span an edge)
             # (the memo's own strings, not `encoded.split()`'s copies: their hashes are cached
             # for the dictionaries they go through next)
             return encoded, list(filter("\n".__ne__, terms))
         return encoded, self.terms(text)
 
-    def _each_sentence(self, text: str, spans: Sequence[tuple[int, int]], ascii_text: bool) -> tuple[str, list[str]]:
+    def _each_sentence(self, text: str, spans: Sequence[tuple[int, int]], ascii_text: bool,
+                       dotted: bool) -> tuple[str, list[str]]:
         """`clean_text_terms` one sentence at a time (some sentence's case mix differs)."""
         find = _ASCII_WORD.findall if ascii_text else _WORD_RE.findall
         per_sentence = []
         for a, b in spans:
             sentence = text[a:b]
-            if ascii_text or unicodedata.is_normalized("NFKC", sentence):
+            if not dotted and (ascii_text or unicodedata.is_normalized("NFKC", sentence)):
                 per_sentence.append(self._mapped(find(text, a, b), _any_lower(text, a, b, ascii_text), sentence))
             else:
                 per_sentence.append(self.terms(sentence))

@@ -106,7 +106,7 @@ def test_sentence_and_passage_terms_match_the_analyzer_on_random_text() -> None:
     clean = 0
     for _ in range(3000):
         raw = "".join(rng.choice(PIECES) for _ in range(rng.randrange(0, 25)))
-        for text in (raw, normalize_text(raw).replace("U.S.", "US")):
+        for text in (raw, normalize_text(raw)):
             spans = reference_spans(text)
             if rng.random() < 0.3:  # any spans: cuts inside words, gaps holding words
                 cuts = sorted(rng.randrange(len(text) + 1) for _ in range(2 * rng.randrange(4)))
