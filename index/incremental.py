@@ -43,7 +43,7 @@ from .acronyms import AcronymMap
 from .analysis import ANALYZER_VERSION, Analyzer
 from .doc_analysis import (DocAnalysis, analyse_document, code_fingerprint, learn_from_definitions,
                            stored_document_fields, stored_passage_rows)
-from .writer import DOCUMENT_COLUMNS, PASSAGE_COLUMNS, encode_array, shaping_meta
+from .writer import DOCUMENT_COLUMNS, PASSAGE_COLUMNS, insert_array, shaping_meta
 from .bm25 import decode_terms, drop_unheld_terms, encode_terms
 from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, split_sources
 from .documents import Document, UnreadableDocument, discover_files, load_document
@@ -250,7 +250,7 @@ def apply_update(plan: UpdatePlan, params: IndexParams, tmp: Path) -> bool:
         db.execute("DELETE FROM bm25_arrays")
         for name, value in updated.items():
             if isinstance(value, np.ndarray):
-                db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, *encode_array(value)))
+                insert_array(db, name, value)
             else:
                 db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, *value))
         _update_meta(db, plan, prepared, params, updated, started)

@@ -89,6 +89,23 @@ def encode_array(value: np.ndarray) -> tuple[str, memoryview]:
     return value.dtype.str, memoryview(np.ascontiguousarray(value)).cast("B")
 
 
+# Arrays larger than this are written into a zeroblob piece by piece: SQLite copies a bound
+# blob whole before writing it, which at a million passages put 240 MB on the build's peak.
+_BLOB_PIECE = 16 << 20
+
+
+def insert_array(db: sqlite3.Connection, name: str, value: np.ndarray) -> None:
+    """Store one numeric array in `bm25_arrays` (see `encode_array`)."""
+    dtype, data = encode_array(value)
+    if len(data) <= _BLOB_PIECE:
+        db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, dtype, data))
+        return
+    row = db.execute("INSERT INTO bm25_arrays VALUES (?, ?, zeroblob(?))", (name, dtype, len(data))).lastrowid
+    with db.blobopen("bm25_arrays", "data", row) as blob:
+        for at in range(0, len(data), _BLOB_PIECE):
+            blob.write(data[at:at + _BLOB_PIECE])
+
+
 class IndexFileWriter:
     """A new, private index file being written. Use as a context manager: the connection is
     closed whatever happens; the caller removes the file if the build fails."""
@@ -128,12 +145,11 @@ class IndexFileWriter:
         """Write the BM25 arrays, the position -> row map, acronyms, file states and meta; commit."""
         for name, value in arrays.items():
             if value.dtype.kind in "OUS":
-                data = (name, "json", json.dumps(value.tolist()).encode())
+                self.db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)",
+                                (name, "json", json.dumps(value.tolist()).encode()))
             else:
-                data = (name, *encode_array(value))
-            self.db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", data)
-        self.db.execute("INSERT INTO bm25_arrays VALUES ('passage_rows', ?, ?)",
-                        encode_array(passage_rows.astype(np.uint32)))
+                insert_array(self.db, name, value)
+        insert_array(self.db, "passage_rows", passage_rows.astype(np.uint32))
         self.db.executemany("INSERT INTO acronyms VALUES (?, ?)", acronyms)
         self.db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)", files)
         self.db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
