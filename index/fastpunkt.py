@@ -167,6 +167,22 @@ def _space_line(line: str) -> str:
     return line
 
 
+def _decide(line: str, context: str, stop: int, next_start: int, out: list[tuple[int, int]], last: int,
+            closers: bool) -> tuple[int, bool]:
+    """One candidate of `_slices_from_text`: the period (or "?", "!") at `stop`, in `context`;
+    `next_start` is where its next token starts (-1: none, a non-word character follows).
+    When it breaks, the sentence from `last` ends after it; returns where the current sentence
+    starts, and whether some sentence after the first starts with a closing character."""
+    found = _memo.get(context)
+    if found is None:
+        found = _breaks(context)
+    if not found:
+        return last, closers
+    out.append((last, stop + 1))
+    last = next_start if next_start >= 0 else stop + 1
+    return last, closers or line[last] in _CLOSERS
+
+
 def _slices_any(line: str) -> tuple[list[tuple[int, int]], bool]:
     """`_slices_from_text(line)`, and whether some sentence after the first starts with a
     closing character (only then can `_realign_boundaries` move anything).
@@ -176,7 +192,6 @@ def _slices_any(line: str) -> tuple[list[tuple[int, int]], bool]:
     several. Candidates come from the period-context pattern, as in nltk.
     """
     ws = _space_line(line)
-    memo = _memo
     out: list[tuple[int, int]] = []
     closers = False
     last = 0
@@ -187,32 +202,12 @@ def _slices_any(line: str) -> tuple[list[tuple[int, int]], bool]:
         i = ws.rfind(" ", prev_stop, s)
         start = i + 1 if i > prev_stop else prev_start
         if prev is not None and prev_stop <= start:
-            context = line[prev_start:prev.end(1)]
-            found = memo.get(context)
-            if found is None:
-                found = _breaks(context)
-            if found:
-                out.append((last, prev_stop + 1))
-                last = prev.start(2)
-                if last < 0:
-                    last = prev_stop + 1
-                if line[last] in _CLOSERS:
-                    closers = True
+            last, closers = _decide(line, line[prev_start:prev.end(1)], prev_stop, prev.start(2), out, last, closers)
         prev = m
         prev_start = start
         prev_stop = s
     if prev is not None:
-        context = line[prev_start:prev.end(1)]
-        found = memo.get(context)
-        if found is None:
-            found = _breaks(context)
-        if found:
-            out.append((last, prev_stop + 1))
-            last = prev.start(2)
-            if last < 0:
-                last = prev_stop + 1
-            if line[last] in _CLOSERS:
-                closers = True
+        last, closers = _decide(line, line[prev_start:prev.end(1)], prev_stop, prev.start(2), out, last, closers)
     out.append((last, len(line.rstrip())))
     return out, closers
 
@@ -221,7 +216,6 @@ def _slices_periods(line: str) -> tuple[list[tuple[int, int]], bool]:
     """`_slices_any` for a line without "?" and "!", where every candidate is a period: found
     with `str.find`, which is many times faster than scanning for a character class."""
     ws = _space_line(line)
-    memo = _memo
     find = line.find
     rfind = ws.rfind
     n = len(line)
@@ -251,15 +245,7 @@ def _slices_periods(line: str) -> tuple[list[tuple[int, int]], bool]:
         k = rfind(" ", prev_stop, i)
         start = k + 1 if k > prev_stop else prev_start
         if pending and prev_stop <= start:
-            context = line[prev_start:prev_end]
-            found = memo.get(context)
-            if found is None:
-                found = _breaks(context)
-            if found:
-                out.append((last, prev_stop + 1))
-                last = prev_next if prev_next >= 0 else prev_stop + 1
-                if line[last] in _CLOSERS:
-                    closers = True
+            last, closers = _decide(line, line[prev_start:prev_end], prev_stop, prev_next, out, last, closers)
         pending = True
         prev_start = start
         prev_stop = i
@@ -267,15 +253,7 @@ def _slices_periods(line: str) -> tuple[list[tuple[int, int]], bool]:
         prev_next = nxt
         i = find(".", j)
     if pending:
-        context = line[prev_start:prev_end]
-        found = memo.get(context)
-        if found is None:
-            found = _breaks(context)
-        if found:
-            out.append((last, prev_stop + 1))
-            last = prev_next if prev_next >= 0 else prev_stop + 1
-            if line[last] in _CLOSERS:
-                closers = True
+        last, closers = _decide(line, line[prev_start:prev_end], prev_stop, prev_next, out, last, closers)
     out.append((last, len(line.rstrip())))
     return out, closers
 
