@@ -65,7 +65,7 @@ class AnalysedDocument:
 
     hash: str
     path: str
-    row: tuple  # documents columns hash..text
+    row: tuple  # documents columns hash..kind
     definitions: list[tuple[str, str]]
     n_sentences: int
     passages: list[tuple]  # `doc_analysis.stored_passage_rows`
