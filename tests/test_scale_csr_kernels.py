@@ -66,3 +66,30 @@ def test_a_build_over_the_threshold_writes_the_same_file(tmp_path: Path, monkeyp
     monkeypatch.setattr(filebuild, "COMPILED_CSR_ABOVE_PASSAGES", 0)
     rebuild_sync([corpus], compiled_built, IndexParams())
     assert_same_as_full_build(compiled_built, numpy_built)
+
+
+def test_a_large_parallel_build_loads_the_kernels_while_the_workers_read(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the workers have forked, a corpus big enough for the compiled path starts loading
+    the kernels in a thread; the file is the same as a build without it."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    awkward_corpus(corpus)
+    plain = tmp_path / "plain.sqlite3"
+    rebuild_sync([corpus], plain, IndexParams())
+
+    started: list[str] = []
+    real_start = filebuild.threading.Thread.start
+
+    def recording_start(thread) -> None:  # noqa: ANN001
+        started.append(thread.name)
+        real_start(thread)
+
+    monkeypatch.setattr(filebuild.threading.Thread, "start", recording_start)
+    monkeypatch.setattr(filebuild, "PARALLEL_ABOVE_CHARS", 0)
+    monkeypatch.setattr(filebuild, "_TASK_FILES", 2)
+    monkeypatch.setattr(filebuild, "COMPILED_CSR_ABOVE_PASSAGES", 0)
+    warmed = tmp_path / "warmed.sqlite3"
+    rebuild_sync([corpus], warmed, IndexParams())
+    assert "csr-warm-up" in started
+    assert_same_as_full_build(warmed, plain)
