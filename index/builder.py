@@ -7,7 +7,6 @@ index from documents they made themselves.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
@@ -21,6 +20,7 @@ from .analysis import Analyzer
 from .bm25 import BM25Index, BM25Params
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .errors import EmptyCorpusError
+from .gc_pause import no_cyclic_gc
 from .fetch import WebSource, fetch_sources_sync, is_url
 from .html import decode_html, parse_html
 from .passages import Passage, PassageParams, split_document
@@ -174,13 +174,8 @@ def build_from_documents(documents: Iterable[Document], params: IndexParams = In
     learned over the whole corpus and injected afterwards. The result is identical to the
     sequential reference (`build_reference`), which tests check.
     """
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # millions of small lists and no cycles: the collector would only cost time
-    try:
+    with no_cyclic_gc():
         return _build(documents, params, analyzer, warnings, workers)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _build(documents: Iterable[Document], params: IndexParams, analyzer: Analyzer | None,

@@ -15,7 +15,6 @@ cheap (`fastanalysis.AcronymExpander`).
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
@@ -31,6 +30,7 @@ import multiprocessing
 from .acronyms import AcronymMap, find_definitions
 from .analysis import Analyzer, english_stopwords
 from .documents import Document
+from .gc_pause import no_cyclic_gc
 from .passages import Passage, split_document
 
 log = logging.getLogger(__name__)
@@ -163,11 +163,8 @@ _SHARED: tuple[Sequence[Document], object] | None = None
 
 def _analyse_batch(indices: list[int]) -> list[DocAnalysis]:
     documents, passage_params = _SHARED  # type: ignore[misc]
-    gc.disable()  # millions of small lists: the cyclic collector only costs time here
-    try:
+    with no_cyclic_gc():
         return [analyse_document(documents[i], passage_params) for i in indices]
-    finally:
-        gc.enable()
 
 
 def _analyse_parallel(documents: Sequence[Document], todo: list[int], passage_params, workers: int,
@@ -196,9 +193,7 @@ def analyse_documents(documents: Sequence[Document], params, analyzer: Analyzer,
     chars = sum(len(d.text) for d in documents)
     workers = (os.cpu_count() or 1) if workers is None else workers
     custom = type(analyzer) is not Analyzer or analyzer.stopwords != english_stopwords()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with no_cyclic_gc():
         if workers > 1 and chars > PARALLEL_ABOVE_CHARS and not custom:
             try:
                 _analyse_parallel(documents, todo, params.passages, workers, out)
@@ -207,9 +202,6 @@ def analyse_documents(documents: Sequence[Document], params, analyzer: Analyzer,
             todo = [i for i in todo if out[i] is None]
         for i in todo:
             out[i] = analyse_document(documents[i], params.passages, analyzer)
-    finally:
-        if was_enabled:
-            gc.enable()
     return out  # type: ignore[return-value]
 
 

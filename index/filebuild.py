@@ -18,7 +18,6 @@ differently, which no ranking depends on.
 
 from __future__ import annotations
 
-import gc
 import itertools
 import json
 import logging
@@ -44,6 +43,7 @@ from .doc_analysis import (PARALLEL_ABOVE_CHARS, analyse_document, code_fingerpr
                            stored_document_fields, stored_passage_rows)
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .errors import EmptyCorpusError
+from .gc_pause import no_cyclic_gc
 from .term_ids import GlobalTermIds, LocalTermIds
 from .writer import IndexFileWriter, index_meta
 
@@ -137,11 +137,8 @@ def _read_batch(paths: list[Path]) -> tuple[int, int, list[str], list[FileOutcom
     global _LOCAL_IDS
     if _LOCAL_IDS is None:
         _LOCAL_IDS = LocalTermIds()
-    gc.disable()  # millions of small objects and no cycles: the collector would only cost time
-    try:
+    with no_cyclic_gc():
         outcomes = [read_file(p, _PARAMS) for p in paths]  # type: ignore[arg-type]
-    finally:
-        gc.enable()
     for outcome in outcomes:
         doc = outcome.document
         if doc is not None:
@@ -247,31 +244,25 @@ def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexPa
     folders, web = split_sources(sources)
     files, warnings = discover_files(folders) if folders else ([], [])
     total = len(files) + len(web)
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        with IndexFileWriter(tmp) as writer:
-            kept = _Collected(writer)
-            outcomes = read_files(files, params, GlobalTermIds(kept.vocab), workers, _warm_up_if_large)
-            for done, outcome in enumerate(outcomes, start=1):
-                if progress:
-                    progress(done, total, outcome.source)
-                if outcome.warning:
-                    warnings.append(outcome.warning)
-                elif outcome.document is not None:
-                    kept.add(outcome.source, outcome.stat, outcome.document, warnings)
-            for source, doc in fetched_documents(web, len(files), total, progress, warnings):
-                if not doc.paragraphs:
-                    warnings.append(f"{source}: skipped, no text to index")
-                    continue
-                kept.add(source, None, analysed(doc, params), warnings)
-            if not kept.keys:
-                shown = ", ".join(str(p) for p in sources) or "(no paths given)"
-                raise EmptyCorpusError(f"no documents could be indexed from {shown}", warnings)
-            _finish(kept, params, generation, started)
-    finally:
-        if was_enabled:
-            gc.enable()
+    with no_cyclic_gc(), IndexFileWriter(tmp) as writer:
+        kept = _Collected(writer)
+        outcomes = read_files(files, params, GlobalTermIds(kept.vocab), workers, _warm_up_if_large)
+        for done, outcome in enumerate(outcomes, start=1):
+            if progress:
+                progress(done, total, outcome.source)
+            if outcome.warning:
+                warnings.append(outcome.warning)
+            elif outcome.document is not None:
+                kept.add(outcome.source, outcome.stat, outcome.document, warnings)
+        for source, doc in fetched_documents(web, len(files), total, progress, warnings):
+            if not doc.paragraphs:
+                warnings.append(f"{source}: skipped, no text to index")
+                continue
+            kept.add(source, None, analysed(doc, params), warnings)
+        if not kept.keys:
+            shown = ", ".join(str(p) for p in sources) or "(no paths given)"
+            raise EmptyCorpusError(f"no documents could be indexed from {shown}", warnings)
+        _finish(kept, params, generation, started)
     return len(kept.keys), kept.passages, warnings
 
 
@@ -314,8 +305,7 @@ def _finish(kept: _Collected, params: IndexParams, generation: int, started: flo
         **encode_terms(terms),
     })
     body_terms = [sum(b) + extra for b, extra in zip(kept.body_parts, body_extra)]
-    # Rows were written with the body terms before injection: rewrite only those that changed
-    # (an UPDATE rewrites the whole row, the document's text included).
+    # Rows were written with the body terms before injection: rewrite only those that changed.
     kept.writer.set_body_terms((n, doc_id) for doc_id, (n, extra) in enumerate(zip(body_terms, body_extra), start=1)
                                if extra)
     n_sentences = sum(kept.sentences)
@@ -331,12 +321,13 @@ def _id_chunks(kept: _Collected, pairs: list[IdPair], cw: int, body_extra: list[
     """(token ids, tokens per passage[, each token's passage in the chunk]) in chunks of about
     _CHUNK_PASSAGES passages, with acronym short forms injected (`acronym_ids`); adds to
     `body_extra[d]` how many were injected into document d's bodies, when given; frees each
-    document's ids once chunked when `release`. `hits` keeps each chunk's short-form hits: the
-    first pass finds them, a second reuses them."""
+    document's ids once chunked when `release`. `hits` keeps each chunk's short-form hits (the
+    segment of each, and the short form's id): the first pass finds them, a second reuses them."""
     for i, docs in enumerate(_document_groups(kept)):
+        ids = np.concatenate([kept.id_parts[d] for d in docs])
         if i == len(hits):
-            hits.append(_short_form_hits(kept, docs, pairs, cw))
-        yield _chunk(kept, docs, cw, body_extra, hits[i])
+            hits.append(_short_form_hits(kept, docs, ids, pairs, cw))
+        yield _chunk(kept, docs, ids, cw, body_extra, hits[i])
         if release:
             for d in docs:
                 kept.id_parts[d] = _NO_IDS
@@ -359,13 +350,15 @@ def _document_groups(kept: _Collected) -> Iterator[list[int]]:
 _NO_IDS = np.empty(0, dtype=np.int32)
 
 
-def _short_form_hits(kept: _Collected, docs: list[int], pairs: list[IdPair],
+def _short_form_hits(kept: _Collected, docs: list[int], ids: np.ndarray, pairs: list[IdPair],
                      cw: int) -> tuple[np.ndarray, np.ndarray]:
-    """(token positions in the chunk of `docs`, short-form ids) of every counted long form."""
+    """(segment, short-form id) of every counted long form in the chunk of `docs`, whose
+    token ids are `ids`."""
     if not pairs:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    ids = np.concatenate([kept.id_parts[d] for d in docs])
-    return short_form_hits(ids, _segments(kept, docs, cw), pairs)
+    segment = _segments(kept, docs, cw)
+    at, shorts = short_form_hits(ids, segment, pairs)
+    return segment[at], shorts
 
 
 def _segments(kept: _Collected, docs: list[int], cw: int) -> np.ndarray:
@@ -380,18 +373,16 @@ def _segments(kept: _Collected, docs: list[int], cw: int) -> np.ndarray:
     return np.repeat(np.arange(counts.size * per_passage, dtype=np.int64), seg_len.ravel())
 
 
-def _chunk(kept: _Collected, docs: list[int], cw: int, body_extra: list[int] | None,
+def _chunk(kept: _Collected, docs: list[int], ids: np.ndarray, cw: int, body_extra: list[int] | None,
            hits: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
     """One chunk for the CSR builders: (ids, counts) in passage order, or with the short forms
     of `hits` appended, (ids, counts, each token's passage)."""
-    ids = np.concatenate([kept.id_parts[d] for d in docs])
     counts = np.array([c for d in docs for c in kept.count_parts[d]], dtype=np.int64)
-    at, shorts = hits
-    if not at.size:
+    segment, shorts = hits
+    if not segment.size:
         return ids, counts
     n = counts.size
     per_passage = 1 + cw
-    segment = _segments(kept, docs, cw)[at]
     passage = segment // per_passage
     if body_extra is not None:
         doc_of = np.repeat(np.array(docs), [len(kept.count_parts[d]) for d in docs])

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .builder import IndexParams, Progress
 from .incremental import UpdatePlan, apply_update, plan_update
 from .filebuild import build_index_file
+from .gc_pause import no_cyclic_gc
 from .store import (IndexInfo, build_lock, install, raise_write_error, read_generation, read_info,
                     remove_stale_builds, temporary_path)
 
@@ -39,7 +38,7 @@ def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
     with build_lock(db_path, wait=wait_for_lock):
         remove_stale_builds(db_path)  # what a build killed mid-write (SIGKILL, power loss) left behind
         started = time.perf_counter()
-        with _no_cyclic_gc():
+        with no_cyclic_gc():
             plan = plan_update(paths, db_path, params)
             if plan is not None and _update(plan, params, db_path):
                 analysed = len(plan.new_documents)
@@ -60,20 +59,6 @@ def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
             # bot in its log).
             log.debug("%s", warning)
         return ReindexResult(read_info(db_path), time.perf_counter() - started, warnings)
-
-
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """The cyclic collector off: a reindex holds the old index's 25k document records and
-    fresh arrays, makes no cycles, and full collections over them cost ~1 s of a 1M-passage
-    reindex (py-spy)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _update(plan: UpdatePlan, params: IndexParams, db_path: Path) -> bool:
