@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 from .acronyms import AcronymMap, append_short_forms
 from .analysis import _DOTTED, _TOKENIZER, SHOUT, Analyzer
+from .doc_analysis import encode_sentence_terms
 from .normalize import _CONTROL, normalize_text
 from .fastpunkt import line_spans
 
@@ -171,7 +172,7 @@ class FastTerms:
                 per_sentence.append(self._mapped(find(text, a, b), _any_lower(text, a, b, ascii_text), sentence))
             else:
                 per_sentence.append(self.terms(sentence))
-        return "\n".join(" ".join(t) for t in per_sentence), self.terms(text)
+        return encode_sentence_terms(per_sentence), self.terms(text)
 
 
 def _only_space_between(text: str, spans: Sequence[tuple[int, int]]) -> bool:
@@ -250,7 +251,7 @@ def sentence_and_passage_terms(fast: "FastTerms", text: str, spans: Sequence[tup
     if type(fast) is FastTerms and fast.is_clean(text):
         return fast.clean_text_terms(text, spans)
     per_sentence = [fast.terms(text[a:b]) for a, b in spans]
-    encoded = "\n".join(" ".join(t) for t in per_sentence)
+    encoded = encode_sentence_terms(per_sentence)
     if text_terms_are_sentence_terms(text, spans):
         return encoded, [t for terms in per_sentence for t in terms]
     return encoded, fast.terms(text)
