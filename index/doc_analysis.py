@@ -40,8 +40,8 @@ PARALLEL_ABOVE_CHARS = 4_000_000
 # Documents per task sent to a worker (amortises pickling; keeps both cores busy).
 _TASK_DOCS = 64
 
-_SHAPING_MODULES = ("acronyms", "analysis", "doc_analysis", "documents", "fastanalysis", "fastpunkt", "normalize",
-                    "passages", "sentences")
+_SHAPING_SOURCES = ("acronyms.py", "analysis.py", "doc_analysis.py", "documents.py", "fastanalysis.py", "fastpunkt.py",
+                    "normalize.py", "passages.py", "sentences.py", "_termscan.c")
 
 
 @dataclass
@@ -63,9 +63,9 @@ class DocAnalysis:
 def code_fingerprint() -> str:
     """A hash of the source of every module whose code shapes a document's analysis."""
     h = hashlib.sha256()
-    for name in _SHAPING_MODULES:
+    for name in _SHAPING_SOURCES:
         try:
-            h.update(resources.files("index").joinpath(f"{name}.py").read_bytes())
+            h.update(resources.files("index").joinpath(name).read_bytes())
         except OSError:  # pragma: no cover - frozen or zipped installs
             h.update(name.encode())
     return h.hexdigest()[:16]

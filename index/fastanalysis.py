@@ -29,6 +29,7 @@ from .analysis import _DOTTED, _TOKENIZER, SHOUT, Analyzer
 from .doc_analysis import encode_sentence_terms
 from .normalize import _CONTROL, normalize_text
 from .fastpunkt import line_spans
+from ._termscan import TermTable
 
 _MEMO_LIMIT = 2_000_000
 _WORD_RE = re.compile(_TOKENIZER._pattern)
@@ -48,6 +49,9 @@ class FastTerms:
         self._mixed: dict[str, str] = {}
         self._plain: dict[str, str] = {}
         self._char_ok: dict[str, bool] = {}
+        # The same, for `clean_text_terms`, which tokenises and maps a text in C (`_termscan`)
+        self._mixed_table = TermTable()
+        self._plain_table = TermTable()
         self._regex_class = None
 
     def _chars_agree(self, text: str) -> bool:
@@ -86,13 +90,15 @@ class FastTerms:
     def _fill(self, memo: dict[str, str], tokens: Sequence[str], mixed: bool) -> None:
         if len(memo) > _MEMO_LIMIT:
             memo.clear()
-        stop = self.analyzer.stopwords
-        term = self.analyzer.term
         for tok in set(tokens).difference(memo):
-            folded = tok.casefold()
-            if mixed and len(tok) >= 2 and tok.isupper() and folded in stop:
-                folded = SHOUT + folded
-            memo[tok] = term(folded) or ""
+            memo[tok] = self._term_of(tok, mixed)
+
+    def _term_of(self, token: str, mixed: bool) -> str:
+        """The term of one original-case token ("" for none), in mixed-case text or not."""
+        folded = token.casefold()
+        if mixed and len(token) >= 2 and token.isupper() and folded in self.analyzer.stopwords:
+            folded = SHOUT + folded
+        return self.analyzer.term(folded) or ""
 
     def terms(self, text: str) -> list[str]:
         tokens, mixed = self.raw(text)
@@ -129,9 +135,10 @@ class FastTerms:
 
         Such text needs none of `raw`'s rewriting (a non-ASCII sentence is checked to be NFKC on
         its own), so its sentences can be tokenised where they lie. When they all share the
-        text's case mix (nearly always), that is one `findall` over the sentences joined by a
-        separator token that the memo maps to the line break of the encoding: 4x cheaper than
-        `terms` per sentence, which the build runs on every sentence of the corpus.
+        text's case mix (nearly always), that is one pass in C (`_termscan.TermTable.scan`) over
+        the sentences joined by a separator that becomes the line break of the encoding: the
+        build runs this on every sentence of the corpus, and per token, Python's `findall`,
+        memo lookup and join cost 3x the whole scan.
         """
         ascii_text = text.isascii()
         dotted = _DOTTED_HINT.search(text) is not None
@@ -143,22 +150,19 @@ class FastTerms:
         marked = _SEPARATOR.join([text[a:b] for a, b in spans])
         if dotted:  # as `raw` rewrites each sentence: the separator ends any "X.Y." run
             marked = _DOTTED.sub(_dotted, marked)
-        tokens = ascii_tokens(marked) if ascii_text else _WORD_OR_SEPARATOR.findall(marked)
-        memo = self._mixed if mixed else self._plain
-        for attempt in range(2):
-            memo["\x00"] = "\n"  # (again after `_fill`, which may have cleared the memo)
-            try:
-                terms = list(filter(None, map(memo.__getitem__, tokens)))
-                break
-            except KeyError:
-                if attempt:  # another thread cleared the full memo meanwhile
-                    return self._each_sentence(text, spans, ascii_text, dotted)
-                self._fill(memo, tokens, mixed)
-        encoded = " ".join(terms).replace(" \n", "\n").replace("\n ", "\n")
+        table = self._mixed_table if mixed else self._plain_table
+        found = table.scan(marked)
+        while type(found) is list:  # tokens the table does not map yet
+            if len(table) > _MEMO_LIMIT:
+                table.clear()
+            for token in set(found):
+                table.add(token, self._term_of(token, mixed))
+            found = table.scan(marked)
+        encoded, terms = found
         if not dotted and _only_space_between(text, spans):  # (a run could span an edge)
-            # (the memo's own strings, not `encoded.split()`'s copies: their hashes are cached
-            # for the dictionaries they go through next)
-            return encoded, list(filter("\n".__ne__, terms))
+            # (the analyser's own strings, not `encoded.split()`'s copies: their hashes are
+            # cached for the dictionaries they go through next)
+            return encoded, terms
         return encoded, self.terms(text)
 
     def _each_sentence(self, text: str, spans: Sequence[tuple[int, int]], ascii_text: bool,
@@ -212,28 +216,10 @@ _ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z0-9]+)*")
 # Found wherever `_DOTTED` matches ("X.Y." holds ".Y."); the literal first character lets `re`
 # skip ahead instead of testing a class at every position, 10x faster on text with none.
 _DOTTED_HINT = re.compile(r"\.[A-Za-z]\.")
-# Joins a clean text's sentences for one `findall`: NUL, a control character, so never in clean
 # text, and a token of its own in these patterns (never part of a word).
+# Joins a clean text's sentences for one scan: NUL, a control character, so never in clean
+# text, and a token of its own in `_termscan` (never part of a word).
 _SEPARATOR = " \x00 "
-_WORD_OR_SEPARATOR = re.compile(_WORD_RE.pattern + "|\x00")
-# Every ASCII character that is neither in a word ([A-Za-z0-9']) nor the separator, to " ".
-_NON_WORD_TO_SPACE = {i: " " for i in range(128) if not (chr(i).isalnum() or chr(i) in "'\x00")}
-# An apostrophe that does not stand between two word characters, so cannot be in a token.
-_LONE_APOSTROPHE = re.compile(r"'(?:(?<![A-Za-z0-9]')|(?![A-Za-z0-9]))")
-
-
-def ascii_tokens(text: str) -> list[str]:
-    """`_WORD_OR_SEPARATOR.findall(text)` for ASCII text whose only control characters are the
-    NULs of `_SEPARATOR`s, twice as fast.
-
-    With every lone apostrophe and every other non-word character made a space, what is left
-    between spaces is a run of letters and digits joined by single apostrophes: exactly one
-    token of the pattern, which never spans a non-word character. `str.translate` has a C fast
-    path for ASCII-to-ASCII tables and `split` cuts in C; the regex tests each position.
-    """
-    if "'" in text:
-        text = _LONE_APOSTROPHE.sub(" ", text)
-    return text.translate(_NON_WORD_TO_SPACE).split()
 
 
 def _any_lower(text: str, start: int, end: int, ascii_text: bool) -> bool:

@@ -118,17 +118,6 @@ def test_sentence_and_passage_terms_match_the_analyzer_on_random_text() -> None:
     assert clean > 2000  # both paths ran
 
 
-def test_ascii_tokens_are_the_word_pattern_tokens() -> None:
-    from index.fastanalysis import _SEPARATOR, _WORD_OR_SEPARATOR, ascii_tokens
-
-    rng = random.Random(3)
-    pieces = ["a", "B", "9", "'", "''", " ", "_", "-", _SEPARATOR, "rock'n'roll", "don't", "x'", "'y", ".", "\t",
-              "\n", "\x7f", "~"]
-    for _ in range(20000):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 15)))
-        assert ascii_tokens(text) == _WORD_OR_SEPARATOR.findall(text), text
-
-
 def test_acronym_expander_matches_acronym_map() -> None:
     rng = random.Random(1)
     words = ["space", "station", "ros", "russian", "orbit", "deep", "network", "dsn", "x"]
