@@ -88,7 +88,7 @@ table_release(TermTable *self)
 
 /* The slot holding the key text[start:start+len] (of `kind`/`data`), or the empty slot where
  * it would go. */
-static inline Slot *
+static inline __attribute__((always_inline)) Slot *
 find_slot(TermTable *self, uint64_t hash, int kind, const void *data, Py_ssize_t start, Py_ssize_t len)
 {
     size_t i = (size_t)hash & self->mask;
@@ -142,6 +142,10 @@ table_grow(TermTable *self)
 static PyObject *
 TermTable_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
+    if (PyTuple_GET_SIZE(args) > 0 || (kwds != NULL && PyDict_GET_SIZE(kwds) > 0)) {
+        PyErr_SetString(PyExc_TypeError, "TermTable() takes no arguments");
+        return NULL;
+    }
     TermTable *self = (TermTable *)type->tp_alloc(type, 0);
     if (self == NULL) {
         return NULL;
@@ -347,14 +351,11 @@ PyDoc_STRVAR(scan_doc,
 "by \" \" with a line break for each NUL, and those terms as a list (without the line breaks).\n"
 "Otherwise return the list of the word tokens it does not map, in order of appearance.");
 
-static PyObject *
-TermTable_scan(TermTable *self, PyObject *arg)
+/* `scan` for text of one storage kind; inlined three times, so that each copy reads its
+ * characters directly instead of switching on the kind at every character. */
+static inline __attribute__((always_inline)) PyObject *
+scan_kind(TermTable *self, PyObject *arg, const int kind)
 {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "scan() needs a str");
-        return NULL;
-    }
-    int kind = PyUnicode_KIND(arg);
     const void *data = PyUnicode_DATA(arg);
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
     TermBuffer found = {NULL, 0, 0};
@@ -382,15 +383,14 @@ TermTable_scan(TermTable *self, PyObject *arg)
                 i++;
             }
             /* `(?:'[^\W_]+)*`: an apostrophe continues the token only before a word character */
-            if (i + 1 < n && PyUnicode_READ(kind, data, i) == '\'' && is_word(PyUnicode_READ(kind, data, i + 1))) {
+            if (i + 1 < n && c == '\'' && is_word(PyUnicode_READ(kind, data, i + 1))) {
                 h = mix(h, '\'');
                 i++;
                 continue;
             }
             break;
         }
-        Py_ssize_t len = i - start;
-        Slot *s = find_slot(self, finish_hash(h), kind, data, start, len);
+        Slot *s = find_slot(self, finish_hash(h), kind, data, start, i - start);
         if (s->term == NULL) {
             if (missing == NULL && (missing = PyList_New(0)) == NULL) {
                 goto done;
@@ -421,6 +421,23 @@ done:
     return result;
 }
 
+static PyObject *
+TermTable_scan(TermTable *self, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "scan() needs a str");
+        return NULL;
+    }
+    switch (PyUnicode_KIND(arg)) {
+    case PyUnicode_1BYTE_KIND:
+        return scan_kind(self, arg, PyUnicode_1BYTE_KIND);
+    case PyUnicode_2BYTE_KIND:
+        return scan_kind(self, arg, PyUnicode_2BYTE_KIND);
+    default:
+        return scan_kind(self, arg, PyUnicode_4BYTE_KIND);
+    }
+}
+
 static PyMethodDef TermTable_methods[] = {
     {"add", (PyCFunction)TermTable_add, METH_VARARGS, add_doc},
     {"clear", (PyCFunction)TermTable_clear, METH_NOARGS, clear_doc},
@@ -448,11 +465,78 @@ static PyTypeObject TermTableType = {
     .tp_as_sequence = &TermTable_as_sequence,
 };
 
+/* ------------------------------------------------------------------------------------------ */
+/* Numbering terms */
+
+PyDoc_STRVAR(number_terms_doc,
+"number_terms(terms, ids, fresh)\n--\n\n"
+"The ids of `terms` (a list of str) as int32 bytes, from the dict `ids` (term -> id); a term\n"
+"not in it gets the next id, len(ids), and is appended to the list `fresh`. Ids are thus\n"
+"handed out in order of first appearance.");
+
+static PyObject *
+number_terms(PyObject *module, PyObject *args)
+{
+    PyObject *terms, *ids, *fresh;
+    if (!PyArg_ParseTuple(args, "O!O!O!:number_terms", &PyList_Type, &terms, &PyDict_Type, &ids,
+                          &PyList_Type, &fresh)) {
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(terms);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int32_t));
+    if (out == NULL) {
+        return NULL;
+    }
+    int32_t *at = (int32_t *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *term = PyList_GET_ITEM(terms, i);
+        PyObject *id = PyDict_GetItemWithError(ids, term);
+        long value;
+        if (id != NULL) {
+            value = PyLong_AsLong(id);
+            if (value == -1 && PyErr_Occurred()) {
+                goto fail;
+            }
+        }
+        else {
+            if (PyErr_Occurred()) {
+                goto fail;
+            }
+            Py_ssize_t next = PyDict_GET_SIZE(ids);
+            if (next > INT32_MAX) {
+                PyErr_SetString(PyExc_OverflowError, "more terms than int32 ids");
+                goto fail;
+            }
+            value = (long)next;
+            PyObject *new_id = PyLong_FromLong(value);
+            if (new_id == NULL) {
+                goto fail;
+            }
+            int failed = PyDict_SetItem(ids, term, new_id) < 0 || PyList_Append(fresh, term) < 0;
+            Py_DECREF(new_id);
+            if (failed) {
+                goto fail;
+            }
+        }
+        at[i] = (int32_t)value;
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyMethodDef module_methods[] = {
+    {"number_terms", number_terms, METH_VARARGS, number_terms_doc},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef termscan_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "index._termscan",
-    .m_doc = "Tokenise and map a passage to index terms in one pass (see fastanalysis).",
+    .m_doc = "Tokenise and map a passage to index terms in one pass, and number terms (see fastanalysis, term_ids).",
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC

@@ -13,31 +13,25 @@ before: in order of first appearance in document order, whatever worker read wha
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
-from collections.abc import Sequence
 
 import numpy as np
 
+from ._termscan import number_terms
+
 
 class LocalTermIds:
-    """In a worker: its terms numbered in order of first appearance."""
+    """In a worker: its terms numbered in order of first appearance (in C: a Python loop over
+    a document's ~5,000 terms was a tenth of the worker's CPU)."""
 
     def __init__(self) -> None:
-        self._ids: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+        self._ids: dict[str, int] = {}
         self._sent = 0
         self._fresh: list[str] = []
 
-    def encode(self, tokens: Sequence[str]) -> np.ndarray:
+    def encode(self, tokens: list[str]) -> np.ndarray:
         """The local ids of `tokens`, numbering the ones not seen yet."""
-        before = len(self._ids)
-        ids = np.fromiter(map(self._ids.__getitem__, tokens), dtype=np.int32, count=len(tokens))
-        if len(self._ids) > before:
-            # New ids were handed out in order of first appearance: each one's first position.
-            at = np.flatnonzero(ids >= before)
-            _, first = np.unique(ids[at], return_index=True)
-            self._fresh.extend(tokens[i] for i in at[first].tolist())
-        return ids
+        return np.frombuffer(number_terms(tokens, self._ids, self._fresh), dtype=np.int32)
 
     def take_new_terms(self) -> tuple[int, list[str]]:
         """(the local id of the first, the terms numbered since the last call)."""

@@ -124,3 +124,14 @@ def test_bad_arguments_are_refused() -> None:
         table.scan(b"bytes")
     with pytest.raises(TypeError):
         table.add("token", None)
+
+
+def test_number_terms_refuses_what_is_not_a_list_and_a_dict() -> None:
+    from index._termscan import number_terms
+
+    with pytest.raises(TypeError):
+        number_terms(("a",), {}, [])
+    with pytest.raises(TypeError):
+        number_terms(["a"], [], [])
+    with pytest.raises(TypeError):
+        TermTable(1)
