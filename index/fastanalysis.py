@@ -27,11 +27,14 @@ from collections.abc import Sequence
 from .acronyms import AcronymMap, append_short_forms
 from .analysis import _DOTTED, _TOKENIZER, SHOUT, Analyzer
 from .doc_analysis import encode_sentence_terms
-from .normalize import _CONTROL, normalize_text
+from .normalize import _CONTROL, _QUOTE_OR_INVISIBLE, normalize_text
 from .fastpunkt import line_spans
 from ._termscan import TermTable
 
 _MEMO_LIMIT = 2_000_000
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+# A character that `normalize_text` changes in NFKC-normalised text without control characters.
+_UNNORMALISED_CHAR = re.compile(f"[{_QUOTE_OR_INVISIBLE.pattern[1:-1]}\ud800-\udfff]")
 _WORD_RE = re.compile(_TOKENIZER._pattern)
 _RE_CLASS = re.compile(r"[^\W_]")
 
@@ -48,26 +51,25 @@ class FastTerms:
         self.analyzer = analyzer or Analyzer()
         self._mixed: dict[str, str] = {}
         self._plain: dict[str, str] = {}
-        self._char_ok: dict[str, bool] = {}
+        self._agreeing: set[str] = set()  # non-ASCII characters `re` and `regex` class alike
         # The same, for `clean_text_terms`, which tokenises and maps a text in C (`_termscan`)
         self._mixed_table = TermTable()
         self._plain_table = TermTable()
         self._regex_class = None
 
     def _chars_agree(self, text: str) -> bool:
-        ok = self._char_ok
-        for c in set(text):
-            if c < "\x80":
-                continue
-            v = ok.get(c)
-            if v is None:
-                if self._regex_class is None:
-                    import regex  # nltk's engine
+        """Whether `re` and nltk's `regex` class every non-ASCII character of `text` alike."""
+        chars = set(_NON_ASCII.findall(text))
+        if chars <= self._agreeing:
+            return True
+        for c in chars.difference(self._agreeing):
+            if self._regex_class is None:
+                import regex  # nltk's engine
 
-                    self._regex_class = regex.compile(r"[^\W_]", regex.UNICODE | regex.MULTILINE | regex.DOTALL)
-                v = ok[c] = bool(_RE_CLASS.match(c)) == bool(self._regex_class.match(c))
-            if not v:
+                self._regex_class = regex.compile(r"[^\W_]", regex.UNICODE | regex.MULTILINE | regex.DOTALL)
+            if bool(_RE_CLASS.match(c)) != bool(self._regex_class.match(c)):
                 return False
+            self._agreeing.add(c)
         return True
 
     def raw(self, text: str) -> tuple[list[str], bool]:
@@ -128,7 +130,11 @@ class FastTerms:
         # (a printable text has no control character; `isprintable` answers 10x faster)
         if not text.isprintable() and _CONTROL.search(text) is not None:
             return False
-        return text.isascii() or (normalize_text(text) == text and self._chars_agree(text))
+        # `normalize_text(text) == text`, without building its result: NFKC (which never reaches
+        # across a line break, so per line or whole is the same), and no quote, invisible
+        # character or lone surrogate for it to change
+        return text.isascii() or (_UNNORMALISED_CHAR.search(text) is None and unicodedata.is_normalized("NFKC", text)
+                                  and self._chars_agree(text))
 
     def clean_text_terms(self, text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, list[str]]:
         """`sentence_and_passage_terms` for text that `is_clean`.
@@ -150,20 +156,26 @@ class FastTerms:
         marked = _SEPARATOR.join([text[a:b] for a, b in spans])
         if dotted:  # as `raw` rewrites each sentence: the separator ends any "X.Y." run
             marked = _DOTTED.sub(_dotted, marked)
+        encoded, terms = self._scan(marked, mixed)
+        if not dotted and _only_space_between(text, spans):  # (a run could span an edge)
+            # (the analyser's own strings, not `encoded.split()`'s copies: their hashes are
+            # cached for the dictionaries they go through next)
+            return encoded, terms
+        # `terms(text)`: for clean text, `raw` only rewrites "X.Y." runs, which leaves the case
+        # mix as it is
+        return encoded, self._scan(_DOTTED.sub(_dotted, text) if dotted else text, mixed)[1]
+
+    def _scan(self, text: str, mixed: bool) -> tuple[str, list[str]]:
+        """`_termscan.TermTable.scan` with the table for the case mix, filled as it needs."""
         table = self._mixed_table if mixed else self._plain_table
-        found = table.scan(marked)
+        found = table.scan(text)
         while type(found) is list:  # tokens the table does not map yet
             if len(table) > _MEMO_LIMIT:
                 table.clear()
             for token in set(found):
                 table.add(token, self._term_of(token, mixed))
-            found = table.scan(marked)
-        encoded, terms = found
-        if not dotted and _only_space_between(text, spans):  # (a run could span an edge)
-            # (the analyser's own strings, not `encoded.split()`'s copies: their hashes are
-            # cached for the dictionaries they go through next)
-            return encoded, terms
-        return encoded, self.terms(text)
+            found = table.scan(text)
+        return found
 
     def _each_sentence(self, text: str, spans: Sequence[tuple[int, int]], ascii_text: bool,
                        dotted: bool) -> tuple[str, list[str]]:

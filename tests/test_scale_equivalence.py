@@ -204,3 +204,23 @@ def test_mixed_case_check_equals_islower_on_any_slice() -> None:
         a, b = sorted(rng.randrange(0, len(text) + 1) for _ in range(2))
         assert _mixed(text, a, b) == any(c.islower() for c in text[a:b]), (text, a, b)
         assert _mixed(text) == any(c.islower() for c in text)
+
+
+def test_is_clean_is_its_definition() -> None:
+    """`is_clean` answers without building `normalize_text`'s result; it must still mean what
+    its definition says, on text holding quotes, invisible and control characters, surrogates,
+    compatibility forms and combining marks."""
+    from index.normalize import _CONTROL
+
+    fast = FastTerms()
+    pieces = PIECES + ["\ud800", "\udfff", "\u2018", "\u00ab", "\u200d", "\u2066", "\ufeff", "a\u0308", "\u00e4",
+                       "\u212b", "\u1e9b\u0323", "\x00", "\x1f"]
+    rng = random.Random(8)
+    seen = {True: 0, False: 0}
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
+        definition = ("\r" not in text and _CONTROL.search(text) is None
+                      and (text.isascii() or (normalize_text(text) == text and fast._chars_agree(text))))
+        assert fast.is_clean(text) == definition, repr(text)
+        seen[definition and not text.isascii()] += 1
+    assert seen[True] > 500 and seen[False] > 500  # both answers, for non-ASCII text
