@@ -86,6 +86,8 @@ _memo: dict[str, bool] = {}
 
 def _is_initial(tok: str) -> bool:
     """`PunktToken.is_initial`: one letter (or "_") and a period."""
+    if len(tok) != 2:  # (the pattern matches exactly two characters: a token holds no "\n")
+        return False
     if tok.isascii():
         return _INITIAL_ASCII.match(tok) is not None
     return PunktToken._RE_INITIAL.match(tok) is not None

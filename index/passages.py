@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ._termscan import count_words
 from .documents import BYLINE, Block, Document
 from .sentences import sentence_spans
 
@@ -128,9 +129,10 @@ def _sections(paragraphs: list[Block]) -> list[list[Block]]:
 
 
 def _words(text: str) -> int:
-    # Equal to len(_WORD.findall(text)): `str.split` and the regex `\s` both split at
-    # exactly the characters for which `str.isspace` holds; split builds no match objects.
-    return len(text.split())
+    # Equal to len(_WORD.findall(text)) and len(text.split()): `str.split` and the regex `\s`
+    # both split at exactly the characters for which `str.isspace` holds; `count_words` counts
+    # the same runs in C without building a list of them.
+    return count_words(text)
 
 
 def _cut_section(blocks: list[Block], params: PassageParams) -> list[tuple[list[Block], str, int, int]]:

@@ -224,3 +224,37 @@ def test_is_clean_is_its_definition() -> None:
         assert fast.is_clean(text) == definition, repr(text)
         seen[definition and not text.isascii()] += 1
     assert seen[True] > 500 and seen[False] > 500  # both answers, for non-ASCII text
+
+
+def test_normalize_text_is_its_steps_applied_in_turn() -> None:
+    """`normalize_text` skips work on text that is already normal; it must still equal each
+    step applied to the whole text in turn."""
+    import unicodedata
+
+    from index.normalize import _CONTROL, _INVISIBLE, _QUOTES
+
+    def reference(text: str) -> str:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = unicodedata.normalize("NFKC", text)
+        for curly, straight in _QUOTES.items():
+            text = text.replace(curly, straight)
+        return _CONTROL.sub(" ", _INVISIBLE.sub("", text))
+
+    pieces = PIECES + ["\ud800", "\u2018", "\u201d", "\u00ab", "\u200d", "\u2066", "\ufeff", "a\u0308", "\u00e4",
+                       "\u212b", "\u1e9b\u0323", "\x00", "\x1f", "\r\n", "\n\u0301", "\u2032"]
+    rng = random.Random(9)
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
+        assert normalize_text(text) == reference(text), repr(text)
+
+
+def test_spans_json_is_json_dumps() -> None:
+    import json
+
+    from index.doc_analysis import spans_json
+
+    rng = random.Random(10)
+    for n in range(12):
+        spans = [(rng.randrange(10 ** rng.randrange(1, 12)), rng.randrange(10 ** 6)) for _ in range(n)]
+        assert spans_json(spans) == json.dumps(spans)

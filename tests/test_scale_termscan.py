@@ -135,3 +135,19 @@ def test_number_terms_refuses_what_is_not_a_list_and_a_dict() -> None:
         number_terms(["a"], [], [])
     with pytest.raises(TypeError):
         TermTable(1)
+
+
+def test_count_words_is_the_length_of_split() -> None:
+    from index._termscan import count_words
+
+    spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
+    rng = random.Random(14)
+    for _ in range(20000):
+        text = "".join(rng.choice(PIECES + spaces) for _ in range(rng.randrange(0, 15)))
+        assert count_words(text) == len(text.split()), repr(text)
+    for c in spaces:  # every white-space character, in each string kind
+        for word in ("a", "é", "日", "\U0001d400"):
+            text = f"{word}{c}{word}{c}"
+            assert count_words(text) == len(text.split()) == 2, repr(text)
+    with pytest.raises(TypeError):
+        count_words(None)
