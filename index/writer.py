@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -36,15 +37,23 @@ CREATE TABLE documents (
 CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
                     doc_hash TEXT NOT NULL);
 CREATE TABLE passages (
-    idx INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc_id INTEGER NOT NULL REFERENCES documents(id),
+    idx INTEGER PRIMARY KEY, id TEXT NOT NULL, doc_id INTEGER NOT NULL REFERENCES documents(id),
     ordinal INTEGER NOT NULL, text TEXT NOT NULL, section TEXT, para_first INTEGER NOT NULL,
     para_last INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
     sentences TEXT NOT NULL, sentence_terms TEXT,
     context_terms TEXT  -- the context's terms (title, section), space-separated, as the re-rank needs them
 );
-CREATE INDEX passages_doc ON passages (doc_id, ordinal);
 CREATE TABLE acronyms (short TEXT PRIMARY KEY, long TEXT NOT NULL);
 CREATE TABLE bm25_arrays (name TEXT PRIMARY KEY, dtype TEXT NOT NULL, data BLOB NOT NULL);
+"""
+
+# The passages' lookup indexes (by id; by document, for the reindex and /source), made once
+# every row is in (`IndexFileWriter.index_passages`): one sorted build instead of a random
+# B-tree insert per row (passage ids are hashes), 2 s of the build's busiest process at a
+# million passages.
+PASSAGE_INDEXES = """
+CREATE UNIQUE INDEX passages_id ON passages (id);
+CREATE INDEX passages_doc ON passages (doc_id, ordinal);
 """
 
 DOCUMENT_COLUMNS = 14
@@ -113,7 +122,8 @@ class IndexFileWriter:
     def __init__(self, path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self.path = path
-        self.db = sqlite3.connect(path)
+        # (`index_passages` may run on another thread; never two statements at once)
+        self.db = sqlite3.connect(path, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode = OFF")
         self.db.execute("PRAGMA synchronous = OFF")
         self.db.execute("PRAGMA cache_size = -65536")
@@ -121,11 +131,15 @@ class IndexFileWriter:
         self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         self.db.executescript(SCHEMA)
         self.db.execute("BEGIN")
+        self._indexing: threading.Thread | None = None
+        self._indexing_error: BaseException | None = None
 
     def __enter__(self) -> "IndexFileWriter":
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._indexing is not None:
+            self._indexing.join()  # (closing under a running statement would fail it)
         self.db.close()
 
     def add_documents(self, rows: Iterable[Sequence]) -> None:
@@ -138,11 +152,35 @@ class IndexFileWriter:
 
     def set_body_terms(self, rows: Iterable[tuple[int, int]]) -> None:
         """(body_terms, document id) pairs, known only once acronyms are learned."""
+        self._wait_for_indexes()
         self.db.executemany("UPDATE documents SET body_terms = ? WHERE id = ?", rows)
+
+    def index_passages(self) -> None:
+        """Start making the passages' indexes on another thread, once every passage is in:
+        SQLite works without the GIL, so this overlaps with the BM25 arrays being computed.
+        No other call may use the writer until `finish`, which waits for it."""
+        def run() -> None:
+            try:
+                for statement in PASSAGE_INDEXES.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+            except BaseException as exc:  # handed to `finish`, which raises it
+                self._indexing_error = exc
+
+        self._indexing = threading.Thread(target=run, name="index-passages", daemon=True)
+        self._indexing.start()
+
+    def _wait_for_indexes(self) -> None:
+        if self._indexing is None:
+            self.index_passages()
+        self._indexing.join()  # type: ignore[union-attr]
+        if self._indexing_error is not None:
+            raise self._indexing_error
 
     def finish(self, arrays: Mapping[str, np.ndarray], passage_rows: np.ndarray, acronyms: Iterable[tuple[str, str]],
                files: Iterable[tuple[str, int, int, str]], meta: Mapping[str, str]) -> None:
         """Write the BM25 arrays, the position -> row map, acronyms, file states and meta; commit."""
+        self._wait_for_indexes()
         for name, value in arrays.items():
             if value.dtype.kind in "OUS":
                 self.db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)",

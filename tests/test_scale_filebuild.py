@@ -131,3 +131,26 @@ def test_large_arrays_are_written_piece_by_piece_and_read_back_whole(tmp_path: P
     pieces = tmp_path / "pieces.sqlite3"
     rebuild_sync([corpus], pieces, IndexParams())
     assert_same_as_full_build(pieces, whole)
+
+
+def test_passages_are_indexed_once_every_row_is_in(tmp_path: Path) -> None:
+    """The passages' indexes are made at the end of a build, on another thread; the file must
+    still have them (lookups by id and by document use them), and a duplicate passage id must
+    still fail the build rather than make a file with two passages of one id."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    awkward_corpus(corpus)
+    db_path = tmp_path / "index.sqlite3"
+    rebuild_sync([corpus], db_path, IndexParams())
+    with sqlite3.connect(db_path) as db:
+        plan_by_id = " ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN SELECT * FROM passages WHERE id = 'x'"))
+        plan_by_doc = " ".join(r[3] for r in db.execute(
+            "EXPLAIN QUERY PLAN SELECT idx FROM passages WHERE doc_id = 1 ORDER BY ordinal"))
+    assert "passages_id" in plan_by_id and "passages_doc" in plan_by_doc
+
+    row = ("same-id", 1, 0, "text", None, 1, 1, 0, 4, "[[0, 4]]", "text", "")
+    with writer.IndexFileWriter(tmp_path / "dup.sqlite3") as w:
+        w.add_passages([(0, *row), (1, *row)])
+        w.index_passages()
+        with pytest.raises(sqlite3.IntegrityError, match="passages.id"):
+            w.finish({}, np.arange(2), [], [], {})
