@@ -181,16 +181,29 @@ def read_files(files: Sequence[Path], params: IndexParams, term_ids: GlobalTermI
                     worker, start, new_terms, outcomes = pending.pop(0).result()
                     term_ids.learn(worker, start, new_terms)
                     done += len(outcomes)
-                    for outcome in outcomes:
-                        if outcome.document is not None:
-                            outcome.document.term_ids = term_ids.globalise(worker, outcome.document.term_ids)
-                        yield outcome
+                    _globalise_batch(term_ids, worker, [o.document for o in outcomes if o.document is not None])
+                    yield from outcomes
         except BrokenProcessPool:
             log.warning("index workers failed; reading the remaining files in this process")
         finally:
             _PARAMS = None
     for path in files[done:]:
         yield read_file(path, params)
+
+
+def _globalise_batch(term_ids: GlobalTermIds, worker: int, docs: list[AnalysedDocument]) -> None:
+    """Give a worker's batch of documents their global term ids: one lookup for the whole batch
+    (per document, the numpy calls cost more than their work). New terms are still numbered in
+    order of first appearance, the documents being in order; each document keeps a view of
+    its part."""
+    if not docs:
+        return
+    ids = term_ids.globalise(worker, np.concatenate([d.term_ids for d in docs]))  # type: ignore[misc]
+    at = 0
+    for d in docs:
+        n = d.term_ids.size  # type: ignore[union-attr]
+        d.term_ids = ids[at:at + n]
+        at += n
 
 
 @dataclass
@@ -278,6 +291,7 @@ def _warm_up_if_large(corpus_bytes: int) -> None:
 
 def _finish(kept: _Collected, params: IndexParams, generation: int, started: float) -> None:
     """Learn acronyms, inject them, build the BM25 arrays, write the rest of the file."""
+    kept.writer.index_passages()  # every passage is in: index them while the arrays are built
     analyzer = Analyzer()
     acronyms = learn_from_definitions(kept.definitions, analyzer)
     body_extra = [0] * len(kept.keys)
