@@ -45,10 +45,7 @@ def normalize_text(text: str) -> str:
         text = data.decode("utf-8")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.isascii() and not (unicodedata.is_normalized("NFKC", text) and _QUOTE_OR_INVISIBLE.search(text) is None):
-        # (NFKC never reaches across a line break, so a text that is NFKC as a whole has only
-        # NFKC lines, which `_normalize_line` leaves as they are unless a quote or invisible
-        # character is there)
+    if not text.isascii():
         text = "\n".join([line if line.isascii() else _normalize_line(line) for line in text.split("\n")])
     # Only a control character already in the input can be in the output (no other character's
     # NFKC form holds one, quotes become ASCII quotes), and looking for the control bytes in
