@@ -1,17 +1,20 @@
-/* Tokenise a passage and map its tokens to index terms in one pass, without a Python object
- * per token.
+/* The analyser's per-character and per-token work on a passage, in one pass, without a Python
+ * object per token; and two small helpers of the build (`number_terms`, `count_words`).
  *
  * Building a million-passage index runs the analyser over ~100 million tokens. In Python each
  * token became a string object (findall or split), was hashed, looked up in the analyser's memo
- * and joined into the stored sentence encoding: ~300 ns a token, a third of the build's CPU.
- * `TermTable.scan` does the same in C over the text where it lies: it finds the tokens of
- * `[^\W_]+(?:'[^\W_]+)*|\x00` exactly as Python's `re` does (a word character is one for which
- * `str.isalnum()` holds, as sre decides), looks each up in its own hash table of token -> term
- * (filled from Python with the analyser's terms: stemming stays in Python), and builds the
- * result strings once.
+ * and joined into the stored sentence encoding (~300 ns a token), and each passage went
+ * through a dozen regex scans and slices around that: together, half of the build's CPU.
+ * `scan_passage` does it over the text where it lies: it checks the characters that keep a
+ * text from being clean, rewrites "X.Y." runs as the analyser does, finds the tokens of
+ * `[^\W_]+(?:'[^\W_]+)*` exactly as Python's `re` does (a word character is one for which
+ * `str.isalnum()` holds, as sre decides), looks each up in a hash table of token -> term (a
+ * `TermTable`, filled from Python with the analyser's terms: stemming stays in Python), and
+ * builds the result strings once.
  *
- * It is result-identical to `fastanalysis.FastTerms.clean_text_terms`'s Python path
- * (tests/test_scale_termscan.py): this file is part of the analysis code fingerprint.
+ * It is result-identical to the Python it replaced and to the analyser
+ * (tests/test_scale_termscan.py, tests/test_scale_equivalence.py): this file is part of the
+ * analysis code fingerprint.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -243,9 +246,9 @@ TermTable_len(TermTable *self)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Scanning */
+/* Character classes, as sre and str define them */
 
-/* `[^\W_]` as sre reads a str pattern: alphanumeric by Unicode (`str.isalnum`). */
+/* `[^\W_]`: alphanumeric by Unicode (`str.isalnum`) */
 static inline int
 is_word(Py_UCS4 c)
 {
@@ -254,6 +257,63 @@ is_word(Py_UCS4 c)
     }
     return Py_UNICODE_ISALNUM(c);
 }
+
+/* `\w` in a str pattern (what `\b` looks at) */
+static inline int
+is_sre_word(Py_UCS4 c)
+{
+    return c == '_' || is_word(c);
+}
+
+/* `c.islower()` */
+static inline int
+is_lower(Py_UCS4 c)
+{
+    return c < 128 ? (c >= 'a' && c <= 'z') : Py_UNICODE_ISLOWER(c);
+}
+
+/* `c.isspace()` */
+static inline int
+is_space(Py_UCS4 c)
+{
+    return c < 128 ? (c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f)) : Py_UNICODE_ISSPACE(c);
+}
+
+static inline int
+is_ascii_letter(Py_UCS4 c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* `[^\W_]|'` */
+static inline int
+is_wordish(Py_UCS4 c)
+{
+    return c == '\'' || is_word(c);
+}
+
+/* A character that keeps a text from being clean (`FastTerms.is_clean`): a carriage return,
+ * a control character (normalize._CONTROL), or one that normalize_text would change in
+ * NFKC-normalised text (normalize._QUOTE_OR_INVISIBLE, a lone surrogate). */
+static inline int
+is_unclean(Py_UCS4 c)
+{
+    if (c < 128) {
+        return c == '\r' || c == 0x7f || (c < 0x20 && c != '\t' && c != '\n');
+    }
+    switch (c) {
+    case 0x2018: case 0x2019: case 0x201a: case 0x201b: case 0x2032:
+    case 0x201c: case 0x201d: case 0x201e: case 0x201f: case 0x2033:
+    case 0xab: case 0xbb:
+    case 0x200b: case 0x200c: case 0x200d: case 0x2060: case 0xfeff: case 0x200e: case 0x200f:
+        return 1;
+    default:
+        return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || (c >= 0xd800 && c <= 0xdfff);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Terms found, and the strings made of them */
 
 /* Per token: its term, or NULL for a separator (a line break in the encoding). */
 typedef struct {
@@ -344,33 +404,35 @@ encode(TermBuffer *b)
     return Py_BuildValue("(NN)", encoded, terms);
 }
 
-PyDoc_STRVAR(scan_doc,
-"scan(text)\n--\n\n"
-"Find the tokens of `[^\\W_]+(?:'[^\\W_]+)*|\\x00` in `text`, as `re.findall` would. When the\n"
-"table maps every word token, return (encoding, terms): the tokens' non-empty terms, joined\n"
-"by \" \" with a line break for each NUL, and those terms as a list (without the line breaks).\n"
-"Otherwise return the list of the word tokens it does not map, in order of appearance.");
+/* ------------------------------------------------------------------------------------------ */
+/* Scanning */
 
-/* `scan` for text of one storage kind; inlined three times, so that each copy reads its
- * characters directly instead of switching on the kind at every character. */
-static inline __attribute__((always_inline)) PyObject *
-scan_kind(TermTable *self, PyObject *arg, const int kind)
+/* The terms found so far, in order (NULL for a line break), or once some token is not in its
+ * table, the tokens missing from each table (0: plain, 1: mixed case), and no more terms. */
+typedef struct {
+    TermBuffer found;
+    PyObject *missing[2];
+} Scan;
+
+static void
+scan_release(Scan *sc)
 {
-    const void *data = PyUnicode_DATA(arg);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
-    TermBuffer found = {NULL, 0, 0};
-    PyObject *missing = NULL;
-    PyObject *result = NULL;
-    Py_ssize_t i = 0;
+    Py_CLEAR(sc->missing[0]);
+    Py_CLEAR(sc->missing[1]);
+    PyMem_Free(sc->found.items);
+    sc->found.items = NULL;
+    sc->found.len = sc->found.cap = 0;
+}
+
+/* Scan data[start:end] (of `kind`) as if it were a whole string, each token looked up in
+ * `table` (missing ones listed under `which`). -1 on error. */
+static inline __attribute__((always_inline)) int
+scan_range(Scan *sc, TermTable *table, int which, const void *data, Py_ssize_t start_at, Py_ssize_t n,
+           const int kind)
+{
+    Py_ssize_t i = start_at;
     while (i < n) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c == 0) {
-            if (missing == NULL && buffer_push(&found, NULL) < 0) {
-                goto done;
-            }
-            i++;
-            continue;
-        }
         if (!is_word(c)) {
             i++;
             continue;
@@ -390,58 +452,293 @@ scan_kind(TermTable *self, PyObject *arg, const int kind)
             }
             break;
         }
-        Slot *s = find_slot(self, finish_hash(h), kind, data, start, i - start);
+        Slot *s = find_slot(table, finish_hash(h), kind, data, start, i - start);
         if (s->term == NULL) {
-            if (missing == NULL && (missing = PyList_New(0)) == NULL) {
-                goto done;
+            if (sc->missing[which] == NULL && (sc->missing[which] = PyList_New(0)) == NULL) {
+                return -1;
             }
-            PyObject *token = PyUnicode_Substring(arg, start, i);
-            if (token == NULL || PyList_Append(missing, token) < 0) {
+            PyObject *token = PyUnicode_FromKindAndData(kind, (const char *)data + start * kind, i - start);
+            if (token == NULL || PyList_Append(sc->missing[which], token) < 0) {
                 Py_XDECREF(token);
-                goto done;
+                return -1;
             }
             Py_DECREF(token);
         }
-        else if (missing == NULL && PyUnicode_GET_LENGTH(s->term) > 0) {
-            if (buffer_push(&found, s->term) < 0) {
-                goto done;
+        else if (sc->missing[0] == NULL && sc->missing[1] == NULL && PyUnicode_GET_LENGTH(s->term) > 0) {
+            if (buffer_push(&sc->found, s->term) < 0) {
+                return -1;
             }
         }
     }
-    if (missing != NULL) {
-        result = missing;
-        missing = NULL;
+    return 0;
+}
+
+/* analysis._DOTTED, `\b(?:[A-Za-z]\.){2,}(?![A-Za-z])`, replaced by its letters in
+ * data[a:b] as a string of its own, as `re.sub` does. Returns 1 and a new UCS4 buffer when
+ * something matched, 0 when nothing did, -1 on error. (Backtracking never helps the pattern:
+ * with fewer repetitions than the most it can take, a letter follows.) */
+static inline __attribute__((always_inline)) int
+undotted(const void *data, Py_ssize_t a, Py_ssize_t b, Py_UCS4 **out, Py_ssize_t *out_len, const int kind)
+{
+    Py_UCS4 *buf = NULL;
+    Py_ssize_t len = 0, copied = a;
+    Py_ssize_t i = a;
+    while (i < b) {
+        if (is_ascii_letter(PyUnicode_READ(kind, data, i))
+                && (i == a || !is_sre_word(PyUnicode_READ(kind, data, i - 1)))) {
+            Py_ssize_t j = i;
+            while (j + 1 < b && is_ascii_letter(PyUnicode_READ(kind, data, j)) && PyUnicode_READ(kind, data, j + 1) == '.') {
+                j += 2;
+            }
+            if (j - i >= 4 && (j == b || !is_ascii_letter(PyUnicode_READ(kind, data, j)))) {
+                if (buf == NULL && (buf = PyMem_Malloc((size_t)(b - a) * sizeof(Py_UCS4))) == NULL) {
+                    PyErr_NoMemory();
+                    return -1;
+                }
+                for (; copied < i; copied++) {
+                    buf[len++] = PyUnicode_READ(kind, data, copied);
+                }
+                for (; copied < j; copied += 2) {
+                    buf[len++] = PyUnicode_READ(kind, data, copied);
+                }
+                i = j;
+                continue;
+            }
+        }
+        i++;
     }
-    else {
-        result = encode(&found);
+    if (buf == NULL) {
+        return 0;
     }
-done:
-    Py_XDECREF(missing);
-    PyMem_Free(found.items);
+    for (; copied < b; copied++) {
+        buf[len++] = PyUnicode_READ(kind, data, copied);
+    }
+    *out = buf;
+    *out_len = len;
+    return 1;
+}
+
+/* `scan_range` of data[a:b], with its "X.Y." runs rewritten when `dotted` (the text has one's
+ * mark). */
+static inline __attribute__((always_inline)) int
+scan_text(Scan *sc, TermTable *table, int which, const void *data, Py_ssize_t a, Py_ssize_t b, int dotted,
+          const int kind)
+{
+    if (dotted) {
+        Py_UCS4 *buf;
+        Py_ssize_t len;
+        int found = undotted(data, a, b, &buf, &len, kind);
+        if (found < 0) {
+            return -1;
+        }
+        if (found) {
+            int r = scan_range(sc, table, which, buf, 0, len, PyUnicode_4BYTE_KIND);
+            PyMem_Free(buf);
+            return r;
+        }
+    }
+    return scan_range(sc, table, which, data, a, b, kind);
+}
+
+/* `[plain missing, mixed missing]` */
+static PyObject *
+missing_lists(Scan *sc)
+{
+    for (int k = 0; k < 2; k++) {
+        if (sc->missing[k] == NULL && (sc->missing[k] = PyList_New(0)) == NULL) {
+            return NULL;
+        }
+    }
+    PyObject *result = PyList_New(2);
+    if (result != NULL) {
+        PyList_SET_ITEM(result, 0, sc->missing[0]);
+        PyList_SET_ITEM(result, 1, sc->missing[1]);
+        sc->missing[0] = sc->missing[1] = NULL;
+    }
     return result;
 }
 
-static PyObject *
-TermTable_scan(TermTable *self, PyObject *arg)
+static inline __attribute__((always_inline)) int
+any_lower(const void *data, Py_ssize_t a, Py_ssize_t b, const int kind)
 {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "scan() needs a str");
+    for (Py_ssize_t i = a; i < b; i++) {
+        if (is_lower(PyUnicode_READ(kind, data, i))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* `_only_space_between`: only white space lies between and around the spans, and no token
+ * can run across an edge where two meet, so the text's tokens are the spans' run together. */
+static inline __attribute__((always_inline)) int
+run_together(const void *data, Py_ssize_t n, const Py_ssize_t *spans, Py_ssize_t n_spans, const int kind)
+{
+    Py_ssize_t prev = 0;
+    for (Py_ssize_t k = 0; k < n_spans; k++) {
+        Py_ssize_t a = spans[2 * k];
+        if (a > prev) {
+            for (Py_ssize_t i = prev; i < a; i++) {
+                if (!is_space(PyUnicode_READ(kind, data, i))) {
+                    return 0;
+                }
+            }
+        }
+        else if (a > 0 && a < n && is_wordish(PyUnicode_READ(kind, data, a - 1))
+                 && is_wordish(PyUnicode_READ(kind, data, a))) {
+            return 0;
+        }
+        prev = spans[2 * k + 1];
+    }
+    for (Py_ssize_t i = prev; i < n; i++) {
+        if (!is_space(PyUnicode_READ(kind, data, i))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+PyDoc_STRVAR(scan_passage_doc,
+"scan_passage(text, spans, plain, mixed)\n--\n\n"
+"`sentence_and_passage_terms` of a clean text (see fastanalysis.FastTerms.passage_terms):\n"
+"(encoding, terms), where the encoding holds a line per sentence text[a:b] of `spans`, its\n"
+"terms separated by spaces, each sentence analysed on its own; and terms are the whole text's.\n"
+"Tokens map through the table for their string's case mix: `plain` (no lower-case letter) or\n"
+"`mixed`. Returns [plain missing, mixed missing], lists of the tokens the tables do not map,\n"
+"when there are any; and None when the text holds a character that keeps it from being clean\n"
+"(a carriage return, a control character, a curly quote, an invisible character, a lone\n"
+"surrogate). The caller checks what needs Python: NFKC and nltk's word class.");
+
+static inline __attribute__((always_inline)) PyObject *
+scan_passage_kind(PyObject *text, const Py_ssize_t *spans, Py_ssize_t n_spans, TermTable *tables[2], const int kind)
+{
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int text_mixed = 0, dotted = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (is_unclean(c)) {
+            Py_RETURN_NONE;
+        }
+        text_mixed |= is_lower(c);
+        /* the mark of an "X.Y." run (fastanalysis._DOTTED_HINT, `\.[A-Za-z]\.`) */
+        if (c == '.' && i + 2 < n && is_ascii_letter(PyUnicode_READ(kind, data, i + 1))
+                && PyUnicode_READ(kind, data, i + 2) == '.') {
+            dotted = 1;
+        }
+    }
+    Scan sc = {{NULL, 0, 0}, {NULL, NULL}};
+    int same_mix = 1;
+    for (Py_ssize_t k = 0; k < n_spans; k++) {
+        Py_ssize_t a = spans[2 * k], b = spans[2 * k + 1];
+        int mixed = any_lower(data, a, b, kind);
+        same_mix &= mixed == text_mixed;
+        if (k > 0 && sc.missing[0] == NULL && sc.missing[1] == NULL && buffer_push(&sc.found, NULL) < 0) {
+            goto fail;
+        }
+        if (scan_text(&sc, tables[mixed], mixed, data, a, b, dotted, kind) < 0) {
+            goto fail;
+        }
+    }
+    if (sc.missing[0] != NULL || sc.missing[1] != NULL) {
+        PyObject *missing = missing_lists(&sc);
+        scan_release(&sc);
+        return missing;
+    }
+    PyObject *sentences = encode(&sc.found);
+    scan_release(&sc);
+    if (sentences == NULL || (!dotted && same_mix && run_together(data, n, spans, n_spans, kind))) {
+        return sentences;
+    }
+    /* the whole text's terms, from a scan of its own */
+    if (scan_text(&sc, tables[text_mixed], text_mixed, data, 0, n, dotted, kind) < 0) {
+        Py_DECREF(sentences);
+        goto fail;
+    }
+    if (sc.missing[0] != NULL || sc.missing[1] != NULL) {
+        Py_DECREF(sentences);
+        PyObject *missing = missing_lists(&sc);
+        scan_release(&sc);
+        return missing;
+    }
+    PyObject *whole = encode(&sc.found);
+    scan_release(&sc);
+    if (whole == NULL) {
+        Py_DECREF(sentences);
         return NULL;
     }
-    switch (PyUnicode_KIND(arg)) {
-    case PyUnicode_1BYTE_KIND:
-        return scan_kind(self, arg, PyUnicode_1BYTE_KIND);
-    case PyUnicode_2BYTE_KIND:
-        return scan_kind(self, arg, PyUnicode_2BYTE_KIND);
-    default:
-        return scan_kind(self, arg, PyUnicode_4BYTE_KIND);
+    PyObject *result = PyTuple_Pack(2, PyTuple_GET_ITEM(sentences, 0), PyTuple_GET_ITEM(whole, 1));
+    Py_DECREF(sentences);
+    Py_DECREF(whole);
+    return result;
+fail:
+    scan_release(&sc);
+    return NULL;
+}
+
+static PyTypeObject TermTableType;
+
+static PyObject *
+scan_passage(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *text, *spans_arg;
+    TermTable *tables[2];
+    if (!PyArg_ParseTuple(args, "UOO!O!:scan_passage", &text, &spans_arg, &TermTableType, &tables[0],
+                          &TermTableType, &tables[1])) {
+        return NULL;
     }
+    PyObject *seq = PySequence_Fast(spans_arg, "scan_passage() needs a sequence of (start, end) pairs");
+    if (seq == NULL) {
+        return NULL;
+    }
+    Py_ssize_t n_spans = PySequence_Fast_GET_SIZE(seq);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t local[64];
+    Py_ssize_t *spans = n_spans <= 32 ? local : PyMem_Malloc((size_t)n_spans * 2 * sizeof(Py_ssize_t));
+    PyObject *result = NULL;
+    if (spans == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n_spans; k++) {
+        PyObject *pair = PySequence_Fast_GET_ITEM(seq, k);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_TypeError, "scan_passage() needs (start, end) tuples");
+            goto done;
+        }
+        Py_ssize_t a = PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 0));
+        Py_ssize_t b = PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 1));
+        if ((a == -1 || b == -1) && PyErr_Occurred()) {
+            goto done;
+        }
+        if (a < 0 || b < a || b > n) {
+            PyErr_Format(PyExc_ValueError, "span (%zd, %zd) is not within the text's %zd characters", a, b, n);
+            goto done;
+        }
+        spans[2 * k] = a;
+        spans[2 * k + 1] = b;
+    }
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        result = scan_passage_kind(text, spans, n_spans, tables, PyUnicode_1BYTE_KIND);
+        break;
+    case PyUnicode_2BYTE_KIND:
+        result = scan_passage_kind(text, spans, n_spans, tables, PyUnicode_2BYTE_KIND);
+        break;
+    default:
+        result = scan_passage_kind(text, spans, n_spans, tables, PyUnicode_4BYTE_KIND);
+    }
+done:
+    if (spans != NULL && spans != local) {
+        PyMem_Free(spans);
+    }
+    Py_DECREF(seq);
+    return result;
 }
 
 static PyMethodDef TermTable_methods[] = {
     {"add", (PyCFunction)TermTable_add, METH_VARARGS, add_doc},
     {"clear", (PyCFunction)TermTable_clear, METH_NOARGS, clear_doc},
-    {"scan", (PyCFunction)TermTable_scan, METH_O, scan_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -541,9 +838,7 @@ count_words_kind(const void *data, Py_ssize_t n, const int kind)
     int in_word = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        int space = c < 128 ? (c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f))
-                            : Py_UNICODE_ISSPACE(c);
-        if (space) {
+        if (is_space(c)) {
             in_word = 0;
         }
         else if (!in_word) {
@@ -576,6 +871,7 @@ count_words(PyObject *Py_UNUSED(module), PyObject *arg)
 static PyMethodDef module_methods[] = {
     {"number_terms", number_terms, METH_VARARGS, number_terms_doc},
     {"count_words", count_words, METH_O, count_words_doc},
+    {"scan_passage", scan_passage, METH_VARARGS, scan_passage_doc},
     {NULL, NULL, 0, NULL},
 };
 

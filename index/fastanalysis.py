@@ -29,7 +29,7 @@ from .analysis import _DOTTED, _TOKENIZER, SHOUT, Analyzer
 from .doc_analysis import encode_sentence_terms
 from .normalize import _CONTROL, _QUOTE_OR_INVISIBLE, normalize_text
 from .fastpunkt import line_spans
-from ._termscan import TermTable
+from ._termscan import TermTable, scan_passage
 
 _MEMO_LIMIT = 2_000_000
 _NON_ASCII = re.compile("[^\x00-\x7f]")
@@ -52,7 +52,7 @@ class FastTerms:
         self._mixed: dict[str, str] = {}
         self._plain: dict[str, str] = {}
         self._agreeing: set[str] = set()  # non-ASCII characters `re` and `regex` class alike
-        # The same, for `clean_text_terms`, which tokenises and maps a text in C (`_termscan`)
+        # The same, for `passage_terms`, which tokenises and maps a text in C (`_termscan`)
         self._mixed_table = TermTable()
         self._plain_table = TermTable()
         self._regex_class = None
@@ -136,73 +136,31 @@ class FastTerms:
         return text.isascii() or (_UNNORMALISED_CHAR.search(text) is None and unicodedata.is_normalized("NFKC", text)
                                   and self._chars_agree(text))
 
-    def clean_text_terms(self, text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, list[str]]:
-        """`sentence_and_passage_terms` for text that `is_clean`.
+    def passage_terms(self, text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, list[str]] | None:
+        """`sentence_and_passage_terms` for text that `is_clean`; None for any other.
 
-        Such text needs none of `raw`'s rewriting (a non-ASCII sentence is checked to be NFKC on
-        its own), so its sentences can be tokenised where they lie. When they all share the
-        text's case mix (nearly always), that is one pass in C (`_termscan.TermTable.scan`) over
-        the sentences joined by a separator that becomes the line break of the encoding: the
-        build runs this on every sentence of the corpus, and per token, Python's `findall`,
-        memo lookup and join cost 3x the whole scan.
+        Such text needs none of `raw`'s rewriting but for "X.Y." runs (a non-ASCII sentence is
+        checked to be NFKC on its own), so its sentences can be tokenised where they lie: one
+        call in C does the whole passage (`_termscan.scan_passage`). The build runs this on
+        every passage of the corpus; in Python, the steps around tokenising cost more than
+        tokenising, and per token, `findall`, the memo lookup and the join cost 3x the C.
         """
-        ascii_text = text.isascii()
-        dotted = _DOTTED_HINT.search(text) is not None
-        mixed = _any_lower(text, 0, len(text), ascii_text)
-        for a, b in spans:
-            if _any_lower(text, a, b, ascii_text) != mixed or not (
-                    ascii_text or unicodedata.is_normalized("NFKC", text[a:b])):
-                return self._each_sentence(text, spans, ascii_text, dotted)
-        marked = _SEPARATOR.join([text[a:b] for a, b in spans])
-        if dotted:  # as `raw` rewrites each sentence: the separator ends any "X.Y." run
-            marked = _DOTTED.sub(_dotted, marked)
-        encoded, terms = self._scan(marked, mixed)
-        if not dotted and _only_space_between(text, spans):  # (a run could span an edge)
-            # (the analyser's own strings, not `encoded.split()`'s copies: their hashes are
-            # cached for the dictionaries they go through next)
-            return encoded, terms
-        # `terms(text)`: for clean text, `raw` only rewrites "X.Y." runs, which leaves the case
-        # mix as it is
-        return encoded, self._scan(_DOTTED.sub(_dotted, text) if dotted else text, mixed)[1]
-
-    def _scan(self, text: str, mixed: bool) -> tuple[str, list[str]]:
-        """`_termscan.TermTable.scan` with the table for the case mix, filled as it needs."""
-        table = self._mixed_table if mixed else self._plain_table
-        found = table.scan(text)
-        while type(found) is list:  # tokens the table does not map yet
-            if len(table) > _MEMO_LIMIT:
-                table.clear()
-            for token in set(found):
-                table.add(token, self._term_of(token, mixed))
-            found = table.scan(text)
+        if not text.isascii() and not (unicodedata.is_normalized("NFKC", text) and self._chars_agree(text)
+                                       and all(unicodedata.is_normalized("NFKC", text[a:b]) for a, b in spans)):
+            return None  # (C checks the rest of `is_clean`: what needs no Python)
+        found = scan_passage(text, spans, self._plain_table, self._mixed_table)
+        while type(found) is list:  # tokens the tables do not map yet
+            self._learn(self._plain_table, found[0], False)
+            self._learn(self._mixed_table, found[1], True)
+            found = scan_passage(text, spans, self._plain_table, self._mixed_table)
         return found
 
-    def _each_sentence(self, text: str, spans: Sequence[tuple[int, int]], ascii_text: bool,
-                       dotted: bool) -> tuple[str, list[str]]:
-        """`clean_text_terms` one sentence at a time (some sentence's case mix differs)."""
-        find = _ASCII_WORD.findall if ascii_text else _WORD_RE.findall
-        per_sentence = []
-        for a, b in spans:
-            sentence = text[a:b]
-            if not dotted and (ascii_text or unicodedata.is_normalized("NFKC", sentence)):
-                per_sentence.append(self._mapped(find(text, a, b), _any_lower(text, a, b, ascii_text), sentence))
-            else:
-                per_sentence.append(self.terms(sentence))
-        return encode_sentence_terms(per_sentence), self.terms(text)
-
-
-def _only_space_between(text: str, spans: Sequence[tuple[int, int]]) -> bool:
-    """Whether the tokens of `text` are its spans' tokens run together: only white space lies
-    between and around the spans, and no token can run across an edge where two meet."""
-    prev = 0
-    for a, b in spans:
-        if a > prev:
-            if not text[prev:a].isspace():
-                return False
-        elif a > 0 and _WORDISH.match(text, a - 1) and _WORDISH.match(text, a):
-            return False
-        prev = b
-    return prev == len(text) or text[prev:].isspace()
+    def _learn(self, table: TermTable, tokens: list[str], mixed: bool) -> None:
+        """Map `tokens` in `table` (the one for the case mix `mixed`) to their terms."""
+        if len(table) > _MEMO_LIMIT:
+            table.clear()
+        for token in set(tokens):
+            table.add(token, self._term_of(token, mixed))
 
 
 _DOTTED_ANYWHERE = re.compile(r"[A-Za-z]\.[A-Za-z]\.")
@@ -222,32 +180,16 @@ def _mixed(text: str, start: int = 0, end: int | None = None) -> bool:
     return any(c.islower() for c in text[start:end])
 
 
-# `_WORD_RE` as it reads ASCII text (`[^\W_]` is [A-Za-z0-9] there), without the per-character
-# Unicode class test.
-_ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z0-9]+)*")
-# Found wherever `_DOTTED` matches ("X.Y." holds ".Y."); the literal first character lets `re`
-# skip ahead instead of testing a class at every position, 10x faster on text with none.
-_DOTTED_HINT = re.compile(r"\.[A-Za-z]\.")
-# text, and a token of its own in these patterns (never part of a word).
-# Joins a clean text's sentences for one scan: NUL, a control character, so never in clean
-# text, and a token of its own in `_termscan` (never part of a word).
-_SEPARATOR = " \x00 "
-
-
-def _any_lower(text: str, start: int, end: int, ascii_text: bool) -> bool:
-    """`_mixed(text, start, end)`, answered by one scan in C when an ASCII lower-case letter
-    is there (nearly always, in prose) even if the text is not all ASCII."""
-    if _ASCII_LOWER.search(text, start, end) is not None:
-        return True
-    return False if ascii_text else any(c.islower() for c in text[start:end])
 
 
 def sentence_and_passage_terms(fast: "FastTerms", text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, list[str]]:
     """Each sentence's terms, encoded as the index stores them (a line per sentence, terms
     separated by spaces: `doc_analysis.encode_sentence_terms`), and the whole text's terms;
     `fast.terms` of each, the text analysed once when that is proven to give the same."""
-    if type(fast) is FastTerms and fast.is_clean(text):
-        return fast.clean_text_terms(text, spans)
+    if type(fast) is FastTerms:
+        found = fast.passage_terms(text, spans)
+        if found is not None:
+            return found
     per_sentence = [fast.terms(text[a:b]) for a, b in spans]
     encoded = encode_sentence_terms(per_sentence)
     if text_terms_are_sentence_terms(text, spans):
