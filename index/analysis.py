@@ -111,9 +111,12 @@ class Analyzer:
         In "how long", "how many", "how much" the second word asks for a kind of answer (a
         duration, a count) and names nothing the answer's sentence would contain.
         """
-        tokens = raw_tokens(question)
-        kept = [t for i, t in enumerate(tokens) if not (i and tokens[i - 1] == "how" and t in QUESTION_MEASURES)]
-        return self.terms_of_tokens(kept)
+        return self.terms_of_tokens(drop_measure_words(raw_tokens(question)))
+
+
+def drop_measure_words(tokens: Sequence[str]) -> list[str]:
+    """Folded tokens without the measure word of each "how long", "how many", ... ."""
+    return [t for i, t in enumerate(tokens) if not (i and tokens[i - 1] == "how" and t in QUESTION_MEASURES)]
 
 
 def content_terms(terms: Sequence[str]) -> list[str]:

@@ -10,6 +10,7 @@ score.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -139,17 +140,20 @@ class Answerer:
         self.avg_sentence_terms = float(reader.info.meta.get("avg_sentence_terms", "12") or 12)
         # The re-rank analyses ~10 passages per question: the memoised, result-identical
         # analyser keeps that well under a millisecond (a custom analyser is used as given).
-        self._expand = AcronymExpander(reader.acronyms).expand
+        self._expander = AcronymExpander(reader.acronyms)
+        self._expand = self._expander.expand
         plain = type(self.analyzer) is Analyzer
         self._default = plain and self.analyzer.stopwords == english_stopwords()
-        self._terms = FastTerms(self.analyzer).terms if plain else self.analyzer.terms
+        fast = FastTerms(self.analyzer) if plain else None
+        self._terms = fast.terms if fast else self.analyzer.terms
+        self._question_terms = fast.question_terms if fast else self.analyzer.question_terms
         # Only the memoised default analyser is known to be a pure function of the text; a custom
         # one has its context analysed every time, as before.
         self._contexts: dict[str, frozenset[str]] | None = {} if plain else None
 
     def query_terms(self, question: str) -> tuple[list[str], list[str]]:
         """The question's own terms, and those plus the other form of any acronym."""
-        terms = self.analyzer.question_terms(question[:MAX_ANALYSED_CHARS])
+        terms = self._question_terms(question[:MAX_ANALYSED_CHARS])
         return terms, self._expand(terms)
 
     async def ask(self, question: str, top_k: int | None = None) -> Answer:
@@ -232,6 +236,8 @@ class Answerer:
         if stored is None:
             text = sp.passage.text
             stored = [self._terms(text[a:b]) for a, b in sp.sentences]
+        if not self._expander.can_expand(itertools.chain.from_iterable(stored)):
+            return list(stored)  # (no sentence holds the first term of a long form)
         return [self._expand(t) for t in stored]
 
     def _context_terms(self, context: str, stored: Sequence[str] | None = None) -> frozenset[str]:

@@ -782,7 +782,8 @@ class BM25Index:
             if tid is None:
                 continue
             lo, hi = int(self._term_offsets[tid]), int(self._term_offsets[tid + 1])
-            i = lo + int(np.searchsorted(self._doc_ids[lo:hi], doc))
+            i = lo + int(self._doc_ids[lo:hi].searchsorted(doc))  # (the method: np.searchsorted's
+            # Python-level dispatch cost more than the search, for each of ~10 terms a question)
             if i < hi and int(self._doc_ids[i]) == doc:
                 out.add(term)
         return out

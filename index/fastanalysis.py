@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from .acronyms import AcronymMap, append_short_forms
-from .analysis import _DOTTED, _TOKENIZER, SHOUT, Analyzer
+from .analysis import _DOTTED, _TOKENIZER, SHOUT, Analyzer, drop_measure_words
 from .doc_analysis import encode_sentence_terms
 from .normalize import _CONTROL, _QUOTE_OR_INVISIBLE, normalize_text
 from .fastpunkt import line_spans
@@ -97,10 +97,21 @@ class FastTerms:
 
     def _term_of(self, token: str, mixed: bool) -> str:
         """The term of one original-case token ("" for none), in mixed-case text or not."""
+        return self.analyzer.term(self._fold(token, mixed)) or ""
+
+    def _fold(self, token: str, mixed: bool) -> str:
+        """One original-case token as `raw_tokens` folds it, in mixed-case text or not."""
         folded = token.casefold()
         if mixed and len(token) >= 2 and token.isupper() and folded in self.analyzer.stopwords:
             folded = SHOUT + folded
-        return self.analyzer.term(folded) or ""
+        return folded
+
+    def question_terms(self, question: str) -> list[str]:
+        """`Analyzer.question_terms`, tokenised by `raw` (nltk's tokenizer, which it replaces,
+        was half the cost of analysing a question)."""
+        tokens, mixed = self.raw(question)
+        folded = [self._fold(t, mixed) for t in tokens]
+        return self.analyzer.terms_of_tokens(drop_measure_words(folded))
 
     def terms(self, text: str) -> list[str]:
         tokens, mixed = self.raw(text)
@@ -249,6 +260,11 @@ class AcronymExpander:
             if long:
                 self.firsts.setdefault(long[0], []).append(i)
         self._first_set = frozenset(self.firsts)
+
+    def can_expand(self, terms: Iterable[str]) -> bool:
+        """Whether `expand` could append anything to a sequence drawn from `terms` (one test for
+        the terms of many sentences: where it is False, each `expand` is a copy)."""
+        return not self.exact or not self._first_set.isdisjoint(terms)
 
     def expand(self, terms: Sequence[str]) -> list[str]:
         if not self.exact:

@@ -258,3 +258,32 @@ def test_spans_json_is_json_dumps() -> None:
     for n in range(12):
         spans = [(rng.randrange(10 ** rng.randrange(1, 12)), rng.randrange(10 ** 6)) for _ in range(n)]
         assert spans_json(spans) == json.dumps(spans)
+
+
+def test_fast_question_terms_match_the_analyzer() -> None:
+    """Answerer analyses questions with `FastTerms.question_terms`; it must give the analyser's
+    terms, measure words after "how" dropped, on any text."""
+    analyzer, fast = Analyzer(), FastTerms()
+    pieces = PIECES + ["how", "How", "HOW", "long", "many", "much", "Long", "MANY", " how long ", "how how much",
+                       "?", "How long will the ISS keep operating?"]
+    rng = random.Random(16)
+    for _ in range(20000):
+        question = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 14)))
+        assert fast.question_terms(question) == analyzer.question_terms(question), repr(question)
+
+
+def test_can_expand_is_false_only_where_expand_copies() -> None:
+    rng = random.Random(17)
+    words = ["space", "station", "ros", "russian", "orbit", "deep", "network", "dsn", "x", "y"]
+    expander = AcronymExpander(AcronymMap({"ros": ("russian", "orbit", "space", "station"),
+                                           "dsn": ("deep", "space", "network")}))
+    seen = {True: 0, False: 0}
+    for _ in range(3000):
+        sentences = [[rng.choice(words) for _ in range(rng.randrange(0, 6))] for _ in range(rng.randrange(0, 5))]
+        can = expander.can_expand(t for s in sentences for t in s)
+        seen[can] += 1
+        if not can:
+            assert all(expander.expand(s) == s for s in sentences)
+        else:
+            assert any(set(s) & {"russian", "deep"} for s in sentences)
+    assert seen[True] and seen[False]
