@@ -232,10 +232,14 @@ PyDoc_STRVAR(clear_doc, "clear()\n--\n\nForget every mapping.");
 static PyObject *
 TermTable_clear(TermTable *self, PyObject *Py_UNUSED(ignored))
 {
-    table_release(self);
-    if (table_alloc(self, 1024) < 0) {
+    TermTable fresh;
+    if (table_alloc(&fresh, 1024) < 0) {  /* (first, so that a failure leaves the table whole) */
         return NULL;
     }
+    table_release(self);
+    self->slots = fresh.slots;
+    self->mask = fresh.mask;
+    self->used = 0;
     Py_RETURN_NONE;
 }
 
