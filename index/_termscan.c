@@ -296,7 +296,7 @@ is_wordish(Py_UCS4 c)
     return c == '\'' || is_word(c);
 }
 
-/* A character that keeps a text from being clean (`FastTerms.is_clean`): a carriage return,
+/* A character that keeps a text from being clean (`FastTerms.passage_terms`): a carriage return,
  * a control character (normalize._CONTROL), or one that normalize_text would change in
  * NFKC-normalised text (normalize._QUOTE_OR_INVISIBLE, a lone surrogate). */
 static inline int

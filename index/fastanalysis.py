@@ -27,14 +27,12 @@ from collections.abc import Iterable, Sequence
 from .acronyms import AcronymMap, append_short_forms
 from .analysis import _DOTTED, _TOKENIZER, SHOUT, Analyzer, drop_measure_words
 from .doc_analysis import encode_sentence_terms
-from .normalize import _CONTROL, _QUOTE_OR_INVISIBLE, normalize_text
+from .normalize import _CONTROL, normalize_text
 from .fastpunkt import line_spans
 from ._termscan import TermTable, scan_passage
 
 _MEMO_LIMIT = 2_000_000
 _NON_ASCII = re.compile("[^\x00-\x7f]")
-# A character that `normalize_text` changes in NFKC-normalised text without control characters.
-_UNNORMALISED_CHAR = re.compile(f"[{_QUOTE_OR_INVISIBLE.pattern[1:-1]}\ud800-\udfff]")
 _WORD_RE = re.compile(_TOKENIZER._pattern)
 _RE_CLASS = re.compile(r"[^\W_]")
 
@@ -130,35 +128,22 @@ class FastTerms:
         except KeyError:  # another thread cleared the full memo meanwhile
             return self.analyzer.terms(text)
 
-    def is_clean(self, text: str) -> bool:
-        """Whether `raw` would leave `text` as it is, but for `_DOTTED`'s "X.Y." rewriting: no
-        carriage return or control character, and ASCII or already normalised (NFKC, straight
-        quotes, no invisible characters) with every character one that `re` and nltk's `regex`
-        classify alike. True of nearly every passage, whose document was normalised when it
-        was parsed."""
-        if "\r" in text:
-            return False
-        # (a printable text has no control character; `isprintable` answers 10x faster)
-        if not text.isprintable() and _CONTROL.search(text) is not None:
-            return False
-        # `normalize_text(text) == text`, without building its result: NFKC (which never reaches
-        # across a line break, so per line or whole is the same), and no quote, invisible
-        # character or lone surrogate for it to change
-        return text.isascii() or (_UNNORMALISED_CHAR.search(text) is None and unicodedata.is_normalized("NFKC", text)
-                                  and self._chars_agree(text))
-
     def passage_terms(self, text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, list[str]] | None:
-        """`sentence_and_passage_terms` for text that `is_clean`; None for any other.
+        """`sentence_and_passage_terms` for clean text; None for any other.
 
-        Such text needs none of `raw`'s rewriting but for "X.Y." runs (a non-ASCII sentence is
-        checked to be NFKC on its own), so its sentences can be tokenised where they lie: one
-        call in C does the whole passage (`_termscan.scan_passage`). The build runs this on
-        every passage of the corpus; in Python, the steps around tokenising cost more than
-        tokenising, and per token, `findall`, the memo lookup and the join cost 3x the C.
+        Clean text is what `raw` leaves as it is, but for "X.Y." runs: no carriage return or
+        control character, and ASCII, or normalised (`normalize_text(text) == text`) with every
+        character one that `re` and nltk's `regex` classify alike. Nearly every passage is, its
+        document having been normalised when it was parsed. Its sentences (each checked to be
+        NFKC on its own) can then be tokenised where they lie: one call in C does the whole
+        passage (`_termscan.scan_passage`), which also declines text with a character that
+        keeps it from being clean. The build runs this on every passage of the corpus; in
+        Python, the steps around tokenising cost more than tokenising, and per token,
+        `findall`, the memo lookup and the join cost 3x the C.
         """
         if not text.isascii() and not (unicodedata.is_normalized("NFKC", text) and self._chars_agree(text)
                                        and all(unicodedata.is_normalized("NFKC", text[a:b]) for a, b in spans)):
-            return None  # (C checks the rest of `is_clean`: what needs no Python)
+            return None  # (C checks the rest: what needs no Python)
         found = scan_passage(text, spans, self._plain_table, self._mixed_table)
         while type(found) is list:  # tokens the tables do not map yet
             self._learn(self._plain_table, found[0], False)
@@ -189,8 +174,6 @@ def _mixed(text: str, start: int = 0, end: int | None = None) -> bool:
     if text.isascii():
         return _ASCII_LOWER.search(text, start, end) is not None
     return any(c.islower() for c in text[start:end])
-
-
 
 
 def sentence_and_passage_terms(fast: "FastTerms", text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, list[str]]:

@@ -114,7 +114,7 @@ def test_sentence_and_passage_terms_match_the_analyzer_on_random_text() -> None:
             encoded, whole = sentence_and_passage_terms(fast, text, spans)
             assert decode_sentence_terms(encoded, len(spans)) == [analyzer.terms(text[a:b]) for a, b in spans], text
             assert whole == analyzer.terms(text), text
-            clean += fast.is_clean(text)
+            clean += fast.passage_terms(text, spans) is not None
     assert clean > 2000  # both paths ran
 
 
@@ -206,9 +206,9 @@ def test_mixed_case_check_equals_islower_on_any_slice() -> None:
         assert _mixed(text) == any(c.islower() for c in text)
 
 
-def test_is_clean_is_its_definition() -> None:
-    """`is_clean` answers without building `normalize_text`'s result; it must still mean what
-    its definition says, on text holding quotes, invisible and control characters, surrogates,
+def test_passage_terms_declines_exactly_the_texts_that_are_not_clean() -> None:
+    """`passage_terms` (C, and Python for what needs it) takes a text exactly when it is clean
+    by definition, on text holding quotes, invisible and control characters, surrogates,
     compatibility forms and combining marks."""
     from index.normalize import _CONTROL
 
@@ -221,7 +221,7 @@ def test_is_clean_is_its_definition() -> None:
         text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
         definition = ("\r" not in text and _CONTROL.search(text) is None
                       and (text.isascii() or (normalize_text(text) == text and fast._chars_agree(text))))
-        assert fast.is_clean(text) == definition, repr(text)
+        assert (fast.passage_terms(text, [(0, len(text))]) is not None) == definition, repr(text)
         seen[definition and not text.isascii()] += 1
     assert seen[True] > 500 and seen[False] > 500  # both answers, for non-ASCII text
 
