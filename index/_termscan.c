@@ -319,7 +319,10 @@ is_unclean(Py_UCS4 c)
 /* ------------------------------------------------------------------------------------------ */
 /* Terms found, and the strings made of them */
 
-/* Per token: its term, or NULL for a separator (a line break in the encoding). */
+/* Per token: its term, or NULL for a separator (a line break in the encoding). The buffer
+ * holds a reference to each term: an allocation while it fills or is encoded can run the
+ * garbage collector, hence Python code, hence another thread that clears or refills the table
+ * the terms came from. */
 typedef struct {
     PyObject **items;
     Py_ssize_t len;
@@ -339,8 +342,20 @@ buffer_push(TermBuffer *b, PyObject *term)
         b->items = items;
         b->cap = cap;
     }
+    Py_XINCREF(term);
     b->items[b->len++] = term;
     return 0;
+}
+
+static void
+buffer_release(TermBuffer *b)
+{
+    for (Py_ssize_t i = 0; i < b->len; i++) {
+        Py_XDECREF(b->items[i]);
+    }
+    PyMem_Free(b->items);
+    b->items = NULL;
+    b->len = b->cap = 0;
 }
 
 /* The encoding of `b` (terms joined by " ", a line break at each separator) and its terms
@@ -423,9 +438,7 @@ scan_release(Scan *sc)
 {
     Py_CLEAR(sc->missing[0]);
     Py_CLEAR(sc->missing[1]);
-    PyMem_Free(sc->found.items);
-    sc->found.items = NULL;
-    sc->found.len = sc->found.cap = 0;
+    buffer_release(&sc->found);
 }
 
 /* Scan data[start:end] (of `kind`) as if it were a whole string, each token looked up in

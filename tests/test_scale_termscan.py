@@ -215,3 +215,20 @@ def test_count_words_is_the_length_of_split() -> None:
             assert count_words(text) == len(text.split()) == 2, repr(text)
     with pytest.raises(TypeError):
         count_words(None)
+
+
+def test_scan_passage_keeps_no_reference_it_does_not_return() -> None:
+    """Every path (terms found, tokens missing, the whole text scanned again) leaves each
+    term's reference count as it found it once the results are dropped."""
+    plain, mixed = TermTable(), TermTable()
+    term = "".join(["orb", "it"])
+    mixed.add("orbits", term)
+    mixed.add("Orbits", term)
+    texts = [("orbits. Orbits.", [(0, 7), (8, 15)]),  # sentences run together
+             ("U.S. orbits. Orbits", [(0, 12), (13, 19)]),  # "X.Y." mark: the whole text again
+             ("orbits unknown", [(0, 14)])]  # a token missing
+    before = sys.getrefcount(term)
+    for _ in range(1000):
+        for text, spans in texts:
+            scan_passage(text, spans, plain, mixed)
+    assert sys.getrefcount(term) == before
