@@ -293,6 +293,13 @@ class Hit:
     score: float
 
 
+def sorted_position(ids: np.ndarray, value: int) -> int:
+    """`np.searchsorted(ids, value)` for a non-negative int that fits `ids`' unsigned dtype,
+    without the copy: given a Python int, numpy first casts the whole array to a type that
+    holds both (164 us for a million uint32 postings, against 0.4 us)."""
+    return int(ids.searchsorted(ids.dtype.type(value)))
+
+
 def _intersect_sorted(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions ``(ia, ib)`` with ``a[ia] == b[ib]`` for sorted unique ``a``, ``b``.
 
@@ -777,13 +784,14 @@ class BM25Index:
         """The terms among ``terms`` that document ``doc`` holds (tf > 0): one binary search
         in each term's posting list."""
         out: set[str] = set()
+        if not 0 <= doc < self._n_docs:
+            return out
         for term in terms:
             tid = self._vocab.get(term)
             if tid is None:
                 continue
             lo, hi = int(self._term_offsets[tid]), int(self._term_offsets[tid + 1])
-            i = lo + int(self._doc_ids[lo:hi].searchsorted(doc))  # (the method: np.searchsorted's
-            # Python-level dispatch cost more than the search, for each of ~10 terms a question)
+            i = lo + sorted_position(self._doc_ids[lo:hi], doc)
             if i < hi and int(self._doc_ids[i]) == doc:
                 out.add(term)
         return out

@@ -44,7 +44,7 @@ from .analysis import ANALYZER_VERSION, Analyzer
 from .doc_analysis import (DocAnalysis, analyse_document, code_fingerprint, learn_from_definitions,
                            stored_document_fields, stored_passage_rows)
 from .writer import DOCUMENT_COLUMNS, PASSAGE_COLUMNS, insert_array, shaping_meta
-from .bm25 import decode_terms, drop_unheld_terms, encode_terms
+from .bm25 import decode_terms, drop_unheld_terms, encode_terms, sorted_position
 from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, split_sources
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .fastanalysis import AcronymExpander
@@ -340,7 +340,7 @@ def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
     for j, (t, p, _) in enumerate(new_postings):
         tid = vocab[t]
         lo, hi = int(base[tid]), int(base[tid + 1])
-        at[j] = lo + int(np.searchsorted(kept_ids[lo:hi], p))
+        at[j] = lo + sorted_position(kept_ids[lo:hi], p)
     new_pos = np.fromiter((p for _, p, _ in new_postings), dtype=np.uint32, count=len(new_postings))
     new_tf = np.fromiter((tf for _, _, tf in new_postings), dtype=np.int64, count=len(new_postings))
     tf_dtype = kept_tfs.dtype if not new_tf.size or int(new_tf.max()) <= np.iinfo(kept_tfs.dtype).max else np.uint32

@@ -381,3 +381,20 @@ def test_params_types_and_defaults() -> None:
         LuceneBM25([["a"]], k1=-1)
     with pytest.raises(TypeError):
         BM25Index.build([["a"]], params=(1.2, 0.75))  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([np.uint32, np.int64, np.uint16]),
+       st.lists(st.integers(0, 60000), max_size=40), st.integers(0, 65535))
+def test_sorted_position_is_searchsorted(dtype, values, probe) -> None:
+    """`sorted_position` keys numpy's search in the array's own dtype (no cast of the array);
+    the position must be np.searchsorted's."""
+    ids = np.array(sorted(values), dtype=dtype)
+    assert bm25_module.sorted_position(ids, probe) == int(np.searchsorted(ids, probe))
+
+
+def test_held_by_answers_for_documents_outside_the_index() -> None:
+    index = BM25Index.build([["moon", "orbit"], ["orbit"]])
+    assert index.held_by(0, ["moon", "orbit", "mars"]) == {"moon", "orbit"}
+    assert index.held_by(1, ["moon", "orbit"]) == {"orbit"}
+    assert index.held_by(2, ["orbit"]) == set() and index.held_by(-1, ["orbit"]) == set()
