@@ -55,13 +55,17 @@ def raw_tokens(text: str) -> list[str]:
     """
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), normalize_text(text))
     mixed = any(c.islower() for c in text)
-    out = []
-    for tok in _TOKENIZER.tokenize(text):
-        folded = tok.casefold()
-        if mixed and len(tok) >= 2 and tok.isupper() and folded in english_stopwords():
-            folded = SHOUT + folded
-        out.append(folded)
-    return out
+    return [fold_token(tok, mixed) for tok in _TOKENIZER.tokenize(text)]
+
+
+def fold_token(token: str, mixed: bool) -> str:
+    """One word token case-folded, marked with SHOUT when it is an all-capitals stopword in
+    mixed-case text. The mark looks at NLTK's English list whatever the analyser's own
+    stopwords: it tells an acronym from a function word, which is a property of English."""
+    folded = token.casefold()
+    if mixed and len(token) >= 2 and token.isupper() and folded in english_stopwords():
+        folded = SHOUT + folded
+    return folded
 
 
 @dataclass

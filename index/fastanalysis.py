@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 
 from .acronyms import AcronymMap, append_short_forms
-from .analysis import _DOTTED, _TOKENIZER, SHOUT, Analyzer, drop_measure_words
+from .analysis import _DOTTED, _TOKENIZER, Analyzer, drop_measure_words, fold_token
 from .doc_analysis import encode_sentence_terms
 from .normalize import _CONTROL, normalize_text
 from .fastpunkt import line_spans
@@ -95,20 +95,13 @@ class FastTerms:
 
     def _term_of(self, token: str, mixed: bool) -> str:
         """The term of one original-case token ("" for none), in mixed-case text or not."""
-        return self.analyzer.term(self._fold(token, mixed)) or ""
-
-    def _fold(self, token: str, mixed: bool) -> str:
-        """One original-case token as `raw_tokens` folds it, in mixed-case text or not."""
-        folded = token.casefold()
-        if mixed and len(token) >= 2 and token.isupper() and folded in self.analyzer.stopwords:
-            folded = SHOUT + folded
-        return folded
+        return self.analyzer.term(fold_token(token, mixed)) or ""
 
     def question_terms(self, question: str) -> list[str]:
         """`Analyzer.question_terms`, tokenised by `raw` (nltk's tokenizer, which it replaces,
         was half the cost of analysing a question)."""
         tokens, mixed = self.raw(question)
-        folded = [self._fold(t, mixed) for t in tokens]
+        folded = [fold_token(t, mixed) for t in tokens]
         return self.analyzer.terms_of_tokens(drop_measure_words(folded))
 
     def terms(self, text: str) -> list[str]:

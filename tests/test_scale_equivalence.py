@@ -287,3 +287,17 @@ def test_can_expand_is_false_only_where_expand_copies() -> None:
         else:
             assert any(set(s) & {"russian", "deep"} for s in sentences)
     assert seen[True] and seen[False]
+
+
+def test_fast_terms_match_an_analyzer_with_its_own_stopwords() -> None:
+    """FastTerms serves any `Analyzer`, custom stopwords included (the build and the Answerer
+    use it for them); its terms and question terms must still be that analyser's. The SHOUT
+    mark of an all-capitals word follows NLTK's English list, as `raw_tokens` does."""
+    analyzer = Analyzer(stopwords=frozenset({"nasa", "moon", "how", "it"}))
+    fast = FastTerms(analyzer)
+    pieces = PIECES + ["NASA", "Moon", "MOON", "nasa", "how long", "How many", "IT", "US", "THE"]
+    rng = random.Random(18)
+    for _ in range(10000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 14)))
+        assert fast.terms(text) == analyzer.terms(text), repr(text)
+        assert fast.question_terms(text) == analyzer.question_terms(text), repr(text)
