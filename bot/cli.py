@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import logging
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from index.answering import Answerer
-from index.errors import CitebotError, EmptyCorpusError, IndexMissingError
+from index.errors import CitebotError, EmptyCorpusError, IndexMissingError, IndexWriteError
 from index.evaluation import evaluate, load_eval_set
 from index.reindex import ReindexResult, rebuild_sync
 from index.store import IndexReader
@@ -61,13 +62,25 @@ class ProgressBar:
 def settings_for(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config)
     if getattr(args, "db", None):
-        settings = replace(settings, db_path=Path(args.db).expanduser().resolve())
+        settings = replace(settings, db_path=Path(args.db).expanduser().resolve(), default_db=False)
     return settings
+
+
+def prepare_default_folder(settings: Settings) -> None:
+    """Create the per-user data folder for the default index; a path the user chose must
+    already have its folder (the index file code says so in one line if not)."""
+    if settings.default_db:
+        try:
+            settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise IndexWriteError(f"cannot create the data folder {settings.db_path.parent} "
+                                  f"({exc.strerror or exc}); set index.db or pass --db") from exc
 
 
 def reindex(settings: Settings, paths: Sequence[Path] | None = None, quiet: bool = False) -> ReindexResult:
     """Rebuild the index at settings.db_path from `paths` (default: the configured corpus)."""
     sources = list(paths) if paths else list(settings.corpus_paths)
+    prepare_default_folder(settings)
     try:
         result = rebuild_sync(sources, settings.db_path, settings.index, ProgressBar() if not quiet else None)
     except EmptyCorpusError as exc:
@@ -80,12 +93,17 @@ def reindex(settings: Settings, paths: Sequence[Path] | None = None, quiet: bool
 
 
 async def open_index(settings: Settings, build_if_missing: bool = True) -> IndexReader:
-    """Open the index, building it first from the configured corpus when there is none."""
+    """Open the index; at the default location, build it first from the configured corpus
+    when there is none. A path the user chose (`--db`, `index.db`) is never built into
+    unasked: a mistyped path would otherwise answer from the bundled article."""
     try:
         return await IndexReader.open(settings.db_path)
-    except IndexMissingError:
-        if not build_if_missing:
-            raise
+    except IndexMissingError as exc:
+        if not (build_if_missing and settings.default_db):
+            db = shlex.quote(str(settings.db_path))
+            raise IndexMissingError(f"no index at {settings.db_path}; build one there with "
+                                    f"'citebot index --db {db} [FILE_OR_FOLDER ...]' "
+                                    f"(without paths: the configured corpus)") from exc
     print(f"No index yet at {settings.db_path}: building it from the configured corpus…", file=sys.stderr)
     await asyncio.to_thread(reindex, settings, None, True)
     return await IndexReader.open(settings.db_path)

@@ -81,6 +81,9 @@ class Settings:
     fetch: FetchOptions = FetchOptions()  # cache_dir is filled in from db_path by corpus_sources()
     source: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # True when the index lives at the per-user default (no index.db, no --db): only there is
+    # a missing index built on first use and its folder created.
+    default_db: bool = False
 
 
 def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
@@ -196,7 +199,8 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
     if log_settings.level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log.level must be one of DEBUG, INFO, WARNING, ERROR")
     settings = Settings(corpus_paths=corpus_paths, db_path=db_path, state_db_path=state_db, index=params,
-                        answer=answer_params, discord=discord_settings, log=log_settings, fetch=fetch, source=source)
+                        answer=answer_params, discord=discord_settings, log=log_settings, fetch=fetch, source=source,
+                        default_db=not index.get("db"))
     return replace(settings, corpus_paths=tuple(corpus_sources(settings)))
 
 

@@ -31,6 +31,10 @@ class IndexLockedError(CitebotError):
     """Another `citebot index` is building into the same file."""
 
 
+class ForeignFileError(CitebotError):
+    """A path where Citebot would write names a file that is not Citebot's; it is left untouched."""
+
+
 class IndexWriteError(CitebotError):
     """The new index could not be written (a full disk, a read-only folder); the old one is kept."""
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import aiosqlite
 
 from .errors import StateDatabaseError
+from .file_guard import ensure_ours_or_absent
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,11 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 """
 SCHEMA_VERSION = 1
+APPLICATION_ID = 0x43495453  # "CITS": marks the state file as ours in the SQLite header
+# The tables every state file has had; an unmarked SQLite file without them is someone else's.
+_OUR_TABLES = {"secret", "questions", "feedback"}
+_MOVE_IT_ASIDE = ("If it is a damaged state file, move it aside (e.g. rename it to {name}.damaged) and citebot "
+                  "starts a new one; otherwise choose another log.state_db")
 
 
 @dataclass(frozen=True)
@@ -104,10 +110,18 @@ class QuestionLog:
     async def open(cls, path: Path, *, enabled: bool = True, retention_days: int = 30) -> "QuestionLog":
         """Open (creating with mode 0600) the state file, and purge rows past retention."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        os.chmod(path, 0o600)
+        # Files from before the state file was marked have no application id: accepted only
+        # when they hold our tables (checked below, before anything is written).
+        ensure_ours_or_absent(path, APPLICATION_ID, "state database", _MOVE_IT_ASIDE.format(name=path.name),
+                              legacy_ok=True, error=StateDatabaseError)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            os.chmod(path, 0o600)
+        except OSError as exc:
+            raise StateDatabaseError(f"cannot create the state database {path} ({exc.strerror or exc}); "
+                                     f"choose another log.state_db") from exc
         db = await aiosqlite.connect(path)
         try:
             # A damaged file can open and even take the schema; quick_check finds it now rather
@@ -115,6 +129,7 @@ class QuestionLog:
             (check,) = (await db.execute_fetchall("PRAGMA quick_check(1)"))[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(check)
+            await cls._claim(db, path)
             await db.executescript(_SCHEMA)
             await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             key = await cls._key(db)
@@ -135,6 +150,20 @@ class QuestionLog:
             await db.execute("DELETE FROM questions")
             await db.commit()
         return qlog
+
+    @staticmethod
+    async def _claim(db: aiosqlite.Connection, path: Path) -> None:
+        """Mark a new or legacy state file as ours; refuse an unmarked SQLite file of someone else's."""
+        ((app,),) = await db.execute_fetchall("PRAGMA application_id")
+        if app == APPLICATION_ID:
+            return
+        tables = {name for (name,) in await db.execute_fetchall(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'view', 'trigger')")}
+        if tables and not (_OUR_TABLES <= tables):
+            raise StateDatabaseError(
+                f"{path} is not a Citebot state database (an SQLite database with other tables); it was left "
+                f"untouched. Choose another log.state_db, or move that file away")
+        await db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     @staticmethod
     async def _key(db: aiosqlite.Connection) -> bytes:

@@ -35,6 +35,7 @@ from .doc_analysis import code_fingerprint, decode_sentence_terms, stored_docume
 from .builder import BuiltIndex
 from .errors import (CorruptIndexError, IncompatibleIndexError, IndexLockedError, IndexMissingError,
                      IndexWriteError)
+from .file_guard import describe, ensure_ours_or_absent, read_header
 from .passages import Citation, Passage
 from .writer import APPLICATION_ID, SCHEMA_VERSION, IndexFileWriter, index_meta
 
@@ -74,10 +75,20 @@ class IndexInfo:
 
 @contextlib.contextmanager
 def build_lock(db_path: Path, wait: bool = True) -> Iterator[None]:
-    """Hold an exclusive lock on `<db>.lock` while building; a second builder waits or fails."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    """Hold an exclusive lock on `<db>.lock` while building; a second builder waits or fails.
+
+    The folder must exist: an index path with a mistyped folder is an error to show, not a
+    tree of folders to create. The file at `db_path`, if any, must be an index of ours
+    (`ensure_replaceable`), checked before the lock file is made beside it.
+    """
+    ensure_replaceable(db_path)
+    ensure_folder(db_path)
     lock_path = db_path.with_name(db_path.name + ".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise IndexWriteError(f"cannot write in {db_path.parent} ({exc.strerror or exc}); "
+                              f"choose another --db or index.db") from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -134,17 +145,37 @@ def write_index_sync(built: BuiltIndex, db_path: Path) -> IndexInfo:
 
 def temporary_path(db_path: Path) -> Path:
     """Where a build writes the next index file (beside the live one, so `os.replace` is atomic)."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(db_path)
     tmp = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
     tmp.unlink(missing_ok=True)
     return tmp
 
 
 def install(tmp: Path, db_path: Path) -> None:
-    """Make the finished file at `tmp` the index: flushed to disk first, then renamed over."""
+    """Make the finished file at `tmp` the index: flushed to disk first, then renamed over.
+
+    Checked again here, just before the rename: the build may have taken minutes, and a file
+    put at the path meanwhile is just as much not ours to replace."""
     _fsync(tmp)
+    ensure_replaceable(db_path)
     os.replace(tmp, db_path)
     _fsync_dir(db_path.parent)
+
+
+def ensure_replaceable(db_path: Path) -> None:
+    """Refuse (ForeignFileError) to build over a file that is not a Citebot index; an index of
+    ours, even a damaged one, an empty file or no file at all may be replaced."""
+    ensure_ours_or_absent(db_path, APPLICATION_ID, "index",
+                          "Choose another path (--db or index.db), or move that file away if it is really meant "
+                          "to be replaced")
+
+
+def ensure_folder(db_path: Path) -> None:
+    """IndexWriteError unless the index's folder exists (the caller creates default folders)."""
+    if not db_path.parent.is_dir():
+        what = "is not a folder" if db_path.parent.exists() else "does not exist"
+        raise IndexWriteError(f"cannot write the index {db_path}: the folder {db_path.parent} {what}; "
+                              f"create it first or choose another --db or index.db")
 
 
 def raise_write_error(exc: BaseException, db_path: Path) -> None:
@@ -222,7 +253,8 @@ def _check_header(conn: sqlite3.Connection, db_path: Path) -> dict[str, str]:
         app = conn.execute("PRAGMA application_id").fetchone()[0]
         if app != APPLICATION_ID:
             raise CorruptIndexError(
-                f"{db_path} is not a citebot index; delete it or run 'citebot index' with another --db"
+                f"{db_path} is not a citebot index; point --db or index.db at an index file, or build one "
+                f"at a new path with 'citebot index --db NEW_PATH'"
             )
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     except sqlite3.DatabaseError as exc:
@@ -241,6 +273,15 @@ def _check_header(conn: sqlite3.Connection, db_path: Path) -> dict[str, str]:
 def _connect_ro(db_path: Path) -> sqlite3.Connection:
     if not db_path.exists():
         raise IndexMissingError(f"no index at {db_path}; run 'citebot index' to build one")
+    header = read_header(db_path)
+    if header.empty:
+        raise IndexMissingError(f"no index at {db_path} (the file is empty); run 'citebot index' to build one")
+    if not (header.is_sqlite and header.application_id == APPLICATION_ID):
+        # Not ours: never suggest 'rebuild it', which would mean replacing somebody's file.
+        raise CorruptIndexError(
+            f"{db_path} is not a citebot index ({describe(db_path, header)}); point --db or index.db at an "
+            f"index file, or build one at a new path with 'citebot index --db NEW_PATH'"
+        )
     try:
         return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
     except sqlite3.Error as exc:

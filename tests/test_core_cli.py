@@ -62,6 +62,7 @@ def cli(tmp_path: Path) -> Cli:
     config = conf / "config.toml"
     # Relative paths are relative to the config file's folder, not to the working folder.
     config.write_text('[corpus]\npaths = ["../corpus"]\n\n[index]\ndb = "data/index.sqlite3"\n', encoding="utf-8")
+    (conf / "data").mkdir()  # an index path the user chose must have its folder (see test_index_needs_its_folder)
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("CITEBOT_CONFIG", "DISCORD_TOKEN")}
@@ -100,7 +101,18 @@ def one_json(stdout: str) -> dict:
 # citebot index
 
 
+def test_index_needs_its_folder_and_says_so_in_one_line(cli):
+    for db in (cli.root / "missing" / "index.sqlite3", Path("/proc/citebot-test/index.sqlite3")):
+        done = cli.run("index", str(cli.corpus), "--db", str(db), "--config", str(cli.config))
+        assert done.returncode == 2, done.stderr
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith("citebot: error: ") and str(db.parent) in line, line
+        assert not db.parent.exists() or not db.exists()
+    assert not (cli.root / "missing").exists()
+
+
 def test_index_prints_the_summary(cli):
+    (cli.root / "out").mkdir()
     db = cli.root / "out" / "index.sqlite3"
     done = cli.run("index", str(cli.corpus), "--db", str(db), "--config", str(cli.config))
     assert done.returncode == 0, done.stderr
@@ -230,10 +242,11 @@ def test_ask_reads_questions_from_stdin(cli, built_db):
     assert objects[2]["answered"] is False and objects[2]["answer"] is None
 
 
-def test_ask_builds_a_missing_index_first(cli):
-    db = cli.config.parent / "data" / "index.sqlite3"
-    assert not db.exists()
-    done = cli.run("ask", "How long will the ISS keep operating?", "--json", "--config", str(cli.config))
+def test_ask_builds_a_missing_index_at_the_default_location_only(cli):
+    config = cli.write_config("default-db.toml", '[corpus]\npaths = ["../corpus"]\n')
+    db = cli.root / "xdg-data" / "citebot" / "index.sqlite3"
+    assert not db.parent.exists()
+    done = cli.run("ask", "How long will the ISS keep operating?", "--json", "--config", str(config))
     assert done.returncode == 0, done.stderr
     assert "No index yet" in done.stderr
     assert db.is_file()
@@ -243,13 +256,22 @@ def test_ask_builds_a_missing_index_first(cli):
     assert "until 2028" in out["answer"]
 
 
-def test_ask_builds_a_missing_index_named_by_db_from_the_env_config(cli):
-    db = cli.root / "fresh" / "new.sqlite3"
+def test_ask_on_a_missing_configured_index_says_how_to_build_it(cli):
+    db = cli.config.parent / "data" / "index.sqlite3"
+    done = cli.run("ask", "How long will the ISS keep operating?", "--json", "--config", str(cli.config))
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert f"no index at {db}" in line and "citebot index --db" in line, line
+    assert done.stdout == "" and not db.exists()
+
+
+def test_ask_with_a_mistyped_db_builds_nothing(cli):
+    db = cli.root / "conf" / "data" / "indx.sqlite3"
     env = dict(cli.env, CITEBOT_CONFIG=str(cli.config))
     done = cli.run("ask", "What is JAXA?", "--json", "--db", str(db), env=env)
-    assert done.returncode == 0, done.stderr
-    assert db.is_file() and read_info(db).documents == 1
-    assert one_json(done.stdout)["passages"][0]["citation"]["paragraphs"] == [9, 9]
+    assert done.returncode == 2, done.stderr
+    assert "citebot index --db" in done.stderr and str(db) in done.stderr
+    assert not db.exists() and sorted(p.name for p in db.parent.iterdir()) == []
 
 
 def test_ask_plain_text_output(cli, built_db):

@@ -41,6 +41,7 @@ def server():
 def test_index_a_url_and_cite_it(server, tmp_path):
     url = server.page("/news/nasa-roscosmos", PAGE.read_bytes(), etag='"v1"')
     db = tmp_path / "data" / "index.sqlite3"
+    db.parent.mkdir()
     refused = citebot("index", "--db", str(db), url, cwd=tmp_path)
     assert refused.returncode == 2
     assert f"{url}: refused, 127.0.0.1 is not a public address" in refused.stderr
@@ -70,7 +71,7 @@ def test_urls_from_config_with_a_mixed_corpus(server, tmp_path):
         "sunlight charges it electrostatically.\n", encoding="utf-8")
     shutil.copy(ARTICLE, corpus / ARTICLE.name)
     conf = tmp_path / "conf"
-    conf.mkdir()
+    (conf / "data").mkdir(parents=True)
     (conf / "config.toml").write_text(
         f'[corpus]\npaths = ["../corpus"]\nurls = ["{url}"]\nallow_private_addresses = true\n'
         f'max_page_mb = 1\n\n[index]\ndb = "data/index.sqlite3"\n', encoding="utf-8")

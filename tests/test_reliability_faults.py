@@ -318,6 +318,7 @@ def test_files_are_private(tmp_path: Path) -> None:
     """Index, lock and state files are created readable by the owner only (mode 0600)."""
     db = tmp_path / "data" / "index.sqlite3"
     state = tmp_path / "data" / "state.sqlite3"
+    db.parent.mkdir()
     old = os.umask(0o022)
     try:
         rebuild_sync([BUNDLED_ARTICLE], db, IndexParams())
