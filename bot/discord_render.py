@@ -131,8 +131,8 @@ def citation_line(citation: Citation, passage_id: str | None = None) -> str:
     if link:
         line += f"\n{link}"
     elif citation.path:
-        path = citation.path.replace("`", "'")
-        line += f"\n`{path}`"
+        name = citation.display_name.replace("`", "'")  # never the server's absolute path
+        line += f"\n`{name}`"
     if passage_id:
         line += f" · id `{passage_id}`"
     return line

@@ -117,6 +117,7 @@ class Answer:
                         "document": h.passage.citation.document,
                         "author": h.passage.citation.author,
                         "path": h.passage.citation.path,
+                        "name": h.passage.citation.display_name,
                         "url": h.passage.citation.url,
                         "kind": h.passage.citation.kind,
                         "section": h.passage.citation.section,

@@ -18,6 +18,8 @@ from pathlib import Path
 from .acronyms import AcronymMap
 from .analysis import Analyzer
 from .bm25 import BM25Index, BM25Params
+from .source_names import META_KEY as ROOTS_META_KEY
+from .source_names import encode_roots
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .errors import EmptyCorpusError
 from .gc_pause import no_cyclic_gc
@@ -69,6 +71,8 @@ class BuiltIndex:
     doc_stats: list[tuple[int, int]] | None = field(default=None, repr=False)
     # (path, size, mtime_ns, content hash) of each file read, stat taken before reading.
     file_states: list[tuple[str, int, int, str]] = field(default_factory=list, repr=False)
+    # Further `meta` entries to write (e.g. the corpus roots that name files, `source_names`).
+    extra_meta: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def terms(self) -> int:
@@ -265,6 +269,7 @@ def build_from_paths(paths: Sequence[CorpusSource], params: IndexParams = IndexP
         raise EmptyCorpusError(f"no documents could be indexed from {shown}", warnings)
     built = build_from_documents(documents, params, warnings=warnings)
     built.file_states = [(d.path, *stats[d.path], d.content_hash) for d in documents if d.path in stats]
+    built.extra_meta[ROOTS_META_KEY] = encode_roots(split_sources(paths)[0])
     built.seconds = time.perf_counter() - started
     return built
 

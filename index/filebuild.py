@@ -45,6 +45,8 @@ from .documents import Document, UnreadableDocument, discover_files, load_docume
 from .errors import EmptyCorpusError
 from .gc_pause import no_cyclic_gc
 from .term_ids import GlobalTermIds, LocalTermIds
+from .source_names import META_KEY as ROOTS_META_KEY
+from .source_names import encode_roots
 from .writer import IndexFileWriter, index_meta
 
 log = logging.getLogger(__name__)
@@ -275,7 +277,7 @@ def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexPa
         if not kept.keys:
             shown = ", ".join(str(p) for p in sources) or "(no paths given)"
             raise EmptyCorpusError(f"no documents could be indexed from {shown}", warnings)
-        _finish(kept, params, generation, started)
+        _finish(kept, params, generation, started, {ROOTS_META_KEY: encode_roots(folders)})
     return len(kept.keys), kept.passages, warnings
 
 
@@ -289,8 +291,10 @@ def _warm_up_if_large(corpus_bytes: int) -> None:
         threading.Thread(target=warm_up, name="csr-warm-up", daemon=True).start()
 
 
-def _finish(kept: _Collected, params: IndexParams, generation: int, started: float) -> None:
-    """Learn acronyms, inject them, build the BM25 arrays, write the rest of the file."""
+def _finish(kept: _Collected, params: IndexParams, generation: int, started: float,
+            extra_meta: dict[str, str]) -> None:
+    """Learn acronyms, inject them, build the BM25 arrays, write the rest of the file (with
+    `extra_meta` in the meta table)."""
     kept.writer.index_passages()  # every passage is in: index them while the arrays are built
     analyzer = Analyzer()
     acronyms = learn_from_definitions(kept.definitions, analyzer)
@@ -327,6 +331,7 @@ def _finish(kept: _Collected, params: IndexParams, generation: int, started: flo
                       corpus_fingerprint(kept.keys, params, ANALYZER_VERSION),  # type: ignore[arg-type]
                       generation, len(kept.keys), kept.passages, len(terms), time.perf_counter() - started,
                       sum(body_terms) / n_sentences if n_sentences else 12.0)
+    meta.update(extra_meta)
     kept.writer.finish(arrays, np.arange(kept.passages), acronyms.to_rows(), kept.files, meta)
 
 

@@ -43,6 +43,8 @@ from .acronyms import AcronymMap
 from .analysis import ANALYZER_VERSION, Analyzer
 from .doc_analysis import (DocAnalysis, analyse_document, code_fingerprint, learn_from_definitions,
                            stored_document_fields, stored_passage_rows)
+from .source_names import META_KEY as ROOTS_META_KEY
+from .source_names import encode_roots
 from .writer import DOCUMENT_COLUMNS, PASSAGE_COLUMNS, insert_array, shaping_meta
 from .bm25 import decode_terms, drop_unheld_terms, encode_terms, sorted_position
 from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, split_sources
@@ -82,6 +84,7 @@ class UpdatePlan:
     removed: list[OldDocument]
     file_states: list[tuple[str, int, int, str]]
     warnings: list[str] = field(default_factory=list)
+    roots: str = ""  # the `corpus_roots` meta value (source_names) of this build's folders and files
 
     @property
     def new_documents(self) -> list[Document]:
@@ -200,7 +203,7 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
         return None
     file_states = [(d.path, *states[d.path], d.hash if isinstance(d, OldDocument) else d.content_hash)
                    for d in order if d.path in states]
-    return UpdatePlan(db_path, meta, order, removed, file_states, warnings)
+    return UpdatePlan(db_path, meta, order, removed, file_states, warnings, encode_roots(folders))
 
 
 _GONE = np.iinfo(np.uint32).max  # remap value of a removed passage (positions stay below 2**32 - 1)
@@ -419,5 +422,6 @@ def _update_meta(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _
         "terms": str(int(arrays["term_offsets"].size) - 1),  # type: ignore[union-attr]
         "build_seconds": f"{time.perf_counter() - started:.3f}",
         "avg_sentence_terms": repr(body_terms / n_sentences if n_sentences else 12.0),
+        ROOTS_META_KEY: plan.roots,
     }
     db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(updates.items()))

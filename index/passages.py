@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ._termscan import count_words
 from .documents import BYLINE, Block, Document
 from .sentences import sentence_spans
+from .source_names import shown_name
 
 _WORD = re.compile(r"\S+")
 AUTHOR_SECTION = "About the author"
@@ -45,6 +46,19 @@ class Citation:
     author: str | None = None
     url: str | None = None
     kind: str = "txt"
+    # The file as people see it: relative to the corpus folder it was found under
+    # (`source_names`); `path` may be absolute and is never shown in a reply.
+    name: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        """The file's name as people see it (never an absolute path)."""
+        return self.name or shown_name(self.path)
+
+    @property
+    def shown_path(self) -> str:
+        """What a reply names as the source: the URL, else the file's shown name."""
+        return self.url or self.display_name
 
     @property
     def paragraph_label(self) -> str:
@@ -60,7 +74,7 @@ class Citation:
         if self.section:
             parts.append(f"§ {self.section}")
         parts.append(self.paragraph_label)
-        return ", ".join(parts) + f" ({self.url or self.path})"
+        return ", ".join(parts) + f" ({self.shown_path})"
 
     def covers(self, paragraph: int) -> bool:
         return self.paragraphs[0] <= paragraph <= self.paragraphs[1]

@@ -37,6 +37,8 @@ from .errors import (CorruptIndexError, IncompatibleIndexError, IndexLockedError
                      IndexWriteError)
 from .file_guard import describe, ensure_ours_or_absent, read_header
 from .passages import Citation, Passage
+from .source_names import META_KEY as ROOTS_META_KEY
+from .source_names import decode_roots, shown_name
 from .writer import APPLICATION_ID, SCHEMA_VERSION, IndexFileWriter, index_meta
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ def write_index_sync(built: BuiltIndex, db_path: Path) -> IndexInfo:
             meta = index_meta(built.params, built.analyzer_version, code_fingerprint(), built.fingerprint, generation,
                               len(built.documents), len(built.passages), built.terms, built.seconds,
                               built.avg_sentence_terms)
+            meta.update(built.extra_meta)
             writer.finish(built.bm25.to_arrays(), np.arange(len(built.passages)), built.acronyms.to_rows(),
                           built.file_states, meta)
         install(tmp, db_path)
@@ -334,6 +337,7 @@ class IndexReader:
         # reindex swapped the path since), for `passages_sync`; used under a lock.
         self._sync = sync_conn
         self._sync_lock = threading.Lock()
+        self._roots = decode_roots(info.meta.get(ROOTS_META_KEY))  # for naming files in citations
 
     @classmethod
     async def open(cls, db_path: Path) -> "IndexReader":
@@ -373,7 +377,7 @@ class IndexReader:
             raise CorruptIndexError(
                 f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it"
             ) from exc
-        return _in_order(rows, indices, row_ids)
+        return _in_order(rows, indices, row_ids, self._roots)
 
     def _row_ids(self, positions: Sequence[int]) -> list[int]:
         """passages.idx of these BM25 positions (out-of-range positions match no row)."""
@@ -403,7 +407,7 @@ class IndexReader:
             raise CorruptIndexError(
                 f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it"
             ) from exc
-        return _in_order(rows, indices, row_ids)
+        return _in_order(rows, indices, row_ids, self._roots)
 
     async def passage_by_id(self, passage_id: str) -> StoredPassage | None:
         rows = await self._db.execute_fetchall("SELECT idx FROM passages WHERE id = ?", (passage_id,))
@@ -465,11 +469,12 @@ def _load(db_path: Path) -> tuple[sqlite3.Connection, dict[str, str], BM25Index,
     return conn, meta, bm25, acronyms, rows, (st.st_dev, st.st_ino, st.st_mtime_ns)
 
 
-def _in_order(rows: Sequence[tuple], positions: Sequence[int], row_ids: Sequence[int]) -> list[StoredPassage]:
+def _in_order(rows: Sequence[tuple], positions: Sequence[int], row_ids: Sequence[int],
+              roots: Sequence[tuple[str, str]]) -> list[StoredPassage]:
     """The fetched rows as passages at `positions` (whose rows are `row_ids`), in that order;
-    positions that hold no row are left out."""
+    positions that hold no row are left out. `roots` name the files (`source_names`)."""
     by_row = {row[0]: row for row in rows}
-    return [_stored(by_row[row_id], int(position)) for position, row_id in zip(positions, row_ids)
+    return [_stored(by_row[row_id], int(position), roots) for position, row_id in zip(positions, row_ids)
             if row_id in by_row]
 
 
@@ -482,11 +487,11 @@ def _passage_rows(value: object) -> np.ndarray | None:
     return value.astype(np.int64)
 
 
-def _stored(row: tuple, position: int) -> StoredPassage:
+def _stored(row: tuple, position: int, roots: Sequence[tuple[str, str]]) -> StoredPassage:
     (_row_id, pid, ordinal, text, section, first, last, start, end, sentences, sentence_terms, context_terms, doc_hash,
      title, path, author, url, kind) = row
     citation = Citation(document=title, path=path, paragraphs=(first, last), start=start, end=end,
-                        section=section, author=author, url=url, kind=kind)
+                        section=section, author=author, url=url, kind=kind, name=shown_name(path, roots))
     spans = tuple(tuple(s) for s in json.loads(sentences))
     terms = None if sentence_terms is None else decode_sentence_terms(sentence_terms, len(spans))
     return StoredPassage(position, Passage(pid, doc_hash, ordinal, text, citation), spans,  # type: ignore[arg-type]

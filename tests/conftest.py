@@ -89,9 +89,23 @@ async def running_bot(tmp_path: Path, built_index: Path, **discord_overrides: An
             bot = build_bot(settings, live, qlog, guild_ready_timeout=0.05)
             async with running_client(bot, TOKEN) as task:
                 yield BotEnv(server, bot, settings, live, qlog, task, answer_channel, corpus)
+            assert_no_server_paths(server.requests, (corpus, built_index.parent, tmp_path))
         finally:
             await qlog.close()
             await live.close()
+
+
+def assert_no_server_paths(requests: Any, folders: tuple[Path, ...]) -> None:
+    """Nothing the bot sent to Discord names a folder of the machine it runs on: citations
+    name files relative to their corpus folder (checked after every bot test)."""
+    import json
+
+    for request in requests:
+        if request.json is None:
+            continue
+        sent = json.dumps(request.json, ensure_ascii=False)
+        for folder in folders:
+            assert str(folder) not in sent, f"{request.method} {request.route} shows {folder}: {sent[:300]}"
 
 
 @pytest.fixture
