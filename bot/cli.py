@@ -13,6 +13,7 @@ import json
 import logging
 import shlex
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from index.answering import Answerer
 from index.errors import CitebotError, EmptyCorpusError, IndexMissingError, IndexWriteError
-from index.evaluation import evaluate, load_eval_set
+from index.evaluation import EvalSet, evaluate, load_eval_set
 from index.reindex import ReindexResult, rebuild_sync
 from index.store import IndexReader
 
@@ -155,38 +156,25 @@ async def _ask(args: argparse.Namespace) -> int:
 
 
 async def _eval(args: argparse.Namespace) -> int:
-    import tempfile
-
-    from index.builder import build_from_documents, build_from_paths
-    from index.store import write_index
-
     settings = settings_for(args)
     ks = tuple(sorted({int(k) for k in args.k.split(",") if k.strip()}))
     if not ks or min(ks) < 1 or max(ks) > 10:
         raise CitebotError("--k takes whole numbers from 1 to 10, e.g. --k 1,3,5")
     eval_set = load_eval_set(Path(args.file).expanduser())
     with tempfile.TemporaryDirectory(prefix="citebot-eval-") as tmp:
-        db = Path(tmp) / "eval.sqlite3"
-        if eval_set.documents is not None:
-            built = await asyncio.to_thread(build_from_documents, eval_set.documents, settings.index)
+        db = settings.db_path if args.db else Path(tmp) / "eval.sqlite3"
+        if args.db and not (args.rebuild or args.corpus) and db.exists():
+            print(f"using the index at {db} (--rebuild to build it again)", file=sys.stderr)
         else:
-            corpus = corpus_sources(settings, args.corpus or None, args.allow_private_addresses)
-            try:
-                built = await asyncio.to_thread(build_from_paths, corpus, settings.index)
-            except EmptyCorpusError as exc:
-                for warning in exc.warnings:  # why each file or URL was skipped, before the error
-                    print(f"warning: {warning}", file=sys.stderr)
-                raise
-            for warning in built.warnings:
-                print(f"warning: {warning}", file=sys.stderr)
-        await write_index(built, db)
+            await _build_eval_index(args, settings, eval_set, db)
         reader = await IndexReader.open(db)
         try:
+            info = reader.info
             answerer = Answerer(reader, settings.answer)
             report = await evaluate(eval_set, answerer.ask, ks, keep_misses=args.misses)
         finally:
             await reader.close()
-    print(f"corpus: {len(built.documents)} documents, {len(built.passages)} passages")
+    print(f"corpus: {info.documents} documents, {info.passages} passages")
     if args.json:
         print(json.dumps(report.as_dict()))
     else:
@@ -194,6 +182,26 @@ async def _eval(args: argparse.Namespace) -> int:
     for miss in report.misses:
         print(f"  miss: {miss}")
     return 0
+
+
+async def _build_eval_index(args: argparse.Namespace, settings: Settings, eval_set: EvalSet, db: Path) -> None:
+    """Index the set's own documents (SQuAD) or the corpus (--corpus, else the configured one) into `db`."""
+    from index.builder import build_from_documents, build_from_paths
+    from index.store import write_index
+
+    if eval_set.documents is not None:
+        built = await asyncio.to_thread(build_from_documents, eval_set.documents, settings.index)
+    else:
+        corpus = corpus_sources(settings, args.corpus or None, args.allow_private_addresses)
+        try:
+            built = await asyncio.to_thread(build_from_paths, corpus, settings.index)
+        except EmptyCorpusError as exc:
+            for warning in exc.warnings:  # why each file or URL was skipped, before the error
+                print(f"warning: {warning}", file=sys.stderr)
+            raise
+        for warning in built.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    await write_index(built, db)
 
 
 async def _chat(args: argparse.Namespace) -> int:
@@ -248,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="let --corpus URLs reach loopback, private and link-local addresses (refused by default)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("--misses", type=int, default=0, metavar="N", help="list up to N questions that missed")
+    p.add_argument("--rebuild", action="store_true",
+                   help="with --db: build the index again even when one is there (default: reuse it)")
     p.set_defaults(func=lambda a: asyncio.run(_eval(a)))
 
     p = sub.add_parser("chat", parents=[common], help="ask questions interactively, answered as the bot would")

@@ -1,8 +1,9 @@
 """Measuring retrieval quality on question sets with gold paragraphs (`citebot eval`).
 
 Two formats, both from shared/eval: seed sets (JSON lines of `q`, `answers`, `gold` paragraph
-numbers, asked against the configured corpus; a set with no `gold` is an unanswerable set, where
-success is declining), and the SQuAD folder (`articles.jsonl` + `questions.jsonl`), whose
+numbers and optionally `doc`, asked against the configured corpus; a question with no `gold` is
+unanswerable, where success is declining, and a set may mix both kinds), and the SQuAD folder
+(`articles.jsonl` + `questions.jsonl`), whose
 articles are indexed together as ONE corpus, as a bot that knows many articles would be.
 Questions go through the same Answerer as `citebot ask`.
 """
@@ -13,7 +14,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from .answering import Answer
 from .documents import Document, parse_document
@@ -38,36 +39,37 @@ class EvalSet:
     questions: list[EvalQuestion]
     documents: list[Document] | None = None
 
-    @property
-    def unanswerable(self) -> bool:
-        return all(not q.gold for q in self.questions)
-
 
 @dataclass
 class EvalReport:
-    """hit@k, MRR@10, answer hits, declines and timing for one set."""
+    """hit@k, MRR@10, answer hits and declines of the answerable questions; the declined share
+    of the unanswerable ones (a set may mix both: each is counted on its own side)."""
 
     name: str
     questions: int
     ks: tuple[int, ...]
+    answerable: int = 0
+    unanswerable: int = 0
     hits: dict[int, int] = field(default_factory=dict)
     answer_hits: dict[int, int] = field(default_factory=dict)
     reciprocal_ranks: float = 0.0
-    declined: int = 0
-    unanswerable: bool = False
+    declined: int = 0  # answerable questions declined (should be none)
+    unanswerable_declined: int = 0  # unanswerable questions declined (should be all)
     seconds: float = 0.0
     misses: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
-        n = max(self.questions, 1)
         out: dict[str, object] = {"set": self.name, "questions": self.questions}
-        if self.unanswerable:
-            out["declined"] = round(self.declined / n, 4)
-        else:
+        if self.answerable:
+            n = self.answerable
+            out["answerable"] = n
             out.update({f"hit@{k}": round(self.hits.get(k, 0) / n, 4) for k in self.ks})
             out["mrr@10"] = round(self.reciprocal_ranks / n, 4)
             out.update({f"answer_hit@{k}": round(self.answer_hits.get(k, 0) / n, 4) for k in self.ks})
             out["declined"] = round(self.declined / n, 4)
+        if self.unanswerable:
+            out["unanswerable"] = self.unanswerable
+            out["unanswerable_declined"] = round(self.unanswerable_declined / self.unanswerable, 4)
         out["seconds"] = round(self.seconds, 2)
         return out
 
@@ -76,8 +78,13 @@ class EvalReport:
         lines = [f"{self.name}: {self.questions} questions in {d['seconds']} s"]
         for key, value in d.items():
             if key not in ("set", "questions", "seconds"):
-                lines.append(f"  {key:<14} {value:.4f}" if isinstance(value, float) else f"  {key:<14} {value}")
+                lines.append(f"  {key:<22} {value:.4f}" if isinstance(value, float) else f"  {key:<22} {value}")
         return "\n".join(lines)
+
+
+SET_FORMAT = ("one JSON object per line: \"q\" (the question), \"answers\" (strings one of which the answering "
+              "passage holds), \"gold\" (paragraph numbers that answer it; none: the question is unanswerable), "
+              "optionally \"doc\" (the answering document's path, relative to its corpus folder)")
 
 
 def load_eval_set(path: Path) -> EvalSet:
@@ -89,19 +96,26 @@ def load_eval_set(path: Path) -> EvalSet:
         if path.is_dir():
             raise CitebotError(f"{path} is a folder without articles.jsonl and questions.jsonl")
     if not path.is_file():
-        raise CitebotError(f"no question set at {path}")
+        hint = ""
+        if "shared" in path.parts and "eval" in path.parts:
+            hint = (" (the shared evaluation sets live in a 'shared/eval' folder beside the project, which is not "
+                    "there in this clone; give the path of a set you have)")
+        raise CitebotError(f"no question set at {path}{hint}; a set is {SET_FORMAT}, see the README's "
+                           f"'Question sets'")
     questions = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
+            document = row.get("doc", row.get("document"))
             questions.append(
                 EvalQuestion(str(row["q"]), tuple(int(g) for g in row.get("gold", [])),
-                             tuple(str(a) for a in row.get("answers", [])), row.get("document"))
+                             tuple(str(a) for a in row.get("answers", [])),
+                             None if document is None else str(document))
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CitebotError(f"{path}:{number}: not a question line ({exc})") from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise CitebotError(f"{path}:{number}: not a question line ({exc}); a set is {SET_FORMAT}") from exc
     if not questions:
         raise CitebotError(f"{path} holds no questions")
     return EvalSet(path.name, questions)
@@ -131,15 +145,19 @@ Ask = Callable[[str, int], Awaitable[Answer]]
 
 
 async def evaluate(eval_set: EvalSet, ask: Ask, ks: Sequence[int] = (1, 3, 5), keep_misses: int = 0) -> EvalReport:
-    """Ask every question (top 10) and score where the first gold-covering passage ranks."""
-    report = EvalReport(eval_set.name, len(eval_set.questions), tuple(ks), unanswerable=eval_set.unanswerable)
+    """Ask every question (top 10): for an answerable one, score where the first passage
+    covering a gold paragraph (in its `doc`, when named) ranks; for an unanswerable one,
+    whether it was declined."""
+    report = EvalReport(eval_set.name, len(eval_set.questions), tuple(ks))
     started = time.perf_counter()
     for q in eval_set.questions:
         answer = await ask(q.question, 10)
-        if not answer.answered:
-            report.declined += 1
-        if eval_set.unanswerable:
+        if not q.gold:
+            report.unanswerable += 1
+            report.unanswerable_declined += int(not answer.answered)
             continue
+        report.answerable += 1
+        report.declined += int(not answer.answered)
         rank = _first_rank(answer, lambda h: _covers(h, q))
         answer_rank = _first_rank(answer, lambda h: any(a.lower() in h.passage.text.lower() for a in q.answers))
         if rank:
@@ -155,9 +173,18 @@ async def evaluate(eval_set: EvalSet, ask: Ask, ks: Sequence[int] = (1, 3, 5), k
 
 def _covers(hit, q: EvalQuestion) -> bool:
     citation = hit.passage.citation
-    if q.document is not None and citation.path != q.document and Path(citation.path).name != Path(q.document).name:
+    if q.document is not None and not same_document(citation.path, q.document):
         return False
     return any(citation.covers(g) for g in q.gold)
+
+
+def same_document(path: str, document: str) -> bool:
+    """Whether `document` (a path relative to some corpus folder) names the file at `path`:
+    its whole path components end `path`'s ("news/a.txt" names ".../corpus/news/a.txt", not
+    ".../corpus/oldnews/a.txt" nor ".../corpus/a.txt")."""
+    wanted = PurePath(document).parts
+    parts = PurePath(path).parts
+    return bool(wanted) and len(parts) >= len(wanted) and parts[len(parts) - len(wanted):] == wanted
 
 
 def _first_rank(answer: Answer, ok: Callable) -> int | None:

@@ -405,8 +405,64 @@ def test_eval_unanswerable_set_is_all_declined(cli):
     done = cli.run("eval", str(seed), "--json", "--corpus", str(cli.corpus), "--config", str(cli.config))
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report == {"set": "seed-dev-unanswerable.jsonl", "questions": 3, "declined": 1.0,
-                      "seconds": report["seconds"]}
+    assert report == {"set": "seed-dev-unanswerable.jsonl", "questions": 3, "unanswerable": 3,
+                      "unanswerable_declined": 1.0, "seconds": report["seconds"]}
+
+
+def _write_set(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_eval_counts_a_hit_only_in_the_named_document(cli):
+    """Two copies of one article in different folders: a gold paragraph number matches both,
+    and `doc` says which one answers (matched on whole path components)."""
+    (cli.corpus / "old").mkdir()
+    (cli.corpus / "old" / ARTICLE.name).write_text(ARTICLE.read_text(encoding="utf-8") + "\nArchived copy.\n",
+                                                   encoding="utf-8")
+    question = {"q": "How long will the ISS keep operating?", "answers": ["2028"], "gold": [7]}
+    figures = {}
+    for name, doc in (("any", None), ("right", f"old/{ARTICLE.name}"), ("partial-name", f"d/{ARTICLE.name}"),
+                      ("missing", "nowhere.txt")):
+        row = dict(question, **({"doc": doc} if doc else {}))
+        qset = _write_set(cli.root / f"{name}.jsonl", [row])
+        done = cli.run("eval", str(qset), "--json", "--corpus", str(cli.corpus), "--config", str(cli.config))
+        assert done.returncode == 0, done.stderr
+        figures[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["any"]["hit@5"] == 1.0 and figures["right"]["hit@5"] == 1.0
+    assert figures["missing"]["hit@5"] == 0.0 and figures["partial-name"]["hit@5"] == 0.0  # "d/" is not "old/"
+
+
+def test_eval_reports_answerable_and_unanswerable_apart(cli):
+    rows = [{"q": "How long will the ISS keep operating?", "answers": ["2028"], "gold": [7]},
+            {"q": "Who is the head of Roscosmos?", "answers": ["Bakanov"], "gold": [5]},
+            {"q": "What is the recipe for sourdough bread?"}]
+    qset = _write_set(cli.root / "mixed.jsonl", rows)
+    done = cli.run("eval", str(qset), "--json", "--corpus", str(cli.corpus), "--config", str(cli.config))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["questions"] == 3 and report["answerable"] == 2 and report["unanswerable"] == 1
+    assert report["declined"] == 0.0 and report["unanswerable_declined"] == 1.0  # the decline is not a miss
+    assert report["hit@5"] == 1.0
+
+
+def test_eval_with_db_reuses_the_index(cli, built_db):
+    db = existing_db(cli, built_db)
+    before = read_info(db).generation
+    qset = _write_set(cli.root / "one.jsonl", [{"q": "What is JAXA?", "answers": ["Japan"], "gold": [9]}])
+    done = cli.run("eval", str(qset), "--json", "--db", str(db), "--config", str(cli.config))
+    assert done.returncode == 0, done.stderr
+    assert "using the index at" in done.stderr and read_info(db).generation == before
+    rebuilt = cli.run("eval", str(qset), "--json", "--db", str(db), "--rebuild", "--config", str(cli.config))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert read_info(db).generation == before + 1
+
+
+def test_eval_of_a_missing_set_says_what_a_set_is(cli):
+    done = cli.run("eval", str(cli.root / "shared" / "eval" / "seed-dev.jsonl"), "--config", str(cli.config))
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert "shared/eval" in line and '"q"' in line and "README" in line
 
 
 @pytest.mark.parametrize("token", [None], ids=["unset"])

@@ -111,6 +111,7 @@ def test_eval_scores_the_page_as_well_as_the_text(server, tmp_path):
     figures = {}
     for name, corpus, extra in (("txt", str(ARTICLE), []), ("html", str(PAGE), []),
                                 ("url", url, ["--allow-private-addresses"])):
+        (tmp_path / name).mkdir()
         done = citebot("eval", str(SEED), "--corpus", corpus, *extra, "--json", "--db",
                        str(tmp_path / name / "index.sqlite3"), cwd=tmp_path)
         assert done.returncode == 0, done.stderr
