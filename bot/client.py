@@ -3,7 +3,8 @@
 `build_bot` takes the settings, the live index and the question log as arguments; whoever
 calls it (the runner, or a test) opens and closes them. The Bot adds what discord.py leaves to
 us: safe defaults (no pings, no prefix commands), a guard so a malformed gateway event cannot
-kill the connection, one error funnel, command sync, and the hot-reload poll.
+kill the connection, one error funnel, command sync (whose failure costs the slash commands,
+never the bot), and the hot-reload poll.
 """
 
 from __future__ import annotations
@@ -81,16 +82,28 @@ class CitebotBot(commands.Bot):
         gc.freeze()
 
     async def sync_commands(self) -> None:
-        """Sync to the dev guild when configured (instant); globally only when asked to."""
+        """Sync to the dev guild when configured (instant); globally only when asked to.
+
+        Slash commands are optional: when Discord refuses a sync (a bot invited without the
+        `applications.commands` scope, a wrong discord.dev_guild, definitions it rejects), this
+        says once what to do and returns, so mentions and answer channels are still answered."""
         guild_id = self.settings.discord.dev_guild
         if guild_id:
             guild = discord.Object(guild_id)
             self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
-            log.info("synced %d commands to guild %d", len(synced), guild_id)
+            try:
+                synced = await self.tree.sync(guild=guild)
+            except discord.HTTPException as exc:
+                log.warning("%s", sync_failure_advice(exc, guild_id))
+            else:
+                log.info("synced %d commands to guild %d", len(synced), guild_id)
         if self.sync_global:
-            synced = await self.tree.sync()
-            log.info("synced %d commands globally", len(synced))
+            try:
+                synced = await self.tree.sync()
+            except discord.HTTPException as exc:
+                log.warning("%s", sync_failure_advice(exc, None))
+            else:
+                log.info("synced %d commands globally", len(synced))
         if not guild_id and not self.sync_global:
             log.info("slash commands not synced (no discord.dev_guild; run with --sync-global to publish them)")
 
@@ -169,6 +182,34 @@ async def send_interaction(interaction: discord.Interaction, content: str, *, ep
             await interaction.response.send_message(content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
     except discord.HTTPException:
         log.warning("could not send a reply to an interaction", exc_info=True)
+
+
+def sync_failure_advice(exc: discord.HTTPException, guild_id: int | None) -> str:
+    """One log line for a refused command sync: what Discord said, what to do, what it costs."""
+    # Built from the parts, not str(exc): CommandSyncFailure's text spans lines and loses
+    # Discord's own wording for errors outside the command definitions (a bad guild id).
+    reason = getattr(exc.response, "reason", None) or ""
+    text = " / ".join(line.strip() for line in exc.text.splitlines() if line.strip())
+    said = f"{exc.status} {reason} (error code: {exc.code}): {text}".replace("  ", " ")
+    scope = "`applications.commands` scope (OAuth2 URL with scopes `bot` and `applications.commands`)"
+    if guild_id is None:
+        where, lost = "globally (--sync-global)", "the global /-commands are unavailable"
+    else:
+        where, lost = f"to guild {guild_id} (discord.dev_guild)", "/-commands are unavailable in that server"
+    if exc.status == 403:
+        fix = f"re-invite the bot with the {scope}"
+        if guild_id is not None:
+            fix += " to that server, and check that discord.dev_guild is the id of a server the bot is in"
+    elif exc.status == 404 and guild_id is not None:
+        fix = "check discord.dev_guild: it must be the id of a server the bot is in (Copy Server ID)"
+    elif exc.status == 400 and guild_id is not None:
+        fix = f"check discord.dev_guild is your server's id (Copy Server ID), and that the bot has the {scope}"
+    elif exc.status >= 500:
+        fix = "Discord had a server error; try again later"
+    else:
+        fix = f"check that the bot was invited with the {scope}"
+    return (f"could not sync slash commands {where}: {said}; {fix}, and restart the bot. "
+            f"Until then {lost}; the bot still answers mentions and answer channels")
 
 
 def _guarded(event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:

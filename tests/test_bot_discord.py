@@ -7,6 +7,7 @@ of the bundled article and asserts on what the bot put on the wire.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -219,6 +220,47 @@ async def test_commands_synced_to_dev_guild_only(env: BotEnv) -> None:
     names = sorted(c["name"] for c in env.server.guild_commands[env.server.guild_id])
     assert names == ["ask", "reindex", "source", "stats"]
     assert env.server.requests_to("PUT", "/applications/{application_id}/commands") == []
+
+
+def _guild_without_commands_scope() -> dict[str, Any]:
+    from discord_server import GuildSpec
+
+    return {"guilds": [GuildSpec(commands_scope=False)]}
+
+
+# Each case: how Discord comes to refuse the sync, what the log line must tell the owner to do.
+SYNC_FAILURES = {
+    "403 invited without applications.commands": (_guild_without_commands_scope, 403, "`applications.commands`"),
+    "404 unknown dev_guild": (lambda: {"dev_guild": 987654321098765432}, 404, "check discord.dev_guild"),
+    "400 dev_guild is no snowflake": (lambda: {"dev_guild": int("1234567890123456789" * 2)}, 400,
+                                      "check discord.dev_guild"),
+}
+
+
+@pytest.mark.parametrize("case", list(SYNC_FAILURES))
+async def test_failed_command_sync_is_logged_once_and_questions_are_still_answered(
+        case: str, tmp_path: Path, built_index: Path, caplog: pytest.LogCaptureFixture) -> None:
+    overrides, status, advice = SYNC_FAILURES[case]
+    caplog.set_level(logging.INFO)
+    async with running_bot(tmp_path, built_index, **overrides()) as env:
+        [sync] = env.server.requests_to("PUT", "/applications/{application_id}/guilds/{guild_id}/commands")
+        assert sync.status == status
+        assert not env.server.guild_commands.get(env.server.guild_id)
+        said = [r for r in caplog.records if "slash commands" in r.getMessage() and r.levelno >= logging.WARNING]
+        assert len(said) == 1, [r.getMessage() for r in said]
+        line = said[0].getMessage()
+        assert "\n" not in line and said[0].exc_info is None
+        assert advice in line and f"guild {env.settings.discord.dev_guild}" in line
+        assert "/-commands are unavailable" in line and "still answers mentions" in line
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+        _, reply = await ask_by_mention(env, DEORBIT)
+        assert reply["content"].startswith("**Answer:**")
+        question = env.server.message_payload("how long will the ISS keep operating?", channel_id=env.answer_channel)
+        await env.server.dispatch_message(question)
+        reply = await env.server.wait_for_message(channel_id=env.answer_channel, timeout=10)
+        assert "2028" in reply["embeds"][0]["description"]
+        assert not env.task.done()
 
 
 async def test_slash_ask(env: BotEnv) -> None:
