@@ -4,7 +4,7 @@
 calls it (the runner, or a test) opens and closes them. The Bot adds what discord.py leaves to
 us: safe defaults (no pings, no prefix commands), a guard so a malformed gateway event cannot
 kill the connection, one error funnel, command sync (whose failure costs the slash commands,
-never the bot), and the hot-reload poll.
+never the bot), a stop that lets the answers in flight finish, and the hot-reload poll.
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.cogs.questions", "bot.cogs.admin", "bot.cogs.feedback")
 NO_MENTIONS = discord.AllowedMentions.none()
+# The gateway events that carry new questions (mentions, answer-channel messages, DMs, slash
+# commands, button clicks): while the bot stops they are dropped before discord.py parses them.
+QUESTION_EVENTS = ("MESSAGE_CREATE", "INTERACTION_CREATE")
+STOP_GRACE_SECONDS = 10.0
 
 
 def bot_intents(settings: Settings) -> discord.Intents:
@@ -65,6 +69,7 @@ class CitebotBot(commands.Bot):
         self.cooldown = Cooldown(settings.discord.cooldown_questions, settings.discord.cooldown_seconds)
         self._reload_task: asyncio.Task[None] | None = None
         self._busy: set[asyncio.Task[object]] = set()
+        self._stopping = False
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
         self._guard_gateway_parsers()
 
@@ -120,15 +125,28 @@ class CitebotBot(commands.Bot):
                 self._busy.discard(task)
 
     async def close(self) -> None:
-        """Let questions being answered finish (up to 10 s), then stop."""
-        pending = [t for t in self._busy if t is not asyncio.current_task()]
-        if pending:
-            await asyncio.wait(pending, timeout=10)
+        """Stop taking new questions, let those being answered finish (up to
+        STOP_GRACE_SECONDS), then disconnect. Safe to call more than once."""
+        loop = asyncio.get_running_loop()
+        if not self._stopping:
+            self._stopping = True
+            log.info("stopping: no new questions are taken; %d being answered", len(self._in_flight()))
+        deadline = loop.time() + STOP_GRACE_SECONDS
+        while pending := self._in_flight():
+            left = deadline - loop.time()
+            if left <= 0:
+                log.warning("stopping with %d answer(s) unfinished after %g s", len(pending), STOP_GRACE_SECONDS)
+                break
+            await asyncio.wait(pending, timeout=left)
         if self._reload_task is not None:
             self._reload_task.cancel()
             with contextlib.suppress(BaseException):
                 await self._reload_task
         await super().close()
+
+    def _in_flight(self) -> list[asyncio.Task[object]]:
+        current = asyncio.current_task()
+        return [t for t in self._busy if t is not current and not t.done()]
 
     # ------------------------------------------------------------------ hot reload -----
 
@@ -149,7 +167,23 @@ class CitebotBot(commands.Bot):
         the connection and stops the bot. Wrap each so a bad event is logged and skipped."""
         parsers: dict[str, Callable[[Any], None]] = self._connection.parsers
         for event, parser in list(parsers.items()):
+            if event in QUESTION_EVENTS:
+                parser = self._unless_stopping(event, parser)
             parsers[event] = _guarded(event, parser)
+
+    def _unless_stopping(self, event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:
+        """While stopping, a new question is dropped at the door: an answer begun now would be
+        cut off when the connection closes, and the question log is about to close."""
+
+        @functools.wraps(parser)
+        def parse(data: Any) -> None:
+            if self._stopping:
+                if not _written_by(data, self.user):  # its own echoed replies are ignored anyway
+                    log.info("stopping: a %s event was not handled (no new questions are taken)", event)
+                return
+            parser(data)
+
+        return parse
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: questions are handled by the questions cog's listener."""
@@ -210,6 +244,11 @@ def sync_failure_advice(exc: discord.HTTPException, guild_id: int | None) -> str
         fix = f"check that the bot was invited with the {scope}"
     return (f"could not sync slash commands {where}: {said}; {fix}, and restart the bot. "
             f"Until then {lost}; the bot still answers mentions and answer channels")
+
+
+def _written_by(data: Any, user: discord.ClientUser | None) -> bool:
+    author = data.get("author") if isinstance(data, dict) else None
+    return user is not None and isinstance(author, dict) and author.get("id") == str(user.id)
 
 
 def _guarded(event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:
