@@ -3,7 +3,8 @@
 `build_bot` takes the settings, the live index and the question log as arguments; whoever
 calls it (the runner, or a test) opens and closes them. The Bot adds what discord.py leaves to
 us: safe defaults (no pings, no prefix commands), a guard so a malformed gateway event cannot
-kill the connection, one error funnel, command sync, and the hot-reload poll.
+kill the connection, one error funnel, command sync (whose failure costs the slash commands,
+never the bot), a stop that lets the answers in flight finish, and the hot-reload poll.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.cogs.questions", "bot.cogs.admin", "bot.cogs.feedback")
 NO_MENTIONS = discord.AllowedMentions.none()
+# The gateway events that carry new questions (mentions, answer-channel messages, DMs, slash
+# commands, button clicks): while the bot stops they are dropped before discord.py parses them.
+QUESTION_EVENTS = ("MESSAGE_CREATE", "INTERACTION_CREATE")
+STOP_GRACE_SECONDS = 10.0
 
 
 def bot_intents(settings: Settings) -> discord.Intents:
@@ -64,6 +69,7 @@ class CitebotBot(commands.Bot):
         self.cooldown = Cooldown(settings.discord.cooldown_questions, settings.discord.cooldown_seconds)
         self._reload_task: asyncio.Task[None] | None = None
         self._busy: set[asyncio.Task[object]] = set()
+        self._stopping = False
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
         self._guard_gateway_parsers()
 
@@ -81,16 +87,28 @@ class CitebotBot(commands.Bot):
         gc.freeze()
 
     async def sync_commands(self) -> None:
-        """Sync to the dev guild when configured (instant); globally only when asked to."""
+        """Sync to the dev guild when configured (instant); globally only when asked to.
+
+        Slash commands are optional: when Discord refuses a sync (a bot invited without the
+        `applications.commands` scope, a wrong discord.dev_guild, definitions it rejects), this
+        says once what to do and returns, so mentions and answer channels are still answered."""
         guild_id = self.settings.discord.dev_guild
         if guild_id:
             guild = discord.Object(guild_id)
             self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
-            log.info("synced %d commands to guild %d", len(synced), guild_id)
+            try:
+                synced = await self.tree.sync(guild=guild)
+            except discord.HTTPException as exc:
+                log.warning("%s", sync_failure_advice(exc, guild_id))
+            else:
+                log.info("synced %d commands to guild %d", len(synced), guild_id)
         if self.sync_global:
-            synced = await self.tree.sync()
-            log.info("synced %d commands globally", len(synced))
+            try:
+                synced = await self.tree.sync()
+            except discord.HTTPException as exc:
+                log.warning("%s", sync_failure_advice(exc, None))
+            else:
+                log.info("synced %d commands globally", len(synced))
         if not guild_id and not self.sync_global:
             log.info("slash commands not synced (no discord.dev_guild; run with --sync-global to publish them)")
 
@@ -107,15 +125,28 @@ class CitebotBot(commands.Bot):
                 self._busy.discard(task)
 
     async def close(self) -> None:
-        """Let questions being answered finish (up to 10 s), then stop."""
-        pending = [t for t in self._busy if t is not asyncio.current_task()]
-        if pending:
-            await asyncio.wait(pending, timeout=10)
+        """Stop taking new questions, let those being answered finish (up to
+        STOP_GRACE_SECONDS), then disconnect. Safe to call more than once."""
+        loop = asyncio.get_running_loop()
+        if not self._stopping:
+            self._stopping = True
+            log.info("stopping: no new questions are taken; %d being answered", len(self._in_flight()))
+        deadline = loop.time() + STOP_GRACE_SECONDS
+        while pending := self._in_flight():
+            left = deadline - loop.time()
+            if left <= 0:
+                log.warning("stopping with %d answer(s) unfinished after %g s", len(pending), STOP_GRACE_SECONDS)
+                break
+            await asyncio.wait(pending, timeout=left)
         if self._reload_task is not None:
             self._reload_task.cancel()
             with contextlib.suppress(BaseException):
                 await self._reload_task
         await super().close()
+
+    def _in_flight(self) -> list[asyncio.Task[object]]:
+        current = asyncio.current_task()
+        return [t for t in self._busy if t is not current and not t.done()]
 
     # ------------------------------------------------------------------ hot reload -----
 
@@ -136,7 +167,23 @@ class CitebotBot(commands.Bot):
         the connection and stops the bot. Wrap each so a bad event is logged and skipped."""
         parsers: dict[str, Callable[[Any], None]] = self._connection.parsers
         for event, parser in list(parsers.items()):
+            if event in QUESTION_EVENTS:
+                parser = self._unless_stopping(event, parser)
             parsers[event] = _guarded(event, parser)
+
+    def _unless_stopping(self, event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:
+        """While stopping, a new question is dropped at the door: an answer begun now would be
+        cut off when the connection closes, and the question log is about to close."""
+
+        @functools.wraps(parser)
+        def parse(data: Any) -> None:
+            if self._stopping:
+                if not _written_by(data, self.user):  # its own echoed replies are ignored anyway
+                    log.info("stopping: a %s event was not handled (no new questions are taken)", event)
+                return
+            parser(data)
+
+        return parse
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: questions are handled by the questions cog's listener."""
@@ -169,6 +216,39 @@ async def send_interaction(interaction: discord.Interaction, content: str, *, ep
             await interaction.response.send_message(content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
     except discord.HTTPException:
         log.warning("could not send a reply to an interaction", exc_info=True)
+
+
+def sync_failure_advice(exc: discord.HTTPException, guild_id: int | None) -> str:
+    """One log line for a refused command sync: what Discord said, what to do, what it costs."""
+    # Built from the parts, not str(exc): CommandSyncFailure's text spans lines and loses
+    # Discord's own wording for errors outside the command definitions (a bad guild id).
+    reason = getattr(exc.response, "reason", None) or ""
+    text = " / ".join(line.strip() for line in exc.text.splitlines() if line.strip())
+    said = f"{exc.status} {reason} (error code: {exc.code}): {text}".replace("  ", " ")
+    scope = "`applications.commands` scope (OAuth2 URL with scopes `bot` and `applications.commands`)"
+    if guild_id is None:
+        where, lost = "globally (--sync-global)", "the global /-commands are unavailable"
+    else:
+        where, lost = f"to guild {guild_id} (discord.dev_guild)", "/-commands are unavailable in that server"
+    if exc.status == 403:
+        fix = f"re-invite the bot with the {scope}"
+        if guild_id is not None:
+            fix += " to that server, and check that discord.dev_guild is the id of a server the bot is in"
+    elif exc.status == 404 and guild_id is not None:
+        fix = "check discord.dev_guild: it must be the id of a server the bot is in (Copy Server ID)"
+    elif exc.status == 400 and guild_id is not None:
+        fix = f"check discord.dev_guild is your server's id (Copy Server ID), and that the bot has the {scope}"
+    elif exc.status >= 500:
+        fix = "Discord had a server error; try again later"
+    else:
+        fix = f"check that the bot was invited with the {scope}"
+    return (f"could not sync slash commands {where}: {said}; {fix}, and restart the bot. "
+            f"Until then {lost}; the bot still answers mentions and answer channels")
+
+
+def _written_by(data: Any, user: discord.ClientUser | None) -> bool:
+    author = data.get("author") if isinstance(data, dict) else None
+    return user is not None and isinstance(author, dict) and author.get("id") == str(user.id)
 
 
 def _guarded(event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:

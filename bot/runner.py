@@ -3,13 +3,21 @@
 main-owns-resources: the index reader and the question log are opened here, handed to the bot,
 and closed here when the bot stops, whatever the reason. The token comes from DISCORD_TOKEN
 only and is never logged or shown.
+
+SIGTERM (what systemd, Docker and `kill` send) stops the bot as gracefully as Ctrl-C: no new
+questions are taken, those in flight finish (bounded by the bot's close), both databases are
+closed, and the exit code is 0, since being asked to stop is no failure.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
 
 import discord
 import discord.gateway
@@ -61,7 +69,60 @@ def run_bot(settings: Settings, sync_global: bool = False) -> int:
     return asyncio.run(_serve(settings, token, sync_global))
 
 
+class StopOnSigterm:
+    """Turns SIGTERM into a call of `stop` (the bot's close), once.
+
+    A SIGTERM before `stop` is given (while the index opens) is remembered in `requested`,
+    so the caller can skip starting the bot at all.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._stop: Callable[[], Coroutine[Any, Any, None]] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def then(self, stop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `stop()` on the next SIGTERM (the runner passes the bot's close)."""
+        self._stop = stop
+
+    def on_sigterm(self) -> None:
+        if self.requested:
+            log.info("SIGTERM again: already stopping")
+            return
+        self.requested = True
+        log.info("SIGTERM: stopping")
+        if self._stop is not None:
+            task = asyncio.get_running_loop().create_task(self._stop(), name="citebot-sigterm-stop")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+
+@contextlib.contextmanager
+def sigterm_stops() -> Iterator[StopOnSigterm]:
+    """SIGTERM handled by the running loop while inside; its default action again after."""
+    stopper = StopOnSigterm()
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGTERM, stopper.on_sigterm)
+        installed = True
+    except (NotImplementedError, RuntimeError):  # no loop signal handlers here (Windows, not the main thread)
+        installed = False
+    try:
+        yield stopper
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+
 async def _serve(settings: Settings, token: str, sync_global: bool) -> int:
+    with sigterm_stops() as sigterm:
+        code = await _serve_until_stopped(settings, token, sync_global, sigterm)
+    if code == 0:
+        log.info("stopped: index and question log closed")
+    return code
+
+
+async def _serve_until_stopped(settings: Settings, token: str, sync_global: bool, sigterm: StopOnSigterm) -> int:
     from .cli import open_index
 
     reader = await open_index(settings)
@@ -71,11 +132,20 @@ async def _serve(settings: Settings, token: str, sync_global: bool) -> int:
                                       retention_days=settings.log.retention_days)
         try:
             bot = build_bot(settings, live, qlog, sync_global=sync_global)
+            sigterm.then(bot.close)
+            if sigterm.requested:  # asked to stop while the index was opening
+                return 0
             log.info("starting: index generation %d (%d passages) at %s", reader.info.generation,
                      reader.info.passages, settings.db_path)
             try:
-                async with bot:
-                    await bot.start(token)
+                try:
+                    async with bot:
+                        await bot.start(token)
+                except Exception as exc:
+                    if not sigterm.requested:
+                        raise
+                    # Stopped while logging in or connecting: the close cut that short.
+                    log.info("stopped while starting (%s)", type(exc).__name__)
             except discord.LoginFailure:
                 print("citebot: error: Discord rejected the token in DISCORD_TOKEN", file=sys.stderr)
                 return 2

@@ -56,8 +56,10 @@ class BotEnv:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(tmp_path: Path, built_index: Path, **discord_overrides: Any) -> AsyncIterator[BotEnv]:
-    """Start the loopback server and the product's bot wired to a copy of the index."""
+async def running_bot(tmp_path: Path, built_index: Path, *, guilds: Any = None,
+                      **discord_overrides: Any) -> AsyncIterator[BotEnv]:
+    """Start the loopback server (with `guilds`, GuildSpecs, when given) and the product's bot
+    wired to a copy of the index."""
     from discord_server import discord_test_environment, running_client
 
     from bot.client import build_bot
@@ -72,7 +74,7 @@ async def running_bot(tmp_path: Path, built_index: Path, **discord_overrides: An
     db = tmp_path / "index.sqlite3"
     shutil.copy(built_index, db)
     log_overrides = {k[4:]: discord_overrides.pop(k) for k in list(discord_overrides) if k.startswith("log_")}
-    async with discord_test_environment(token=TOKEN, heartbeat_interval_ms=500) as server:
+    async with discord_test_environment(token=TOKEN, heartbeat_interval_ms=500, guilds=guilds) as server:
         answer_channel = server.guilds[server.guild_id].channel_ids[1]
         options: dict[str, Any] = dict(
             api_base=server.base_url, gateway_url=server.gateway_url, answer_channels=(answer_channel,),

@@ -92,6 +92,24 @@ Recording semantics
   ``attachments``/``components`` without ``MESSAGE_CONTENT`` unless the bot is mentioned,
   the message is a DM or the bot wrote it.
 
+Command sync failures (as Discord answers them)
+===============================================
+* A guild whose ``GuildSpec(commands_scope=False)`` was joined without the
+  ``applications.commands`` scope: its ``/applications/{id}/guilds/{gid}/commands`` routes
+  answer **403** ``50001 Missing Access`` (``discord.Forbidden``).
+* A guild id the server does not know: **404** ``10004 Unknown Guild`` (``discord.NotFound``).
+* A guild id that is no snowflake (above 2**63 - 1, e.g. two ids pasted together): **400**
+  ``50035 Invalid Form Body`` with the error under ``guild_id``; ``CommandTree.sync`` raises
+  it as ``CommandSyncFailure``.
+* Anything else: ``fail_next("PUT", "/applications/{application_id}/guilds/{guild_id}/commands",
+  status=..., body=...)``.
+
+Slow requests
+=============
+``hold = server.hold_next(method, route)`` makes the next matching request wait, recorded on
+arrival (``await hold.arrived.wait()``), until ``hold.release()``: a slow Discord, under the
+test's control, e.g. to have an answer in flight while the bot is being stopped.
+
 Only one bot session at a time is modelled (the most recently identified one receives
 dispatches).  Everything runs in the test's event loop; no threads besides discord.py's
 own heartbeat thread.
@@ -141,6 +159,7 @@ __all__ = [
     "PermissionBits",
     "RecordedFile",
     "RecordedRequest",
+    "RequestHold",
     "discord_test_environment",
     "running_client",
 ]
@@ -150,6 +169,7 @@ T = TypeVar("T")
 
 API_VERSION = 10
 DISCORD_EPOCH_MS = 1420070400000
+SNOWFLAKE_MAX = 2**63 - 1
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 
 
@@ -351,6 +371,25 @@ class RecordedRequest:
 
 
 @dataclass
+class RequestHold:
+    """Requests held by ``DiscordTestServer.hold_next`` until ``release()``.
+
+    ``arrived`` is set when the first held request comes in; ``requests`` lists them all.
+    """
+
+    method: str
+    route: str
+    remaining: int
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    requests: List[RecordedRequest] = field(default_factory=list)
+
+    def release(self) -> None:
+        """Let every held request (and any later match) through."""
+        self.released.set()
+
+
+@dataclass
 class HeartbeatRecord:
     """A heartbeat (op 1) received from the client; ``seq`` is the client's last sequence."""
 
@@ -400,6 +439,7 @@ class GuildSpec:
     id: Optional[int] = None
     bot_permissions: int = PermissionBits.BOT_DEFAULT
     everyone_permissions: int = PermissionBits.EVERYONE_DEFAULT
+    commands_scope: bool = True  # False: invited without `applications.commands` (command routes 403)
 
 
 # --------------------------------------------------------------------------------------
@@ -418,6 +458,7 @@ class _Guild:
     joined_at: str
     admin_role_id: int
     bot_role_id: int
+    commands_scope: bool = True
 
 
 @dataclass
@@ -655,6 +696,7 @@ class DiscordTestServer:
         self._interactions: Dict[int, _Interaction] = {}
         self._interactions_by_token: Dict[str, _Interaction] = {}
         self._faults: List[_Fault] = []
+        self._holds: List[RequestHold] = []
         self._sessions: Dict[str, _Session] = {}
         self._session: Optional[_Session] = None
         self._consumed_message_ids: set[int] = set()
@@ -868,6 +910,7 @@ class DiscordTestServer:
             joined_at=_iso_now(),
             admin_role_id=admin_role_id,
             bot_role_id=bot_role_id,
+            commands_scope=spec.commands_scope,
         )
         self.guilds[gid] = guild
         for position, name in enumerate(spec.channels):
@@ -1661,6 +1704,25 @@ class DiscordTestServer:
         """Shorthand for ``fail_next(..., status=429)``."""
         self.fail_next(method, route, status=429, count=count, retry_after=retry_after, is_global=is_global)
 
+    def hold_next(self, method: str, route: str, *, count: int = 1) -> RequestHold:
+        """Hold the next ``count`` matching requests until ``release()`` on the returned hold.
+
+        ``route`` is a template or a concrete path, as for ``fail_next``.  A held request is
+        recorded in the hold on arrival and in ``requests`` once answered.
+        """
+        hold = RequestHold(method.upper(), route, count)
+        self._holds.append(hold)
+        return hold
+
+    def _take_hold(self, method: str, template: Optional[str], path: str) -> Optional[RequestHold]:
+        for hold in self._holds:
+            if hold.remaining > 0 and hold.method in (method, "*") and hold.route in (template, path):
+                hold.remaining -= 1
+                if hold.remaining == 0:
+                    self._holds.remove(hold)
+                return hold
+        return None
+
     def _take_fault(self, method: str, template: Optional[str], path: str) -> Optional[_Fault]:
         for fault in self._faults:
             if fault.remaining > 0 and fault.method in (method, "*") and fault.route in (template, path):
@@ -1924,6 +1986,11 @@ class DiscordTestServer:
                     await self._parse_body(request, record)
                     if needs_auth and not record.authorized:
                         raise _ApiError(401, 0, "401: Unauthorized")
+                    hold = self._take_hold(request.method, template, path)
+                    if hold is not None:
+                        hold.requests.append(record)
+                        hold.arrived.set()
+                        await hold.released.wait()
                     fault = self._take_fault(request.method, template, path)
                     if fault is not None:
                         record.fault = f"{fault.status}"
@@ -2251,7 +2318,12 @@ class DiscordTestServer:
             raise _ApiError(403, 50001, "Missing Access")
         if "guild_id" in req.params:
             gid = req.int_param("guild_id")
-            self._guild_or_404(gid)
+            if gid > SNOWFLAKE_MAX:
+                raise _ApiError(400, 50035, "Invalid Form Body", {"guild_id": {"_errors": [
+                    {"code": "NUMBER_TYPE_MAX",
+                     "message": f"snowflake value should be less than or equal to {SNOWFLAKE_MAX}."}]}})
+            if not self._guild_or_404(gid).commands_scope:
+                raise _ApiError(403, 50001, "Missing Access")
             return gid
         return None
 

@@ -7,7 +7,11 @@ of the bundled article and asserts on what the bot put on the wire.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BUNDLED_ARTICLE, BotEnv, running_bot
+from conftest import BUNDLED_ARTICLE, TOKEN, BotEnv, running_bot
 
 from bot.discord_render import (
     CONTENT_LIMIT,
@@ -221,6 +225,47 @@ async def test_commands_synced_to_dev_guild_only(env: BotEnv) -> None:
     assert env.server.requests_to("PUT", "/applications/{application_id}/commands") == []
 
 
+def _guild_without_commands_scope() -> dict[str, Any]:
+    from discord_server import GuildSpec
+
+    return {"guilds": [GuildSpec(commands_scope=False)]}
+
+
+# Each case: how Discord comes to refuse the sync, what the log line must tell the owner to do.
+SYNC_FAILURES = {
+    "403 invited without applications.commands": (_guild_without_commands_scope, 403, "`applications.commands`"),
+    "404 unknown dev_guild": (lambda: {"dev_guild": 987654321098765432}, 404, "check discord.dev_guild"),
+    "400 dev_guild is no snowflake": (lambda: {"dev_guild": int("1234567890123456789" * 2)}, 400,
+                                      "check discord.dev_guild"),
+}
+
+
+@pytest.mark.parametrize("case", list(SYNC_FAILURES))
+async def test_failed_command_sync_is_logged_once_and_questions_are_still_answered(
+        case: str, tmp_path: Path, built_index: Path, caplog: pytest.LogCaptureFixture) -> None:
+    overrides, status, advice = SYNC_FAILURES[case]
+    caplog.set_level(logging.INFO)
+    async with running_bot(tmp_path, built_index, **overrides()) as env:
+        [sync] = env.server.requests_to("PUT", "/applications/{application_id}/guilds/{guild_id}/commands")
+        assert sync.status == status
+        assert not env.server.guild_commands.get(env.server.guild_id)
+        said = [r for r in caplog.records if "slash commands" in r.getMessage() and r.levelno >= logging.WARNING]
+        assert len(said) == 1, [r.getMessage() for r in said]
+        line = said[0].getMessage()
+        assert "\n" not in line and said[0].exc_info is None
+        assert advice in line and f"guild {env.settings.discord.dev_guild}" in line
+        assert "/-commands are unavailable" in line and "still answers mentions" in line
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+        _, reply = await ask_by_mention(env, DEORBIT)
+        assert reply["content"].startswith("**Answer:**")
+        question = env.server.message_payload("how long will the ISS keep operating?", channel_id=env.answer_channel)
+        await env.server.dispatch_message(question)
+        reply = await env.server.wait_for_message(channel_id=env.answer_channel, timeout=10)
+        assert "2028" in reply["embeds"][0]["description"]
+        assert not env.task.done()
+
+
 async def test_slash_ask(env: BotEnv) -> None:
     payload = await slash(env, "ask", {"question": DEORBIT, "top_k": 2})
     deferred = await env.server.wait_for_interaction_response(payload["id"])
@@ -307,6 +352,27 @@ async def test_feedback_click_after_restart(tmp_path: Path, built_index: Path) -
         response = await env.server.wait_for_interaction_response(click["id"])
         assert response.data["content"].startswith("Thanks")
         assert (await env.qlog.stats()).thumbs_up == 1
+
+
+async def test_stopping_waits_for_answers_in_flight_only_so_long(tmp_path: Path, built_index: Path,
+                                                                 caplog: pytest.LogCaptureFixture,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer stuck (here: Discord never acknowledges the typing indicator) holds the stop
+    back for STOP_GRACE_SECONDS, no longer."""
+    import bot.client
+
+    monkeypatch.setattr(bot.client, "STOP_GRACE_SECONDS", 0.5)
+    caplog.set_level(logging.INFO)
+    async with running_bot(tmp_path, built_index) as env:
+        stuck = env.server.hold_next("POST", "/channels/{channel_id}/typing")
+        await env.server.dispatch_message(env.server.bot_mention_payload(DEORBIT))
+        await asyncio.wait_for(stuck.arrived.wait(), 10)
+        try:
+            await asyncio.wait_for(env.bot.close(), 10)
+            assert env.bot.is_closed()
+            assert any("stopping with 1 answer(s) unfinished after 0.5 s" in r.getMessage() for r in caplog.records)
+        finally:
+            stuck.release()
 
 
 # ---------------------------------------------------------------------------- hot reload --
@@ -399,6 +465,65 @@ def test_run_never_shows_a_rejected_token(tmp_path: Path, built_index: Path) -> 
                           env=environ, cwd=tmp_path, timeout=60)
     assert done.returncode != 0
     assert secret not in done.stderr and secret not in done.stdout
+
+
+async def _wait_for_line(path: Path, text: str, proc: asyncio.subprocess.Process, seconds: float = 30) -> None:
+    """Until `text` is in the file the process logs to; fails (with the log) if it exits first."""
+    deadline = time.monotonic() + seconds
+    while text not in path.read_text(encoding="utf-8", errors="replace"):
+        if proc.returncode is not None or time.monotonic() > deadline:
+            pytest.fail(f"no {text!r} in the log (exit {proc.returncode}): {path.read_text()[-3000:]}")
+        await asyncio.sleep(0.05)
+
+
+async def test_sigterm_lets_the_answer_in_flight_finish_and_exits_0(tmp_path: Path, built_index: Path) -> None:
+    """`citebot run` as a real process: SIGTERM while a question is being answered (Discord is
+    slow to acknowledge the typing indicator, so the answer has not been computed yet). The answer
+    is still delivered and logged, a question arriving meanwhile is not taken, the state
+    database is intact and the exit code is 0."""
+    from discord_server import DiscordTestServer
+
+    db, state = tmp_path / "index.sqlite3", tmp_path / "state" / "state.sqlite3"
+    shutil.copy(built_index, db)
+    log_path = tmp_path / "run.log"
+    async with DiscordTestServer(token=TOKEN, heartbeat_interval_ms=500) as server:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[corpus]\npaths = ["{BUNDLED_ARTICLE.parent}"]\n[index]\ndb = "{db}"\n'
+            f'[log]\nstate_db = "{state}"\nlevel = "INFO"\n'
+            f'[discord]\napi_base = "{server.base_url}"\ngateway_url = "{server.gateway_url}"\n', encoding="utf-8")
+        typing = server.hold_next("POST", "/channels/{channel_id}/typing")
+        environ = {k: v for k, v in os.environ.items() if k != "CITEBOT_CONFIG"}
+        environ["DISCORD_TOKEN"] = TOKEN
+        with log_path.open("wb") as log_file:  # a file, not a pipe nobody reads while the bot runs
+            proc = await asyncio.create_subprocess_exec(str(CITEBOT), "run", "--config", str(config), env=environ,
+                                                        cwd=tmp_path, stdout=log_file, stderr=log_file)
+        try:
+            await _wait_for_line(log_path, "starting: index generation", proc, 60)
+            await server.wait_until_identified(timeout=60)
+            question = server.bot_mention_payload(DEORBIT)
+            await server.dispatch_message(question)
+            await asyncio.wait_for(typing.arrived.wait(), 30)  # taken, not yet answered
+
+            proc.send_signal(signal.SIGTERM)
+            await _wait_for_line(log_path, "stopping: no new questions are taken; 1 being answered", proc)
+            await server.dispatch_message(server.bot_mention_payload(DEORBIT, author=server.make_user("late")))
+            await _wait_for_line(log_path, "a MESSAGE_CREATE event was not handled", proc)
+            typing.release()
+            code = await asyncio.wait_for(proc.wait(), 60)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        said = log_path.read_text(encoding="utf-8", errors="replace")
+        assert code == 0, said[-3000:]
+        [reply] = server.sent_messages
+    assert reply["content"].startswith("**Answer:**") and reply["message_reference"]["message_id"] == question["id"]
+    assert "stopped: index and question log closed" in said and "Traceback" not in said
+    with sqlite3.connect(state) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("SELECT question, answered, message_id FROM questions").fetchall() == [
+            (DEORBIT, 1, int(reply["id"]))]
 
 
 def test_chat_answers_like_the_bot(tmp_path: Path, built_index: Path) -> None:

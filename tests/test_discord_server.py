@@ -21,6 +21,7 @@ from discord import app_commands
 try:  # tests/ is on sys.path under pytest's default rootdir-less "prepend" import mode
     from discord_server import (
         DiscordTestServer,
+        GuildSpec,
         IntentBits,
         PermissionBits,
         discord_test_environment,
@@ -29,6 +30,7 @@ try:  # tests/ is on sys.path under pytest's default rootdir-less "prepend" impo
 except ImportError:  # pragma: no cover - when tests/ becomes a package
     from tests.discord_server import (  # type: ignore[no-redef]
         DiscordTestServer,
+        GuildSpec,
         IntentBits,
         PermissionBits,
         discord_test_environment,
@@ -461,6 +463,43 @@ async def test_server_error_is_retried(server: DiscordTestServer, client: ProbeC
     message = await channel.send("after a 502")  # discord.py sleeps 1 s, then retries
     assert [a.status for a in server.requests_to("POST", MESSAGES_ROUTE)] == [502, 200]
     assert message.content == "after a 502"
+
+
+async def test_command_sync_refusals_are_discords(server: DiscordTestServer, client: ProbeClient) -> None:
+    """No applications.commands scope -> 403, unknown guild -> 404, no snowflake -> 400 (50035)."""
+    async with DiscordTestServer(token=TOKEN, guilds=[GuildSpec(commands_scope=False)]) as unscoped:
+        with unscoped.patch_discord():
+            bot = ProbeClient(unscoped.guild_id, sync=False)
+            await bot.login(TOKEN)
+            try:
+                with pytest.raises(discord.Forbidden) as forbidden:
+                    await bot.tree.sync(guild=discord.Object(unscoped.guild_id))
+            finally:
+                await bot.close()
+    assert (forbidden.value.status, forbidden.value.code, forbidden.value.text) == (403, 50001, "Missing Access")
+    with pytest.raises(discord.NotFound) as not_found:
+        await client.tree.sync(guild=discord.Object(server.guild_id + 1))
+    assert (not_found.value.code, not_found.value.text) == (10004, "Unknown Guild")
+    with pytest.raises(app_commands.CommandSyncFailure) as bad:
+        await client.tree.sync(guild=discord.Object(2**63))
+    assert bad.value.status == 400 and bad.value.code == 50035 and "guild_id" in bad.value.text
+    assert len(server.guild_commands[server.guild_id]) == 3  # the setup_hook's sync, untouched
+
+
+async def test_held_request_waits_for_release(server: DiscordTestServer, client: ProbeClient) -> None:
+    hold = server.hold_next("POST", "/channels/{channel_id}/typing")
+    channel = client.get_channel(server.channel_id)
+    assert isinstance(channel, discord.TextChannel)
+    typing = asyncio.create_task(channel.typing().wrapped_typer())
+    await asyncio.wait_for(hold.arrived.wait(), 5)
+    assert [r.path for r in hold.requests] == [f"/channels/{server.channel_id}/typing"]
+    await asyncio.sleep(0.05)
+    assert not typing.done() and server.typing_channels == []
+    hold.release()
+    await asyncio.wait_for(typing, 5)
+    assert server.typing_channels == [server.channel_id]
+    await channel.typing().wrapped_typer()  # the hold was for one request only
+    assert server.typing_channels == [server.channel_id] * 2
 
 
 async def test_multipart_upload_is_recorded(server: DiscordTestServer, client: ProbeClient) -> None:
