@@ -25,8 +25,8 @@ from index.evaluation import EvalSet, evaluate, load_eval_set
 from index.reindex import ReindexResult, rebuild_sync
 from index.store import IndexReader
 
-from .settings import Settings, corpus_sources, load_settings
-from .text_render import render_answer
+from .settings import Settings, corpus_sources, default_data_dir, load_settings
+from .text_render import render_answer, render_source
 
 log = logging.getLogger("citebot")
 
@@ -210,9 +210,23 @@ async def _chat(args: argparse.Namespace) -> int:
     settings = settings_for(args)
     reader = await open_index(settings)
     try:
-        return await chat_loop(reader, settings)
+        return await chat_loop(reader, settings, history=default_data_dir() / "chat-history")
     finally:
         await reader.close()
+
+
+async def _show(args: argparse.Namespace) -> int:
+    settings = settings_for(args)
+    reader = await open_index(settings)
+    try:
+        found = await reader.source(args.id.strip())
+    finally:
+        await reader.close()
+    if found is None:
+        raise CitebotError(f"no passage has the id {args.id.strip()!r} in {settings.db_path}; "
+                           f"ids are shown under each answer ('· id …')")
+    print(render_source(*found))
+    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -232,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="PATH", help="config.toml to use (else $CITEBOT_CONFIG, ./config.toml, defaults)")
     common.add_argument("--db", metavar="PATH", help="index file to use instead of the configured one")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("index", parents=[common], help="(re)build the index from files, folders and URLs")
     p.add_argument("paths", nargs="*", metavar="PATH",
@@ -263,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", parents=[common], help="ask questions interactively, answered as the bot would")
     p.set_defaults(func=lambda a: asyncio.run(_chat(a)))
 
+    p = sub.add_parser("show", parents=[common], help="show a passage in full, with its citation and neighbours")
+    p.add_argument("id", metavar="ID", help="a passage id, as shown under each answer")
+    p.set_defaults(func=lambda a: asyncio.run(_show(a)))
+
     p = sub.add_parser("run", parents=[common], help="run the Discord bot (token from DISCORD_TOKEN)")
     p.add_argument("--sync-global", action="store_true",
                    help="also publish the slash commands globally (an owner action; takes up to an hour to show)")
@@ -270,8 +289,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def version() -> str:
+    """The installed distribution's version."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("citebot")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+def command_list(parser: argparse.ArgumentParser) -> str:
+    """What bare `citebot` prints: each command with its one line of help."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    rows = [(choice.dest, choice.help or "") for choice in sub._choices_actions]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"usage: citebot COMMAND [options]   (citebot COMMAND --help for its options)", "", "commands:"]
+    lines += [f"  {name:<{width}}  {text}" for name, text in rows]
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        print(command_list(parser))
+        return 0
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if getattr(args, "top_k", None) is not None and not 1 <= args.top_k <= 25:
         print("citebot: error: --top-k must be between 1 and 25", file=sys.stderr)

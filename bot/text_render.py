@@ -9,6 +9,7 @@ from __future__ import annotations
 import textwrap
 
 from index.answering import Answer, Hit
+from index.store import StoredPassage
 
 BOLD, RESET = "\033[1m", "\033[0m"
 NOT_IN_SOURCES = "My sources do not answer that."
@@ -48,4 +49,19 @@ def render_answer(answer: Answer, color: bool = False, width: int = 100) -> str:
     lines.append("Sources:")
     for hit in answer.hits:
         lines.append(f"[{hit.rank}] {hit.passage.citation.label} · id {hit.passage.id}")
+    return "\n".join(lines)
+
+
+def render_source(stored: StoredPassage, before: StoredPassage | None, after: StoredPassage | None,
+                  width: int = 100) -> str:
+    """A passage in full with its citation and the ids and openings of its neighbours, as
+    Discord's `/source` shows it."""
+    passage = stored.passage
+    lines = [f"Passage {passage.id}", passage.citation.label, ""]
+    lines += [textwrap.fill(par, width=width, initial_indent="    ", subsequent_indent="    ")
+              for par in passage.text.split("\n\n")]
+    for label, other in (("Before", before), ("After", after)):
+        if other is not None:
+            opening = textwrap.shorten(other.passage.text, width=width - 20, placeholder=" …")
+            lines += ["", f"{label}: id {other.passage.id} — {opening}"]
     return "\n".join(lines)

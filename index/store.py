@@ -417,6 +417,15 @@ class IndexReader:
         found = await self.passages([position]) if position >= 0 else []
         return found[0] if found else None
 
+    async def source(self, passage_id: str) -> tuple[StoredPassage, StoredPassage | None, StoredPassage | None] | None:
+        """The passage with this id and its neighbours (before, after), as `/source` and
+        `citebot show` present it; None when no passage has the id."""
+        stored = await self.passage_by_id(passage_id)
+        if stored is None:
+            return None
+        before, after = await self.neighbours(stored)
+        return stored, before, after
+
     async def neighbours(self, stored: StoredPassage) -> tuple[StoredPassage | None, StoredPassage | None]:
         """The passages just before and after this one in its document."""
         before = await self.passages([stored.index - 1]) if stored.index > 0 else []

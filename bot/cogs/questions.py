@@ -167,15 +167,14 @@ class QuestionsCog(commands.Cog):
     async def source(self, interaction: discord.Interaction, id: app_commands.Range[str, 1, 100]) -> None:
         id = valid_text(id).strip()
         async with self.bot.live.use() as answerer:
-            stored = await answerer.reader.passage_by_id(id)
-            if stored is None:
-                shown = safe(id[:64]).replace("`", "'")
-                await interaction.response.send_message(
-                    f"No passage has the id `{shown}` in the current index. Ids are shown under each answer.",
-                    ephemeral=True, allowed_mentions=NO_MENTIONS)
-                return
-            before, after = await answerer.reader.neighbours(stored)
-        reply = render_source(stored, before, after)
+            found = await answerer.reader.source(id)
+        if found is None:
+            shown = safe(id[:64]).replace("`", "'")
+            await interaction.response.send_message(
+                f"No passage has the id `{shown}` in the current index. Ids are shown under each answer.",
+                ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
+        reply = render_source(*found)
         await interaction.response.send_message(content=reply.content or None, embeds=reply.embeds,
                                                 files=reply.files or discord.utils.MISSING,
                                                 allowed_mentions=NO_MENTIONS)
