@@ -5,8 +5,9 @@ bot (discord.py against tests/discord_server.py), while the server answers some 
 429 (`retry_after`) and 500, and drops the gateway connection once. Every question must get
 exactly one reply (counted by message_reference): an answer, or a polite rate-limit notice;
 none lost, none answered twice, no apology. A sampler task in the bot's event loop measures
-lag. The figures (answered, limited, lost, p50/p99 reply time, loop lag) are printed with -s
-and quoted in docs/reliability.md.
+lag and the loop thread's CPU time; only the latter has a tight bound, since wall-clock lag on
+a busy machine counts waiting for a core (tests/loop_lag.py). The figures (answered, limited,
+lost, p50/p99 reply time, loop lag) are printed with -s and quoted in docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ async def test_500_questions_from_50_users_with_faults(tmp_path: Path, built_ind
             "reply_p99_ms": round(1000 * percentile(reply_times, 0.99), 1),
             "reply_max_ms": round(1000 * max(reply_times), 1),
             "loop_lag_max_ms": round(1000 * max(lags), 1), "loop_lag_p99_ms": round(1000 * percentile(lags, 0.99), 1),
+            "loop_busy_max_ms": round(1000 * max(sampler.busy), 1),
             "resumes": server.resume_count,
         }
         print(f"\nload figures: {figures}")
@@ -114,7 +116,7 @@ async def test_500_questions_from_50_users_with_faults(tmp_path: Path, built_ind
         assert kinds["apology"] == 0, figures
         assert figures["answered"] + kinds["limited"] + kinds["refused"] == QUESTIONS_TOTAL
         assert figures["answered"] >= USERS * 3 * 0.9  # each user's first three (the cooldown allows 3 per 10 s)
-        assert max(lags) < 0.100, figures
+        sampler.assert_no_stall()  # a bound that holds with the machine's other core busy (loop_lag.py)
         # Logged questions are exactly the ones answered: nothing lost on the way to the log.
         assert (await env.qlog.stats()).questions == figures["answered"]
 
