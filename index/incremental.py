@@ -46,6 +46,7 @@ from .doc_analysis import (DocAnalysis, analyse_document, code_fingerprint, lear
 from .writer import DOCUMENT_COLUMNS, PASSAGE_COLUMNS, insert_array, shaping_meta
 from .bm25 import decode_terms, drop_unheld_terms, encode_terms, sorted_position
 from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, split_sources
+from .corpus_warnings import CorpusWarning
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .fastanalysis import AcronymExpander
 
@@ -81,7 +82,7 @@ class UpdatePlan:
     order: list[OldDocument | Document]
     removed: list[OldDocument]
     file_states: list[tuple[str, int, int, str]]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[CorpusWarning] = field(default_factory=list)
 
     @property
     def new_documents(self) -> list[Document]:
@@ -156,7 +157,7 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
         try:
             st = path.stat()
         except OSError as exc:
-            warnings.append(f"{path}: skipped, cannot be read ({exc.strerror or exc})")
+            warnings.append(CorpusWarning.cannot_read(path, exc))
             continue
         states[key] = (st.st_size, st.st_mtime_ns)
         known = old_files.get(key)
@@ -171,19 +172,19 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
         try:
             loaded.append((key, load_document(path, max_bytes=params.max_file_bytes)))
         except UnreadableDocument as exc:
-            warnings.append(f"{exc.path}: skipped, {exc.reason}")
+            warnings.append(exc.warning())
         except OSError as exc:
-            warnings.append(f"{path}: skipped, cannot be read ({exc.strerror or exc})")
+            warnings.append(CorpusWarning.cannot_read(path, exc))
     # The same rules as load_corpus: empty documents are skipped, identical text kept once.
     order: list[OldDocument | Document] = []
     seen: dict[str, str] = {}
     for source, doc in loaded:
         if isinstance(doc, Document) and not doc.paragraphs:
-            warnings.append(f"{source}: skipped, no text to index")
+            warnings.append(CorpusWarning.empty(source))
             continue
         h = doc.hash if isinstance(doc, OldDocument) else doc.content_hash
         if h in seen:
-            warnings.append(f"{source}: skipped, same text as {seen[h]}")
+            warnings.append(CorpusWarning.duplicate(source, seen[h]))
             continue
         seen[h] = source
         if isinstance(doc, Document) and h in old_docs and old_docs[h].path == doc.path:
