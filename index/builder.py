@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .acronyms import AcronymMap
@@ -23,7 +23,7 @@ from .documents import READ_KINDS, Document, UnreadableDocument, discover_files,
 from .errors import EmptyCorpusError
 from .gc_pause import no_cyclic_gc
 from .fetch import WebSource, fetch_sources_sync, is_url
-from .html import decode_html, parse_html
+from .html import html_text, parse_html
 from .passages import Passage, PassageParams, split_document
 from .doc_analysis import analyse_documents, learn_acronyms
 from .fastanalysis import AcronymExpander
@@ -157,8 +157,9 @@ def fetched_documents(web: Sequence[WebSource], offset: int, total: int, progres
     warnings.extend(fetch_warnings)
     for page in pages:
         try:
-            text = decode_html(page.body, page.content_type)
-            yield page.url, parse_html(text, page.url, kind="url", url=page.final_url)
+            text, encoding = html_text(page.body, page.content_type)
+            doc = parse_html(text, page.url, kind="url", url=page.final_url)
+            yield page.url, replace(doc, encoding=encoding)
         except Exception as exc:  # a page the extractor chokes on must not stop the build
             log.debug("extraction failed for %s", page.url, exc_info=True)
             warnings.append(CorpusWarning(WarningKind.PAGE_UNREADABLE, page.url,

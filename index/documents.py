@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .corpus_warnings import CorpusWarning, WarningKind
 from .normalize import normalize_text
+from .textdecode import NotText, decode_bom, decode_text
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml")
 # What a user is told citebot reads (a test checks it names every supported suffix).
@@ -88,6 +89,9 @@ class Document:
     kind: str = "txt"
     content_hash: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    # The encoding the file or page was read in ("utf-8", "cp1252", "utf-16-le", ...; Python's
+    # names); None for a document not read from bytes (an evaluation set's, a test's).
+    encoding: str | None = None
 
     @property
     def paragraphs(self) -> list[Block]:
@@ -99,22 +103,14 @@ class Document:
 # Reading files
 
 
-def read_text_file(path: Path, max_bytes: int | None = None) -> str:
-    """Read a file as UTF-8 text, refusing binary data with a reason a user can act on."""
+def read_text_file(path: Path, max_bytes: int | None = None) -> tuple[str, str]:
+    """Read a file as text in the encoding it was saved in (`textdecode`); returns the text
+    and that encoding, and refuses binary data with a reason a user can act on."""
+    data = read_bytes_file(path, max_bytes)
     try:
-        size = path.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            raise UnreadableDocument(path, f"larger than the {max_bytes:,}-byte limit ({size:,} bytes)",
-                                     WarningKind.TOO_LARGE)
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableDocument(path, f"cannot be read ({exc.strerror or exc})") from exc
-    if b"\x00" in data[:8192]:
-        raise UnreadableDocument(path, "looks binary (contains NUL bytes)", WarningKind.BINARY)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UnreadableDocument(path, f"is not valid UTF-8 (byte {exc.start})", WarningKind.BINARY) from exc
+        return decode_text(data)
+    except NotText as exc:
+        raise UnreadableDocument(path, str(exc), WarningKind.BINARY) from exc
 
 
 def discover_files(paths: list[Path]) -> tuple[list[Path], list[CorpusWarning]]:
@@ -198,15 +194,20 @@ def read_bytes_file(path: Path, max_bytes: int | None = None) -> bytes:
 def load_document(path: Path, display_path: str | None = None, max_bytes: int | None = None) -> Document:
     """Read and parse one corpus file (.html pages through the main-content extractor)."""
     if path.suffix.lower() in HTML_SUFFIXES:
-        from .html import decode_html, parse_html
+        from .html import html_text, parse_html
 
         data = read_bytes_file(path, max_bytes=max_bytes)
-        if b"\x00" in data[:8192]:
+        try:
+            found = decode_bom(data)
+        except NotText as exc:
+            raise UnreadableDocument(path, str(exc), WarningKind.BINARY) from exc
+        if found is None and b"\x00" in data[:8192]:
             raise UnreadableDocument(path, "looks binary (contains NUL bytes)", WarningKind.BINARY)
-        return parse_html(decode_html(data), display_path or str(path), kind="html")
-    raw = read_text_file(path, max_bytes=max_bytes)
+        text, encoding = found or html_text(data)
+        return replace(parse_html(text, display_path or str(path), kind="html"), encoding=encoding)
+    raw, encoding = read_text_file(path, max_bytes=max_bytes)
     kind = "md" if path.suffix.lower() in (".md", ".markdown") else "txt"
-    return parse_document(raw, display_path or str(path), kind=kind)
+    return replace(parse_document(raw, display_path or str(path), kind=kind), encoding=encoding)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -70,6 +70,7 @@ class OldDocument:
     definitions: list[tuple[str, str]]
     body_terms: int
     n_sentences: int
+    encoding: str | None
 
 
 @dataclass
@@ -124,12 +125,12 @@ def _old_index(db_path: Path, params: IndexParams) -> tuple[dict[str, str], dict
             if any(meta.get(k) != v for k, v in expected.items()):
                 return None
             docs: dict[str, OldDocument] = {}
-            for row in conn.execute("SELECT id, hash, path, ord, n_passages, definitions, body_terms, n_sentences "
-                                    "FROM documents"):
+            for row in conn.execute("SELECT id, hash, path, ord, n_passages, definitions, body_terms, n_sentences, "
+                                    "encoding FROM documents"):
                 if row[5] is None or row[6] is None or row[7] is None:
                     return None  # written by a build that did not record them
                 docs[row[1]] = OldDocument(row[0], row[1], row[2], row[3], row[4],
-                                           [tuple(d) for d in json.loads(row[5])], row[6], row[7])
+                                           [tuple(d) for d in json.loads(row[5])], row[6], row[7], row[8])
             files = {path: (size, mtime, h) for path, size, mtime, h in
                      conn.execute("SELECT path, size, mtime_ns, doc_hash FROM files")}
     except (sqlite3.Error, ValueError, TypeError):
@@ -187,8 +188,9 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
             warnings.append(CorpusWarning.duplicate(source, seen[h]))
             continue
         seen[h] = source
-        if isinstance(doc, Document) and h in old_docs and old_docs[h].path == doc.path:
-            doc = old_docs[h]  # touched but not changed: nothing to redo
+        if (isinstance(doc, Document) and h in old_docs and old_docs[h].path == doc.path
+                and old_docs[h].encoding == doc.encoding):
+            doc = old_docs[h]  # touched but not changed: nothing to redo (same text, read the same way)
         order.append(doc)
     kept = {d.hash for d in order if isinstance(d, OldDocument)}
     removed = [d for d in old_docs.values() if d.hash not in kept]

@@ -1,6 +1,6 @@
 """Reliability, part 2: corpus faults (issue 5).
 
-Binary files, invalid UTF-8, empty files, a 100 MB file, symlink loops, unreadable files, a file
+Binary files, empty files, a 100 MB file, symlink loops, unreadable files, a file
 deleted while indexing and duplicate documents: each gets a one-line warning naming the file,
 the index is built from the rest, and `citebot index` fails (exit 2) only when nothing at all
 could be indexed. Pathological text (a megabyte of one whitespace line, of "[a](") is parsed in
@@ -42,8 +42,9 @@ def faulty_corpus(folder: Path) -> dict[str, str]:
     expect: dict[str, str] = {}
     (folder / "binary.txt").write_bytes(b"\x7fELF\x02\x01\x01\x00" + os.urandom(2048))
     expect["binary.txt"] = "binary"
-    (folder / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me br\xfbl\xe9e is a dessert worth a sentence.".encode("latin-1"))
-    expect["latin1.txt"] = "not valid UTF-8"
+    # Not UTF-8, but text: read as cp1252 (issue 12), so indexed, not a warning.
+    (folder / "latin1.txt").write_bytes("Caf\xe9 notes\n\nCaf\xe9 cr\xe8me br\xfbl\xe9e is a dessert worth a sentence "
+                                        "of its own, says the chef.\n".encode("latin-1"))
     (folder / "empty.txt").write_bytes(b"")
     expect["empty.txt"] = "no text to index"
     (folder / "blank.md").write_text(" \n\t\n\u200b\n", encoding="utf-8")
@@ -86,10 +87,10 @@ def test_every_corpus_fault_is_one_warning_and_the_rest_is_indexed(tmp_path: Pat
         assert len(mine) == 1, (name, lines)  # exactly one line per bad file
         assert words in mine[0], (name, mine[0])
     assert len(lines) == len(expect)
-    assert "Indexed 3 documents" in done.stdout  # article, good.md, sub/notes.txt
+    assert "Indexed 4 documents" in done.stdout  # article, good.md, latin1.txt, sub/notes.txt
     with sqlite3.connect(db) as conn:
         paths = sorted(Path(p).name for (p,) in conn.execute("SELECT path FROM documents"))
-    assert paths == ["article.txt", "good.md", "notes.txt"]
+    assert paths == ["article.txt", "good.md", "latin1.txt", "notes.txt"]
     # Without --verbose, the four paths that are not regular files (two looping symlinks, the
     # folder symlink, the FIFO) are one counted line; kinds with three or fewer are listed.
     done = run_index(tmp_path, "--db", str(db), str(corpus))

@@ -74,8 +74,8 @@ def assert_same_as_full_build(db: Path, full: Path) -> None:
             await b.close()
 
     asyncio.run(compare())
-    docs = ("SELECT hash, path, title, author, url, kind, ord, n_passages, definitions, body_terms, n_sentences "
-            "FROM documents ORDER BY ord")
+    docs = ("SELECT hash, path, title, author, url, kind, encoding, ord, n_passages, definitions, body_terms, "
+            "n_sentences FROM documents ORDER BY ord")
     assert table(db, docs) == table(full, docs)
     assert table(db, "SELECT * FROM files ORDER BY path") == table(full, "SELECT * FROM files ORDER BY path")
 
