@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from conftest import BUNDLED_ARTICLE
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from index.builder import IndexParams
 from index.reindex import rebuild_sync
@@ -157,3 +159,29 @@ def test_text_is_read_in_the_encoding_it_was_saved_in(text: str, written: str, r
 def test_binary_data_is_not_text(data: bytes, why: str) -> None:
     with pytest.raises(NotText, match=why):
         decode_text(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(max_size=400))
+def test_utf8_text_reads_as_it_always_did(text: str) -> None:
+    """What UTF-8 decoding gave before detection existed: text, or binary for NUL bytes."""
+    data = text.encode("utf-8", "surrogatepass")
+    try:
+        expected = data.decode("utf-8-sig")
+    except UnicodeDecodeError:  # lone surrogates: not UTF-8, left to detection
+        return
+    if "\x00" in expected[:4096]:
+        with pytest.raises(NotText):
+            decode_text(data)
+    else:
+        assert decode_text(data)[0] == expected
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.binary(max_size=600))
+def test_any_bytes_are_text_or_not_text_never_a_crash(data: bytes) -> None:
+    try:
+        text, encoding = decode_text(data)
+    except NotText:
+        return
+    assert isinstance(text, str) and encoding
