@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from index.answering import Answerer
+from index.corpus_warnings import CorpusWarning, summarise
 from index.errors import CitebotError, EmptyCorpusError, IndexMissingError, IndexWriteError
 from index.evaluation import EvalSet, evaluate, load_eval_set
 from index.reindex import ReindexResult, rebuild_sync
@@ -78,18 +79,24 @@ def prepare_default_folder(settings: Settings) -> None:
                                   f"({exc.strerror or exc}); set index.db or pass --db") from exc
 
 
-def reindex(settings: Settings, paths: Sequence[Path] | None = None, quiet: bool = False) -> ReindexResult:
+def print_warnings(warnings: Sequence[CorpusWarning], verbose: bool = False) -> None:
+    """What a build skipped, on stderr: a few of a kind by name, more as a count (every one
+    with `verbose`)."""
+    for line in summarise(warnings, verbose):
+        print(f"warning: {line}", file=sys.stderr)
+
+
+def reindex(settings: Settings, paths: Sequence[Path] | None = None, quiet: bool = False,
+            verbose: bool = False) -> ReindexResult:
     """Rebuild the index at settings.db_path from `paths` (default: the configured corpus)."""
     sources = list(paths) if paths else list(settings.corpus_paths)
     prepare_default_folder(settings)
     try:
         result = rebuild_sync(sources, settings.db_path, settings.index, ProgressBar() if not quiet else None)
     except EmptyCorpusError as exc:
-        for warning in exc.warnings:  # say why each file was skipped before the one-line error
-            print(f"warning: {warning}", file=sys.stderr)
+        print_warnings(exc.warnings, verbose)  # say why files were skipped before the one-line error
         raise
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    print_warnings(result.warnings, verbose)
     return result
 
 
@@ -117,7 +124,7 @@ async def open_index(settings: Settings, build_if_missing: bool = True) -> Index
 def cmd_index(args: argparse.Namespace) -> int:
     settings = settings_for(args)
     sources = corpus_sources(settings, args.paths or None, args.allow_private_addresses)
-    result = reindex(settings, sources)
+    result = reindex(settings, sources, verbose=args.verbose)
     info = result.info
     if result.incremental:
         print(f"Updated: {result.analysed} new or changed documents analysed, {result.reused} unchanged kept, "
@@ -196,11 +203,9 @@ async def _build_eval_index(args: argparse.Namespace, settings: Settings, eval_s
         try:
             built = await asyncio.to_thread(build_from_paths, corpus, settings.index)
         except EmptyCorpusError as exc:
-            for warning in exc.warnings:  # why each file or URL was skipped, before the error
-                print(f"warning: {warning}", file=sys.stderr)
+            print_warnings(exc.warnings, args.verbose)  # why files or URLs were skipped, before the error
             raise
-        for warning in built.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+        print_warnings(built.warnings, args.verbose)
     await write_index(built, db)
 
 
@@ -254,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=".txt/.md/.html files, folders, or http(s) URLs (default: corpus.paths and corpus.urls)")
     p.add_argument("--allow-private-addresses", action="store_true",
                    help="let URLs reach loopback, private and link-local addresses (refused by default)")
+    p.add_argument("--verbose", action="store_true", help="list every skipped file, not a count per kind")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", parents=[common], help="answer one question ('-' reads one per line from stdin)")
@@ -273,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--misses", type=int, default=0, metavar="N", help="list up to N questions that missed")
     p.add_argument("--rebuild", action="store_true",
                    help="with --db: build the index again even when one is there (default: reuse it)")
+    p.add_argument("--verbose", action="store_true", help="list every file --corpus skipped, not a count per kind")
     p.set_defaults(func=lambda a: asyncio.run(_eval(a)))
 
     p = sub.add_parser("chat", parents=[common], help="ask questions interactively, answered as the bot would")

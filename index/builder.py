@@ -12,19 +12,20 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .acronyms import AcronymMap
 from .analysis import Analyzer
 from .bm25 import BM25Index, BM25Params
+from .corpus_warnings import CorpusWarning, WarningKind
+from .documents import READ_KINDS, Document, UnreadableDocument, discover_files, load_document
 from .source_names import META_KEY as ROOTS_META_KEY
 from .source_names import encode_roots
-from .documents import Document, UnreadableDocument, discover_files, load_document
 from .errors import EmptyCorpusError
 from .gc_pause import no_cyclic_gc
 from .fetch import WebSource, fetch_sources_sync, is_url
-from .html import decode_html, parse_html
+from .html import html_text, parse_html
 from .passages import Passage, PassageParams, split_document
 from .doc_analysis import analyse_documents, learn_acronyms
 from .fastanalysis import AcronymExpander
@@ -63,7 +64,7 @@ class BuiltIndex:
     analyzer_version: str
     fingerprint: str
     avg_sentence_terms: float = 12.0
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[CorpusWarning] = field(default_factory=list)
     seconds: float = 0.0
     analyses: list | None = field(default=None, repr=False)  # per-document DocAnalysis
     # Per document: (expanded body terms, sentences), so a later incremental reindex can keep
@@ -107,7 +108,7 @@ def split_sources(sources: Sequence[CorpusSource]) -> tuple[list[Path], list[Web
 
 def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None,
                 progress: Progress | None = None, file_stats: dict[str, tuple[int, int]] | None = None
-                ) -> tuple[list[Document], list[str]]:
+                ) -> tuple[list[Document], list[CorpusWarning]]:
     """Read every supported file under `paths` and fetch every URL; problems become warnings.
 
     Files come first (folders recursively, in sorted order), then URLs in the order given.
@@ -129,9 +130,9 @@ def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None
                 file_stats[str(path)] = (st.st_size, st.st_mtime_ns)
             loaded.append((str(path), load_document(path, max_bytes=max_file_bytes)))
         except UnreadableDocument as exc:
-            warnings.append(f"{exc.path}: skipped, {exc.reason}")
+            warnings.append(exc.warning())
         except OSError as exc:  # vanished between the folder walk and the stat
-            warnings.append(f"{path}: skipped, cannot be read ({exc.strerror or exc})")
+            warnings.append(CorpusWarning.cannot_read(path, exc))
     loaded.extend(fetched_documents(web, len(files), total, progress, warnings))
     documents: list[Document] = []
     seen: dict[str, str] = {}
@@ -139,10 +140,10 @@ def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None
         if doc is None:
             continue
         if not doc.paragraphs:
-            warnings.append(f"{source}: skipped, no text to index")
+            warnings.append(CorpusWarning.empty(source))
             continue
         if doc.content_hash in seen:
-            warnings.append(f"{source}: skipped, same text as {seen[doc.content_hash]}")
+            warnings.append(CorpusWarning.duplicate(source, seen[doc.content_hash]))
             continue
         seen[doc.content_hash] = source
         documents.append(doc)
@@ -150,7 +151,7 @@ def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None
 
 
 def fetched_documents(web: Sequence[WebSource], offset: int, total: int, progress: Progress | None,
-                      warnings: list[str]) -> Iterator[tuple[str, Document]]:
+                      warnings: list[CorpusWarning]) -> Iterator[tuple[str, Document]]:
     """Fetch the pages and extract their documents (progress counts on from `offset` of
     `total`); a page that cannot be fetched or read becomes a warning."""
     if not web:
@@ -160,15 +161,17 @@ def fetched_documents(web: Sequence[WebSource], offset: int, total: int, progres
     warnings.extend(fetch_warnings)
     for page in pages:
         try:
-            text = decode_html(page.body, page.content_type)
-            yield page.url, parse_html(text, page.url, kind="url", url=page.final_url)
+            text, encoding = html_text(page.body, page.content_type)
+            doc = parse_html(text, page.url, kind="url", url=page.final_url)
+            yield page.url, replace(doc, encoding=encoding)
         except Exception as exc:  # a page the extractor chokes on must not stop the build
             log.debug("extraction failed for %s", page.url, exc_info=True)
-            warnings.append(f"{page.url}: skipped, the page could not be read ({exc})")
+            warnings.append(CorpusWarning(WarningKind.PAGE_UNREADABLE, page.url,
+                                          f"skipped, the page could not be read ({exc})"))
 
 
 def build_from_documents(documents: Iterable[Document], params: IndexParams = IndexParams(),
-                         analyzer: Analyzer | None = None, warnings: list[str] | None = None,
+                         analyzer: Analyzer | None = None, warnings: list[CorpusWarning] | None = None,
                          workers: int | None = None) -> BuiltIndex:
     """Cut, analyse and rank-prepare documents. Raises EmptyCorpusError if nothing is left.
 
@@ -183,7 +186,7 @@ def build_from_documents(documents: Iterable[Document], params: IndexParams = In
 
 
 def _build(documents: Iterable[Document], params: IndexParams, analyzer: Analyzer | None,
-           warnings: list[str] | None, workers: int | None) -> BuiltIndex:
+           warnings: list[CorpusWarning] | None, workers: int | None) -> BuiltIndex:
     started = time.perf_counter()
     analyzer = analyzer or Analyzer()
     documents = list(documents)
@@ -261,17 +264,23 @@ def build_from_paths(paths: Sequence[CorpusSource], params: IndexParams = IndexP
     stats: dict[str, tuple[int, int]] = {}
     documents, warnings = load_corpus(paths, params.max_file_bytes, progress, file_stats=stats)
     for warning in warnings:
-        # Debug only: the adapters show `warnings` themselves (the CLI one line per file, the bot
-        # in its log); logging them here too printed every warning twice.
+        # Debug only: the adapters show `warnings` themselves (`corpus_warnings.summarise`: the
+        # CLI on stderr, the bot in its log); logging them here too printed every warning twice.
         log.debug("%s", warning)
     if not documents:
-        shown = ", ".join(str(p) for p in paths) or "(no paths given)"
-        raise EmptyCorpusError(f"no documents could be indexed from {shown}", warnings)
+        raise nothing_indexed(paths, warnings)
     built = build_from_documents(documents, params, warnings=warnings)
     built.file_states = [(d.path, *stats[d.path], d.content_hash) for d in documents if d.path in stats]
     built.extra_meta[ROOTS_META_KEY] = encode_roots(split_sources(paths)[0])
     built.seconds = time.perf_counter() - started
     return built
+
+
+def nothing_indexed(sources: Sequence[CorpusSource], warnings: list[CorpusWarning]) -> EmptyCorpusError:
+    """The error for a corpus that gave no document: it names the sources and the kinds
+    citebot reads, and carries the warnings that say why each path was skipped."""
+    shown = ", ".join(str(p) for p in sources) or "(no paths given)"
+    return EmptyCorpusError(f"no documents could be indexed from {shown} ({READ_KINDS})", warnings)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ PARALLEL_ABOVE_CHARS = 4_000_000
 _TASK_DOCS = 64
 
 _SHAPING_SOURCES = ("acronyms.py", "analysis.py", "doc_analysis.py", "documents.py", "fastanalysis.py", "fastpunkt.py",
-                    "normalize.py", "passages.py", "sentences.py", "_termscan.c")
+                    "normalize.py", "passages.py", "sentences.py", "textdecode.py", "_termscan.c")
 
 
 @dataclass
@@ -123,10 +123,11 @@ def analyse_document(doc: Document, passage_params, analyzer: Analyzer | None = 
 
 def stored_document_fields(doc: Document) -> tuple:
     """A document as the index stores it, between its id and the build facts: (hash, path,
-    title, author, author bio, url, date, kind). Its text is not stored: nothing reads it
-    back (answers cite passages, whose text is stored), and it was 0.7 GB at a million
-    passages, copied by every reindex."""
-    return (doc.content_hash, doc.path, doc.title, doc.author, doc.author_bio, doc.url, doc.date, doc.kind)
+    title, author, author bio, url, date, kind, encoding). Its text is not stored: nothing
+    reads it back (answers cite passages, whose text is stored), and it was 0.7 GB at a
+    million passages, copied by every reindex."""
+    return (doc.content_hash, doc.path, doc.title, doc.author, doc.author_bio, doc.url, doc.date, doc.kind,
+            doc.encoding)
 
 
 def stored_passage_rows(a: DocAnalysis) -> list[tuple]:

@@ -12,12 +12,16 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .corpus_warnings import CorpusWarning, WarningKind
 from .normalize import normalize_text
+from .textdecode import NotText, decode_bom, decode_text
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml")
+# What a user is told citebot reads (a test checks it names every supported suffix).
+READ_KINDS = "citebot reads .txt, .md/.markdown and .html/.htm/.xhtml files, and http(s) URLs"
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 # Kinds whose text marks headings with `#` lines: Markdown files, and the text built from web pages.
 MARKUP_KINDS = ("md", "html", "url")
@@ -47,10 +51,15 @@ _FIRST_WORDS = re.compile(r"\W*+(?:\w++(?:\W++\w++){0,2})?")
 class UnreadableDocument(Exception):
     """A corpus file that cannot be read as text; the indexer skips it with a warning."""
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: Path, reason: str, kind: WarningKind = WarningKind.UNREADABLE) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+        self.kind = kind
+
+    def warning(self) -> CorpusWarning:
+        """The warning that says this file was skipped, and why."""
+        return CorpusWarning(self.kind, str(self.path), f"skipped, {self.reason}")
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,9 @@ class Document:
     kind: str = "txt"
     content_hash: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    # The encoding the file or page was read in ("utf-8", "cp1252", "utf-16-le", ...; Python's
+    # names); None for a document not read from bytes (an evaluation set's, a test's).
+    encoding: str | None = None
 
     @property
     def paragraphs(self) -> list[Block]:
@@ -91,53 +103,48 @@ class Document:
 # Reading files
 
 
-def read_text_file(path: Path, max_bytes: int | None = None) -> str:
-    """Read a file as UTF-8 text, refusing binary data with a reason a user can act on."""
+def read_text_file(path: Path, max_bytes: int | None = None) -> tuple[str, str]:
+    """Read a file as text in the encoding it was saved in (`textdecode`); returns the text
+    and that encoding, and refuses binary data with a reason a user can act on."""
+    data = read_bytes_file(path, max_bytes)
     try:
-        size = path.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            raise UnreadableDocument(path, f"larger than the {max_bytes:,}-byte limit ({size:,} bytes)")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableDocument(path, f"cannot be read ({exc.strerror or exc})") from exc
-    if b"\x00" in data[:8192]:
-        raise UnreadableDocument(path, "looks binary (contains NUL bytes)")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UnreadableDocument(path, f"is not valid UTF-8 (byte {exc.start})") from exc
+        return decode_text(data)
+    except NotText as exc:
+        raise UnreadableDocument(path, str(exc), WarningKind.BINARY) from exc
 
 
-def discover_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
+def discover_files(paths: list[Path]) -> tuple[list[Path], list[CorpusWarning]]:
     """Expand files and folders (recursively) into supported files, in a stable order.
 
-    Returns the files and warnings for paths that do not exist or are not supported. Folder
-    symlinks are not followed, so a symlink loop cannot make the walk endless.
+    Returns the files and warnings for paths that do not exist, cannot be read or are not
+    supported (files of other kinds found in folders included, so every file left out is
+    counted). Hidden files and folders (names starting with ".") are left out silently.
+    Folder symlinks are not followed, so a symlink loop cannot make the walk endless.
     """
     found: dict[Path, None] = {}
-    warnings: list[str] = []
+    warnings: list[CorpusWarning] = []
     for root in paths:
         if root.is_file():
             if root.suffix.lower() in SUPPORTED_SUFFIXES:
                 found[root] = None
             else:
-                warnings.append(f"{root}: skipped (not a .txt, .md or .html file)")
+                warnings.append(_unsupported(root))
         elif root.is_dir():
             for path in sorted(_walk(root, warnings)):
                 found[path] = None
         elif root.is_symlink() or root.exists():
-            warnings.append(f"{root}: skipped, {_not_a_file(root)}")
+            warnings.append(CorpusWarning(WarningKind.NOT_A_FILE, str(root), f"skipped, {_not_a_file(root)}"))
         else:
-            warnings.append(f"{root}: no such file or folder")
+            warnings.append(CorpusWarning(WarningKind.MISSING, str(root), "no such file or folder"))
     return list(found), warnings
 
 
-def _walk(root: Path, warnings: list[str]) -> list[Path]:
+def _walk(root: Path, warnings: list[CorpusWarning]) -> list[Path]:
     files: list[Path] = []
     try:
         children = sorted(root.iterdir())
     except OSError as exc:  # an unreadable folder is skipped with a warning, not a crash
-        warnings.append(f"{root}: skipped, cannot be read ({exc.strerror or exc})")
+        warnings.append(CorpusWarning.cannot_read(root, exc))
         return files
     for child in children:
         if child.name.startswith("."):
@@ -148,8 +155,19 @@ def _walk(root: Path, warnings: list[str]) -> list[Path]:
             if child.is_file():
                 files.append(child)
             else:  # a FIFO (reading it would block), a socket, a broken or looping symlink
-                warnings.append(f"{child}: skipped, {_not_a_file(child)}")
+                warnings.append(CorpusWarning(WarningKind.NOT_A_FILE, str(child), f"skipped, {_not_a_file(child)}"))
+        elif child.is_symlink() and child.is_dir():
+            warnings.append(CorpusWarning(WarningKind.NOT_A_FILE, str(child), f"skipped, {_not_a_file(child)}"))
+        else:
+            warnings.append(_unsupported(child))
     return files
+
+
+def _unsupported(path: Path) -> CorpusWarning:
+    """A file citebot does not read (the error for an empty corpus lists the kinds it reads)."""
+    suffix = path.suffix.lower()
+    what = f"{suffix} is" if suffix else "a file without an extension is"
+    return CorpusWarning(WarningKind.UNSUPPORTED, str(path), f"skipped, {what} not a kind citebot reads")
 
 
 def _not_a_file(path: Path) -> str:
@@ -166,7 +184,8 @@ def read_bytes_file(path: Path, max_bytes: int | None = None) -> bytes:
     try:
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
-            raise UnreadableDocument(path, f"larger than the {max_bytes:,}-byte limit ({size:,} bytes)")
+            raise UnreadableDocument(path, f"larger than the {max_bytes:,}-byte limit ({size:,} bytes)",
+                                     WarningKind.TOO_LARGE)
         return path.read_bytes()
     except OSError as exc:
         raise UnreadableDocument(path, f"cannot be read ({exc.strerror or exc})") from exc
@@ -175,15 +194,20 @@ def read_bytes_file(path: Path, max_bytes: int | None = None) -> bytes:
 def load_document(path: Path, display_path: str | None = None, max_bytes: int | None = None) -> Document:
     """Read and parse one corpus file (.html pages through the main-content extractor)."""
     if path.suffix.lower() in HTML_SUFFIXES:
-        from .html import decode_html, parse_html
+        from .html import html_text, parse_html
 
         data = read_bytes_file(path, max_bytes=max_bytes)
-        if b"\x00" in data[:8192]:
-            raise UnreadableDocument(path, "looks binary (contains NUL bytes)")
-        return parse_html(decode_html(data), display_path or str(path), kind="html")
-    raw = read_text_file(path, max_bytes=max_bytes)
+        try:
+            found = decode_bom(data)
+        except NotText as exc:
+            raise UnreadableDocument(path, str(exc), WarningKind.BINARY) from exc
+        if found is None and b"\x00" in data[:8192]:
+            raise UnreadableDocument(path, "looks binary (contains NUL bytes)", WarningKind.BINARY)
+        text, encoding = found or html_text(data)
+        return replace(parse_html(text, display_path or str(path), kind="html"), encoding=encoding)
+    raw, encoding = read_text_file(path, max_bytes=max_bytes)
     kind = "md" if path.suffix.lower() in (".md", ".markdown") else "txt"
-    return parse_document(raw, display_path or str(path), kind=kind)
+    return replace(parse_document(raw, display_path or str(path), kind=kind), encoding=encoding)
 
 
 # ---------------------------------------------------------------------------------------------

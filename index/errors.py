@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .corpus_warnings import CorpusWarning
+
 
 class CitebotError(Exception):
     """Base class: the message is written for the person running citebot."""
@@ -10,7 +15,7 @@ class CitebotError(Exception):
 class EmptyCorpusError(CitebotError):
     """Nothing could be indexed; `warnings` says why for each file that was skipped."""
 
-    def __init__(self, message: str, warnings: list[str] | None = None) -> None:
+    def __init__(self, message: str, warnings: list[CorpusWarning] | None = None) -> None:
         super().__init__(message)
         self.warnings = list(warnings or [])
 

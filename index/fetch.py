@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from .corpus_warnings import CorpusWarning, WarningKind
+
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Citebot/0.1 (+https://citebot.example/bot; indexes pages its operator listed)"
@@ -296,7 +298,8 @@ async def _read_capped(resp: Any, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def fetch_sources(sources: Sequence[WebSource], progress: Progress | None = None) -> tuple[list[Page], list[str]]:
+async def fetch_sources(sources: Sequence[WebSource], progress: Progress | None = None
+                        ) -> tuple[list[Page], list[CorpusWarning]]:
     """Fetch every source (a few at a time); returns pages in source order and warnings.
 
     A failed fetch falls back to the cached copy (with a warning); with no cached copy, or
@@ -305,7 +308,7 @@ async def fetch_sources(sources: Sequence[WebSource], progress: Progress | None 
     import aiohttp
 
     results: list[Page | None] = [None] * len(sources)
-    warnings: list[str | None] = [None] * len(sources)
+    warnings: list[CorpusWarning | None] = [None] * len(sources)
     done = 0
     groups: dict[FetchOptions, list[int]] = {}
     for i, source in enumerate(sources):
@@ -319,17 +322,19 @@ async def fetch_sources(sources: Sequence[WebSource], progress: Progress | None 
             try:
                 results[i] = await fetch_page(session, source.url, source.options, cache)
             except RefusedError as exc:
-                warnings[i] = f"{source.url}: refused, {exc}"
+                warnings[i] = CorpusWarning(WarningKind.REFUSED, source.url, f"refused, {exc}")
             except FetchError as exc:
                 cached = cache.load(source.url)
                 if cached is None:
-                    warnings[i] = f"{source.url}: skipped, fetch failed ({exc}) and there is no earlier copy"
+                    warnings[i] = CorpusWarning(WarningKind.FETCH_FAILED, source.url,
+                                                f"skipped, fetch failed ({exc}) and there is no earlier copy")
                 else:
                     meta, body = cached
                     results[i] = Page(source.url, meta.get("final_url") or source.url, body,
                                       meta.get("content_type", ""), meta.get("fetched_at", ""), "cached")
-                    warnings[i] = (f"{source.url}: fetch failed ({exc}); kept the copy fetched "
-                                   f"{meta.get('fetched_at') or 'earlier'}")
+                    warnings[i] = CorpusWarning(WarningKind.KEPT_EARLIER_COPY, source.url,
+                                                f"fetch failed ({exc}); kept the copy fetched "
+                                                f"{meta.get('fetched_at') or 'earlier'}")
         done += 1
         if progress:
             progress(done, len(sources), source.url)
@@ -347,7 +352,8 @@ async def fetch_sources(sources: Sequence[WebSource], progress: Progress | None 
     return pages, [w for w in warnings if w]
 
 
-def fetch_sources_sync(sources: Sequence[WebSource], progress: Progress | None = None) -> tuple[list[Page], list[str]]:
+def fetch_sources_sync(sources: Sequence[WebSource], progress: Progress | None = None
+                       ) -> tuple[list[Page], list[CorpusWarning]]:
     """The same from synchronous code; runs its own event loop (in a new thread if one is running here)."""
     if not sources:
         return [], []

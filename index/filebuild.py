@@ -38,11 +38,11 @@ from .acronym_ids import IdPair, id_pairs, short_form_hits
 from .analysis import ANALYZER_VERSION, Analyzer
 from .bm25 import FORMAT_VERSION, csr_from_id_chunks_twice, drop_unheld_terms, encode_terms
 from .builder import (CorpusSource, DocumentKey, IndexParams, Progress, corpus_fingerprint, fetched_documents,
-                      split_sources)
+                      nothing_indexed, split_sources)
+from .corpus_warnings import CorpusWarning
 from .doc_analysis import (PARALLEL_ABOVE_CHARS, analyse_document, code_fingerprint, learn_from_definitions,
                            stored_document_fields, stored_passage_rows)
 from .documents import Document, UnreadableDocument, discover_files, load_document
-from .errors import EmptyCorpusError
 from .gc_pause import no_cyclic_gc
 from .term_ids import GlobalTermIds, LocalTermIds
 from .source_names import META_KEY as ROOTS_META_KEY
@@ -87,7 +87,7 @@ class FileOutcome:
     source: str
     stat: tuple[int, int] | None
     document: AnalysedDocument | None
-    warning: str | None
+    warning: CorpusWarning | None
 
 
 def analysed(doc: Document, params: IndexParams) -> AnalysedDocument:
@@ -117,11 +117,11 @@ def read_file(path: Path, params: IndexParams) -> FileOutcome:
         st = path.stat()
         doc = load_document(path, max_bytes=params.max_file_bytes)
     except UnreadableDocument as exc:
-        return FileOutcome(str(path), None, None, f"{exc.path}: skipped, {exc.reason}")
+        return FileOutcome(str(path), None, None, exc.warning())
     except OSError as exc:
-        return FileOutcome(str(path), None, None, f"{path}: skipped, cannot be read ({exc.strerror or exc})")
+        return FileOutcome(str(path), None, None, CorpusWarning.cannot_read(path, exc))
     if not doc.paragraphs:
-        return FileOutcome(str(path), None, None, f"{path}: skipped, no text to index")
+        return FileOutcome(str(path), None, None, CorpusWarning.empty(str(path)))
     return FileOutcome(str(path), (st.st_size, st.st_mtime_ns), analysed(doc, params), None)
 
 
@@ -225,10 +225,11 @@ class _Collected:
     seen: dict[str, str] = field(default_factory=dict)
     passages: int = 0
 
-    def add(self, source: str, stat: tuple[int, int] | None, doc: AnalysedDocument, warnings: list[str]) -> None:
+    def add(self, source: str, stat: tuple[int, int] | None, doc: AnalysedDocument,
+            warnings: list[CorpusWarning]) -> None:
         """Store one document's rows and keep its term ids (identical text is kept once)."""
         if doc.hash in self.seen:
-            warnings.append(f"{source}: skipped, same text as {self.seen[doc.hash]}")
+            warnings.append(CorpusWarning.duplicate(source, self.seen[doc.hash]))
             return
         self.seen[doc.hash] = source
         doc_id = len(self.keys) + 1
@@ -252,7 +253,8 @@ class _Collected:
 
 
 def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexParams, generation: int,
-                     progress: Progress | None = None, workers: int | None = None) -> tuple[int, int, list[str]]:
+                     progress: Progress | None = None, workers: int | None = None
+                     ) -> tuple[int, int, list[CorpusWarning]]:
     """Build the index of `sources` into the new file `tmp`. Returns (documents, passages,
     warnings). Raises EmptyCorpusError when nothing can be indexed."""
     started = time.perf_counter()
@@ -271,12 +273,11 @@ def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexPa
                 kept.add(outcome.source, outcome.stat, outcome.document, warnings)
         for source, doc in fetched_documents(web, len(files), total, progress, warnings):
             if not doc.paragraphs:
-                warnings.append(f"{source}: skipped, no text to index")
+                warnings.append(CorpusWarning.empty(source))
                 continue
             kept.add(source, None, analysed(doc, params), warnings)
         if not kept.keys:
-            shown = ", ".join(str(p) for p in sources) or "(no paths given)"
-            raise EmptyCorpusError(f"no documents could be indexed from {shown}", warnings)
+            raise nothing_indexed(sources, warnings)
         _finish(kept, params, generation, started, {ROOTS_META_KEY: encode_roots(folders)})
     return len(kept.keys), kept.passages, warnings
 

@@ -21,6 +21,7 @@ or a conventional author box, so "who wrote this?" keeps an answer.
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import re
@@ -30,6 +31,7 @@ from urllib.parse import urljoin, urlsplit
 
 from .documents import Document, parse_document
 from .normalize import normalize_text
+from .textdecode import NotText, decode_bom
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,20 @@ class ExtractedPage:
 
 
 def decode_html(data: bytes, content_type: str = "") -> str:
-    """Bytes to text: the HTTP charset, else a `<meta charset>`, else UTF-8, else a detected encoding."""
+    """Bytes to text (see `html_text`)."""
+    return html_text(data, content_type)[0]
+
+
+def html_text(data: bytes, content_type: str = "") -> tuple[str, str]:
+    """(text, the encoding it was read in): a byte-order mark's encoding (it overrides any
+    declared charset, as in browsers), else the HTTP charset, else a `<meta charset>`, else
+    UTF-8, else a detected encoding."""
+    try:
+        found = decode_bom(data)
+    except NotText:  # not what its mark says: let the declared charsets and detection try
+        found = None
+    if found is not None:
+        return found
     candidates: list[str] = []
     match = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._:\-]+)", content_type or "", re.I)
     if match:
@@ -70,7 +85,7 @@ def decode_html(data: bytes, content_type: str = "") -> str:
     candidates.append("utf-8")
     for encoding in candidates:
         try:
-            return data.decode(encoding)
+            return data.decode(encoding), codecs.lookup(encoding).name
         except (LookupError, UnicodeDecodeError):
             continue
     try:
@@ -78,12 +93,12 @@ def decode_html(data: bytes, content_type: str = "") -> str:
 
         for encoding in detect_encoding(data):
             try:
-                return data.decode(encoding)
+                return data.decode(encoding), codecs.lookup(encoding).name
             except (LookupError, UnicodeDecodeError):
                 continue
     except ImportError:  # pragma: no cover - trafilatura is a dependency
         pass
-    return data.decode("utf-8", "replace")
+    return data.decode("utf-8", "replace"), "utf-8 (invalid bytes replaced)"
 
 
 def _clean(text: str | None) -> str:

@@ -48,6 +48,7 @@ from .source_names import encode_roots
 from .writer import DOCUMENT_COLUMNS, PASSAGE_COLUMNS, insert_array, shaping_meta
 from .bm25 import decode_terms, drop_unheld_terms, encode_terms, sorted_position
 from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, split_sources
+from .corpus_warnings import CorpusWarning
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .fastanalysis import AcronymExpander
 
@@ -71,6 +72,7 @@ class OldDocument:
     definitions: list[tuple[str, str]]
     body_terms: int
     n_sentences: int
+    encoding: str | None
 
 
 @dataclass
@@ -83,7 +85,7 @@ class UpdatePlan:
     order: list[OldDocument | Document]
     removed: list[OldDocument]
     file_states: list[tuple[str, int, int, str]]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[CorpusWarning] = field(default_factory=list)
     roots: str = ""  # the `corpus_roots` meta value (source_names) of this build's folders and files
 
     @property
@@ -126,12 +128,12 @@ def _old_index(db_path: Path, params: IndexParams) -> tuple[dict[str, str], dict
             if any(meta.get(k) != v for k, v in expected.items()):
                 return None
             docs: dict[str, OldDocument] = {}
-            for row in conn.execute("SELECT id, hash, path, ord, n_passages, definitions, body_terms, n_sentences "
-                                    "FROM documents"):
+            for row in conn.execute("SELECT id, hash, path, ord, n_passages, definitions, body_terms, n_sentences, "
+                                    "encoding FROM documents"):
                 if row[5] is None or row[6] is None or row[7] is None:
                     return None  # written by a build that did not record them
                 docs[row[1]] = OldDocument(row[0], row[1], row[2], row[3], row[4],
-                                           [tuple(d) for d in json.loads(row[5])], row[6], row[7])
+                                           [tuple(d) for d in json.loads(row[5])], row[6], row[7], row[8])
             files = {path: (size, mtime, h) for path, size, mtime, h in
                      conn.execute("SELECT path, size, mtime_ns, doc_hash FROM files")}
     except (sqlite3.Error, ValueError, TypeError):
@@ -159,7 +161,7 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
         try:
             st = path.stat()
         except OSError as exc:
-            warnings.append(f"{path}: skipped, cannot be read ({exc.strerror or exc})")
+            warnings.append(CorpusWarning.cannot_read(path, exc))
             continue
         states[key] = (st.st_size, st.st_mtime_ns)
         known = old_files.get(key)
@@ -174,23 +176,24 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
         try:
             loaded.append((key, load_document(path, max_bytes=params.max_file_bytes)))
         except UnreadableDocument as exc:
-            warnings.append(f"{exc.path}: skipped, {exc.reason}")
+            warnings.append(exc.warning())
         except OSError as exc:
-            warnings.append(f"{path}: skipped, cannot be read ({exc.strerror or exc})")
+            warnings.append(CorpusWarning.cannot_read(path, exc))
     # The same rules as load_corpus: empty documents are skipped, identical text kept once.
     order: list[OldDocument | Document] = []
     seen: dict[str, str] = {}
     for source, doc in loaded:
         if isinstance(doc, Document) and not doc.paragraphs:
-            warnings.append(f"{source}: skipped, no text to index")
+            warnings.append(CorpusWarning.empty(source))
             continue
         h = doc.hash if isinstance(doc, OldDocument) else doc.content_hash
         if h in seen:
-            warnings.append(f"{source}: skipped, same text as {seen[h]}")
+            warnings.append(CorpusWarning.duplicate(source, seen[h]))
             continue
         seen[h] = source
-        if isinstance(doc, Document) and h in old_docs and old_docs[h].path == doc.path:
-            doc = old_docs[h]  # touched but not changed: nothing to redo
+        if (isinstance(doc, Document) and h in old_docs and old_docs[h].path == doc.path
+                and old_docs[h].encoding == doc.encoding):
+            doc = old_docs[h]  # touched but not changed: nothing to redo (same text, read the same way)
         order.append(doc)
     kept = {d.hash for d in order if isinstance(d, OldDocument)}
     removed = [d for d in old_docs.values() if d.hash not in kept]

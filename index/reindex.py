@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .builder import IndexParams, Progress
+from .corpus_warnings import CorpusWarning
 from .incremental import UpdatePlan, apply_update, plan_update
 from .filebuild import build_index_file
 from .gc_pause import no_cyclic_gc
@@ -25,7 +26,7 @@ class ReindexResult:
 
     info: IndexInfo
     seconds: float
-    warnings: list[str]
+    warnings: list[CorpusWarning]
     incremental: bool = False  # True when only the changed files were analysed, and then:
     analysed: int = 0  # documents new or changed
     reused: int = 0  # documents unchanged, kept from the previous index
@@ -55,8 +56,8 @@ def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
             raise_write_error(exc, db_path)
             raise
         for warning in warnings:
-            # Debug only: the adapters show `warnings` themselves (the CLI one line per file, the
-            # bot in its log).
+            # Debug only: the adapters show `warnings` themselves (`corpus_warnings.summarise`:
+            # the CLI on stderr, the bot in its log).
             log.debug("%s", warning)
         return ReindexResult(read_info(db_path), time.perf_counter() - started, warnings)
 

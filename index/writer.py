@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 6  # 2: sentence_terms; 3: files, per-document build facts, passage_rows; 4: no analysis_cache;
-                    # 5: context_terms; 6: no documents.text (never read: 0.7 GB of 2.4 at a million passages)
+SCHEMA_VERSION = 7  # 2: sentence_terms; 3: files, per-document build facts, passage_rows; 4: no analysis_cache;
+                    # 5: context_terms; 6: no documents.text (never read: 0.7 GB of 2.4 at a million passages);
+                    # 7: documents.encoding
 APPLICATION_ID = 0x43495445  # "CITE": marks the file as ours in the SQLite header
 
 SCHEMA = """
@@ -27,6 +28,7 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE documents (
     id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, path TEXT NOT NULL, title TEXT NOT NULL,
     author TEXT, author_bio TEXT, url TEXT, date TEXT, kind TEXT NOT NULL,
+    encoding TEXT,  -- what the file or page was read in ("utf-8", "cp1252", ...); NULL: not read from bytes
     -- What an incremental reindex needs to reuse the document without reading it again: its
     -- place in the build order, how many passages it has, the acronym definitions it holds
     -- (JSON), its expanded body terms and its sentences (for avg_sentence_terms).
@@ -56,7 +58,7 @@ CREATE UNIQUE INDEX passages_id ON passages (id);
 CREATE INDEX passages_doc ON passages (doc_id, ordinal);
 """
 
-DOCUMENT_COLUMNS = 14
+DOCUMENT_COLUMNS = 15
 PASSAGE_COLUMNS = 13
 
 

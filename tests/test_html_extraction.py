@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from index.builder import build_from_paths, load_corpus
+from index.corpus_warnings import WarningKind
 from index.documents import BYLINE, HEADING, TITLE, load_document, parse_document
 from index.html import decode_html, parse_html
 from index.passages import split_document
@@ -178,8 +179,8 @@ def test_unreadable_html_is_a_warning(tmp_path):
     empty.write_text("<html><body><nav><a href='/'>Home</a></nav></body></html>", encoding="utf-8")
     docs, warnings = load_corpus([bad, empty])
     assert docs == []
-    assert any(w.startswith(f"{bad}: skipped") and "binary" in w for w in warnings)
-    assert any(w.startswith(f"{empty}: skipped") for w in warnings)
+    assert any(str(w).startswith(f"{bad}: skipped") and w.kind == WarningKind.BINARY for w in warnings)
+    assert any(str(w).startswith(f"{empty}: skipped") and w.kind == WarningKind.EMPTY for w in warnings)
 
 
 def test_same_page_as_text_and_md_text_parses_alike():

@@ -12,6 +12,7 @@ import pytest
 
 from fixtures.web_server import PageServer
 from index.builder import build_from_paths, load_corpus
+from index.corpus_warnings import WarningKind
 from index.documents import load_document
 from index.fetch import FetchOptions, WebSource, check_url, is_public_address, RefusedError, USER_AGENT
 
@@ -37,7 +38,9 @@ def options(tmp_path: Path) -> FetchOptions:
 
 
 def load(url: str, options: FetchOptions):
-    return load_corpus([WebSource(url, options)])
+    """The documents of one URL and its warnings as the lines a person reads."""
+    docs, warnings = load_corpus([WebSource(url, options)])
+    return docs, [str(w) for w in warnings]
 
 
 def norm(text: str) -> str:
@@ -261,5 +264,7 @@ def test_public_literals_pass_the_check():
 def test_file_and_ftp_urls_in_a_corpus_are_warnings(tmp_path):
     docs, warnings = load_corpus(["file:///etc/passwd", WebSource("ftp://example.org/x")])
     assert docs == []
-    assert warnings == ["file:///etc/passwd: refused, only http and https URLs can be fetched, not file",
-                        "ftp://example.org/x: refused, only http and https URLs can be fetched, not ftp"]
+    assert [str(w) for w in warnings] == [
+        "file:///etc/passwd: refused, only http and https URLs can be fetched, not file",
+        "ftp://example.org/x: refused, only http and https URLs can be fetched, not ftp"]
+    assert {w.kind for w in warnings} == {WarningKind.REFUSED}

@@ -109,14 +109,15 @@ def test_corpus_loading_skips_bad_files_with_warnings(tmp_path):
     (tmp_path / "good.txt").write_text("Good\n\nThis paragraph has plenty of words to be treated as prose.\n")
     (tmp_path / "copy.md").write_text("Good\n\nThis paragraph has plenty of words to be treated as prose.\n")
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02binary")
-    (tmp_path / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    (tmp_path / "latin1.txt").write_bytes("Caf\xe9\n\nThe caf\xe9 au lait here is strong enough to count as prose, "
+                                          "or so the regulars say.\n".encode("latin-1"))  # text: read, not skipped
     (tmp_path / "empty.txt").write_text("")
     (tmp_path / "ignored.pdf").write_bytes(b"%PDF")
     docs, warnings = load_corpus([tmp_path])
-    assert [Path(d.path).name for d in docs] == ["copy.md"]
-    text = "\n".join(warnings)
+    assert [Path(d.path).name for d in docs] == ["copy.md", "latin1.txt"]
+    assert "café au lait" in docs[1].paragraphs[0].text and docs[1].encoding == "cp1252"
+    text = "\n".join(map(str, warnings))
     assert "binary.txt: skipped, looks binary" in text
-    assert "latin1.txt: skipped, is not valid UTF-8" in text
     assert "empty.txt: skipped, no text to index" in text
     assert "good.txt: skipped, same text as" in text
-    assert "ignored.pdf" not in text
+    assert "ignored.pdf: skipped, .pdf is not a kind citebot reads" in text  # counted, not silently left out

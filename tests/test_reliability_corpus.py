@@ -1,6 +1,6 @@
 """Reliability, part 2: corpus faults (issue 5).
 
-Binary files, invalid UTF-8, empty files, a 100 MB file, symlink loops, unreadable files, a file
+Binary files, empty files, a 100 MB file, symlink loops, unreadable files, a file
 deleted while indexing and duplicate documents: each gets a one-line warning naming the file,
 the index is built from the rest, and `citebot index` fails (exit 2) only when nothing at all
 could be indexed. Pathological text (a megabyte of one whitespace line, of "[a](") is parsed in
@@ -42,8 +42,9 @@ def faulty_corpus(folder: Path) -> dict[str, str]:
     expect: dict[str, str] = {}
     (folder / "binary.txt").write_bytes(b"\x7fELF\x02\x01\x01\x00" + os.urandom(2048))
     expect["binary.txt"] = "binary"
-    (folder / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me br\xfbl\xe9e is a dessert worth a sentence.".encode("latin-1"))
-    expect["latin1.txt"] = "not valid UTF-8"
+    # Not UTF-8, but text: read as cp1252 (issue 12), so indexed, not a warning.
+    (folder / "latin1.txt").write_bytes("Caf\xe9 notes\n\nCaf\xe9 cr\xe8me br\xfbl\xe9e is a dessert worth a sentence "
+                                        "of its own, says the chef.\n".encode("latin-1"))
     (folder / "empty.txt").write_bytes(b"")
     expect["empty.txt"] = "no text to index"
     (folder / "blank.md").write_text(" \n\t\n\u200b\n", encoding="utf-8")
@@ -58,6 +59,7 @@ def faulty_corpus(folder: Path) -> dict[str, str]:
     os.symlink("loop-a.txt", folder / "loop-b.txt")
     expect["loop-a.txt"] = expect["loop-b.txt"] = "broken or looping symlink"
     os.symlink(".", folder / "self-loop")  # a folder symlink to itself: not followed, the walk ends
+    expect["self-loop"] = "symlink to a folder"
     os.mkfifo(folder / "fifo.txt")  # reading it would block forever: it must be skipped, not opened
     expect["fifo.txt"] = "not a regular file"
     (folder / "sub").mkdir()
@@ -76,7 +78,7 @@ def test_every_corpus_fault_is_one_warning_and_the_rest_is_indexed(tmp_path: Pat
     expect = faulty_corpus(corpus)
     db = tmp_path / "index.sqlite3"
     started = time.monotonic()
-    done = run_index(tmp_path, "--db", str(db), str(corpus))
+    done = run_index(tmp_path, "--db", str(db), "--verbose", str(corpus))
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - started < 60
     lines = warning_lines(done.stderr)
@@ -85,10 +87,19 @@ def test_every_corpus_fault_is_one_warning_and_the_rest_is_indexed(tmp_path: Pat
         assert len(mine) == 1, (name, lines)  # exactly one line per bad file
         assert words in mine[0], (name, mine[0])
     assert len(lines) == len(expect)
-    assert "Indexed 3 documents" in done.stdout  # article, good.md, sub/notes.txt
+    assert "Indexed 4 documents" in done.stdout  # article, good.md, latin1.txt, sub/notes.txt
     with sqlite3.connect(db) as conn:
         paths = sorted(Path(p).name for (p,) in conn.execute("SELECT path FROM documents"))
-    assert paths == ["article.txt", "good.md", "notes.txt"]
+    assert paths == ["article.txt", "good.md", "latin1.txt", "notes.txt"]
+    # Without --verbose, the four paths that are not regular files (two looping symlinks, the
+    # folder symlink, the FIFO) are one counted line; kinds with three or fewer are listed.
+    done = run_index(tmp_path, "--db", str(db), str(corpus))
+    assert done.returncode == 0, done.stderr
+    lines = warning_lines(done.stderr)
+    assert "warning: 4 paths skipped as not regular files (FIFOs, sockets, devices or symlinks); --verbose lists " \
+           "them" in lines
+    assert len(lines) == len(expect) - 3
+    assert not any(f"{corpus / name}:" in line for line in lines for name in ("fifo.txt", "loop-a.txt", "self-loop"))
 
 
 def test_exit_code_is_non_zero_only_when_nothing_could_be_indexed(tmp_path: Path) -> None:
@@ -128,7 +139,7 @@ def test_a_100_mb_file_within_a_raised_limit_is_indexed(tmp_path: Path) -> None:
     documents, warnings = load_corpus([folder], max_file_bytes=200 * 1024 * 1024)
     seconds = time.monotonic() - started
     assert [Path(d.path).name for d in documents] == ["huge.txt"]
-    assert len(warnings) == 1 and "zeros.txt: skipped, looks binary" in warnings[0]
+    assert len(warnings) == 1 and "zeros.txt: skipped, looks binary" in str(warnings[0])
     built = build_from_documents(documents, IndexParams(), workers=1)
     assert any("zebra observatory" in p.text for p in built.passages)
     assert seconds < 30, seconds
@@ -160,7 +171,7 @@ def test_file_deleted_while_indexing_is_a_warning(tmp_path: Path) -> None:
 
     documents, warnings = load_corpus([folder], progress=delete_the_next)
     assert [Path(d.path).name for d in documents] == ["a.txt", "c.txt"]
-    assert len(warnings) == 1 and "b.txt: skipped, cannot be read (No such file or directory)" in warnings[0]
+    assert len(warnings) == 1 and "b.txt: skipped, cannot be read (No such file or directory)" in str(warnings[0])
 
 
 def test_duplicates_are_kept_once_by_content(tmp_path: Path) -> None:
@@ -172,7 +183,7 @@ def test_duplicates_are_kept_once_by_content(tmp_path: Path) -> None:
     (two / "crlf.txt").write_bytes(GOOD.replace("\n", "\r\n").encode())  # same text after normalising
     documents, warnings = load_corpus([one, two])
     assert len(documents) == 1 and documents[0].path.endswith("a.txt")
-    assert len(warnings) == 2 and all("same text as" in w and str(one / "a.txt") in w for w in warnings)
+    assert len(warnings) == 2 and all("same text as" in str(w) and str(one / "a.txt") in str(w) for w in warnings)
 
 
 def test_unreadable_file_is_a_warning(tmp_path: Path) -> None:
@@ -190,7 +201,7 @@ def test_unreadable_file_is_a_warning(tmp_path: Path) -> None:
                         "files cover unreadable files in the other tests)")
         documents, warnings = load_corpus([folder])
         assert [Path(d.path).name for d in documents] == ["good.txt"]
-        assert len(warnings) == 1 and "secret.txt: skipped, cannot be read (Permission denied)" in warnings[0]
+        assert len(warnings) == 1 and "secret.txt: skipped, cannot be read (Permission denied)" in str(warnings[0])
     finally:
         secret.chmod(0o644)
 
@@ -206,7 +217,7 @@ def test_unreadable_folder_is_a_warning_not_a_crash(tmp_path: Path) -> None:
             pytest.skip("running as root: chmod 000 does not stop root from listing a folder")
         documents, warnings = load_corpus([folder])
         assert [Path(d.path).name for d in documents] == ["good.txt"]
-        assert len(warnings) == 1 and "locked: skipped, cannot be read" in warnings[0]
+        assert len(warnings) == 1 and "locked: skipped, cannot be read" in str(warnings[0])
     finally:
         (folder / "locked").chmod(0o755)
         shutil.rmtree(folder)

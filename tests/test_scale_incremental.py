@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from index.builder import IndexParams
+from index.corpus_warnings import WarningKind
 from index.reindex import rebuild_sync
 from index.store import IndexReader
 
@@ -73,8 +74,8 @@ def assert_same_as_full_build(db: Path, full: Path) -> None:
             await b.close()
 
     asyncio.run(compare())
-    docs = ("SELECT hash, path, title, author, url, kind, ord, n_passages, definitions, body_terms, n_sentences "
-            "FROM documents ORDER BY ord")
+    docs = ("SELECT hash, path, title, author, url, kind, encoding, ord, n_passages, definitions, body_terms, "
+            "n_sentences FROM documents ORDER BY ord")
     assert table(db, docs) == table(full, docs)
     assert table(db, "SELECT * FROM files ORDER BY path") == table(full, "SELECT * FROM files ORDER BY path")
 
@@ -97,7 +98,7 @@ def test_reindex_after_edits_patches_and_equals_a_full_build(tmp_path: Path, con
     params = IndexParams(context_weight=context_weight)
     first = rebuild_sync([corpus], db, params)
     assert not first.incremental
-    assert any("same text as" in w for w in first.warnings)
+    assert any(w.kind == WarningKind.DUPLICATE and "same text as" in str(w) for w in first.warnings)
 
     # Edit one document (longer: every later position shifts), add one, remove one, touch one.
     changed = corpus / "notes-2.md"
@@ -116,7 +117,7 @@ def test_reindex_after_edits_patches_and_equals_a_full_build(tmp_path: Path, con
     assert (second.analysed, second.removed) == (2, 1)
     assert second.reused == second.info.documents - 2
     assert second.info.generation == first.info.generation + 1
-    assert any("same text as" in w for w in second.warnings)
+    assert any(w.kind == WarningKind.DUPLICATE and "same text as" in str(w) for w in second.warnings)
     assert_same_as_full_build(db, full_build(corpus, tmp_path, params))
 
     # Again on the patched file (positions now map to rows out of order): remove the original

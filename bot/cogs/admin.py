@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from index.corpus_warnings import CorpusWarning, count_skipped, summarise
 from index.errors import CitebotError, EmptyCorpusError, IndexLockedError
 from index.reindex import rebuild
 
@@ -40,6 +41,14 @@ def may_reindex(interaction: discord.Interaction) -> bool:
     return True
 
 
+def log_warnings(warnings: list[CorpusWarning]) -> None:
+    """The reindex's warnings in the log, summarised per kind as the CLI prints them (every one
+    when the log shows DEBUG). Paths stay in the log: no Discord reply names one."""
+    for line in summarise(warnings, verbose=log.isEnabledFor(logging.DEBUG),
+                          more='log.level = "DEBUG" lists them'):
+        log.warning("reindex: %s", line)
+
+
 class AdminCog(commands.Cog):
     def __init__(self, bot: "CitebotBot") -> None:
         self.bot = bot
@@ -62,8 +71,10 @@ class AdminCog(commands.Cog):
             except IndexLockedError:
                 text = "Another reindex (perhaps `citebot index`) is running; try again when it has finished."
             except EmptyCorpusError as exc:
-                text = f"Nothing could be indexed ({len(exc.warnings)} files skipped); the old index stays in use."
+                text = (f"Nothing could be indexed ({count_skipped(exc.warnings)} files or pages skipped, see the "
+                        "bot's log); the old index stays in use.")
                 log.warning("reindex found nothing to index: %s", exc)
+                log_warnings(exc.warnings)
             except CitebotError as exc:
                 log.warning("reindex failed: %s", exc)
                 text = "The reindex failed; the old index stays in use. The details are in the bot's log."
@@ -73,10 +84,10 @@ class AdminCog(commands.Cog):
                 text = (f"Reindexed {info.documents:,} documents into {info.passages:,} passages "
                         f"({info.terms:,} terms) in {result.seconds:.2f} s; now answering from generation "
                         f"{info.generation}.")
-                if result.warnings:
-                    text += f" {len(result.warnings)} files were skipped (see the bot's log)."
-                    for warning in result.warnings:
-                        log.warning("reindex: %s", warning)
+                skipped = count_skipped(result.warnings)
+                if skipped:
+                    text += f" {skipped} files or pages were skipped (see the bot's log)."
+                log_warnings(result.warnings)
         await interaction.followup.send(notice(text), allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="stats", description="Index size and age, questions answered, feedback")
