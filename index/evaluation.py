@@ -45,7 +45,12 @@ class EvalSet:
 
 @dataclass
 class EvalReport:
-    """hit@k, MRR@10, answer hits, declines and timing for one set."""
+    """hit@k, MRR@10, answer hits, declines and timing for one set.
+
+    `sentence_hits` counts questions whose top passage's highlighted sentence holds one of the
+    `answers` (case-insensitive): what a reader who looks only at the highlight is told.
+    `sentence_hits_top_right` counts the same among the `top_right` questions (the top passage
+    covers a gold paragraph), so the sentence choice is measured apart from the passage ranking."""
 
     name: str
     questions: int
@@ -54,6 +59,9 @@ class EvalReport:
     answer_hits: dict[int, int] = field(default_factory=dict)
     reciprocal_ranks: float = 0.0
     declined: int = 0
+    top_right: int = 0
+    sentence_hits: int = 0
+    sentence_hits_top_right: int = 0
     unanswerable: bool = False
     seconds: float = 0.0
     misses: list[str] = field(default_factory=list)
@@ -68,6 +76,8 @@ class EvalReport:
             out["mrr@10"] = round(self.reciprocal_ranks / n, 4)
             out.update({f"answer_hit@{k}": round(self.answer_hits.get(k, 0) / n, 4) for k in self.ks})
             out["declined"] = round(self.declined / n, 4)
+            out["sentence_hit"] = round(self.sentence_hits / n, 4)
+            out["sentence_hit_top_right"] = round(self.sentence_hits_top_right / max(self.top_right, 1), 4)
         out["seconds"] = round(self.seconds, 2)
         return out
 
@@ -146,6 +156,10 @@ async def evaluate(eval_set: EvalSet, ask: Ask, ks: Sequence[int] = (1, 3, 5), k
             report.reciprocal_ranks += 1.0 / rank
         elif len(report.misses) < keep_misses:
             report.misses.append(q.question)
+        report.top_right += 1 if rank == 1 else 0
+        if _sentence_holds_answer(answer, q):
+            report.sentence_hits += 1
+            report.sentence_hits_top_right += 1 if rank == 1 else 0
         for k in ks:
             report.hits[k] = report.hits.get(k, 0) + (1 if rank and rank <= k else 0)
             report.answer_hits[k] = report.answer_hits.get(k, 0) + (1 if answer_rank and answer_rank <= k else 0)
@@ -158,6 +172,12 @@ def _covers(hit, q: EvalQuestion) -> bool:
     if q.document is not None and citation.path != q.document and Path(citation.path).name != Path(q.document).name:
         return False
     return any(citation.covers(g) for g in q.gold)
+
+
+def _sentence_holds_answer(answer: Answer, q: EvalQuestion) -> bool:
+    """Whether the top passage's highlighted sentence holds an answer string (case-insensitive)."""
+    sentence = answer.hits[0].sentence if answer.hits else None
+    return sentence is not None and any(a.lower() in sentence.lower() for a in q.answers)
 
 
 def _first_rank(answer: Answer, ok: Callable) -> int | None:
