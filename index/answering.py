@@ -1,10 +1,11 @@
 """From a question to an Answer: retrieve, re-rank by best sentence, decide, highlight.
 
 BM25 over passages finds candidates; the sentence of each candidate that best matches the
-question both re-ranks the candidates (a question usually paraphrases one sentence) and is the
-sentence we highlight. The no-answer rule looks at how much of the question the top passage
-actually covers, so "not in my sources" is said when the words barely match, whatever the raw
-score.
+question re-ranks the candidates (a question usually paraphrases one sentence). The sentence we
+highlight is chosen apart (index/highlight.py): the one that answers, which is not always the
+one that repeats most of the question. The no-answer rule looks at how much of the question the
+top passage actually covers, so "not in my sources" is said when the words barely match,
+whatever the raw score.
 """
 
 from __future__ import annotations
