@@ -1,10 +1,11 @@
 """From a question to an Answer: retrieve, re-rank by best sentence, decide, highlight.
 
 BM25 over passages finds candidates; the sentence of each candidate that best matches the
-question both re-ranks the candidates (a question usually paraphrases one sentence) and is the
-sentence we highlight. The no-answer rule looks at how much of the question the top passage
-actually covers, so "not in my sources" is said when the words barely match, whatever the raw
-score.
+question re-ranks the candidates (a question usually paraphrases one sentence). The sentence we
+highlight is chosen apart (index/highlight.py): the one that answers, which is not always the
+one that repeats most of the question. The no-answer rule looks at how much of the question the
+top passage actually covers, so "not in my sources" is said when the words barely match,
+whatever the raw score.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from .analysis import Analyzer, english_stopwords
 from .bm25 import BM25Index
 from .fastanalysis import AcronymExpander, FastTerms
+from .highlight import SentenceChooser, heading_terms
 from .passages import Passage
 from .rerank import QueryProfile, RerankWeights, SpanTexts
 from .store import IndexReader, StoredPassage
@@ -44,6 +46,7 @@ class AnswerParams:
     ordered_pairs_weight: float = 0.75
     number_weight: float = 1.0
     name_weight: float = 0.5
+    answer_type_weight: float = 0.5
     sentence_k1: float = 1.2
     sentence_b: float = 0.75
     min_coverage: float = 0.65
@@ -59,7 +62,8 @@ class AnswerParams:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"answer.{name} must be between 0 and 1")
         for name in ("sentence_weight", "sentence_coverage_weight", "passage_coverage_weight",
-                     "ordered_pairs_weight", "number_weight", "name_weight", "sentence_k1", "min_margin"):
+                     "ordered_pairs_weight", "number_weight", "name_weight", "answer_type_weight", "sentence_k1",
+                     "min_margin"):
             if getattr(self, name) < 0:
                 raise ValueError(f"answer.{name} must not be negative")
         if not 0.0 <= self.sentence_b <= 1.0:
@@ -195,21 +199,23 @@ class Answerer:
         profile = QueryProfile(question, expanded, idf, self.avg_sentence_terms, weights)
         ranked = []
         for hit, sp in zip(found, stored):
-            total, best = profile.total(hit.score, SpanTexts(sp.passage.text, sp.sentences),
-                                        self._sentence_terms(sp), self._context_terms(sp.passage.context,
-                                                                                      sp.context_terms))
-            # A passage matched only through its context (title, section, author field) has no
-            # sentence to highlight; if it is the answer, its opening sentence is what it says
-            # about that context (the author bio for "who wrote this?").
-            span = sp.sentences[best] if best is not None else None
-            ranked.append((total, hit.score, sp, span))
+            sentence_terms = self._sentence_terms(sp)
+            context = self._context_terms(sp.passage.context, sp.context_terms)
+            total, _ = profile.total(hit.score, SpanTexts(sp.passage.text, sp.sentences), sentence_terms, context)
+            ranked.append((total, hit.score, sp, sentence_terms, context))
         # Ties keep BM25's order (score, then position), the same rule BM25Index documents.
         ranked.sort(key=lambda r: -r[0])
-        hits = [Hit(rank + 1, total, raw, sp.passage, span) for rank, (total, raw, sp, span) in
-                enumerate(ranked[:top_k])]
+        # The highlight is the sentence that answers (index/highlight.py), chosen only for the
+        # passages shown.
+        chooser = SentenceChooser(question, expanded, idf, self.avg_sentence_terms, weights.sentence_k1,
+                                  weights.sentence_b, self.params.answer_type_weight)
+        hits = []
+        for rank, (total, raw, sp, sentence_terms, context) in enumerate(ranked[:top_k]):
+            text = sp.passage.text
+            best = chooser.choose(SpanTexts(text, sp.sentences), sentence_terms,
+                                  heading_terms(text, sp.sentences, context, self._label_terms), rank == 0)
+            hits.append(Hit(rank + 1, total, raw, sp.passage, sp.sentences[best] if best is not None else None))
         first = ranked[0][2]
-        if hits[0].highlight is None and first.sentences:
-            hits[0] = Hit(1, hits[0].score, hits[0].bm25, first.passage, first.sentences[0])
         coverage = self._coverage(terms, hits[0].passage, idf, first)
         # The margin is BM25's own: how far the chosen passage's match stands above every other
         # candidate's. A lone clear match is trusted with partial coverage; a scatter of equally
@@ -229,6 +235,10 @@ class Answerer:
             reason=None if answered else "the sources do not answer this",
             terms=terms,
         )
+
+    def _label_terms(self, label: str) -> list[str]:
+        """A paragraph label's terms, made as its sentence's terms were (acronyms expanded)."""
+        return self._expand(self._terms(label))
 
     def _sentence_terms(self, sp: StoredPassage) -> list[Sequence[str]]:
         """Each sentence's terms after acronym expansion, as the re-rank scores them."""

@@ -43,7 +43,12 @@ class EvalSet:
 @dataclass
 class EvalReport:
     """hit@k, MRR@10, answer hits and declines of the answerable questions; the declined share
-    of the unanswerable ones (a set may mix both: each is counted on its own side)."""
+    of the unanswerable ones (a set may mix both: each is counted on its own side).
+
+    `sentence_hits` counts answerable questions whose top passage's highlighted sentence holds
+    one of the `answers` (case-insensitive): what a reader who looks only at the highlight is
+    told. `sentence_hits_top_right` counts the same among the `top_right` questions (the top
+    passage covers a gold paragraph), so the sentence choice is measured apart from ranking."""
 
     name: str
     questions: int
@@ -55,6 +60,9 @@ class EvalReport:
     reciprocal_ranks: float = 0.0
     declined: int = 0  # answerable questions declined (should be none)
     unanswerable_declined: int = 0  # unanswerable questions declined (should be all)
+    top_right: int = 0
+    sentence_hits: int = 0
+    sentence_hits_top_right: int = 0
     seconds: float = 0.0
     misses: list[str] = field(default_factory=list)
 
@@ -67,6 +75,8 @@ class EvalReport:
             out["mrr@10"] = round(self.reciprocal_ranks / n, 4)
             out.update({f"answer_hit@{k}": round(self.answer_hits.get(k, 0) / n, 4) for k in self.ks})
             out["declined"] = round(self.declined / n, 4)
+            out["sentence_hit"] = round(self.sentence_hits / n, 4)
+            out["sentence_hit_top_right"] = round(self.sentence_hits_top_right / max(self.top_right, 1), 4)
         if self.unanswerable:
             out["unanswerable"] = self.unanswerable
             out["unanswerable_declined"] = round(self.unanswerable_declined / self.unanswerable, 4)
@@ -164,6 +174,10 @@ async def evaluate(eval_set: EvalSet, ask: Ask, ks: Sequence[int] = (1, 3, 5), k
             report.reciprocal_ranks += 1.0 / rank
         elif len(report.misses) < keep_misses:
             report.misses.append(q.question)
+        report.top_right += 1 if rank == 1 else 0
+        if _sentence_holds_answer(answer, q):
+            report.sentence_hits += 1
+            report.sentence_hits_top_right += 1 if rank == 1 else 0
         for k in ks:
             report.hits[k] = report.hits.get(k, 0) + (1 if rank and rank <= k else 0)
             report.answer_hits[k] = report.answer_hits.get(k, 0) + (1 if answer_rank and answer_rank <= k else 0)
@@ -185,6 +199,12 @@ def same_document(path: str, document: str) -> bool:
     wanted = PurePath(document).parts
     parts = PurePath(path).parts
     return bool(wanted) and len(parts) >= len(wanted) and parts[len(parts) - len(wanted):] == wanted
+
+
+def _sentence_holds_answer(answer: Answer, q: EvalQuestion) -> bool:
+    """Whether the top passage's highlighted sentence holds an answer string (case-insensitive)."""
+    sentence = answer.hits[0].sentence if answer.hits else None
+    return sentence is not None and any(a.lower() in sentence.lower() for a in q.answers)
 
 
 def _first_rank(answer: Answer, ok: Callable) -> int | None:

@@ -28,6 +28,7 @@ from .acronyms import AcronymMap, append_short_forms
 from .analysis import _DOTTED, _TOKENIZER, Analyzer, drop_measure_words, fold_token
 from .doc_analysis import encode_sentence_terms
 from .normalize import _CONTROL, normalize_text
+from .sentences import line_runs
 from .fastpunkt import line_spans
 from ._termscan import TermTable, scan_passage
 
@@ -215,12 +216,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     if "\n" not in text:
         return line_spans(text) if text.strip() else []
     spans: list[tuple[int, int]] = []
-    offset = 0
-    for line in text.split("\n"):
-        if line.strip():
-            for start, end in line_spans(line):
-                spans.append((offset + start, offset + end))
-        offset += len(line) + 1
+    for start, end in line_runs(text):
+        run = text[start:end]
+        for a, b in line_spans(run.replace("\n", " ") if "\n" in run else run):
+            spans.append((start + a, start + b))
     return spans
 
 

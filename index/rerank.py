@@ -61,7 +61,8 @@ class RerankWeights:
 
 @dataclass(frozen=True)
 class Features:
-    """What one candidate scored, and its best sentence (the one to highlight)."""
+    """What one candidate scored, and its best-scoring sentence (the highlight is chosen apart,
+    in index/highlight.py)."""
 
     sentence: float
     sentence_coverage: float

@@ -390,7 +390,8 @@ def test_eval_seed_dev_prints_hit_at_k(cli):
     assert re.match(r"^corpus: 1 documents, \d+ passages$", lines[0])
     report = json.loads(lines[-1])
     assert report["set"] == "seed-dev.jsonl" and report["questions"] == n_questions
-    for key in ("hit@1", "hit@3", "hit@5", "mrr@10", "answer_hit@1", "answer_hit@3", "answer_hit@5", "declined"):
+    for key in ("hit@1", "hit@3", "hit@5", "mrr@10", "answer_hit@1", "answer_hit@3", "answer_hit@5", "declined",
+                "sentence_hit", "sentence_hit_top_right"):
         assert 0.0 <= report[key] <= 1.0, key
     assert report["hit@1"] <= report["hit@3"] <= report["hit@5"]
     assert report["hit@1"] <= report["mrr@10"] <= report["hit@5"] + 1e-9

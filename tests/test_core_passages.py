@@ -388,3 +388,34 @@ def test_sentence_spans_cover_lines_of_a_block_separately():
     text = "Label without a stop\nA sentence follows here. And another one."
     assert split_sentences(text) == ["Label without a stop", "A sentence follows here.", "And another one."]
     assert all(text[s:e] == t for (s, e), t in zip(sentence_spans(text), split_sentences(text)))
+
+
+WRAPPED = """pyenv works by inserting a directory of shims at the front of your
+PATH, so that every command is found there first. Through a process called
+rehashing, pyenv keeps one shim for every command.
+Short label
+- a list item
+- another item without a stop
+```
+code line one
+code line two
+```
+name | value
+other | row"""
+
+
+def test_hard_wrapped_lines_are_one_text_while_lists_labels_and_code_stay_lines():
+    from index.fastanalysis import sentence_spans as fast_spans
+
+    assert split_sentences(WRAPPED) == [
+        "pyenv works by inserting a directory of shims at the front of your\nPATH, so that every command is "
+        "found there first.",
+        "Through a process called\nrehashing, pyenv keeps one shim for every command.",
+        "Short label", "- a list item", "- another item without a stop", "```", "code line one",
+        "code line two", "```", "name | value", "other | row",
+    ]
+    assert fast_spans(WRAPPED) == sentence_spans(WRAPPED)
+    # A short line followed by a capitalised one reads as a line of its own; followed by a
+    # lower-case word, it carries on.
+    assert split_sentences("Installed here\nThe next line") == ["Installed here", "The next line"]
+    assert split_sentences("Installed here\nand there.") == ["Installed here\nand there."]

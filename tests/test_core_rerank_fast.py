@@ -23,6 +23,7 @@ from index.acronyms import AcronymMap
 from index.analysis import Analyzer
 from index.answering import Answer, Answerer, AnswerParams, Hit
 from index.fastanalysis import AcronymExpander, FastTerms, sentence_spans, text_terms_are_sentence_terms
+from index.highlight import SentenceChooser, heading_terms
 from index.rerank import (NUMBER_QUESTION, NUMBER_WORDS, PERSON_QUESTION, Features, QueryProfile, RerankWeights,
                           SpanTexts, _holds_name, _holds_number, candidate_features)
 from index.store import IndexReader
@@ -72,7 +73,8 @@ def reference_features(question: str, query: Sequence[str], idf: Callable[[str],
 
 def reference_decide(a: Answerer, question: str, terms: list[str], expanded: list[str], found: Sequence,
                      stored: Sequence, top_k: int) -> Answer:
-    """Answerer._decide as first written: every sentence analysed, expanded and scored in full."""
+    """Answerer._decide as first written: every sentence analysed, expanded and scored in full (the
+    highlight by index/highlight.py's rule, on those fully analysed inputs)."""
     bm25 = a.reader.bm25
     weights = a.params.weights
     ranked = []
@@ -86,13 +88,16 @@ def reference_decide(a: Answerer, question: str, terms: list[str], expanded: lis
         context = set(a._expand(a._terms(sp.passage.context)))
         f = reference_features(question, expanded, bm25.idf, sentences, sentence_terms, context,
                                a.avg_sentence_terms, weights)
-        span = sp.sentences[f.best_sentence] if f.best_sentence is not None else None
-        ranked.append((f.total(hit.score, weights), hit.score, sp, span))
+        ranked.append((f.total(hit.score, weights), hit.score, sp, sentences, sentence_terms, context))
     ranked.sort(key=lambda r: -r[0])
-    hits = [Hit(rank + 1, total, raw, sp.passage, span) for rank, (total, raw, sp, span) in enumerate(ranked[:top_k])]
-    first = ranked[0][2]
-    if hits[0].highlight is None and first.sentences:
-        hits[0] = Hit(1, hits[0].score, hits[0].bm25, first.passage, first.sentences[0])
+    # The highlight: index/highlight.py's rule, given every input analysed in full.
+    chooser = SentenceChooser(question, expanded, {t: bm25.idf(t) for t in expanded}, a.avg_sentence_terms,
+                              weights.sentence_k1, weights.sentence_b, a.params.answer_type_weight)
+    hits = []
+    for rank, (total, raw, sp, sentences, sentence_terms, context) in enumerate(ranked[:top_k]):
+        headings = heading_terms(sp.passage.text, sp.sentences, context, lambda label: a._expand(a._terms(label)))
+        best = chooser.choose(sentences, sentence_terms, headings, rank == 0)
+        hits.append(Hit(rank + 1, total, raw, sp.passage, sp.sentences[best] if best is not None else None))
     have = set(a._expand(a._terms(hits[0].passage.text))) | set(a._expand(a._terms(hits[0].passage.context)))
     total = covered = 0.0
     for term in dict.fromkeys(terms):
