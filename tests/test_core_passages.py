@@ -213,7 +213,8 @@ def test_citation_of_the_iss_extension_sentence(passages):
     assert c.document == TITLE
     assert c.author == "Joseph P. Chacko"
     assert c.path == str(ARTICLE)
-    assert c.label == f'"{TITLE}" by Joseph P. Chacko, § {ISS_SECTION}, ¶7 ({ARTICLE})'
+    # A citation never shows the absolute path: without a known corpus folder, the file's name.
+    assert c.label == f'"{TITLE}" by Joseph P. Chacko, § {ISS_SECTION}, ¶7 ({ARTICLE.name})'
 
 
 @pytest.mark.parametrize(
