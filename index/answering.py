@@ -23,7 +23,7 @@ from .fastanalysis import AcronymExpander, FastTerms
 from .passages import Passage
 from .question_terms import Correction, QuestionAnalyser, QuestionTerms, corrected_question
 from .rerank import QueryProfile, RerankWeights, SpanTexts
-from .spelling import Speller
+from .spelling import Speller, variant_terms
 from .store import IndexReader, StoredPassage
 
 # Questions longer than this are analysed only up to here: nobody asks a 100,000-character
@@ -57,11 +57,11 @@ class AnswerParams:
     # answers when it covers min_coverage of the question. weak_coverage == min_coverage turns
     # off the second way (weak_coverage and a margin of min_margin over the runner-up): on a
     # small corpus, one passage stands out by chance, and off-topic questions got answered.
-    min_coverage: float = 0.35
-    weak_coverage: float = 0.35
+    min_coverage: float = 0.37
+    weak_coverage: float = 0.37
     min_margin: float = 1.2
     english_prior: float = 300.0
-    common_rank: float = 100.0
+    common_rank: float = 50.0
     correct_typos: bool = True
 
     def __post_init__(self) -> None:
@@ -181,7 +181,7 @@ class Answerer:
         # The speller stems hundreds of one-edit variants of a misspelt word: with an analyser of
         # its own (for the default one), they never crowd the memo the passages' words are in.
         spelling = Analyzer(stopwords=self.analyzer.stopwords) if plain else self.analyzer
-        self.speller = Speller(reader.bm25.vocabulary, reader.bm25.df, spelling.term,
+        self.speller = Speller(reader.bm25.vocabulary, reader.bm25.df, variant_terms(spelling) if plain else spelling.term,
                                forget=spelling.forget if plain else None) if params.correct_typos else None
         self._analyser = QuestionAnalyser(self.analyzer, self._question_terms, reader.bm25.df, self.speller)
 

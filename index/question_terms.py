@@ -19,9 +19,11 @@ from __future__ import annotations
 import re
 
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 from .analysis import QUESTION_MEASURES, Analyzer, fold_token, raw_tokens
 from .fastanalysis import FastTerms
@@ -52,6 +54,43 @@ def english_ranks() -> dict[str, int]:
     return ranks
 
 
+STEMS_HEADER = """\
+# The index term (stem) of each word of english-words.txt, with the best rank of its words there:
+# how common an English word the term stands for is (index/decline.py). Made by the default
+# analyser; regenerate after changing it (tests/test_core_spelling.py checks this file) with
+#   python -c "import index.question_terms as q; q.write_english_stems()"
+"""
+
+
+def english_stem_lines(analyzer: Analyzer | None = None) -> list[str]:
+    """english-stems.txt's lines: "term rank", most common first, one per term."""
+    analyzer = analyzer or Analyzer()
+    best: dict[str, int] = {}
+    for word, rank in english_ranks().items():
+        term = analyzer.term(word)
+        if term and term not in best:
+            best[term] = rank
+    return [f"{term} {rank}" for term, rank in best.items()]
+
+
+def write_english_stems() -> None:
+    """Rewrite index/data/english-stems.txt from english-words.txt (for a changed analyser)."""
+    path = Path(__file__).resolve().parent / "data" / "english-stems.txt"
+    path.write_text(STEMS_HEADER + "\n".join(english_stem_lines()) + "\n", encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def english_stem_ranks() -> dict[str, int]:
+    """Each index term of an English word, and the best English rank of its words (english-stems.txt)."""
+    text = resources.files("index.data").joinpath("english-stems.txt").read_text(encoding="utf-8")
+    ranks: dict[str, int] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            term, rank = line.split(" ")
+            ranks[term] = int(rank)
+    return ranks
+
+
 @dataclass(frozen=True)
 class Correction:
     """One question word searched for as something else: `typed` as it was in the question,
@@ -66,8 +105,8 @@ class Correction:
 @dataclass(frozen=True)
 class QuestionTerms:
     """The terms to search (with repeats, in question order), the corrections made, and the
-    English rank of each term a question word has as typed (the best of its words'; none for
-    a corrected word or one not in the English list)."""
+    English rank of each term that stands for an English word (`english_stem_ranks`), unless
+    only words typed as names stand for it."""
 
     terms: list[str]
     corrections: tuple[Correction, ...] = field(default=())
@@ -93,14 +132,14 @@ class QuestionAnalyser:
     def analyse(self, question: str, correct_typos: bool = True) -> QuestionTerms:
         """The question's search terms. With `correct_typos` False, typos are left as typed (the
         chat-spelling table still applies), e.g. while the speller is not built yet."""
-        words = self._words(question)
+        words, names = self._words(question)
         terms = [t for _, t in words]
         if not self._default and terms != self._question_terms(question):
             # An analyser whose question terms are not its words' terms: its terms, as they are.
             return QuestionTerms(self._question_terms(question))
-        ranks = _ranks(words)
+        common = {t for typed, t in words if typed not in names}
         if all(map(self._df, terms)):
-            return QuestionTerms(terms, (), ranks)
+            return QuestionTerms(terms, (), _ranks(terms, common))
         out: list[str] = []
         corrections: list[Correction] = []
         fixed: dict[str, Correction | None] = {}
@@ -117,22 +156,24 @@ class QuestionAnalyser:
             out.extend(correction.terms)
             if correction not in corrections:
                 corrections.append(correction)
-            if correction.meant is None:
-                ranks.pop(term, None)  # a typo's rank is not its correction's
-            else:
-                ranks.update(_ranks([(w, t) for w in correction.meant.split() for t in self._terms_of(w)]))
-        return QuestionTerms(out, tuple(corrections), ranks)
+            if typed not in names:
+                common.update(correction.terms)
+        return QuestionTerms(out, tuple(corrections), _ranks(out, common))
 
     def needs_speller(self, question: str) -> bool:
         """Whether analysing `question` would consult the speller (a word may be a typo)."""
         lexicon, table = english_ranks(), informal_words()
         return any(not self._df(term) and (folded := _folded(typed)) not in table and folded not in lexicon
-                   for typed, term in self._words(question))
+                   for typed, term in self._words(question)[0])
 
-    def _words(self, question: str) -> list[tuple[str, str]]:
+    def _words(self, question: str) -> tuple[list[tuple[str, str]], frozenset[str]]:
         """(word as typed, its term) for every question word that has a term, in order, without
-        the measure word of "how long", "how many", ... (as `Analyzer.question_terms`)."""
+        the measure word of "how long", "how many", ... (as `Analyzer.question_terms`); and the
+        words typed as names: capitalised after the first word, in a question not all in
+        capitals. A name is not the English word it may spell ("Hamlet", "Jupiter"): it gets no
+        English rank."""
         tokens, mixed = self._raw(question)
+        names = frozenset(t for t in tokens[1:] if t[:1].isupper()) if mixed else frozenset()
         folded = [fold_token(t, mixed) for t in tokens]
         term = self.analyzer.term
         out = []
@@ -142,7 +183,7 @@ class QuestionAnalyser:
             t = term(f)
             if t:
                 out.append((typed, t))
-        return out
+        return out, names
 
     def _correct(self, typed: str, term: str, correct_typos: bool) -> Correction | None:
         folded = _folded(typed)
@@ -163,15 +204,11 @@ def _folded(typed: str) -> str:
     return typed.casefold()
 
 
-def _ranks(words: Iterable[tuple[str, str]]) -> dict[str, int]:
-    """term -> the best English rank of the words (as typed) that analyse to it."""
-    lexicon = english_ranks()
-    out: dict[str, int] = {}
-    for typed, term in words:
-        rank = lexicon.get(_folded(typed))
-        if rank is not None and rank < out.get(term, rank + 1):
-            out[term] = rank
-    return out
+def _ranks(terms: Iterable[str], common: AbstractSet[str]) -> dict[str, int]:
+    """The English rank of each of `terms` that is in `common` (typed as a common word) and stands
+    for an English word."""
+    stems = english_stem_ranks()
+    return {t: stems[t] for t in terms if t in common and t in stems}
 
 
 def corrected_question(question: str, corrections: Sequence[tuple[str, str]]) -> str:

@@ -30,6 +30,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 import numpy as np
+from nltk.stem.snowball import EnglishStemmer
+
+from .analysis import Analyzer
 
 MIN_WORD = 4
 LONG_WORD = 8
@@ -119,6 +122,32 @@ def one_edit_variants(word: str, alphabet: Iterable[str]) -> set[str]:
     out.update(a + c + b for a, b in splits for c in letters)
     out.discard(word)
     return out
+
+
+def snowball_endings() -> tuple[tuple[str, ...], frozenset[str]]:
+    """Every ending nltk's English Snowball stemmer acts on, and its special words: a lower-case
+    word with neither is its own stem (`variant_terms`)."""
+    stemmer = EnglishStemmer()
+    endings = {"y"}
+    for step in ("1a", "1b", "2", "3", "4", "5"):
+        endings.update(getattr(stemmer, f"_EnglishStemmer__step{step}_suffixes"))
+    return tuple(sorted(endings)), frozenset(getattr(stemmer, "_EnglishStemmer__special_words"))
+
+
+def variant_terms(analyzer: Analyzer) -> Callable[[str], str | None]:
+    """`analyzer.term` for the lower-case one-edit variants the speller tries, for the default
+    analyser: a variant with no ending the stemmer acts on is its own term (or a stopword), so
+    only the others are stemmed -- most of a name's variants are looked up as they are."""
+    endings, special = snowball_endings()
+    stopwords = analyzer.stopwords
+    term = analyzer.term
+
+    def variant_term(word: str) -> str | None:
+        if word.endswith(endings) or word in special or len(word) <= 2:
+            return term(word)
+        return None if word in stopwords else word
+
+    return variant_term
 
 
 class DeleteIndex:
