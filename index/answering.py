@@ -21,7 +21,7 @@ from .bm25 import BM25Index
 from .decline import answers, question_coverage, term_weight
 from .fastanalysis import AcronymExpander, FastTerms
 from .passages import Passage
-from .question_terms import Correction, QuestionAnalyser, QuestionTerms, corrected_question
+from .question_terms import QuestionAnalyser, QuestionTerms, corrected_question
 from .rerank import QueryProfile, RerankWeights, SpanTexts
 from .spelling import Speller, variant_terms
 from .store import IndexReader, StoredPassage

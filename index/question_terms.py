@@ -11,13 +11,15 @@ word whose term the index lacks is, in order:
 3. otherwise a typo when the speller finds the corpus term it was meant to be: replaced by it;
 4. else kept as typed, and counted as unknown.
 
-A question whose terms are all in the index is analysed exactly as before, in one call.
+A question whose terms are all in the index gets exactly the terms it always got.
+
+Each term also gets the English rank of the words it stands for (for the decline rule's weights,
+`decline.term_weight`), unless it was typed as a name.
 """
 
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -119,8 +121,9 @@ class QuestionAnalyser:
     def __init__(self, analyzer: Analyzer, question_terms: Callable[[str], list[str]], df: Callable[[str], int],
                  speller: Speller | None) -> None:
         """`question_terms` is the analyser's own question analysis (`FastTerms.question_terms`
-        for the default one), used as is when every term is known; `df` is the index's document
-        frequency; `speller` corrects typos (None: no correction)."""
+        for the default one; a custom analyser's is used as it is when its terms are not its
+        words' terms); `df` is the index's document frequency; `speller` corrects typos (None:
+        no correction)."""
         self.analyzer = analyzer
         self._question_terms = question_terms
         self._df = df
@@ -129,9 +132,8 @@ class QuestionAnalyser:
         # The default analyser's question terms are its words' terms (the tests check it).
         self._default = type(analyzer) is Analyzer
 
-    def analyse(self, question: str, correct_typos: bool = True) -> QuestionTerms:
-        """The question's search terms. With `correct_typos` False, typos are left as typed (the
-        chat-spelling table still applies), e.g. while the speller is not built yet."""
+    def analyse(self, question: str) -> QuestionTerms:
+        """The question's search terms, corrections and English ranks."""
         words, names = self._words(question)
         terms = [t for _, t in words]
         if not self._default and terms != self._question_terms(question):
@@ -148,7 +150,7 @@ class QuestionAnalyser:
                 out.append(term)
                 continue
             if typed not in fixed:
-                fixed[typed] = self._correct(typed, term, correct_typos)
+                fixed[typed] = self._correct(typed, term)
             correction = fixed[typed]
             if correction is None:
                 out.append(term)
@@ -185,13 +187,13 @@ class QuestionAnalyser:
                 out.append((typed, t))
         return out, names
 
-    def _correct(self, typed: str, term: str, correct_typos: bool) -> Correction | None:
+    def _correct(self, typed: str, term: str) -> Correction | None:
         folded = _folded(typed)
         meant = informal_words().get(folded)
         if meant is not None:
             terms = tuple(t for w in meant for t in self._terms_of(w))
             return Correction(typed, terms, " ".join(meant) if terms else None)
-        if folded in english_ranks() or self.speller is None or not correct_typos:
+        if folded in english_ranks() or self.speller is None:
             return None
         corrected = self.speller.correct(folded, term)
         return Correction(typed, (corrected,)) if corrected else None

@@ -98,11 +98,12 @@ async def test_own_sets_about_the_article(answerer: Answerer) -> None:
                   for q in load_eval_set(OWN / f"{name}.jsonl").questions]
     unanswerable = [q.question for q in load_eval_set(OWN / "ontopic-unanswerable.jsonl").questions]
     assert len(answerable) >= 45 and len(unanswerable) >= 30
-    # Measured: 6% of the answerable declined (3 of 49; the old rule declined 10%) and 9% of the
-    # unanswerable (on-topic questions the article does not answer: the old rule, 12%). The
-    # second figure is the limit of a lexical rule; see the README.
-    assert declined_share(await ask_all(answerer, answerable)) <= 0.10
-    assert declined_share(await ask_all(answerer, unanswerable)) >= 0.05
+    # Measured: 8% of the answerable declined (4 of 49; the old rule, without typo correction,
+    # 6%) and 9% of the unanswerable (3 of 32; the old rule 12%): on-topic questions the article
+    # does not answer mostly match a passage word for word but the one they ask about, the
+    # limit of a lexical rule (README, "How answers are chosen").
+    assert declined_share(await ask_all(answerer, answerable)) <= 0.12
+    assert declined_share(await ask_all(answerer, unanswerable)) >= 0.06
 
 
 def squad_questions(half_index: int) -> list[dict]:
@@ -115,7 +116,7 @@ def squad_questions(half_index: int) -> list[dict]:
 
 async def test_squad_questions_against_the_bundled_article_are_declined(answerer: Answerer) -> None:
     questions = [r["question"] for r in squad_questions(1)][::2]
-    # Measured on all 2,593 questions of the odd articles: 96.5% declined (the old rule: 55%).
+    # Measured on all 2,593 questions of the odd articles: 97.6% declined (the old rule: 55%).
     assert declined_share(await ask_all(answerer, questions)) >= 0.95
 
 
@@ -129,5 +130,5 @@ async def test_squad_questions_against_squad_are_answered(tmp_path: Path) -> Non
         answered = await ask_all(Answerer(reader, AnswerParams()), questions)
     finally:
         await reader.close()
-    # Measured on all 2,593 questions of the odd articles: 1.2% declined (the old rule: 12.9%).
+    # Measured on all 2,593 questions of the odd articles: 1.7% declined (the old rule: 12.9%).
     assert declined_share(answered) <= 0.03

@@ -252,3 +252,29 @@ def test_the_shipped_english_stems_are_the_analysers() -> None:
     shipped = (ROOT / "index" / "data" / "english-stems.txt").read_text(encoding="utf-8").splitlines()
     assert [line for line in shipped if not line.startswith("#")] == english_stem_lines(), \
         "regenerate index/data/english-stems.txt (see its header)"
+
+
+async def test_a_large_vocabulary_builds_the_speller_off_the_event_loop(built_index: Path, monkeypatch) -> None:
+    import threading
+
+    import index.answering as answering
+
+    monkeypatch.setattr(answering, "SPELLER_OFF_LOOP_TERMS", 0)  # as if the vocabulary were large
+    built_in: list[threading.Thread] = []
+    build = Speller.ensure_built
+
+    def recorded(self: Speller):
+        built_in.append(threading.current_thread())
+        return build(self)
+
+    monkeypatch.setattr(Speller, "ensure_built", recorded)
+    reader = await IndexReader.open(built_index)
+    try:
+        answerer = Answerer(reader)
+        assert (await answerer.ask("Who is the head of Roscosmos?")).corrections == ()
+        assert not built_in  # no word needed it
+        answer = await answerer.ask("Who is the head of Roscomsos?")
+        assert answer.corrections == (("Roscomsos", "Roscosmos"),)
+        assert built_in and built_in[0] is not threading.main_thread()
+    finally:
+        await reader.close()
