@@ -147,13 +147,26 @@ def link_markdown(url: str | None) -> str | None:
 
 
 def _answer_content(answer: Answer) -> str:
+    searched = _searched_for(answer)
     if answer.answered and answer.answer:
         prefix, suffix = "**Answer:** ", " [1]"
-        return prefix + safe_cut(answer.answer.strip(), CONTENT_LIMIT - len(prefix) - len(suffix)) + suffix
+        room = CONTENT_LIMIT - len(prefix) - len(suffix) - len(searched)
+        return searched + prefix + safe_cut(answer.answer.strip(), room) + suffix
     if answer.hits:
-        return f"{NOT_IN_SOURCES} Closest matches:"
+        return f"{searched}{NOT_IN_SOURCES} Closest matches:"
     reason = f" ({answer.reason})" if answer.reason else ""
-    return cut(f"{NOT_IN_SOURCES}{reason}", CONTENT_LIMIT)
+    return searched + cut(f"{NOT_IN_SOURCES}{reason}", CONTENT_LIMIT - len(searched))
+
+
+SEARCHED_FOR_LIMIT = 600
+
+
+def _searched_for(answer: Answer) -> str:
+    """"*(searched for: …)*" and a line break when a word of the question was corrected, else ""."""
+    if not answer.searched_for:
+        return ""
+    prefix, suffix = "*(searched for: ", ")*\n"
+    return prefix + safe_cut(answer.searched_for, SEARCHED_FOR_LIMIT - len(prefix) - len(suffix)) + suffix
 
 
 def render_answer(answer: Answer, *, footer: str | None = None) -> Reply:

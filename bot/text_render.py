@@ -28,6 +28,8 @@ def highlighted(hit: Hit, color: bool) -> str:
 def render_answer(answer: Answer, color: bool = False, width: int = 100) -> str:
     """A complete human-readable reply."""
     lines: list[str] = []
+    if answer.searched_for:
+        lines.append(f"(searched for: {answer.searched_for})")
     if answer.answered and answer.answer:
         lines.append(f"Answer: {answer.answer} [1]")
     elif answer.hits:

@@ -102,6 +102,10 @@ class Analyzer:
             self._stems[token] = stem
         return stem
 
+    def forget(self) -> None:
+        """Drop the memoised stems (for an analyser fed many words that will not come again)."""
+        self._stems.clear()
+
     def terms(self, text: str) -> list[str]:
         """Index terms of `text`, in order, stopwords removed."""
         return [t for t in map(self.term, raw_tokens(text)) if t]

@@ -11,17 +11,21 @@ whatever the raw score.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .analysis import Analyzer, english_stopwords
+from .analysis import Analyzer, english_stopwords, fold_token
 from .bm25 import BM25Index
+from .decline import answers, question_coverage, term_weight
 from .fastanalysis import AcronymExpander, FastTerms
 from .highlight import SentenceChooser, heading_terms
 from .passages import Passage
+from .question_terms import QuestionAnalyser, QuestionTerms, corrected_question
 from .rerank import QueryProfile, RerankWeights, SpanTexts
+from .spelling import Speller, variant_terms
 from .store import IndexReader, StoredPassage
 
 # Questions longer than this are analysed only up to here: nobody asks a 100,000-character
@@ -32,6 +36,9 @@ OFFLOAD_ABOVE_PASSAGES = 50_000
 # Distinct context strings (title + section) whose analysed terms an Answerer remembers; many
 # candidates of one question, and of the next, share a document's title and section.
 CONTEXT_MEMO_LIMIT = 65_536
+# The speller's index of deletions is built on the first word that needs it; for a vocabulary
+# this large (about 0.3 s and up) it is built in a worker thread, off the event loop.
+SPELLER_OFF_LOOP_TERMS = 20_000
 
 
 @dataclass(frozen=True)
@@ -49,9 +56,16 @@ class AnswerParams:
     answer_type_weight: float = 0.5
     sentence_k1: float = 1.2
     sentence_b: float = 0.75
-    min_coverage: float = 0.65
-    weak_coverage: float = 0.45
+    # The decline rule (index/decline.py), chosen with benchmarks/decline_curve.py: a passage
+    # answers when it covers min_coverage of the question. weak_coverage == min_coverage turns
+    # off the second way (weak_coverage and a margin of min_margin over the runner-up): on a
+    # small corpus, one passage stands out by chance, and off-topic questions got answered.
+    min_coverage: float = 0.37
+    weak_coverage: float = 0.37
     min_margin: float = 1.2
+    english_prior: float = 300.0
+    common_rank: float = 50.0
+    correct_typos: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.top_k <= 25:
@@ -63,7 +77,7 @@ class AnswerParams:
                 raise ValueError(f"answer.{name} must be between 0 and 1")
         for name in ("sentence_weight", "sentence_coverage_weight", "passage_coverage_weight",
                      "ordered_pairs_weight", "number_weight", "name_weight", "answer_type_weight", "sentence_k1",
-                     "min_margin"):
+                     "min_margin", "english_prior", "common_rank"):
             if getattr(self, name) < 0:
                 raise ValueError(f"answer.{name} must not be negative")
         if not 0.0 <= self.sentence_b <= 1.0:
@@ -103,6 +117,16 @@ class Answer:
     margin: float = 0.0
     reason: str | None = None
     terms: list[str] = field(default_factory=list)
+    # (word as typed, word searched for instead): typos corrected to the corpus's own words and
+    # chat spellings ("yrs") spelt out, in question order.
+    corrections: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def searched_for(self) -> str | None:
+        """The question as it was searched, when a word of it was corrected; else None."""
+        if not self.corrections:
+            return None
+        return corrected_question(self.question, self.corrections)
 
     def to_json(self) -> dict[str, object]:
         """The documented `citebot ask --json` object."""
@@ -110,6 +134,8 @@ class Answer:
             "question": self.question,
             "answered": self.answered,
             "answer": self.answer,
+            "searched_for": self.searched_for,
+            "corrections": [{"typed": typed, "searched": searched} for typed, searched in self.corrections],
             "passages": [
                 {
                     "rank": h.rank,
@@ -155,10 +181,21 @@ class Answerer:
         # Only the memoised default analyser is known to be a pure function of the text; a custom
         # one has its context analysed every time, as before.
         self._contexts: dict[str, frozenset[str]] | None = {} if plain else None
+        self._raw = (fast or FastTerms(self.analyzer)).raw
+        # The speller stems hundreds of one-edit variants of a misspelt word: with an analyser of
+        # its own (for the default one), they never crowd the memo the passages' words are in.
+        spelling = Analyzer(stopwords=self.analyzer.stopwords) if plain else self.analyzer
+        self.speller = Speller(reader.bm25.vocabulary, reader.bm25.df, variant_terms(spelling) if plain else spelling.term,
+                               forget=spelling.forget if plain else None) if params.correct_typos else None
+        self._analyser = QuestionAnalyser(self.analyzer, self._question_terms, reader.bm25.df, self.speller)
+
+    def analyse(self, question: str) -> QuestionTerms:
+        """The question's search terms, typos and chat spellings corrected (`question_terms`)."""
+        return self._analyser.analyse(question[:MAX_ANALYSED_CHARS])
 
     def query_terms(self, question: str) -> tuple[list[str], list[str]]:
-        """The question's own terms, and those plus the other form of any acronym."""
-        terms = self._question_terms(question[:MAX_ANALYSED_CHARS])
+        """The question's search terms, and those plus the other form of any acronym."""
+        terms = self.analyse(question).terms
         return terms, self._expand(terms)
 
     async def ask(self, question: str, top_k: int | None = None) -> Answer:
@@ -167,31 +204,60 @@ class Answerer:
         question = question.strip()
         if not question:
             return Answer(question, False, [], reason="empty question")
-        terms, expanded = self.query_terms(question)
-        if not terms:
-            return Answer(question, False, [], reason="no searchable words", terms=terms)
         bm25 = self.reader.bm25
+        speller = self.speller
+        if (speller is not None and not speller.built and bm25.vocabulary_size > SPELLER_OFF_LOOP_TERMS
+                and self._analyser.needs_speller(question[:MAX_ANALYSED_CHARS])):
+            await asyncio.to_thread(speller.ensure_built)
+        analysed = self.analyse(question)
+        terms = analysed.terms
+        expanded = self._expand(terms)
+        if not terms:
+            return self._corrected(Answer(question, False, [], reason="no searchable words", terms=terms), analysed)
         depth = max(self.params.candidates, top_k)
         # On a large corpus the whole retrieval (scoring, fetching the candidates, the re-rank)
         # runs in one worker thread, so an event loop serving Discord never stalls.
         if bm25.n_docs > OFFLOAD_ABOVE_PASSAGES:
-            return await asyncio.to_thread(self._retrieve, question, terms, expanded, depth, top_k)
+            answer = await asyncio.to_thread(self._retrieve, question, terms, expanded, depth, top_k, analysed.ranks)
+            return self._corrected(answer, analysed)
         found = bm25.top_k(expanded, depth)
         if not found:
-            return Answer(question, False, [], reason="no passage shares a word with the question", terms=terms)
+            answer = Answer(question, False, [], reason="no passage shares a word with the question", terms=terms)
+            return self._corrected(answer, analysed)
         stored = await self.reader.passages([h.index for h in found])
-        return self._decide(question, terms, expanded, found, stored, top_k)
+        return self._corrected(self._decide(question, terms, expanded, found, stored, top_k, analysed.ranks), analysed)
 
-    def _retrieve(self, question: str, terms: list[str], expanded: list[str], depth: int, top_k: int) -> Answer:
+    def _retrieve(self, question: str, terms: list[str], expanded: list[str], depth: int, top_k: int,
+                  ranks: Mapping[str, int] | None = None) -> Answer:
         """`ask`'s retrieval and decision, blocking (for a worker thread)."""
         found = self.reader.bm25.top_k(expanded, depth)
         if not found:
             return Answer(question, False, [], reason="no passage shares a word with the question", terms=terms)
         stored = self.reader.passages_sync([h.index for h in found])
-        return self._decide(question, terms, expanded, found, stored, top_k)
+        return self._decide(question, terms, expanded, found, stored, top_k, ranks)
+
+    def _corrected(self, answer: Answer, analysed: QuestionTerms) -> Answer:
+        """`answer`, saying which words were searched for as others (none: as it is)."""
+        shown = tuple((c.typed, c.meant or self._spelling_in(c.terms[0], answer.hits))
+                      for c in analysed.corrections if c.terms)
+        return dataclasses.replace(answer, corrections=shown) if shown else answer
+
+    def _spelling_in(self, term: str, hits: Sequence[Hit]) -> str:
+        """How the sources spell `term`: the first word of the shown passages (or their title
+        and section) that analyses to it; the term itself when none does."""
+        term_of = self.analyzer.term
+        for hit in hits:
+            for text in (hit.passage.text, hit.passage.context):
+                tokens, mixed = self._raw(text)
+                for token in tokens:
+                    if term_of(fold_token(token, mixed)) == term:
+                        return token
+        return term
 
     def _decide(self, question: str, terms: list[str], expanded: list[str], found: Sequence, stored: list[StoredPassage],
-                top_k: int) -> Answer:
+                top_k: int, ranks: Mapping[str, int] | None = None) -> Answer:
+        """Re-rank the candidates, then decide. `ranks` is the English rank of the question's terms
+        (`QuestionTerms.ranks`), for the decline rule; without it, no term has one."""
         bm25: BM25Index = self.reader.bm25
         weights = self.params.weights
         # Each question term's IDF, looked up once per question rather than once per candidate.
@@ -216,14 +282,14 @@ class Answerer:
                                   heading_terms(text, sp.sentences, context, self._label_terms), rank == 0)
             hits.append(Hit(rank + 1, total, raw, sp.passage, sp.sentences[best] if best is not None else None))
         first = ranked[0][2]
-        coverage = self._coverage(terms, hits[0].passage, idf, first)
+        coverage = self._coverage(terms, hits[0].passage, first, ranks)
         # The margin is BM25's own: how far the chosen passage's match stands above every other
         # candidate's. A lone clear match is trusted with partial coverage; a scatter of equally
         # weak matches is not.
         runner_up = max((r[1] for r in ranked[1:]), default=0.0)
         margin = hits[0].bm25 / runner_up if runner_up > 0 else math.inf
         p = self.params
-        answered = coverage >= p.min_coverage or (coverage >= p.weak_coverage and margin >= p.min_margin)
+        answered = answers(coverage, margin, p.min_coverage, p.weak_coverage, p.min_margin)
         top = hits[0]
         return Answer(
             question=question,
@@ -268,17 +334,27 @@ class Answerer:
         memo[context] = terms
         return terms
 
-    def _coverage(self, terms: list[str], passage: Passage, idf: dict[str, float] | None = None,
-                  stored: StoredPassage | None = None) -> float:
-        """IDF-weighted share of the question's corpus-known terms that the passage covers.
+    def _coverage(self, terms: list[str], passage: Passage, stored: StoredPassage | None = None,
+                  ranks: Mapping[str, int] | None = None) -> float:
+        """Weighted share of the question's terms that the passage covers (`decline`).
 
-        Only terms the corpus contains at all count: a word no source ever uses ("keep" in
-        "how long will the ISS keep operating?") says nothing about which passage answers, and
-        a question made only of such words finds no passage and is declined before this. A term
-        counts as covered when the passage or its context (title, section) has it, or has its
-        acronym partner ("ROS" for "Russian Orbital Space Station"). `idf` may hold the
-        question's IDFs already looked up; `stored` is the passage as read from the index.
+        Each term weighs its IDF over the corpus and `answer.english_prior` passages of English
+        (`ranks`: the English rank of the terms that have one), so a term no source uses weighs
+        as the rarest terms do unless it is a common English word. A term counts as covered when
+        the passage or its context (title, section) has it, or has its acronym partner ("ROS"
+        for "Russian Orbital Space Station"). `stored` is the passage as read from the index.
         """
+        held = self.held_terms(terms, passage, stored)
+        return question_coverage(terms, held, self.term_weights(ranks))
+
+    def term_weights(self, ranks: Mapping[str, int] | None = None) -> Callable[[str], float]:
+        """The decline rule's weight of a question term (`decline.term_weight`)."""
+        bm25, p = self.reader.bm25, self.params
+        ranks = ranks or {}
+        return lambda term: term_weight(bm25.n_docs, bm25.df(term), ranks.get(term), p.english_prior, p.common_rank)
+
+    def held_terms(self, terms: Sequence[str], passage: Passage, stored: StoredPassage | None = None) -> set[str]:
+        """Which of `terms` the passage or its context holds (its acronym partners included)."""
         bm25 = self.reader.bm25
         same = stored is not None and stored.passage is passage
         context = self._context_terms(passage.context, stored.context_terms if same else None)
@@ -286,15 +362,5 @@ class Answerer:
             # Built by the default analyser (it stored the sentence terms): the passage's BM25
             # terms are exactly its expanded text terms plus its context's, so the postings
             # say which question terms it holds, without analysing its text again.
-            have = bm25.held_by(stored.index, terms) | context  # type: ignore[union-attr]
-        else:
-            have = set(self._expand(self._terms(passage.text))) | context
-        total = found = 0.0
-        for term in dict.fromkeys(terms):
-            if not bm25.df(term):
-                continue
-            weight = idf[term] if idf is not None and term in idf else bm25.idf(term)
-            total += weight
-            if term in have:
-                found += weight
-        return found / total if total else 0.0
+            return bm25.held_by(stored.index, terms) | context  # type: ignore[union-attr]
+        return (set(self._expand(self._terms(passage.text))) | context).intersection(terms)

@@ -679,6 +679,11 @@ class BM25Index:
         df = self.df(term)
         return lucene_idf(self._n_docs, df) if df else 0.0
 
+    def vocabulary(self) -> tuple[list[str], np.ndarray]:
+        """Every term, by term id, and its document frequency (int64, one O(terms) pass);
+        for the spelling corrector, which indexes the terms once."""
+        return self._terms, np.diff(self._term_offsets)
+
     # ----------------------------------------------------------------- queries
 
     def _prepare(

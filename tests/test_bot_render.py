@@ -16,6 +16,7 @@ from bot.discord_render import (
     render_source,
 )
 from bot.questions import Refusal, check_question, looks_like_question, strip_mention
+from bot.text_render import render_answer as render_text
 from index.answering import Answer, Hit
 from index.passages import Citation, Passage
 from index.store import StoredPassage
@@ -65,6 +66,24 @@ def test_declined_answer_lists_closest_matches() -> None:
     assert reply.embeds[0].author.name.startswith("Closest matches")
     bare = render_answer(Answer("q?", False, [], reason="no passage shares a word with the question"))
     assert bare.content.startswith("My sources do not answer that.") and not bare.embeds
+
+
+def test_a_corrected_question_says_what_was_searched_for() -> None:
+    hit = make_hit(1, 50)
+    answer = Answer("Who is @everyone's *Roscomsos* head?", True, [hit], answer=hit.sentence,
+                    corrections=(("Roscomsos", "Roscosmos"),))
+    assert answer.searched_for == "Who is @everyone's *Roscosmos* head?"
+    reply = render_answer(answer)
+    searched, rest = reply.content.split("\n", 1)
+    assert searched.startswith("*(searched for: Who is @\u200beveryone") and "\\*Roscosmos\\*" in searched
+    assert rest.startswith("**Answer:** ")
+    assert render_text(answer).splitlines()[0] == "(searched for: Who is @everyone's *Roscosmos* head?)"
+    declined = Answer("Roscomsos budget? " * 200, False, [hit], corrections=(("Roscomsos", "Roscosmos"),))
+    reply = render_answer(declined)
+    assert len(reply.content) <= CONTENT_LIMIT and reply.content.endswith("My sources do not answer that. Closest matches:")
+    assert render_answer(Answer("q?", True, [hit], answer=hit.sentence)).content.startswith("**Answer:** ")
+    long = Answer("q?", True, [hit], answer="x" * 5000, corrections=(("q", "y" * 3000),))
+    assert len(render_answer(long).content) <= CONTENT_LIMIT
 
 
 def test_source_attaches_long_passages() -> None:

@@ -1,7 +1,8 @@
 """Answering: the no-answer rule, odd questions, highlights, top_k and the --json contract.
 
 The JSON contract is the one README.md documents under "JSON output":
-{"question", "answered", "answer", "passages": [{"rank", "score", "id", "text", "highlight",
+{"question", "answered", "answer", "searched_for", "corrections": [{"typed", "searched"}],
+"passages": [{"rank", "score", "id", "text", "highlight",
 "citation": {"document", "author", "path", "name", "url", "kind", "section", "paragraphs", "label"}}]}.
 """
 
@@ -207,6 +208,7 @@ async def test_top_k_out_of_range_is_clamped(answerer):
 # The JSON contract
 
 
+ANSWER_KEYS = {"question", "answered", "answer", "searched_for", "corrections", "passages"}
 PASSAGE_KEYS = {"rank", "score", "id", "text", "highlight", "citation"}
 CITATION_KEYS = {"document", "author", "path", "name", "url", "kind", "section", "paragraphs", "label"}
 
@@ -214,8 +216,9 @@ CITATION_KEYS = {"document", "author", "path", "name", "url", "kind", "section",
 async def test_to_json_matches_the_documented_contract(answerer):
     answer = await answerer.ask("How long will the ISS keep operating?")
     out = json.loads(json.dumps(answer.to_json(), ensure_ascii=False))
-    assert set(out) == {"question", "answered", "answer", "passages"}
+    assert set(out) == ANSWER_KEYS
     assert out["question"] == "How long will the ISS keep operating?"
+    assert out["searched_for"] is None and out["corrections"] == []  # every word is the corpus's
     assert out["answered"] is True and isinstance(out["answer"], str)
     assert len(out["passages"]) == 3
     for rank, (item, hit) in enumerate(zip(out["passages"], answer.hits), start=1):
@@ -248,7 +251,7 @@ async def test_to_json_matches_the_documented_contract(answerer):
 async def test_to_json_of_a_decline(answerer):
     for question in ("", "Who painted the Mona Lisa?", "How much does a Falcon 9 launch cost?"):
         out = (await answerer.ask(question)).to_json()
-        assert set(out) == {"question", "answered", "answer", "passages"}
+        assert set(out) == ANSWER_KEYS
         assert out["answered"] is False and out["answer"] is None
         for item in out["passages"]:
             assert set(item) == PASSAGE_KEYS and set(item["citation"]) == CITATION_KEYS

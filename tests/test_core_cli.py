@@ -212,7 +212,8 @@ def test_ask_json_about_the_head_of_roscosmos(head_of_roscosmos):
     assert done.returncode == 0, done.stderr
     out = one_json(done.stdout)
     assert out["question"] == "Who is the head of Roscosmos?"
-    assert set(out) == {"question", "answered", "answer", "passages"}
+    assert set(out) == {"question", "answered", "answer", "searched_for", "corrections", "passages"}
+    assert out["searched_for"] is None and out["corrections"] == []
     assert len(out["passages"]) == 3
     # Paragraph 5: "a Roscosmos delegation, headed by General Director Dmitry Bakanov".
     assert any("Dmitry Bakanov" in p["text"] for p in out["passages"])
@@ -282,6 +283,19 @@ def test_ask_plain_text_output(cli, built_db):
     assert "Sources:" in done.stdout and "¶7" in done.stdout
 
 
+def test_ask_says_what_it_searched_for_a_misspelt_word(cli, built_db):
+    db = existing_db(cli, built_db)
+    done = cli.run("ask", "Who is the head of Roscomsos?", "--db", str(db), "--config", str(cli.config))
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()[:2]
+    assert first == "(searched for: Who is the head of Roscosmos?)"
+    assert second.startswith("Answer: ") and "Bakanov" in second
+    done = cli.run("ask", "Who is the head of Roscomsos?", "--json", "--db", str(db), "--config", str(cli.config))
+    out = one_json(done.stdout)
+    assert out["searched_for"] == "Who is the head of Roscosmos?"
+    assert out["corrections"] == [{"typed": "Roscomsos", "searched": "Roscosmos"}]
+
+
 @pytest.mark.parametrize("value", ["26"])
 def test_ask_rejects_top_k_out_of_range(cli, built_db, value):
     db = existing_db(cli, built_db)
@@ -317,6 +331,8 @@ INVALID = [
     pytest.param("[index]\nmax_words = 5\n", "index.max_words", id="max_words-range"),
     pytest.param("[index]\njoin_below = 500\n", "index.join_below", id="join_below-range"),
     pytest.param("[corpus]\nmax_file_mb = -1\n", "corpus.max_file_mb", id="max_file_mb-negative"),
+    pytest.param('[answer]\ncorrect_typos = "yes"\n', "answer.correct_typos", id="correct_typos-string"),
+    pytest.param("[answer]\nenglish_prior = -1\n", "answer.english_prior", id="english_prior-negative"),
 ]
 
 

@@ -72,7 +72,7 @@ def reference_features(question: str, query: Sequence[str], idf: Callable[[str],
 
 
 def reference_decide(a: Answerer, question: str, terms: list[str], expanded: list[str], found: Sequence,
-                     stored: Sequence, top_k: int) -> Answer:
+                     stored: Sequence, top_k: int, ranks: dict[str, int]) -> Answer:
     """Answerer._decide as first written: every sentence analysed, expanded and scored in full (the
     highlight by index/highlight.py's rule, on those fully analysed inputs)."""
     bm25 = a.reader.bm25
@@ -99,15 +99,20 @@ def reference_decide(a: Answerer, question: str, terms: list[str], expanded: lis
         best = chooser.choose(sentences, sentence_terms, headings, rank == 0)
         hits.append(Hit(rank + 1, total, raw, sp.passage, sp.sentences[best] if best is not None else None))
     have = set(a._expand(a._terms(hits[0].passage.text))) | set(a._expand(a._terms(hits[0].passage.context)))
+    # Each term's Lucene IDF over the corpus plus english_prior passages of English, where a word
+    # of English rank r is in min(1, common_rank / r) of them (index/decline.py).
+    p = a.params
     total = covered = 0.0
     for term in dict.fromkeys(terms):
-        if bm25.df(term):
-            total += bm25.idf(term)
-            covered += bm25.idf(term) if term in have else 0.0
+        rank = ranks.get(term)
+        share = min(1.0, p.common_rank / rank) if rank is not None and p.common_rank > 0 else 0.0
+        n, d = bm25.n_docs + p.english_prior, bm25.df(term) + p.english_prior * share
+        weight = math.log(1.0 + (n - d + 0.5) / (d + 0.5))
+        total += weight
+        covered += weight if term in have else 0.0
     coverage = covered / total if total else 0.0
     runner_up = max((r[1] for r in ranked[1:]), default=0.0)
     margin = hits[0].bm25 / runner_up if runner_up > 0 else math.inf
-    p = a.params
     answered = coverage >= p.min_coverage or (coverage >= p.weak_coverage and margin >= p.min_margin)
     return Answer(question, answered, hits, hits[0].sentence if answered else None, coverage, margin,
                   None if answered else "the sources do not answer this", terms)
@@ -231,13 +236,14 @@ async def test_answers_equal_the_reference_decision(built_index: Path, candidate
             for question in questions:
                 for top_k in (1, 3, 10):
                     terms, expanded = answerer.query_terms(question)
+                    ranks = answerer.analyse(question).ranks
                     found = reader.bm25.top_k(expanded, max(candidates, top_k))
                     if not found:
                         continue
                     stored = reader.passages_sync([h.index for h in found])
-                    got = answerer._decide(question, terms, expanded, found, stored, top_k)
+                    got = answerer._decide(question, terms, expanded, found, stored, top_k, ranks)
                     assert answer_key(got) == answer_key(
-                        reference_decide(answerer, question, terms, expanded, found, stored, top_k)), question
+                        reference_decide(answerer, question, terms, expanded, found, stored, top_k, ranks)), question
     finally:
         await reader.close()
 
