@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import hashlib
 import os
 import re
 import threading
@@ -57,8 +58,10 @@ _BULLET = re.compile(r"^(?:[\u2022\u25e6\u25aa\u2023\u25cf\u25cb\u25a0\u25a1*\u2
 _ENDS_SENTENCE = re.compile(r"[.!?:][\"'\u2019\u201d)\]]*$")
 _FILE_NAME = re.compile(r"\.[A-Za-z0-9]{2,5}$")
 
-# How many lines at each edge of a page are looked at as possible headers and footers.
+# How many lines at each edge of a page are looked at as possible headers and footers, and how
+# far from the edge they may be (a share of the height the document's text spans).
 _EDGE_LINES = 3
+_EDGE_ZONE = 0.2
 # A heading is at most this many words (as `documents._is_heading_text` counts them) and lines.
 _HEADING_WORDS = 14
 _HEADING_LINES = 3
@@ -133,7 +136,11 @@ def parse_pdf(data: bytes, path: str, source: Path | str | None = None, url: str
     doc = parse_document(text, path, kind="pdf", metadata=metadata)
     if first_title is not None and title != first_title:
         doc = _title_is_no_section(doc, first_title)
-    return replace(doc, page_starts=tuple(page_starts))
+    # The hash names the document's content, and a PDF's title, author and page breaks are not in
+    # its text: a file rewritten with another title or other page breaks is another document
+    # (an incremental reindex reuses the stored rows of a document whose hash it knows).
+    facts = "\0".join([doc.text, doc.title, doc.author or "", doc.url or "", ",".join(map(str, page_starts))])
+    return replace(doc, page_starts=tuple(page_starts), content_hash=hashlib.sha256(facts.encode("utf-8")).hexdigest())
 
 
 def _title_is_no_section(doc: Document, shown: str) -> Document:
@@ -305,10 +312,13 @@ def _furniture_key(text: str) -> str:
     return _SPACES.sub(" ", re.sub(r"\d+", "#", text.lower())).strip()
 
 
-def _edges(page: Sequence[Line]) -> tuple[list[int], list[int]]:
-    """Indices of the topmost and bottommost lines of a page (a line may be both)."""
+def _edges(page: Sequence[Line], top: float, bottom: float) -> tuple[list[int], list[int]]:
+    """Indices of the topmost and bottommost lines of a page (a line may be both) that lie in
+    the outer fifth of the height the document's text spans (`top` to `bottom`)."""
     order = sorted(range(len(page)), key=lambda i: -page[i].top)
-    return order[:_EDGE_LINES], order[::-1][:_EDGE_LINES]
+    zone = (top - bottom) * _EDGE_ZONE
+    return ([i for i in order[:_EDGE_LINES] if page[i].top >= top - zone],
+            [i for i in order[::-1][:_EDGE_LINES] if page[i].bottom <= bottom + zone])
 
 
 def _drop_furniture(pages: Sequence[Sequence[Line]], layout: _Layout) -> list[list[Line]]:
@@ -317,8 +327,11 @@ def _drop_furniture(pages: Sequence[Sequence[Line]], layout: _Layout) -> list[li
     by_parity: dict[str, list[Counter[str]]] = {"top": [Counter(), Counter()], "bottom": [Counter(), Counter()]}
     with_text = [0, 0]
     edges = []
+    every = [line for page in pages for line in page]
+    highest = max((line.top for line in every), default=0.0)
+    lowest = min((line.bottom for line in every), default=0.0)
     for n, page in enumerate(pages, start=1):
-        top, bottom = _edges(page)
+        top, bottom = _edges(page, highest, lowest)
         edges.append((top, bottom))
         if page:
             with_text[n % 2] += 1
