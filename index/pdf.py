@@ -107,6 +107,11 @@ class PdfPages:
 # Reading
 
 
+def is_pdf(content_type: str) -> bool:
+    """Whether a fetched page's Content-Type names a PDF."""
+    return content_type.split(";", 1)[0].strip().lower() in PDF_CONTENT_TYPES
+
+
 def load_pdf(path: Path, display_path: str | None = None, max_bytes: int | None = None) -> Document:
     """Read one PDF file into a Document (`kind="pdf"`, with `page_starts`).
 

@@ -218,3 +218,27 @@ def pages_of(db: Path) -> dict[str, list[tuple[int | None, int | None]]]:
     for path, first, last in rows:
         out.setdefault(Path(path).name, []).append((first, last))
     return out
+
+
+# ---------------------------------------------------------------------------- PDF URLs --
+
+
+def test_a_pdf_url_is_fetched_read_and_cited_with_its_url_and_pages(tmp_path: Path) -> None:
+    from fixtures.web_server import PageServer
+
+    made = make_report(tmp_path / "report.pdf")
+    locked = make_encrypted(tmp_path / "locked.pdf")
+    with PageServer() as server:
+        url = server.page("/reports/water.pdf", made.path.read_bytes(), content_type="application/pdf")
+        locked_url = server.page("/reports/locked.pdf", locked.read_bytes(), content_type="application/pdf")
+        db = tmp_path / "index.sqlite3"
+        done = citebot(tmp_path, "index", "--db", str(db), "--allow-private-addresses", url, locked_url)
+        assert done.returncode == 0, done.stderr
+        assert "Indexed 1 documents" in done.stdout
+        assert [line for line in done.stderr.splitlines() if line.startswith("warning: ")] == [
+            f"warning: {locked_url}: skipped, the PDF is password-protected"]
+        assert "application/pdf" in server.requests[0].headers["Accept"]
+    done = citebot(tmp_path, "ask", "--db", str(db), "--json", "What was the phosphate level of the spring?")
+    citation = json.loads(done.stdout)["passages"][0]["citation"]
+    assert (citation["kind"], citation["url"], citation["pages"]) == ("pdf", url, [1, 2])
+    assert citation["label"].endswith(f", pp. 1–2 ({url})")
