@@ -54,6 +54,8 @@ _LETTER_TAIL = re.compile(r"([^\W\d_]+)$")
 _LETTER_HEAD = re.compile(r"^([^\W\d_]+)")
 _HYPHENATED = re.compile(r"[^\W\d_]+-[^\W\d_]+")
 _WORDS = re.compile(r"[^\W\d_]+")
+_NUMBER = re.compile(r"(?<![\d.,])\d{1,4}(?![\d.,]\d)")
+_DOT_LEADER = re.compile(r"(?: ?\.){4,} ?")  # a table of contents' leader: ". . . . ." or "....."
 _BULLET = re.compile(r"^(?:[\u2022\u25e6\u25aa\u2023\u25cf\u25cb\u25a0\u25a1*\u2013\u2014-]|\d{1,3}[.)])\s")
 _ENDS_SENTENCE = re.compile(r"[.!?:][\"'\u2019\u201d)\]]*$")
 _FILE_NAME = re.compile(r"\.[A-Za-z0-9]{2,5}$")
@@ -62,6 +64,10 @@ _FILE_NAME = re.compile(r"\.[A-Za-z0-9]{2,5}$")
 # far from the edge they may be (a share of the height the document's text spans).
 _EDGE_LINES = 3
 _EDGE_ZONE = 0.2
+# How many characters of a line are asked for their font size and weight.
+_STYLE_SAMPLES = 6
+# Font sizes closer than this ratio are one size (a word of code in 9 points in a 10-point body).
+_SIZE_STEP = 1.12
 # A heading is at most this many words (as `documents._is_heading_text` counts them) and lines.
 _HEADING_WORDS = 14
 _HEADING_LINES = 3
@@ -204,31 +210,19 @@ def _pdfium_reason(exc: Exception) -> str:
 
 def _page_lines(pdf, index: int) -> list[Line]:
     """The lines of one page, in PDFium's reading order (a line-end hyphen ends a line too)."""
-    import pypdfium2.raw as raw
-
     page = pdf[index]
     try:
         textpage = page.get_textpage()
         try:
             text = textpage.get_text_range()
-            tp = textpage.raw
             lines: list[Line] = []
             start = 0
             for brk in [*_LINE_BREAK.finditer(text), None]:
                 end = brk.start() if brk else len(text)
-                segment = text[start:end]
-                stripped = segment.strip()
-                if stripped:
-                    lead = len(segment) - len(segment.lstrip())
-                    first = raw.FPDFText_GetCharIndexFromTextIndex(tp, start + lead)
-                    last = raw.FPDFText_GetCharIndexFromTextIndex(tp, start + lead + len(stripped) - 1)
-                    if first >= 0 and last >= 0:
-                        left, bottom, _, top = textpage.get_charbox(first, loose=True)
-                        right = textpage.get_charbox(last, loose=True)[2]
-                        hyphen = brk is not None and brk.group() in _LINE_END_HYPHENS
-                        lines.append(Line(stripped, index + 1, left, right, top, bottom,
-                                          round(raw.FPDFText_GetFontSize(tp, first), 1),
-                                          _is_bold(tp, first) and _is_bold(tp, last), hyphen))
+                hyphen = brk is not None and brk.group() in _LINE_END_HYPHENS
+                line = _line(textpage, text, start, end, index + 1, hyphen)
+                if line is not None:
+                    lines.append(line)
                 start = brk.end() if brk else len(text)
             return lines
         finally:
@@ -237,16 +231,51 @@ def _page_lines(pdf, index: int) -> list[Line]:
         page.close()
 
 
+def _line(textpage, text: str, start: int, end: int, page: int, hyphen: bool) -> Line | None:
+    """The line `text[start:end]` with its box and style: the size most of a few characters
+    spread over it are set in (a bullet or a word of code in other type does not decide), bold
+    when the first and last of those are, and the box of those characters."""
+    import pypdfium2.raw as raw
+
+    segment = text[start:end]
+    stripped = segment.strip()
+    if not stripped:
+        return None
+    first_pos = start + len(segment) - len(segment.lstrip())
+    last_pos = first_pos + len(stripped) - 1
+    picks = {first_pos, last_pos}
+    for k in range(1, _STYLE_SAMPLES - 1):  # a few more, evenly spread, each on a non-space
+        at = first_pos + (last_pos - first_pos) * k // (_STYLE_SAMPLES - 1)
+        while text[at].isspace():
+            at += 1
+        picks.add(at)
+    tp = textpage.raw
+    chars = [c for c in (raw.FPDFText_GetCharIndexFromTextIndex(tp, p) for p in sorted(picks)) if c >= 0]
+    if not chars:
+        return None
+    sizes = [round(raw.FPDFText_GetFontSize(tp, c), 1) for c in chars]
+    size = max(Counter(sizes).items(), key=lambda kv: (kv[1], kv[0]))[0]
+    main = [c for c, s in zip(chars, sizes) if s == size]
+    box_first = textpage.get_charbox(chars[0], loose=True)
+    box_last = textpage.get_charbox(chars[-1], loose=True)
+    boxes = [textpage.get_charbox(c, loose=True) for c in (main[0], main[-1])]
+    bold = _is_bold(tp, main[0]) and (len(main) == 1 or _is_bold(tp, main[-1]))
+    return Line(stripped, page, box_first[0], box_last[2], max(b[3] for b in boxes), min(b[1] for b in boxes),
+                size, bold, hyphen)
+
+
+_FONT_NAME = ctypes.create_string_buffer(128)  # (used under _LOCK only)
+_FONT_FLAGS = ctypes.c_int(0)
+
+
 def _is_bold(tp, index: int) -> bool:
     """Whether a character is set in a bold font (its weight, or the font's name or flags)."""
     import pypdfium2.raw as raw
 
     if raw.FPDFText_GetFontWeight(tp, index) >= 600:
         return True
-    name = ctypes.create_string_buffer(128)
-    flags = ctypes.c_int(0)
-    raw.FPDFText_GetFontInfo(tp, index, name, len(name), ctypes.byref(flags))
-    return bool(flags.value & (1 << 18)) or "bold" in name.value.decode("latin-1").lower()
+    raw.FPDFText_GetFontInfo(tp, index, _FONT_NAME, len(_FONT_NAME), ctypes.byref(_FONT_FLAGS))
+    return bool(_FONT_FLAGS.value & (1 << 18)) or b"bold" in _FONT_NAME.value.lower()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,7 +328,7 @@ def _measure(lines: list[Line]) -> _Layout:
     for line in lines:
         chars[line.size] += len(line.text)
     size = chars.most_common(1)[0][0] if chars else 10.0
-    body = [line for line in lines if abs(line.size - size) <= 0.5]
+    body = [line for line in lines if _similar(line.size, size)]
     bold_chars = sum(len(line.text) for line in body if line.bold)
     lefts = sorted(line.left for line in body)
     rights = sorted(line.right for line in body)
@@ -345,6 +374,7 @@ def _drop_furniture(pages: Sequence[Sequence[Line]], layout: _Layout) -> list[li
             counts[edge].update(keys)
             by_parity[edge][n % 2].update(keys)
     total = sum(with_text)
+    offset = _page_number_offset(pages, edges, total)
 
     def repeats(edge: str, key: str) -> bool:
         if counts[edge][key] < 2:
@@ -355,21 +385,53 @@ def _drop_furniture(pages: Sequence[Sequence[Line]], layout: _Layout) -> list[li
         return any(by_parity[edge][p][key] * 2 > with_text[p] and by_parity[edge][p][key] >= 2 for p in (0, 1))
 
     out: list[list[Line]] = []
-    for page, (top, bottom) in zip(pages, edges):
+    for n, (page, (top, bottom)) in enumerate(zip(pages, edges), start=1):
         drop = set()
         for edge, found in (("top", top), ("bottom", bottom)):
             for i in found:
                 line = page[i]
-                if line.size > layout.size + 0.5:
+                if _larger(line.size, layout.size):
                     continue
-                if repeats(edge, _furniture_key(line.text)) or (not _WORDS.search(line.text) and len(line.text) <= 12):
+                if (repeats(edge, _furniture_key(line.text)) or (not _WORDS.search(line.text) and len(line.text) <= 12)
+                        or (offset is not None and n + offset in _edge_numbers(line.text))):
                     drop.add(i)
         out.append([line for i, line in enumerate(page) if i not in drop])
     return out
 
 
+def _edge_numbers(text: str) -> set[int]:
+    """The numbers in a short line (a header that names its chapter and its page)."""
+    if len(_WORDS.findall(text)) > 10:
+        return set()
+    return {int(d) for d in _NUMBER.findall(text)}
+
+
+def _page_number_offset(pages: Sequence[Sequence[Line]], edges: Sequence[tuple[list[int], list[int]]],
+                        total: int) -> int | None:
+    """How the printed page numbers run ahead of the pages' places (page n is numbered
+    n + offset), when edge lines on enough pages hold a number that goes up with the page:
+    then a header that changes from chapter to chapter ("Chapter 3: Utilities 6") is known by
+    its page number."""
+    seen: Counter[int] = Counter()
+    for n, (page, (top, bottom)) in enumerate(zip(pages, edges), start=1):
+        seen.update({number - n for i in {*top, *bottom} for number in _edge_numbers(page[i].text)})
+    if not seen:
+        return None
+    offset, count = seen.most_common(1)[0]
+    return offset if count >= max(3, total // 2) else None
+
+
+def _similar(a: float, b: float) -> bool:
+    """Two font sizes a reader takes for one (9 and 10 points: a word of code in the body)."""
+    return max(a, b) <= min(a, b) * _SIZE_STEP
+
+
+def _larger(size: float, than: float) -> bool:
+    return size > than * _SIZE_STEP
+
+
 def _same_style(a: Line, b: Line) -> bool:
-    return abs(a.size - b.size) <= 0.5 and a.bold == b.bold
+    return _similar(a.size, b.size) and a.bold == b.bold
 
 
 def _short(line: Line, layout: _Layout) -> bool:
@@ -393,11 +455,14 @@ def _indented(b: Line, a: Line) -> bool:
     return b.left > a.left + max(b.size, 6.0)
 
 
-def _breaks(a: Line, b: Line, layout: _Layout) -> bool:
-    """Whether a new paragraph starts at `b`, the line printed after `a` on the same page."""
+def _breaks(a: Line, b: Line, layout: _Layout, opening: Line) -> bool:
+    """Whether a new paragraph starts at `b`, the line printed after `a` on the same page
+    (`opening` is the first line of `a`'s paragraph)."""
     if not _same_style(a, b) or b.top > a.top - 1.0:  # another style, or not below (a new column)
         return True
     pitch = layout.pitch * b.size / layout.size
+    if _BULLET.match(b.text) and _BULLET.match(opening.text):
+        return a.bottom - b.bottom > pitch * 3  # the next item of a list: the list is one paragraph
     if a.bottom - b.bottom > pitch * 1.3:
         return True
     if _indented(b, a) and not _BULLET.match(a.text):
@@ -422,7 +487,7 @@ def _paragraphs(pages: Sequence[Sequence[Line]], layout: _Layout) -> list[list[L
             if prev is None:
                 paragraphs.append([line])
             elif prev.page == line.page:
-                if _breaks(prev, line, layout):
+                if _breaks(prev, line, layout, paragraphs[-1][0]):
                     paragraphs.append([line])
                 else:
                     paragraphs[-1].append(line)
@@ -452,7 +517,7 @@ def _join_lines(lines: Sequence[Line], spelled: tuple[set[str], set[str]], layou
     text = ""
     starts: list[int] = []
     for i, line in enumerate(lines):
-        part = _SPACES.sub(" ", normalize_text(line.text)).strip()
+        part = _SPACES.sub(" ", _DOT_LEADER.sub(" ... ", normalize_text(line.text))).strip()
         if i == 0:
             starts.append(0)
             text = part
@@ -487,7 +552,7 @@ def _join_lines(lines: Sequence[Line], spelled: tuple[set[str], set[str]], layou
 
 
 def _heading_style(line: Line, layout: _Layout) -> bool:
-    return line.size > layout.size * 1.1 + 0.2 or (line.bold and not layout.bold and line.size >= layout.size - 0.5)
+    return _larger(line.size, layout.size) or (line.bold and not layout.bold and _similar(line.size, layout.size))
 
 
 def _is_heading(para: Sequence[Line], text: str, layout: _Layout) -> bool:
@@ -498,7 +563,7 @@ def _is_heading(para: Sequence[Line], text: str, layout: _Layout) -> bool:
     words = len(re.findall(r"\w+", text))
     if not 0 < words <= _HEADING_WORDS or text.rstrip().endswith((",", ";")):
         return False
-    larger = para[0].size > layout.size * 1.1 + 0.2
+    larger = _larger(para[0].size, layout.size)
     return larger or not _ENDS_SENTENCE.search(text)
 
 

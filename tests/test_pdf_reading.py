@@ -312,3 +312,19 @@ def test_hyphens_at_line_ends_join_words_unless_the_text_spells_them_with_one() 
     text, _, _ = rebuild([lines])
     assert text == ("A well-known spring feeds the lake; the water is clear and the well-known spring is cold. "
                     "The measurements were taken by the Anglo-Saxon survey team on justified lines.")
+
+
+def test_a_header_that_changes_by_chapter_is_known_by_its_page_number() -> None:
+    """"Chapter 1: Birds 5" on the first pages, "Chapter 2: Seals 8" on later ones: no text
+    recurs, but the number goes up with the page."""
+    pages = lines_of([[on_page(PROSE, n)] for n in range(6)],
+                     header=lambda n: f"Chapter {1 if n <= 3 else 2}: {'Birds' if n <= 3 else 'Seals'} {n + 4}")
+    text, _, _ = rebuild(pages)
+    assert "Chapter" not in text and text.count("The survey counted") == 6
+
+
+def test_dot_leaders_of_a_table_of_contents_are_shortened() -> None:
+    lines = [body_line("1 Introduction . . . . . . . . . . . . . . . . . . 1", 1, 0),
+             body_line("2 Methods.............................................. 4", 1, 1)]
+    text, _, _ = rebuild([lines])
+    assert text == "1 Introduction ... 1 2 Methods ... 4"
