@@ -3,19 +3,22 @@
 A PDF holds no paragraphs, only glyphs placed on pages; what a reader sees as a paragraph is a
 run of lines in one style with no extra space between them, and it may carry on over a page
 break. This module asks PDFium (pypdfium2) for each page's text lines with their position, font
-size and weight (`_read_pages`, the only part that talks to the library), and rebuilds the
+size and weight (`_read_pages` and its helpers, the only code that talks to the library), and rebuilds the
 document from those facts alone (`rebuild`), by general layout rules:
 
 - furniture: a line at the top or bottom edge of its page whose text, with digits replaced,
-  recurs at that edge on most pages (running headers and footers, "Page 2 of 9", "- 3 -"), or
-  an edge line of no letters at all (a bare page number), is dropped -- unless it is set larger
-  than the body text (a slide's title);
+  recurs at that edge on most pages (running headers and footers, "Page 2 of 9", "- 3 -"; on
+  most odd or most even pages, for headers that alternate), an edge line holding its page's
+  number (when edge lines on most pages hold a number that goes up with the page: "Chapter 3:
+  Utilities 6"), or an edge line of no letters at all (a bare page number), is dropped --
+  unless it is set larger than the body text (a slide's title);
 - paragraphs: a new one starts after extra vertical space, at a change of font size or weight,
   at a line indented further than the one before, and after a short line that ends a sentence;
   a page's last paragraph carries on at the next page's first line unless one of those says
-  otherwise. Lines join with one space (justified text's wide spacing is collapsed), and a
-  line-end hyphen joins the word halves, keeping the hyphen only where the document spells the
-  word with one elsewhere;
+  otherwise; the items of a bulleted list stay one paragraph. Lines join with one space
+  (justified text's wide spacing is collapsed), a list item or a line the author ended early
+  (a name above a bio) keeps its line break, and a line-end hyphen joins the word halves,
+  keeping the hyphen only where the document spells the word with one elsewhere;
 - headings: short paragraphs set larger or bolder than the body become `## ` lines (the markup
   `documents.parse_document` reads for every markup kind); short unpunctuated lines in the
   body's style are left to its plain-text rule. The title is the metadata's, else the largest
@@ -95,8 +98,8 @@ class Line:
     right: float
     top: float
     bottom: float
-    size: float  # font size of its first character, in points
-    bold: bool  # its first and last characters are bold
+    size: float  # the font size (points) most of the characters `_line` looks at are set in
+    bold: bool  # the first and last of those are bold
     hyphen: bool = False  # it ends in a line-end hyphen (PDFium's mark)
 
 
@@ -140,8 +143,9 @@ def parse_pdf(data: bytes, path: str, source: Path | str | None = None, url: str
     title = _usable_title(read.title, where) or first_title
     if title:
         metadata["title"] = title
-    if read.author and _SPACES.sub("", read.author):
-        metadata["author"] = _SPACES.sub(" ", read.author).strip()
+    author = _SPACES.sub(" ", normalize_text(read.author or "")).strip()
+    if author:
+        metadata["author"] = author
     if url:
         metadata["url"] = url
     doc = parse_document(text, path, kind="pdf", metadata=metadata)
@@ -440,7 +444,7 @@ def _short(line: Line, layout: _Layout) -> bool:
 
 
 def _broken_short(line: Line, layout: _Layout) -> bool:
-    """A line that stops before two thirds of the body's width without ending its paragraph:
+    """A line that stops before seven tenths of the body's width without ending its paragraph:
     the author broke it there (a name above a bio, an address), so the break is kept."""
     return line.right < layout.left + layout.width * 0.7 and not line.hyphen
 
