@@ -262,7 +262,8 @@ def _line(textpage, text: str, start: int, end: int, page: int, hyphen: bool) ->
     main = [c for c, s in zip(chars, sizes) if s == size]
     box_first = textpage.get_charbox(chars[0], loose=True)
     box_last = textpage.get_charbox(chars[-1], loose=True)
-    boxes = [textpage.get_charbox(c, loose=True) for c in (main[0], main[-1])]
+    boxes = [box_first if c == chars[0] else box_last if c == chars[-1] else textpage.get_charbox(c, loose=True)
+             for c in (main[0], main[-1])]
     bold = _is_bold(tp, main[0]) and (len(main) == 1 or _is_bold(tp, main[-1]))
     return Line(stripped, page, box_first[0], box_last[2], max(b[3] for b in boxes), min(b[1] for b in boxes),
                 size, bold, hyphen)
@@ -308,7 +309,7 @@ def rebuild(pages: Sequence[Sequence[Line]]) -> tuple[str, list[int], str | None
     layout = _measure([line for page in pages for line in page])
     kept = _drop_furniture(pages, layout)
     paragraphs = _paragraphs(kept, layout)
-    spelled = _spellings(kept)
+    spelled = _Spellings(kept)
     first_title = _first_page_title(paragraphs, layout)
     blocks: list[tuple[str, list[tuple[int, int]]]] = []  # text, (offset in it, page) of each page start
     for i, para in enumerate(paragraphs):
@@ -502,22 +503,33 @@ def _paragraphs(pages: Sequence[Sequence[Line]], layout: _Layout) -> list[list[L
     return paragraphs
 
 
-def _spellings(pages: Sequence[Sequence[Line]]) -> tuple[set[str], set[str]]:
+class _Spellings:
     """The hyphenated words written inside lines, and every word, in lower case: what decides
-    whether a hyphen at a line end is kept."""
-    hyphenated: set[str] = set()
-    words: set[str] = set()
-    for page in pages:
-        for line in page:
-            lower = line.text.lower()
-            hyphenated.update(_HYPHENATED.findall(lower))
-            words.update(_WORDS.findall(lower))
-    return hyphenated, words
+    whether a hyphen at a line end is kept. Collected when first asked (many PDFs hyphenate
+    nothing)."""
+
+    def __init__(self, pages: Sequence[Sequence[Line]]) -> None:
+        self._pages = pages
+        self._found: tuple[set[str], set[str]] | None = None
+
+    def keeps_hyphen(self, compound: str, joined: str) -> bool:
+        """Whether the text spells `compound` ("well-known") and never `joined` ("wellknown")."""
+        if self._found is None:
+            hyphenated: set[str] = set()
+            words: set[str] = set()
+            for page in self._pages:
+                for line in page:
+                    lower = line.text.lower()
+                    if "-" in lower:
+                        hyphenated.update(_HYPHENATED.findall(lower))
+                    words.update(_WORDS.findall(lower))
+            self._found = hyphenated, words
+        hyphenated, words = self._found
+        return compound in hyphenated and joined not in words
 
 
-def _join_lines(lines: Sequence[Line], spelled: tuple[set[str], set[str]], layout: _Layout) -> tuple[str, list[int]]:
+def _join_lines(lines: Sequence[Line], spelled: _Spellings, layout: _Layout) -> tuple[str, list[int]]:
     """A paragraph's text from its lines, and where each line starts in it."""
-    hyphenated, words = spelled
     text = ""
     starts: list[int] = []
     for i, line in enumerate(lines):
@@ -536,7 +548,7 @@ def _join_lines(lines: Sequence[Line], spelled: tuple[set[str], set[str]], layou
             if head and tail:
                 joined = (head.group(1) + tail.group(1)).lower()
                 compound = f"{head.group(1)}-{tail.group(1)}".lower()
-                if compound in hyphenated and joined not in words:
+                if spelled.keeps_hyphen(compound, joined):
                     text += "-"
             starts.append(len(text))
             text += part
