@@ -119,13 +119,16 @@ def highlighted_excerpt(hit: Hit, budget: int) -> str:
 
 
 def citation_line(citation: Citation, passage_id: str | None = None) -> str:
-    """Author, section, paragraph span, and the document's URL as a link when it has one."""
+    """Author, section, paragraph span, pages (a PDF's), and the document's URL as a link when
+    it has one."""
     parts: list[str] = []
     if citation.author:
         parts.append(f"by {safe(citation.author)}")
     if citation.section:
         parts.append(f"§ {safe(citation.section)}")
     parts.append(citation.paragraph_label)
+    if citation.page_label:
+        parts.append(citation.page_label)
     line = " · ".join(parts)
     link = link_markdown(citation.url)
     if link:

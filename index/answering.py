@@ -152,6 +152,7 @@ class Answer:
                         "kind": h.passage.citation.kind,
                         "section": h.passage.citation.section,
                         "paragraphs": list(h.passage.citation.paragraphs),
+                        "pages": list(h.passage.citation.pages) if h.passage.citation.pages else None,
                         "label": h.passage.citation.label,
                     },
                 }

@@ -27,6 +27,7 @@ from .gc_pause import no_cyclic_gc
 from .fetch import WebSource, fetch_sources_sync, is_url
 from .html import html_text, parse_html
 from .passages import Passage, PassageParams, split_document
+from .pdf import is_pdf, parse_pdf
 from .doc_analysis import analyse_documents, learn_acronyms
 from .fastanalysis import AcronymExpander
 from .sentences import sentence_spans
@@ -161,9 +162,14 @@ def fetched_documents(web: Sequence[WebSource], offset: int, total: int, progres
     warnings.extend(fetch_warnings)
     for page in pages:
         try:
+            if is_pdf(page.content_type):  # a PDF is read as a .pdf file is, and cites its URL
+                yield page.url, parse_pdf(page.body, page.url, url=page.final_url)
+                continue
             text, encoding = html_text(page.body, page.content_type)
             doc = parse_html(text, page.url, kind="url", url=page.final_url)
             yield page.url, replace(doc, encoding=encoding)
+        except UnreadableDocument as exc:  # a scanned, password-protected or damaged PDF
+            warnings.append(CorpusWarning(exc.kind, page.url, f"skipped, {exc.reason}"))
         except Exception as exc:  # a page the extractor chokes on must not stop the build
             log.debug("extraction failed for %s", page.url, exc_info=True)
             warnings.append(CorpusWarning(WarningKind.PAGE_UNREADABLE, page.url,

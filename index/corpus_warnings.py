@@ -23,7 +23,7 @@ class WarningKind(StrEnum):
     """Why a path or URL was skipped (or, for KEPT_EARLIER_COPY, served from the web cache)."""
 
     MISSING = "missing"  # no such file or folder
-    UNSUPPORTED = "unsupported"  # a file of a kind citebot does not read (.pdf, .docx, ...)
+    UNSUPPORTED = "unsupported"  # a file of a kind citebot does not read (.docx, .epub, ...)
     NOT_A_FILE = "not-a-file"  # a FIFO, socket, device, broken or looping symlink, folder symlink
     UNREADABLE = "unreadable"  # the file or folder cannot be read (permissions, vanished)
     TOO_LARGE = "too-large"  # larger than corpus.max_file_mb
@@ -34,6 +34,8 @@ class WarningKind(StrEnum):
     FETCH_FAILED = "fetch-failed"  # a URL that could not be fetched, with no earlier copy
     KEPT_EARLIER_COPY = "kept-earlier-copy"  # a URL that could not be fetched; its cached copy is used
     PAGE_UNREADABLE = "page-unreadable"  # a fetched page the extractor could not read
+    NO_TEXT = "no-text"  # a PDF without a text layer (scanned pages)
+    ENCRYPTED = "encrypted"  # a password-protected PDF
 
 
 # Per kind, the words after the count in a summary line (always more than LIST_AT_MOST).
@@ -50,6 +52,8 @@ _SUMMARY: dict[WarningKind, str] = {
     WarningKind.FETCH_FAILED: "URLs skipped: their fetches failed and there are no earlier copies",
     WarningKind.KEPT_EARLIER_COPY: "URLs could not be fetched; their earlier copies were kept",
     WarningKind.PAGE_UNREADABLE: "pages skipped as unreadable",
+    WarningKind.NO_TEXT: "PDFs skipped with no text layer (scanned pages?)",
+    WarningKind.ENCRYPTED: "PDFs skipped as password-protected",
 }
 
 

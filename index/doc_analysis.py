@@ -40,7 +40,7 @@ PARALLEL_ABOVE_CHARS = 4_000_000
 _TASK_DOCS = 64
 
 _SHAPING_SOURCES = ("acronyms.py", "analysis.py", "doc_analysis.py", "documents.py", "fastanalysis.py", "fastpunkt.py",
-                    "normalize.py", "passages.py", "sentences.py", "textdecode.py", "_termscan.c")
+                    "normalize.py", "passages.py", "pdf.py", "sentences.py", "textdecode.py", "_termscan.c")
 
 
 @dataclass
@@ -133,13 +133,19 @@ def stored_document_fields(doc: Document) -> tuple:
 def stored_passage_rows(a: DocAnalysis) -> list[tuple]:
     """Each passage as the index stores it, without its row number and document id: (id,
     ordinal, text, section, first and last paragraph, start, end, sentence spans as JSON,
-    sentence terms, context terms). The terms are stored only for the default analyser (the
+    sentence terms, context terms, first and last page or None). The terms are stored only for the default analyser (the
     one the Answerer would otherwise re-run on them); a custom analyser's are None."""
     sentence_terms = a.sentence_terms or [None] * len(a.passages)
     default = a.sentence_terms is not None
     return [(p.id, p.ordinal, p.text, p.citation.section, p.citation.paragraphs[0], p.citation.paragraphs[1],
-             p.citation.start, p.citation.end, spans_json(spans), st, " ".join(context) if default else None)
+             p.citation.start, p.citation.end, spans_json(spans), st, " ".join(context) if default else None,
+             *page_columns(p))
             for p, spans, st, context in zip(a.passages, a.sentences, sentence_terms, a.context, strict=True)]
+
+
+def page_columns(p: Passage) -> tuple[int | None, int | None]:
+    """A passage's (page_first, page_last) columns: its pages, or NULLs for a document without."""
+    return p.citation.pages if p.citation.pages is not None else (None, None)
 
 
 def spans_json(spans: Sequence[tuple[int, int]]) -> str:

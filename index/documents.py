@@ -19,12 +19,13 @@ from .corpus_warnings import CorpusWarning, WarningKind
 from .normalize import normalize_text
 from .textdecode import NotText, decode_bom, decode_text
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml", ".pdf")
 # What a user is told citebot reads (a test checks it names every supported suffix).
-READ_KINDS = "citebot reads .txt, .md/.markdown and .html/.htm/.xhtml files, and http(s) URLs"
+READ_KINDS = "citebot reads .txt, .md/.markdown, .html/.htm/.xhtml and .pdf files, and http(s) URLs"
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
-# Kinds whose text marks headings with `#` lines: Markdown files, and the text built from web pages.
-MARKUP_KINDS = ("md", "html", "url")
+# Kinds whose text marks headings with `#` lines: Markdown files, and the text built from web pages
+# and PDFs.
+MARKUP_KINDS = ("md", "html", "url", "pdf")
 
 # Roles a block can play; only "paragraph" blocks become passages.
 TITLE, HEADING, PARAGRAPH, BYLINE, CHROME = "title", "heading", "paragraph", "byline", "chrome"
@@ -92,6 +93,9 @@ class Document:
     # The encoding the file or page was read in ("utf-8", "cp1252", "utf-16-le", ...; Python's
     # names); None for a document not read from bytes (an evaluation set's, a test's).
     encoding: str | None = None
+    # Where each page starts in `text` (page n at page_starts[n - 1]), for a document that has
+    # pages (a PDF); empty otherwise. A passage's pages follow from its span (`pdf.page_span`).
+    page_starts: tuple[int, ...] = ()
 
     @property
     def paragraphs(self) -> list[Block]:
@@ -192,7 +196,12 @@ def read_bytes_file(path: Path, max_bytes: int | None = None) -> bytes:
 
 
 def load_document(path: Path, display_path: str | None = None, max_bytes: int | None = None) -> Document:
-    """Read and parse one corpus file (.html pages through the main-content extractor)."""
+    """Read and parse one corpus file (.html pages through the main-content extractor, .pdf
+    files through `pdf`)."""
+    if path.suffix.lower() == ".pdf":
+        from .pdf import load_pdf
+
+        return load_pdf(path, display_path, max_bytes=max_bytes)
     if path.suffix.lower() in HTML_SUFFIXES:
         from .html import html_text, parse_html
 

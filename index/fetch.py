@@ -38,7 +38,7 @@ from .corpus_warnings import CorpusWarning, WarningKind
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Citebot/0.1 (+https://citebot.example/bot; indexes pages its operator listed)"
-ACCEPTED_TYPES = ("text/html", "application/xhtml+xml")
+ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "application/pdf", "application/x-pdf")
 REDIRECTS = (301, 302, 303, 307, 308)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -242,7 +242,8 @@ async def fetch_page(session: Any, url: str, options: FetchOptions, cache: PageC
         async with asyncio.timeout(options.timeout):
             for _hop in range(options.max_redirects + 1):
                 check_url(current, options)
-                headers = {"User-Agent": options.user_agent, "Accept": "text/html, application/xhtml+xml;q=0.9"}
+                headers = {"User-Agent": options.user_agent,
+                           "Accept": "text/html, application/xhtml+xml;q=0.9, application/pdf;q=0.8"}
                 conditional = cached is not None and cached[0].get("final_url") == current
                 if conditional:
                     meta = cached[0]  # type: ignore[index]
@@ -265,7 +266,7 @@ async def fetch_page(session: Any, url: str, options: FetchOptions, cache: PageC
                         raise FetchError(f"HTTP {resp.status}")
                     content_type = resp.headers.get("Content-Type", "")
                     if content_type.split(";", 1)[0].strip().lower() not in ACCEPTED_TYPES:
-                        raise FetchError(f"not an HTML page (Content-Type {content_type or 'missing'})")
+                        raise FetchError(f"not an HTML page or a PDF (Content-Type {content_type or 'missing'})")
                     if resp.content_length is not None and resp.content_length > options.max_bytes:
                         raise FetchError(f"larger than the {options.max_bytes:,}-byte limit "
                                          f"({resp.content_length:,} bytes)")

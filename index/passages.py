@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ._termscan import count_words
 from .documents import BYLINE, Block, Document
+from .pdf import page_span
 from .sentences import sentence_spans
 from .source_names import shown_name
 
@@ -49,6 +50,8 @@ class Citation:
     # The file as people see it: relative to the corpus folder it was found under
     # (`source_names`); `path` may be absolute and is never shown in a reply.
     name: str | None = None
+    # The first and last page the passage is printed on, for a document with pages (a PDF).
+    pages: tuple[int, int] | None = None
 
     @property
     def display_name(self) -> str:
@@ -66,14 +69,24 @@ class Citation:
         return f"¶{first}" if first == last else f"¶{first}–{last}"
 
     @property
+    def page_label(self) -> str | None:
+        """"p. 3" or "pp. 3–4"; None for a document without pages."""
+        if self.pages is None:
+            return None
+        first, last = self.pages
+        return f"p. {first}" if first == last else f"pp. {first}–{last}"
+
+    @property
     def label(self) -> str:
-        """One line: "Title" by Author, § Section, ¶7–8 (path)."""
+        """One line: "Title" by Author, § Section, ¶7–8[, p. 3] (path)."""
         parts = [f'"{self.document}"']
         if self.author:
             parts[0] += f" by {self.author}"
         if self.section:
             parts.append(f"§ {self.section}")
         parts.append(self.paragraph_label)
+        if self.pages is not None:
+            parts.append(self.page_label)  # type: ignore[arg-type]
         return ", ".join(parts) + f" ({self.shown_path})"
 
     def covers(self, paragraph: int) -> bool:
@@ -126,6 +139,7 @@ def split_document(doc: Document, params: PassageParams = PassageParams()) -> li
             author=doc.author,
             url=doc.url,
             kind=doc.kind,
+            pages=page_span(doc.page_starts, start, end),
         )
         # 64 bits of the content hash: ids stay unique across millions of documents.
         passages.append(Passage(f"{doc.content_hash[:16]}-{ordinal}", doc.content_hash, ordinal, text, citation))

@@ -31,7 +31,8 @@ import numpy as np
 from .acronyms import AcronymMap
 from .analysis import ANALYZER_VERSION
 from .bm25 import BM25Index
-from .doc_analysis import code_fingerprint, decode_sentence_terms, stored_document_fields, stored_passage_rows
+from .doc_analysis import (code_fingerprint, decode_sentence_terms, page_columns, stored_document_fields,
+                           stored_passage_rows)
 from .builder import BuiltIndex
 from .errors import (CorruptIndexError, IncompatibleIndexError, IndexLockedError, IndexMissingError,
                      IndexWriteError)
@@ -221,7 +222,7 @@ def _passage_rows_of(built: BuiltIndex) -> Iterator[tuple]:
     if built.analyses is not None:
         return (row for a in built.analyses for row in stored_passage_rows(a))
     return ((p.id, p.ordinal, p.text, p.citation.section, p.citation.paragraphs[0], p.citation.paragraphs[1],
-             p.citation.start, p.citation.end, json.dumps(spans), None, None)
+             p.citation.start, p.citation.end, json.dumps(spans), None, None, *page_columns(p))
             for p, spans in zip(built.passages, built.sentences))
 
 
@@ -444,8 +445,8 @@ class IndexReader:
 
 def _passages_sql(n: int) -> str:
     return f"""SELECT p.idx, p.id, p.ordinal, p.text, p.section, p.para_first, p.para_last, p.char_start,
-                      p.char_end, p.sentences, p.sentence_terms, p.context_terms, d.hash, d.title, d.path, d.author,
-                      d.url, d.kind
+                      p.char_end, p.sentences, p.sentence_terms, p.context_terms, p.page_first, p.page_last, d.hash,
+                      d.title, d.path, d.author, d.url, d.kind
                FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.idx IN ({",".join("?" * n)})"""
 
 
@@ -497,10 +498,11 @@ def _passage_rows(value: object) -> np.ndarray | None:
 
 
 def _stored(row: tuple, position: int, roots: Sequence[tuple[str, str]]) -> StoredPassage:
-    (_row_id, pid, ordinal, text, section, first, last, start, end, sentences, sentence_terms, context_terms, doc_hash,
-     title, path, author, url, kind) = row
+    (_row_id, pid, ordinal, text, section, first, last, start, end, sentences, sentence_terms, context_terms,
+     page_first, page_last, doc_hash, title, path, author, url, kind) = row
     citation = Citation(document=title, path=path, paragraphs=(first, last), start=start, end=end,
-                        section=section, author=author, url=url, kind=kind, name=shown_name(path, roots))
+                        section=section, author=author, url=url, kind=kind, name=shown_name(path, roots),
+                        pages=None if page_first is None else (page_first, page_last))
     spans = tuple(tuple(s) for s in json.loads(sentences))
     terms = None if sentence_terms is None else decode_sentence_terms(sentence_terms, len(spans))
     return StoredPassage(position, Passage(pid, doc_hash, ordinal, text, citation), spans,  # type: ignore[arg-type]

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 7  # 2: sentence_terms; 3: files, per-document build facts, passage_rows; 4: no analysis_cache;
+SCHEMA_VERSION = 8  # 2: sentence_terms; 3: files, per-document build facts, passage_rows; 4: no analysis_cache;
                     # 5: context_terms; 6: no documents.text (never read: 0.7 GB of 2.4 at a million passages);
-                    # 7: documents.encoding
+                    # 7: documents.encoding; 8: passages.page_first, page_last
 APPLICATION_ID = 0x43495445  # "CITE": marks the file as ours in the SQLite header
 
 SCHEMA = """
@@ -43,7 +43,8 @@ CREATE TABLE passages (
     ordinal INTEGER NOT NULL, text TEXT NOT NULL, section TEXT, para_first INTEGER NOT NULL,
     para_last INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
     sentences TEXT NOT NULL, sentence_terms TEXT,
-    context_terms TEXT  -- the context's terms (title, section), space-separated, as the re-rank needs them
+    context_terms TEXT,  -- the context's terms (title, section), space-separated, as the re-rank needs them
+    page_first INTEGER, page_last INTEGER  -- the pages it is printed on (a PDF's); NULL: no pages
 );
 CREATE TABLE acronyms (short TEXT PRIMARY KEY, long TEXT NOT NULL);
 CREATE TABLE bm25_arrays (name TEXT PRIMARY KEY, dtype TEXT NOT NULL, data BLOB NOT NULL);
@@ -59,7 +60,7 @@ CREATE INDEX passages_doc ON passages (doc_id, ordinal);
 """
 
 DOCUMENT_COLUMNS = 15
-PASSAGE_COLUMNS = 13
+PASSAGE_COLUMNS = 15
 
 
 def shaping_meta(params, analyzer_version: str, code_fingerprint: str) -> dict[str, str]:

@@ -321,21 +321,21 @@ async def test_reindex_allowed_with_manage_server(env: BotEnv) -> None:
 async def test_reindex_counts_what_it_skipped_and_logs_a_summary(env: BotEnv,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     """The reply counts the skipped files without naming a server path; the log summarises
-    them per kind as the CLI does (five copies: one line; two PDFs: listed)."""
+    them per kind as the CLI does (five copies: one line; two e-books: listed)."""
     for i in range(5):
         (env.corpus / f"copy-{i}.txt").write_bytes(BUNDLED_ARTICLE.read_bytes())
-    for name in ("a.pdf", "b.pdf"):
-        (env.corpus / name).write_bytes(b"%PDF-1.7\n")
+    for name in ("a.epub", "b.epub"):
+        (env.corpus / name).write_bytes(b"PK\x03\x04")
     caplog.set_level(logging.INFO, logger="bot.cogs.admin")
     payload = await slash(env, "reindex", user=env.server.owner_user)
     reply = await env.server.wait_for_message(interaction_id=int(payload["id"]), timeout=20)
     assert reply["content"].startswith("Reindexed 1 documents into ")
     assert "7 files or pages were skipped (see the bot's log)" in reply["content"]
-    assert str(env.corpus) not in reply["content"] and ".pdf" not in reply["content"]
+    assert str(env.corpus) not in reply["content"] and ".epub" not in reply["content"]
     logged = [r.getMessage() for r in caplog.records if r.name == "bot.cogs.admin" and r.levelno == logging.WARNING]
-    assert logged == [  # the folder walk finds the PDFs; duplicates show once the files are read
-        f"reindex: {env.corpus / 'a.pdf'}: skipped, .pdf is not a kind citebot reads",
-        f"reindex: {env.corpus / 'b.pdf'}: skipped, .pdf is not a kind citebot reads",
+    assert logged == [  # the folder walk finds the e-books; duplicates show once the files are read
+        f"reindex: {env.corpus / 'a.epub'}: skipped, .epub is not a kind citebot reads",
+        f"reindex: {env.corpus / 'b.epub'}: skipped, .epub is not a kind citebot reads",
         'reindex: 5 files skipped as duplicates of others; log.level = "DEBUG" lists them',
     ]
 

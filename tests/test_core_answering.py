@@ -3,7 +3,7 @@
 The JSON contract is the one README.md documents under "JSON output":
 {"question", "answered", "answer", "searched_for", "corrections": [{"typed", "searched"}],
 "passages": [{"rank", "score", "id", "text", "highlight",
-"citation": {"document", "author", "path", "name", "url", "kind", "section", "paragraphs", "label"}}]}.
+"citation": {"document", "author", "path", "name", "url", "kind", "section", "paragraphs", "pages", "label"}}]}.
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ async def test_top_k_out_of_range_is_clamped(answerer):
 
 ANSWER_KEYS = {"question", "answered", "answer", "searched_for", "corrections", "passages"}
 PASSAGE_KEYS = {"rank", "score", "id", "text", "highlight", "citation"}
-CITATION_KEYS = {"document", "author", "path", "name", "url", "kind", "section", "paragraphs", "label"}
+CITATION_KEYS = {"document", "author", "path", "name", "url", "kind", "section", "paragraphs", "pages", "label"}
 
 
 async def test_to_json_matches_the_documented_contract(answerer):
@@ -237,7 +237,7 @@ async def test_to_json_matches_the_documented_contract(answerer):
         assert c["author"] == "Joseph P. Chacko"
         assert c["path"].endswith("nasa-roscosmos-2025.txt")
         assert not c["name"].startswith("/") and c["name"].endswith("nasa-roscosmos-2025.txt")
-        assert c["url"] is None and c["kind"] == "txt"
+        assert c["url"] is None and c["kind"] == "txt" and c["pages"] is None  # a text file has no pages
         assert isinstance(c["paragraphs"], list) and len(c["paragraphs"]) == 2
         assert all(isinstance(x, int) for x in c["paragraphs"]) and c["paragraphs"][0] <= c["paragraphs"][1]
         assert c["label"] == hit.passage.citation.label

@@ -50,7 +50,7 @@ def test_a_few_of_a_kind_are_listed_and_more_are_counted() -> None:
     dupes = [CorpusWarning.duplicate(f"c/copy-{i}.txt", "c/a.txt") for i in range(LIST_AT_MOST + 1)]
     empties = [CorpusWarning.empty(f"c/empty-{i}.md") for i in range(LIST_AT_MOST)]
     others = [CorpusWarning(WarningKind.UNSUPPORTED, name, f"skipped, {Path(name).suffix} is not a kind citebot reads")
-              for name in ("c/a.pdf", "c/b.docx", "c/c.pdf", "c/d.PDF", "c/LICENSE")]
+              for name in ("c/a.epub", "c/b.docx", "c/c.epub", "c/d.EPUB", "c/LICENSE")]
     stale = CorpusWarning(WarningKind.KEPT_EARLIER_COPY, "https://example.org/a", "fetch failed (HTTP 503); kept ...")
     warnings = [dupes[0], *empties[:1], *others, stale, *dupes[1:], *empties[1:]]
 
@@ -58,7 +58,7 @@ def test_a_few_of_a_kind_are_listed_and_more_are_counted() -> None:
     assert lines == [
         f"{LIST_AT_MOST + 1} files skipped as duplicates of others; --verbose lists them",
         *(str(w) for w in empties),
-        "5 files of unsupported kinds skipped (.pdf 3, .docx 1, no extension 1); --verbose lists them",
+        "5 files of unsupported kinds skipped (.epub 3, .docx 1, no extension 1); --verbose lists them",
         "https://example.org/a: fetch failed (HTTP 503); kept ...",
     ]
     assert summarise(warnings, verbose=True) == [str(w) for w in warnings]
@@ -77,24 +77,24 @@ def test_files_of_other_kinds_in_folders_are_warnings_not_silence(tmp_path: Path
     corpus = tmp_path / "corpus"
     (corpus / "sub").mkdir(parents=True)
     (corpus / "good.txt").write_text(GOOD, encoding="utf-8")
-    (corpus / "report.pdf").write_bytes(b"%PDF-1.7\n")
+    (corpus / "report.epub").write_bytes(b"PK\x03\x04")
     (corpus / "sub" / "letter.docx").write_bytes(b"PK\x03\x04")
     (corpus / "Makefile").write_text("all:\n", encoding="utf-8")
-    (corpus / ".hidden.pdf").write_bytes(b"%PDF")  # hidden files and folders are not looked at
+    (corpus / ".hidden.epub").write_bytes(b"PK")  # hidden files and folders are not looked at
     (corpus / ".git").mkdir()
     (corpus / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
     docs, warnings = load_corpus([corpus])
     assert [Path(d.path).name for d in docs] == ["good.txt"]
     assert sorted((w.kind, Path(w.path).name) for w in warnings) == [
         (WarningKind.UNSUPPORTED, "Makefile"), (WarningKind.UNSUPPORTED, "letter.docx"),
-        (WarningKind.UNSUPPORTED, "report.pdf")]
-    assert f"{corpus / 'report.pdf'}: skipped, .pdf is not a kind citebot reads" in map(str, warnings)
+        (WarningKind.UNSUPPORTED, "report.epub")]
+    assert f"{corpus / 'report.epub'}: skipped, .epub is not a kind citebot reads" in map(str, warnings)
     assert f"{corpus / 'Makefile'}: skipped, a file without an extension is not a kind citebot reads" \
         in map(str, warnings)
-    # Given by name, a .pdf gets the same warning as one found in a folder.
-    _, named = load_corpus([corpus / "good.txt", corpus / "report.pdf"])
+    # Given by name, an .epub gets the same warning as one found in a folder.
+    _, named = load_corpus([corpus / "good.txt", corpus / "report.epub"])
     assert [(w.kind, str(w)) for w in named] == [
-        (WarningKind.UNSUPPORTED, f"{corpus / 'report.pdf'}: skipped, .pdf is not a kind citebot reads")]
+        (WarningKind.UNSUPPORTED, f"{corpus / 'report.epub'}: skipped, .epub is not a kind citebot reads")]
 
 
 # ------------------------------------------------------------------------------ the CLI --
@@ -120,10 +120,10 @@ def test_unsupported_kinds_are_counted_per_extension_by_every_build(tmp_path: Pa
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "good.txt").write_text(GOOD, encoding="utf-8")
-    for name in ("a.pdf", "b.pdf", "c.docx", "d.pdf"):
+    for name in ("a.epub", "b.epub", "c.docx", "d.epub"):
         (corpus / name).write_bytes(b"not text we read")
     db = tmp_path / "index.sqlite3"
-    expected = "warning: 4 files of unsupported kinds skipped (.pdf 3, .docx 1); --verbose lists them"
+    expected = "warning: 4 files of unsupported kinds skipped (.epub 3, .docx 1); --verbose lists them"
     first = citebot(tmp_path, "index", "--db", str(db), str(corpus))
     assert first.returncode == 0, first.stderr
     assert warning_lines(first.stderr) == [expected]
@@ -134,8 +134,8 @@ def test_unsupported_kinds_are_counted_per_extension_by_every_build(tmp_path: Pa
     assert warning_lines(second.stderr) == [expected]
 
 
-def test_a_pdf_in_a_folder_is_counted_as_skipped(tmp_path: Path) -> None:
-    """PDF is not read yet: in a folder it is a warning naming it, as when given directly."""
+def test_a_damaged_pdf_in_a_folder_is_counted_as_skipped(tmp_path: Path) -> None:
+    """A PDF that cannot be read: in a folder it is a warning naming it, as when given directly."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "good.txt").write_text(GOOD, encoding="utf-8")
@@ -144,23 +144,23 @@ def test_a_pdf_in_a_folder_is_counted_as_skipped(tmp_path: Path) -> None:
     for target in (corpus, corpus / "paper.pdf"):
         done = citebot(tmp_path, "index", "--db", str(db), str(target), str(corpus / "good.txt"))
         assert done.returncode == 0, done.stderr
-        assert warning_lines(done.stderr) == [f"warning: {corpus / 'paper.pdf'}: skipped, .pdf is not a kind "
-                                              "citebot reads"], target
+        assert warning_lines(done.stderr) == [f"warning: {corpus / 'paper.pdf'}: skipped, not a readable PDF "
+                                              "(damaged, or not a PDF: data format error)"], target
         assert "Indexed 1 documents" in done.stdout
 
 
 def test_no_documents_names_the_kinds_citebot_reads(tmp_path: Path) -> None:
-    corpus = tmp_path / "pdfs"
+    corpus = tmp_path / "books"
     corpus.mkdir()
-    for name in ("a.pdf", "b.pdf", "c.pdf", "d.pdf", "e.docx"):
-        (corpus / name).write_bytes(b"%PDF")
+    for name in ("a.epub", "b.epub", "c.epub", "d.epub", "e.docx"):
+        (corpus / name).write_bytes(b"PK")
     db = tmp_path / "index.sqlite3"
     done = citebot(tmp_path, "index", "--db", str(db), str(corpus))
     assert done.returncode == 2
     *warned, error = done.stderr.strip().splitlines()
-    assert warned == ["warning: 5 files of unsupported kinds skipped (.pdf 4, .docx 1); --verbose lists them"]
+    assert warned == ["warning: 5 files of unsupported kinds skipped (.epub 4, .docx 1); --verbose lists them"]
     assert error == f"citebot: error: no documents could be indexed from {corpus} ({READ_KINDS})"
-    for kind in (".txt", ".md", ".html/.htm", "URLs"):
+    for kind in (".txt", ".md", ".html/.htm", ".pdf", "URLs"):
         assert kind in error
     assert not db.exists()
 

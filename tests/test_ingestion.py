@@ -120,4 +120,4 @@ def test_corpus_loading_skips_bad_files_with_warnings(tmp_path):
     assert "binary.txt: skipped, looks binary" in text
     assert "empty.txt: skipped, no text to index" in text
     assert "good.txt: skipped, same text as" in text
-    assert "ignored.pdf: skipped, .pdf is not a kind citebot reads" in text  # counted, not silently left out
+    assert "ignored.pdf: skipped, not a readable PDF" in text  # counted, not silently left out

@@ -149,7 +149,7 @@ def test_passages_are_indexed_once_every_row_is_in(tmp_path: Path) -> None:
             "EXPLAIN QUERY PLAN SELECT idx FROM passages WHERE doc_id = 1 ORDER BY ordinal"))
     assert "passages_id" in plan_by_id and "passages_doc" in plan_by_doc
 
-    row = ("same-id", 1, 0, "text", None, 1, 1, 0, 4, "[[0, 4]]", "text", "")
+    row = ("same-id", 1, 0, "text", None, 1, 1, 0, 4, "[[0, 4]]", "text", "", None, None)
     with writer.IndexFileWriter(tmp_path / "dup.sqlite3") as w:
         w.add_passages([(0, *row), (1, *row)])
         w.index_passages()
