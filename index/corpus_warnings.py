@@ -34,6 +34,7 @@ class WarningKind(StrEnum):
     FETCH_FAILED = "fetch-failed"  # a URL that could not be fetched, with no earlier copy
     KEPT_EARLIER_COPY = "kept-earlier-copy"  # a URL that could not be fetched; its cached copy is used
     PAGE_UNREADABLE = "page-unreadable"  # a fetched page the extractor could not read
+    EXCLUDED = "excluded"  # a file in a corpus folder that corpus.exclude leaves out
 
 
 # Per kind, the words after the count in a summary line (always more than LIST_AT_MOST).
@@ -50,6 +51,7 @@ _SUMMARY: dict[WarningKind, str] = {
     WarningKind.FETCH_FAILED: "URLs skipped: their fetches failed and there are no earlier copies",
     WarningKind.KEPT_EARLIER_COPY: "URLs could not be fetched; their earlier copies were kept",
     WarningKind.PAGE_UNREADABLE: "pages skipped as unreadable",
+    WarningKind.EXCLUDED: "files excluded by corpus.exclude",
 }
 
 
@@ -78,6 +80,10 @@ class CorpusWarning:
     @classmethod
     def empty(cls, path: str) -> CorpusWarning:
         return cls(WarningKind.EMPTY, path, "skipped, no text to index")
+
+    @classmethod
+    def excluded(cls, path: str, pattern: str) -> CorpusWarning:
+        return cls(WarningKind.EXCLUDED, path, f"excluded by corpus.exclude ({pattern!r})")
 
     @classmethod
     def cannot_read(cls, path: object, exc: OSError) -> CorpusWarning:

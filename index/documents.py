@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .corpus_warnings import CorpusWarning, WarningKind
 from .normalize import normalize_text
+from .source_rules import SourceRules
 from .textdecode import NotText, decode_bom, decode_text
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml")
@@ -113,12 +114,14 @@ def read_text_file(path: Path, max_bytes: int | None = None) -> tuple[str, str]:
         raise UnreadableDocument(path, str(exc), WarningKind.BINARY) from exc
 
 
-def discover_files(paths: list[Path]) -> tuple[list[Path], list[CorpusWarning]]:
+def discover_files(paths: list[Path], rules: SourceRules | None = None) -> tuple[list[Path], list[CorpusWarning]]:
     """Expand files and folders (recursively) into supported files, in a stable order.
 
     Returns the files and warnings for paths that do not exist, cannot be read or are not
     supported (files of other kinds found in folders included, so every file left out is
     counted). Hidden files and folders (names starting with ".") are left out silently.
+    Files in folders that `rules.exclude` matches (their path inside the folder) are left out
+    with an EXCLUDED warning each, so the summary counts them; a file given by itself is read.
     Folder symlinks are not followed, so a symlink loop cannot make the walk endless.
     """
     found: dict[Path, None] = {}
@@ -130,7 +133,7 @@ def discover_files(paths: list[Path]) -> tuple[list[Path], list[CorpusWarning]]:
             else:
                 warnings.append(_unsupported(root))
         elif root.is_dir():
-            for path in sorted(_walk(root, warnings)):
+            for path in sorted(_walk(root, warnings, rules if rules is not None and rules.exclude else None)):
                 found[path] = None
         elif root.is_symlink() or root.exists():
             warnings.append(CorpusWarning(WarningKind.NOT_A_FILE, str(root), f"skipped, {_not_a_file(root)}"))
@@ -139,7 +142,8 @@ def discover_files(paths: list[Path]) -> tuple[list[Path], list[CorpusWarning]]:
     return list(found), warnings
 
 
-def _walk(root: Path, warnings: list[CorpusWarning]) -> list[Path]:
+def _walk(root: Path, warnings: list[CorpusWarning], rules: SourceRules | None = None, inside: str = "") -> list[Path]:
+    """The supported files under `root`, whose path inside the corpus folder is `inside`."""
     files: list[Path] = []
     try:
         children = sorted(root.iterdir())
@@ -149,8 +153,13 @@ def _walk(root: Path, warnings: list[CorpusWarning]) -> list[Path]:
     for child in children:
         if child.name.startswith("."):
             continue
+        relative = f"{inside}{child.name}"
         if child.is_dir() and not child.is_symlink():
-            files.extend(_walk(child, warnings))
+            files.extend(_walk(child, warnings, rules, relative + "/"))
+            continue
+        pattern = rules.excluded_by(relative) if rules is not None else None
+        if pattern is not None:
+            warnings.append(CorpusWarning.excluded(str(child), pattern))
         elif child.suffix.lower() in SUPPORTED_SUFFIXES:
             if child.is_file():
                 files.append(child)
