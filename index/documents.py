@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .comment_sections import comment_sections
 from .corpus_warnings import CorpusWarning, WarningKind
 from .normalize import normalize_text
 from .source_rules import SourceRules
@@ -27,8 +28,10 @@ HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 # Kinds whose text marks headings with `#` lines: Markdown files, and the text built from web pages.
 MARKUP_KINDS = ("md", "html", "url")
 
-# Roles a block can play; only "paragraph" blocks become passages.
+# Roles a block can play; only "paragraph" blocks become passages. COMMENT: a block of a
+# readers' comment section (`comment_sections`), never the article's word.
 TITLE, HEADING, PARAGRAPH, BYLINE, CHROME = "title", "heading", "paragraph", "byline", "chrome"
+COMMENT = "comment"
 
 _WORD = re.compile(r"\w+")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -254,6 +257,7 @@ def parse_document(raw: str, path: str, kind: str = "txt", metadata: dict[str, s
         author = author or name
 
     _drop_repeated_lines(blocks, roles)
+    _mark_comments(blocks, roles, kind)
     _assign_roles(blocks, roles, headings, kind)
     sectioned = _with_sections(blocks, roles, headings)
     return _document(path, kind, text, front, title, sectioned, author, bio)
@@ -427,6 +431,14 @@ def _drop_repeated_lines(blocks: list[Block], roles: dict[int, str]) -> None:
         seen.add(key)
 
 
+def _mark_comments(blocks: list[Block], roles: dict[int, str], kind: str) -> None:
+    """Every block of a readers' comment section becomes COMMENT (the title and byline stay)."""
+    for first, last in comment_sections(blocks, kind in MARKUP_KINDS, is_prose):
+        for block in blocks[first:last + 1]:
+            if roles.get(block.number) not in (TITLE, BYLINE):
+                roles[block.number] = COMMENT
+
+
 def _assign_roles(blocks: list[Block], roles: dict[int, str], headings: dict[int, str], kind: str) -> None:
     """Decide headings, paragraphs and leftovers by layout.
 
@@ -469,7 +481,7 @@ def _is_list(text: str) -> bool:
 
 def _next_prose(blocks: list[Block], i: int, roles: dict[int, str], is_body_text: Callable[[int], bool]) -> bool:
     """Whether the very next block is body text (what a heading must introduce)."""
-    if i + 1 >= len(blocks) or roles.get(blocks[i + 1].number) in (BYLINE, CHROME, TITLE):
+    if i + 1 >= len(blocks) or roles.get(blocks[i + 1].number) in (BYLINE, CHROME, TITLE, COMMENT):
         return False
     return is_body_text(i + 1)
 
