@@ -317,6 +317,11 @@ INVALID = [
     pytest.param("[index]\nmax_words = 5\n", "index.max_words", id="max_words-range"),
     pytest.param("[index]\njoin_below = 500\n", "index.join_below", id="join_below-range"),
     pytest.param("[corpus]\nmax_file_mb = -1\n", "corpus.max_file_mb", id="max_file_mb-negative"),
+    pytest.param('[corpus]\nexclude = "drafts/**"\n', "corpus.exclude", id="exclude-not-a-list"),
+    pytest.param('[corpus]\nexclude = ["[ab"]\n', "corpus.exclude", id="exclude-bad-pattern"),
+    pytest.param('[[corpus.weights]]\npattern = "changelog*"\n', "corpus.weights entry 1", id="weights-no-weight"),
+    pytest.param('[[corpus.weights]]\npattern = "changelog*"\nweight = 0\n', "corpus.weights entry 1",
+                 id="weights-zero"),
 ]
 
 
