@@ -24,6 +24,7 @@ from index.builder import IndexParams
 from index.errors import ConfigError
 from index.fetch import FetchOptions, WebSource, is_url
 from index.passages import PassageParams
+from index.source_rules import SourceRules, parse_exclude, parse_weights
 
 TOKEN_ENV = "DISCORD_TOKEN"
 CONFIG_ENV = "CITEBOT_CONFIG"
@@ -119,7 +120,7 @@ def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
 
 _KNOWN = {
     "corpus": {"paths", "urls", "max_file_mb", "max_page_mb", "fetch_timeout_seconds", "max_redirects",
-               "allow_private_addresses"},
+               "allow_private_addresses", "exclude", "weights"},
     "index": {"db", "k1", "b", "max_words", "join_below", "context_weight"},
     "answer": {f.name for f in fields(AnswerParams)},
     "discord": {f.name for f in fields(DiscordSettings)},
@@ -183,7 +184,7 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
             raise ConfigError(f"corpus.max_file_mb must be more than 0, got {max_file_mb:g}")
         params = _params(IndexParams, "index", bm25=bm25, passages=passages,
                          context_weight=_int(index, "context_weight", 1, "index"),
-                         max_file_bytes=int(max_file_mb * 1024 * 1024))
+                         max_file_bytes=int(max_file_mb * 1024 * 1024), sources=_source_rules(corpus))
         answer_params = _params(AnswerParams, "answer", **{
             f.name: _typed(answer, f.name, f.type, "answer") for f in fields(AnswerParams) if f.name in answer})
         discord_settings = _discord(discord_cfg)
@@ -202,6 +203,16 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
                         answer=answer_params, discord=discord_settings, log=log_settings, fetch=fetch, source=source,
                         default_db=not index.get("db"))
     return replace(settings, corpus_paths=tuple(corpus_sources(settings)))
+
+
+def _source_rules(corpus: dict[str, Any]) -> SourceRules:
+    """corpus.exclude (glob patterns) and corpus.weights ([[corpus.weights]] tables with a
+    pattern and a weight); the messages name the key and the entry at fault."""
+    try:
+        return SourceRules(exclude=parse_exclude(corpus.get("exclude", [])),
+                           weights=parse_weights(corpus.get("weights", [])))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _fetch_options(corpus: dict[str, Any]) -> FetchOptions:

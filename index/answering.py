@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from .analysis import Analyzer, english_stopwords, fold_token
 from .bm25 import BM25Index
 from .decline import answers, question_coverage, term_weight
+from .bm25 import Hit as BM25Hit
 from .fastanalysis import AcronymExpander, FastTerms
 from .highlight import SentenceChooser, heading_terms
 from .passages import Passage
 from .question_terms import QuestionAnalyser, QuestionTerms, corrected_question
 from .rerank import QueryProfile, RerankWeights, SpanTexts
 from .spelling import Speller, variant_terms
+from .source_weights import weighted_top_k
 from .store import IndexReader, StoredPassage
 
 # Questions longer than this are analysed only up to here: nobody asks a 100,000-character
@@ -221,7 +223,7 @@ class Answerer:
         if bm25.n_docs > OFFLOAD_ABOVE_PASSAGES:
             answer = await asyncio.to_thread(self._retrieve, question, terms, expanded, depth, top_k, analysed.ranks)
             return self._corrected(answer, analysed)
-        found = bm25.top_k(expanded, depth)
+        found = self._top_k(expanded, depth)
         if not found:
             answer = Answer(question, False, [], reason="no passage shares a word with the question", terms=terms)
             return self._corrected(answer, analysed)
@@ -231,7 +233,7 @@ class Answerer:
     def _retrieve(self, question: str, terms: list[str], expanded: list[str], depth: int, top_k: int,
                   ranks: Mapping[str, int] | None = None) -> Answer:
         """`ask`'s retrieval and decision, blocking (for a worker thread)."""
-        found = self.reader.bm25.top_k(expanded, depth)
+        found = self._top_k(expanded, depth)
         if not found:
             return Answer(question, False, [], reason="no passage shares a word with the question", terms=terms)
         stored = self.reader.passages_sync([h.index for h in found])
@@ -269,7 +271,8 @@ class Answerer:
             sentence_terms = self._sentence_terms(sp)
             context = self._context_terms(sp.passage.context, sp.context_terms)
             total, _ = profile.total(hit.score, SpanTexts(sp.passage.text, sp.sentences), sentence_terms, context)
-            ranked.append((total, hit.score, sp, sentence_terms, context))
+            weight = self._source_weight(hit.index)  # corpus.weights: 1.0 changes no bit
+            ranked.append((total * weight, hit.score * weight, sp, sentence_terms, context))
         # Ties keep BM25's order (score, then position), the same rule BM25Index documents.
         ranked.sort(key=lambda r: -r[0])
         # The highlight is the sentence that answers (index/highlight.py), chosen only for the
@@ -302,6 +305,19 @@ class Answerer:
             reason=None if answered else "the sources do not answer this",
             terms=terms,
         )
+
+    def _top_k(self, expanded: list[str], depth: int) -> list[BM25Hit]:
+        """BM25's `depth` best passages; by BM25 score times source weight when the index
+        weighs its sources (`source_weights`), else exactly BM25's own top-k."""
+        weights = self.reader.weights
+        if weights is None:
+            return self.reader.bm25.top_k(expanded, depth)
+        return weighted_top_k(self.reader.bm25, expanded, depth, weights)
+
+    def _source_weight(self, position: int) -> float:
+        """The weight corpus.weights gives the passage at this BM25 position (1.0 unless set)."""
+        weights = self.reader.weights
+        return 1.0 if weights is None else float(weights[position])
 
     def _label_terms(self, label: str) -> list[str]:
         """A paragraph label's terms, made as its sentence's terms were (acronyms expanded)."""

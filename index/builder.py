@@ -31,6 +31,7 @@ from .pdf import is_pdf, parse_pdf
 from .doc_analysis import analyse_documents, learn_acronyms
 from .fastanalysis import AcronymExpander
 from .sentences import sentence_spans
+from .source_rules import SourceRules
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ class IndexParams:
     passages: PassageParams = PassageParams()
     context_weight: int = 1
     max_file_bytes: int = 50 * 1024 * 1024
+    # corpus.exclude and corpus.weights. Not part of `writer.shaping_meta`: excluded files are
+    # documents removed and weights a column rewritten, both of which the incremental build does.
+    sources: SourceRules = SourceRules()
 
     def __post_init__(self) -> None:
         if not 0 <= self.context_weight <= 10:
@@ -108,18 +112,19 @@ def split_sources(sources: Sequence[CorpusSource]) -> tuple[list[Path], list[Web
 
 
 def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None,
-                progress: Progress | None = None, file_stats: dict[str, tuple[int, int]] | None = None
-                ) -> tuple[list[Document], list[CorpusWarning]]:
+                progress: Progress | None = None, file_stats: dict[str, tuple[int, int]] | None = None,
+                rules: SourceRules | None = None) -> tuple[list[Document], list[CorpusWarning]]:
     """Read every supported file under `paths` and fetch every URL; problems become warnings.
 
-    Files come first (folders recursively, in sorted order), then URLs in the order given.
+    Files come first (folders recursively, in sorted order, less those `rules.exclude`
+    leaves out), then URLs in the order given.
     Documents with identical text are kept once (the first one wins), so a file copied into
     two folders does not get twice the say in ranking. `file_stats`, when given, receives
     each file's (size, mtime_ns) as taken *before* reading it: a file edited while the build
     reads it then looks changed to the next reindex, never unchanged.
     """
     folders, web = split_sources(paths)
-    files, warnings = discover_files(folders) if folders else ([], [])
+    files, warnings = discover_files(folders, rules) if folders else ([], [])
     total = len(files) + len(web)
     loaded: list[tuple[str, Document | None]] = []
     for done, path in enumerate(files, start=1):
@@ -268,7 +273,7 @@ def build_from_paths(paths: Sequence[CorpusSource], params: IndexParams = IndexP
     """Read a corpus from files, folders and URLs and build its index."""
     started = time.perf_counter()
     stats: dict[str, tuple[int, int]] = {}
-    documents, warnings = load_corpus(paths, params.max_file_bytes, progress, file_stats=stats)
+    documents, warnings = load_corpus(paths, params.max_file_bytes, progress, file_stats=stats, rules=params.sources)
     for warning in warnings:
         # Debug only: the adapters show `warnings` themselves (`corpus_warnings.summarise`: the
         # CLI on stderr, the bot in its log); logging them here too printed every warning twice.

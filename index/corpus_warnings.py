@@ -36,6 +36,7 @@ class WarningKind(StrEnum):
     PAGE_UNREADABLE = "page-unreadable"  # a fetched page the extractor could not read
     NO_TEXT = "no-text"  # a PDF without a text layer (scanned pages)
     ENCRYPTED = "encrypted"  # a password-protected PDF
+    EXCLUDED = "excluded"  # a file in a corpus folder that corpus.exclude leaves out
 
 
 # Per kind, the words after the count in a summary line (always more than LIST_AT_MOST).
@@ -54,6 +55,7 @@ _SUMMARY: dict[WarningKind, str] = {
     WarningKind.PAGE_UNREADABLE: "pages skipped as unreadable",
     WarningKind.NO_TEXT: "PDFs skipped with no text layer (scanned pages?)",
     WarningKind.ENCRYPTED: "PDFs skipped as password-protected",
+    WarningKind.EXCLUDED: "files excluded by corpus.exclude",
 }
 
 
@@ -82,6 +84,10 @@ class CorpusWarning:
     @classmethod
     def empty(cls, path: str) -> CorpusWarning:
         return cls(WarningKind.EMPTY, path, "skipped, no text to index")
+
+    @classmethod
+    def excluded(cls, path: str, pattern: str) -> CorpusWarning:
+        return cls(WarningKind.EXCLUDED, path, f"excluded by corpus.exclude ({pattern!r})")
 
     @classmethod
     def cannot_read(cls, path: object, exc: OSError) -> CorpusWarning:

@@ -39,8 +39,9 @@ PARALLEL_ABOVE_CHARS = 4_000_000
 # Documents per task sent to a worker (amortises pickling; keeps both cores busy).
 _TASK_DOCS = 64
 
-_SHAPING_SOURCES = ("acronyms.py", "analysis.py", "doc_analysis.py", "documents.py", "fastanalysis.py", "fastpunkt.py",
-                    "normalize.py", "passages.py", "pdf.py", "sentences.py", "textdecode.py", "_termscan.c")
+_SHAPING_SOURCES = ("acronyms.py", "analysis.py", "comment_sections.py", "doc_analysis.py", "documents.py",
+                    "fastanalysis.py", "fastpunkt.py", "normalize.py", "passages.py", "pdf.py", "sentences.py",
+                    "textdecode.py", "_termscan.c")
 
 
 @dataclass

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .comment_sections import comment_sections
 from .corpus_warnings import CorpusWarning, WarningKind
 from .normalize import normalize_text
+from .source_rules import SourceRules
 from .textdecode import NotText, decode_bom, decode_text
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml", ".pdf")
@@ -27,8 +29,10 @@ HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 # and PDFs.
 MARKUP_KINDS = ("md", "html", "url", "pdf")
 
-# Roles a block can play; only "paragraph" blocks become passages.
+# Roles a block can play; only "paragraph" blocks become passages. COMMENT: a block of a
+# readers' comment section (`comment_sections`), never the article's word.
 TITLE, HEADING, PARAGRAPH, BYLINE, CHROME = "title", "heading", "paragraph", "byline", "chrome"
+COMMENT = "comment"
 
 _WORD = re.compile(r"\w+")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -117,12 +121,14 @@ def read_text_file(path: Path, max_bytes: int | None = None) -> tuple[str, str]:
         raise UnreadableDocument(path, str(exc), WarningKind.BINARY) from exc
 
 
-def discover_files(paths: list[Path]) -> tuple[list[Path], list[CorpusWarning]]:
+def discover_files(paths: list[Path], rules: SourceRules | None = None) -> tuple[list[Path], list[CorpusWarning]]:
     """Expand files and folders (recursively) into supported files, in a stable order.
 
     Returns the files and warnings for paths that do not exist, cannot be read or are not
     supported (files of other kinds found in folders included, so every file left out is
     counted). Hidden files and folders (names starting with ".") are left out silently.
+    Files in folders that `rules.exclude` matches (their path inside the folder) are left out
+    with an EXCLUDED warning each, so the summary counts them; a file given by itself is read.
     Folder symlinks are not followed, so a symlink loop cannot make the walk endless.
     """
     found: dict[Path, None] = {}
@@ -134,7 +140,7 @@ def discover_files(paths: list[Path]) -> tuple[list[Path], list[CorpusWarning]]:
             else:
                 warnings.append(_unsupported(root))
         elif root.is_dir():
-            for path in sorted(_walk(root, warnings)):
+            for path in sorted(_walk(root, warnings, rules if rules is not None and rules.exclude else None)):
                 found[path] = None
         elif root.is_symlink() or root.exists():
             warnings.append(CorpusWarning(WarningKind.NOT_A_FILE, str(root), f"skipped, {_not_a_file(root)}"))
@@ -143,7 +149,8 @@ def discover_files(paths: list[Path]) -> tuple[list[Path], list[CorpusWarning]]:
     return list(found), warnings
 
 
-def _walk(root: Path, warnings: list[CorpusWarning]) -> list[Path]:
+def _walk(root: Path, warnings: list[CorpusWarning], rules: SourceRules | None = None, inside: str = "") -> list[Path]:
+    """The supported files under `root`, whose path inside the corpus folder is `inside`."""
     files: list[Path] = []
     try:
         children = sorted(root.iterdir())
@@ -153,8 +160,13 @@ def _walk(root: Path, warnings: list[CorpusWarning]) -> list[Path]:
     for child in children:
         if child.name.startswith("."):
             continue
+        relative = f"{inside}{child.name}"
         if child.is_dir() and not child.is_symlink():
-            files.extend(_walk(child, warnings))
+            files.extend(_walk(child, warnings, rules, relative + "/"))
+            continue
+        pattern = rules.excluded_by(relative) if rules is not None else None
+        if pattern is not None:
+            warnings.append(CorpusWarning.excluded(str(child), pattern))
         elif child.suffix.lower() in SUPPORTED_SUFFIXES:
             if child.is_file():
                 files.append(child)
@@ -254,6 +266,7 @@ def parse_document(raw: str, path: str, kind: str = "txt", metadata: dict[str, s
         author = author or name
 
     _drop_repeated_lines(blocks, roles)
+    _mark_comments(blocks, roles, kind)
     _assign_roles(blocks, roles, headings, kind)
     sectioned = _with_sections(blocks, roles, headings)
     return _document(path, kind, text, front, title, sectioned, author, bio)
@@ -427,6 +440,14 @@ def _drop_repeated_lines(blocks: list[Block], roles: dict[int, str]) -> None:
         seen.add(key)
 
 
+def _mark_comments(blocks: list[Block], roles: dict[int, str], kind: str) -> None:
+    """Every block of a readers' comment section becomes COMMENT (the title and byline stay)."""
+    for first, last in comment_sections(blocks, kind in MARKUP_KINDS, is_prose):
+        for block in blocks[first:last + 1]:
+            if roles.get(block.number) not in (TITLE, BYLINE):
+                roles[block.number] = COMMENT
+
+
 def _assign_roles(blocks: list[Block], roles: dict[int, str], headings: dict[int, str], kind: str) -> None:
     """Decide headings, paragraphs and leftovers by layout.
 
@@ -469,7 +490,7 @@ def _is_list(text: str) -> bool:
 
 def _next_prose(blocks: list[Block], i: int, roles: dict[int, str], is_body_text: Callable[[int], bool]) -> bool:
     """Whether the very next block is body text (what a heading must introduce)."""
-    if i + 1 >= len(blocks) or roles.get(blocks[i + 1].number) in (BYLINE, CHROME, TITLE):
+    if i + 1 >= len(blocks) or roles.get(blocks[i + 1].number) in (BYLINE, CHROME, TITLE, COMMENT):
         return False
     return is_body_text(i + 1)
 

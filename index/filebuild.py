@@ -47,6 +47,7 @@ from .gc_pause import no_cyclic_gc
 from .term_ids import GlobalTermIds, LocalTermIds
 from .source_names import META_KEY as ROOTS_META_KEY
 from .source_names import encode_roots
+from .source_weights import write_weights
 from .writer import IndexFileWriter, index_meta
 
 log = logging.getLogger(__name__)
@@ -259,7 +260,7 @@ def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexPa
     warnings). Raises EmptyCorpusError when nothing can be indexed."""
     started = time.perf_counter()
     folders, web = split_sources(sources)
-    files, warnings = discover_files(folders) if folders else ([], [])
+    files, warnings = discover_files(folders, params.sources) if folders else ([], [])
     total = len(files) + len(web)
     with no_cyclic_gc(), IndexFileWriter(tmp) as writer:
         kept = _Collected(writer)
@@ -333,6 +334,7 @@ def _finish(kept: _Collected, params: IndexParams, generation: int, started: flo
                       generation, len(kept.keys), kept.passages, len(terms), time.perf_counter() - started,
                       sum(body_terms) / n_sentences if n_sentences else 12.0)
     meta.update(extra_meta)
+    meta.update(write_weights(kept.writer.db, params.sources, meta.get(ROOTS_META_KEY)))
     kept.writer.finish(arrays, np.arange(kept.passages), acronyms.to_rows(), kept.files, meta)
 
 

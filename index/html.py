@@ -157,6 +157,12 @@ def _body_blocks(body: Any) -> list[tuple[str, str]]:
             if text:
                 out.append((rend if re.fullmatch(r"h[1-6]", rend) else "h2", text))
         elif tag == "list":
+            parted = [_item_parts(item) for item in el.findall("item")]
+            if parted and all(len(parts) >= 2 for parts in parted):
+                # Items of several paragraphs each (an FAQ, a comment thread): one block per
+                # item, a line per paragraph, rather than one line gluing them ("Tom2 hours ago").
+                out.extend(("p", "\n".join(parts)) for parts in parted)
+                continue
             items = [_clean("".join(item.itertext())) for item in el.findall("item")]
             items = [i for i in items if i]
             if items:
@@ -175,6 +181,17 @@ def _body_blocks(body: Any) -> list[tuple[str, str]]:
             if text:
                 out.append(("p", text))
     return out
+
+
+def _item_parts(item: Any) -> list[str]:
+    """The paragraphs of a list item that holds paragraphs (empty: it holds none), its own
+    text before them first."""
+    paragraphs = [child for child in item if isinstance(child.tag, str) and child.tag == "p"]
+    if not paragraphs:
+        return []
+    parts = [_clean(item.text)] + [_clean("".join(p.itertext())) + (" " + _clean(p.tail) if _clean(p.tail) else "")
+                                   for p in paragraphs]
+    return [p for p in parts if p]
 
 
 def _meta(tree: Any, attr: str, value: str) -> str | None:

@@ -45,7 +45,8 @@ from .doc_analysis import (DocAnalysis, analyse_document, code_fingerprint, lear
                            stored_document_fields, stored_passage_rows)
 from .source_names import META_KEY as ROOTS_META_KEY
 from .source_names import encode_roots
-from .writer import DOCUMENT_COLUMNS, PASSAGE_COLUMNS, insert_array, shaping_meta
+from .source_weights import write_weights
+from .writer import DOCUMENT_INSERT, PASSAGE_COLUMNS, insert_array, shaping_meta
 from .bm25 import decode_terms, drop_unheld_terms, encode_terms, sorted_position
 from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, split_sources
 from .corpus_warnings import CorpusWarning
@@ -153,7 +154,7 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
     meta, old_docs, old_files = old
     by_path = {d.path: d for d in old_docs.values()}
     built_at_ns = int(float(meta.get("built_at", "0")) * 1e9)
-    files, warnings = discover_files(folders) if folders else ([], [])
+    files, warnings = discover_files(folders, params.sources) if folders else ([], [])
     loaded: list[tuple[str, OldDocument | Document]] = []
     states: dict[str, tuple[int, int]] = {}
     for path in files:
@@ -260,6 +261,8 @@ def apply_update(plan: UpdatePlan, params: IndexParams, tmp: Path) -> bool:
             else:
                 db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, *value))
         _update_meta(db, plan, prepared, params, updated, started)
+        weights = write_weights(db, params.sources, plan.roots)  # every document: the weights may have changed
+        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(weights.items()))
         db.commit()
     return True
 
@@ -389,7 +392,7 @@ def _update_rows(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _
             continue
         p = prepared[id(d)]
         a = p.analysis
-        db.execute(f"INSERT INTO documents VALUES ({','.join('?' * DOCUMENT_COLUMNS)})",
+        db.execute(DOCUMENT_INSERT,
                    (next_doc, *stored_document_fields(d), order, len(a.passages), json.dumps(a.definitions), p.body_terms,
                     sum(len(s) for s in a.sentences)))
         db.executemany(f"INSERT INTO passages VALUES ({','.join('?' * PASSAGE_COLUMNS)})",

@@ -40,6 +40,7 @@ from .file_guard import describe, ensure_ours_or_absent, read_header
 from .passages import Citation, Passage
 from .source_names import META_KEY as ROOTS_META_KEY
 from .source_names import decode_roots, shown_name
+from .source_weights import load_weights, write_weights
 from .writer import APPLICATION_ID, SCHEMA_VERSION, IndexFileWriter, index_meta
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def write_index_sync(built: BuiltIndex, db_path: Path) -> IndexInfo:
                               len(built.documents), len(built.passages), built.terms, built.seconds,
                               built.avg_sentence_terms)
             meta.update(built.extra_meta)
+            meta.update(write_weights(writer.db, built.params.sources, meta.get(ROOTS_META_KEY)))
             writer.finish(built.bm25.to_arrays(), np.arange(len(built.passages)), built.acronyms.to_rows(),
                           built.file_states, meta)
         install(tmp, db_path)
@@ -324,8 +326,11 @@ class IndexReader:
 
     def __init__(self, db_path: Path, db: aiosqlite.Connection, info: IndexInfo, bm25: BM25Index,
                  acronyms: AcronymMap, identity: tuple[int, int, int],
-                 sync_conn: sqlite3.Connection | None = None, passage_rows: np.ndarray | None = None) -> None:
+                 sync_conn: sqlite3.Connection | None = None, passage_rows: np.ndarray | None = None,
+                 weights: np.ndarray | None = None) -> None:
         self.path = db_path
+        # Each BM25 position's source weight (corpus.weights), None when every source weighs 1.
+        self.weights = weights
         # BM25 position -> passages.idx (None: the identity, as a full build writes it).
         self._rows = passage_rows
         self._positions: np.ndarray | None = None  # the inverse, built on first use
@@ -347,14 +352,15 @@ class IndexReader:
         Reading a large index's arrays takes about a second at a million passages, so it runs
         in a worker thread: a bot reloading after `citebot index` keeps serving meanwhile.
         """
-        conn, meta, bm25, acronyms, rows, identity = await asyncio.to_thread(_load, db_path)
+        conn, meta, bm25, acronyms, rows, identity, weights = await asyncio.to_thread(_load, db_path)
         try:
             db = await aiosqlite.connect(f"file:{db_path}?mode=ro", uri=True)
         except BaseException:
             conn.close()
             raise
         # `conn` stays open: it pins the file the arrays came from, for `passages_sync`.
-        return cls(db_path, db, _info(db_path, meta), bm25, acronyms, identity, sync_conn=conn, passage_rows=rows)
+        return cls(db_path, db, _info(db_path, meta), bm25, acronyms, identity, sync_conn=conn, passage_rows=rows,
+                   weights=weights)
 
     async def close(self) -> None:
         await self._db.close()
@@ -451,10 +457,11 @@ def _passages_sql(n: int) -> str:
 
 
 def _load(db_path: Path) -> tuple[sqlite3.Connection, dict[str, str], BM25Index, AcronymMap, np.ndarray | None,
-                                  tuple[int, int, int]]:
+                                  tuple[int, int, int], np.ndarray | None]:
     """Everything `IndexReader.open` reads, blocking: the checked header, BM25 arrays, acronyms,
-    the position -> row map, and the file's identity (taken first: if a reindex swaps the
-    file in between, the reader reloads once more rather than miss the new index)."""
+    the position -> row map, the file's identity (taken first: if a reindex swaps the
+    file in between, the reader reloads once more rather than miss the new index), and the
+    positions' source weights (`source_weights.load_weights`)."""
     try:
         st = db_path.stat()
     except FileNotFoundError as exc:
@@ -468,6 +475,7 @@ def _load(db_path: Path) -> tuple[sqlite3.Connection, dict[str, str], BM25Index,
         bm25 = BM25Index.from_arrays(arrays)
         if rows is not None and rows.size != bm25.n_docs:
             raise ValueError(f"{rows.size} passage rows for {bm25.n_docs} BM25 documents")
+        weights = load_weights(conn, meta, bm25.n_docs)
     except (sqlite3.DatabaseError, KeyError, ValueError, TypeError) as exc:
         conn.close()
         # TypeError: a truncated file can hand back NULL where a blob should be.
@@ -476,7 +484,7 @@ def _load(db_path: Path) -> tuple[sqlite3.Connection, dict[str, str], BM25Index,
         conn.close()
         raise
     bm25.warm_up()  # compile (or load) the large-corpus search code here, not on a first question
-    return conn, meta, bm25, acronyms, rows, (st.st_dev, st.st_ino, st.st_mtime_ns)
+    return conn, meta, bm25, acronyms, rows, (st.st_dev, st.st_ino, st.st_mtime_ns), weights
 
 
 def _in_order(rows: Sequence[tuple], positions: Sequence[int], row_ids: Sequence[int],

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 8  # 2: sentence_terms; 3: files, per-document build facts, passage_rows; 4: no analysis_cache;
+SCHEMA_VERSION = 9  # 2: sentence_terms; 3: files, per-document build facts, passage_rows; 4: no analysis_cache;
                     # 5: context_terms; 6: no documents.text (never read: 0.7 GB of 2.4 at a million passages);
-                    # 7: documents.encoding; 8: passages.page_first, page_last
+                    # 7: documents.encoding; 8: passages.page_first, page_last; 9: documents.weight
 APPLICATION_ID = 0x43495445  # "CITE": marks the file as ours in the SQLite header
 
 SCHEMA = """
@@ -33,7 +33,10 @@ CREATE TABLE documents (
     -- place in the build order, how many passages it has, the acronym definitions it holds
     -- (JSON), its expanded body terms and its sentences (for avg_sentence_terms).
     ord INTEGER NOT NULL, n_passages INTEGER NOT NULL, definitions TEXT, body_terms INTEGER,
-    n_sentences INTEGER
+    n_sentences INTEGER,
+    -- corpus.weights: multiplies the scores of the document's passages (`source_weights`);
+    -- set after the rows are in, so a change of weights rewrites only this column.
+    weight REAL NOT NULL DEFAULT 1.0
 );
 -- The corpus files as last read (stat before reading), so a reindex can tell unchanged ones.
 CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
@@ -59,7 +62,9 @@ CREATE UNIQUE INDEX passages_id ON passages (id);
 CREATE INDEX passages_doc ON passages (doc_id, ordinal);
 """
 
-DOCUMENT_COLUMNS = 15
+DOCUMENT_COLUMNS = 15  # the columns a build writes per row (`weight` is set after, by source_weights)
+DOCUMENT_INSERT = ("INSERT INTO documents (id, hash, path, title, author, author_bio, url, date, kind, encoding, ord, "
+                   f"n_passages, definitions, body_terms, n_sentences) VALUES ({','.join('?' * DOCUMENT_COLUMNS)})")
 PASSAGE_COLUMNS = 15
 
 
@@ -147,7 +152,7 @@ class IndexFileWriter:
 
     def add_documents(self, rows: Iterable[Sequence]) -> None:
         """`documents` rows (DOCUMENT_COLUMNS values each)."""
-        self.db.executemany(f"INSERT INTO documents VALUES ({','.join('?' * DOCUMENT_COLUMNS)})", rows)
+        self.db.executemany(DOCUMENT_INSERT, rows)
 
     def add_passages(self, rows: Iterable[Sequence]) -> None:
         """`passages` rows (PASSAGE_COLUMNS values each)."""

@@ -333,6 +333,11 @@ INVALID = [
     pytest.param("[corpus]\nmax_file_mb = -1\n", "corpus.max_file_mb", id="max_file_mb-negative"),
     pytest.param('[answer]\ncorrect_typos = "yes"\n', "answer.correct_typos", id="correct_typos-string"),
     pytest.param("[answer]\nenglish_prior = -1\n", "answer.english_prior", id="english_prior-negative"),
+    pytest.param('[corpus]\nexclude = "drafts/**"\n', "corpus.exclude", id="exclude-not-a-list"),
+    pytest.param('[corpus]\nexclude = ["[ab"]\n', "corpus.exclude", id="exclude-bad-pattern"),
+    pytest.param('[[corpus.weights]]\npattern = "changelog*"\n', "corpus.weights entry 1", id="weights-no-weight"),
+    pytest.param('[[corpus.weights]]\npattern = "changelog*"\nweight = 0\n', "corpus.weights entry 1",
+                 id="weights-zero"),
 ]
 
 
