@@ -22,6 +22,7 @@ from .fastanalysis import AcronymExpander, FastTerms
 from .highlight import SentenceChooser, heading_terms
 from .passages import Passage
 from .rerank import QueryProfile, RerankWeights, SpanTexts
+from .semantic import SemanticRerank
 from .store import IndexReader, StoredPassage
 
 # Questions longer than this are analysed only up to here: nobody asks a 100,000-character
@@ -52,6 +53,11 @@ class AnswerParams:
     min_coverage: float = 0.65
     weak_coverage: float = 0.45
     min_margin: float = 1.2
+    # The optional semantic re-rank (index/semantic.py, the citebot[semantic] extra).
+    semantic: bool = False
+    semantic_weight: float = 0.55
+    semantic_candidates: int = 25
+    semantic_max_passages: int = 20_000
 
     def __post_init__(self) -> None:
         if not 1 <= self.top_k <= 25:
@@ -68,6 +74,12 @@ class AnswerParams:
                 raise ValueError(f"answer.{name} must not be negative")
         if not 0.0 <= self.sentence_b <= 1.0:
             raise ValueError("answer.sentence_b must be between 0 and 1")
+        if not 0.0 <= self.semantic_weight <= 1.0:
+            raise ValueError("answer.semantic_weight must be between 0 and 1")
+        if not 1 <= self.semantic_candidates <= 100:
+            raise ValueError(f"answer.semantic_candidates must be between 1 and 100, got {self.semantic_candidates}")
+        if self.semantic_max_passages < 0:
+            raise ValueError("answer.semantic_max_passages must not be negative")
 
     @property
     def weights(self) -> RerankWeights:
@@ -155,6 +167,8 @@ class Answerer:
         # Only the memoised default analyser is known to be a pure function of the text; a custom
         # one has its context analysed every time, as before.
         self._contexts: dict[str, frozenset[str]] | None = {} if plain else None
+        # The optional semantic re-rank (index/semantic.py); None: lexical only.
+        self.semantic = SemanticRerank.for_reader(reader, params.semantic_weight) if params.semantic else None
 
     def query_terms(self, question: str) -> tuple[list[str], list[str]]:
         """The question's own terms, and those plus the other form of any acronym."""
@@ -171,10 +185,11 @@ class Answerer:
         if not terms:
             return Answer(question, False, [], reason="no searchable words", terms=terms)
         bm25 = self.reader.bm25
-        depth = max(self.params.candidates, top_k)
+        depth = max(self.params.candidates if self.semantic is None else self.params.semantic_candidates, top_k)
         # On a large corpus the whole retrieval (scoring, fetching the candidates, the re-rank)
-        # runs in one worker thread, so an event loop serving Discord never stalls.
-        if bm25.n_docs > OFFLOAD_ABOVE_PASSAGES:
+        # runs in one worker thread, so an event loop serving Discord never stalls; so does
+        # one that encodes the question for the semantic re-rank (~15 ms).
+        if bm25.n_docs > OFFLOAD_ABOVE_PASSAGES or self.semantic is not None:
             return await asyncio.to_thread(self._retrieve, question, terms, expanded, depth, top_k)
         found = bm25.top_k(expanded, depth)
         if not found:
@@ -205,6 +220,10 @@ class Answerer:
             ranked.append((total, hit.score, sp, sentence_terms, context))
         # Ties keep BM25's order (score, then position), the same rule BM25Index documents.
         ranked.sort(key=lambda r: -r[0])
+        if self.semantic is not None:  # the semantic re-rank: the mixed score orders, and is the score shown
+            mixed = self.semantic.order(question, [r[0] for r in ranked], [r[2].passage.text for r in ranked])
+            if mixed is not None:
+                ranked = [(score, *ranked[i][1:]) for i, score in mixed]
         # The highlight is the sentence that answers (index/highlight.py), chosen only for the
         # passages shown.
         chooser = SentenceChooser(question, expanded, idf, self.avg_sentence_terms, weights.sentence_k1,
