@@ -24,6 +24,8 @@ from index.corpus_warnings import CorpusWarning, summarise
 from index.errors import CitebotError, EmptyCorpusError, IndexMissingError, IndexWriteError
 from index.evaluation import EvalSet, evaluate, load_eval_set
 from index.reindex import ReindexResult, rebuild_sync
+from index.semantic import describe as describe_vectors
+from index.semantic import vector_step
 from index.store import IndexReader
 
 from .settings import Settings, corpus_sources, default_data_dir, load_settings
@@ -91,8 +93,10 @@ def reindex(settings: Settings, paths: Sequence[Path] | None = None, quiet: bool
     """Rebuild the index at settings.db_path from `paths` (default: the configured corpus)."""
     sources = list(paths) if paths else list(settings.corpus_paths)
     prepare_default_folder(settings)
+    progress = ProgressBar() if not quiet else None
+    finish = vector_step(settings.answer.semantic, settings.answer.semantic_max_passages, progress)
     try:
-        result = rebuild_sync(sources, settings.db_path, settings.index, ProgressBar() if not quiet else None)
+        result = rebuild_sync(sources, settings.db_path, settings.index, progress, finish=finish)
     except EmptyCorpusError as exc:
         print_warnings(exc.warnings, verbose)  # say why files were skipped before the one-line error
         raise
@@ -133,6 +137,9 @@ def cmd_index(args: argparse.Namespace) -> int:
         f"Indexed {info.documents} documents into {info.passages} passages, {info.terms} terms, "
         f"in {result.seconds:.2f} s (generation {info.generation}) -> {info.path}"
     )
+    vectors = describe_vectors(info.meta) if settings.answer.semantic else None
+    if vectors:
+        print(vectors)
     return 0
 
 
@@ -168,6 +175,8 @@ async def _eval(args: argparse.Namespace) -> int:
     if not ks or min(ks) < 1 or max(ks) > 10:
         raise CitebotError("--k takes whole numbers from 1 to 10, e.g. --k 1,3,5")
     eval_set = load_eval_set(Path(args.file).expanduser())
+    semantic = settings.answer.semantic if args.semantic is None else args.semantic
+    settings = replace(settings, answer=replace(settings.answer, semantic=semantic))
     with tempfile.TemporaryDirectory(prefix="citebot-eval-") as tmp:
         db = settings.db_path if args.db else Path(tmp) / "eval.sqlite3"
         if args.db and not (args.rebuild or args.corpus) and db.exists():
@@ -177,17 +186,26 @@ async def _eval(args: argparse.Namespace) -> int:
         reader = await IndexReader.open(db)
         try:
             info = reader.info
-            answerer = Answerer(reader, settings.answer)
-            report = await evaluate(eval_set, answerer.ask, ks, keep_misses=args.misses)
+            # With the semantic re-rank on, both paths are measured on the same index.
+            paths = [("lexical", False), ("semantic", True)] if semantic else [("", False)]
+            reports = []
+            for label, on in paths:
+                answerer = Answerer(reader, replace(settings.answer, semantic=on))
+                if on and answerer.semantic is None:
+                    raise CitebotError(f"the index at {db} has no passage vectors for the semantic re-rank; "
+                                       f"build it again with --rebuild (or without --db)")
+                reports.append((label, await evaluate(eval_set, answerer.ask, ks, keep_misses=args.misses)))
         finally:
             await reader.close()
     print(f"corpus: {info.documents} documents, {info.passages} passages")
     if args.json:
-        print(json.dumps(report.as_dict()))
-    else:
-        print(report.render())
-    for miss in report.misses:
-        print(f"  miss: {miss}")
+        out = {label: r.as_dict() for label, r in reports} if semantic else reports[0][1].as_dict()
+        print(json.dumps(out))
+    for label, report in reports:
+        if not args.json:
+            print((f"[{label}] " if label else "") + report.render())
+        for miss in report.misses:
+            print(f"  miss{f' ({label})' if label else ''}: {miss}")
     return 0
 
 
@@ -196,6 +214,7 @@ async def _build_eval_index(args: argparse.Namespace, settings: Settings, eval_s
     from index.builder import build_from_documents, build_from_paths
     from index.store import write_index
 
+    finish = vector_step(settings.answer.semantic, settings.answer.semantic_max_passages, ProgressBar())
     if eval_set.documents is not None:
         built = await asyncio.to_thread(build_from_documents, eval_set.documents, settings.index)
     else:
@@ -206,7 +225,7 @@ async def _build_eval_index(args: argparse.Namespace, settings: Settings, eval_s
             print_warnings(exc.warnings, args.verbose)  # why files or URLs were skipped, before the error
             raise
         print_warnings(built.warnings, args.verbose)
-    await write_index(built, db)
+    await write_index(built, db, finish)
 
 
 async def _chat(args: argparse.Namespace) -> int:
@@ -280,6 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true",
                    help="with --db: build the index again even when one is there (default: reuse it)")
     p.add_argument("--verbose", action="store_true", help="list every file --corpus skipped, not a count per kind")
+    p.add_argument("--semantic", action=argparse.BooleanOptionalAction, default=None,
+                   help="measure the semantic re-rank too, beside the lexical path (default: answer.semantic; "
+                        "needs citebot[semantic])")
     p.set_defaults(func=lambda a: asyncio.run(_eval(a)))
 
     p = sub.add_parser("chat", parents=[common], help="ask questions interactively, answered as the bot would")

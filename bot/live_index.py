@@ -89,7 +89,14 @@ class LiveIndex:
                 log.warning("index file changed but cannot be opened, still answering from the old one: %s", exc)
                 return False
             self._refused = None
-            self._slot = _Slot(reader, Answerer(reader, self.params))
+            # In a thread: with answer.semantic on, the Answerer reads the index's passage vectors
+            # (up to 30 MB at answer.semantic_max_passages), which must not stall the event loop.
+            try:
+                answerer = await asyncio.to_thread(Answerer, reader, self.params)
+            except BaseException:
+                await reader.close()
+                raise
+            self._slot = _Slot(reader, answerer)
             self._slot.idle.set()
             log.info("reloaded index: generation %d, %d documents, %d passages",
                      reader.info.generation, reader.info.documents, reader.info.passages)

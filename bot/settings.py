@@ -320,6 +320,8 @@ def _bool(cfg: dict[str, Any], key: str, default: bool, section: str) -> bool:
 
 
 def _typed(cfg: dict[str, Any], key: str, type_name: Any, section: str) -> Any:
+    if str(type_name) in ("bool", "<class 'bool'>"):
+        return _bool(cfg, key, False, section)
     if str(type_name) in ("int", "<class 'int'>"):
         return _int(cfg, key, 0, section)
     if str(type_name) in ("bool", "<class 'bool'>"):

@@ -28,6 +28,7 @@ from .question_terms import QuestionAnalyser, QuestionTerms, corrected_question
 from .rerank import QueryProfile, RerankWeights, SpanTexts
 from .spelling import Speller, variant_terms
 from .source_weights import weighted_top_k
+from .semantic import SemanticRerank
 from .store import IndexReader, StoredPassage
 
 # Questions longer than this are analysed only up to here: nobody asks a 100,000-character
@@ -68,6 +69,11 @@ class AnswerParams:
     english_prior: float = 300.0
     common_rank: float = 50.0
     correct_typos: bool = True
+    # The optional semantic re-rank (index/semantic.py, the citebot[semantic] extra).
+    semantic: bool = False
+    semantic_weight: float = 0.55
+    semantic_candidates: int = 25
+    semantic_max_passages: int = 20_000
 
     def __post_init__(self) -> None:
         if not 1 <= self.top_k <= 25:
@@ -84,6 +90,12 @@ class AnswerParams:
                 raise ValueError(f"answer.{name} must not be negative")
         if not 0.0 <= self.sentence_b <= 1.0:
             raise ValueError("answer.sentence_b must be between 0 and 1")
+        if not 0.0 <= self.semantic_weight <= 1.0:
+            raise ValueError("answer.semantic_weight must be between 0 and 1")
+        if not 1 <= self.semantic_candidates <= 100:
+            raise ValueError(f"answer.semantic_candidates must be between 1 and 100, got {self.semantic_candidates}")
+        if self.semantic_max_passages < 0:
+            raise ValueError("answer.semantic_max_passages must not be negative")
 
     @property
     def weights(self) -> RerankWeights:
@@ -191,6 +203,8 @@ class Answerer:
         self.speller = Speller(reader.bm25.vocabulary, reader.bm25.df, variant_terms(spelling) if plain else spelling.term,
                                forget=spelling.forget if plain else None) if params.correct_typos else None
         self._analyser = QuestionAnalyser(self.analyzer, self._question_terms, reader.bm25.df, self.speller)
+        # The optional semantic re-rank (index/semantic.py); None: lexical only.
+        self.semantic = SemanticRerank.for_reader(reader, params.semantic_weight) if params.semantic else None
 
     def analyse(self, question: str) -> QuestionTerms:
         """The question's search terms, typos and chat spellings corrected (`question_terms`)."""
@@ -217,10 +231,11 @@ class Answerer:
         expanded = self._expand(terms)
         if not terms:
             return self._corrected(Answer(question, False, [], reason="no searchable words", terms=terms), analysed)
-        depth = max(self.params.candidates, top_k)
+        depth = max(self.params.candidates if self.semantic is None else self.params.semantic_candidates, top_k)
         # On a large corpus the whole retrieval (scoring, fetching the candidates, the re-rank)
-        # runs in one worker thread, so an event loop serving Discord never stalls.
-        if bm25.n_docs > OFFLOAD_ABOVE_PASSAGES:
+        # runs in one worker thread, so an event loop serving Discord never stalls; so does
+        # one that encodes the question for the semantic re-rank (~15 ms).
+        if bm25.n_docs > OFFLOAD_ABOVE_PASSAGES or self.semantic is not None:
             answer = await asyncio.to_thread(self._retrieve, question, terms, expanded, depth, top_k, analysed.ranks)
             return self._corrected(answer, analysed)
         found = self._top_k(expanded, depth)
@@ -275,6 +290,10 @@ class Answerer:
             ranked.append((total * weight, hit.score * weight, sp, sentence_terms, context))
         # Ties keep BM25's order (score, then position), the same rule BM25Index documents.
         ranked.sort(key=lambda r: -r[0])
+        if self.semantic is not None:  # the semantic re-rank: the mixed score orders, and is the score shown
+            mixed = self.semantic.order(question, [r[0] for r in ranked], [r[2].passage.text for r in ranked])
+            if mixed is not None:
+                ranked = [(score, *ranked[i][1:]) for i, score in mixed]
         # The highlight is the sentence that answers (index/highlight.py), chosen only for the
         # passages shown.
         chooser = SentenceChooser(question, expanded, idf, self.avg_sentence_terms, weights.sentence_k1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,9 @@ from .store import (IndexInfo, build_lock, install, raise_write_error, read_gene
                     remove_stale_builds, temporary_path)
 
 log = logging.getLogger(__name__)
+
+# Completes a new index file (tmp) before it replaces the one at db_path: (tmp, db_path) -> None.
+Finish = Callable[[Path, Path], None]
 
 
 @dataclass(frozen=True)
@@ -34,14 +37,18 @@ class ReindexResult:
 
 
 def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
-                 progress: Progress | None = None, wait_for_lock: bool = True) -> ReindexResult:
-    """Build and swap in a new index; blocking. Raises EmptyCorpusError and leaves the old index."""
+                 progress: Progress | None = None, wait_for_lock: bool = True,
+                 finish: Finish | None = None) -> ReindexResult:
+    """Build and swap in a new index; blocking. Raises EmptyCorpusError and leaves the old index.
+
+    `finish(tmp, db_path)`, if given, completes the new file before it is swapped in, on both
+    the full and the incremental path (the semantic re-rank's passage vectors: index/semantic.py)."""
     with build_lock(db_path, wait=wait_for_lock):
         remove_stale_builds(db_path)  # what a build killed mid-write (SIGKILL, power loss) left behind
         started = time.perf_counter()
         with no_cyclic_gc():
             plan = plan_update(paths, db_path, params)
-            if plan is not None and _update(plan, params, db_path):
+            if plan is not None and _update(plan, params, db_path, finish):
                 analysed = len(plan.new_documents)
                 return ReindexResult(read_info(db_path), time.perf_counter() - started, plan.warnings,
                                      incremental=True, analysed=analysed, reused=len(plan.order) - analysed,
@@ -50,6 +57,8 @@ def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
         tmp = temporary_path(db_path)
         try:
             _, _, warnings = build_index_file(paths, tmp, params, generation, progress)
+            if finish is not None:
+                finish(tmp, db_path)
             install(tmp, db_path)
         except BaseException as exc:
             tmp.unlink(missing_ok=True)
@@ -62,7 +71,7 @@ def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
         return ReindexResult(read_info(db_path), time.perf_counter() - started, warnings)
 
 
-def _update(plan: UpdatePlan, params: IndexParams, db_path: Path) -> bool:
+def _update(plan: UpdatePlan, params: IndexParams, db_path: Path, finish: Finish | None = None) -> bool:
     """Patch a copy of the index with the plan's changes and swap it in; False when the plan
     turns out not to apply (the caller builds in full)."""
     tmp = temporary_path(db_path)
@@ -70,6 +79,8 @@ def _update(plan: UpdatePlan, params: IndexParams, db_path: Path) -> bool:
         if not apply_update(plan, params, tmp):
             tmp.unlink(missing_ok=True)
             return False
+        if finish is not None:
+            finish(tmp, db_path)
         install(tmp, db_path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
@@ -79,6 +90,7 @@ def _update(plan: UpdatePlan, params: IndexParams, db_path: Path) -> bool:
 
 
 async def rebuild(paths: Sequence[Path], db_path: Path, params: IndexParams,
-                  progress: Progress | None = None, wait_for_lock: bool = True) -> ReindexResult:
+                  progress: Progress | None = None, wait_for_lock: bool = True,
+                  finish: Finish | None = None) -> ReindexResult:
     """The same, from async code: the whole build runs in a worker thread."""
-    return await asyncio.to_thread(rebuild_sync, paths, db_path, params, progress, wait_for_lock)
+    return await asyncio.to_thread(rebuild_sync, paths, db_path, params, progress, wait_for_lock, finish)

@@ -21,7 +21,7 @@ import os
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,16 +115,19 @@ def read_generation(db_path: Path) -> int:
         return 0
 
 
-async def write_index(built: BuiltIndex, db_path: Path) -> IndexInfo:
+async def write_index(built: BuiltIndex, db_path: Path,
+                      finish: Callable[[Path, Path], None] | None = None) -> IndexInfo:
     """Write `built` to a temporary file beside `db_path` and atomically replace `db_path`.
 
     The caller should hold `build_lock(db_path)`. The temporary file is removed if anything
     fails, so a failed build (a full disk, a kill) leaves the previous index in place.
+    `finish(tmp, db_path)`, if given, completes the written file before it is swapped in (the
+    semantic re-rank's passage vectors, index/semantic.py).
     """
-    return await asyncio.to_thread(write_index_sync, built, db_path)
+    return await asyncio.to_thread(write_index_sync, built, db_path, finish)
 
 
-def write_index_sync(built: BuiltIndex, db_path: Path) -> IndexInfo:
+def write_index_sync(built: BuiltIndex, db_path: Path, finish: Callable[[Path, Path], None] | None = None) -> IndexInfo:
     """`write_index`, blocking."""
     generation = read_generation(db_path) + 1
     tmp = temporary_path(db_path)
@@ -141,6 +144,8 @@ def write_index_sync(built: BuiltIndex, db_path: Path) -> IndexInfo:
             meta.update(write_weights(writer.db, built.params.sources, meta.get(ROOTS_META_KEY)))
             writer.finish(built.bm25.to_arrays(), np.arange(len(built.passages)), built.acronyms.to_rows(),
                           built.file_states, meta)
+        if finish is not None:
+            finish(tmp, db_path)
         install(tmp, db_path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
@@ -385,6 +390,17 @@ class IndexReader:
                 f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it"
             ) from exc
         return _in_order(rows, indices, row_ids, self._roots)
+
+    def read_sync(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+        """The rows of a read-only query on the file this reader opened (the one its BM25
+        arrays came from, even if a reindex has swapped the path since); blocking."""
+        try:
+            with self._sync_lock:
+                if self._sync is None:
+                    self._sync = _connect_ro(self.path)
+                return self._sync.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise CorruptIndexError(f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it") from exc
 
     def _row_ids(self, positions: Sequence[int]) -> list[int]:
         """passages.idx of these BM25 positions (out-of-range positions match no row)."""

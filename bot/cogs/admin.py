@@ -19,6 +19,7 @@ from discord.ext import commands
 from index.corpus_warnings import CorpusWarning, count_skipped, summarise
 from index.errors import CitebotError, EmptyCorpusError, IndexLockedError
 from index.reindex import rebuild
+from index.semantic import vector_step
 
 from ..discord_render import notice, render_stats
 
@@ -67,7 +68,9 @@ class AdminCog(commands.Cog):
         async with self._reindexing:
             log.info("reindex requested by user %d", interaction.user.id)
             try:
-                result = await rebuild(settings.corpus_paths, settings.db_path, settings.index, wait_for_lock=False)
+                finish = vector_step(settings.answer.semantic, settings.answer.semantic_max_passages)
+                result = await rebuild(settings.corpus_paths, settings.db_path, settings.index, wait_for_lock=False,
+                                       finish=finish)
             except IndexLockedError:
                 text = "Another reindex (perhaps `citebot index`) is running; try again when it has finished."
             except EmptyCorpusError as exc:
