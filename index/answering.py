@@ -296,7 +296,7 @@ class Answerer:
                 ranked = [(score, *ranked[i][1:]) for i, score in mixed]
         # The highlight is the sentence that answers (index/highlight.py), chosen only for the
         # passages shown.
-        chooser = SentenceChooser(question, expanded, idf, self.avg_sentence_terms, weights.sentence_k1,
+        chooser = SentenceChooser(question[:MAX_ANALYSED_CHARS], expanded, idf, self.avg_sentence_terms, weights.sentence_k1,
                                   weights.sentence_b, self.params.answer_type_weight)
         hits = []
         for rank, (total, raw, sp, sentence_terms, context) in enumerate(ranked[:top_k]):

@@ -150,7 +150,9 @@ class QuestionAnalyser:
                 out.append(term)
                 continue
             if typed not in fixed:
-                fixed[typed] = self._correct(typed, term)
+                # A chat question has a few typos; text with hundreds of unknown words (pasted
+                # code, another language) is searched as typed past the first few.
+                fixed[typed] = self._correct(typed, term) if len(fixed) < MAX_CORRECTED_WORDS else None
             correction = fixed[typed]
             if correction is None:
                 out.append(term)
@@ -200,6 +202,11 @@ class QuestionAnalyser:
 
     def _terms_of(self, words: str) -> Sequence[str]:
         return [t for t in map(self.analyzer.term, raw_tokens(words)) if t]
+
+
+# The most distinct unknown words of one question that are looked up for a correction (each
+# costs about 1 ms, up to ~20 ms for a long word): a bound on a question's cost.
+MAX_CORRECTED_WORDS = 8
 
 
 def _folded(typed: str) -> str:

@@ -272,7 +272,9 @@ class Speller:
 
     def _correct(self, word: str, term: str) -> str | None:
         limit = max_distance(word)
-        if not limit or not word.isalpha():
+        # A word longer than any indexed term could be after `limit` edits has no correction;
+        # its deletions would be thousands of strings (a pasted hash, a run of one letter).
+        if not limit or not word.isalpha() or len(word) > MAX_TERM + limit or len(term) > MAX_TERM + limit:
             return None
         index = self.ensure_built()
         distance: dict[str, int] = {}
