@@ -295,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-private-addresses", action="store_true",
                    help="let --corpus URLs reach loopback, private and link-local addresses (refused by default)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
-    p.add_argument("--misses", type=int, default=0, metavar="N", help="list up to N questions that missed")
+    p.add_argument("--misses", type=int, default=0, metavar="N", help="list up to N questions not answered right first (with their rank), declined, or wrongly answered")
     p.add_argument("--rebuild", action="store_true",
                    help="with --db: build the index again even when one is there (default: reuse it)")
     p.add_argument("--verbose", action="store_true", help="list every file --corpus skipped, not a count per kind")

@@ -64,7 +64,7 @@ class EvalReport:
     sentence_hits: int = 0
     sentence_hits_top_right: int = 0
     seconds: float = 0.0
-    misses: list[str] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)  # not right first, declined, or wrongly answered
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"set": self.name, "questions": self.questions}
@@ -165,6 +165,8 @@ async def evaluate(eval_set: EvalSet, ask: Ask, ks: Sequence[int] = (1, 3, 5), k
         if not q.gold:
             report.unanswerable += 1
             report.unanswerable_declined += int(not answer.answered)
+            if answer.answered and len(report.misses) < keep_misses:
+                report.misses.append(f"{q.question}  [unanswerable, answered]")
             continue
         report.answerable += 1
         report.declined += int(not answer.answered)
@@ -172,8 +174,9 @@ async def evaluate(eval_set: EvalSet, ask: Ask, ks: Sequence[int] = (1, 3, 5), k
         answer_rank = _first_rank(answer, lambda h: any(a.lower() in h.passage.text.lower() for a in q.answers))
         if rank:
             report.reciprocal_ranks += 1.0 / rank
-        elif len(report.misses) < keep_misses:
-            report.misses.append(q.question)
+        if (rank != 1 or not answer.answered) and len(report.misses) < keep_misses:
+            where = f"rank {rank}" if rank else "not in the top 10"
+            report.misses.append(f"{q.question}  [{where}{', declined' if not answer.answered else ''}]")
         report.top_right += 1 if rank == 1 else 0
         if _sentence_holds_answer(answer, q):
             report.sentence_hits += 1

@@ -468,6 +468,21 @@ def test_eval_reports_answerable_and_unanswerable_apart(cli):
     assert report["hit@5"] == 1.0
 
 
+def test_eval_misses_say_where_each_question_went_wrong(cli):
+    rows = [{"q": "Who is the head of Roscosmos?", "answers": ["Bakanov"], "gold": [5]},  # right first: no miss
+            {"q": "Who is the head of Roscosmos?", "answers": ["Bakanov"], "gold": [1]},  # gold is the title line
+            {"q": "What is the recipe for sourdough bread?"},  # declined, as it should be: no miss
+            {"q": "Who heads Roscosmos?"}]  # marked unanswerable, but the article answers it
+    qset = _write_set(cli.root / "misses.jsonl", rows)
+    done = cli.run("eval", str(qset), "--misses", "10", "--corpus", str(cli.corpus), "--config", str(cli.config))
+    assert done.returncode == 0, done.stderr
+    misses = [line.strip() for line in done.stdout.splitlines() if line.strip().startswith("miss:")]
+    assert len(misses) == 2
+    assert misses[0].startswith("miss: Who is the head of Roscosmos?  [") and misses[0].endswith("]")
+    assert "rank 1" not in misses[0]  # its rank, or that it is not in the top 10
+    assert misses[1] == "miss: Who heads Roscosmos?  [unanswerable, answered]"
+
+
 def test_eval_with_db_reuses_the_index(cli, built_db):
     db = existing_db(cli, built_db)
     before = read_info(db).generation
