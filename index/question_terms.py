@@ -6,9 +6,11 @@ typed the way people chat ("yrs", "whats"), must not look like an unknown subjec
 word whose term the index lacks is, in order:
 
 1. a chat spelling from index/data/informal-en.txt ("yrs" -> "years"; "pls" -> nothing): replaced;
-2. an English word (index/data/english-words.txt) -- a real word the corpus does not use: kept,
-   and counted as unknown;
-3. otherwise a typo when the speller finds the corpus term it was meant to be: replaced by it;
+2. a common English word (among the first RARE_ENGLISH_RANK of index/data/english-words.txt) --
+   a real word the corpus does not use: kept, and counted as unknown;
+3. otherwise (a rarer English word too: the list's tail is mostly names and variant spellings,
+   where "Chaco" is one letter from the corpus's "Chacko") a typo when the speller finds the
+   corpus term it was meant to be: replaced by it;
 4. else kept as typed, and counted as unknown.
 
 A question whose terms are all in the index gets exactly the terms it always got.
@@ -30,6 +32,11 @@ from pathlib import Path
 from .analysis import QUESTION_MEASURES, Analyzer, fold_token, raw_tokens
 from .fastanalysis import FastTerms
 from .spelling import Speller
+
+
+# English words ranked beyond this in english-words.txt (82,863 words, most frequent first) may
+# be typos of a corpus term: the speller is asked (step 3 above).
+RARE_ENGLISH_RANK = 20_000
 
 
 @lru_cache(maxsize=1)
@@ -195,7 +202,7 @@ class QuestionAnalyser:
         if meant is not None:
             terms = tuple(t for w in meant for t in self._terms_of(w))
             return Correction(typed, terms, " ".join(meant) if terms else None)
-        if folded in english_ranks() or self.speller is None:
+        if english_ranks().get(folded, RARE_ENGLISH_RANK + 1) <= RARE_ENGLISH_RANK or self.speller is None:
             return None
         corrected = self.speller.correct(folded, term)
         return Correction(typed, (corrected,)) if corrected else None

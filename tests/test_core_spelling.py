@@ -21,7 +21,13 @@ from hypothesis import strategies as st
 from index.analysis import Analyzer, fold_token
 from index.answering import Answerer, AnswerParams
 from index.fastanalysis import FastTerms
-from index.question_terms import corrected_question, english_ranks, english_stem_lines, informal_words
+from index.question_terms import (
+    RARE_ENGLISH_RANK,
+    corrected_question,
+    english_ranks,
+    english_stem_lines,
+    informal_words,
+)
 from index.spelling import (
     DeleteIndex,
     Speller,
@@ -205,6 +211,16 @@ async def test_misspelt_questions_are_searched_as_the_corpus_spells_them(answere
                                       "What does the ISS keep in its lockers?"])
 async def test_real_words_the_corpus_does_not_use_are_not_corrected(answerer: Answerer, question: str) -> None:
     assert (await answerer.ask(question)).corrections == ()
+
+
+@pytest.mark.parametrize("typed,meant,corrected", [("Chaco", "Chacko", True), ("nation", "station", False)])
+async def test_only_rare_english_words_may_be_typos_of_a_corpus_word(answerer: Answerer, typed: str, meant: str,
+                                                                    corrected: bool) -> None:
+    # Both are English words one edit from a word of the article; the list's tail is mostly
+    # names and variant spellings, so only the rare one is taken for a typo.
+    assert (english_ranks()[typed.lower()] > RARE_ENGLISH_RANK) == corrected
+    answer = await answerer.ask(f"What about {typed}?")
+    assert answer.corrections == (((typed, meant),) if corrected else ())
 
 
 async def test_chat_spellings_are_spelt_out(answerer: Answerer) -> None:
