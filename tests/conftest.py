@@ -41,6 +41,19 @@ def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
+@pytest.fixture
+async def answerer(built_index: Path) -> AsyncIterator[Any]:
+    """An Answerer (default settings) over the session's index of the bundled article."""
+    from index.answering import Answerer
+    from index.store import IndexReader
+
+    reader = await IndexReader.open(built_index)
+    try:
+        yield Answerer(reader)
+    finally:
+        await reader.close()
+
+
 @dataclass
 class BotEnv:
     """Everything a bot test touches."""

@@ -43,15 +43,6 @@ def index_db(built_index: Path) -> Path:
     return built_index
 
 
-@pytest.fixture
-async def answerer(index_db: Path) -> AsyncIterator[Answerer]:
-    reader = await IndexReader.open(index_db)
-    try:
-        yield Answerer(reader)
-    finally:
-        await reader.close()
-
-
 def assert_declined(answer: Answer) -> None:
     assert answer.answered is False
     assert answer.answer is None

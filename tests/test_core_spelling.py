@@ -127,15 +127,6 @@ def article_words(answerer: Answerer) -> list[str]:
     return sorted(t for t in set(tokens) if (found := term(fold_token(t, True))) is None or df(found))
 
 
-@pytest.fixture
-async def answerer(built_index: Path) -> AsyncIterator[Answerer]:
-    reader = await IndexReader.open(built_index)
-    try:
-        yield Answerer(reader)
-    finally:
-        await reader.close()
-
-
 async def test_a_question_of_corpus_words_is_never_changed(answerer: Answerer, article_words: list[str]) -> None:
     plain = FastTerms().question_terms
 
