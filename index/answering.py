@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from .analysis import Analyzer, english_stopwords, fold_token
 from .bm25 import BM25Index
-from .decline import answers, question_coverage, term_weight
+from .decline import answers, question_coverage, semantic_answers, term_weight
 from .bm25 import Hit as BM25Hit
 from .fastanalysis import AcronymExpander, FastTerms
 from .highlight import SentenceChooser, heading_terms
@@ -29,6 +29,7 @@ from .rerank import QueryProfile, RerankWeights, SpanTexts
 from .spelling import Speller, variant_terms
 from .source_weights import weighted_top_k
 from .semantic import SemanticRerank
+from .word_families import same_family
 from .store import IndexReader, StoredPassage
 
 # Questions longer than this are analysed only up to here: nobody asks a 100,000-character
@@ -74,13 +75,17 @@ class AnswerParams:
     semantic_weight: float = 0.55
     semantic_candidates: int = 25
     semantic_max_passages: int = 20_000
+    # With the re-rank on, a passage whose cosine with the question reaches semantic_similarity
+    # also answers from semantic_weak_coverage of its words (`decline.semantic_answers`).
+    semantic_similarity: float = 0.4
+    semantic_weak_coverage: float = 0.25
 
     def __post_init__(self) -> None:
         if not 1 <= self.top_k <= 25:
             raise ValueError(f"answer.top_k must be between 1 and 25, got {self.top_k}")
         if self.candidates < self.top_k:
             raise ValueError("answer.candidates must be at least answer.top_k")
-        for name in ("min_coverage", "weak_coverage"):
+        for name in ("min_coverage", "weak_coverage", "semantic_weak_coverage"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"answer.{name} must be between 0 and 1")
         for name in ("sentence_weight", "sentence_coverage_weight", "passage_coverage_weight",
@@ -94,6 +99,8 @@ class AnswerParams:
             raise ValueError("answer.semantic_weight must be between 0 and 1")
         if not 1 <= self.semantic_candidates <= 100:
             raise ValueError(f"answer.semantic_candidates must be between 1 and 100, got {self.semantic_candidates}")
+        if not -1.0 <= self.semantic_similarity <= 1.0:
+            raise ValueError("answer.semantic_similarity must be between -1 and 1")
         if self.semantic_max_passages < 0:
             raise ValueError("answer.semantic_max_passages must not be negative")
 
@@ -129,6 +136,8 @@ class Answer:
     answer: str | None = None
     coverage: float = 0.0
     margin: float = 0.0
+    # The chosen passage's cosine with the question, when the semantic re-rank ran; else None.
+    similarity: float | None = None
     reason: str | None = None
     terms: list[str] = field(default_factory=list)
     # (word as typed, word searched for instead): typos corrected to the corpus's own words and
@@ -290,10 +299,12 @@ class Answerer:
             ranked.append((total * weight, hit.score * weight, sp, sentence_terms, context))
         # Ties keep BM25's order (score, then position), the same rule BM25Index documents.
         ranked.sort(key=lambda r: -r[0])
+        similarity = None  # the chosen passage's cosine, with the semantic re-rank
         if self.semantic is not None:  # the semantic re-rank: the mixed score orders, and is the score shown
             mixed = self.semantic.order(question, [r[0] for r in ranked], [r[2].passage.text for r in ranked])
             if mixed is not None:
-                ranked = [(score, *ranked[i][1:]) for i, score in mixed]
+                ranked = [(score, *ranked[i][1:]) for i, score, _ in mixed]
+                similarity = mixed[0][2]
         # The highlight is the sentence that answers (index/highlight.py), chosen only for the
         # passages shown.
         chooser = SentenceChooser(question[:MAX_ANALYSED_CHARS], expanded, idf, self.avg_sentence_terms, weights.sentence_k1,
@@ -312,7 +323,8 @@ class Answerer:
         runner_up = max((r[1] for r in ranked[1:]), default=0.0)
         margin = hits[0].bm25 / runner_up if runner_up > 0 else math.inf
         p = self.params
-        answered = answers(coverage, margin, p.min_coverage, p.weak_coverage, p.min_margin)
+        answered = (answers(coverage, margin, p.min_coverage, p.weak_coverage, p.min_margin)
+                    or semantic_answers(coverage, similarity, p.semantic_weak_coverage, p.semantic_similarity))
         top = hits[0]
         return Answer(
             question=question,
@@ -321,6 +333,7 @@ class Answerer:
             answer=top.sentence if answered else None,
             coverage=coverage,
             margin=margin,
+            similarity=similarity,
             reason=None if answered else "the sources do not answer this",
             terms=terms,
         )
@@ -390,7 +403,8 @@ class Answerer:
         return lambda term: term_weight(bm25.n_docs, bm25.df(term), ranks.get(term), p.english_prior, p.common_rank)
 
     def held_terms(self, terms: Sequence[str], passage: Passage, stored: StoredPassage | None = None) -> set[str]:
-        """Which of `terms` the passage or its context holds (its acronym partners included)."""
+        """Which of `terms` the passage or its context holds (its acronym partners included),
+        or holds a word of the same family of (`word_families`: "publisher" for "publication")."""
         bm25 = self.reader.bm25
         same = stored is not None and stored.passage is passage
         context = self._context_terms(passage.context, stored.context_terms if same else None)
@@ -398,5 +412,11 @@ class Answerer:
             # Built by the default analyser (it stored the sentence terms): the passage's BM25
             # terms are exactly its expanded text terms plus its context's, so the postings
             # say which question terms it holds, without analysing its text again.
-            return bm25.held_by(stored.index, terms) | context  # type: ignore[union-attr]
-        return (set(self._expand(self._terms(passage.text))) | context).intersection(terms)
+            held = bm25.held_by(stored.index, terms) | context  # type: ignore[union-attr]
+            if len(held.intersection(terms)) < len(set(terms)):
+                passage_terms = set(itertools.chain.from_iterable(self._sentence_terms(stored))) | context
+                held |= same_family((t for t in terms if t not in held), passage_terms)  # type: ignore[arg-type]
+            return held
+        passage_terms = set(self._expand(self._terms(passage.text))) | context
+        held = passage_terms.intersection(terms)
+        return held | same_family((t for t in terms if t not in held), passage_terms)

@@ -176,9 +176,12 @@ class SemanticRerank:
         rows = reader.read_sync("SELECT hash, vector FROM passage_vectors")
         return cls({key: blob for key, blob in rows}, encoder, weight)
 
-    def order(self, question: str, totals: Sequence[float], texts: Sequence[str]) -> list[tuple[int, float]] | None:
-        """(candidate, mixed score) pairs, best first; None (keep the lexical order) when some
-        candidate has no vector (an index patched while the re-rank was off)."""
+    def order(self, question: str, totals: Sequence[float],
+              texts: Sequence[str]) -> list[tuple[int, float, float]] | None:
+        """(candidate, mixed score, cosine) triples, best first; None (keep the lexical order)
+        when some candidate has no vector (an index patched while the re-rank was off). The
+        cosine is the raw one, not normalised: how close the passage is to the question, which
+        the decline rule uses (`decline.answers`)."""
         blobs = [self._vectors.get(passage_key(t)) for t in texts]
         if not blobs or any(b is None for b in blobs):
             if blobs:
@@ -190,7 +193,7 @@ class SemanticRerank:
         cosine = (matrix.astype(np.float64) * q).sum(axis=1)
         mixed = (1 - self.weight) * _minmax(np.asarray(totals, dtype=np.float64)) + self.weight * _minmax(cosine)
         ranking = sorted(range(len(texts)), key=lambda i: -mixed[i])  # stable: ties keep the lexical order
-        return [(i, float(mixed[i])) for i in ranking]
+        return [(i, float(mixed[i]), float(cosine[i])) for i in ranking]
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ import pytest
 from index.answering import Answerer, AnswerParams
 from index.bm25 import lucene_idf
 from index.builder import build_from_documents
-from index.decline import answers, question_coverage, term_weight
+from index.decline import answers, question_coverage, semantic_answers, term_weight
 from index.evaluation import load_eval_set
 from index.store import IndexReader, write_index
 
@@ -54,13 +54,11 @@ def test_coverage_counts_each_distinct_term_once() -> None:
     assert answers(0.3, 2.0, 0.5, 0.3, 1.5) and not answers(0.3, 1.4, 0.5, 0.3, 1.5)
 
 
-@pytest.fixture
-async def answerer(built_index: Path) -> AsyncIterator[Answerer]:
-    reader = await IndexReader.open(built_index)
-    try:
-        yield Answerer(reader)
-    finally:
-        await reader.close()
+def test_the_semantic_witness_needs_both_closeness_and_some_of_the_words() -> None:
+    assert semantic_answers(0.25, 0.4, 0.25, 0.4)
+    assert not semantic_answers(0.24, 0.99, 0.25, 0.4)  # close in meaning, but too few of its words
+    assert not semantic_answers(0.36, 0.39, 0.25, 0.4)  # its words, but not close enough
+    assert not semantic_answers(1.0, None, 0.25, 0.4)  # no cosine (lexical): no witness
 
 
 @pytest.mark.parametrize("question", ["Who wrote Hamlet?", "How many moons does Jupiter have?",

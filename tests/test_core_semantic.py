@@ -185,15 +185,59 @@ async def test_the_mixed_order_uses_the_cosine_and_keeps_lexical_order_on_ties(t
     rerank = SemanticRerank(vectors, encoder, weight=0.55)  # type: ignore[arg-type]
     order = rerank.order(question, [3.0, 2.0, 1.0], texts)
     assert order is not None and order[0][0] == 2  # the lexically last, lifted by its cosine
-    assert all(0.0 <= s <= 1.0 for _, s in order)
-    assert [i for i, _ in rerank.order(question, [5.0, 5.0, 5.0], texts[:1] * 3)] == [0, 1, 2]  # ties: as given
+    assert all(0.0 <= s <= 1.0 for _, s, _ in order)
+    assert order[0][2] == pytest.approx(1.0, abs=1e-5)  # the raw cosine: its own vector
+    assert all(c < order[0][2] for _, _, c in order[1:])
+    assert [i for i, _, _ in rerank.order(question, [5.0, 5.0, 5.0], texts[:1] * 3)] == [0, 1, 2]  # ties: as given
     assert rerank.order(question, [1.0], ["a text no passage holds"]) is None  # no vector: lexical order kept
     lexical_only = SemanticRerank(vectors, encoder, weight=0.0)  # type: ignore[arg-type]
-    assert [i for i, _ in lexical_only.order(question, [3.0, 2.0, 1.0], texts)] == [0, 1, 2]
+    assert [i for i, _, _ in lexical_only.order(question, [3.0, 2.0, 1.0], texts)] == [0, 1, 2]
 
 
 # ---------------------------------------------------------------------------------------------
 # Checks that need no model
+
+
+class QuestionAsPassage(StandInEncoder):
+    """The stand-in, except that a question is given the vector of a chosen text: a question
+    the model would find as close in meaning to that passage as can be."""
+
+    def __init__(self, questions: dict[str, str]) -> None:
+        super().__init__()
+        self.questions = questions
+
+    def embed(self, text: str) -> np.ndarray:
+        return super().embed(self.questions.get(text, text))
+
+
+async def test_a_close_passage_answers_a_paraphrase_the_words_alone_would_decline(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    db = tmp_path / "index.sqlite3"
+    build(make_corpus(tmp_path), db, StandInEncoder())
+    paraphrase = "What becomes of the ISS once everyone is done with it?"  # few of its words in any passage
+    stray = "Did Boeing sell engines to the Vatican and Peru?"  # names two subjects no source has
+    reader = await IndexReader.open(db)
+    try:
+        lexical = Answerer(reader)
+        before, off = await lexical.ask(paraphrase), await lexical.ask(stray)
+        assert not before.answered and before.similarity is None
+        assert AnswerParams().semantic_weak_coverage <= before.coverage < AnswerParams().min_coverage
+        assert not off.answered and off.coverage < AnswerParams().semantic_weak_coverage
+        # The model finds the question as close to the passage BM25 put first as a text can be.
+        closest = {paraphrase: before.hits[0].passage.text, stray: off.hits[0].passage.text}
+        monkeypatch.setattr("index.semantic.load_encoder", lambda: QuestionAsPassage(closest))
+        semantic = Answerer(reader, replace(AnswerParams(), semantic=True))
+        after = await semantic.ask(paraphrase)
+        assert after.answered and after.similarity == pytest.approx(1.0, abs=1e-5)
+        assert after.hits[0].passage.id == before.hits[0].passage.id
+        close_but_stray = await semantic.ask(stray)  # however close: too few of its words
+        assert not close_but_stray.answered and close_but_stray.similarity == pytest.approx(1.0, abs=1e-5)
+        # A question the model finds far from every passage is decided on its words alone.
+        monkeypatch.setattr("index.semantic.load_encoder", lambda: StandInEncoder())
+        far = await Answerer(reader, replace(AnswerParams(), semantic=True)).ask(paraphrase)
+        assert not far.answered and far.similarity is not None and far.similarity < 0.4
+    finally:
+        await reader.close()
 
 
 def test_weights_that_are_not_the_pinned_file_are_refused(tmp_path: Path) -> None:
