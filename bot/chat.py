@@ -4,6 +4,8 @@ It goes through the same steps as the Discord bot (the same question checks from
 `bot/questions.py`, the same `LiveIndex` and `Answerer`, so a reindex during a session is
 picked up too) and prints with `render_answer`, which carries the same facts as a Discord reply.
 A few commands mirror the bot's: `/source ID` shows a passage in full, `/help` lists them.
+Like a thread with the bot, the session is one conversation: each question is a follow-up of
+the ones before it (`Answerer.ask(..., context=...)`, index/followup.py) until `/new`.
 
 Lines are read by a daemon thread: a blocking `input()` in the event loop would make Ctrl-C
 wait for Enter, and a thread in the default executor would keep the process alive at exit.
@@ -24,6 +26,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
+from index.followup import MAX_CONTEXT_QUESTIONS
 from index.store import IndexReader
 
 from .live_index import LiveIndex
@@ -31,10 +34,12 @@ from .questions import Refusal, check_question
 from .settings import Settings
 from .text_render import render_answer, render_source
 
+NEW_WORDS = frozenset({"/new", "/reset"})
 QUIT_WORDS = frozenset({"quit", "exit", ":q", "bye", "/quit", "/exit"})
 HELP_WORDS = frozenset({"help", "/help", "/?"})
 HELP = """Ask a question in plain words, or:
   /source ID   show a passage in full, with its citation and neighbours (ids are shown under answers)
+  /new         start a new conversation (earlier questions no longer count as context)
   /help        this list
   /quit        leave (also: quit, exit, Ctrl-D)"""
 PROMPT = "? "
@@ -132,6 +137,7 @@ async def chat_loop(reader: IndexReader, settings: Settings, stdin: TextIO | Non
         loop.add_signal_handler(signal.SIGINT, interrupted.set)
     lines = LineReader(stdin, interactive, history)
     live = LiveIndex(reader, settings.answer, owns_reader=False)
+    conversation: list[str] = []  # this conversation's questions, oldest first
     if interactive:
         info = reader.info
         print(f"citebot chat: {info.documents} documents, {info.passages} passages. "
@@ -152,6 +158,10 @@ async def chat_loop(reader: IndexReader, settings: Settings, stdin: TextIO | Non
             if command in HELP_WORDS:
                 print(HELP, file=stdout, flush=True)
                 continue
+            if command in NEW_WORDS:
+                conversation.clear()
+                print("New conversation: earlier questions no longer count.", file=stdout, flush=True)
+                continue
             if command.split(maxsplit=1)[0] == "/source":
                 await _show_source(live, text.split(maxsplit=1)[1:], stdout)
                 continue
@@ -164,7 +174,8 @@ async def chat_loop(reader: IndexReader, settings: Settings, stdin: TextIO | Non
                 continue
             await live.reload_if_changed()
             async with live.use() as answerer:
-                answer = await answerer.ask(checked)
+                answer = await answerer.ask(checked, context=conversation[-MAX_CONTEXT_QUESTIONS:])
+            conversation.append(checked)
             print(render_answer(answer, color) + "\n", file=stdout, flush=True)
     finally:
         lines.save_history()

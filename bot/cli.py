@@ -22,7 +22,7 @@ from pathlib import Path
 from index.answering import Answerer
 from index.corpus_warnings import CorpusWarning, summarise
 from index.errors import CitebotError, EmptyCorpusError, IndexMissingError, IndexWriteError
-from index.evaluation import EvalSet, evaluate, load_eval_set
+from index.evaluation import EvalSet, evaluate, has_follow_ups, load_eval_set
 from index.reindex import ReindexResult, rebuild_sync
 from index.semantic import describe as describe_vectors
 from index.semantic import vector_step
@@ -153,13 +153,13 @@ async def _ask(args: argparse.Namespace) -> int:
             for line in sys.stdin:
                 if not line.strip():
                     continue
-                answer = await answerer.ask(line.rstrip("\n"), args.top_k)
+                answer = await answerer.ask(line.rstrip("\n"), args.top_k, args.context)
                 if args.json:
                     print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
                 else:
                     print(render_answer(answer, color) + "\n", flush=True)
             return 0
-        answer = await answerer.ask(args.question, args.top_k)
+        answer = await answerer.ask(args.question, args.top_k, args.context)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False))
         else:
@@ -188,18 +188,26 @@ async def _eval(args: argparse.Namespace) -> int:
             info = reader.info
             # With the semantic re-rank on, both paths are measured on the same index.
             paths = [("lexical", False), ("semantic", True)] if semantic else [("", False)]
+            # A set of follow-ups is also asked without their earlier questions, and with them
+            # pasted in front: what the context brings, measured on the same index.
+            modes = [("", "context")]
+            if has_follow_ups(eval_set):
+                modes = [("with context", "context"), ("without context", "alone"), ("pasted in front", "pasted")]
             reports = []
             for label, on in paths:
                 answerer = Answerer(reader, replace(settings.answer, semantic=on))
                 if on and answerer.semantic is None:
                     raise CitebotError(f"the index at {db} has no passage vectors for the semantic re-rank; "
                                        f"build it again with --rebuild (or without --db)")
-                reports.append((label, await evaluate(eval_set, answerer.ask, ks, keep_misses=args.misses)))
+                for mode_label, mode in modes:
+                    both = ", ".join(x for x in (label, mode_label) if x)
+                    reports.append((both, await evaluate(eval_set, answerer.ask, ks, keep_misses=args.misses,
+                                                         context_mode=mode)))
         finally:
             await reader.close()
     print(f"corpus: {info.documents} documents, {info.passages} passages")
     if args.json:
-        out = {label: r.as_dict() for label, r in reports} if semantic else reports[0][1].as_dict()
+        out = {label: r.as_dict() for label, r in reports} if len(reports) > 1 else reports[0][1].as_dict()
         print(json.dumps(out))
     for label, report in reports:
         if not args.json:
@@ -285,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", metavar="QUESTION")
     p.add_argument("--top-k", type=int, default=None, metavar="N", help="passages to show (1-25)")
     p.add_argument("--json", action="store_true", help="print one JSON object per question")
+    p.add_argument("--context", action="append", default=[], metavar="EARLIER",
+                   help="an earlier question the question follows up (repeat for more, oldest first)")
     p.set_defaults(func=lambda a: asyncio.run(_ask(a)))
 
     p = sub.add_parser("eval", parents=[common], help="measure hit@k and MRR@10 on a question set")

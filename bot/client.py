@@ -45,7 +45,9 @@ def bot_intents(settings: Settings) -> discord.Intents:
     intents.guilds = True
     intents.guild_messages = True
     intents.dm_messages = settings.discord.answer_dms
-    intents.message_content = bool(settings.discord.answer_channels)
+    # Follow-ups in threads and forum posts are read without a mention, too.
+    intents.message_content = bool(settings.discord.answer_channels or settings.discord.answer_forums
+                                   or settings.discord.reply_in_thread)
     return intents
 
 

@@ -57,6 +57,8 @@ class DiscordSettings:
     cooldown_questions: int = 3
     max_question_chars: int = 500
     reload_check_seconds: float = 2.0
+    reply_in_thread: bool = False  # answer in a new thread started on the question
+    answer_forums: tuple[int, ...] = ()  # forum channels whose every new post is answered in its thread
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,8 @@ def _discord(cfg: dict[str, Any]) -> DiscordSettings:
         cooldown_questions=_int(cfg, "cooldown_questions", defaults.cooldown_questions, "discord"),
         max_question_chars=_int(cfg, "max_question_chars", defaults.max_question_chars, "discord"),
         reload_check_seconds=_num(cfg, "reload_check_seconds", defaults.reload_check_seconds, "discord"),
+        reply_in_thread=_bool(cfg, "reply_in_thread", False, "discord"),
+        answer_forums=ids("answer_forums"),
     )
     if not settings.api_base.startswith(("http://", "https://")):
         raise ConfigError("discord.api_base must be an http(s) URL")

@@ -22,6 +22,8 @@ from .bm25 import BM25Index
 from .decline import answers, question_coverage, semantic_answers, term_weight
 from .bm25 import Hit as BM25Hit
 from .fastanalysis import AcronymExpander, FastTerms
+from .followup import (MAX_CONTEXT_QUESTIONS, FollowUpWeights, Turn, pooled_top_k, stands_alone, term_weights,
+                       without_opening)
 from .highlight import SentenceChooser, heading_terms
 from .passages import Passage
 from .question_terms import QuestionAnalyser, QuestionTerms, corrected_question
@@ -143,6 +145,10 @@ class Answer:
     # (word as typed, word searched for instead): typos corrected to the corpus's own words and
     # chat spellings ("yrs") spelt out, in question order.
     corrections: tuple[tuple[str, str], ...] = ()
+    # For a follow-up (asked with earlier questions, `Answerer.ask(..., context=...)`): the earlier
+    # questions that counted, () when it changed the subject and was answered on its own words;
+    # None for a question asked without context.
+    context: tuple[str, ...] | None = None
 
     @property
     def searched_for(self) -> str | None:
@@ -153,7 +159,7 @@ class Answer:
 
     def to_json(self) -> dict[str, object]:
         """The documented `citebot ask --json` object."""
-        return {
+        out: dict[str, object] = {
             "question": self.question,
             "answered": self.answered,
             "answer": self.answer,
@@ -182,15 +188,19 @@ class Answer:
                 for h in self.hits
             ],
         }
+        if self.context is not None:
+            out["context"] = list(self.context)
+        return out
 
 
 class Answerer:
     """Answers questions from one open index. Cheap to create; swap it to hot-reload."""
 
     def __init__(self, reader: IndexReader, params: AnswerParams = AnswerParams(),
-                 analyzer: Analyzer | None = None) -> None:
+                 analyzer: Analyzer | None = None, follow_up: FollowUpWeights = FollowUpWeights()) -> None:
         self.reader = reader
         self.params = params
+        self.follow_up = follow_up
         self.analyzer = analyzer or Analyzer()
         self.avg_sentence_terms = float(reader.info.meta.get("avg_sentence_terms", "12") or 12)
         # The re-rank analyses ~10 passages per question: the memoised, result-identical
@@ -224,8 +234,14 @@ class Answerer:
         terms = self.analyse(question).terms
         return terms, self._expand(terms)
 
-    async def ask(self, question: str, top_k: int | None = None) -> Answer:
-        """Answer one question. Never raises for odd text: it declines instead."""
+    async def ask(self, question: str, top_k: int | None = None, context: Sequence[str] = ()) -> Answer:
+        """Answer one question. Never raises for odd text: it declines instead.
+
+        `context`: the conversation's earlier questions, oldest first; the question is then a
+        follow-up (index/followup.py) and without them exactly as it would be alone."""
+        earlier = [c.strip() for c in context if c and c.strip()] if context else []
+        if earlier:
+            return await self._follow_up(question, top_k, earlier[-MAX_CONTEXT_QUESTIONS:])
         top_k = self.params.top_k if top_k is None else max(1, min(int(top_k), 25))
         question = question.strip()
         if not question:
@@ -253,6 +269,59 @@ class Answerer:
             return self._corrected(answer, analysed)
         stored = await self.reader.passages([h.index for h in found])
         return self._corrected(self._decide(question, terms, expanded, found, stored, top_k, analysed.ranks), analysed)
+
+    async def _follow_up(self, question: str, top_k: int | None, earlier: list[str]) -> Answer:
+        """A follow-up: each earlier question is answered (with the ones before it) to find the
+        sentence that answered it, then the question is asked with all of them as context."""
+        turns: list[Turn] = []
+        ranks: dict[str, int] = {}
+        said: list[str] = []  # the conversation so far: its names and numbers are no answer
+        for i, before in enumerate(earlier):
+            answer = await self._with_turns(before, 1, turns, ranks, earlier[:i], " ".join(said))
+            said.append(before)
+            analysed = self.analyse(before)
+            ranks.update({t: r for t, r in analysed.ranks.items() if t not in ranks})
+            answer_terms: list[str] = []
+            if answer.answered and answer.answer:
+                sentence = self.analyse(answer.answer)
+                answer_terms = self._expand(sentence.terms)
+                ranks.update({t: r for t, r in sentence.ranks.items() if t not in ranks})
+                said.append(answer.answer)
+            turns.append(Turn(self._expand(analysed.terms), answer_terms))
+        return await self._with_turns(question, top_k, turns, ranks, earlier, " ".join(said))
+
+    async def _with_turns(self, question: str, top_k: int | None, turns: list[Turn], ranks: Mapping[str, int],
+                          earlier: list[str], said: str = "") -> Answer:
+        """`question` answered with `turns` (the earlier questions `earlier`) as context, unless it
+        stands alone (followup.stands_alone): then exactly as asked alone."""
+        alone = await self.ask(question, top_k)
+        if not turns or alone.reason == "empty question" or stands_alone(
+                question, alone.terms, alone.coverage, alone.answered, self.follow_up):
+            return dataclasses.replace(alone, context=() if turns else None)
+        top_k = self.params.top_k if top_k is None else max(1, min(int(top_k), 25))
+        question = question.strip()
+        analysed = self.analyse(question)
+        own = self._expand(analysed.terms)
+        weights = term_weights(own, turns, self.follow_up)
+        expanded = own + [t for t in weights if t not in own]
+        own_set = set(own)
+        terms = list(dict.fromkeys([*analysed.terms, *(t for t in weights if t not in own_set)]))
+        all_ranks = {**ranks, **analysed.ranks}
+        depth = max(self.params.candidates if self.semantic is None else self.params.semantic_candidates, top_k)
+
+        def retrieve() -> Answer:
+            found = pooled_top_k(self.reader.bm25, own, weights, depth, self.follow_up.pool, self.reader.weights)
+            if not found:
+                return Answer(question, False, [], reason="no passage shares a word with the question", terms=terms)
+            stored = self.reader.passages_sync([h.index for h in found])
+            return self._decide(question, terms, expanded, found, stored, top_k, all_ranks, scale=weights,
+                                said=f"{said} {question}", cue=without_opening(question))
+
+        if self.reader.bm25.n_docs > OFFLOAD_ABOVE_PASSAGES or self.semantic is not None:
+            answer = await asyncio.to_thread(retrieve)
+        else:
+            answer = retrieve()
+        return self._corrected(dataclasses.replace(answer, context=tuple(earlier)), analysed)
 
     def _retrieve(self, question: str, terms: list[str], expanded: list[str], depth: int, top_k: int,
                   ranks: Mapping[str, int] | None = None) -> Answer:
@@ -282,14 +351,20 @@ class Answerer:
         return term
 
     def _decide(self, question: str, terms: list[str], expanded: list[str], found: Sequence, stored: list[StoredPassage],
-                top_k: int, ranks: Mapping[str, int] | None = None) -> Answer:
+                top_k: int, ranks: Mapping[str, int] | None = None, scale: Mapping[str, float] | None = None,
+                said: str | None = None, cue: str | None = None) -> Answer:
         """Re-rank the candidates, then decide. `ranks` is the English rank of the question's terms
-        (`QuestionTerms.ranks`), for the decline rule; without it, no term has one."""
+        (`QuestionTerms.ranks`), for the decline rule; without it, no term has one. `scale` weighs
+        each term (a follow-up's context terms less than its own, index/followup.py); None: all 1.
+        `cue` is the text whose wording says what kind of answer is wanted, `said` the text whose
+        names are no answer (both the question unless given)."""
         bm25: BM25Index = self.reader.bm25
         weights = self.params.weights
         # Each question term's IDF, looked up once per question rather than once per candidate.
         idf = {t: bm25.idf(t) for t in dict.fromkeys(expanded)}
-        profile = QueryProfile(question, expanded, idf, self.avg_sentence_terms, weights)
+        if scale is not None:
+            idf = {t: v * scale.get(t, 1.0) for t, v in idf.items()}
+        profile = QueryProfile(question if cue is None else cue, expanded, idf, self.avg_sentence_terms, weights, said)
         ranked = []
         for hit, sp in zip(found, stored):
             sentence_terms = self._sentence_terms(sp)
@@ -307,8 +382,9 @@ class Answerer:
                 similarity = mixed[0][2]
         # The highlight is the sentence that answers (index/highlight.py), chosen only for the
         # passages shown.
-        chooser = SentenceChooser(question[:MAX_ANALYSED_CHARS], expanded, idf, self.avg_sentence_terms, weights.sentence_k1,
-                                  weights.sentence_b, self.params.answer_type_weight)
+        chooser = SentenceChooser((question if cue is None else cue)[:MAX_ANALYSED_CHARS], expanded, idf,
+                                  self.avg_sentence_terms, weights.sentence_k1, weights.sentence_b,
+                                  self.params.answer_type_weight, None if said is None else said[:MAX_ANALYSED_CHARS])
         hits = []
         for rank, (total, raw, sp, sentence_terms, context) in enumerate(ranked[:top_k]):
             text = sp.passage.text
@@ -316,7 +392,7 @@ class Answerer:
                                   heading_terms(text, sp.sentences, context, self._label_terms), rank == 0)
             hits.append(Hit(rank + 1, total, raw, sp.passage, sp.sentences[best] if best is not None else None))
         first = ranked[0][2]
-        coverage = self._coverage(terms, hits[0].passage, first, ranks)
+        coverage = self._coverage(terms, hits[0].passage, first, ranks, scale)
         # The margin is BM25's own: how far the chosen passage's match stands above every other
         # candidate's. A lone clear match is trusted with partial coverage; a scatter of equally
         # weak matches is not.
@@ -384,7 +460,7 @@ class Answerer:
         return terms
 
     def _coverage(self, terms: list[str], passage: Passage, stored: StoredPassage | None = None,
-                  ranks: Mapping[str, int] | None = None) -> float:
+                  ranks: Mapping[str, int] | None = None, scale: Mapping[str, float] | None = None) -> float:
         """Weighted share of the question's terms that the passage covers (`decline`).
 
         Each term weighs its IDF over the corpus and `answer.english_prior` passages of English
@@ -394,7 +470,11 @@ class Answerer:
         for "Russian Orbital Space Station"). `stored` is the passage as read from the index.
         """
         held = self.held_terms(terms, passage, stored)
-        return question_coverage(terms, held, self.term_weights(ranks))
+        weight = self.term_weights(ranks)
+        if scale is not None:  # a follow-up: context terms count as much less as they weigh
+            base = weight
+            weight = lambda term: base(term) * scale.get(term, 1.0)  # noqa: E731
+        return question_coverage(terms, held, weight)
 
     def term_weights(self, ranks: Mapping[str, int] | None = None) -> Callable[[str], float]:
         """The decline rule's weight of a question term (`decline.term_weight`)."""

@@ -6,6 +6,11 @@ unanswerable, where success is declining, and a set may mix both kinds), and the
 (`articles.jsonl` + `questions.jsonl`), whose
 articles are indexed together as ONE corpus, as a bot that knows many articles would be.
 Questions go through the same Answerer as `citebot ask`.
+
+A seed line may carry `context`, the earlier questions of a conversation (oldest first): the
+question is then a follow-up, asked with them (`Answerer.ask(..., context=...)`), and
+`evaluate` can also ask it without them, or with them pasted in front of it (`CONTEXT_MODES`),
+to measure what the context brings.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ class EvalQuestion:
     gold: tuple[int, ...] = ()
     answers: tuple[str, ...] = ()
     document: str | None = None
+    context: tuple[str, ...] = ()  # earlier questions of the conversation, oldest first
 
 
 @dataclass
@@ -94,7 +100,8 @@ class EvalReport:
 
 SET_FORMAT = ("one JSON object per line: \"q\" (the question), \"answers\" (strings one of which the answering "
               "passage holds), \"gold\" (paragraph numbers that answer it; none: the question is unanswerable), "
-              "optionally \"doc\" (the answering document's path, relative to its corpus folder)")
+              "optionally \"doc\" (the answering document's path, relative to its corpus folder) and "
+              "\"context\" (the earlier questions a follow-up continues, oldest first)")
 
 
 def load_eval_set(path: Path) -> EvalSet:
@@ -119,10 +126,13 @@ def load_eval_set(path: Path) -> EvalSet:
         try:
             row = json.loads(line)
             document = row.get("doc", row.get("document"))
+            context = row.get("context", [])
+            if isinstance(context, str) or not isinstance(context, list):
+                raise TypeError("\"context\" must be a list of earlier questions")
             questions.append(
                 EvalQuestion(str(row["q"]), tuple(int(g) for g in row.get("gold", [])),
                              tuple(str(a) for a in row.get("answers", [])),
-                             None if document is None else str(document))
+                             None if document is None else str(document), tuple(str(c) for c in context))
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CitebotError(f"{path}:{number}: not a question line ({exc}); a set is {SET_FORMAT}") from exc
@@ -151,17 +161,33 @@ def _load_squad(folder: Path) -> EvalSet:
     return EvalSet(folder.name, questions, documents)
 
 
-Ask = Callable[[str, int], Awaitable[Answer]]
+Ask = Callable[..., Awaitable[Answer]]  # ask(question, top_k[, context]), as Answerer.ask
+# How a follow-up's earlier questions are used: given as context (the product's way), left out,
+# or pasted in front of the question (the naive way, for comparison).
+CONTEXT_MODES = ("context", "alone", "pasted")
 
 
-async def evaluate(eval_set: EvalSet, ask: Ask, ks: Sequence[int] = (1, 3, 5), keep_misses: int = 0) -> EvalReport:
+def has_follow_ups(eval_set: EvalSet) -> bool:
+    """Whether any question of the set carries earlier questions (`context`)."""
+    return any(q.context for q in eval_set.questions)
+
+
+async def evaluate(eval_set: EvalSet, ask: Ask, ks: Sequence[int] = (1, 3, 5), keep_misses: int = 0,
+                   context_mode: str = "context") -> EvalReport:
     """Ask every question (top 10): for an answerable one, score where the first passage
     covering a gold paragraph (in its `doc`, when named) ranks; for an unanswerable one,
-    whether it was declined."""
+    whether it was declined. A follow-up is asked as `context_mode` says (`CONTEXT_MODES`)."""
+    if context_mode not in CONTEXT_MODES:
+        raise ValueError(f"context_mode must be one of {CONTEXT_MODES}")
     report = EvalReport(eval_set.name, len(eval_set.questions), tuple(ks))
     started = time.perf_counter()
     for q in eval_set.questions:
-        answer = await ask(q.question, 10)
+        if q.context and context_mode == "context":
+            answer = await ask(q.question, 10, q.context)
+        elif q.context and context_mode == "pasted":
+            answer = await ask(" ".join([*q.context, q.question]), 10)
+        else:
+            answer = await ask(q.question, 10)
         if not q.gold:
             report.unanswerable += 1
             report.unanswerable_declined += int(not answer.answered)

@@ -61,11 +61,13 @@ class SentenceChooser:
     __slots__ = ("query", "weights", "kind", "asked", "k1", "b", "avg", "floor_factor")
 
     def __init__(self, question: str, query: Sequence[str], idf: Mapping[str, float], avg_sentence_terms: float,
-                 sentence_k1: float, sentence_b: float, answer_type_weight: float) -> None:
+                 sentence_k1: float, sentence_b: float, answer_type_weight: float, said: str | None = None) -> None:
+        """`said`: the text whose words are no answer (a follow-up's whole conversation); None:
+        the question."""
         self.query = tuple(query)
         self.weights = {t: idf[t] for t in set(query)}
         self.kind = answer_type(question)
-        self.asked = question_words(question)
+        self.asked = question_words(question if said is None else said)
         self.k1, self.b, self.avg = sentence_k1, sentence_b, avg_sentence_terms or 1.0
         self.floor_factor = 1.0 / (1.0 + answer_type_weight)
 

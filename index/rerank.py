@@ -103,12 +103,15 @@ class QueryProfile:
     """
 
     __slots__ = ("question", "query", "weights", "distinct", "terms", "pairs", "distinct_pairs", "wants_number",
-                 "wants_name", "w", "avg_sentence_terms", "_k1", "_k1_plus_1", "_one_minus_b", "_b")
+                 "wants_name", "w", "avg_sentence_terms", "_k1", "_k1_plus_1", "_one_minus_b", "_b", "said")
 
     def __init__(self, question: str, query: Sequence[str], idf: Callable[[str], float] | Mapping[str, float],
-                 avg_sentence_terms: float, w: RerankWeights) -> None:
+                 avg_sentence_terms: float, w: RerankWeights, said: str | None = None) -> None:
+        """`said`: the text whose names are no answer (a follow-up's whole conversation); None:
+        the question."""
         weight = idf.__getitem__ if isinstance(idf, Mapping) else idf
         self.question = question
+        self.said = question if said is None else said
         self.query = tuple(query)
         self.weights = {t: weight(t) for t in set(query)}
         self.distinct = tuple(dict.fromkeys(query))
@@ -187,7 +190,7 @@ class QueryProfile:
                 name, best_index)
 
     def _holds_name(self, sentence: str) -> bool:
-        return _holds_name(sentence, self.question)
+        return _holds_name(sentence, self.said)
 
     @staticmethod
     def _best_cued(scored: list[tuple[float, int]], sentences: Sequence[str], cue: Callable[[str], bool]) -> float:

@@ -69,10 +69,11 @@ class BotEnv:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(tmp_path: Path, built_index: Path, *, guilds: Any = None,
+async def running_bot(tmp_path: Path, built_index: Path, *, guilds: Any = None, prepare: Any = None,
                       **discord_overrides: Any) -> AsyncIterator[BotEnv]:
     """Start the loopback server (with `guilds`, GuildSpecs, when given) and the product's bot
-    wired to a copy of the index."""
+    wired to a copy of the index. `prepare(server)`, when given, runs before the bot connects
+    (to add forum channels, say) and returns more discord settings."""
     from discord_server import discord_test_environment, running_client
 
     from bot.client import build_bot
@@ -94,6 +95,8 @@ async def running_bot(tmp_path: Path, built_index: Path, *, guilds: Any = None,
             dev_guild=server.guild_id, cooldown_seconds=10.0, cooldown_questions=3, reload_check_seconds=0.2,
         )
         options.update(discord_overrides)
+        if prepare is not None:
+            options.update(prepare(server))
         settings = Settings(corpus_paths=(corpus,), db_path=db, state_db_path=tmp_path / "state" / "state.sqlite3",
                             discord=DiscordSettings(**options), log=replace(LogSettings(), **log_overrides))
         reader = await IndexReader.open(db)

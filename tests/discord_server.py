@@ -1953,6 +1953,9 @@ class DiscordTestServer:
             ("PATCH", "/webhooks/{application_id}/{token}/messages/{message_id}", self._r_edit_webhook_message, False),
             ("DELETE", "/webhooks/{application_id}/{token}/messages/{message_id}", self._r_delete_webhook_message, False),
         ]
+        from discord_threads import thread_routes  # threads and forum posts (tests/discord_threads.py)
+
+        routes.extend(thread_routes(self))
         prefix = f"/api/v{API_VERSION}"
         for method, template, handler, auth in routes:
             app.router.add_route(method, prefix + template, self._wrap(template, handler, auth))

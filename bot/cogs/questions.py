@@ -20,6 +20,7 @@ from discord.ext import commands
 from index.answering import Answer
 from index.questionlog import QuestionRecord
 
+from ..conversations import Conversations, question_of_title, thread_name
 from ..discord_render import Reply, notice, render_answer, render_source, safe
 from ..questions import Refusal, check_question, looks_like_question, strip_mention, valid_text
 from .feedback import feedback_view
@@ -57,6 +58,8 @@ class QuestionsCog(commands.Cog):
 
     def __init__(self, bot: "CitebotBot") -> None:
         self.bot = bot
+        self.conversations = Conversations()
+        self._no_threads_logged: set[int] = set()  # channels where "cannot start a thread" was logged
 
     # ------------------------------------------------------------------ shared ---------
 
@@ -72,10 +75,10 @@ class QuestionsCog(commands.Cog):
         return checked
 
     async def answer(self, question: str, *, user_id: int, guild_id: int | None, channel_id: int | None,
-                     top_k: int | None = None) -> Answered:
+                     top_k: int | None = None, context: tuple[str, ...] = ()) -> Answered:
         started = time.perf_counter()
         async with self.bot.live.use() as answerer:
-            answer: Answer = await answerer.ask(question, top_k)
+            answer: Answer = await answerer.ask(question, top_k, context)
             generation = answerer.reader.info.generation
         elapsed_ms = (time.perf_counter() - started) * 1000
         top = answer.hits[0].passage.citation.label if answer.hits else None
@@ -110,11 +113,77 @@ class QuestionsCog(commands.Cog):
             return False, ""
         mentioned = any(u.id == me.id for u in message.mentions) and f"{me.id}>" in message.content
         text = readable(message, strip_mention(message.content, me.id))
+        if self._forum_starter(message):
+            return True, text  # a new post of an answer forum is a question, whatever its shape
         if mentioned or is_dm:
             return True, text
+        if self._bot_thread(message.channel) or self._answer_replied_to(message) is not None:
+            return looks_like_question(text), text  # a follow-up (or chatter, which stays unanswered)
         if message.channel.id in settings.answer_channels:
             return looks_like_question(text), text
         return False, ""
+
+    # ------------------------------------------------------------------ conversations --
+
+    def _bot_thread(self, channel: object) -> bool:
+        """A thread the bot answers in: one it started, or a post of an answer forum."""
+        me = self.bot.user
+        return isinstance(channel, discord.Thread) and me is not None and (
+            channel.owner_id == me.id or channel.parent_id in self.bot.settings.discord.answer_forums)
+
+    def _forum_starter(self, message: discord.Message) -> bool:
+        """The first message of a new post in an answer forum (its id is the thread's)."""
+        channel = message.channel
+        return (isinstance(channel, discord.Thread) and channel.parent_id in self.bot.settings.discord.answer_forums
+                and message.id == channel.id)
+
+    def _answer_replied_to(self, message: discord.Message) -> discord.Message | None:
+        """The bot's answer this message is a Discord reply to, if it is one."""
+        me = self.bot.user
+        ref = message.reference
+        resolved = ref.resolved if ref is not None else None
+        if me is None or not isinstance(resolved, discord.Message) or resolved.author.id != me.id:
+            return None
+        return resolved
+
+    def context_of(self, message: discord.Message) -> tuple[str, ...]:
+        """The earlier questions `message` follows up: those of the answer it replies to, else of
+        the bot's thread it is in; after a restart, what the answer's title or the thread's name says."""
+        replied = self._answer_replied_to(message)
+        if replied is not None:
+            known = self.conversations.of_answer(replied.id)
+            if known is None:
+                asked = question_of_title(replied.embeds[0].title if replied.embeds else None)
+                known = (asked,) if asked else ()
+            return known
+        channel = message.channel
+        if self._bot_thread(channel) and not self._forum_starter(message):
+            known = self.conversations.of_thread(channel.id)
+            return known if known is not None else (channel.name,)  # type: ignore[union-attr]
+        return ()
+
+    async def _start_thread(self, message: discord.Message, question: str) -> discord.Thread | None:
+        """A thread on the question for its answer (discord.reply_in_thread), or None when the bot
+        may not start one there: then it answers in the channel and logs why, once per channel."""
+        channel = message.channel
+        if not isinstance(channel, discord.TextChannel) or message.guild is None:
+            return None
+        perms = channel.permissions_for(message.guild.me)
+        if not (perms.create_public_threads and perms.send_messages_in_threads):
+            self._no_thread(channel, "the bot lacks the Create Public Threads (or Send Messages in Threads) "
+                                     "permission there; grant it to answer in threads")
+            return None
+        try:
+            return await message.create_thread(name=thread_name(question))
+        except discord.HTTPException as exc:
+            self._no_thread(channel, f"Discord refused to start a thread ({exc.status}, error code {exc.code}: "
+                                     f"{exc.text}); check the bot's thread permissions")
+            return None
+
+    def _no_thread(self, channel: discord.abc.GuildChannel, why: str) -> None:
+        if channel.id not in self._no_threads_logged:
+            self._no_threads_logged.add(channel.id)
+            log.warning("answering in #%s (%d) instead of a thread: %s", channel.name, channel.id, why)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -125,41 +194,56 @@ class QuestionsCog(commands.Cog):
             await self._reply_to(message, text)
 
     async def _reply_to(self, message: discord.Message, text: str) -> None:
+        if self._forum_starter(message):  # a forum post: its title and first message
+            text = f"{message.channel.name}\n{text}".strip()  # type: ignore[union-attr]
         checked = self.precheck(text, message.author.id)
         if isinstance(checked, Refusal):
             await message.reply(notice(checked.message), allowed_mentions=NO_MENTIONS, mention_author=False)
             return
-        async with message.channel.typing():
+        context = self.context_of(message)
+        thread: discord.Thread | None = None
+        if self.bot.settings.discord.reply_in_thread and not context and not isinstance(message.channel, discord.Thread):
+            thread = await self._start_thread(message, checked)
+        where = thread if thread is not None else message.channel
+        async with where.typing():
             done = await self.answer(checked, user_id=message.author.id, guild_id=message.guild and message.guild.id,
-                                     channel_id=message.channel.id)
-        sent = await message.reply(
-            content=done.reply.content or None, embeds=done.reply.embeds,
-            view=feedback_view() if done.with_feedback else discord.utils.MISSING,
-            allowed_mentions=NO_MENTIONS, mention_author=False,
-        )
+                                     channel_id=message.channel.id, context=context)
+        view = feedback_view() if done.with_feedback else discord.utils.MISSING
+        if thread is not None:
+            sent = await thread.send(content=done.reply.content or None, embeds=done.reply.embeds, view=view,
+                                     allowed_mentions=NO_MENTIONS)
+        else:
+            sent = await message.reply(content=done.reply.content or None, embeds=done.reply.embeds, view=view,
+                                       allowed_mentions=NO_MENTIONS, mention_author=False)
+        in_thread = thread.id if thread is not None else (message.channel.id if self._bot_thread(message.channel)
+                                                          else None)
+        self.conversations.record(checked, context, sent.id, in_thread)
         await self._link(done.row_id, sent.id)
 
     # ------------------------------------------------------------------ slash ----------
 
     @app_commands.command(name="ask", description="Ask a question; the answer cites its sources")
-    @app_commands.describe(question="Your question", top_k="How many passages to show (1-25)")
+    @app_commands.describe(question="Your question", top_k="How many passages to show (1-25)",
+                           private="Only you see the answer")
     async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 4000],
-                  top_k: app_commands.Range[int, 1, 25] | None = None) -> None:
+                  top_k: app_commands.Range[int, 1, 25] | None = None, private: bool = False) -> None:
         with self.bot.busy():
-            await self._ask(interaction, question, top_k)
+            await self._ask(interaction, question, top_k, private)
 
-    async def _ask(self, interaction: discord.Interaction, question: str, top_k: int | None) -> None:
+    async def _ask(self, interaction: discord.Interaction, question: str, top_k: int | None,
+                   private: bool = False) -> None:
         checked = self.precheck(question, interaction.user.id)
         if isinstance(checked, Refusal):
             await interaction.response.send_message(notice(checked.message), ephemeral=True,
                                                     allowed_mentions=NO_MENTIONS)
             return
-        await interaction.response.defer(thinking=True)
+        await interaction.response.defer(thinking=True, ephemeral=private)  # private: only the asker sees it
         done = await self.answer(checked, user_id=interaction.user.id, guild_id=interaction.guild_id,
                                  channel_id=interaction.channel_id, top_k=top_k)
         kwargs = {"view": feedback_view()} if done.with_feedback else {}
         sent = await interaction.followup.send(
-            content=done.reply.content, embeds=done.reply.embeds, allowed_mentions=NO_MENTIONS, wait=True, **kwargs)
+            content=done.reply.content, embeds=done.reply.embeds, allowed_mentions=NO_MENTIONS, wait=True,
+            ephemeral=private, **kwargs)
         await self._link(done.row_id, sent.id)
 
     @app_commands.command(name="source", description="Show a passage in full, with its citation and neighbours")
