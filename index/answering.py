@@ -138,8 +138,6 @@ class Answer:
     answer: str | None = None
     coverage: float = 0.0
     margin: float = 0.0
-    # The chosen passage's cosine with the question, when the semantic re-rank ran; else None.
-    similarity: float | None = None
     reason: str | None = None
     terms: list[str] = field(default_factory=list)
     # (word as typed, word searched for instead): typos corrected to the corpus's own words and
@@ -149,6 +147,8 @@ class Answer:
     # questions that counted, () when it changed the subject and was answered on its own words;
     # None for a question asked without context.
     context: tuple[str, ...] | None = None
+    # The chosen passage's cosine with the question, when the semantic re-rank ran; else None.
+    similarity: float | None = None
 
     @property
     def searched_for(self) -> str | None:

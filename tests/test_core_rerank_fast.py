@@ -27,6 +27,7 @@ from index.highlight import SentenceChooser, heading_terms
 from index.rerank import (NUMBER_QUESTION, NUMBER_WORDS, PERSON_QUESTION, Features, QueryProfile, RerankWeights,
                           SpanTexts, _holds_name, _holds_number, candidate_features)
 from index.store import IndexReader
+from index.word_families import same_family
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -99,6 +100,7 @@ def reference_decide(a: Answerer, question: str, terms: list[str], expanded: lis
         best = chooser.choose(sentences, sentence_terms, headings, rank == 0)
         hits.append(Hit(rank + 1, total, raw, sp.passage, sp.sentences[best] if best is not None else None))
     have = set(a._expand(a._terms(hits[0].passage.text))) | set(a._expand(a._terms(hits[0].passage.context)))
+    have |= same_family(set(terms) - have, have)  # a word of the same family counts (index/word_families.py)
     # Each term's Lucene IDF over the corpus plus english_prior passages of English, where a word
     # of English rank r is in min(1, common_rank / r) of them (index/decline.py).
     p = a.params
