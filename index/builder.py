@@ -180,14 +180,22 @@ def fetched_documents(web: Sequence[UrlSource], offset: int, total: int, progres
         if states is not None:
             states.update((page.url, page_state(page)) for page in site.pages)
     for page in pages:
-        try:
-            yield page.url, page_document(page)
-        except UnreadableDocument as exc:  # a scanned, password-protected or damaged PDF
-            warnings.append(CorpusWarning(exc.kind, page.url, f"skipped, {exc.reason}"))
-        except Exception as exc:  # a page the extractor chokes on must not stop the build
-            log.debug("extraction failed for %s", page.url, exc_info=True)
-            warnings.append(CorpusWarning(WarningKind.PAGE_UNREADABLE, page.url,
-                                          f"skipped, the page could not be read ({exc})"))
+        doc = read_page(page, warnings)
+        if doc is not None:
+            yield page.url, doc
+
+
+def read_page(page: Page, warnings: list[CorpusWarning]) -> Document | None:
+    """`page_document`, or None and a warning for a page that cannot be read."""
+    try:
+        return page_document(page)
+    except UnreadableDocument as exc:  # a scanned, password-protected or damaged PDF
+        warnings.append(CorpusWarning(exc.kind, page.url, f"skipped, {exc.reason}"))
+    except Exception as exc:  # a page the extractor chokes on must not stop the build
+        log.debug("extraction failed for %s", page.url, exc_info=True)
+        warnings.append(CorpusWarning(WarningKind.PAGE_UNREADABLE, page.url,
+                                      f"skipped, the page could not be read ({exc})"))
+    return None
 
 
 def page_document(page: Page) -> Document:
