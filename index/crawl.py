@@ -36,6 +36,7 @@ import asyncio
 import hashlib
 import logging
 import posixpath
+import re
 import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -65,6 +66,9 @@ NOT_PAGE_SUFFIXES = frozenset((
 MAX_SITEMAP_LEVELS = 3
 MAX_SITEMAPS = 100
 ROBOTS_ACCEPT = "text/plain, */*;q=0.5"
+# urllib.robotparser reads only whole seconds of Crawl-delay ("0.5" is dropped): the values are
+# handed to it in milliseconds instead.
+_CRAWL_DELAY = re.compile(r"^(\s*crawl-delay\s*:\s*)(\d*\.?\d+)\s*(#.*)?$", re.I | re.M)
 
 T = TypeVar("T")
 
@@ -360,13 +364,16 @@ class _Crawl:
             if page is None:
                 self.warnings.pop()  # the one-line error says it instead
                 return f"robots.txt could not be fetched ({exc}), so no page may be crawled"
+        text = page.body.decode("utf-8-sig", "replace")  # type: ignore[union-attr]
+        text = _CRAWL_DELAY.sub(lambda m: f"{m.group(1)}{round(float(m.group(2)) * 1000)}", text)
         robots = RobotFileParser(url)
-        robots.parse(page.body.decode("utf-8", "replace").splitlines())  # type: ignore[union-attr]
+        robots.parse(text.splitlines())
         self.robots = robots
         agent = self.options.user_agent
-        delay = robots.crawl_delay(agent)
+        delay = robots.crawl_delay(agent)  # in milliseconds (above)
         rate = robots.request_rate(agent)
-        seconds = float(delay) if delay is not None else (rate.seconds / rate.requests if rate and rate.requests else 0)
+        seconds = (float(delay) / 1000 if delay is not None
+                   else (rate.seconds / rate.requests if rate and rate.requests else 0))
         if self.pacer is not None:
             self.pacer.delay = max(0.0, seconds)
         if seconds > 0:

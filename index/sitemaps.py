@@ -61,7 +61,7 @@ def read_sitemap(data: bytes, url: str) -> Sitemap:
             raise SitemapError("not a sitemap (no <urlset> or <sitemapindex>)")
         raw = [_loc_text(m.group(1)) for m in _LOC.finditer(data)]
     else:  # the protocol's text format: one URL per line
-        raw = [line.strip() for line in data.decode("utf-8", "replace").splitlines()]
+        raw = [line.strip() for line in data.decode("utf-8-sig", "replace").splitlines()]
         raw = [line for line in raw if line.lower().startswith(("http://", "https://"))]
         if not raw:
             raise SitemapError("not a sitemap (no XML and no URL lines)")
