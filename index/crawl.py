@@ -40,14 +40,14 @@ import re
 import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 from .corpus_warnings import CorpusWarning, WarningKind
 from .errors import EmptyCorpusError
-from .fetch import (ACCEPTED_TYPES, FetchError, FetchOptions, NotAPageError, Page, PageCache, RefusedError,
+from .fetch import (ACCEPTED_TYPES, PAGE_ACCEPT, FetchError, FetchOptions, NotAPageError, Page, PageCache, RefusedError,
                     check_url, fetch_page, guarded_session)
 from .sitemaps import SITEMAP_ACCEPT, SitemapError, read_sitemap
 
@@ -124,7 +124,8 @@ class CrawlStats:
         parts = [f"{self.found} found ({self.discovery})", f"{self.fetched} fetched",
                  f"{self.unchanged} unchanged", f"{self.failed} failed"]
         for count, words in ((self.robots, "skipped by robots"), (self.duplicates, "duplicates"),
-                             (self.not_pages, "not pages"), (self.not_fetched, "over the page limit")):
+                             (self.not_pages, "not a page" if self.not_pages == 1 else "not pages"),
+                             (self.not_fetched, "over the page limit")):
             if count:
                 parts.append(f"{count} {words}")
         return ", ".join(parts) + f"; {self.requests} requests in {self.seconds:.2f} s"
@@ -445,7 +446,7 @@ class _Crawl:
 
     async def fetch(self, url: str) -> _Fetched:
         try:
-            page = await self.get(url, ACCEPTED_TYPES, "text/html, application/xhtml+xml;q=0.9, application/pdf;q=0.8")
+            page = await self.get(url, ACCEPTED_TYPES, PAGE_ACCEPT)
         except NotAPageError:
             self.stats.not_pages += 1
             log.info("%s: not a page, not indexed", url)
@@ -594,11 +595,6 @@ def crawl_sources(sources: Sequence[Any], progress: CrawlProgress | None = None)
             source = result
         out.append(source)
     return out
-
-
-def with_options(source: SiteSource, options: FetchOptions) -> SiteSource:
-    """The same site fetched by other options (the CLI's cache folder and address policy)."""
-    return replace(source, options=options)
 
 
 def _run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:

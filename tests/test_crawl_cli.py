@@ -4,15 +4,18 @@ page limit, the one-line error for a site that yields nothing, and the settings'
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 
+from bot.cli import CrawlProgressLine
 from bot.settings import load_settings
 from fixtures.loopback_site import LoopbackSite
 from fixtures.web_server import PageServer
-from index.crawl import CrawlLimits, SiteSource
+from index.crawl import CrawlLimits, SiteSource, crawl_site
 from index.errors import ConfigError
+from index.fetch import FetchOptions
 from test_html_cli import citebot
 
 
@@ -30,7 +33,7 @@ def test_index_a_site_with_crawl_then_again_after_one_page_changed(server, tmp_p
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith(f"Indexed {len(site.indexable)} documents")
     assert (f"Crawled {site.root}: 51 found (sitemap), 46 fetched, 0 unchanged, 1 failed, 3 skipped by robots, "
-            "3 duplicates, 1 not pages; 54 requests in ") in first.stderr
+            "3 duplicates, 1 not a page; 54 requests in ") in first.stderr
     assert f"warning: {server.url('/docs/missing')}: skipped, fetch failed (HTTP 404)" in first.stderr
 
     site.change()
@@ -76,3 +79,25 @@ def test_site_settings(tmp_path):
         config.write_text(f"[corpus]\n{body}\n", encoding="utf-8")
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
             load_settings(config)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_line_counts_found_fetched_unchanged_failed_on_a_terminal_only(server, tmp_path, tty):
+    site = LoopbackSite(server)
+    stream = _Terminal() if tty else io.StringIO()
+    line = CrawlProgressLine(stream)
+    options = FetchOptions(cache_dir=tmp_path / "cache", allow_private_addresses=True, timeout=5)
+    crawl_site(site.root, options, progress=line)
+    line.end()
+    shown = stream.getvalue()
+    if not tty:
+        assert shown == ""
+        return
+    assert shown.startswith("\rcrawling ") and shown.endswith("\n") and shown.count("\n") == 1
+    last = shown.rstrip("\n").rsplit("\r", 1)[-1]
+    assert last.strip().endswith("51 found, 46 fetched, 0 unchanged, 1 failed")
