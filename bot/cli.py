@@ -182,7 +182,8 @@ async def open_index(settings: Settings, build_if_missing: bool = True) -> Index
 def cmd_index(args: argparse.Namespace) -> int:
     settings = settings_for(args)
     if args.crawl and not any(isinstance(p, str) and "://" in p for p in args.paths):
-        raise CitebotError("--crawl needs the URL of a site to crawl, e.g. citebot index https://docs.example.org/ --crawl")
+        raise CitebotError("--crawl needs the URL of a site to crawl, "
+                           "e.g. citebot index https://docs.example.org/ --crawl")
     sources = corpus_sources(settings, args.paths or None, args.allow_private_addresses, crawl=args.crawl)
     result = reindex(settings, sources, verbose=args.verbose)
     info = result.info

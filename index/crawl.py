@@ -47,8 +47,8 @@ from urllib.robotparser import RobotFileParser
 
 from .corpus_warnings import CorpusWarning, WarningKind
 from .errors import EmptyCorpusError
-from .fetch import (ACCEPTED_TYPES, PAGE_ACCEPT, FetchError, FetchOptions, NotAPageError, Page, PageCache, RefusedError,
-                    check_url, fetch_page, guarded_session)
+from .fetch import (ACCEPTED_TYPES, PAGE_ACCEPT, FetchError, FetchOptions, NotAPageError, Page, PageCache,
+                    RefusedError, check_url, fetch_page, guarded_session)
 from .sitemaps import SITEMAP_ACCEPT, SitemapError, read_sitemap
 
 log = logging.getLogger(__name__)
