@@ -21,6 +21,7 @@ from pathlib import Path
 
 from index.answering import Answerer
 from index.corpus_warnings import CorpusWarning, summarise
+from index.crawl import CrawlResult, CrawlStats, SiteSource, crawl_sources
 from index.errors import CitebotError, EmptyCorpusError, IndexMissingError, IndexWriteError
 from index.evaluation import EvalSet, evaluate, has_follow_ups, load_eval_set
 from index.reindex import ReindexResult, rebuild_sync
@@ -63,6 +64,58 @@ class ProgressBar:
         self.stream.flush()
 
 
+class CrawlProgressLine:
+    """One line on stderr per site being crawled: pages found, fetched, unchanged, failed;
+    shown only on a terminal, redrawn at most ten times a second."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, site: str, stats: CrawlStats) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and not stats.seconds:
+            return
+        self._last = now
+        self._shown = True
+        self.stream.write(f"\rcrawling {site[-40:]}: {stats.found} found, {stats.fetched} fetched, "
+                          f"{stats.unchanged} unchanged, {stats.failed} failed ")
+        self.stream.flush()
+
+    def end(self) -> None:
+        """End the line (before any other output)."""
+        if self._shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._shown = False
+
+
+def crawl_sites(sources: Sequence, quiet: bool = False, verbose: bool = False) -> list:
+    """Crawl the sites among `sources` (a progress line each on a terminal, then one summary
+    line on stderr); a site that yields no page is an EmptySiteError, its warnings shown first."""
+    if not any(isinstance(s, SiteSource) for s in sources):
+        return list(sources)
+    line = CrawlProgressLine() if not quiet else None
+    try:
+        crawled = crawl_sources(sources, line)
+    except EmptyCorpusError as exc:
+        if line is not None:
+            line.end()
+        print_warnings(exc.warnings, verbose)
+        raise
+    if line is not None:
+        line.end()
+    if not quiet:
+        for site in crawled:
+            if isinstance(site, CrawlResult):
+                print(f"Crawled {site.url}: {site.stats.line()}", file=sys.stderr)
+    return crawled
+
+
 def settings_for(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config)
     if getattr(args, "db", None):
@@ -93,6 +146,7 @@ def reindex(settings: Settings, paths: Sequence[Path] | None = None, quiet: bool
     """Rebuild the index at settings.db_path from `paths` (default: the configured corpus)."""
     sources = list(paths) if paths else list(settings.corpus_paths)
     prepare_default_folder(settings)
+    sources = crawl_sites(sources, quiet, verbose)
     progress = ProgressBar() if not quiet else None
     finish = vector_step(settings.answer.semantic, settings.answer.semantic_max_passages, progress)
     try:
@@ -127,7 +181,10 @@ async def open_index(settings: Settings, build_if_missing: bool = True) -> Index
 
 def cmd_index(args: argparse.Namespace) -> int:
     settings = settings_for(args)
-    sources = corpus_sources(settings, args.paths or None, args.allow_private_addresses)
+    if args.crawl and not any(isinstance(p, str) and "://" in p for p in args.paths):
+        raise CitebotError("--crawl needs the URL of a site to crawl, "
+                           "e.g. citebot index https://docs.example.org/ --crawl")
+    sources = corpus_sources(settings, args.paths or None, args.allow_private_addresses, crawl=args.crawl)
     result = reindex(settings, sources, verbose=args.verbose)
     info = result.info
     if result.incremental:
@@ -287,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-private-addresses", action="store_true",
                    help="let URLs reach loopback, private and link-local addresses (refused by default)")
     p.add_argument("--verbose", action="store_true", help="list every skipped file, not a count per kind")
+    p.add_argument("--crawl", action="store_true",
+                   help="index each URL given as a whole site: its sitemaps, else its links (corpus.crawl_max_pages, "
+                        "corpus.crawl_depth)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", parents=[common], help="answer one question ('-' reads one per line from stdin)")

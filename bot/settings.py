@@ -21,6 +21,7 @@ import platformdirs
 from index.answering import AnswerParams
 from index.bm25 import BM25Params
 from index.builder import IndexParams
+from index.crawl import CrawlLimits, SiteSource
 from index.errors import ConfigError
 from index.fetch import FetchOptions, WebSource, is_url
 from index.passages import PassageParams
@@ -74,7 +75,7 @@ class LogSettings:
 class Settings:
     """Everything citebot reads from config.toml, resolved to absolute paths."""
 
-    corpus_paths: tuple[Path | WebSource, ...]  # files, folders and URLs (corpus.paths + corpus.urls)
+    corpus_paths: tuple[Path | WebSource | SiteSource, ...]  # files, folders, URLs, sites (corpus.paths + urls + sites)
     db_path: Path
     state_db_path: Path
     index: IndexParams = IndexParams()
@@ -82,6 +83,7 @@ class Settings:
     discord: DiscordSettings = DiscordSettings()
     log: LogSettings = LogSettings()
     fetch: FetchOptions = FetchOptions()  # cache_dir is filled in from db_path by corpus_sources()
+    crawl: CrawlLimits = CrawlLimits()  # corpus.crawl_max_pages, corpus.crawl_depth (for sites)
     source: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     # True when the index lives at the per-user default (no index.db, no --db): only there is
@@ -122,7 +124,7 @@ def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
 
 _KNOWN = {
     "corpus": {"paths", "urls", "max_file_mb", "max_page_mb", "fetch_timeout_seconds", "max_redirects",
-               "allow_private_addresses", "exclude", "weights"},
+               "allow_private_addresses", "exclude", "weights", "sites", "crawl_max_pages", "crawl_depth"},
     "index": {"db", "k1", "b", "max_words", "join_below", "context_weight"},
     "answer": {f.name for f in fields(AnswerParams)},
     "discord": {f.name for f in fields(DiscordSettings)},
@@ -161,12 +163,17 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
     raw_urls = corpus.get("urls", [])
     if not isinstance(raw_urls, list) or not all(isinstance(u, str) and is_url(u) for u in raw_urls):
         raise ConfigError("corpus.urls must be a list of http(s) URLs")
-    urls = [WebSource(u.strip(), fetch) for u in raw_urls]
+    urls: list[WebSource | SiteSource] = [WebSource(u.strip(), fetch) for u in raw_urls]
+    crawl = _crawl_limits(corpus)
+    raw_sites = corpus.get("sites", [])
+    if not isinstance(raw_sites, list) or not all(isinstance(u, str) and is_url(u) for u in raw_sites):
+        raise ConfigError("corpus.sites must be a list of http(s) URLs, e.g. [\"https://docs.example.org/\"]")
+    urls += [SiteSource(u.strip(), fetch, crawl) for u in raw_sites]
     if "paths" in corpus:
         raw_paths = corpus["paths"]
         if not isinstance(raw_paths, list) or not (raw_paths or urls):
             raise ConfigError("corpus.paths must be a non-empty list of paths (or URLs)")
-        corpus_paths: tuple[Path | WebSource, ...] = tuple(
+        corpus_paths: tuple[Path | WebSource | SiteSource, ...] = tuple(
             WebSource(p.strip(), fetch) if isinstance(p, str) and is_url(p) else resolve(p, "corpus.paths[]")
             for p in raw_paths
         ) + tuple(urls)
@@ -202,7 +209,8 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
     if log_settings.level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log.level must be one of DEBUG, INFO, WARNING, ERROR")
     settings = Settings(corpus_paths=corpus_paths, db_path=db_path, state_db_path=state_db, index=params,
-                        answer=answer_params, discord=discord_settings, log=log_settings, fetch=fetch, source=source,
+                        answer=answer_params, discord=discord_settings, log=log_settings, fetch=fetch, crawl=crawl,
+                        source=source,
                         default_db=not index.get("db"))
     return replace(settings, corpus_paths=tuple(corpus_sources(settings)))
 
@@ -229,20 +237,35 @@ def _fetch_options(corpus: dict[str, Any]) -> FetchOptions:
         raise ConfigError(f"corpus: {exc} (see corpus.max_page_mb, fetch_timeout_seconds, max_redirects)") from exc
 
 
+def _crawl_limits(corpus: dict[str, Any]) -> CrawlLimits:
+    """corpus.crawl_max_pages and corpus.crawl_depth, for the sites in corpus.sites (and --crawl)."""
+    try:
+        return CrawlLimits(max_pages=_int(corpus, "crawl_max_pages", CrawlLimits.max_pages, "corpus"),
+                           max_depth=_int(corpus, "crawl_depth", CrawlLimits.max_depth, "corpus"))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
 def web_cache_dir(settings: Settings) -> Path:
     """Where the last good copy of each fetched page is kept: `web-cache/` beside the index file."""
     return settings.db_path.parent / "web-cache"
 
 
 def corpus_sources(settings: Settings, given: Sequence[str | os.PathLike[str]] | None = None,
-                   allow_private_addresses: bool = False) -> list[Path | WebSource]:
+                   allow_private_addresses: bool = False, crawl: bool = False
+                   ) -> list[Path | WebSource | SiteSource]:
     """The sources to index: `given` (paths and URLs, e.g. from the command line) or the
     configured ones, with URLs fetched by the configured options into the cache beside the
-    index (`settings.db_path`, so `--db` moves it too)."""
+    index (`settings.db_path`, so `--db` moves it too). `crawl`: each given URL is a whole
+    site (`citebot index URL --crawl`), crawled within corpus.crawl_max_pages and crawl_depth."""
     options = replace(settings.fetch, cache_dir=web_cache_dir(settings),
                       allow_private_addresses=settings.fetch.allow_private_addresses or allow_private_addresses)
     if given is None:
-        return [WebSource(s.url, options) if isinstance(s, WebSource) else s for s in settings.corpus_paths]
+        return [replace(s, options=options) if isinstance(s, (WebSource, SiteSource)) else s
+                for s in settings.corpus_paths]
+    if crawl:
+        return [SiteSource(str(g).strip(), options, settings.crawl) if isinstance(g, str) and is_url(g)
+                else Path(g).expanduser() for g in given]
     return [WebSource(str(g).strip(), options) if isinstance(g, str) and is_url(g) else Path(g).expanduser()
             for g in given]
 

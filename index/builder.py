@@ -24,7 +24,8 @@ from .source_names import META_KEY as ROOTS_META_KEY
 from .source_names import encode_roots
 from .errors import EmptyCorpusError
 from .gc_pause import no_cyclic_gc
-from .fetch import WebSource, fetch_sources_sync, is_url
+from .crawl import CrawlResult, SiteSource, crawl_sources, page_state
+from .fetch import Page, WebSource, fetch_sources_sync, is_url
 from .html import html_text, parse_html
 from .passages import Passage, PassageParams, split_document
 from .pdf import is_pdf, parse_pdf
@@ -93,16 +94,19 @@ def passage_terms(passage: Passage, analyzer: Analyzer, acronyms: AcronymMap,
     return body + acronyms.expand(analyzer.terms(passage.context)) * context_weight, len(body)
 
 
-CorpusSource = Path | WebSource | str
-"""A file or folder, or a URL (a WebSource, or a string with a scheme: fetched with default options)."""
+CorpusSource = Path | WebSource | SiteSource | CrawlResult | str
+"""A file or folder, a URL (a WebSource, or a string with a scheme: fetched with default
+options), or a whole site (a SiteSource, crawled; or the CrawlResult of its crawl)."""
+
+UrlSource = WebSource | SiteSource | CrawlResult
 
 
-def split_sources(sources: Sequence[CorpusSource]) -> tuple[list[Path], list[WebSource]]:
-    """Paths (files and folders) apart from URL sources, each in the order given."""
+def split_sources(sources: Sequence[CorpusSource]) -> tuple[list[Path], list[UrlSource]]:
+    """Paths (files and folders) apart from URL and site sources, each in the order given."""
     paths: list[Path] = []
-    web: list[WebSource] = []
+    web: list[UrlSource] = []
     for source in sources:
-        if isinstance(source, WebSource):
+        if isinstance(source, (WebSource, SiteSource, CrawlResult)):
             web.append(source)
         elif isinstance(source, str) and is_url(source):
             web.append(WebSource(source.strip()))
@@ -139,7 +143,7 @@ def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None
             warnings.append(exc.warning())
         except OSError as exc:  # vanished between the folder walk and the stat
             warnings.append(CorpusWarning.cannot_read(path, exc))
-    loaded.extend(fetched_documents(web, len(files), total, progress, warnings))
+    loaded.extend(fetched_documents(web, len(files), total, progress, warnings, file_stats))
     documents: list[Document] = []
     seen: dict[str, str] = {}
     for source, doc in loaded:
@@ -156,29 +160,51 @@ def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None
     return documents, warnings
 
 
-def fetched_documents(web: Sequence[WebSource], offset: int, total: int, progress: Progress | None,
-                      warnings: list[CorpusWarning]) -> Iterator[tuple[str, Document]]:
-    """Fetch the pages and extract their documents (progress counts on from `offset` of
-    `total`); a page that cannot be fetched or read becomes a warning."""
+def fetched_documents(web: Sequence[UrlSource], offset: int, total: int, progress: Progress | None,
+                      warnings: list[CorpusWarning], states: dict[str, tuple[int, int]] | None = None
+                      ) -> Iterator[tuple[str, Document]]:
+    """Fetch the pages (single URLs first, then the sites' pages, each in order; sites not
+    crawled yet are crawled now) and extract their documents (progress counts single URLs on
+    from `offset` of `total`); a page that cannot be fetched or read becomes a warning.
+    `states`, when given, receives each site page's `crawl.page_state` by its URL."""
     if not web:
         return
+    single = [w for w in web if isinstance(w, WebSource)]
     pages, fetch_warnings = fetch_sources_sync(
-        web, (lambda done, _total, what: progress(offset + done, total, what)) if progress else None)
+        single, (lambda done, _total, what: progress(offset + done, total, what)) if progress else None)
     warnings.extend(fetch_warnings)
+    sites: list[CrawlResult] = crawl_sources([w for w in web if not isinstance(w, WebSource)])
+    for site in sites:
+        warnings.extend(site.warnings)
+        pages.extend(site.pages)
+        if states is not None:
+            states.update((page.url, page_state(page)) for page in site.pages)
     for page in pages:
-        try:
-            if is_pdf(page.content_type):  # a PDF is read as a .pdf file is, and cites its URL
-                yield page.url, parse_pdf(page.body, page.url, url=page.final_url)
-                continue
-            text, encoding = html_text(page.body, page.content_type)
-            doc = parse_html(text, page.url, kind="url", url=page.final_url)
-            yield page.url, replace(doc, encoding=encoding)
-        except UnreadableDocument as exc:  # a scanned, password-protected or damaged PDF
-            warnings.append(CorpusWarning(exc.kind, page.url, f"skipped, {exc.reason}"))
-        except Exception as exc:  # a page the extractor chokes on must not stop the build
-            log.debug("extraction failed for %s", page.url, exc_info=True)
-            warnings.append(CorpusWarning(WarningKind.PAGE_UNREADABLE, page.url,
-                                          f"skipped, the page could not be read ({exc})"))
+        doc = read_page(page, warnings)
+        if doc is not None:
+            yield page.url, doc
+
+
+def read_page(page: Page, warnings: list[CorpusWarning]) -> Document | None:
+    """`page_document`, or None and a warning for a page that cannot be read."""
+    try:
+        return page_document(page)
+    except UnreadableDocument as exc:  # a scanned, password-protected or damaged PDF
+        warnings.append(CorpusWarning(exc.kind, page.url, f"skipped, {exc.reason}"))
+    except Exception as exc:  # a page the extractor chokes on must not stop the build
+        log.debug("extraction failed for %s", page.url, exc_info=True)
+        warnings.append(CorpusWarning(WarningKind.PAGE_UNREADABLE, page.url,
+                                      f"skipped, the page could not be read ({exc})"))
+    return None
+
+
+def page_document(page: Page) -> Document:
+    """The document of a fetched page: a PDF read as a .pdf file is, an HTML page through the
+    main-content extraction; either cites the URL it was fetched from (or its canonical URL)."""
+    if is_pdf(page.content_type):
+        return parse_pdf(page.body, page.url, url=page.final_url)
+    text, encoding = html_text(page.body, page.content_type)
+    return replace(parse_html(text, page.url, kind="url", url=page.final_url), encoding=encoding)
 
 
 def build_from_documents(documents: Iterable[Document], params: IndexParams = IndexParams(),

@@ -37,6 +37,9 @@ class WarningKind(StrEnum):
     NO_TEXT = "no-text"  # a PDF without a text layer (scanned pages)
     ENCRYPTED = "encrypted"  # a password-protected PDF
     EXCLUDED = "excluded"  # a file in a corpus folder that corpus.exclude leaves out
+    OFF_SITE = "off-site"  # a crawled page that redirected to another site, or a sitemap on another host
+    NO_SITEMAP = "no-sitemap"  # a sitemap a site lists that could not be read
+    CRAWL_LIMIT = "crawl-limit"  # a site with more pages than corpus.crawl_max_pages
 
 
 # Per kind, the words after the count in a summary line (always more than LIST_AT_MOST).
@@ -56,6 +59,9 @@ _SUMMARY: dict[WarningKind, str] = {
     WarningKind.NO_TEXT: "PDFs skipped with no text layer (scanned pages?)",
     WarningKind.ENCRYPTED: "PDFs skipped as password-protected",
     WarningKind.EXCLUDED: "files excluded by corpus.exclude",
+    WarningKind.OFF_SITE: "crawled URLs skipped as leading to another site",
+    WarningKind.NO_SITEMAP: "sitemaps could not be read",
+    WarningKind.CRAWL_LIMIT: "sites stopped at corpus.crawl_max_pages",
 }
 
 

@@ -124,7 +124,16 @@ class Page:
 
 
 class FetchError(Exception):
-    """A fetch that failed; a cached copy may stand in."""
+    """A fetch that failed; a cached copy may stand in. `status` is the HTTP status when the
+    server answered with one that is not a page (a crawl tells a page gone, 404, from a failure)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class NotAPageError(FetchError):
+    """The URL answered with something other than a page or a PDF (an image, an archive)."""
 
 
 class RefusedError(FetchError):
@@ -232,8 +241,15 @@ class PageCache:
 # Fetching
 
 
-async def fetch_page(session: Any, url: str, options: FetchOptions, cache: PageCache) -> Page:
-    """Fetch one URL (conditionally when cached). Raises FetchError or RefusedError."""
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, application/pdf;q=0.8"
+
+
+async def fetch_page(session: Any, url: str, options: FetchOptions, cache: PageCache,
+                     accepted_types: Sequence[str] | None = ACCEPTED_TYPES, accept: str = PAGE_ACCEPT) -> Page:
+    """Fetch one URL (conditionally when cached). Raises FetchError or RefusedError.
+
+    `accepted_types` are the Content-Types taken (None: any; the crawler reads robots.txt and
+    sitemaps this way), `accept` the Accept header sent."""
     import aiohttp
 
     cached = cache.load(url)
@@ -242,8 +258,7 @@ async def fetch_page(session: Any, url: str, options: FetchOptions, cache: PageC
         async with asyncio.timeout(options.timeout):
             for _hop in range(options.max_redirects + 1):
                 check_url(current, options)
-                headers = {"User-Agent": options.user_agent,
-                           "Accept": "text/html, application/xhtml+xml;q=0.9, application/pdf;q=0.8"}
+                headers = {"User-Agent": options.user_agent, "Accept": accept}
                 conditional = cached is not None and cached[0].get("final_url") == current
                 if conditional:
                     meta = cached[0]  # type: ignore[index]
@@ -263,10 +278,11 @@ async def fetch_page(session: Any, url: str, options: FetchOptions, cache: PageC
                         return Page(url, current, body, meta.get("content_type", ""), meta.get("fetched_at", ""),
                                     "not-modified")
                     if resp.status != 200:
-                        raise FetchError(f"HTTP {resp.status}")
+                        raise FetchError(f"HTTP {resp.status}", resp.status)
                     content_type = resp.headers.get("Content-Type", "")
-                    if content_type.split(";", 1)[0].strip().lower() not in ACCEPTED_TYPES:
-                        raise FetchError(f"not an HTML page or a PDF (Content-Type {content_type or 'missing'})")
+                    if (accepted_types is not None
+                            and content_type.split(";", 1)[0].strip().lower() not in accepted_types):
+                        raise NotAPageError(f"not an HTML page or a PDF (Content-Type {content_type or 'missing'})")
                     if resp.content_length is not None and resp.content_length > options.max_bytes:
                         raise FetchError(f"larger than the {options.max_bytes:,}-byte limit "
                                          f"({resp.content_length:,} bytes)")
@@ -286,6 +302,17 @@ async def fetch_page(session: Any, url: str, options: FetchOptions, cache: PageC
         raise FetchError(f"cannot connect ({exc.os_error or exc})") from exc
     except aiohttp.ClientError as exc:
         raise FetchError(str(exc) or type(exc).__name__) from exc
+
+
+def guarded_session(options: FetchOptions, trace_configs: Sequence[Any] = ()) -> Any:
+    """An aiohttp session that connects only to addresses `options` allows (the resolver
+    checks every address), sends no cookies and ignores proxy variables; for `fetch_page`."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(resolver=_guarded_resolver(options), use_dns_cache=False,
+                                     limit=options.concurrency)
+    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
+                                 trace_configs=list(trace_configs) or None)
 
 
 async def _read_capped(resp: Any, limit: int) -> bytes:

@@ -272,11 +272,12 @@ def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexPa
                 warnings.append(outcome.warning)
             elif outcome.document is not None:
                 kept.add(outcome.source, outcome.stat, outcome.document, warnings)
-        for source, doc in fetched_documents(web, len(files), total, progress, warnings):
+        states: dict[str, tuple[int, int]] = {}  # a site page's crawl.page_state, for the next reindex
+        for source, doc in fetched_documents(web, len(files), total, progress, warnings, states):
             if not doc.paragraphs:
                 warnings.append(CorpusWarning.empty(source))
                 continue
-            kept.add(source, None, analysed(doc, params), warnings)
+            kept.add(source, states.get(source), analysed(doc, params), warnings)
         if not kept.keys:
             raise nothing_indexed(sources, warnings)
         _finish(kept, params, generation, started, {ROOTS_META_KEY: encode_roots(folders)})

@@ -18,7 +18,8 @@ The result is the index a full build would give: same passages in the same order
 postings, same document lengths, hence the same scores and rankings (tests compare the two).
 Term ids may be numbered differently, which no ranking depends on. The incremental path is
 only taken when nothing global changed: same parameters, analyser and analysis code, only
-local files (URLs are re-fetched by the full path), and the same corpus-wide acronym map (a
+local files and crawled sites (single URLs are re-fetched by the full path; a crawled page is
+unchanged when its bytes are, `crawl.page_state`), and the same corpus-wide acronym map (a
 new definition would change the terms of passages anywhere, so that case rebuilds in full,
 analysing in parallel).
 """
@@ -48,7 +49,8 @@ from .source_names import encode_roots
 from .source_weights import write_weights
 from .writer import DOCUMENT_INSERT, PASSAGE_COLUMNS, insert_array, shaping_meta
 from .bm25 import decode_terms, drop_unheld_terms, encode_terms, sorted_position
-from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, split_sources
+from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, read_page, split_sources
+from .crawl import CrawlResult, page_state
 from .corpus_warnings import CorpusWarning
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .fastanalysis import AcronymExpander
@@ -146,8 +148,8 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
     """Describe the corpus at `sources` against the index at `db_path`; None when an
     incremental update does not apply (see the module docstring)."""
     folders, web = split_sources(sources)
-    if web:
-        return None
+    if any(not isinstance(w, CrawlResult) for w in web):
+        return None  # single URLs (and sites not crawled yet) take the full path
     old = _old_index(db_path, params)
     if old is None:
         return None
@@ -180,6 +182,18 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
             warnings.append(exc.warning())
         except OSError as exc:
             warnings.append(CorpusWarning.cannot_read(path, exc))
+    for site in web:  # crawled pages after the files, in crawl order, as the full build reads them
+        warnings.extend(site.warnings)  # type: ignore[union-attr]
+        for page in site.pages:  # type: ignore[union-attr]
+            states[page.url] = page_state(page)
+            known = old_files.get(page.url)
+            reuse = by_path.get(page.url)
+            if known is not None and reuse is not None and known[:2] == states[page.url] and known[2] == reuse.hash:
+                loaded.append((page.url, reuse))  # the very bytes it was last analysed from
+                continue
+            doc = read_page(page, warnings)
+            if doc is not None:
+                loaded.append((page.url, doc))
     # The same rules as load_corpus: empty documents are skipped, identical text kept once.
     order: list[OldDocument | Document] = []
     seen: dict[str, str] = {}

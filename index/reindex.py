@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .builder import IndexParams, Progress
 from .corpus_warnings import CorpusWarning
+from .crawl import crawl_sources
 from .incremental import UpdatePlan, apply_update, plan_update
 from .filebuild import build_index_file
 from .gc_pause import no_cyclic_gc
@@ -42,7 +43,10 @@ def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
     """Build and swap in a new index; blocking. Raises EmptyCorpusError and leaves the old index.
 
     `finish(tmp, db_path)`, if given, completes the new file before it is swapped in, on both
-    the full and the incremental path (the semantic re-rank's passage vectors: index/semantic.py)."""
+    the full and the incremental path (the semantic re-rank's passage vectors: index/semantic.py).
+    Sites (`crawl.SiteSource`) are crawled first, outside the lock; a site that yields no page
+    raises `crawl.EmptySiteError`."""
+    paths = crawl_sources(paths)
     with build_lock(db_path, wait=wait_for_lock):
         remove_stale_builds(db_path)  # what a build killed mid-write (SIGKILL, power loss) left behind
         started = time.perf_counter()
