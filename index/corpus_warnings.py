@@ -20,7 +20,8 @@ LIST_AT_MOST = 3
 
 
 class WarningKind(StrEnum):
-    """Why a path or URL was skipped (or, for KEPT_EARLIER_COPY, served from the web cache)."""
+    """Why a path or URL was skipped (or, for KEPT_EARLIER_COPY, served from the web cache, and
+    for INCLUDE_DROPPED, read without a part)."""
 
     MISSING = "missing"  # no such file or folder
     UNSUPPORTED = "unsupported"  # a file of a kind citebot does not read (.docx, .epub, ...)
@@ -37,6 +38,7 @@ class WarningKind(StrEnum):
     NO_TEXT = "no-text"  # a PDF without a text layer (scanned pages)
     ENCRYPTED = "encrypted"  # a password-protected PDF
     EXCLUDED = "excluded"  # a file in a corpus folder that corpus.exclude leaves out
+    INCLUDE_DROPPED = "include-dropped"  # a Markdown include left out (outside the corpus, missing); the file is read
 
 
 # Per kind, the words after the count in a summary line (always more than LIST_AT_MOST).
@@ -56,6 +58,7 @@ _SUMMARY: dict[WarningKind, str] = {
     WarningKind.NO_TEXT: "PDFs skipped with no text layer (scanned pages?)",
     WarningKind.ENCRYPTED: "PDFs skipped as password-protected",
     WarningKind.EXCLUDED: "files excluded by corpus.exclude",
+    WarningKind.INCLUDE_DROPPED: "Markdown includes dropped (outside the corpus or not found)",
 }
 
 
@@ -75,7 +78,7 @@ class CorpusWarning:
     def skipped(self) -> bool:
         """Whether the path or URL is missing from the index (a page served from the web
         cache is not)."""
-        return self.kind is not WarningKind.KEPT_EARLIER_COPY
+        return self.kind not in (WarningKind.KEPT_EARLIER_COPY, WarningKind.INCLUDE_DROPPED)
 
     @classmethod
     def duplicate(cls, path: str, first: str) -> CorpusWarning:
