@@ -65,6 +65,9 @@ def _read_body(data: bytes) -> tuple[list[str], str | None, str | None]:
     from docx.table import Table
 
     document = docx.Document(io.BytesIO(data))
+    # Style id -> name, read once: `Paragraph.style` looks the default style up anew for every
+    # paragraph (3 ms each on a small file).
+    style_names = {style.styleId: style.name_val or "" for style in document.styles.element.style_lst}
     blocks: list[str] = []
     items: list[str] = []  # the list being gathered, a line per item
 
@@ -84,7 +87,7 @@ def _read_body(data: bytes) -> tuple[list[str], str | None, str | None]:
         text = _clean(part.text)
         if not text:
             continue
-        style = _style_names(part)
+        style = _style_names(part, style_names)
         level = next((int(m.group(1)) for m in map(_HEADING_STYLE.match, style) if m), None)
         if "title" in style:
             level = 0
@@ -101,14 +104,14 @@ def _read_body(data: bytes) -> tuple[list[str], str | None, str | None]:
     return blocks, _clean(props.title or "") or None, _clean(props.author or "") or None
 
 
-def _style_names(paragraph) -> list[str]:  # type: ignore[no-untyped-def]
+def _style_names(paragraph, names: dict[str, str]) -> list[str]:  # type: ignore[no-untyped-def]
     """The paragraph style's name and id, lower-cased ("heading 1", "heading1"): Word localises
-    the name but keeps English ids for its built-in styles."""
-    style = paragraph.style
-    if style is None:
+    the name but keeps English ids for its built-in styles. A paragraph without a style of its
+    own has the default one, which is no heading and no list."""
+    style_id = paragraph._p.style
+    if not style_id:
         return []
-    names = [style.name or "", getattr(style, "style_id", "") or ""]
-    return [n.strip().lower() for n in names if n]
+    return [n.strip().lower() for n in (names.get(style_id, ""), style_id) if n]
 
 
 def _numbered(paragraph) -> bool:  # type: ignore[no-untyped-def]

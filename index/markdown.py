@@ -268,6 +268,9 @@ def _include(target: str, reading: _Reading, source: Path | None, seen: set[Path
     if found is None:
         reading.drop(target, f"not found inside the corpus folder {reading.root.name}/")
         return None
+    if isinstance(found, str):
+        reading.drop(target, f"the file is outside the corpus folder {reading.root.name}/")
+        return None
     path, first, last = found
     if path in seen or depth >= MAX_INCLUDE_DEPTH:
         reading.drop(target, "it includes itself")
@@ -289,10 +292,10 @@ def _include(target: str, reading: _Reading, source: Path | None, seen: set[Path
 _HEADING_MARKS = re.compile(r"^#{1,6}[ \t]+")
 
 
-def _locate(target: str, source: Path, root: Path) -> tuple[Path, int | None, int | None] | None:
+def _locate(target: str, source: Path, root: Path) -> tuple[Path, int | None, int | None] | str | None:
     """The file `target` names, looked for beside `source` and in each folder above it up to
-    the corpus folder `root`, with the line range a `file:3:6` suffix asks for; None when no
-    such file lies inside `root` (after symlinks are resolved)."""
+    the corpus folder `root`, with the line range a `file:3:6` suffix asks for; "outside" when
+    the only such file lies outside `root` (after symlinks are resolved), None when there is none."""
     names: list[tuple[str, int | None, int | None]] = [(target, None, None)]
     ranged = _LINE_RANGE.match(target)
     if ranged:
@@ -300,12 +303,16 @@ def _locate(target: str, source: Path, root: Path) -> tuple[Path, int | None, in
                       int(ranged.group(3)) if ranged.group(3) else None))
     folder = source.resolve().parent
     bases = [folder, *[p for p in folder.parents if p == root or root in p.parents]]
+    outside = False
     for base in bases:
         for name, first, last in names:
             candidate = (base / name).resolve()
-            if candidate.is_file() and (candidate == root or root in candidate.parents):
+            if not candidate.is_file():
+                continue
+            if root in candidate.parents:
                 return candidate, first, last
-    return None
+            outside = True
+    return "outside" if outside else None
 
 
 # ---------------------------------------------------------------------------------------------
