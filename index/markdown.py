@@ -64,6 +64,9 @@ _TAG = re.compile(r"<[^>]*>")
 
 # How deep included files may include others (a loop is caught before this).
 MAX_INCLUDE_DEPTH = 8
+# A longer line outside code is indexed as it stands, not parsed: markdown-it spends ~25 µs on
+# each "[a](" of a line, so a 1 MB line of them would take seconds. No written line is this long.
+MAX_PARSED_LINE = 20_000
 
 
 @dataclass(frozen=True)
@@ -133,8 +136,9 @@ def _render(body: str, reading: _Reading, source: Path | None, seen: set[Path], 
 
 def _prepare(lines: list[str], reading: _Reading, source: Path | None, seen: set[Path],
              depth: int) -> tuple[list[str], dict[int, str], dict[int, str | None]]:
-    """The lines markdown-it parses (as many as `lines`), the Markdown text included at a line
-    outside code, and the text (None: nothing) that replaces a directive line inside code."""
+    """The lines markdown-it parses (as many as `lines`), the text placed at a line outside
+    code without being parsed (included Markdown, rendered; an over-long line as it stands),
+    and the text (None: nothing) that replaces a directive line inside code."""
     out: list[str] = []
     includes: dict[int, str] = {}
     code_includes: dict[int, str | None] = {}
@@ -164,6 +168,10 @@ def _prepare(lines: list[str], reading: _Reading, source: Path | None, seen: set
                 if target is not None:
                     code_includes[n] = _include(target, reading, source, seen, depth, raw_code=True)
             out.append(line)
+            continue
+        if len(line) > MAX_PARSED_LINE:
+            _add_include(includes, n, stripped)
+            out.append("")
             continue
         if options:
             if _SLASH_OPTION.match(line):
