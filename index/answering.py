@@ -24,7 +24,7 @@ from .bm25 import Hit as BM25Hit
 from .fastanalysis import AcronymExpander, FastTerms
 from .followup import (MAX_CONTEXT_QUESTIONS, FollowUpWeights, Turn, pooled_top_k, stands_alone, term_weights,
                        without_opening)
-from .highlight import SentenceChooser, heading_terms
+from .highlight import SentenceChooser, code_sentences, heading_terms
 from .passages import Passage
 from .question_terms import QuestionAnalyser, QuestionTerms, corrected_question
 from .rerank import QueryProfile, RerankWeights, SpanTexts
@@ -389,7 +389,8 @@ class Answerer:
         for rank, (total, raw, sp, sentence_terms, context) in enumerate(ranked[:top_k]):
             text = sp.passage.text
             best = chooser.choose(SpanTexts(text, sp.sentences), sentence_terms,
-                                  heading_terms(text, sp.sentences, context, self._label_terms), rank == 0)
+                                  heading_terms(text, sp.sentences, context, self._label_terms), rank == 0,
+                                  code_sentences(text, sp.sentences))
             hits.append(Hit(rank + 1, total, raw, sp.passage, sp.sentences[best] if best is not None else None))
         first = ranked[0][2]
         coverage = self._coverage(terms, hits[0].passage, first, ranks, scale)

@@ -19,7 +19,7 @@ from .acronyms import AcronymMap
 from .analysis import Analyzer
 from .bm25 import BM25Index, BM25Params
 from .corpus_warnings import CorpusWarning, WarningKind
-from .documents import READ_KINDS, Document, UnreadableDocument, discover_files, load_document
+from .documents import READ_KINDS, Document, UnreadableDocument, corpus_folder, discover_files, load_document
 from .source_names import META_KEY as ROOTS_META_KEY
 from .source_names import encode_roots
 from .errors import EmptyCorpusError
@@ -138,7 +138,9 @@ def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None
             if file_stats is not None:
                 st = path.stat()
                 file_stats[str(path)] = (st.st_size, st.st_mtime_ns)
-            loaded.append((str(path), load_document(path, max_bytes=max_file_bytes)))
+            doc = load_document(path, max_bytes=max_file_bytes, root=corpus_folder(path, folders))
+            warnings.extend(doc.notes)
+            loaded.append((str(path), doc))
         except UnreadableDocument as exc:
             warnings.append(exc.warning())
         except OSError as exc:  # vanished between the folder walk and the stat

@@ -20,7 +20,8 @@ LIST_AT_MOST = 3
 
 
 class WarningKind(StrEnum):
-    """Why a path or URL was skipped (or, for KEPT_EARLIER_COPY, served from the web cache)."""
+    """Why a path or URL was skipped (or, for KEPT_EARLIER_COPY, served from the web cache, and
+    for INCLUDE_DROPPED, read without a part)."""
 
     MISSING = "missing"  # no such file or folder
     UNSUPPORTED = "unsupported"  # a file of a kind citebot does not read (.docx, .epub, ...)
@@ -40,6 +41,7 @@ class WarningKind(StrEnum):
     OFF_SITE = "off-site"  # a crawled page that redirected to another site, or a sitemap on another host
     NO_SITEMAP = "no-sitemap"  # a sitemap a site lists that could not be read
     CRAWL_LIMIT = "crawl-limit"  # a site with more pages than corpus.crawl_max_pages
+    INCLUDE_DROPPED = "include-dropped"  # a Markdown include left out (outside the corpus, missing); the file is read
 
 
 # Per kind, the words after the count in a summary line (always more than LIST_AT_MOST).
@@ -62,6 +64,7 @@ _SUMMARY: dict[WarningKind, str] = {
     WarningKind.OFF_SITE: "crawled URLs skipped as leading to another site",
     WarningKind.NO_SITEMAP: "sitemaps could not be read",
     WarningKind.CRAWL_LIMIT: "sites stopped at corpus.crawl_max_pages",
+    WarningKind.INCLUDE_DROPPED: "Markdown includes dropped (outside the corpus or not found)",
 }
 
 
@@ -81,7 +84,7 @@ class CorpusWarning:
     def skipped(self) -> bool:
         """Whether the path or URL is missing from the index (a page served from the web
         cache is not)."""
-        return self.kind is not WarningKind.KEPT_EARLIER_COPY
+        return self.kind not in (WarningKind.KEPT_EARLIER_COPY, WarningKind.INCLUDE_DROPPED)
 
     @classmethod
     def duplicate(cls, path: str, first: str) -> CorpusWarning:

@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from importlib import metadata, resources
 import multiprocessing
 
 from .acronyms import AcronymMap, find_definitions
@@ -40,8 +40,10 @@ PARALLEL_ABOVE_CHARS = 4_000_000
 _TASK_DOCS = 64
 
 _SHAPING_SOURCES = ("acronyms.py", "analysis.py", "comment_sections.py", "doc_analysis.py", "documents.py",
-                    "fastanalysis.py", "fastpunkt.py", "normalize.py", "passages.py", "pdf.py", "sentences.py",
-                    "textdecode.py", "_termscan.c")
+                    "docx.py", "fastanalysis.py", "fastpunkt.py", "markdown.py", "normalize.py", "passages.py",
+                    "pdf.py", "sentences.py", "textdecode.py", "_termscan.c")
+# The libraries that read files into text: another version may read the same file differently.
+_SHAPING_PACKAGES = ("markdown-it-py", "pypdfium2", "python-docx")
 
 
 @dataclass
@@ -61,13 +63,19 @@ class DocAnalysis:
 
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """A hash of the source of every module whose code shapes a document's analysis."""
+    """A hash of the source of every module whose code shapes a document's analysis, and of the
+    versions of the libraries that read files."""
     h = hashlib.sha256()
     for name in _SHAPING_SOURCES:
         try:
             h.update(resources.files("index").joinpath(name).read_bytes())
         except OSError:  # pragma: no cover - frozen or zipped installs
             h.update(name.encode())
+    for package in _SHAPING_PACKAGES:
+        try:
+            h.update(f"{package}=={metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:  # pragma: no cover - not installed: its files are skipped
+            h.update(package.encode())
     return h.hexdigest()[:16]
 
 

@@ -21,13 +21,14 @@ from .normalize import normalize_text
 from .source_rules import SourceRules
 from .textdecode import NotText, decode_bom, decode_text
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml", ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml", ".pdf", ".docx")
 # What a user is told citebot reads (a test checks it names every supported suffix).
-READ_KINDS = "citebot reads .txt, .md/.markdown, .html/.htm/.xhtml and .pdf files, and http(s) URLs"
+READ_KINDS = "citebot reads .txt, .md/.markdown, .html/.htm/.xhtml, .pdf and .docx files, and http(s) URLs"
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
-# Kinds whose text marks headings with `#` lines: Markdown files, and the text built from web pages
-# and PDFs.
-MARKUP_KINDS = ("md", "html", "url", "pdf")
+DOCX_SUFFIXES = (".docx",)
+# Kinds whose text marks headings with `#` lines: Markdown files, and the text built from web pages,
+# PDFs and Word documents.
+MARKUP_KINDS = ("md", "html", "url", "pdf", "docx")
 
 # Roles a block can play; only "paragraph" blocks become passages. COMMENT: a block of a
 # readers' comment section (`comment_sections`), never the article's word.
@@ -37,11 +38,8 @@ COMMENT = "comment"
 _WORD = re.compile(r"\w+")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _NAME_LINE = re.compile(r"^(?:by\s+)?((?:[A-Z][\w'\-]*\.?)(?:\s+(?:[A-Z][\w'\-]*\.?|de|van|von|bin|al)){1,3})$", re.I)
+_FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
 _BY_PREFIX = re.compile(r"^(?:by|author|written by)\s*[:\-]?\s+", re.I)
-# Neither part may cross a "[": each attempt then stops at the next one, so a line of "[a](" or
-# "[[[[" is scanned once, not once per bracket (which took seconds per 100 kB).
-_MD_LINK = re.compile(r"!?\[([^\[\]]*)\]\([^)\[]*\)")
-_MD_EMPHASIS = re.compile(r"(\*\*|__|`)(.+?)\1")
 # One or more blank (empty or whitespace-only) lines after a line break: what separates blocks.
 # An attempt starts only at a "\n" and the possessive run never backtracks, so the scan stays
 # linear even over a very long whitespace-only line.
@@ -77,6 +75,14 @@ class Block:
     end: int
     role: str = PARAGRAPH
     section: str | None = None
+    # The number of the last blank-line block it spans, when it spans several (a Markdown code
+    # block with a blank line in it); None: only its own.
+    last_number: int | None = None
+
+    @property
+    def last(self) -> int:
+        """The number of the last blank-line block of the file it covers."""
+        return self.number if self.last_number is None else self.last_number
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,9 @@ class Document:
     # Where each page starts in `text` (page n at page_starts[n - 1]), for a document that has
     # pages (a PDF); empty otherwise. A passage's pages follow from its span (`pdf.page_span`).
     page_starts: tuple[int, ...] = ()
+    # What reading it noticed without skipping it (a Markdown include that was dropped), for
+    # the build to report with its warnings.
+    notes: tuple[CorpusWarning, ...] = ()
 
     @property
     def paragraphs(self) -> list[Block]:
@@ -207,9 +216,11 @@ def read_bytes_file(path: Path, max_bytes: int | None = None) -> bytes:
         raise UnreadableDocument(path, f"cannot be read ({exc.strerror or exc})") from exc
 
 
-def load_document(path: Path, display_path: str | None = None, max_bytes: int | None = None) -> Document:
+def load_document(path: Path, display_path: str | None = None, max_bytes: int | None = None,
+                  root: Path | None = None) -> Document:
     """Read and parse one corpus file (.html pages through the main-content extractor, .pdf
-    files through `pdf`)."""
+    files through `pdf`, .docx files through `docx`). `root` is the corpus folder the file was
+    found in: a Markdown file's includes are read only from inside it."""
     if path.suffix.lower() == ".pdf":
         from .pdf import load_pdf
 
@@ -226,26 +237,50 @@ def load_document(path: Path, display_path: str | None = None, max_bytes: int | 
             raise UnreadableDocument(path, "looks binary (contains NUL bytes)", WarningKind.BINARY)
         text, encoding = found or html_text(data)
         return replace(parse_html(text, display_path or str(path), kind="html"), encoding=encoding)
+    if path.suffix.lower() in DOCX_SUFFIXES:
+        from .docx import load_docx
+
+        return load_docx(path, display_path, max_bytes=max_bytes)
     raw, encoding = read_text_file(path, max_bytes=max_bytes)
     kind = "md" if path.suffix.lower() in (".md", ".markdown") else "txt"
-    return replace(parse_document(raw, display_path or str(path), kind=kind), encoding=encoding)
+    return replace(parse_document(raw, display_path or str(path), kind=kind, source=path, root=root,
+                                  max_bytes=max_bytes), encoding=encoding)
+
+
+def corpus_folder(path: Path, folders: list[Path]) -> Path | None:
+    """The deepest of the corpus `folders` that `path` was found in (None: a file given by
+    itself), the folder a Markdown file's includes must lie in."""
+    inside = [f for f in folders if f.is_dir() and path.parts[: len(f.parts)] == f.parts and path != f]
+    return max(inside, key=lambda f: len(f.parts), default=None)
 
 
 # ---------------------------------------------------------------------------------------------
 # Parsing
 
 
-def parse_document(raw: str, path: str, kind: str = "txt", metadata: dict[str, str] | None = None) -> Document:
-    """Turn raw file text into a Document: front matter, blocks, roles, sections, byline."""
+def parse_document(raw: str, path: str, kind: str = "txt", metadata: dict[str, str] | None = None,
+                   source: Path | None = None, root: Path | None = None, max_bytes: int | None = None) -> Document:
+    """Turn raw file text into a Document: front matter, blocks, roles, sections, byline.
+
+    Markdown (`kind="md"`) is parsed as Markdown (`markdown`), its blocks still numbered as the
+    file's blank-line blocks; `source` is the file, for its includes (read only inside the
+    corpus folder `root`, none without one).
+    """
     text = normalize_text(raw)
     front, body_offset = _split_front_matter(text)
     front.update(metadata or {})
     blocks = _split_blocks(text, body_offset)
+    notes: tuple[CorpusWarning, ...] = ()
+    included: tuple[str, ...] = ()
+    if kind == "md":
+        from .markdown import markdown_blocks
+
+        blocks, notes, included = markdown_blocks(text, body_offset, blocks, path, source, root, max_bytes)
     if not any(b.text.strip() for b in blocks):
-        return _document(path, kind, text, front, front.get("title") or Path(path).stem, [], None, None)
+        return _document(path, kind, text, front, front.get("title") or Path(path).stem, [], None, None,
+                         notes, included)
 
     title = front.get("title")
-    blocks = _strip_markdown_inline(blocks) if kind == "md" else blocks
     roles: dict[int, str] = {}
     headings: dict[int, str] = {}
     first = blocks[0]
@@ -269,11 +304,15 @@ def parse_document(raw: str, path: str, kind: str = "txt", metadata: dict[str, s
     _mark_comments(blocks, roles, kind)
     _assign_roles(blocks, roles, headings, kind)
     sectioned = _with_sections(blocks, roles, headings)
-    return _document(path, kind, text, front, title, sectioned, author, bio)
+    return _document(path, kind, text, front, title, sectioned, author, bio, notes, included)
 
 
 def _document(path: str, kind: str, text: str, front: dict[str, str], title: str,
-              blocks: list[Block], author: str | None, bio: str | None) -> Document:
+              blocks: list[Block], author: str | None, bio: str | None,
+              notes: tuple[CorpusWarning, ...] = (), included: tuple[str, ...] = ()) -> Document:
+    # Included files' texts are part of what the document says, so of its identity; a document
+    # without includes keeps the hash of its text alone.
+    identity = text + "".join(f"\x00{part}" for part in included)
     return Document(
         path=path,
         title=title.strip() or Path(path).stem,
@@ -284,8 +323,9 @@ def _document(path: str, kind: str, text: str, front: dict[str, str], title: str
         url=front.get("url"),
         date=front.get("date"),
         kind=kind,
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        content_hash=hashlib.sha256(identity.encode("utf-8")).hexdigest(),
         metadata=dict(front),
+        notes=notes,
     )
 
 
@@ -329,20 +369,6 @@ def _strip_lines(text: str) -> str:
     if "\n" not in text:
         return text
     return "\n".join(line.strip() for line in text.split("\n"))
-
-
-def _strip_markdown_inline(blocks: list[Block]) -> list[Block]:
-    """Links become their text and emphasis markers go, so markup never reaches tokens."""
-    out = []
-    for b in blocks:
-        text = b.text
-        # Each pattern needs its opening characters: skipping a text without them skips a no-op.
-        if "[" in text:
-            text = _MD_LINK.sub(r"\1", text)
-        if "**" in text or "__" in text or "`" in text:
-            text = _MD_EMPHASIS.sub(r"\2", text)
-        out.append(b if text == b.text else Block(b.number, text, b.start, b.end, b.role, b.section))
-    return out
 
 
 def _words(text: str) -> int:
@@ -460,7 +486,8 @@ def _assign_roles(blocks: list[Block], roles: dict[int, str], headings: dict[int
     def is_body_text(j: int) -> bool:
         found = body_text.get(j)
         if found is None:
-            found = body_text[j] = is_prose(blocks[j].text) or _is_list(blocks[j].text)
+            text = blocks[j].text
+            found = body_text[j] = is_prose(text) or _is_list(text) or _holds_code(text)
         return found
 
     for i, block in enumerate(blocks):
@@ -481,6 +508,12 @@ def _assign_roles(blocks: list[Block], roles: dict[int, str], headings: dict[int
             roles[block.number] = PARAGRAPH  # a lead-in ("In conclusion,") that joins the next block
         else:
             roles[block.number] = CHROME
+
+
+def _holds_code(text: str) -> bool:
+    """Whether a block holds a fenced code block: body text, however little prose it has (the
+    code a tutorial shows, and the lead-in "use with:" above it)."""
+    return ("```" in text or "~~~" in text) and _FENCE_LINE.search(text) is not None
 
 
 def _is_list(text: str) -> bool:
@@ -506,10 +539,11 @@ def _with_sections(blocks: list[Block], roles: dict[int, str], headings: dict[in
             rest = b.text.split("\n", 1)[1].strip() if "\n" in b.text else ""
             out.append(Block(b.number, b.text.split("\n", 1)[0], b.start, b.end, HEADING, section))
             if rest:
-                out.append(Block(b.number, rest, b.start + b.text.index(rest), b.end, PARAGRAPH, section))
+                out.append(Block(b.number, rest, b.start + b.text.index(rest), b.end, PARAGRAPH, section,
+                                 b.last_number))
             continue
         if role == PARAGRAPH and section is None and b.role == PARAGRAPH and b.section is None:
             out.append(b)  # already equal to the Block below: spare building it again
         else:
-            out.append(Block(b.number, b.text, b.start, b.end, role, section))
+            out.append(Block(b.number, b.text, b.start, b.end, role, section, b.last_number))
     return out

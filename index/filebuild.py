@@ -42,7 +42,7 @@ from .builder import (CorpusSource, DocumentKey, IndexParams, Progress, corpus_f
 from .corpus_warnings import CorpusWarning
 from .doc_analysis import (PARALLEL_ABOVE_CHARS, analyse_document, code_fingerprint, learn_from_definitions,
                            stored_document_fields, stored_passage_rows)
-from .documents import Document, UnreadableDocument, discover_files, load_document
+from .documents import Document, UnreadableDocument, corpus_folder, discover_files, load_document
 from .gc_pause import no_cyclic_gc
 from .term_ids import GlobalTermIds, LocalTermIds
 from .source_names import META_KEY as ROOTS_META_KEY
@@ -89,6 +89,7 @@ class FileOutcome:
     stat: tuple[int, int] | None
     document: AnalysedDocument | None
     warning: CorpusWarning | None
+    notes: tuple[CorpusWarning, ...] = ()  # what reading noticed without skipping it (`Document.notes`)
 
 
 def analysed(doc: Document, params: IndexParams) -> AnalysedDocument:
@@ -111,23 +112,24 @@ def analysed(doc: Document, params: IndexParams) -> AnalysedDocument:
         tokens=tokens, token_counts=token_counts, body_counts=body_counts)
 
 
-def read_file(path: Path, params: IndexParams) -> FileOutcome:
+def read_file(path: Path, params: IndexParams, folders: Sequence[Path] = ()) -> FileOutcome:
     """Stat (before reading: an edit during the build then looks changed next time), read,
     parse and analyse one file; a problem becomes the outcome's warning."""
     try:
         st = path.stat()
-        doc = load_document(path, max_bytes=params.max_file_bytes)
+        doc = load_document(path, max_bytes=params.max_file_bytes, root=corpus_folder(path, list(folders)))
     except UnreadableDocument as exc:
         return FileOutcome(str(path), None, None, exc.warning())
     except OSError as exc:
         return FileOutcome(str(path), None, None, CorpusWarning.cannot_read(path, exc))
     if not doc.paragraphs:
-        return FileOutcome(str(path), None, None, CorpusWarning.empty(str(path)))
-    return FileOutcome(str(path), (st.st_size, st.st_mtime_ns), analysed(doc, params), None)
+        return FileOutcome(str(path), None, None, CorpusWarning.empty(str(path)), doc.notes)
+    return FileOutcome(str(path), (st.st_size, st.st_mtime_ns), analysed(doc, params), None, doc.notes)
 
 
 # Set just before the worker pool forks (workers inherit it instead of receiving it pickled).
 _PARAMS: IndexParams | None = None
+_FOLDERS: Sequence[Path] = ()  # the corpus folders, beside _PARAMS
 
 
 # In a worker process: the terms it has numbered (created in the worker, after the fork).
@@ -141,7 +143,7 @@ def _read_batch(paths: list[Path]) -> tuple[int, int, list[str], list[FileOutcom
     if _LOCAL_IDS is None:
         _LOCAL_IDS = LocalTermIds()
     with no_cyclic_gc():
-        outcomes = [read_file(p, _PARAMS) for p in paths]  # type: ignore[arg-type]
+        outcomes = [read_file(p, _PARAMS, _FOLDERS) for p in paths]  # type: ignore[arg-type]
     for outcome in outcomes:
         doc = outcome.document
         if doc is not None:
@@ -151,14 +153,16 @@ def _read_batch(paths: list[Path]) -> tuple[int, int, list[str], list[FileOutcom
 
 
 def read_files(files: Sequence[Path], params: IndexParams, term_ids: GlobalTermIds,
-               workers: int | None = None, once_forked: Callable[[int], None] | None = None) -> Iterator[FileOutcome]:
+               workers: int | None = None, once_forked: Callable[[int], None] | None = None,
+               folders: Sequence[Path] = ()) -> Iterator[FileOutcome]:
     """Each file's outcome, in order; read in `workers` forked processes when there is enough
     text to pay for starting them (a worker that dies, e.g. killed for memory, is replaced by
     reading the rest in this process). A document read by a worker comes with its global
     term ids (`term_ids`), one read here with its terms as text. `once_forked(total bytes)` is
     called when the workers run (a thread started before a fork would be lost in the child,
-    with whatever lock it held)."""
-    global _PARAMS
+    with whatever lock it held). `folders`: the corpus folders (a Markdown file includes only
+    files inside its own)."""
+    global _PARAMS, _FOLDERS
     workers = (os.cpu_count() or 1) if workers is None else workers
     size = 0
     for f in files:
@@ -169,7 +173,7 @@ def read_files(files: Sequence[Path], params: IndexParams, term_ids: GlobalTermI
     done = 0
     if workers > 1 and size > PARALLEL_ABOVE_CHARS:
         batches = [list(files[i:i + _TASK_FILES]) for i in range(0, len(files), _TASK_FILES)]
-        _PARAMS = params
+        _PARAMS, _FOLDERS = params, folders
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
                 pending: list[Future] = []
@@ -189,9 +193,9 @@ def read_files(files: Sequence[Path], params: IndexParams, term_ids: GlobalTermI
         except BrokenProcessPool:
             log.warning("index workers failed; reading the remaining files in this process")
         finally:
-            _PARAMS = None
+            _PARAMS, _FOLDERS = None, ()
     for path in files[done:]:
-        yield read_file(path, params)
+        yield read_file(path, params, folders)
 
 
 def _globalise_batch(term_ids: GlobalTermIds, worker: int, docs: list[AnalysedDocument]) -> None:
@@ -264,10 +268,11 @@ def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexPa
     total = len(files) + len(web)
     with no_cyclic_gc(), IndexFileWriter(tmp) as writer:
         kept = _Collected(writer)
-        outcomes = read_files(files, params, GlobalTermIds(kept.vocab), workers, _warm_up_if_large)
+        outcomes = read_files(files, params, GlobalTermIds(kept.vocab), workers, _warm_up_if_large, folders)
         for done, outcome in enumerate(outcomes, start=1):
             if progress:
                 progress(done, total, outcome.source)
+            warnings.extend(outcome.notes)
             if outcome.warning:
                 warnings.append(outcome.warning)
             elif outcome.document is not None:

@@ -13,7 +13,8 @@ rules, both about the question rather than about the sentence's place in the pas
    for "how many", a name for "who", a place for "where") wins over a better-matching one without
    it, when it scores at least 1 / (1 + `answer_type_weight`) of the best.
 
-Ties keep the earlier sentence. A top passage in which no sentence holds a question word beyond
+A line of code (inside a ``` or ~~~ fence: a Markdown file's code blocks) is searched like any
+text but never chosen: code shows how, it does not say what. Ties keep the earlier sentence. A top passage in which no sentence holds a question word beyond
 its headings' (it matched through its title, section or author: the author bio for "who wrote
 this?") shows its first sentence of the wanted kind, else its first; a lower one shows none.
 """
@@ -33,6 +34,27 @@ _CAP = r"[A-Z][\w'’-]*"
 LABEL = re.compile(r"[\s*_\"'“]*(" + _CAP + r"(?:[ \t]+(?:(?:and|or|of|the|for|in|on|to|with|&)[ \t]+)?" + _CAP
                    + r"){0,4}):[ \t]")
 PARAGRAPH_BREAK = "\n\n"
+_FENCE = re.compile(r"^[ \t]*(```|~~~)", re.M)
+
+
+def code_sentences(text: str, spans: Sequence[tuple[int, int]]) -> list[bool]:
+    """For each sentence (`spans` into `text`), whether it starts inside a fenced code block
+    (the fence lines included; an unclosed fence runs to the end of the text)."""
+    if "```" not in text and "~~~" not in text:
+        return [False] * len(spans)
+    regions: list[tuple[int, int]] = []
+    opened: tuple[int, str] | None = None
+    for fence in _FENCE.finditer(text):
+        line_end = text.find("\n", fence.end())
+        line_end = len(text) if line_end == -1 else line_end
+        if opened is None:
+            opened = (fence.start(), fence.group(1))
+        elif fence.group(1) == opened[1] and not text[fence.end():line_end].strip(fence.group(1)[0]).strip():
+            regions.append((opened[0], line_end))
+            opened = None
+    if opened is not None:
+        regions.append((opened[0], len(text)))
+    return [any(a <= start < b for a, b in regions) for start, _ in spans]
 
 
 def heading_terms(text: str, spans: Sequence[tuple[int, int]], context: AbstractSet[str],
@@ -72,19 +94,23 @@ class SentenceChooser:
         self.floor_factor = 1.0 / (1.0 + answer_type_weight)
 
     def choose(self, sentences: Sequence[str], sentence_terms: Sequence[Sequence[str]],
-               headings: Sequence[AbstractSet[str]], unmatched_first: bool = True) -> int | None:
+               headings: Sequence[AbstractSet[str]], unmatched_first: bool = True,
+               code: Sequence[bool] = ()) -> int | None:
         """The index of the answering sentence, or None for a passage without sentences, and
         for one whose sentences hold no question term unless `unmatched_first` (the top
-        passage, which has to show something)."""
+        passage, which has to show something). Sentences flagged in `code` (`code_sentences`)
+        are never chosen: a passage of code alone gets None."""
         n = min(len(sentences), len(sentence_terms), len(headings))
-        if n == 0:
+        candidates = [i for i in range(n) if not (i < len(code) and code[i])]
+        if not candidates:
             return None
-        scores = [self._score(sentence_terms[i], headings[i]) for i in range(n)]
+        allowed = set(candidates)
+        scores = [self._score(sentence_terms[i], headings[i]) if i in allowed else -1.0 for i in range(n)]
         best = max(scores)
         if best <= 0:  # matched through its headings only: every sentence is as good
             if not unmatched_first:
                 return None
-            return next((i for i in range(n) if self._holds(sentences[i])), 0)
+            return next((i for i in candidates if self._holds(sentences[i])), candidates[0])
         order = sorted(range(n), key=lambda i: (-scores[i], i))
         if self.kind is not None:
             floor = best * self.floor_factor

@@ -52,7 +52,7 @@ from .bm25 import decode_terms, drop_unheld_terms, encode_terms, sorted_position
 from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, read_page, split_sources
 from .crawl import CrawlResult, page_state
 from .corpus_warnings import CorpusWarning
-from .documents import Document, UnreadableDocument, discover_files, load_document
+from .documents import Document, UnreadableDocument, corpus_folder, discover_files, load_document
 from .fastanalysis import AcronymExpander
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,9 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
             loaded.append((key, reuse))
             continue
         try:
-            loaded.append((key, load_document(path, max_bytes=params.max_file_bytes)))
+            doc = load_document(path, max_bytes=params.max_file_bytes, root=corpus_folder(path, folders))
+            warnings.extend(doc.notes)
+            loaded.append((key, doc))
         except UnreadableDocument as exc:
             warnings.append(exc.warning())
         except OSError as exc:

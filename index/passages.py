@@ -17,6 +17,7 @@ from .sentences import sentence_spans
 from .source_names import shown_name
 
 _WORD = re.compile(r"\S+")
+_FENCE_START = re.compile(r"[ \t]*(?:```|~~~)")
 AUTHOR_SECTION = "About the author"
 
 
@@ -132,7 +133,7 @@ def split_document(doc: Document, params: PassageParams = PassageParams()) -> li
         citation = Citation(
             document=doc.title,
             path=doc.path,
-            paragraphs=(first.number, blocks[-1].number),
+            paragraphs=(first.number, blocks[-1].last),
             start=start,
             end=end,
             section=section,
@@ -179,8 +180,18 @@ def _cut_section(blocks: list[Block], params: PassageParams) -> list[tuple[list[
 
     for block in blocks:
         words = _words(block.text)
+        code = _FENCE_START.match(block.text) is not None
+        if current and code and current_words + words > params.max_words and len(current) > 1 \
+                and current[-1].text.rstrip().endswith(":"):
+            # A code block that does not fit takes its lead-in ("use with:") along.
+            lead = current.pop()
+            current_words -= _words(lead.text)
+            flush()
+            current.append(lead)
+            current_words = _words(lead.text)
         if current:
-            if current_words < params.join_below and current_words + words <= params.max_words:
+            # A code block stays with the text that introduces it, however long that is.
+            if (current_words < params.join_below or code) and current_words + words <= params.max_words:
                 current.append(block)
                 current_words += words
                 continue

@@ -50,7 +50,7 @@ def test_a_few_of_a_kind_are_listed_and_more_are_counted() -> None:
     dupes = [CorpusWarning.duplicate(f"c/copy-{i}.txt", "c/a.txt") for i in range(LIST_AT_MOST + 1)]
     empties = [CorpusWarning.empty(f"c/empty-{i}.md") for i in range(LIST_AT_MOST)]
     others = [CorpusWarning(WarningKind.UNSUPPORTED, name, f"skipped, {Path(name).suffix} is not a kind citebot reads")
-              for name in ("c/a.epub", "c/b.docx", "c/c.epub", "c/d.EPUB", "c/LICENSE")]
+              for name in ("c/a.epub", "c/b.odt", "c/c.epub", "c/d.EPUB", "c/LICENSE")]
     stale = CorpusWarning(WarningKind.KEPT_EARLIER_COPY, "https://example.org/a", "fetch failed (HTTP 503); kept ...")
     warnings = [dupes[0], *empties[:1], *others, stale, *dupes[1:], *empties[1:]]
 
@@ -58,7 +58,7 @@ def test_a_few_of_a_kind_are_listed_and_more_are_counted() -> None:
     assert lines == [
         f"{LIST_AT_MOST + 1} files skipped as duplicates of others; --verbose lists them",
         *(str(w) for w in empties),
-        "5 files of unsupported kinds skipped (.epub 3, .docx 1, no extension 1); --verbose lists them",
+        "5 files of unsupported kinds skipped (.epub 3, .odt 1, no extension 1); --verbose lists them",
         "https://example.org/a: fetch failed (HTTP 503); kept ...",
     ]
     assert summarise(warnings, verbose=True) == [str(w) for w in warnings]
@@ -78,7 +78,7 @@ def test_files_of_other_kinds_in_folders_are_warnings_not_silence(tmp_path: Path
     (corpus / "sub").mkdir(parents=True)
     (corpus / "good.txt").write_text(GOOD, encoding="utf-8")
     (corpus / "report.epub").write_bytes(b"PK\x03\x04")
-    (corpus / "sub" / "letter.docx").write_bytes(b"PK\x03\x04")
+    (corpus / "sub" / "letter.odt").write_bytes(b"PK\x03\x04")
     (corpus / "Makefile").write_text("all:\n", encoding="utf-8")
     (corpus / ".hidden.epub").write_bytes(b"PK")  # hidden files and folders are not looked at
     (corpus / ".git").mkdir()
@@ -86,7 +86,7 @@ def test_files_of_other_kinds_in_folders_are_warnings_not_silence(tmp_path: Path
     docs, warnings = load_corpus([corpus])
     assert [Path(d.path).name for d in docs] == ["good.txt"]
     assert sorted((w.kind, Path(w.path).name) for w in warnings) == [
-        (WarningKind.UNSUPPORTED, "Makefile"), (WarningKind.UNSUPPORTED, "letter.docx"),
+        (WarningKind.UNSUPPORTED, "Makefile"), (WarningKind.UNSUPPORTED, "letter.odt"),
         (WarningKind.UNSUPPORTED, "report.epub")]
     assert f"{corpus / 'report.epub'}: skipped, .epub is not a kind citebot reads" in map(str, warnings)
     assert f"{corpus / 'Makefile'}: skipped, a file without an extension is not a kind citebot reads" \
@@ -120,10 +120,10 @@ def test_unsupported_kinds_are_counted_per_extension_by_every_build(tmp_path: Pa
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "good.txt").write_text(GOOD, encoding="utf-8")
-    for name in ("a.epub", "b.epub", "c.docx", "d.epub"):
+    for name in ("a.epub", "b.epub", "c.odt", "d.epub"):
         (corpus / name).write_bytes(b"not text we read")
     db = tmp_path / "index.sqlite3"
-    expected = "warning: 4 files of unsupported kinds skipped (.epub 3, .docx 1); --verbose lists them"
+    expected = "warning: 4 files of unsupported kinds skipped (.epub 3, .odt 1); --verbose lists them"
     first = citebot(tmp_path, "index", "--db", str(db), str(corpus))
     assert first.returncode == 0, first.stderr
     assert warning_lines(first.stderr) == [expected]
@@ -152,13 +152,13 @@ def test_a_damaged_pdf_in_a_folder_is_counted_as_skipped(tmp_path: Path) -> None
 def test_no_documents_names_the_kinds_citebot_reads(tmp_path: Path) -> None:
     corpus = tmp_path / "books"
     corpus.mkdir()
-    for name in ("a.epub", "b.epub", "c.epub", "d.epub", "e.docx"):
+    for name in ("a.epub", "b.epub", "c.epub", "d.epub", "e.odt"):
         (corpus / name).write_bytes(b"PK")
     db = tmp_path / "index.sqlite3"
     done = citebot(tmp_path, "index", "--db", str(db), str(corpus))
     assert done.returncode == 2
     *warned, error = done.stderr.strip().splitlines()
-    assert warned == ["warning: 5 files of unsupported kinds skipped (.epub 4, .docx 1); --verbose lists them"]
+    assert warned == ["warning: 5 files of unsupported kinds skipped (.epub 4, .odt 1); --verbose lists them"]
     assert error == f"citebot: error: no documents could be indexed from {corpus} ({READ_KINDS})"
     for kind in (".txt", ".md", ".html/.htm", ".pdf", "URLs"):
         assert kind in error
