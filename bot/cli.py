@@ -28,6 +28,7 @@ from index.semantic import describe as describe_vectors
 from index.semantic import vector_step
 from index.store import IndexReader
 
+from .collections_config import DEFAULT_COLLECTION, collection_names, settings_for_collection
 from .settings import Settings, corpus_sources, default_data_dir, load_settings
 from .text_render import render_answer, render_source
 
@@ -65,6 +66,8 @@ class ProgressBar:
 
 def settings_for(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config)
+    if getattr(args, "collection", None):
+        settings = settings_for_collection(settings, args.collection)
     if getattr(args, "db", None):
         settings = replace(settings, db_path=Path(args.db).expanduser().resolve(), default_db=False)
     return settings
@@ -127,6 +130,16 @@ async def open_index(settings: Settings, build_if_missing: bool = True) -> Index
 
 def cmd_index(args: argparse.Namespace) -> int:
     settings = settings_for(args)
+    if args.paths or args.db or args.collection or not settings.collections:
+        return _index_one(args, settings)
+    # No paths, no --db, no --collection: every collection, the default first, each on its own.
+    for name in collection_names(settings):
+        print(f"Collection {name}:")
+        _index_one(args, settings_for_collection(settings, name))
+    return 0
+
+
+def _index_one(args: argparse.Namespace, settings: Settings) -> int:
     sources = corpus_sources(settings, args.paths or None, args.allow_private_addresses)
     result = reindex(settings, sources, verbose=args.verbose)
     info = result.info
@@ -279,12 +292,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-private-addresses", action="store_true",
                    help="let URLs reach loopback, private and link-local addresses (refused by default)")
     p.add_argument("--verbose", action="store_true", help="list every skipped file, not a count per kind")
+    p.add_argument("--collection", metavar="NAME",
+                   help="index this collection only (default: all of them; with PATH or --db: the default)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", parents=[common], help="answer one question ('-' reads one per line from stdin)")
     p.add_argument("question", metavar="QUESTION")
     p.add_argument("--top-k", type=int, default=None, metavar="N", help="passages to show (1-25)")
     p.add_argument("--json", action="store_true", help="print one JSON object per question")
+    p.add_argument("--collection", metavar="NAME", help=f"answer from this collection (default: {DEFAULT_COLLECTION})")
     p.set_defaults(func=lambda a: asyncio.run(_ask(a)))
 
     p = sub.add_parser("eval", parents=[common], help="measure hit@k and MRR@10 on a question set")
@@ -305,10 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=lambda a: asyncio.run(_eval(a)))
 
     p = sub.add_parser("chat", parents=[common], help="ask questions interactively, answered as the bot would")
+    p.add_argument("--collection", metavar="NAME", help=f"answer from this collection (default: {DEFAULT_COLLECTION})")
     p.set_defaults(func=lambda a: asyncio.run(_chat(a)))
 
     p = sub.add_parser("show", parents=[common], help="show a passage in full, with its citation and neighbours")
     p.add_argument("id", metavar="ID", help="a passage id, as shown under each answer")
+    p.add_argument("--collection", metavar="NAME", help=f"the collection it is in (default: {DEFAULT_COLLECTION})")
     p.set_defaults(func=lambda a: asyncio.run(_show(a)))
 
     p = sub.add_parser("run", parents=[common], help="run the Discord bot (token from DISCORD_TOKEN)")
