@@ -266,6 +266,41 @@ async def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _gaps(args: argparse.Namespace) -> int:
+    """The knowledge-gaps report from the state database (what `/gaps` shows, of every server)."""
+    from index.gaps import gap_report
+    from index.questionlog import QuestionLog
+
+    from .collections_config import find_collection
+    from .text_render import render_gaps
+
+    settings = load_settings(args.config)
+    if not 1 <= args.days <= 3650:
+        raise CitebotError("--days must be a whole number from 1 to 3650")
+    if args.collection:
+        find_collection(settings, args.collection)  # a one-line error for an unknown name
+    state = Path(args.state_db).expanduser() if args.state_db else settings.state_db_path
+    if not state.is_file():
+        raise CitebotError(f"no state database at {state}; the bot writes it when it runs (log.state_db), "
+                           f"or pass --state-db PATH")
+    # Opened as the bot opens it, so log.retention_days and log.questions apply here too.
+    qlog = await QuestionLog.open(state, enabled=settings.log.questions, retention_days=settings.log.retention_days)
+    try:
+        since = time.time() - args.days * 86400
+        questions = await qlog.gap_questions(since, collection=args.collection)
+    finally:
+        await qlog.close()
+    report = gap_report(questions, args.days, since)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        if not settings.log.questions:
+            print("note: question logging is off (log.questions), so no questions are kept to report",
+                  file=sys.stderr)
+        print(render_gaps(report))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .runner import run_bot
 
@@ -328,6 +363,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", metavar="ID", help="a passage id, as shown under each answer")
     p.add_argument("--collection", metavar="NAME", help=f"the collection it is in (default: {DEFAULT_COLLECTION})")
     p.set_defaults(func=lambda a: asyncio.run(_show(a)))
+
+    p = sub.add_parser("gaps", help="questions declined or voted down, grouped by the words they share")
+    p.add_argument("--config", metavar="PATH", help="config.toml to use (else $CITEBOT_CONFIG, ./config.toml, defaults)")
+    p.add_argument("--days", type=int, default=7, metavar="N", help="how many days back (default 7)")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--collection", metavar="NAME", help="only questions answered from this collection")
+    p.add_argument("--state-db", metavar="PATH", help="state database to read instead of log.state_db")
+    p.set_defaults(func=lambda a: asyncio.run(_gaps(a)))
 
     p = sub.add_parser("run", parents=[common], help="run the Discord bot (token from DISCORD_TOKEN)")
     p.add_argument("--sync-global", action="store_true",
