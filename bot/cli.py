@@ -42,9 +42,9 @@ log = logging.getLogger("citebot")
 class ProgressBar:
     """A one-line progress bar on stderr, shown only on a terminal and only for long runs."""
 
-    def __init__(self, stream=sys.stderr, min_items: int = 20) -> None:
-        self.stream = stream
-        self.enabled = stream.isatty()
+    def __init__(self, stream=None, min_items: int = 20) -> None:
+        self.stream = stream if stream is not None else sys.stderr  # looked up now: stderr may have been replaced
+        self.enabled = self.stream.isatty()
         self.min_items = min_items
         self._last = 0.0
 
