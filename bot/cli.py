@@ -29,6 +29,7 @@ from index.semantic import describe as describe_vectors
 from index.semantic import vector_step
 from index.store import IndexReader
 
+from .collections_config import DEFAULT_COLLECTION, collection_names, settings_for_collection
 from .settings import Settings, corpus_sources, default_data_dir, load_settings
 from .text_render import render_answer, render_source
 
@@ -42,9 +43,9 @@ log = logging.getLogger("citebot")
 class ProgressBar:
     """A one-line progress bar on stderr, shown only on a terminal and only for long runs."""
 
-    def __init__(self, stream=sys.stderr, min_items: int = 20) -> None:
-        self.stream = stream
-        self.enabled = stream.isatty()
+    def __init__(self, stream=None, min_items: int = 20) -> None:
+        self.stream = stream if stream is not None else sys.stderr  # looked up now: stderr may have been replaced
+        self.enabled = self.stream.isatty()
         self.min_items = min_items
         self._last = 0.0
 
@@ -118,6 +119,8 @@ def crawl_sites(sources: Sequence, quiet: bool = False, verbose: bool = False) -
 
 def settings_for(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config)
+    if getattr(args, "collection", None):
+        settings = settings_for_collection(settings, args.collection)
     if getattr(args, "db", None):
         settings = replace(settings, db_path=Path(args.db).expanduser().resolve(), default_db=False)
     return settings
@@ -184,6 +187,16 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.crawl and not any(isinstance(p, str) and "://" in p for p in args.paths):
         raise CitebotError("--crawl needs the URL of a site to crawl, "
                            "e.g. citebot index https://docs.example.org/ --crawl")
+    if args.paths or args.db or args.collection or not settings.collections:
+        return _index_one(args, settings)
+    # No paths, no --db, no --collection: every collection, the default first, each on its own.
+    for name in collection_names(settings):
+        print(f"Collection {name}:")
+        _index_one(args, settings_for_collection(settings, name))
+    return 0
+
+
+def _index_one(args: argparse.Namespace, settings: Settings) -> int:
     sources = corpus_sources(settings, args.paths or None, args.allow_private_addresses, crawl=args.crawl)
     result = reindex(settings, sources, verbose=args.verbose)
     info = result.info
@@ -318,6 +331,41 @@ async def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _gaps(args: argparse.Namespace) -> int:
+    """The knowledge-gaps report from the state database (what `/gaps` shows, of every server)."""
+    from index.gaps import gap_report
+    from index.questionlog import QuestionLog
+
+    from .collections_config import find_collection
+    from .text_render import render_gaps
+
+    settings = load_settings(args.config)
+    if not 1 <= args.days <= 3650:
+        raise CitebotError("--days must be a whole number from 1 to 3650")
+    if args.collection:
+        find_collection(settings, args.collection)  # a one-line error for an unknown name
+    state = Path(args.state_db).expanduser() if args.state_db else settings.state_db_path
+    if not state.is_file():
+        raise CitebotError(f"no state database at {state}; the bot writes it when it runs (log.state_db), "
+                           f"or pass --state-db PATH")
+    # Opened as the bot opens it, so log.retention_days and log.questions apply here too.
+    qlog = await QuestionLog.open(state, enabled=settings.log.questions, retention_days=settings.log.retention_days)
+    try:
+        since = time.time() - args.days * 86400
+        questions = await qlog.gap_questions(since, collection=args.collection)
+    finally:
+        await qlog.close()
+    report = gap_report(questions, args.days, since)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        if not settings.log.questions:
+            print("note: question logging is off (log.questions), so no questions are kept to report",
+                  file=sys.stderr)
+        print(render_gaps(report))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .runner import run_bot
 
@@ -347,6 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crawl", action="store_true",
                    help="index each URL given as a whole site: its sitemaps, else its links (corpus.crawl_max_pages, "
                         "corpus.crawl_depth)")
+    p.add_argument("--collection", metavar="NAME",
+                   help="index this collection only (default: all of them; with PATH or --db: the default)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", parents=[common], help="answer one question ('-' reads one per line from stdin)")
@@ -355,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object per question")
     p.add_argument("--context", action="append", default=[], metavar="EARLIER",
                    help="an earlier question the question follows up (repeat for more, oldest first)")
+    p.add_argument("--collection", metavar="NAME", help=f"answer from this collection (default: {DEFAULT_COLLECTION})")
     p.set_defaults(func=lambda a: asyncio.run(_ask(a)))
 
     p = sub.add_parser("eval", parents=[common], help="measure hit@k and MRR@10 on a question set")
@@ -375,11 +426,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=lambda a: asyncio.run(_eval(a)))
 
     p = sub.add_parser("chat", parents=[common], help="ask questions interactively, answered as the bot would")
+    p.add_argument("--collection", metavar="NAME", help=f"answer from this collection (default: {DEFAULT_COLLECTION})")
     p.set_defaults(func=lambda a: asyncio.run(_chat(a)))
 
     p = sub.add_parser("show", parents=[common], help="show a passage in full, with its citation and neighbours")
     p.add_argument("id", metavar="ID", help="a passage id, as shown under each answer")
+    p.add_argument("--collection", metavar="NAME", help=f"the collection it is in (default: {DEFAULT_COLLECTION})")
     p.set_defaults(func=lambda a: asyncio.run(_show(a)))
+
+    p = sub.add_parser("gaps", help="questions declined or voted down, grouped by the words they share")
+    p.add_argument("--config", metavar="PATH", help="config.toml to use (else $CITEBOT_CONFIG, ./config.toml, defaults)")
+    p.add_argument("--days", type=int, default=7, metavar="N", help="how many days back (default 7)")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--collection", metavar="NAME", help="only questions answered from this collection")
+    p.add_argument("--state-db", metavar="PATH", help="state database to read instead of log.state_db")
+    p.set_defaults(func=lambda a: asyncio.run(_gaps(a)))
 
     p = sub.add_parser("run", parents=[common], help="run the Discord bot (token from DISCORD_TOKEN)")
     p.add_argument("--sync-global", action="store_true",

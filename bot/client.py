@@ -25,12 +25,13 @@ from index.questionlog import QuestionLog
 
 from .cooldown import Cooldown
 from .discord_render import APOLOGY
+from .live_collections import LiveCollections
 from .live_index import LiveIndex
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.questions", "bot.cogs.admin", "bot.cogs.feedback")
+EXTENSIONS = ("bot.cogs.questions", "bot.cogs.admin", "bot.cogs.feedback", "bot.cogs.gaps")
 NO_MENTIONS = discord.AllowedMentions.none()
 # The gateway events that carry new questions (mentions, answer-channel messages, DMs, slash
 # commands, button clicks): while the bot stops they are dropped before discord.py parses them.
@@ -52,10 +53,11 @@ def bot_intents(settings: Settings) -> discord.Intents:
 
 
 class CitebotBot(commands.Bot):
-    """commands.Bot with citebot's resources attached (`settings`, `live`, `qlog`, `cooldown`)."""
+    """commands.Bot with citebot's resources attached (`settings`, `live`, `qlog`, `cooldown`,
+    `collections`: every collection's live index, `live` being the default's)."""
 
     def __init__(self, settings: Settings, live: LiveIndex, qlog: QuestionLog, *, sync_global: bool = False,
-                 guild_ready_timeout: float = 2.0) -> None:
+                 guild_ready_timeout: float = 2.0, collections: LiveCollections | None = None) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -66,6 +68,7 @@ class CitebotBot(commands.Bot):
         )
         self.settings = settings
         self.live = live
+        self.collections = collections or LiveCollections.single(settings, live)
         self.qlog = qlog
         self.sync_global = sync_global
         self.cooldown = Cooldown(settings.discord.cooldown_questions, settings.discord.cooldown_seconds)
@@ -158,7 +161,7 @@ class CitebotBot(commands.Bot):
         while True:
             await asyncio.sleep(every)
             try:
-                await self.live.reload_if_changed()
+                await self.collections.reload_if_changed()
             except Exception:
                 log.exception("checking the index for changes failed; will try again")
 
@@ -265,6 +268,8 @@ def _guarded(event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]
 
 
 def build_bot(settings: Settings, live: LiveIndex, qlog: QuestionLog, *, sync_global: bool = False,
-              guild_ready_timeout: float = 2.0) -> CitebotBot:
-    """The bot, ready for `start(token)`; the caller owns `live` and `qlog` and closes them."""
-    return CitebotBot(settings, live, qlog, sync_global=sync_global, guild_ready_timeout=guild_ready_timeout)
+              guild_ready_timeout: float = 2.0, collections: LiveCollections | None = None) -> CitebotBot:
+    """The bot, ready for `start(token)`; the caller owns `live`, `qlog` and `collections`
+    (default: the default collection alone) and closes them."""
+    return CitebotBot(settings, live, qlog, sync_global=sync_global, guild_ready_timeout=guild_ready_timeout,
+                      collections=collections)

@@ -17,6 +17,7 @@ import discord
 from discord.utils import escape_markdown, escape_mentions
 
 from index.answering import Answer, Hit
+from index.gaps import GapReport
 from index.passages import Citation
 from index.store import StoredPassage
 
@@ -246,8 +247,9 @@ def render_source(stored: StoredPassage, before: StoredPassage | None, after: St
 
 def render_stats(*, documents: int, passages: int, generation: int, age_seconds: float, questions: int,
                  answered: int, median_ms: float | None, thumbs_up: int, thumbs_down: int,
-                 persisted: bool) -> Reply:
-    embed = discord.Embed(title="Citebot statistics", colour=discord.Colour.blurple())
+                 persisted: bool, collection: str | None = None) -> Reply:
+    title = "Citebot statistics" + (f" · collection {collection}" if collection else "")
+    embed = discord.Embed(title=title, colour=discord.Colour.blurple())
     embed.add_field(name="Index", value=f"{documents:,} documents · {passages:,} passages\n"
                                         f"generation {generation}, built {human_age(age_seconds)} ago", inline=False)
     median = f"{median_ms:.0f} ms" if median_ms is not None else "n/a"
@@ -269,3 +271,44 @@ def human_age(seconds: float) -> str:
 def notice(text: str) -> str:
     """A short message of ours, cut to fit (callers escape any user text they include)."""
     return cut(text, CONTENT_LIMIT)
+
+
+# ---------------------------------------------------------------------------------------------
+# /gaps
+
+GAP_GROUPS_SHOWN = 10
+
+
+def render_gaps(report: GapReport, *, logging_on: bool = True, retention_days: int | None = None) -> Reply:
+    """The knowledge-gaps report as one embed: a field per group (the most frequent first, at
+    most GAP_GROUPS_SHOWN), every question and reason escaped, within Discord's limits."""
+    embed = discord.Embed(title=f"Knowledge gaps · last {report.days} days", colour=DECLINED_COLOUR)
+    if not logging_on:
+        embed.description = ("Question logging is off (`log.questions`), so no questions are kept to report; "
+                             "turn it on to see what the sources do not answer.")
+        return Reply("", [embed])
+    if not report.groups:
+        embed.description = f"No question was declined or voted 👎 in the last {report.days} days."
+        return Reply("", [embed])
+    embed.description = (f"{report.questions:,} questions declined or voted 👎, in {len(report.groups):,} groups "
+                         f"by the words they share (most frequent first).")
+    if retention_days is not None and report.days > retention_days:
+        embed.description += f" The log keeps questions {retention_days} days."
+    for group in report.groups[:GAP_GROUPS_SHOWN]:
+        words = ", ".join(group.words) or "(no content words)"
+        name = safe_cut(f"{group.count}× {words}", FIELD_NAME_LIMIT)
+        lines = [f"{group.declined:,} declined · {group.downvotes:,} 👎"]
+        lines += [f"• {safe_cut(q, 200)}" for q in group.examples]
+        if group.closest or group.closest_id:
+            label = safe_cut(group.closest or "passage", 200)
+            lines.append(f"Closest passage: {label}" + (f" · id `{group.closest_id}`" if group.closest_id else ""))
+        if group.reasons:
+            lines.append("Reasons: " + "; ".join(f"“{safe_cut(r, 150)}”" for r in group.reasons))
+        embed.add_field(name=name, value=_fit_field("\n".join(lines), FIELD_VALUE_LIMIT), inline=False)
+    hidden = len(report.groups) - len(embed.fields)
+    while message_size([embed]) > EMBED_TOTAL_LIMIT - 100 and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+        hidden += 1
+    if hidden:
+        embed.set_footer(text=f"{hidden} smaller groups not shown; `citebot gaps --days {report.days}` lists all")
+    return Reply("", [embed])

@@ -28,6 +28,7 @@ import yarl
 from index.questionlog import QuestionLog
 
 from .client import build_bot
+from .live_collections import LiveCollections
 from .live_index import LiveIndex
 from .settings import DiscordSettings, Settings, discord_token
 
@@ -128,15 +129,24 @@ async def _serve_until_stopped(settings: Settings, token: str, sync_global: bool
     reader = await open_index(settings)
     live = LiveIndex(reader, settings.answer)
     try:
+        collections = await LiveCollections.open(settings, live)
+    except BaseException:
+        await live.close()
+        raise
+    try:
         qlog = await QuestionLog.open(settings.state_db_path, enabled=settings.log.questions,
                                       retention_days=settings.log.retention_days)
         try:
-            bot = build_bot(settings, live, qlog, sync_global=sync_global)
+            bot = build_bot(settings, live, qlog, sync_global=sync_global, collections=collections)
             sigterm.then(bot.close)
             if sigterm.requested:  # asked to stop while the index was opening
                 return 0
             log.info("starting: index generation %d (%d passages) at %s", reader.info.generation,
                      reader.info.passages, settings.db_path)
+            for name in collections.names[1:]:
+                info = collections.live(name).reader.info
+                log.info("collection %s: index generation %d (%d passages) at %s", name, info.generation,
+                         info.passages, info.path)
             try:
                 try:
                     async with bot:
@@ -160,5 +170,6 @@ async def _serve_until_stopped(settings: Settings, token: str, sync_global: bool
         finally:
             await qlog.close()
     finally:
+        await collections.close()
         await live.close()
     return 0

@@ -27,6 +27,8 @@ from index.fetch import FetchOptions, WebSource, is_url
 from index.passages import PassageParams
 from index.source_rules import SourceRules, parse_exclude, parse_weights
 
+from .collections_config import CollectionSettings, parse_collections
+
 TOKEN_ENV = "DISCORD_TOKEN"
 CONFIG_ENV = "CITEBOT_CONFIG"
 
@@ -89,6 +91,9 @@ class Settings:
     # True when the index lives at the per-user default (no index.db, no --db): only there is
     # a missing index built on first use and its folder created.
     default_db: bool = False
+    # [[collections]]: further corpora, each with its own index file and the channels it serves
+    # (bot/collections_config.py); the corpus above is the collection named "default".
+    collections: tuple[CollectionSettings, ...] = ()
 
 
 def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
@@ -139,6 +144,8 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
         raise ConfigError(f"never put the token in {source} (discord.{secret_keys[0]}): "
                           f"set the {TOKEN_ENV} environment variable instead")
     for section, value in data.items():
+        if section == "collections":
+            continue  # a list of tables, checked by parse_collections
         if section not in _KNOWN:
             raise ConfigError(f"unknown section [{section}] in {source}")
         if not isinstance(value, dict):
@@ -208,10 +215,11 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
         raise ConfigError("log.retention_days must be 0 or more")
     if log_settings.level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log.level must be one of DEBUG, INFO, WARNING, ERROR")
+    collections = parse_collections(data.get("collections", []), resolve=resolve, fetch=fetch, default_db=db_path,
+                                    default_db_is_derived=not index.get("db"))
     settings = Settings(corpus_paths=corpus_paths, db_path=db_path, state_db_path=state_db, index=params,
                         answer=answer_params, discord=discord_settings, log=log_settings, fetch=fetch, crawl=crawl,
-                        source=source,
-                        default_db=not index.get("db"))
+                        source=source, default_db=not index.get("db"), collections=collections)
     return replace(settings, corpus_paths=tuple(corpus_sources(settings)))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import textwrap
 
 from index.answering import Answer, Hit
+from index.gaps import GapReport
 from index.store import StoredPassage
 
 BOLD, RESET = "\033[1m", "\033[0m"
@@ -67,3 +68,23 @@ def render_source(stored: StoredPassage, before: StoredPassage | None, after: St
             opening = textwrap.shorten(other.passage.text, width=width - 20, placeholder=" …")
             lines += ["", f"{label}: id {other.passage.id} — {opening}"]
     return "\n".join(lines)
+
+
+def render_gaps(report: GapReport, width: int = 100) -> str:
+    """The knowledge-gaps report for `citebot gaps`: every group, most frequent first."""
+    if not report.groups:
+        return f"No question was declined or voted 👎 in the last {report.days} days."
+    lines = [f"Knowledge gaps, last {report.days} days: {report.questions} questions declined or voted 👎, "
+             f"in {len(report.groups)} groups (most frequent first).", ""]
+    for n, group in enumerate(report.groups, start=1):
+        words = ", ".join(group.words) or "(no content words)"
+        lines.append(f"{n}. {words} — {group.count} question{'s' if group.count != 1 else ''} "
+                     f"({group.declined} declined, {group.downvotes} 👎)")
+        lines += [textwrap.fill(q, width, initial_indent="   - ", subsequent_indent="     ") for q in group.examples]
+        if group.closest or group.closest_id:
+            lines.append(f"   closest passage: {group.closest or 'passage'}"
+                         + (f" (id {group.closest_id})" if group.closest_id else ""))
+        if group.reasons:
+            lines.append("   reasons: " + "; ".join(f'"{r}"' for r in group.reasons))
+        lines.append("")
+    return "\n".join(lines).rstrip()

@@ -396,7 +396,8 @@ def _update_rows(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _
         db.execute("DELETE FROM passages WHERE doc_id = ?", (d.id,))
         db.execute("DELETE FROM documents WHERE id = ?", (d.id,))
     next_doc = (db.execute("SELECT MAX(id) FROM documents").fetchone()[0] or 0) + 1
-    next_row = (db.execute("SELECT MAX(idx) FROM passages").fetchone()[0] or -1) + 1
+    # COALESCE, not `or`: a kept index of one passage has MAX(idx) = 0, which `or` took for none.
+    next_row = db.execute("SELECT COALESCE(MAX(idx), -1) FROM passages").fetchone()[0] + 1
     rows = np.empty(sum(d.n_passages if isinstance(d, OldDocument) else len(prepared[id(d)].terms)
                         for d in plan.order), dtype=np.uint32)
     order_updates = []

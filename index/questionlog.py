@@ -10,8 +10,12 @@ What is stored, and what is not:
 - the asker is never stored as an id: a keyed hash (HMAC-SHA256 with a random key generated
   once and kept in this file), so rows from one person can be grouped but not traced back
   without the file;
-- feedback votes (answer message id, hashed voter, +1/-1) are kept even when question logging
-  is off, because one-vote-per-person needs them and they hold no text.
+- feedback votes (answer message id, hashed voter, +1/-1, the collection answered from) are kept
+  even when question logging is off, because one-vote-per-person needs them and they hold no text;
+- the optional one-line reason given with a 👎 is text, so it is treated like a question: stored
+  only when `enabled`, forgotten after `retention_days` (the vote itself stays).
+Which collection (`[[collections]]`) answered, and the id of the top passage, are stored with
+each question (columns added to older files in place), for `/stats` and the knowledge-gaps report.
 When logging is off, counts and answer times for `/stats` are kept in memory for this process.
 """
 
@@ -31,6 +35,7 @@ from pathlib import Path
 import aiosqlite
 
 from .errors import StateDatabaseError
+from .gaps import GapQuestion
 from .file_guard import ensure_ours_or_absent
 
 log = logging.getLogger(__name__)
@@ -58,7 +63,16 @@ CREATE TABLE IF NOT EXISTS feedback (
     PRIMARY KEY (message_id, user_hash)
 );
 """
-SCHEMA_VERSION = 1
+# Columns added since the first schema, added in place to older files (ALTER TABLE ... ADD COLUMN).
+_ADDED_COLUMNS = (
+    ("questions", "collection", "TEXT"),  # NULL: the default collection
+    ("questions", "top_passage", "TEXT"),  # the top passage's id (answered or closest match)
+    ("feedback", "collection", "TEXT"),
+    ("feedback", "reason", "TEXT"),  # the optional one-line reason given with a 👎
+)
+DEFAULT_COLLECTION = "default"
+REASON_MAX_CHARS = 200
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x43495453  # "CITS": marks the state file as ours in the SQLite header
 # The tables every state file has had; an unmarked SQLite file without them is someone else's.
 _OUR_TABLES = {"secret", "questions", "feedback"}
@@ -78,6 +92,8 @@ class QuestionRecord:
     channel_id: int | None = None
     top_citation: str | None = None
     asked_at: float = field(default_factory=time.time)
+    collection: str | None = None  # None: the default collection
+    top_passage: str | None = None  # the top passage's id
 
 
 @dataclass(frozen=True)
@@ -102,9 +118,9 @@ class QuestionLog:
         self.enabled = enabled
         self.retention_days = retention_days
         self.path = path
-        # In-memory figures for this process, used by stats() when logging is off.
-        self._session_times: list[float] = []
-        self._session_answered = 0
+        # In-memory figures for this process, used by stats() when logging is off:
+        # (collection, answer ms, answered) per question.
+        self._session: list[tuple[str, float, bool]] = []
 
     @classmethod
     async def open(cls, path: Path, *, enabled: bool = True, retention_days: int = 30) -> "QuestionLog":
@@ -131,6 +147,7 @@ class QuestionLog:
                 raise sqlite3.DatabaseError(check)
             await cls._claim(db, path)
             await db.executescript(_SCHEMA)
+            await cls._add_columns(db)
             await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             key = await cls._key(db)
             await db.commit()
@@ -148,8 +165,17 @@ class QuestionLog:
         if not enabled:
             # Logging was turned off: forget what earlier runs stored.
             await db.execute("DELETE FROM questions")
+            await db.execute("UPDATE feedback SET reason = NULL WHERE reason IS NOT NULL")
             await db.commit()
         return qlog
+
+    @staticmethod
+    async def _add_columns(db: aiosqlite.Connection) -> None:
+        """Bring a file of an earlier schema up to date, adding columns only (nothing is lost)."""
+        for table, column, kind in _ADDED_COLUMNS:
+            have = {row[1] for row in await db.execute_fetchall(f"PRAGMA table_info({table})")}
+            if column not in have:
+                await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     @staticmethod
     async def _claim(db: aiosqlite.Connection, path: Path) -> None:
@@ -183,15 +209,15 @@ class QuestionLog:
 
     async def record(self, rec: QuestionRecord) -> int | None:
         """Remember one question; returns its row id, or None when logging is off."""
-        self._session_times.append(rec.answer_ms)
-        self._session_answered += int(rec.answered)
+        self._session.append((rec.collection or DEFAULT_COLLECTION, rec.answer_ms, rec.answered))
         if not self.enabled:
             return None
         cursor = await self._db.execute(
             "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, question, answered, top_citation,"
-            " answer_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " answer_ms, collection, top_passage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (rec.asked_at, rec.guild_id, rec.channel_id, self.user_hash(rec.user_id), rec.question,
-             int(rec.answered), rec.top_citation, rec.answer_ms),
+             int(rec.answered), rec.top_citation, rec.answer_ms, _stored_collection(rec.collection),
+             rec.top_passage),
         )
         await self._db.commit()
         return cursor.lastrowid
@@ -203,11 +229,11 @@ class QuestionLog:
         await self._db.execute("UPDATE questions SET message_id = ? WHERE id = ?", (message_id, row_id))
         await self._db.commit()
 
-    async def vote(self, message_id: int, user_id: int, vote: int) -> str:
+    async def vote(self, message_id: int, user_id: int, vote: int, collection: str | None = None) -> str:
         """Record a 👍 (+1) or 👎 (-1) on an answer; one vote per person per answer.
 
-        A second click with the other thumb changes the vote; the same thumb again changes
-        nothing. Returns "new", "changed" or "same".
+        A second click with the other thumb changes the vote (and drops a reason given with
+        the 👎); the same thumb again changes nothing. Returns "new", "changed" or "same".
         """
         if vote not in (-1, 1):
             raise ValueError("vote must be +1 or -1")
@@ -217,38 +243,101 @@ class QuestionLog:
         if rows and rows[0][0] == vote:
             return "same"
         await self._db.execute(
-            "INSERT INTO feedback VALUES (?, ?, ?, ?) ON CONFLICT (message_id, user_hash)"
-            " DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
-            (message_id, who, vote, time.time()),
+            "INSERT INTO feedback (message_id, user_hash, vote, voted_at, collection) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (message_id, user_hash)"
+            " DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at, reason = NULL",
+            (message_id, who, vote, time.time(), _stored_collection(collection)),
         )
         await self._db.commit()
         return "changed" if rows else "new"
+
+    async def set_reason(self, message_id: int, user_id: int, reason: str) -> bool:
+        """Keep the one-line reason a person gave with their 👎 on an answer.
+
+        Stored only while question logging is on (it is text people wrote) and only on an
+        existing 👎; cut to one line of REASON_MAX_CHARS. An empty one changes nothing. True when stored.
+        """
+        text = " ".join(reason.split())[:REASON_MAX_CHARS]
+        if not self.enabled or not text:
+            return False
+        cursor = await self._db.execute(
+            "UPDATE feedback SET reason = ? WHERE message_id = ? AND user_hash = ? AND vote = -1",
+            (text, message_id, self.user_hash(user_id)))
+        await self._db.commit()
+        return bool(cursor.rowcount)
 
     async def purge(self) -> int:
         """Delete question rows older than the retention period; returns how many went."""
         cutoff = time.time() - self.retention_days * 86400
         cursor = await self._db.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,))
+        await self._db.execute("UPDATE feedback SET reason = NULL WHERE voted_at < ? AND reason IS NOT NULL",
+                               (cutoff,))
         await self._db.commit()
         if cursor.rowcount:
             log.info("purged %d questions older than %d days", cursor.rowcount, self.retention_days)
         return cursor.rowcount
 
-    async def stats(self) -> LogStats:
-        """Questions, how many were answered, the median answer time, and vote counts."""
-        votes = dict(await self._db.execute_fetchall("SELECT vote, COUNT(*) FROM feedback GROUP BY vote"))
+    async def stats(self, collection: str | None = None) -> LogStats:
+        """Questions, how many were answered, the median answer time, and vote counts; of one
+        collection when `collection` is given, else of all."""
+        where, args = ("", ()) if collection is None else (f" WHERE {_COLLECTION_IS}", (collection,))
+        votes = dict(await self._db.execute_fetchall(
+            f"SELECT vote, COUNT(*) FROM feedback{where} GROUP BY vote", args))
         up, down = int(votes.get(1, 0)), int(votes.get(-1, 0))
         if not self.enabled:
-            times = self._session_times
+            session = [(ms, ok) for name, ms, ok in self._session if collection is None or name == collection]
+            times = [ms for ms, _ in session]
             median = statistics.median(times) if times else None
-            return LogStats(len(times), self._session_answered, median, up, down, persisted=False)
-        rows = await self._db.execute_fetchall("SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM questions")
+            return LogStats(len(times), sum(ok for _, ok in session), median, up, down, persisted=False)
+        rows = await self._db.execute_fetchall(
+            f"SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM questions{where}", args)
         total, answered = rows[0]
-        times = [r[0] for r in await self._db.execute_fetchall("SELECT answer_ms FROM questions")]
+        times = [r[0] for r in await self._db.execute_fetchall(f"SELECT answer_ms FROM questions{where}", args)]
         median = statistics.median(times) if times else None
         return LogStats(int(total), int(answered), median, up, down, persisted=True)
+
+    async def gap_questions(self, since: float, *, guild_id: int | None = None,
+                            collection: str | None = None) -> list[GapQuestion]:
+        """The questions declined since `since`, and those whose answer got a 👎 since then
+        (with the reasons given), oldest first; of one guild and one collection when given.
+        What the log no longer holds (past retention, logging off) is not there to report."""
+        filters, args = "", []
+        if guild_id is not None:
+            filters += " AND q.guild_id = ?"
+            args.append(guild_id)
+        if collection is not None:
+            filters += f" AND {_COLLECTION_IS.replace('collection', 'q.collection')}"
+            args.append(collection)
+        rows = await self._db.execute_fetchall(
+            "SELECT q.id, q.asked_at, q.question, q.answered, q.top_citation, q.top_passage,"
+            f" COALESCE(q.collection, '{DEFAULT_COLLECTION}'), q.message_id,"
+            " (SELECT COUNT(*) FROM feedback f WHERE f.message_id = q.message_id AND f.vote = -1"
+            "  AND f.voted_at >= ?)"
+            " FROM questions q"
+            " WHERE ((q.answered = 0 AND q.asked_at >= ?) OR EXISTS (SELECT 1 FROM feedback f"
+            "  WHERE f.message_id = q.message_id AND f.vote = -1 AND f.voted_at >= ?))"
+            f"{filters} ORDER BY q.asked_at, q.id", (since, since, since, *args))
+        reasons: dict[int, list[str]] = {}
+        for message_id, reason in await self._db.execute_fetchall(
+                "SELECT message_id, reason FROM feedback WHERE vote = -1 AND reason IS NOT NULL AND voted_at >= ?"
+                " ORDER BY voted_at", (since,)):
+            reasons.setdefault(int(message_id), []).append(str(reason))
+        return [GapQuestion(question=question, asked_at=asked_at, declined=not answered, downvotes=int(down),
+                            reasons=tuple(reasons.get(message_id, ())) if message_id is not None else (),
+                            closest=citation, closest_id=passage, collection=name)
+                for _, asked_at, question, answered, citation, passage, name, message_id, down in rows]
 
     async def recent(self, limit: int = 20) -> list[tuple]:
         """The latest logged questions (for tests and troubleshooting), newest first."""
         return list(await self._db.execute_fetchall(
             "SELECT asked_at, guild_id, channel_id, user_hash, question, answered, top_citation, answer_ms,"
             " message_id FROM questions ORDER BY id DESC LIMIT ?", (limit,)))
+
+
+# Rows from before collections, and the default collection's, have NULL there.
+_COLLECTION_IS = f"COALESCE(collection, '{DEFAULT_COLLECTION}') = ?"
+
+
+def _stored_collection(name: str | None) -> str | None:
+    """The default collection is stored as NULL, as every row from before collections is."""
+    return None if name in (None, DEFAULT_COLLECTION) else name

@@ -104,6 +104,12 @@ Command sync failures (as Discord answers them)
 * Anything else: ``fail_next("PUT", "/applications/{application_id}/guilds/{guild_id}/commands",
   status=..., body=...)``.
 
+Modals and autocomplete
+=======================
+``tests/discord_forms.py`` builds the ``APPLICATION_COMMAND_AUTOCOMPLETE`` (type 4) and
+``MODAL_SUBMIT`` (type 5) interactions, and the server checks autocomplete results (type 8)
+and modals (type 9) as Discord does (400 ``50035`` with the fields at fault).
+
 Slow requests
 =============
 ``hold = server.hold_next(method, route)`` makes the next matching request wait, recorded on
@@ -146,6 +152,11 @@ from typing import (
 )
 
 from aiohttp import WSMsgType, web
+
+try:  # modals and autocomplete live in a module of their own (tests/discord_forms.py)
+    from discord_forms import interaction_response_problem
+except ImportError:  # pragma: no cover - when tests/ becomes a package
+    from .discord_forms import interaction_response_problem  # type: ignore[no-redef]
 
 __all__ = [
     "API_VERSION",
@@ -2544,6 +2555,9 @@ class DiscordTestServer:
         if rtype == 4 and not (data and (data.get("content") or data.get("embeds") or req.files
                                          or data.get("components") or data.get("poll"))):
             raise _ApiError(400, 50006, "Cannot send an empty message")
+        form_errors = interaction_response_problem(rtype, data)  # autocomplete results, modals
+        if form_errors:
+            raise _ApiError(400, 50035, "Invalid Form Body", form_errors)
 
         channel_id = int(state.payload["channel_id"])
         message: Optional[JSON] = None

@@ -221,7 +221,7 @@ async def test_malformed_gateway_event_does_not_kill_the_bot(env: BotEnv) -> Non
 
 async def test_commands_synced_to_dev_guild_only(env: BotEnv) -> None:
     names = sorted(c["name"] for c in env.server.guild_commands[env.server.guild_id])
-    assert names == ["ask", "reindex", "source", "stats"]
+    assert names == ["ask", "gaps", "reindex", "source", "stats"]
     assert env.server.requests_to("PUT", "/applications/{application_id}/commands") == []
 
 
@@ -348,9 +348,10 @@ async def test_feedback_click_is_recorded_and_counted_in_stats(env: BotEnv) -> N
         click = server.component_payload(custom_id, answer)
         await server.dispatch_interaction(click)
         replies.append(await server.wait_for_interaction_response(click["id"]))
-    assert [r.type for r in replies] == [4, 4, 4]
-    assert all(r.data["flags"] & 64 for r in replies)
-    texts = [r.data["content"] for r in replies]
+    # A 👎 is recorded at the click and answered with the modal asking for a reason (type 9).
+    assert [r.type for r in replies] == [4, 4, 9]
+    assert all(r.data["flags"] & 64 for r in replies[:2])
+    texts = [r.data["content"] for r in replies[:2]] + [replies[2].data["title"]]
     assert texts[0].startswith("Thanks") and "already" in texts[1] and texts[2].startswith("Changed")
     other = server.component_payload("citebot:vote:up", answer, user=server.owner_user)
     await server.dispatch_interaction(other)

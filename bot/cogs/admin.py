@@ -3,6 +3,9 @@
 `/reindex` rebuilds from the configured corpus paths only (never a path typed in Discord), in
 a worker thread, while the bot keeps answering from the old index; the new one is swapped in
 when it is complete. It is for members with Manage Server and for `discord.owner_ids`.
+
+With `[[collections]]`, both are about one collection: the one named by their `collection`
+option, else the one serving the channel they are used in; each collection reindexes on its own.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from index.reindex import rebuild
 from index.semantic import vector_step
 
 from ..discord_render import notice, render_stats
+from ..questions import Refusal
+from .collection_option import collection_choices, resolve_collection
 
 if TYPE_CHECKING:
     from ..client import CitebotBot
@@ -53,20 +58,30 @@ def log_warnings(warnings: list[CorpusWarning]) -> None:
 class AdminCog(commands.Cog):
     def __init__(self, bot: "CitebotBot") -> None:
         self.bot = bot
-        self._reindexing = asyncio.Lock()
+        self._reindexing: dict[str, asyncio.Lock] = {}  # one per collection
 
     @app_commands.command(name="reindex", description="Rebuild the index from the configured articles")
+    @app_commands.describe(collection="Which collection to rebuild (default: this channel's)")
+    @app_commands.autocomplete(collection=collection_choices)
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.check(may_reindex)
-    async def reindex(self, interaction: discord.Interaction) -> None:
-        if self._reindexing.locked():
+    async def reindex(self, interaction: discord.Interaction,
+                      collection: app_commands.Range[str, 1, 100] | None = None) -> None:
+        name = resolve_collection(interaction, collection)
+        if isinstance(name, Refusal):
+            await interaction.response.send_message(notice(name.message), ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+            return
+        lock = self._reindexing.setdefault(name, asyncio.Lock())
+        if lock.locked():
             await interaction.response.send_message("A reindex is already running.", ephemeral=True,
                                                     allowed_mentions=NO_MENTIONS)
             return
         await interaction.response.defer(thinking=True)
-        settings = self.bot.settings
-        async with self._reindexing:
-            log.info("reindex requested by user %d", interaction.user.id)
+        collections = self.bot.collections
+        settings = collections.settings_for(name)
+        async with lock:
+            log.info("reindex of collection %s requested by user %d", name, interaction.user.id)
             try:
                 finish = vector_step(settings.answer.semantic, settings.answer.semantic_max_passages)
                 result = await rebuild(settings.corpus_paths, settings.db_path, settings.index, wait_for_lock=False,
@@ -82,9 +97,10 @@ class AdminCog(commands.Cog):
                 log.warning("reindex failed: %s", exc)
                 text = "The reindex failed; the old index stays in use. The details are in the bot's log."
             else:
-                await self.bot.live.reload()
+                await collections.live(name).reload()
                 info = result.info
-                text = (f"Reindexed {info.documents:,} documents into {info.passages:,} passages "
+                of = f" of collection {name}" if collections.several else ""
+                text = (f"Reindexed {info.documents:,} documents{of} into {info.passages:,} passages "
                         f"({info.terms:,} terms) in {result.seconds:.2f} s; now answering from generation "
                         f"{info.generation}.")
                 skipped = count_skipped(result.warnings)
@@ -94,14 +110,24 @@ class AdminCog(commands.Cog):
         await interaction.followup.send(notice(text), allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="stats", description="Index size and age, questions answered, feedback")
-    async def stats(self, interaction: discord.Interaction) -> None:
-        info = self.bot.live.reader.info
-        figures = await self.bot.qlog.stats()
+    @app_commands.describe(collection="Which collection (default: this channel's)")
+    @app_commands.autocomplete(collection=collection_choices)
+    async def stats(self, interaction: discord.Interaction,
+                    collection: app_commands.Range[str, 1, 100] | None = None) -> None:
+        name = resolve_collection(interaction, collection)
+        if isinstance(name, Refusal):
+            await interaction.response.send_message(notice(name.message), ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+            return
+        collections = self.bot.collections
+        info = collections.live(name).reader.info
+        # With one collection, the figures of everything logged (as before collections).
+        figures = await self.bot.qlog.stats(name if collections.several else None)
         reply = render_stats(
             documents=info.documents, passages=info.passages, generation=info.generation,
             age_seconds=time.time() - info.built_at, questions=figures.questions, answered=figures.answered,
             median_ms=figures.median_ms, thumbs_up=figures.thumbs_up, thumbs_down=figures.thumbs_down,
-            persisted=figures.persisted,
+            persisted=figures.persisted, collection=name if collections.several else None,
         )
         await interaction.response.send_message(embeds=reply.embeds, allowed_mentions=NO_MENTIONS)
 

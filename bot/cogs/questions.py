@@ -23,6 +23,7 @@ from index.questionlog import QuestionRecord
 from ..conversations import Conversations, question_of_title, thread_name
 from ..discord_render import Reply, notice, render_answer, render_source, safe
 from ..questions import Refusal, check_question, looks_like_question, strip_mention, valid_text
+from .collection_option import channel_and_parent, collection_choices, collection_here, resolve_collection
 from .feedback import feedback_view
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class Answered:
     reply: Reply
     row_id: int | None
     with_feedback: bool
+    collection: str | None = None  # the collection answered from (its name is in the vote buttons)
 
 
 def readable(message: discord.Message, text: str) -> str:
@@ -75,23 +77,31 @@ class QuestionsCog(commands.Cog):
         return checked
 
     async def answer(self, question: str, *, user_id: int, guild_id: int | None, channel_id: int | None,
-                     top_k: int | None = None, context: tuple[str, ...] = ()) -> Answered:
+                     top_k: int | None = None, context: tuple[str, ...] = (),
+                     collection: str | None = None) -> Answered:
+        """Answer from `collection` (default: the one serving the channel), as a follow-up of the
+        earlier questions in `context`, and log it."""
+        collections = self.bot.collections
+        name = collection or collections.for_channel(guild_id, [channel_id])
         started = time.perf_counter()
-        async with self.bot.live.use() as answerer:
+        async with collections.live(name).use() as answerer:
             answer: Answer = await answerer.ask(question, top_k, context)
             generation = answerer.reader.info.generation
         elapsed_ms = (time.perf_counter() - started) * 1000
         top = answer.hits[0].passage.citation.label if answer.hits else None
+        top_id = answer.hits[0].passage.id if answer.hits else None
         try:
             row_id = await self.bot.qlog.record(QuestionRecord(
                 question=question, answered=answer.answered, answer_ms=elapsed_ms, user_id=user_id,
-                guild_id=guild_id, channel_id=channel_id, top_citation=top))
+                guild_id=guild_id, channel_id=channel_id, top_citation=top, collection=name, top_passage=top_id))
         except Exception:  # a full disk or damaged state file must not cost the asker the answer
             log.exception("could not log a question; answering anyway")
             row_id = None
         log.info("question answered=%s in %.0f ms from index generation %d", answer.answered, elapsed_ms, generation)
         footer = f"index generation {generation} · rate this answer with the buttons below" if answer.hits else None
-        return Answered(render_answer(answer, footer=footer), row_id, bool(answer.hits))
+        if footer and collections.several:
+            footer = f"collection {name} · {footer}"
+        return Answered(render_answer(answer, footer=footer), row_id, bool(answer.hits), name)
 
     async def _link(self, row_id: int | None, message_id: int) -> None:
         """Link the log row to the sent answer; the answer is out, so a failure here is only logged."""
@@ -207,8 +217,9 @@ class QuestionsCog(commands.Cog):
         where = thread if thread is not None else message.channel
         async with where.typing():
             done = await self.answer(checked, user_id=message.author.id, guild_id=message.guild and message.guild.id,
-                                     channel_id=message.channel.id, context=context)
-        view = feedback_view() if done.with_feedback else discord.utils.MISSING
+                                     channel_id=message.channel.id, context=context,
+                                     collection=collection_here(self.bot, message.guild, message.channel))
+        view = feedback_view(done.collection) if done.with_feedback else discord.utils.MISSING
         if thread is not None:
             sent = await thread.send(content=done.reply.content or None, embeds=done.reply.embeds, view=view,
                                      allowed_mentions=NO_MENTIONS)
@@ -224,14 +235,22 @@ class QuestionsCog(commands.Cog):
 
     @app_commands.command(name="ask", description="Ask a question; the answer cites its sources")
     @app_commands.describe(question="Your question", top_k="How many passages to show (1-25)",
+                           collection="Which articles to answer from (default: this channel's)",
                            private="Only you see the answer")
+    @app_commands.autocomplete(collection=collection_choices)
     async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 4000],
-                  top_k: app_commands.Range[int, 1, 25] | None = None, private: bool = False) -> None:
+                  top_k: app_commands.Range[int, 1, 25] | None = None,
+                  collection: app_commands.Range[str, 1, 100] | None = None, private: bool = False) -> None:
         with self.bot.busy():
-            await self._ask(interaction, question, top_k, private)
+            await self._ask(interaction, question, top_k, collection, private)
 
     async def _ask(self, interaction: discord.Interaction, question: str, top_k: int | None,
-                   private: bool = False) -> None:
+                   collection: str | None = None, private: bool = False) -> None:
+        name = resolve_collection(interaction, collection)
+        if isinstance(name, Refusal):
+            await interaction.response.send_message(notice(name.message), ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+            return
         checked = self.precheck(question, interaction.user.id)
         if isinstance(checked, Refusal):
             await interaction.response.send_message(notice(checked.message), ephemeral=True,
@@ -239,19 +258,36 @@ class QuestionsCog(commands.Cog):
             return
         await interaction.response.defer(thinking=True, ephemeral=private)  # private: only the asker sees it
         done = await self.answer(checked, user_id=interaction.user.id, guild_id=interaction.guild_id,
-                                 channel_id=interaction.channel_id, top_k=top_k)
-        kwargs = {"view": feedback_view()} if done.with_feedback else {}
+                                 channel_id=interaction.channel_id, top_k=top_k, collection=name)
+        kwargs = {"view": feedback_view(done.collection)} if done.with_feedback else {}
         sent = await interaction.followup.send(
             content=done.reply.content, embeds=done.reply.embeds, allowed_mentions=NO_MENTIONS, wait=True,
             ephemeral=private, **kwargs)
         await self._link(done.row_id, sent.id)
 
     @app_commands.command(name="source", description="Show a passage in full, with its citation and neighbours")
-    @app_commands.describe(id="The passage id shown under an answer")
-    async def source(self, interaction: discord.Interaction, id: app_commands.Range[str, 1, 100]) -> None:
+    @app_commands.describe(id="The passage id shown under an answer",
+                           collection="The collection it is in (default: this channel's, then the others here)")
+    @app_commands.autocomplete(collection=collection_choices)
+    async def source(self, interaction: discord.Interaction, id: app_commands.Range[str, 1, 100],
+                     collection: app_commands.Range[str, 1, 100] | None = None) -> None:
         id = valid_text(id).strip()
-        async with self.bot.live.use() as answerer:
-            found = await answerer.reader.source(id)
+        name = resolve_collection(interaction, collection)
+        if isinstance(name, Refusal):
+            await interaction.response.send_message(notice(name.message), ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+            return
+        # The chosen collection alone; else this channel's first, then the others served here
+        # (an answer given with /ask collection: cites passages of that collection).
+        collections = self.bot.collections
+        names = [name] if collection else collections.available(interaction.guild_id,
+                                                                 channel_and_parent(interaction.channel))
+        found = None
+        for candidate in names:
+            async with collections.live(candidate).use() as answerer:
+                found = await answerer.reader.source(id)
+            if found is not None:
+                break
         if found is None:
             shown = safe(id[:64]).replace("`", "'")
             await interaction.response.send_message(
@@ -259,6 +295,8 @@ class QuestionsCog(commands.Cog):
                 ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
         reply = render_source(*found)
+        if collections.several and reply.embeds:
+            reply.embeds[0].set_footer(text=f"collection {candidate}")
         await interaction.response.send_message(content=reply.content or None, embeds=reply.embeds,
                                                 files=reply.files or discord.utils.MISSING,
                                                 allowed_mentions=NO_MENTIONS)

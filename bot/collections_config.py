@@ -1,0 +1,222 @@
+"""`[[collections]]`: several corpora, each with its own index file, and the channels each serves.
+
+Why: one bot often serves several communities (a game's wiki in one channel, the handbook in
+another). Each collection is a corpus of its own (`paths`, `urls`, optionally `exclude` and
+`weights`), indexed into a file of its own, `index-NAME.sqlite3` beside the default index (the
+per-user data folder unless index.db says otherwise), built and hot-reloaded on its own.
+
+The `[corpus]` section stays what it was: the collection named "default", answering wherever
+no collection is mapped, from index.db. A config without `[[collections]]` works unchanged.
+
+Which collection a question is about: the one that lists its channel (a thread counts as its
+parent channel), else the one that lists its guild, else the default. A collection can be
+chosen explicitly (`/ask collection:`, `citebot ask --collection`) where it serves: in its
+guilds and channels, anywhere when it lists neither; the default serves everywhere.
+
+No discord import: the CLI and the bot both resolve collections here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from index.errors import ConfigError
+from index.fetch import FetchOptions, WebSource, is_url
+from index.source_rules import SourceRules, parse_exclude, parse_weights
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+DEFAULT_COLLECTION = "default"
+# Lower-case letters, digits, "-" and "_": safe in a file name and as a Discord choice value.
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+COLLECTION_KEYS = frozenset({"name", "paths", "urls", "exclude", "weights", "guilds", "channels", "db"})
+
+
+@dataclass(frozen=True)
+class CollectionSettings:
+    """One `[[collections]]` table, resolved: its corpus, its index file, where it answers."""
+
+    name: str
+    corpus_paths: tuple[Path | WebSource, ...]
+    db_path: Path
+    guilds: tuple[int, ...] = ()
+    channels: tuple[int, ...] = ()
+    # corpus.exclude / corpus.weights of this collection (none unless it sets them).
+    sources: SourceRules = SourceRules()
+    # True when the index file is at the derived default (no `db` key, no index.db): only then
+    # is a missing index built on first use, as for the default collection.
+    default_db: bool = False
+
+    @property
+    def open_to_all(self) -> bool:
+        """A collection mapped to no guild and no channel can be chosen anywhere."""
+        return not self.guilds and not self.channels
+
+
+def collection_index_path(default_db: Path, name: str) -> Path:
+    """Where a collection's index lives when its table has no `db`: beside the default index."""
+    return default_db.parent / f"index-{name}.sqlite3"
+
+
+def parse_collections(raw: Any, *, resolve: Callable[[Any, str], Path], fetch: FetchOptions,
+                      default_db: Path, default_db_is_derived: bool) -> tuple[CollectionSettings, ...]:
+    """The `[[collections]]` tables, validated; every message names the key at fault.
+
+    `resolve(raw, key)` turns a configured path into an absolute one (relative to the config
+    file's folder); `default_db` is the default collection's index file."""
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        raise ConfigError("collections must be a list of [[collections]] tables (name, paths, channels, ...)")
+    out: list[CollectionSettings] = []
+    seen_names: dict[str, int] = {}
+    mapped_channels: dict[int, tuple[str, int]] = {}
+    mapped_guilds: dict[int, tuple[str, int]] = {}
+    index_files: dict[Path, str] = {default_db: DEFAULT_COLLECTION}
+    for n, table in enumerate(raw):
+        key = f"collections[{n}]"
+        unknown = sorted(set(table) - COLLECTION_KEYS)
+        if unknown:
+            raise ConfigError(f"unknown setting {key}.{unknown[0]} (a collection takes: "
+                              f"{', '.join(sorted(COLLECTION_KEYS))})")
+        name = table.get("name")
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            raise ConfigError(f"{key}.name must be 1-32 lower-case letters, digits, '-' or '_' "
+                              f"(starting with a letter or digit), got {name!r}")
+        if name == DEFAULT_COLLECTION:
+            raise ConfigError(f"{key}.name: {DEFAULT_COLLECTION!r} is the collection of [corpus]; "
+                              f"choose another name")
+        if name in seen_names:
+            raise ConfigError(f"{key}.name: duplicate collection name {name!r} "
+                              f"(also collections[{seen_names[name]}].name)")
+        seen_names[name] = n
+        corpus_paths = _corpus(table, key, resolve, fetch)
+        try:
+            sources = SourceRules(exclude=parse_exclude(table.get("exclude", []), f"{key}.exclude"),
+                                  weights=parse_weights(table.get("weights", []), f"{key}.weights"))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        guilds = _ids(table, "guilds", key)
+        channels = _ids(table, "channels", key)
+        _claim(channels, mapped_channels, name, n, key, "channels", "channel")
+        _claim(guilds, mapped_guilds, name, n, key, "guilds", "guild")
+        if table.get("db"):
+            db_path = resolve(table["db"], f"{key}.db")
+        else:
+            db_path = collection_index_path(default_db, name)
+        owner = index_files.get(db_path)
+        if owner is not None:
+            raise ConfigError(f"{key}.db: {db_path} is already the index file of collection {owner!r}; "
+                              f"each collection needs its own")
+        index_files[db_path] = name
+        out.append(CollectionSettings(name=name, corpus_paths=corpus_paths, db_path=db_path, guilds=guilds,
+                                      channels=channels, sources=sources,
+                                      default_db=default_db_is_derived and not table.get("db")))
+    return tuple(out)
+
+
+def _corpus(table: dict[str, Any], key: str, resolve: Callable[[Any, str], Path],
+            fetch: FetchOptions) -> tuple[Path | WebSource, ...]:
+    raw_paths = table.get("paths", [])
+    raw_urls = table.get("urls", [])
+    if not isinstance(raw_urls, list) or not all(isinstance(u, str) and is_url(u) for u in raw_urls):
+        raise ConfigError(f"{key}.urls must be a list of http(s) URLs")
+    if not isinstance(raw_paths, list):
+        raise ConfigError(f"{key}.paths must be a list of paths (or URLs)")
+    if not raw_paths and not raw_urls:
+        raise ConfigError(f"{key}.paths must be a non-empty list of paths (or {key}.urls of URLs)")
+    paths = tuple(WebSource(p.strip(), fetch) if isinstance(p, str) and is_url(p) else resolve(p, f"{key}.paths[]")
+                  for p in raw_paths)
+    return paths + tuple(WebSource(u.strip(), fetch) for u in raw_urls)
+
+
+def _ids(table: dict[str, Any], field: str, key: str) -> tuple[int, ...]:
+    value = table.get(field, [])
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+                                              for v in value):
+        raise ConfigError(f"{key}.{field} must be a list of ids (whole numbers)")
+    return tuple(value)
+
+
+def _claim(ids: Iterable[int], mapped: dict[int, tuple[str, int]], name: str, n: int, key: str, field: str,
+           what: str) -> None:
+    """Refuse an id already mapped to a collection (or listed twice in this one)."""
+    mine: set[int] = set()
+    for i in ids:
+        if i in mine:
+            raise ConfigError(f"{key}.{field}: {what} {i} is listed twice")
+        if i in mapped:
+            other, m = mapped[i]
+            raise ConfigError(f"{key}.{field}: {what} {i} is already mapped to collection {other!r} "
+                              f"(collections[{m}].{field}); a {what} serves one collection")
+        mine.add(i)
+    for i in mine:
+        mapped[i] = (name, n)
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolving
+
+
+def collection_names(settings: "Settings") -> list[str]:
+    """Every collection's name, the default first."""
+    return [DEFAULT_COLLECTION] + [c.name for c in settings.collections]
+
+
+def find_collection(settings: "Settings", name: str, key: str = "--collection") -> CollectionSettings | None:
+    """The named collection (None for the default); ConfigError naming `key` for an unknown name."""
+    if name == DEFAULT_COLLECTION:
+        return None
+    for collection in settings.collections:
+        if collection.name == name:
+            return collection
+    raise ConfigError(f"{key}: no collection named {name!r} (configured: {', '.join(collection_names(settings))})")
+
+
+def settings_for_collection(settings: "Settings", name: str, key: str = "--collection") -> "Settings":
+    """`settings` as if the named collection were the only corpus: its paths, its index file,
+    its exclude and weights. Everything that works on a Settings (indexing, opening, the web
+    cache beside the index) then works on the collection unchanged."""
+    from .settings import corpus_sources
+
+    collection = find_collection(settings, name, key)
+    if collection is None:
+        return settings
+    narrowed = replace(settings, corpus_paths=collection.corpus_paths, db_path=collection.db_path,
+                       index=replace(settings.index, sources=collection.sources),
+                       default_db=collection.default_db)
+    return replace(narrowed, corpus_paths=tuple(corpus_sources(narrowed)))
+
+
+def collection_for_channel(settings: "Settings", guild_id: int | None, channel_ids: Iterable[int | None]) -> str:
+    """The collection that serves a channel (its id, then its parent's for a thread), else its
+    guild's, else the default."""
+    ids = [c for c in channel_ids if c]
+    for channel in ids:
+        for collection in settings.collections:
+            if channel in collection.channels:
+                return collection.name
+    if guild_id:
+        for collection in settings.collections:
+            if guild_id in collection.guilds:
+                return collection.name
+    return DEFAULT_COLLECTION
+
+
+def available_collections(settings: "Settings", guild_id: int | None, channel_ids: Iterable[int | None]) -> list[str]:
+    """The collections that may be chosen here: the default, those open to all, those mapped
+    to this guild or to this channel (or its parent); the channel's own first."""
+    ids = {c for c in channel_ids if c}
+    own = collection_for_channel(settings, guild_id, ids)
+    names = [own]
+    for name in collection_names(settings):
+        if name in names:
+            continue
+        collection = find_collection(settings, name)
+        if (collection is None or collection.open_to_all or (guild_id and guild_id in collection.guilds)
+                or ids & set(collection.channels)):
+            names.append(name)
+    return names
