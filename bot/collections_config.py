@@ -1,7 +1,7 @@
 """`[[collections]]`: several corpora, each with its own index file, and the channels each serves.
 
 Why: one bot often serves several communities (a game's wiki in one channel, the handbook in
-another). Each collection is a corpus of its own (`paths`, `urls`, optionally `exclude` and
+another). Each collection is a corpus of its own (`paths`, `urls`, `sites`, optionally `exclude` and
 `weights`), indexed into a file of its own, `index-NAME.sqlite3` beside the default index (the
 per-user data folder unless index.db says otherwise), built and hot-reloaded on its own.
 
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index.errors import ConfigError
+from index.crawl import CrawlLimits, SiteSource
 from index.fetch import FetchOptions, WebSource, is_url
 from index.source_rules import SourceRules, parse_exclude, parse_weights
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 DEFAULT_COLLECTION = "default"
 # Lower-case letters, digits, "-" and "_": safe in a file name and as a Discord choice value.
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-COLLECTION_KEYS = frozenset({"name", "paths", "urls", "exclude", "weights", "guilds", "channels", "db"})
+COLLECTION_KEYS = frozenset({"name", "paths", "urls", "sites", "exclude", "weights", "guilds", "channels", "db"})
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class CollectionSettings:
     """One `[[collections]]` table, resolved: its corpus, its index file, where it answers."""
 
     name: str
-    corpus_paths: tuple[Path | WebSource, ...]
+    corpus_paths: tuple[Path | WebSource | SiteSource, ...]
     db_path: Path
     guilds: tuple[int, ...] = ()
     channels: tuple[int, ...] = ()
@@ -64,11 +65,13 @@ def collection_index_path(default_db: Path, name: str) -> Path:
 
 
 def parse_collections(raw: Any, *, resolve: Callable[[Any, str], Path], fetch: FetchOptions,
-                      default_db: Path, default_db_is_derived: bool) -> tuple[CollectionSettings, ...]:
+                      default_db: Path, default_db_is_derived: bool,
+                      crawl: CrawlLimits = CrawlLimits()) -> tuple[CollectionSettings, ...]:
     """The `[[collections]]` tables, validated; every message names the key at fault.
 
     `resolve(raw, key)` turns a configured path into an absolute one (relative to the config
-    file's folder); `default_db` is the default collection's index file."""
+    file's folder); `default_db` is the default collection's index file; `crawl` bounds the
+    crawl of each collection's `sites` (corpus.crawl_max_pages, corpus.crawl_depth)."""
     if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
         raise ConfigError("collections must be a list of [[collections]] tables (name, paths, channels, ...)")
     out: list[CollectionSettings] = []
@@ -93,7 +96,7 @@ def parse_collections(raw: Any, *, resolve: Callable[[Any, str], Path], fetch: F
             raise ConfigError(f"{key}.name: duplicate collection name {name!r} "
                               f"(also collections[{seen_names[name]}].name)")
         seen_names[name] = n
-        corpus_paths = _corpus(table, key, resolve, fetch)
+        corpus_paths = _corpus(table, key, resolve, fetch, crawl)
         try:
             sources = SourceRules(exclude=parse_exclude(table.get("exclude", []), f"{key}.exclude"),
                                   weights=parse_weights(table.get("weights", []), f"{key}.weights"))
@@ -118,19 +121,23 @@ def parse_collections(raw: Any, *, resolve: Callable[[Any, str], Path], fetch: F
     return tuple(out)
 
 
-def _corpus(table: dict[str, Any], key: str, resolve: Callable[[Any, str], Path],
-            fetch: FetchOptions) -> tuple[Path | WebSource, ...]:
+def _corpus(table: dict[str, Any], key: str, resolve: Callable[[Any, str], Path], fetch: FetchOptions,
+            crawl: CrawlLimits) -> tuple[Path | WebSource | SiteSource, ...]:
     raw_paths = table.get("paths", [])
     raw_urls = table.get("urls", [])
-    if not isinstance(raw_urls, list) or not all(isinstance(u, str) and is_url(u) for u in raw_urls):
-        raise ConfigError(f"{key}.urls must be a list of http(s) URLs")
+    raw_sites = table.get("sites", [])
+    for name, raw in (("urls", raw_urls), ("sites", raw_sites)):
+        if not isinstance(raw, list) or not all(isinstance(u, str) and is_url(u) for u in raw):
+            raise ConfigError(f"{key}.{name} must be a list of http(s) URLs")
     if not isinstance(raw_paths, list):
         raise ConfigError(f"{key}.paths must be a list of paths (or URLs)")
-    if not raw_paths and not raw_urls:
-        raise ConfigError(f"{key}.paths must be a non-empty list of paths (or {key}.urls of URLs)")
+    if not raw_paths and not raw_urls and not raw_sites:
+        raise ConfigError(f"{key}.paths must be a non-empty list of paths (or {key}.urls of URLs, "
+                          f"{key}.sites of sites)")
     paths = tuple(WebSource(p.strip(), fetch) if isinstance(p, str) and is_url(p) else resolve(p, f"{key}.paths[]")
                   for p in raw_paths)
-    return paths + tuple(WebSource(u.strip(), fetch) for u in raw_urls)
+    return (paths + tuple(WebSource(u.strip(), fetch) for u in raw_urls)
+            + tuple(SiteSource(u.strip(), fetch, crawl) for u in raw_sites))
 
 
 def _ids(table: dict[str, Any], field: str, key: str) -> tuple[int, ...]:

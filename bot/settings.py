@@ -215,8 +215,8 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
         raise ConfigError("log.retention_days must be 0 or more")
     if log_settings.level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log.level must be one of DEBUG, INFO, WARNING, ERROR")
-    collections = parse_collections(data.get("collections", []), resolve=resolve, fetch=fetch, default_db=db_path,
-                                    default_db_is_derived=not index.get("db"))
+    collections = parse_collections(data.get("collections", []), resolve=resolve, fetch=fetch, crawl=crawl,
+                                    default_db=db_path, default_db_is_derived=not index.get("db"))
     settings = Settings(corpus_paths=corpus_paths, db_path=db_path, state_db_path=state_db, index=params,
                         answer=answer_params, discord=discord_settings, log=log_settings, fetch=fetch, crawl=crawl,
                         source=source, default_db=not index.get("db"), collections=collections)

@@ -13,6 +13,7 @@ from bot.collections_config import (
     settings_for_collection,
 )
 from bot.settings import load_settings
+from index.crawl import SiteSource
 from index.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,8 +65,15 @@ name = "handbook"
 urls = ["https://example.org/handbook"]
 guilds = [7]
 db = "elsewhere/handbook.sqlite3"
+
+[[collections]]
+name = "docs"
+sites = ["https://docs.example.org/"]
+guilds = [9]
 """))
-    garden, handbook = settings.collections
+    garden, handbook, docs = settings.collections
+    assert isinstance(docs.corpus_paths[0], SiteSource) and docs.corpus_paths[0].url == "https://docs.example.org/"
+    assert docs.corpus_paths[0].limits == settings.crawl  # corpus.crawl_max_pages and crawl_depth
     assert garden.corpus_paths[0] == tmp_path / "garden" and str(garden.corpus_paths[1]) == "https://example.org/tomatoes"
     assert garden.db_path == tmp_path / "data" / "index-garden.sqlite3"
     assert handbook.db_path == tmp_path / "elsewhere" / "handbook.sqlite3"
@@ -105,6 +113,8 @@ BAD = {
             "collections[0].channels must be a list of ids"),
     "shared index file": ('[index]\ndb = "i.sqlite3"\n[[collections]]\nname = "a"\npaths = ["x"]\ndb = "i.sqlite3"\n',
                           "collections[0].db: "),
+    "bad sites": ('[[collections]]\nname = "a"\nsites = ["docs.example.org"]\n',
+                  "collections[0].sites must be a list of http(s) URLs"),
     "not tables": ('collections = ["a"]\n', "collections must be a list of [[collections]] tables"),
     "bad weights": ('[[collections]]\nname = "a"\npaths = ["x"]\nweights = [{ pattern = "*", weight = 0 }]\n',
                     "collections[0].weights entry 1: "),
