@@ -1,4 +1,4 @@
-"""The `citebot` command: index, ask, eval, chat and run.
+"""The `citebot` command: index, sources, ask, eval, chat and run.
 
 `main()` owns the resources: it loads the settings, opens (or first builds) the index, and
 hands both to whatever the subcommand needs. Errors the user can fix are printed as one line
@@ -25,6 +25,7 @@ from index.errors import CitebotError, EmptyCorpusError, IndexMissingError, Inde
 from index.evaluation import EvalSet, evaluate, load_eval_set
 from index.reindex import ReindexResult, rebuild_sync
 from index.semantic import describe as describe_vectors
+from index.source_list import list_sources
 from index.semantic import vector_step
 from index.store import IndexReader
 
@@ -128,6 +129,8 @@ async def open_index(settings: Settings, build_if_missing: bool = True) -> Index
 def cmd_index(args: argparse.Namespace) -> int:
     settings = settings_for(args)
     sources = corpus_sources(settings, args.paths or None, args.allow_private_addresses)
+    if args.every is not None and not args.watch:
+        raise CitebotError("--every goes with --watch (citebot index --watch --every SECONDS)")
     result = reindex(settings, sources, verbose=args.verbose)
     info = result.info
     if result.incremental:
@@ -140,6 +143,19 @@ def cmd_index(args: argparse.Namespace) -> int:
     vectors = describe_vectors(info.meta) if settings.answer.semantic else None
     if vectors:
         print(vectors)
+    if args.watch:
+        from .watch import watch
+
+        return watch(settings, sources, args.every if args.every is not None else 2.0, verbose=args.verbose)
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from .sources_render import render_sources_json, render_sources_text
+
+    settings = settings_for(args)
+    sources = list_sources(settings.db_path)
+    print(render_sources_json(settings.db_path, sources) if args.json else render_sources_text(sources))
     return 0
 
 
@@ -279,7 +295,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-private-addresses", action="store_true",
                    help="let URLs reach loopback, private and link-local addresses (refused by default)")
     p.add_argument("--verbose", action="store_true", help="list every skipped file, not a count per kind")
+    p.add_argument("--watch", action="store_true",
+                   help="after building, keep polling the files (size and mtime) and reindex what changed; Ctrl-C stops")
+    p.add_argument("--every", type=float, default=None, metavar="SECONDS",
+                   help="with --watch: seconds between polls (default 2)")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("sources", parents=[common], help="list the indexed documents, when each last changed and was checked")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_sources)
 
     p = sub.add_parser("ask", parents=[common], help="answer one question ('-' reads one per line from stdin)")
     p.add_argument("question", metavar="QUESTION")

@@ -26,6 +26,7 @@ from index.questionlog import QuestionLog
 from .cooldown import Cooldown
 from .discord_render import APOLOGY
 from .live_index import LiveIndex
+from .refresh import RefreshLoop
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,10 @@ class CitebotBot(commands.Bot):
         self.sync_global = sync_global
         self.cooldown = Cooldown(settings.discord.cooldown_questions, settings.discord.cooldown_seconds)
         self._reload_task: asyncio.Task[None] | None = None
+        # Held by /reindex and by each refresh: never two rebuilds from this bot at once.
+        self.reindex_lock = asyncio.Lock()
+        self.refresher: RefreshLoop | None = None  # corpus.refresh_minutes > 0 (bot/refresh.py)
+        self._refresh_task: asyncio.Task[None] | None = None
         self._busy: set[asyncio.Task[object]] = set()
         self._stopping = False
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
@@ -80,6 +85,9 @@ class CitebotBot(commands.Bot):
             await self.load_extension(name)
         await self.sync_commands()
         self._reload_task = asyncio.create_task(self._watch_index(), name="citebot-reload")
+        if self.settings.refresh_minutes > 0:
+            self.refresher = RefreshLoop(self.settings, self.live, self.reindex_lock, self.settings.refresh_minutes * 60)
+            self._refresh_task = asyncio.create_task(self.refresher.run_forever(), name="citebot-refresh")
         # Everything loaded so far (modules, the index's arrays, discord.py's state) lives as long
         # as the process: moving it out of the collector's reach keeps full collections from
         # pausing the event loop for tens of milliseconds while questions wait.
@@ -138,10 +146,11 @@ class CitebotBot(commands.Bot):
                 log.warning("stopping with %d answer(s) unfinished after %g s", len(pending), STOP_GRACE_SECONDS)
                 break
             await asyncio.wait(pending, timeout=left)
-        if self._reload_task is not None:
-            self._reload_task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._reload_task
+        for task in (self._reload_task, self._refresh_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
         await super().close()
 
     def _in_flight(self) -> list[asyncio.Task[object]]:

@@ -85,6 +85,9 @@ class Settings:
     # True when the index lives at the per-user default (no index.db, no --db): only there is
     # a missing index built on first use and its folder created.
     default_db: bool = False
+    # corpus.refresh_minutes: how often the running bot checks its sources and reindexes what
+    # changed (bot/refresh.py); 0: never (only /reindex and `citebot index`).
+    refresh_minutes: float = 0.0
 
 
 def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
@@ -120,7 +123,7 @@ def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
 
 _KNOWN = {
     "corpus": {"paths", "urls", "max_file_mb", "max_page_mb", "fetch_timeout_seconds", "max_redirects",
-               "allow_private_addresses", "exclude", "weights"},
+               "allow_private_addresses", "exclude", "weights", "refresh_minutes"},
     "index": {"db", "k1", "b", "max_words", "join_below", "context_weight"},
     "answer": {f.name for f in fields(AnswerParams)},
     "discord": {f.name for f in fields(DiscordSettings)},
@@ -199,9 +202,12 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
         raise ConfigError("log.retention_days must be 0 or more")
     if log_settings.level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log.level must be one of DEBUG, INFO, WARNING, ERROR")
+    refresh_minutes = _num(corpus, "refresh_minutes", 0, "corpus")
+    if refresh_minutes < 0:
+        raise ConfigError(f"corpus.refresh_minutes must be 0 (off) or more, got {refresh_minutes:g}")
     settings = Settings(corpus_paths=corpus_paths, db_path=db_path, state_db_path=state_db, index=params,
                         answer=answer_params, discord=discord_settings, log=log_settings, fetch=fetch, source=source,
-                        default_db=not index.get("db"))
+                        default_db=not index.get("db"), refresh_minutes=refresh_minutes)
     return replace(settings, corpus_paths=tuple(corpus_sources(settings)))
 
 

@@ -17,10 +17,10 @@ renumbered on disk: `passage_rows` maps BM25 positions to rows.
 The result is the index a full build would give: same passages in the same order, same
 postings, same document lengths, hence the same scores and rankings (tests compare the two).
 Term ids may be numbered differently, which no ranking depends on. The incremental path is
-only taken when nothing global changed: same parameters, analyser and analysis code, only
-local files (URLs are re-fetched by the full path), and the same corpus-wide acronym map (a
-new definition would change the terms of passages anywhere, so that case rebuilds in full,
-analysing in parallel).
+only taken when nothing global changed: same parameters, analyser and analysis code, and the
+same corpus-wide acronym map (a new definition would change the terms of passages anywhere, so
+that case rebuilds in full, analysing in parallel). Web pages are fetched again (conditionally, from the web cache) and
+read; a page whose text is unchanged is kept like an unchanged file, a changed one analysed.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from .source_names import encode_roots
 from .source_weights import write_weights
 from .writer import DOCUMENT_INSERT, PASSAGE_COLUMNS, insert_array, shaping_meta
 from .bm25 import decode_terms, drop_unheld_terms, encode_terms, sorted_position
-from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, split_sources
+from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, fetched_documents, split_sources
 from .corpus_warnings import CorpusWarning
 from .documents import Document, UnreadableDocument, discover_files, load_document
 from .fastanalysis import AcronymExpander
@@ -146,8 +146,6 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
     """Describe the corpus at `sources` against the index at `db_path`; None when an
     incremental update does not apply (see the module docstring)."""
     folders, web = split_sources(sources)
-    if web:
-        return None
     old = _old_index(db_path, params)
     if old is None:
         return None
@@ -180,6 +178,9 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
             warnings.append(exc.warning())
         except OSError as exc:
             warnings.append(CorpusWarning.cannot_read(path, exc))
+    # Pages are fetched (conditionally: an unchanged page costs a 304) and read again; one whose
+    # text is what the index holds is kept below, as a touched file is.
+    loaded.extend(fetched_documents(web, 0, 0, None, warnings))
     # The same rules as load_corpus: empty documents are skipped, identical text kept once.
     order: list[OldDocument | Document] = []
     seen: dict[str, str] = {}

@@ -20,8 +20,9 @@ from index.corpus_warnings import CorpusWarning, count_skipped, summarise
 from index.errors import CitebotError, EmptyCorpusError, IndexLockedError
 from index.reindex import rebuild
 from index.semantic import vector_step
+from index.source_list import list_sources
 
-from ..discord_render import notice, render_stats
+from ..discord_render import human_age, notice, render_stats, sources_field
 
 if TYPE_CHECKING:
     from ..client import CitebotBot
@@ -53,14 +54,14 @@ def log_warnings(warnings: list[CorpusWarning]) -> None:
 class AdminCog(commands.Cog):
     def __init__(self, bot: "CitebotBot") -> None:
         self.bot = bot
-        self._reindexing = asyncio.Lock()
+        self._reindexing = bot.reindex_lock  # shared with the scheduled refresh (bot/refresh.py)
 
     @app_commands.command(name="reindex", description="Rebuild the index from the configured articles")
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.check(may_reindex)
     async def reindex(self, interaction: discord.Interaction) -> None:
         if self._reindexing.locked():
-            await interaction.response.send_message("A reindex is already running.", ephemeral=True,
+            await interaction.response.send_message("A reindex (or a scheduled refresh) is already running.", ephemeral=True,
                                                     allowed_mentions=NO_MENTIONS)
             return
         await interaction.response.defer(thinking=True)
@@ -101,9 +102,27 @@ class AdminCog(commands.Cog):
             documents=info.documents, passages=info.passages, generation=info.generation,
             age_seconds=time.time() - info.built_at, questions=figures.questions, answered=figures.answered,
             median_ms=figures.median_ms, thumbs_up=figures.thumbs_up, thumbs_down=figures.thumbs_down,
-            persisted=figures.persisted,
+            persisted=figures.persisted, sources=await self._sources_summary(),
         )
         await interaction.response.send_message(embeds=reply.embeds, allowed_mentions=NO_MENTIONS)
+
+    async def _sources_summary(self) -> str | None:
+        """The Sources field of /stats (None when the index cannot be listed; logged)."""
+        try:
+            # In a thread: one row per document, read from the index file.
+            sources = await asyncio.to_thread(list_sources, self.bot.live.path)
+        except CitebotError as exc:
+            log.warning("/stats cannot list the sources: %s", exc)
+            return None
+        now = time.time()
+        refresher = self.bot.refresher
+        if refresher is None:
+            refresh = "refresh off (corpus.refresh_minutes = 0)"
+        else:
+            refresh = f"refreshed every {human_age(refresher.every_seconds)}"
+            if refresher.last is not None:
+                refresh += f"; last {human_age(now - refresher.last.finished_at)} ago: {refresher.last.outcome}"
+        return sources_field(sources, refresh, now)
 
 
 async def setup(bot: "CitebotBot") -> None:
