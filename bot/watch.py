@@ -32,8 +32,7 @@ def watch(settings: Settings, sources: Sequence[CorpusSource], every: float, *, 
         raise CitebotError("--watch polls files and folders; give at least one (web pages are fetched only "
                            "when a rebuild runs; the bot's corpus.refresh_minutes checks them on a schedule)")
     finish = vector_step(settings.answer.semantic, settings.answer.semantic_max_passages)
-    what = f"{len(folders)} file{'s' * (len(folders) != 1)} and folder{'s' * (len(folders) != 1)}"
-    print(f"Watching {what} every {every:g} s for changes; Ctrl-C stops.", flush=True)
+    print(f"Watching {', '.join(str(f) for f in folders)} every {every:g} s for changes; Ctrl-C stops.", flush=True)
     try:
         while True:
             sleep(every)
