@@ -4,11 +4,12 @@ After the first build, the files are polled every few seconds (size and mtime, t
 of `index.refresh`; web pages are not fetched on each poll, only when a rebuild runs) and what
 changed is reindexed (incrementally, swapped in atomically, so a bot running on the same index
 picks it up). One line per rebuild on stdout; a failed one prints one line on stderr and the
-old index stays. Ctrl-C stops cleanly: a rebuild it interrupts leaves the old index in place.
+old index stays. Ctrl-C (or SIGTERM) stops cleanly: a rebuild it interrupts leaves the old index in place.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +34,8 @@ def watch(settings: Settings, sources: Sequence[CorpusSource], every: float, *, 
                            "when a rebuild runs; the bot's corpus.refresh_minutes checks them on a schedule)")
     finish = vector_step(settings.answer.semantic, settings.answer.semantic_max_passages)
     print(f"Watching {', '.join(str(f) for f in folders)} every {every:g} s for changes; Ctrl-C stops.", flush=True)
+    shown: set[str] = set()  # warnings already printed: a duplicate is not reported at every rebuild
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill`, systemd: stop as cleanly as on Ctrl-C
     try:
         while True:
             sleep(every)
@@ -45,11 +48,19 @@ def watch(settings: Settings, sources: Sequence[CorpusSource], every: float, *, 
                 continue
             if result.rebuilt is not None:
                 print(rebuild_line(result), flush=True)
-                for line in summarise(result.rebuilt.warnings, verbose):
+                new = [w for w in result.rebuilt.warnings if str(w) not in shown]
+                shown.update(str(w) for w in new)
+                for line in summarise(new, verbose):
                     print(f"warning: {line}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         print("Stopped watching; the index is as last reindexed.", flush=True)
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def rebuild_line(result: RefreshResult) -> str:

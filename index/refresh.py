@@ -9,9 +9,9 @@ so it reads no file that did not change:
   its size or mtime differs from what the index recorded when it read it (`files` table), as
   the incremental build judges it, or when it is new; one written within a second of the build
   (the same stat could hide an edit) is read and its text compared. A file the last build saw and skipped (a
-  duplicate, an empty or unreadable file) is not in that table; it is told from a new one by its
-  ctime (which copying with preserved times cannot set back): older than the build, it was
-  there and skipped then. A removed file, or folders other than the ones the index was built
+  duplicate, an empty or unreadable file) is not in that table; a refresh's rebuild records
+  them with their stat (`source_checks`), and for another build's a ctime older than the build
+  (which copying with preserved times cannot set back) tells they were there and skipped then. A removed file, or folders other than the ones the index was built
   from, count as a change too.
 - web pages: fetched with the cache's ETag/Last-Modified (`fetch.py`); a 304, or the same bytes
   again, is no change. A page that cannot be fetched is a failed check (its indexed copy stays).
@@ -56,6 +56,7 @@ class SourceCheck:
     changed: tuple[str, ...] = ()
     failed: dict[str, str] = field(default_factory=dict)  # source -> reason
     seconds: float = 0.0
+    file_stats: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)  # every file: (size, mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -88,11 +89,14 @@ def _indexed(db_path: Path) -> _IndexedFiles | None:
     return _IndexedFiles(files, urls, int(float(meta.get("built_at", "0")) * 1e9), meta.get(ROOTS_META_KEY))
 
 
-def check_files(folders: Sequence[Path], db_path: Path, params: IndexParams,
-                indexed: _IndexedFiles | None = None) -> tuple[list[str], dict[str, str]]:
+def check_files(folders: Sequence[Path], db_path: Path, params: IndexParams, indexed: _IndexedFiles | None = None,
+                skipped: dict[str, tuple[int, int]] | None = None,
+                stats: dict[str, tuple[int, int]] | None = None) -> tuple[list[str], dict[str, str]]:
     """The files under `folders` that changed since the index read them (new, changed or
-    removed), and the roots that could not be checked (missing, unreadable)."""
+    removed), and the roots that could not be checked (missing, unreadable). `skipped`: files
+    the last rebuild skipped, by stat (`source_checks`); `stats` receives every file's stat."""
     indexed = indexed if indexed is not None else _indexed(db_path)
+    skipped = skipped or {}
     if indexed is None:
         return [str(db_path)], {}  # no index to compare with: build one
     files, warnings = discover_files(list(folders), params.sources) if folders else ([], [])
@@ -110,13 +114,15 @@ def check_files(folders: Sequence[Path], db_path: Path, params: IndexParams,
         except OSError:
             continue  # vanished since the walk: counted as removed below if it was indexed
         seen.add(key)
+        if stats is not None:
+            stats[key] = (st.st_size, st.st_mtime_ns)
         known = indexed.files.get(key)
         if known is not None:
             if known[:2] != (st.st_size, st.st_mtime_ns):
                 changed.append(key)
             elif st.st_mtime_ns >= margin and not _same_text(path, known[2], params):
                 changed.append(key)  # written in the clock tick the build read it: only its text tells
-        elif st.st_ctime_ns >= margin:
+        elif skipped.get(key) != (st.st_size, st.st_mtime_ns) and st.st_ctime_ns >= margin:
             changed.append(key)  # new (else: there at the last build, which skipped it)
     changed.extend(sorted(p for p in indexed.files if p not in seen))
     return changed, failed
@@ -152,19 +158,20 @@ def _cached_digest(source: WebSource) -> str | None:
 
 
 def check_sources(sources: Sequence[CorpusSource], db_path: Path, params: IndexParams, *,
-                  pages: bool = True) -> SourceCheck:
+                  pages: bool = True, skipped: dict[str, tuple[int, int]] | None = None) -> SourceCheck:
     """Check every source against the index at `db_path` (see the module docstring). With
     `pages` False the web pages are not fetched (`citebot index --watch` polls files only)."""
     started = time.perf_counter()
     checked_at = time.time()
     folders, web = split_sources(sources)
     indexed = _indexed(db_path)
-    changed, failed = check_files(folders, db_path, params, indexed)
+    stats: dict[str, tuple[int, int]] = {}
+    changed, failed = check_files(folders, db_path, params, indexed, skipped, stats)
     if pages and web and indexed is not None:
         page_changes, page_failures = check_pages(web, indexed.urls)
         changed += page_changes
         failed.update(page_failures)
-    return SourceCheck(checked_at, tuple(changed), failed, time.perf_counter() - started)
+    return SourceCheck(checked_at, tuple(changed), failed, time.perf_counter() - started, stats)
 
 
 def refresh_sync(sources: Sequence[CorpusSource], db_path: Path, params: IndexParams,
@@ -174,16 +181,20 @@ def refresh_sync(sources: Sequence[CorpusSource], db_path: Path, params: IndexPa
     Raises what the rebuild raises (IndexLockedError when another build holds the index,
     EmptyCorpusError, IndexWriteError, ...); the old index then stays in place, and the changes
     are recorded as pending so the next refresh takes them in."""
-    check = check_sources(sources, db_path, params, pages=pages)
     previous = load_checks(db_path)
+    skipped = previous.skipped if previous else {}
+    check = check_sources(sources, db_path, params, pages=pages, skipped=skipped)
     pending = tuple(p for p in (previous.pending if previous else ()) if p not in check.changed)
+    skipped = {p: st for p, st in skipped.items() if check.file_stats.get(p) == st}
     if not check.changed and not pending:
-        save_checks(db_path, SourceChecks(check.checked_at, check.failed))
+        save_checks(db_path, SourceChecks(check.checked_at, check.failed, (), skipped))
         return RefreshResult(check)
     try:
         result = rebuild_sync(sources, db_path, params, wait_for_lock=False, finish=finish)
     except BaseException:
-        save_checks(db_path, SourceChecks(check.checked_at, check.failed, (*pending, *check.changed)))
+        save_checks(db_path, SourceChecks(check.checked_at, check.failed, (*pending, *check.changed), skipped))
         raise
-    save_checks(db_path, SourceChecks(check.checked_at, check.failed))
+    # The files it skipped, by the stat taken before it read them (an edit since looks changed).
+    skipped = {w.path: check.file_stats[w.path] for w in result.warnings if w.path in check.file_stats}
+    save_checks(db_path, SourceChecks(check.checked_at, check.failed, (), skipped))
     return RefreshResult(check, result, pending)

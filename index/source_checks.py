@@ -2,8 +2,9 @@
 
 Why not in the index: a check that finds nothing changed must not write a new index (every
 running bot would reload it, and at a million passages that is a gigabyte copied for nothing).
-So the check's time, the sources it could not check (and why) and the sources found changed
-but not yet reindexed (a rebuild that failed: the next check must not forget them) are kept
+So the check's time, the sources it could not check (and why), the sources found changed
+but not yet reindexed (a rebuild that failed: the next check must not forget them) and the
+files the last rebuild skipped (so they are not taken for new files at every check) are kept
 in `<index file>.checks.json`, written atomically, mode 0600. A file at that name that is not
 ours is never overwritten. The times of a build itself are in the index (`source_times`).
 """
@@ -29,6 +30,9 @@ class SourceChecks:
     checked_at: float
     failed: dict[str, str] = field(default_factory=dict)
     pending: tuple[str, ...] = ()
+    # Files the last rebuild read and skipped (duplicates, empty, unreadable), by their stat
+    # before it read them: not in the index's file list, yet no change while the stat holds.
+    skipped: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def checks_path(db_path: Path) -> Path:
@@ -42,7 +46,8 @@ def load_checks(db_path: Path) -> SourceChecks | None:
         return None
     try:
         return SourceChecks(float(data["checked_at"]), {str(k): str(v) for k, v in dict(data["failed"]).items()},
-                            tuple(str(p) for p in data.get("pending", [])))
+                            tuple(str(p) for p in data.get("pending", [])),
+                            {str(k): (int(v[0]), int(v[1])) for k, v in dict(data.get("skipped", {})).items()})
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -54,7 +59,8 @@ def save_checks(db_path: Path, checks: SourceChecks) -> bool:
         log.warning("not writing the refresh check to %s: the file there is not one of citebot's", path)
         return False
     body = json.dumps({"format": MARKER, "version": VERSION, "checked_at": checks.checked_at,
-                       "failed": checks.failed, "pending": list(checks.pending)}, ensure_ascii=False, indent=1)
+                       "failed": checks.failed, "pending": list(checks.pending),
+                       "skipped": {k: list(v) for k, v in checks.skipped.items()}}, ensure_ascii=False, indent=1)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

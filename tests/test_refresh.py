@@ -103,6 +103,24 @@ def test_a_skipped_file_does_not_trigger_a_rebuild_every_time(corpus: Path, tmp_
     assert refresh_sync([corpus], db, PARAMS).rebuilt is None
 
 
+def test_a_file_a_refresh_skipped_is_no_change_until_it_is_edited(corpus: Path, tmp_path: Path) -> None:
+    """Just added and skipped (no text): its ctime is as new as the build, so only the refresh's
+    record of what it skipped keeps the next checks from rebuilding for it again."""
+    db = tmp_path / "index.sqlite3"
+    first = rebuild_sync([corpus], db, PARAMS)
+    empty = corpus / "empty.md"
+    empty.write_text("   \n", encoding="utf-8")
+    result = refresh_sync([corpus], db, PARAMS)
+    assert result.check.changed == (str(empty),) and result.rebuilt is not None
+    assert [w.kind.value for w in result.rebuilt.warnings] == ["empty"]
+    for _ in range(2):
+        assert refresh_sync([corpus], db, PARAMS).rebuilt is None
+    assert read_info(db).generation == first.info.generation + 1
+    empty.write_text("Now with text\n\nThe empty file now says the dome's lights are on a timer.\n", encoding="utf-8")
+    result = refresh_sync([corpus], db, PARAMS)
+    assert result.check.changed == (str(empty),) and result.rebuilt.analysed == 1
+
+
 def test_a_page_answering_304_is_not_analysed_again(corpus: Path, tmp_path: Path, server: PageServer) -> None:
     url = server.page("/news/iss", PAGE.read_bytes(), etag='"v1"')
     sources = [corpus, web(url, tmp_path)]
