@@ -1,4 +1,4 @@
-"""The `citebot` command: index, ask, eval, chat and run.
+"""The `citebot` command: index, sources, ask, eval, chat and run.
 
 `main()` owns the resources: it loads the settings, opens (or first builds) the index, and
 hands both to whatever the subcommand needs. Errors the user can fix are printed as one line
@@ -26,6 +26,7 @@ from index.errors import CitebotError, EmptyCorpusError, IndexMissingError, Inde
 from index.evaluation import EvalSet, evaluate, has_follow_ups, load_eval_set
 from index.reindex import ReindexResult, rebuild_sync
 from index.semantic import describe as describe_vectors
+from index.source_list import list_sources
 from index.semantic import vector_step
 from index.store import IndexReader
 
@@ -184,11 +185,16 @@ async def open_index(settings: Settings, build_if_missing: bool = True) -> Index
 
 def cmd_index(args: argparse.Namespace) -> int:
     settings = settings_for(args)
+    if args.every is not None and not args.watch:
+        raise CitebotError("--every goes with --watch (citebot index --watch --every SECONDS)")
     if args.crawl and not any(isinstance(p, str) and "://" in p for p in args.paths):
         raise CitebotError("--crawl needs the URL of a site to crawl, "
                            "e.g. citebot index https://docs.example.org/ --crawl")
     if args.paths or args.db or args.collection or not settings.collections:
         return _index_one(args, settings)
+    if args.watch:
+        raise CitebotError("--watch watches one corpus; with [[collections]], name it: "
+                           "citebot index --watch --collection NAME")
     # No paths, no --db, no --collection: every collection, the default first, each on its own.
     for name in collection_names(settings):
         print(f"Collection {name}:")
@@ -210,6 +216,19 @@ def _index_one(args: argparse.Namespace, settings: Settings) -> int:
     vectors = describe_vectors(info.meta) if settings.answer.semantic else None
     if vectors:
         print(vectors)
+    if args.watch:
+        from .watch import watch
+
+        return watch(settings, sources, args.every if args.every is not None else 2.0, verbose=args.verbose)
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from .sources_render import render_sources_json, render_sources_text
+
+    settings = settings_for(args)
+    sources = list_sources(settings.db_path)
+    print(render_sources_json(settings.db_path, sources) if args.json else render_sources_text(sources))
     return 0
 
 
@@ -397,7 +416,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "corpus.crawl_depth)")
     p.add_argument("--collection", metavar="NAME",
                    help="index this collection only (default: all of them; with PATH or --db: the default)")
+    p.add_argument("--watch", action="store_true",
+                   help="after building, keep polling the files (size and mtime) and reindex what changed; Ctrl-C stops")
+    p.add_argument("--every", type=float, default=None, metavar="SECONDS",
+                   help="with --watch: seconds between polls (default 2)")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("sources", parents=[common], help="list the indexed documents, when each last changed and was checked")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_sources)
 
     p = sub.add_parser("ask", parents=[common], help="answer one question ('-' reads one per line from stdin)")
     p.add_argument("question", metavar="QUESTION")

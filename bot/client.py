@@ -25,8 +25,10 @@ from index.questionlog import QuestionLog
 
 from .cooldown import Cooldown
 from .discord_render import APOLOGY
+from .collections_config import DEFAULT_COLLECTION
 from .live_collections import LiveCollections
 from .live_index import LiveIndex
+from .refresh import RefreshLoop
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,12 @@ class CitebotBot(commands.Bot):
         self.sync_global = sync_global
         self.cooldown = Cooldown(settings.discord.cooldown_questions, settings.discord.cooldown_seconds)
         self._reload_task: asyncio.Task[None] | None = None
+        # One per collection, held by /reindex and by that collection's refresh: never two
+        # rebuilds of one index from this bot at once (collections rebuild on their own).
+        self._reindex_locks: dict[str, asyncio.Lock] = {}
+        # corpus.refresh_minutes > 0: one refresh loop per collection (bot/refresh.py).
+        self.refreshers: dict[str, RefreshLoop] = {}
+        self._refresh_tasks: list[asyncio.Task[None]] = []
         self._busy: set[asyncio.Task[object]] = set()
         self._stopping = False
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
@@ -85,6 +93,12 @@ class CitebotBot(commands.Bot):
             await self.load_extension(name)
         await self.sync_commands()
         self._reload_task = asyncio.create_task(self._watch_index(), name="citebot-reload")
+        if self.settings.refresh_minutes > 0:
+            for name in self.collections.names:
+                loop = RefreshLoop(self.collections.settings_for(name), self.collections.live(name),
+                                   self.reindex_lock_for(name), self.settings.refresh_minutes * 60)
+                self.refreshers[name] = loop
+                self._refresh_tasks.append(asyncio.create_task(loop.run_forever(), name=f"citebot-refresh-{name}"))
         # Everything loaded so far (modules, the index's arrays, discord.py's state) lives as long
         # as the process: moving it out of the collector's reach keeps full collections from
         # pausing the event loop for tens of milliseconds while questions wait.
@@ -117,6 +131,20 @@ class CitebotBot(commands.Bot):
         if not guild_id and not self.sync_global:
             log.info("slash commands not synced (no discord.dev_guild; run with --sync-global to publish them)")
 
+    def reindex_lock_for(self, collection: str) -> asyncio.Lock:
+        """The lock /reindex and the scheduled refresh of `collection` share."""
+        return self._reindex_locks.setdefault(collection, asyncio.Lock())
+
+    @property
+    def reindex_lock(self) -> asyncio.Lock:
+        """The default collection's reindex lock."""
+        return self.reindex_lock_for(DEFAULT_COLLECTION)
+
+    @property
+    def refresher(self) -> RefreshLoop | None:
+        """The default collection's refresh loop (None: corpus.refresh_minutes is 0)."""
+        return self.refreshers.get(DEFAULT_COLLECTION)
+
     @contextlib.contextmanager
     def busy(self) -> Iterator[None]:
         """Mark the current task as answering, so `close()` lets it finish first."""
@@ -143,10 +171,11 @@ class CitebotBot(commands.Bot):
                 log.warning("stopping with %d answer(s) unfinished after %g s", len(pending), STOP_GRACE_SECONDS)
                 break
             await asyncio.wait(pending, timeout=left)
-        if self._reload_task is not None:
-            self._reload_task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._reload_task
+        for task in (self._reload_task, *self._refresh_tasks):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
         await super().close()
 
     def _in_flight(self) -> list[asyncio.Task[object]]:

@@ -19,6 +19,7 @@ from discord.utils import escape_markdown, escape_mentions
 from index.answering import Answer, Hit
 from index.gaps import GapReport
 from index.passages import Citation
+from index.source_list import IndexedSource, summarise
 from index.store import StoredPassage
 
 CONTENT_LIMIT = 2000
@@ -247,7 +248,7 @@ def render_source(stored: StoredPassage, before: StoredPassage | None, after: St
 
 def render_stats(*, documents: int, passages: int, generation: int, age_seconds: float, questions: int,
                  answered: int, median_ms: float | None, thumbs_up: int, thumbs_down: int,
-                 persisted: bool, collection: str | None = None) -> Reply:
+                 persisted: bool, collection: str | None = None, sources: str | None = None) -> Reply:
     title = "Citebot statistics" + (f" · collection {collection}" if collection else "")
     embed = discord.Embed(title=title, colour=discord.Colour.blurple())
     embed.add_field(name="Index", value=f"{documents:,} documents · {passages:,} passages\n"
@@ -257,7 +258,32 @@ def render_stats(*, documents: int, passages: int, generation: int, age_seconds:
     embed.add_field(name="Questions", value=f"{questions:,} asked, {answered:,} answered{scope}\n"
                                             f"median answer time {median}", inline=False)
     embed.add_field(name="Feedback", value=f"👍 {thumbs_up:,} · 👎 {thumbs_down:,}", inline=False)
+    if sources:
+        embed.add_field(name="Sources", value=cut(sources, FIELD_VALUE_LIMIT), inline=False)
     return Reply("", [embed])
+
+
+SOURCES_LISTED = 8  # documents named in /stats, the least recently checked first
+
+
+def sources_field(sources: list[IndexedSource], refresh: str, now: float) -> str:
+    """The short version of `citebot sources` for /stats: counts by kind, the oldest check and
+    latest change, how the refresh goes (`refresh`), and the least recently checked documents,
+    named as citations name them (never a server path)."""
+    summary = summarise(sources)
+    kinds = " · ".join(f"{kind} {n:,}" for kind, n in summary.by_kind) or "no documents"
+    ago = lambda t: "unknown" if t is None else f"{human_age(now - t)} ago"  # noqa: E731
+    lines = [f"{kinds}; oldest check {ago(summary.oldest_checked)}, latest change {ago(summary.latest_changed)}",
+             refresh]
+    if summary.failed:
+        lines.append(f"{summary.failed:,} could not be checked last time (their indexed copies stay; see the log)")
+    stale_first = sorted(sources, key=lambda s: (s.checked_at is not None, s.checked_at or 0.0))
+    for s in stale_first[:SOURCES_LISTED]:
+        flag = " (check failed)" if s.check_failed else ""
+        lines.append(f"• {escape_markdown(s.name)}: changed {ago(s.changed_at)}, checked {ago(s.checked_at)}{flag}")
+    if len(sources) > SOURCES_LISTED:
+        lines.append(f"… and {len(sources) - SOURCES_LISTED:,} more (`citebot sources` lists them all)")
+    return escape_mentions("\n".join(lines))
 
 
 def human_age(seconds: float) -> str:

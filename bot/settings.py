@@ -94,6 +94,9 @@ class Settings:
     # [[collections]]: further corpora, each with its own index file and the channels it serves
     # (bot/collections_config.py); the corpus above is the collection named "default".
     collections: tuple[CollectionSettings, ...] = ()
+    # corpus.refresh_minutes: how often the running bot checks its sources and reindexes what
+    # changed (bot/refresh.py); 0: never (only /reindex and `citebot index`).
+    refresh_minutes: float = 0.0
 
 
 def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
@@ -129,7 +132,8 @@ def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
 
 _KNOWN = {
     "corpus": {"paths", "urls", "max_file_mb", "max_page_mb", "fetch_timeout_seconds", "max_redirects",
-               "allow_private_addresses", "exclude", "weights", "sites", "crawl_max_pages", "crawl_depth"},
+               "allow_private_addresses", "exclude", "weights", "sites", "crawl_max_pages", "crawl_depth",
+               "refresh_minutes"},
     "index": {"db", "k1", "b", "max_words", "join_below", "context_weight"},
     "answer": {f.name for f in fields(AnswerParams)},
     "discord": {f.name for f in fields(DiscordSettings)},
@@ -215,11 +219,15 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
         raise ConfigError("log.retention_days must be 0 or more")
     if log_settings.level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log.level must be one of DEBUG, INFO, WARNING, ERROR")
+    refresh_minutes = _num(corpus, "refresh_minutes", 0, "corpus")
+    if refresh_minutes < 0:
+        raise ConfigError(f"corpus.refresh_minutes must be 0 (off) or more, got {refresh_minutes:g}")
     collections = parse_collections(data.get("collections", []), resolve=resolve, fetch=fetch, crawl=crawl,
                                     default_db=db_path, default_db_is_derived=not index.get("db"))
     settings = Settings(corpus_paths=corpus_paths, db_path=db_path, state_db_path=state_db, index=params,
                         answer=answer_params, discord=discord_settings, log=log_settings, fetch=fetch, crawl=crawl,
-                        source=source, default_db=not index.get("db"), collections=collections)
+                        source=source, default_db=not index.get("db"), collections=collections,
+                        refresh_minutes=refresh_minutes)
     return replace(settings, corpus_paths=tuple(corpus_sources(settings)))
 
 

@@ -29,6 +29,15 @@ class FileHeader:
     empty: bool = False
     is_sqlite: bool = False
     application_id: int = 0
+    # The size SQLite's header gives the database (page size x page count; 0: not recorded), and
+    # the file's size: a file shorter than its header says was cut off (a copy or a disk that
+    # failed mid-write), even where the pages lost are ones a reader seldom touches.
+    declared_bytes: int = 0
+    size: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        return self.is_sqlite and self.declared_bytes > self.size
 
 
 def read_header(path: Path) -> FileHeader:
@@ -51,7 +60,17 @@ def read_header(path: Path) -> FileHeader:
     if not head.startswith(SQLITE_MAGIC) or len(head) < _APPLICATION_ID_AT + 4:
         return FileHeader(exists=True)
     app = int.from_bytes(head[_APPLICATION_ID_AT:_APPLICATION_ID_AT + 4], "big")
-    return FileHeader(exists=True, is_sqlite=True, application_id=app)
+    return FileHeader(exists=True, is_sqlite=True, application_id=app, declared_bytes=_declared_bytes(head),
+                      size=st.st_size)
+
+
+def _declared_bytes(head: bytes) -> int:
+    """Page size x the in-header page count, when the header's count is valid (its change
+    counter at offset 24 equals the version-valid-for number at offset 92), else 0."""
+    if len(head) < _HEADER_BYTES or head[24:28] != head[92:96]:
+        return 0
+    page_size = int.from_bytes(head[16:18], "big")
+    return (65536 if page_size == 1 else page_size) * int.from_bytes(head[28:32], "big")
 
 
 def describe(path: Path, header: FileHeader) -> str:

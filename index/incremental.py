@@ -17,11 +17,12 @@ renumbered on disk: `passage_rows` maps BM25 positions to rows.
 The result is the index a full build would give: same passages in the same order, same
 postings, same document lengths, hence the same scores and rankings (tests compare the two).
 Term ids may be numbered differently, which no ranking depends on. The incremental path is
-only taken when nothing global changed: same parameters, analyser and analysis code, only
-local files and crawled sites (single URLs are re-fetched by the full path; a crawled page is
-unchanged when its bytes are, `crawl.page_state`), and the same corpus-wide acronym map (a
-new definition would change the terms of passages anywhere, so that case rebuilds in full,
-analysing in parallel).
+only taken when nothing global changed: same parameters, analyser and analysis code, and the
+same corpus-wide acronym map (a new definition would change the terms of passages anywhere, so
+that case rebuilds in full, analysing in parallel). Single web pages are fetched again
+(conditionally, from the web cache) and read; a page whose text is unchanged is kept like an
+unchanged file, a changed one analysed. A crawled site's page is unchanged when its bytes are
+(`crawl.page_state`), and then not even read.
 """
 
 from __future__ import annotations
@@ -49,11 +50,13 @@ from .source_names import encode_roots
 from .source_weights import write_weights
 from .writer import DOCUMENT_INSERT, PASSAGE_COLUMNS, insert_array, shaping_meta
 from .bm25 import decode_terms, drop_unheld_terms, encode_terms, sorted_position
-from .builder import CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, read_page, split_sources
-from .crawl import CrawlResult, page_state
+from .builder import (CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, fetched_documents, read_page,
+                      split_sources)
+from .crawl import CrawlResult, SiteSource, page_state
 from .corpus_warnings import CorpusWarning
 from .documents import Document, UnreadableDocument, corpus_folder, discover_files, load_document
 from .fastanalysis import AcronymExpander
+from .fetch import WebSource
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +151,9 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
     """Describe the corpus at `sources` against the index at `db_path`; None when an
     incremental update does not apply (see the module docstring)."""
     folders, web = split_sources(sources)
-    if any(not isinstance(w, CrawlResult) for w in web):
-        return None  # single URLs (and sites not crawled yet) take the full path
+    if any(isinstance(w, SiteSource) for w in web):
+        return None  # a site not crawled yet: rebuild_sync crawls it first, then comes here
+    single = [w for w in web if isinstance(w, WebSource)]
     old = _old_index(db_path, params)
     if old is None:
         return None
@@ -184,9 +188,12 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
             warnings.append(exc.warning())
         except OSError as exc:
             warnings.append(CorpusWarning.cannot_read(path, exc))
-    for site in web:  # crawled pages after the files, in crawl order, as the full build reads them
-        warnings.extend(site.warnings)  # type: ignore[union-attr]
-        for page in site.pages:  # type: ignore[union-attr]
+    # Single pages are fetched (conditionally: an unchanged page costs a 304) and read again; one
+    # whose text is what the index holds is kept below, as a touched file is.
+    loaded.extend(fetched_documents(single, 0, 0, None, warnings))
+    for site in (w for w in web if isinstance(w, CrawlResult)):  # crawled pages after the files and pages, in crawl order, as the full build reads them
+        warnings.extend(site.warnings)
+        for page in site.pages:
             states[page.url] = page_state(page)
             known = old_files.get(page.url)
             reuse = by_path.get(page.url)

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .builder import IndexParams, Progress
-from .corpus_warnings import CorpusWarning
+from .corpus_warnings import CorpusWarning, WarningKind
 from .crawl import crawl_sources
 from .incremental import UpdatePlan, apply_update, plan_update
 from .filebuild import build_index_file
 from .gc_pause import no_cyclic_gc
+from .source_times import stamp_source_times
 from .store import (IndexInfo, build_lock, install, raise_write_error, read_generation, read_info,
                     remove_stale_builds, temporary_path)
 
@@ -50,9 +51,10 @@ def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
     with build_lock(db_path, wait=wait_for_lock):
         remove_stale_builds(db_path)  # what a build killed mid-write (SIGKILL, power loss) left behind
         started = time.perf_counter()
+        checked_at = time.time()  # every source is looked at from here on (source_times)
         with no_cyclic_gc():
             plan = plan_update(paths, db_path, params)
-            if plan is not None and _update(plan, params, db_path, finish):
+            if plan is not None and _update(plan, params, db_path, _stamped(finish, checked_at, plan.warnings)):
                 analysed = len(plan.new_documents)
                 return ReindexResult(read_info(db_path), time.perf_counter() - started, plan.warnings,
                                      incremental=True, analysed=analysed, reused=len(plan.order) - analysed,
@@ -61,8 +63,7 @@ def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
         tmp = temporary_path(db_path)
         try:
             _, _, warnings = build_index_file(paths, tmp, params, generation, progress)
-            if finish is not None:
-                finish(tmp, db_path)
+            _stamped(finish, checked_at, warnings)(tmp, db_path)
             install(tmp, db_path)
         except BaseException as exc:
             tmp.unlink(missing_ok=True)
@@ -73,6 +74,19 @@ def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
             # the CLI on stderr, the bot in its log).
             log.debug("%s", warning)
         return ReindexResult(read_info(db_path), time.perf_counter() - started, warnings)
+
+
+def _stamped(finish: Finish | None, checked_at: float, warnings: Sequence[CorpusWarning]) -> Finish:
+    """`finish` preceded by writing the documents' changed/checked times (`source_times`); a
+    page served from the cache because its fetch failed was not checked this time."""
+    not_checked = {w.path for w in warnings if w.kind is WarningKind.KEPT_EARLIER_COPY}
+
+    def run(tmp: Path, db_path: Path) -> None:
+        stamp_source_times(tmp, db_path, checked_at, not_checked)
+        if finish is not None:
+            finish(tmp, db_path)
+
+    return run
 
 
 def _update(plan: UpdatePlan, params: IndexParams, db_path: Path, finish: Finish | None = None) -> bool:

@@ -293,6 +293,9 @@ def _connect_ro(db_path: Path) -> sqlite3.Connection:
             f"{db_path} is not a citebot index ({describe(db_path, header)}); point --db or index.db at an "
             f"index file, or build one at a new path with 'citebot index --db NEW_PATH'"
         )
+    if header.truncated:
+        raise CorruptIndexError(f"{db_path} is damaged (cut short: {header.size:,} of {header.declared_bytes:,} "
+                                f"bytes); run 'citebot index' to rebuild it")
     try:
         return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
     except sqlite3.Error as exc:

@@ -88,6 +88,7 @@ async def running_bot(tmp_path: Path, built_index: Path, *, guilds: Any = None, 
     db = tmp_path / "index.sqlite3"
     shutil.copy(built_index, db)
     log_overrides = {k[4:]: discord_overrides.pop(k) for k in list(discord_overrides) if k.startswith("log_")}
+    refresh_minutes = discord_overrides.pop("refresh_minutes", 0.0)  # corpus.refresh_minutes (bot/refresh.py)
     async with discord_test_environment(token=TOKEN, heartbeat_interval_ms=500, guilds=guilds) as server:
         answer_channel = server.guilds[server.guild_id].channel_ids[1]
         options: dict[str, Any] = dict(
@@ -98,7 +99,8 @@ async def running_bot(tmp_path: Path, built_index: Path, *, guilds: Any = None, 
         if prepare is not None:
             options.update(prepare(server))
         settings = Settings(corpus_paths=(corpus,), db_path=db, state_db_path=tmp_path / "state" / "state.sqlite3",
-                            discord=DiscordSettings(**options), log=replace(LogSettings(), **log_overrides))
+                            discord=DiscordSettings(**options), log=replace(LogSettings(), **log_overrides),
+                            refresh_minutes=refresh_minutes)
         reader = await IndexReader.open(db)
         live = LiveIndex(reader, settings.answer)
         qlog = await QuestionLog.open(settings.state_db_path, enabled=settings.log.questions,

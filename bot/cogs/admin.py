@@ -23,8 +23,9 @@ from index.corpus_warnings import CorpusWarning, count_skipped, summarise
 from index.errors import CitebotError, EmptyCorpusError, IndexLockedError
 from index.reindex import rebuild
 from index.semantic import vector_step
+from index.source_list import list_sources
 
-from ..discord_render import notice, render_stats
+from ..discord_render import human_age, notice, render_stats, sources_field
 from ..questions import Refusal
 from .collection_option import collection_choices, resolve_collection
 
@@ -58,7 +59,7 @@ def log_warnings(warnings: list[CorpusWarning]) -> None:
 class AdminCog(commands.Cog):
     def __init__(self, bot: "CitebotBot") -> None:
         self.bot = bot
-        self._reindexing: dict[str, asyncio.Lock] = {}  # one per collection
+        # Each collection's lock is shared with its scheduled refresh (bot/refresh.py).
 
     @app_commands.command(name="reindex", description="Rebuild the index from the configured articles")
     @app_commands.describe(collection="Which collection to rebuild (default: this channel's)")
@@ -72,9 +73,10 @@ class AdminCog(commands.Cog):
             await interaction.response.send_message(notice(name.message), ephemeral=True,
                                                     allowed_mentions=NO_MENTIONS)
             return
-        lock = self._reindexing.setdefault(name, asyncio.Lock())
+        lock = self.bot.reindex_lock_for(name)
         if lock.locked():
-            await interaction.response.send_message("A reindex is already running.", ephemeral=True,
+            await interaction.response.send_message("A reindex (or a scheduled refresh) is already running.",
+                                                    ephemeral=True,
                                                     allowed_mentions=NO_MENTIONS)
             return
         await interaction.response.defer(thinking=True)
@@ -128,8 +130,27 @@ class AdminCog(commands.Cog):
             age_seconds=time.time() - info.built_at, questions=figures.questions, answered=figures.answered,
             median_ms=figures.median_ms, thumbs_up=figures.thumbs_up, thumbs_down=figures.thumbs_down,
             persisted=figures.persisted, collection=name if collections.several else None,
+            sources=await self._sources_summary(name),
         )
         await interaction.response.send_message(embeds=reply.embeds, allowed_mentions=NO_MENTIONS)
+
+    async def _sources_summary(self, collection: str) -> str | None:
+        """The Sources field of /stats for a collection (None when its index cannot be listed; logged)."""
+        try:
+            # In a thread: one row per document, read from the index file.
+            sources = await asyncio.to_thread(list_sources, self.bot.collections.live(collection).path)
+        except CitebotError as exc:
+            log.warning("/stats cannot list the sources: %s", exc)
+            return None
+        now = time.time()
+        refresher = self.bot.refreshers.get(collection)
+        if refresher is None:
+            refresh = "refresh off (corpus.refresh_minutes = 0)"
+        else:
+            refresh = f"refreshed every {human_age(refresher.every_seconds)}"
+            if refresher.last is not None:
+                refresh += f"; last {human_age(now - refresher.last.finished_at)} ago: {refresher.last.outcome}"
+        return sources_field(sources, refresh, now)
 
 
 async def setup(bot: "CitebotBot") -> None:
