@@ -37,15 +37,15 @@ import hashlib
 import logging
 import posixpath
 import re
-import threading
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 from .corpus_warnings import CorpusWarning, WarningKind
+from .run_sync import run_sync
 from .errors import EmptyCorpusError
 from .fetch import (ACCEPTED_TYPES, PAGE_ACCEPT, FetchError, FetchOptions, NotAPageError, Page, PageCache,
                     RefusedError, check_url, fetch_page, guarded_session)
@@ -69,8 +69,6 @@ ROBOTS_ACCEPT = "text/plain, */*;q=0.5"
 # urllib.robotparser reads only whole seconds of Crawl-delay ("0.5" is dropped): the values are
 # handed to it in milliseconds instead.
 _CRAWL_DELAY = re.compile(r"^(\s*crawl-delay\s*:\s*)(\d*\.?\d+)\s*(#.*)?$", re.I | re.M)
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -579,7 +577,7 @@ def crawl_site(url: str, options: FetchOptions = FetchOptions(), limits: CrawlLi
                cache: PageCache | None = None, progress: CrawlProgress | None = None) -> CrawlResult:
     """`crawl_site_async` from synchronous code (in a thread of its own when an event loop
     runs in this one). `cache` defaults to the one in `options.cache_dir`."""
-    return _run_sync(lambda: crawl_site_async(url, options, limits, cache, progress))
+    return run_sync(lambda: crawl_site_async(url, options, limits, cache, progress), "citebot-crawl")
 
 
 def crawl_sources(sources: Sequence[Any], progress: CrawlProgress | None = None) -> list[Any]:
@@ -595,24 +593,3 @@ def crawl_sources(sources: Sequence[Any], progress: CrawlProgress | None = None)
             source = result
         out.append(source)
     return out
-
-
-def _run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make())
-    out: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            out["result"] = asyncio.run(make())
-        except BaseException as exc:  # re-raised in the caller's thread
-            out["error"] = exc
-
-    thread = threading.Thread(target=run, name="citebot-crawl")
-    thread.start()
-    thread.join()
-    if "error" in out:
-        raise out["error"]
-    return out["result"]

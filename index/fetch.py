@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from .corpus_warnings import CorpusWarning, WarningKind
+from .run_sync import run_sync
 
 log = logging.getLogger(__name__)
 
@@ -385,21 +386,4 @@ def fetch_sources_sync(sources: Sequence[WebSource], progress: Progress | None =
     """The same from synchronous code; runs its own event loop (in a new thread if one is running here)."""
     if not sources:
         return [], []
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(fetch_sources(sources, progress))
-    out: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            out["result"] = asyncio.run(fetch_sources(sources, progress))
-        except BaseException as exc:  # re-raised in the caller's thread
-            out["error"] = exc
-
-    thread = threading.Thread(target=run, name="citebot-fetch")
-    thread.start()
-    thread.join()
-    if "error" in out:
-        raise out["error"]
-    return out["result"]
+    return run_sync(lambda: fetch_sources(sources, progress), "citebot-fetch")
