@@ -492,7 +492,7 @@ def command_list(parser: argparse.ArgumentParser) -> str:
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     rows = [(choice.dest, choice.help or "") for choice in sub._choices_actions]
     width = max(len(name) for name, _ in rows)
-    lines = [f"usage: citebot COMMAND [options]   (citebot COMMAND --help for its options)", "", "commands:"]
+    lines = ["usage: citebot COMMAND [options]   (citebot COMMAND --help for its options)", "", "commands:"]
     lines += [f"  {name:<{width}}  {text}" for name, text in rows]
     return "\n".join(lines)
 

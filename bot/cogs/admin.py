@@ -26,8 +26,7 @@ from index.semantic import vector_step
 from index.source_list import list_sources
 
 from ..discord_render import human_age, notice, render_stats, sources_field
-from ..questions import Refusal
-from .collection_option import collection_choices, resolve_collection
+from .collection_option import chosen_collection, collection_choices, owners_or_managers
 
 if TYPE_CHECKING:
     from ..client import CitebotBot
@@ -36,16 +35,8 @@ log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
-def may_reindex(interaction: discord.Interaction) -> bool:
-    """Owners anywhere; otherwise members with Manage Server in a guild."""
-    bot: CitebotBot = interaction.client  # type: ignore[assignment]
-    if interaction.user.id in bot.settings.discord.owner_ids:
-        return True
-    if interaction.guild is None:
-        raise app_commands.CheckFailure("Only the bot's owners can reindex from a direct message.")
-    if not interaction.permissions.manage_guild:
-        raise app_commands.CheckFailure("Only members with the Manage Server permission can reindex.")
-    return True
+async def may_reindex(interaction: discord.Interaction) -> bool:
+    return await owners_or_managers(interaction, "reindex")
 
 
 def log_warnings(warnings: list[CorpusWarning]) -> None:
@@ -68,10 +59,8 @@ class AdminCog(commands.Cog):
     @app_commands.check(may_reindex)
     async def reindex(self, interaction: discord.Interaction,
                       collection: app_commands.Range[str, 1, 100] | None = None) -> None:
-        name = resolve_collection(interaction, collection)
-        if isinstance(name, Refusal):
-            await interaction.response.send_message(notice(name.message), ephemeral=True,
-                                                    allowed_mentions=NO_MENTIONS)
+        name = await chosen_collection(interaction, collection)
+        if name is None:
             return
         lock = self.bot.reindex_lock_for(name)
         if lock.locked():
@@ -116,10 +105,8 @@ class AdminCog(commands.Cog):
     @app_commands.autocomplete(collection=collection_choices)
     async def stats(self, interaction: discord.Interaction,
                     collection: app_commands.Range[str, 1, 100] | None = None) -> None:
-        name = resolve_collection(interaction, collection)
-        if isinstance(name, Refusal):
-            await interaction.response.send_message(notice(name.message), ephemeral=True,
-                                                    allowed_mentions=NO_MENTIONS)
+        name = await chosen_collection(interaction, collection)
+        if name is None:
             return
         collections = self.bot.collections
         info = collections.live(name).reader.info

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
+from ..discord_render import notice
 from ..questions import Refusal
 
 if TYPE_CHECKING:
@@ -50,6 +51,30 @@ def resolve_collection(interaction: discord.Interaction, given: str | None) -> s
         shown = discord.utils.escape_markdown(discord.utils.escape_mentions(name[:64]))
         return Refusal(f"No collection named {shown} here. Collections here: {', '.join(here)}.")
     return name
+
+
+async def chosen_collection(interaction: discord.Interaction, given: str | None) -> str | None:
+    """`resolve_collection`, telling the user (ephemerally) when `given` is not served here:
+    then None, and the command has answered."""
+    name = resolve_collection(interaction, given)
+    if isinstance(name, Refusal):
+        await interaction.response.send_message(notice(name.message), ephemeral=True,
+                                                allowed_mentions=discord.AllowedMentions.none())
+        return None
+    return name
+
+
+async def owners_or_managers(interaction: discord.Interaction, action: str) -> bool:
+    """The check of the commands that change or reveal what the whole server sees (/reindex,
+    /gaps): the bot's owners anywhere; otherwise members with Manage Server in a guild."""
+    bot: CitebotBot = interaction.client  # type: ignore[assignment]
+    if interaction.user.id in bot.settings.discord.owner_ids:
+        return True
+    if interaction.guild is None:
+        raise app_commands.CheckFailure(f"Only the bot's owners can {action} in a direct message.")
+    if not interaction.permissions.manage_guild:
+        raise app_commands.CheckFailure(f"Only members with the Manage Server permission can {action}.")
+    return True
 
 
 async def collection_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

@@ -20,6 +20,7 @@ from discord.ext import commands
 from index.gaps import gap_report
 
 from ..discord_render import render_gaps
+from .collection_option import owners_or_managers
 
 if TYPE_CHECKING:
     from ..client import CitebotBot
@@ -29,16 +30,8 @@ NO_MENTIONS = discord.AllowedMentions.none()
 DEFAULT_DAYS = 7
 
 
-def may_see_gaps(interaction: discord.Interaction) -> bool:
-    """Owners anywhere; otherwise members with Manage Server in a guild."""
-    bot: CitebotBot = interaction.client  # type: ignore[assignment]
-    if interaction.user.id in bot.settings.discord.owner_ids:
-        return True
-    if interaction.guild is None:
-        raise app_commands.CheckFailure("Only the bot's owners can see the knowledge gaps in a direct message.")
-    if not interaction.permissions.manage_guild:
-        raise app_commands.CheckFailure("Only members with the Manage Server permission can see the knowledge gaps.")
-    return True
+async def may_see_gaps(interaction: discord.Interaction) -> bool:
+    return await owners_or_managers(interaction, "see the knowledge gaps")
 
 
 class GapsCog(commands.Cog):

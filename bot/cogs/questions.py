@@ -23,7 +23,7 @@ from index.questionlog import QuestionRecord
 from ..conversations import Conversations, question_of_title, thread_name
 from ..discord_render import Reply, notice, render_answer, render_source, safe
 from ..questions import Refusal, check_question, looks_like_question, strip_mention, valid_text
-from .collection_option import channel_and_parent, collection_choices, collection_here, resolve_collection
+from .collection_option import channel_and_parent, collection_choices, collection_here, chosen_collection
 from .feedback import feedback_view
 
 if TYPE_CHECKING:
@@ -246,10 +246,8 @@ class QuestionsCog(commands.Cog):
 
     async def _ask(self, interaction: discord.Interaction, question: str, top_k: int | None,
                    collection: str | None = None, private: bool = False) -> None:
-        name = resolve_collection(interaction, collection)
-        if isinstance(name, Refusal):
-            await interaction.response.send_message(notice(name.message), ephemeral=True,
-                                                    allowed_mentions=NO_MENTIONS)
+        name = await chosen_collection(interaction, collection)
+        if name is None:
             return
         checked = self.precheck(question, interaction.user.id)
         if isinstance(checked, Refusal):
@@ -272,10 +270,8 @@ class QuestionsCog(commands.Cog):
     async def source(self, interaction: discord.Interaction, id: app_commands.Range[str, 1, 100],
                      collection: app_commands.Range[str, 1, 100] | None = None) -> None:
         id = valid_text(id).strip()
-        name = resolve_collection(interaction, collection)
-        if isinstance(name, Refusal):
-            await interaction.response.send_message(notice(name.message), ephemeral=True,
-                                                    allowed_mentions=NO_MENTIONS)
+        name = await chosen_collection(interaction, collection)
+        if name is None:
             return
         # The chosen collection alone; else this channel's first, then the others served here
         # (an answer given with /ask collection: cites passages of that collection).
