@@ -10,10 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.source_names import decode_roots, encode_roots, shown_name
+from index.source_names import _shown_name, _shown_name_slowly, decode_roots, encode_roots, shown_name
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -83,3 +83,15 @@ def test_citebot_ask_shows_the_corpus_relative_name(tmp_path: Path) -> None:
     assert "Updated:" in run("index", str(corpus)).stdout
     lettuce = json.loads(run("ask", "Where does the lettuce grow?", "--json").stdout)
     assert lettuce["passages"][0]["citation"]["name"] == "articles/extra.md"
+
+
+_PARTS = st.sampled_from(["a", "b", "c.txt", "bc", ".", "..", "", "ü d"])
+_PATHS = st.builds(lambda parts, slash: "/" + "/".join(parts) + slash, st.lists(_PARTS, min_size=1, max_size=4),
+                   st.sampled_from(["", "/"])) | st.sampled_from(["rel/p.txt", "a/b", "."])
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=_PATHS, roots=st.lists(st.tuples(_PATHS, st.sampled_from(["", "corpus", "docs/site"])), max_size=3))
+def test_the_fast_name_is_the_pathlib_name(path: str, roots: list[tuple[str, str]]) -> None:
+    # shown_name's string shortcut for plainly spelt paths gives what the pathlib rule gives.
+    assert _shown_name(path, tuple(roots)) == _shown_name_slowly(path, tuple(roots))
