@@ -62,6 +62,8 @@ def heading_terms(text: str, spans: Sequence[tuple[int, int]], context: Abstract
     """For each sentence (`spans` into `text`), the terms of what heads it: the passage's
     `context` terms, plus the terms of a label opening its paragraph (`analyse` turns the
     label's text into terms, as the sentences' terms were made)."""
+    if ":" not in text:  # no label without its colon: every sentence is headed by the context alone
+        return [context] * len(spans)
     out: list[AbstractSet[str]] = []
     label: AbstractSet[str] = frozenset()
     previous_end = 0
@@ -80,7 +82,7 @@ class SentenceChooser:
     """The answering-sentence rule for one question, worked out once and applied to the few
     passages shown (never to the whole corpus)."""
 
-    __slots__ = ("query", "weights", "kind", "asked", "k1", "b", "avg", "floor_factor")
+    __slots__ = ("query", "_query_set", "weights", "kind", "asked", "k1", "b", "avg", "floor_factor")
 
     def __init__(self, question: str, query: Sequence[str], idf: Mapping[str, float], avg_sentence_terms: float,
                  sentence_k1: float, sentence_b: float, answer_type_weight: float, said: str | None = None) -> None:
@@ -88,6 +90,7 @@ class SentenceChooser:
         the question."""
         self.query = tuple(query)
         self.weights = {t: idf[t] for t in set(query)}
+        self._query_set = frozenset(query)
         self.kind = answer_type(question)
         self.asked = question_words(question if said is None else said)
         self.k1, self.b, self.avg = sentence_k1, sentence_b, avg_sentence_terms or 1.0
@@ -111,14 +114,15 @@ class SentenceChooser:
             if not unmatched_first:
                 return None
             return next((i for i in candidates if self._holds(sentences[i])), candidates[0])
+        if self.kind is None:
+            return scores.index(best)  # the first best, as the order below would put it
         order = sorted(range(n), key=lambda i: (-scores[i], i))
-        if self.kind is not None:
-            floor = best * self.floor_factor
-            for i in order:
-                if scores[i] <= 0 or scores[i] < floor:
-                    break
-                if self._holds(sentences[i]):
-                    return i
+        floor = best * self.floor_factor
+        for i in order:
+            if scores[i] <= 0 or scores[i] < floor:
+                break
+            if self._holds(sentences[i]):
+                return i
         return order[0]
 
     def _holds(self, sentence: str) -> bool:
@@ -126,12 +130,13 @@ class SentenceChooser:
 
     def _score(self, terms: Sequence[str], heading: AbstractSet[str]) -> float:
         """BM25 of one sentence over the question's terms that `heading` does not hold."""
+        present = self._query_set.intersection(terms)
+        if not present:  # most sentences of a candidate share no term with the question
+            return 0.0
         norm = self.k1 * (1 - self.b + self.b * len(terms) / self.avg)
         score = 0.0
-        for t in self.query:
-            if t in heading:
-                continue
-            c = terms.count(t)
-            if c:
+        for t in self.query:  # in question order, so the sum is the same float as ever
+            if t in present and t not in heading:
+                c = terms.count(t)
                 score += self.weights[t] * c * (self.k1 + 1) / (c + norm)
         return score
