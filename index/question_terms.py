@@ -202,9 +202,10 @@ class QuestionAnalyser:
         if meant is not None:
             terms = tuple(t for w in meant for t in self._terms_of(w))
             return Correction(typed, terms, " ".join(meant) if terms else None)
-        if english_ranks().get(folded, RARE_ENGLISH_RANK + 1) <= RARE_ENGLISH_RANK or self.speller is None:
+        rank = english_ranks().get(folded)
+        if (rank is not None and rank <= RARE_ENGLISH_RANK) or self.speller is None:
             return None
-        corrected = self.speller.correct(folded, term)
+        corrected = self.speller.correct(folded, term, surface=rank is None)
         return Correction(typed, (corrected,)) if corrected else None
 
     def _terms_of(self, words: str) -> Sequence[str]:

@@ -256,21 +256,24 @@ class Speller:
                 index = self._index
         return index
 
-    def correct(self, word: str, term: str) -> str | None:
+    def correct(self, word: str, term: str, surface: bool = True) -> str | None:
         """The index term that folded `word` (analysed as `term`, which the index lacks) was
-        meant to be, or None when no term is near enough or several are equally likely."""
+        meant to be, or None when no term is near enough or several are equally likely.
+        `surface` False skips the surface-edit probe (for a real, if rare, English word: its
+        stem is its own, so a typo in what the stemmer strips is not the likely story; the
+        probe is most of a lookup's cost, ~5 ms a word on a large vocabulary)."""
         key = (word, term)
         try:
             return self._memo[key]
         except KeyError:
             pass
-        found = self._correct(word, term)
+        found = self._correct(word, term, surface)
         if len(self._memo) >= MEMO_LIMIT:
             self._memo.clear()
         self._memo[key] = found
         return found
 
-    def _correct(self, word: str, term: str) -> str | None:
+    def _correct(self, word: str, term: str, surface: bool = True) -> str | None:
         limit = max_distance(word)
         # A word longer than any indexed term could be after `limit` edits has no correction;
         # its deletions would be thousands of strings (a pasted hash, a run of one letter).
@@ -286,7 +289,7 @@ class Speller:
             d = osa_distance(term, candidate, stem_limit)
             if d <= stem_limit:
                 distance[candidate] = min(d, distance.get(candidate, d))
-        variants = one_edit_variants(word, index.alphabet)
+        variants = one_edit_variants(word, index.alphabet) if surface else []
         for variant in variants:
             candidate = self._term(variant)
             if candidate and candidate != term and self._df(candidate):
