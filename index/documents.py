@@ -13,7 +13,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from .comment_sections import comment_sections
 from .corpus_warnings import CorpusWarning, WarningKind
@@ -286,7 +286,14 @@ def parse_document(raw: str, path: str, kind: str = "txt", metadata: dict[str, s
     first = blocks[0]
     first_line = first.text.split("\n", 1)[0].strip()
     md_first = _MD_HEADING.match(first_line)
-    if title is None:
+    if title is None and kind == "md" and not md_first and not (
+            "\n" not in first.text.strip() and _is_heading_text(first_line)):
+        # A Markdown page that opens with neither a heading nor a title-like line (a
+        # documentation site's page, titled by its site's navigation): named after its file,
+        # as MkDocs names it, not after its first line ("Hint:" of an admonition, or half a
+        # sentence).
+        title = title_from_file_name(path)
+    elif title is None:
         title = md_first.group(2) if md_first else first_line
         if "\n" not in first.text.strip():
             roles[first.number] = TITLE
@@ -305,6 +312,17 @@ def parse_document(raw: str, path: str, kind: str = "txt", metadata: dict[str, s
     _assign_roles(blocks, roles, headings, kind)
     sectioned = _with_sections(blocks, roles, headings)
     return _document(path, kind, text, front, title, sectioned, author, bio, notes, included)
+
+
+def title_from_file_name(path: str) -> str:
+    """A page's title from its file name: "advanced/event-hooks.md" -> "Event hooks"; an index
+    or README page is named after its folder."""
+    pure = PurePath(path)
+    stem = pure.stem
+    if stem.casefold() in ("index", "readme") and pure.parent.name:
+        stem = pure.parent.name
+    words = re.sub(r"[-_]+", " ", stem).strip()
+    return words[:1].upper() + words[1:] if words else stem
 
 
 def _document(path: str, kind: str, text: str, front: dict[str, str], title: str,

@@ -177,7 +177,9 @@ def test_include_outside_the_corpus_is_dropped_with_a_note(guide: Document, guid
 
 def test_a_build_reports_the_dropped_include_without_counting_the_file_skipped() -> None:
     docs, warnings = load_corpus([DOCS])
-    assert {Path(d.path).name for d in docs} == {"index.md", "html.md"}  # the one-line snippet is a title only
+    # The snippet's one sentence is a page of its own too (a site keeps its snippets out with
+    # corpus.exclude); before, its line was taken for a title and the file skipped as empty.
+    assert {Path(d.path).name for d in docs} == {"index.md", "html.md", "install-note.md"}
     dropped = [w for w in warnings if w.kind is WarningKind.INCLUDE_DROPPED]
     assert len(dropped) == 1 and count_skipped(dropped) == 0
     assert any(line.startswith(f"{DOCS / 'index.md'}: include '../outside.md' dropped") for line in summarise(warnings))
@@ -242,3 +244,24 @@ def test_the_new_readers_are_part_of_the_analysis_fingerprint() -> None:
     assert {"markdown.py", "docx.py"} <= set(_SHAPING_SOURCES)
     for name in _SHAPING_SOURCES:
         assert (Path(__file__).parents[1] / "index" / name).is_file(), name
+
+
+def test_a_page_without_a_heading_is_titled_after_its_file(tmp_path: Path) -> None:
+    # Documentation sites title such pages in their navigation; the first line is no title
+    # ("Hint:" of an admonition, or half a sentence).
+    page = tmp_path / "event-hooks.md"
+    page.write_text("!!! hint\n    Hooks are called for every request.\n\nHTTPX lets you register event hooks "
+                    "with the client.\n", encoding="utf-8")
+    doc = load_document(page)
+    assert doc.title == "Event hooks"
+    assert any("Hooks are called for every request" in b.text for b in doc.blocks)  # still body text
+    (tmp_path / "guide").mkdir()
+    index = tmp_path / "guide" / "index.md"
+    index.write_text("Start here: the guide walks through a first request.\n", encoding="utf-8")
+    assert load_document(index).title == "Guide"
+    titled = tmp_path / "titled.md"
+    titled.write_text("# Clients\n\nA client keeps connections open.\n", encoding="utf-8")
+    assert load_document(titled).title == "Clients"
+    plain = tmp_path / "plain.md"  # a short first line without final punctuation is its title, as in text
+    plain.write_text("Garden notes\n\nThe tomatoes are watered at six.\n", encoding="utf-8")
+    assert load_document(plain).title == "Garden notes"
