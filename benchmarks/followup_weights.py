@@ -16,7 +16,6 @@ import itertools
 import shutil
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -54,6 +54,16 @@ async def answerer(built_index: Path) -> AsyncIterator[Any]:
         await reader.close()
 
 
+@pytest.fixture
+def server() -> Any:
+    """A loopback web server (tests/fixtures/web_server.py) for the fetch, crawl and refresh
+    tests; test_discord_server.py's own `server` fixture is the Discord one."""
+    from fixtures.web_server import PageServer
+
+    with PageServer() as s:
+        yield s
+
+
 @dataclass
 class BotEnv:
     """Everything a bot test touches."""

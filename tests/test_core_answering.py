@@ -9,7 +9,6 @@ The JSON contract is the one README.md documents under "JSON output":
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,21 +17,11 @@ import pytest
 from index.answering import Answer, Answerer
 from index.evaluation import evaluate, load_eval_set
 from index.followup import FollowUpWeights, Turn, refers_back, term_weights, without_opening
-from index.store import IndexReader
 
 TESTS = Path(__file__).resolve().parent
 FOLLOWUPS = TESTS / "eval" / "followups.jsonl"
 CITEBOT = Path(sys.executable).with_name("citebot")
 RD181 = "Which rocket used the RD-181 engines?"
-
-
-@pytest.fixture
-async def answerer(built_index: Path) -> AsyncIterator[Answerer]:
-    reader = await IndexReader.open(built_index)
-    try:
-        yield Answerer(reader)
-    finally:
-        await reader.close()
 
 
 def top_paragraph(answer: Answer) -> tuple[int, ...]:

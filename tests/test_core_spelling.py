@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import string
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np

@@ -32,12 +32,6 @@ def simple(title: str, links: tuple[str, ...] = (), head: str = "") -> str:
 
 
 @pytest.fixture
-def server():
-    with PageServer() as s:
-        yield s
-
-
-@pytest.fixture
 def options(tmp_path: Path) -> FetchOptions:
     return FetchOptions(cache_dir=tmp_path / "web-cache", allow_private_addresses=True, timeout=5)
 

@@ -5,24 +5,16 @@ page limit, the one-line error for a site that yields nothing, and the settings'
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 
 from bot.cli import CrawlProgressLine
 from bot.settings import load_settings
 from fixtures.loopback_site import LoopbackSite
-from fixtures.web_server import PageServer
 from index.crawl import CrawlLimits, SiteSource, crawl_site
 from index.errors import ConfigError
 from index.fetch import FetchOptions
 from test_html_cli import citebot
-
-
-@pytest.fixture
-def server():
-    with PageServer() as s:
-        yield s
 
 
 def test_index_a_site_with_crawl_then_again_after_one_page_changed(server, tmp_path):

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.web_server import PageServer
 from index.builder import build_from_paths
 from index.fetch import FetchOptions, WebSource
 
@@ -30,12 +29,6 @@ def citebot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("CITEBOT_CONFIG", "DISCORD_TOKEN")}
     env.update(HOME=str(cwd / "home"), XDG_DATA_HOME=str(cwd / "xdg"), PYTHONDONTWRITEBYTECODE="1")
     return subprocess.run(command + list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-
-
-@pytest.fixture
-def server():
-    with PageServer() as s:
-        yield s
 
 
 def test_index_a_url_and_cite_it(server, tmp_path):

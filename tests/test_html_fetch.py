@@ -27,12 +27,6 @@ SMALL_PAGE = ("<html><head><title>Small Page</title></head><body><article><p>Thi
 
 
 @pytest.fixture
-def server():
-    with PageServer() as s:
-        yield s
-
-
-@pytest.fixture
 def options(tmp_path: Path) -> FetchOptions:
     return FetchOptions(cache_dir=tmp_path / "web-cache", allow_private_addresses=True, timeout=5)
 

@@ -268,7 +268,7 @@ def test_a_lone_page_number_on_a_single_page_is_dropped() -> None:
 
 
 def test_paragraphs_break_at_space_style_and_indent_and_run_over_pages() -> None:
-    full, short = 520.0, 300.0
+    short = 300.0
     page1 = [
         body_line("Coastal Birds", 1, 0, size=16.0, bold=True, right=200.0),
         body_line("Gulls nest on the cliffs in great numbers, and the survey counted more", 1, 2),

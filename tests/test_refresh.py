@@ -31,12 +31,6 @@ PARAMS = IndexParams()
 
 
 @pytest.fixture
-def server():
-    with PageServer() as s:
-        yield s
-
-
-@pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     folder = tmp_path / "corpus"
     folder.mkdir()
