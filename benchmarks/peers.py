@@ -36,6 +36,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -61,6 +62,14 @@ def read_passages(folder: Path) -> list[str]:
         blocks = path.read_text(encoding="utf-8").rstrip("\n").split("\n\n")
         out += [b for b in blocks[1:] if not b.startswith("Part ")]
     return out
+
+
+def distinct_words(folder: Path) -> int:
+    """Distinct lower-case words of the generated files (the vocabulary the corpora differ in)."""
+    word, seen = re.compile(r"[a-z]+"), set()
+    for path in folder.rglob("*.txt"):
+        seen.update(word.findall(path.read_text(encoding="utf-8").lower()))
+    return len(seen)
 
 
 def citebot_k1_b() -> tuple[float, float]:
@@ -285,8 +294,9 @@ def main() -> None:
             folder = work / f"corpus-{corpus}"
             t0 = time.perf_counter()
             GENERATORS[corpus](args.passages, folder)
-            print(f"{corpus}: {args.passages:,} passages generated in {time.perf_counter() - t0:.1f} s "
-                  f"(load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
+            print(f"{corpus}: {args.passages:,} passages generated in {time.perf_counter() - t0:.1f} s, "
+                  f"{distinct_words(folder):,} distinct words (load {os.getloadavg()[0]:.1f})",
+                  file=sys.stderr, flush=True)
             if "citebot" in wanted:
                 rows.append(measure_citebot(folder, work, corpus, args.questions, args.ref_questions))
                 print(f"  citebot done: p50 {rows[-1]['p50_ms']:.2f} ms", file=sys.stderr, flush=True)
