@@ -14,7 +14,9 @@ words from a Zipf law of exponent a yields ~n**(1/a) distinct ones, so the vocab
 like Heaps' law with beta ~1/a (~0.83), while frequent made-up words behave like common real
 ones. The words are pronounceable (consonant-vowel syllables, a closing consonant that no
 English suffix rule strips) and a pure function of their rank, so no vocabulary is stored and
-the corpus is deterministic by seed. With the defaults: >= 500,000 distinct terms at 1M passages.
+the corpus is deterministic by seed. Measured with the defaults (distinct lower-case words):
+~88,000 at 20k passages, ~296,000 at 100k, ~1.9 million at 1M (beta ~0.8 there); the scale
+corpus has 14,538 at every one of these sizes.
 """
 
 from __future__ import annotations
