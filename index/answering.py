@@ -242,7 +242,7 @@ class Answerer:
         earlier = [c.strip() for c in context if c and c.strip()] if context else []
         if earlier:
             return await self._follow_up(question, top_k, earlier[-MAX_CONTEXT_QUESTIONS:])
-        top_k = self.params.top_k if top_k is None else max(1, min(int(top_k), 25))
+        top_k = self._top_k_of(top_k)
         question = question.strip()
         if not question:
             return Answer(question, False, [], reason="empty question")
@@ -269,6 +269,10 @@ class Answerer:
             return self._corrected(answer, analysed)
         stored = await self.reader.passages([h.index for h in found])
         return self._corrected(self._decide(question, terms, expanded, found, stored, top_k, analysed.ranks), analysed)
+
+    def _top_k_of(self, top_k: int | None) -> int:
+        """The passages to show: as asked, within 1..25, else answer.top_k."""
+        return self.params.top_k if top_k is None else max(1, min(int(top_k), 25))
 
     async def _follow_up(self, question: str, top_k: int | None, earlier: list[str]) -> Answer:
         """A follow-up: each earlier question is answered (with the ones before it) to find the
@@ -298,7 +302,7 @@ class Answerer:
         if not turns or alone.reason == "empty question" or stands_alone(
                 question, alone.terms, alone.coverage, alone.answered, self.follow_up):
             return dataclasses.replace(alone, context=() if turns else None)
-        top_k = self.params.top_k if top_k is None else max(1, min(int(top_k), 25))
+        top_k = self._top_k_of(top_k)
         question = question.strip()
         analysed = self.analyse(question)
         own = self._expand(analysed.terms)

@@ -153,7 +153,6 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
     folders, web = split_sources(sources)
     if any(isinstance(w, SiteSource) for w in web):
         return None  # a site not crawled yet: rebuild_sync crawls it first, then comes here
-    single = [w for w in web if isinstance(w, WebSource)]
     old = _old_index(db_path, params)
     if old is None:
         return None
@@ -190,8 +189,9 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
             warnings.append(CorpusWarning.cannot_read(path, exc))
     # Single pages are fetched (conditionally: an unchanged page costs a 304) and read again; one
     # whose text is what the index holds is kept below, as a touched file is.
-    loaded.extend(fetched_documents(single, 0, 0, None, warnings))
-    for site in (w for w in web if isinstance(w, CrawlResult)):  # crawled pages after the files and pages, in crawl order, as the full build reads them
+    loaded.extend(fetched_documents([w for w in web if isinstance(w, WebSource)], 0, 0, None, warnings))
+    # Crawled pages after the files and single pages, in crawl order, as the full build reads them.
+    for site in (w for w in web if isinstance(w, CrawlResult)):
         warnings.extend(site.warnings)
         for page in site.pages:
             states[page.url] = page_state(page)

@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -274,15 +275,26 @@ def test_settings_read_the_semantic_keys(tmp_path: Path) -> None:
         load_settings(config)
 
 
-@pytest.mark.skipif(MISSING is None, reason="the semantic extra is installed: its absence cannot be shown here")
-def test_without_the_extra_asking_for_it_is_one_clear_line(tmp_path: Path) -> None:
+def semantic_citebot(tmp_path: Path, timeout: float = 300) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`citebot ARGS` in a fresh process with answer.semantic on, a HOME of its own and the
+    index at tmp_path/index.sqlite3."""
     config = tmp_path / "config.toml"
     config.write_text("[answer]\nsemantic = true\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "CITEBOT_CONFIG"}
     env.update(HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "xdg"))
     db = tmp_path / "index.sqlite3"
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "index", "--config", str(config), "--db", str(db),
-                           str(ARTICLE)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+
+    def citebot(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args, "--config", str(config), "--db", str(db)],
+                              capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
+
+    return citebot
+
+
+@pytest.mark.skipif(MISSING is None, reason="the semantic extra is installed: its absence cannot be shown here")
+def test_without_the_extra_asking_for_it_is_one_clear_line(tmp_path: Path) -> None:
+    db = tmp_path / "index.sqlite3"
+    done = semantic_citebot(tmp_path, timeout=120)("index", str(ARTICLE))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"citebot: error: {MISSING}"]
     assert "pip install 'citebot[semantic]'" in done.stderr
@@ -323,16 +335,8 @@ def test_the_tokenizer_splits_as_the_model_was_trained() -> None:
 
 @needs_extra
 def test_index_ask_and_eval_with_the_semantic_rerank(tmp_path: Path) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text("[answer]\nsemantic = true\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k != "CITEBOT_CONFIG"}
-    env.update(HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "xdg"))
     db = tmp_path / "index.sqlite3"
-
-    def citebot(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot.cli", *args, "--config", str(config), "--db", str(db)],
-                              capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
-
+    citebot = semantic_citebot(tmp_path)
     done = citebot("index", str(ARTICLE))
     assert done.returncode == 0, done.stderr
     n = len(passage_texts(db))
