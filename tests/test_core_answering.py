@@ -154,12 +154,13 @@ async def test_the_iss_question_cites_paragraph_seven(answerer):
 
 
 @pytest.mark.parametrize("question", ["Who wrote this?", "Who wrote this article?"])
-async def test_answered_author_question_has_an_answer_sentence(answerer, question):
+async def test_author_question_is_answered_with_a_sentence_of_the_bio(answerer, question):
+    """The article's byline paragraph answers "who wrote this": the answer is the highlighted
+    sentence of the first hit, and that sentence names the author."""
     answer = await answerer.ask(question)
-    if answer.answered:
-        assert_answer_is_highlight_of_hit_one(answer)
-    else:
-        assert_declined(answer)
+    assert answer.answered
+    assert_answer_is_highlight_of_hit_one(answer)
+    assert "Joseph P. Chacko" in answer.answer
 
 
 async def test_author_question_finds_the_bio(answerer):

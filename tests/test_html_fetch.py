@@ -250,9 +250,22 @@ def test_other_schemes_are_refused(url):
         check_url(url, FetchOptions(allow_private_addresses=True))
 
 
-def test_public_literals_pass_the_check():
-    for url in ("http://93.184.215.14/", "https://[2606:4700::6810:84e5]/", "https://example.org/a"):
-        check_url(url, FetchOptions())  # checked only: nothing is fetched
+@pytest.mark.parametrize("public, private", [
+    ("http://93.184.215.14/", "http://10.0.0.7/"),
+    ("https://[2606:4700::6810:84e5]/", "https://[fd00::1]/"),
+])
+def test_public_literals_pass_where_private_ones_of_the_same_form_are_refused(public, private):
+    """The check parses the literal and judges its address, not the URL's shape: the public
+    address passes (nothing is fetched) and the private one written the same way is refused."""
+    assert check_url(public, FetchOptions()) is None
+    with pytest.raises(RefusedError, match="is not a public address"):
+        check_url(private, FetchOptions())
+
+
+def test_a_host_name_is_left_to_the_resolver():
+    """A name cannot be judged before it is resolved: the check lets it through, and the
+    guarded resolver checks each address it resolves to."""
+    assert check_url("https://example.org/a", FetchOptions()) is None
 
 
 def test_file_and_ftp_urls_in_a_corpus_are_warnings(tmp_path):
