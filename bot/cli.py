@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from index.answering import Answerer
+from index.answering import MAX_TOP_K, Answerer
 from index.corpus_warnings import CorpusWarning, summarise
 from index.crawl import CrawlResult, CrawlStats, SiteSource, crawl_sources
 from index.errors import CitebotError, EmptyCorpusError, IndexMissingError, IndexWriteError
@@ -428,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", parents=[common], help="answer one question ('-' reads one per line from stdin)")
     p.add_argument("question", metavar="QUESTION")
-    p.add_argument("--top-k", type=int, default=None, metavar="N", help="passages to show (1-25)")
+    p.add_argument("--top-k", type=int, default=None, metavar="N", help=f"passages to show (1-{MAX_TOP_K})")
     p.add_argument("--json", action="store_true", help="print one JSON object per question")
     p.add_argument("--context", action="append", default=[], metavar="EARLIER",
                    help="an earlier question the question follows up (repeat for more, oldest first)")
@@ -469,11 +469,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state-db", metavar="PATH", help="state database to read instead of log.state_db")
     p.set_defaults(func=lambda a: asyncio.run(_gaps(a)))
 
+    p = sub.add_parser("config", help="print the sample config.toml (every setting, its default and help)")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--sample", action="store_true", help="the commented config.toml (the default)")
+    shown.add_argument("--readme", action="store_true", help="the README's settings table (Markdown)")
+    p.set_defaults(func=cmd_config)
+
     p = sub.add_parser("run", parents=[common], help="run the Discord bot (token from DISCORD_TOKEN)")
     p.add_argument("--sync-global", action="store_true",
                    help="also publish the slash commands globally (an owner action; takes up to an hour to show)")
     p.set_defaults(func=cmd_run)
     return parser
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """`citebot config [--sample | --readme]`: the text generated from bot/settings_table.py."""
+    from .settings_table import readme_table, sample_config
+
+    sys.stdout.write(readme_table() + "\n" if args.readme else sample_config())
+    return 0
 
 
 def version() -> str:
@@ -504,8 +518,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(command_list(parser))
         return 0
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if getattr(args, "top_k", None) is not None and not 1 <= args.top_k <= 25:
-        print("citebot: error: --top-k must be between 1 and 25", file=sys.stderr)
+    if getattr(args, "top_k", None) is not None and not 1 <= args.top_k <= MAX_TOP_K:
+        print(f"citebot: error: --top-k must be between 1 and {MAX_TOP_K}", file=sys.stderr)
         return 2
     try:
         return int(args.func(args) or 0)

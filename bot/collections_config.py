@@ -29,13 +29,17 @@ from index.crawl import CrawlLimits, SiteSource
 from index.fetch import FetchOptions, WebSource, is_url
 from index.source_rules import SourceRules, parse_exclude, parse_weights
 
+from .settings_table import COLLECTION_ROWS
+
 if TYPE_CHECKING:
     from .settings import Settings
 
 DEFAULT_COLLECTION = "default"
 # Lower-case letters, digits, "-" and "_": safe in a file name and as a Discord choice value.
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-COLLECTION_KEYS = frozenset({"name", "paths", "urls", "sites", "exclude", "weights", "guilds", "channels", "db"})
+# The keys a [[collections]] table takes: the rows of bot/settings_table.py (which also shows them
+# in the sample config.toml and the README).
+COLLECTION_KEYS = frozenset(key for key, _, _ in COLLECTION_ROWS)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """Settings: config.toml parsed once into frozen dataclasses, validated with messages that name the key.
 
+Each setting's name, type, default, help and allowed values are a row of bot/settings_table.py;
+this module reads config.toml through those rows and builds the dataclasses the code uses.
+
 Where settings come from, first found wins: `--config PATH`, the CITEBOT_CONFIG environment
 variable, `./config.toml`, then built-in defaults that index the bundled article. Relative
 paths in a config file are relative to that file's folder, so `citebot` works from any folder.
@@ -12,22 +15,24 @@ import importlib.util
 import os
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
-from index.answering import AnswerParams
+from index.answering import RERANK_KEYS, AnswerParams
 from index.bm25 import BM25Params
 from index.builder import IndexParams
 from index.crawl import CrawlLimits, SiteSource
 from index.errors import ConfigError
 from index.fetch import FetchOptions, WebSource, is_url
 from index.passages import PassageParams
+from index.rerank import RerankWeights
 from index.source_rules import SourceRules, parse_exclude, parse_weights
 
 from .collections_config import CollectionSettings, parse_collections
+from .settings_table import MB, default, known_keys, read_section, setting
 
 TOKEN_ENV = "DISCORD_TOKEN"
 CONFIG_ENV = "CITEBOT_CONFIG"
@@ -50,27 +55,29 @@ def default_data_dir() -> Path:
 class DiscordSettings:
     """How the bot connects and where it answers."""
 
-    api_base: str = "https://discord.com/api/v10"
-    gateway_url: str = "wss://gateway.discord.gg"
-    answer_channels: tuple[int, ...] = ()
-    answer_dms: bool = False
-    dev_guild: int | None = None
-    owner_ids: tuple[int, ...] = ()
-    cooldown_seconds: float = 10.0
-    cooldown_questions: int = 3
-    max_question_chars: int = 500
-    reload_check_seconds: float = 2.0
-    reply_in_thread: bool = False  # answer in a new thread started on the question
-    answer_forums: tuple[int, ...] = ()  # forum channels whose every new post is answered in its thread
+    # The defaults are the [discord] rows of bot/settings_table.py.
+    api_base: str = default("discord.api_base")
+    gateway_url: str = default("discord.gateway_url")
+    answer_channels: tuple[int, ...] = default("discord.answer_channels")
+    answer_dms: bool = default("discord.answer_dms")
+    dev_guild: int | None = default("discord.dev_guild") or None  # config.toml's 0: none
+    owner_ids: tuple[int, ...] = default("discord.owner_ids")
+    cooldown_seconds: float = default("discord.cooldown_seconds")
+    cooldown_questions: int = default("discord.cooldown_questions")
+    max_question_chars: int = default("discord.max_question_chars")
+    reload_check_seconds: float = default("discord.reload_check_seconds")
+    reply_in_thread: bool = default("discord.reply_in_thread")  # answer in a new thread started on the question
+    answer_forums: tuple[int, ...] = default("discord.answer_forums")  # forums whose new posts are answered
 
 
 @dataclass(frozen=True)
 class LogSettings:
     """What the bot remembers about questions, and how the process logs."""
 
-    questions: bool = True
-    retention_days: int = 30
-    level: str = "INFO"
+    # The defaults are the [log] rows of bot/settings_table.py.
+    questions: bool = default("log.questions")
+    retention_days: int = default("log.retention_days")
+    level: str = default("log.level")
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,7 @@ class Settings:
     collections: tuple[CollectionSettings, ...] = ()
     # corpus.refresh_minutes: how often the running bot checks its sources and reindexes what
     # changed (bot/refresh.py); 0: never (only /reindex and `citebot index`).
-    refresh_minutes: float = 0.0
+    refresh_minutes: float = default("corpus.refresh_minutes")
 
 
 def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
@@ -130,32 +137,23 @@ def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
     return _build(data, base=path.parent.resolve(), source=path.resolve())
 
 
-_KNOWN = {
-    "corpus": {"paths", "urls", "max_file_mb", "max_page_mb", "fetch_timeout_seconds", "max_redirects",
-               "allow_private_addresses", "exclude", "weights", "sites", "crawl_max_pages", "crawl_depth",
-               "refresh_minutes"},
-    "index": {"db", "k1", "b", "max_words", "join_below", "context_weight"},
-    "answer": {f.name for f in fields(AnswerParams)},
-    "discord": {f.name for f in fields(DiscordSettings)},
-    "log": {"questions", "retention_days", "level", "state_db"},
-}
-
-
 def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Settings:
-    secret_keys = [k for k in data.get("discord", {}) if isinstance(data.get("discord"), dict)
-                   and k.lower() in ("token", "discord_token", "bot_token")]
+    discord_table = data.get("discord", {})
+    secret_keys = [k for k in (discord_table if isinstance(discord_table, dict) else ())
+                   if k.lower() in ("token", "discord_token", "bot_token")]
     if secret_keys:
         raise ConfigError(f"never put the token in {source} (discord.{secret_keys[0]}): "
                           f"set the {TOKEN_ENV} environment variable instead")
+    known = known_keys()  # every section's keys: the rows of bot/settings_table.py
     for section, value in data.items():
         if section == "collections":
             continue  # a list of tables, checked by parse_collections
-        if section not in _KNOWN:
+        if section not in known:
             raise ConfigError(f"unknown section [{section}] in {source}")
         if not isinstance(value, dict):
             raise ConfigError(f"[{section}] in {source} must be a table")
         for key in value:
-            if key not in _KNOWN[section]:
+            if key not in known[section]:
                 raise ConfigError(f"unknown setting {section}.{key} in {source}")
 
     corpus = data.get("corpus", {})
@@ -171,15 +169,9 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
         return p if p.is_absolute() or base is None else (base / p)
 
     fetch = _fetch_options(corpus)
-    raw_urls = corpus.get("urls", [])
-    if not isinstance(raw_urls, list) or not all(isinstance(u, str) and is_url(u) for u in raw_urls):
-        raise ConfigError("corpus.urls must be a list of http(s) URLs")
-    urls: list[WebSource | SiteSource] = [WebSource(u.strip(), fetch) for u in raw_urls]
+    urls: list[WebSource | SiteSource] = [WebSource(u, fetch) for u in setting("corpus.urls").read(corpus)]
     crawl = _crawl_limits(corpus)
-    raw_sites = corpus.get("sites", [])
-    if not isinstance(raw_sites, list) or not all(isinstance(u, str) and is_url(u) for u in raw_sites):
-        raise ConfigError("corpus.sites must be a list of http(s) URLs, e.g. [\"https://docs.example.org/\"]")
-    urls += [SiteSource(u.strip(), fetch, crawl) for u in raw_sites]
+    urls += [SiteSource(u, fetch, crawl) for u in setting("corpus.sites").read(corpus)]
     if "paths" in corpus:
         raw_paths = corpus["paths"]
         if not isinstance(raw_paths, list) or not (raw_paths or urls):
@@ -196,32 +188,18 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
     state_db = resolve(log["state_db"], "log.state_db") if log.get("state_db") else data_dir / "state.sqlite3"
 
     try:
-        bm25 = _params(BM25Params, "index", k1=_num(index, "k1", 0.7, "index"), b=_num(index, "b", 0.9, "index"))
-        passages = _params(PassageParams, "index", max_words=_int(index, "max_words", 200, "index"),
-                           join_below=_int(index, "join_below", 25, "index"))
-        max_file_mb = _num(corpus, "max_file_mb", 50, "corpus")
-        if max_file_mb <= 0:
-            raise ConfigError(f"corpus.max_file_mb must be more than 0, got {max_file_mb:g}")
-        params = _params(IndexParams, "index", bm25=bm25, passages=passages,
-                         context_weight=_int(index, "context_weight", 1, "index"),
-                         max_file_bytes=int(max_file_mb * 1024 * 1024), sources=_source_rules(corpus))
-        answer_params = _params(AnswerParams, "answer", **{
-            f.name: _typed(answer, f.name, f.type, "answer") for f in fields(AnswerParams) if f.name in answer})
+        ix = read_section("index", index)
+        bm25 = _params(BM25Params, "index", k1=ix["k1"], b=ix["b"])
+        passages = _params(PassageParams, "index", max_words=ix["max_words"], join_below=ix["join_below"])
+        max_file_mb = setting("corpus.max_file_mb").read(corpus)
+        params = _params(IndexParams, "index", bm25=bm25, passages=passages, context_weight=ix["context_weight"],
+                         max_file_bytes=int(max_file_mb * MB), sources=_source_rules(corpus))
+        answer_params = _answer(answer)
         discord_settings = _discord(discord_cfg)
-        log_settings = LogSettings(
-            questions=_bool(log, "questions", True, "log"),
-            retention_days=_int(log, "retention_days", 30, "log"),
-            level=str(log.get("level", "INFO")).upper(),
-        )
+        log_settings = _log(log)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-    if log_settings.retention_days < 0:
-        raise ConfigError("log.retention_days must be 0 or more")
-    if log_settings.level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ConfigError("log.level must be one of DEBUG, INFO, WARNING, ERROR")
-    refresh_minutes = _num(corpus, "refresh_minutes", 0, "corpus")
-    if refresh_minutes < 0:
-        raise ConfigError(f"corpus.refresh_minutes must be 0 (off) or more, got {refresh_minutes:g}")
+    refresh_minutes = setting("corpus.refresh_minutes").read(corpus)
     collections = parse_collections(data.get("collections", []), resolve=resolve, fetch=fetch, crawl=crawl,
                                     default_db=db_path, default_db_is_derived=not index.get("db"))
     settings = Settings(corpus_paths=corpus_paths, db_path=db_path, state_db_path=state_db, index=params,
@@ -241,13 +219,28 @@ def _source_rules(corpus: dict[str, Any]) -> SourceRules:
         raise ConfigError(str(exc)) from exc
 
 
+def _answer(answer: dict[str, Any]) -> AnswerParams:
+    """[answer]: the keys given, over AnswerParams' defaults; the re-rank weights (RERANK_KEYS)
+    go into one RerankWeights."""
+    given = read_section("answer", answer, answer)
+    weights = RerankWeights(**{attr: given.pop(key) for key, attr in RERANK_KEYS.items() if key in given})
+    return _params(AnswerParams, "answer", weights=weights, **given)
+
+
+def _log(log: dict[str, Any]) -> LogSettings:
+    """[log]: every row but the state_db path (resolved with the other paths)."""
+    return LogSettings(**{key: value for key, value in read_section("log", log).items() if key != "state_db"})
+
+
 def _fetch_options(corpus: dict[str, Any]) -> FetchOptions:
+    c = read_section("corpus", corpus, ("allow_private_addresses", "max_page_mb", "fetch_timeout_seconds",
+                                        "max_redirects"))
     try:
         return FetchOptions(
-            allow_private_addresses=_bool(corpus, "allow_private_addresses", False, "corpus"),
-            max_bytes=int(_num(corpus, "max_page_mb", 5, "corpus") * 1024 * 1024),
-            timeout=_num(corpus, "fetch_timeout_seconds", 20, "corpus"),
-            max_redirects=_int(corpus, "max_redirects", 5, "corpus"),
+            allow_private_addresses=c["allow_private_addresses"],
+            max_bytes=int(c["max_page_mb"] * MB),
+            timeout=c["fetch_timeout_seconds"],
+            max_redirects=c["max_redirects"],
         )
     except ValueError as exc:
         raise ConfigError(f"corpus: {exc} (see corpus.max_page_mb, fetch_timeout_seconds, max_redirects)") from exc
@@ -256,8 +249,8 @@ def _fetch_options(corpus: dict[str, Any]) -> FetchOptions:
 def _crawl_limits(corpus: dict[str, Any]) -> CrawlLimits:
     """corpus.crawl_max_pages and corpus.crawl_depth, for the sites in corpus.sites (and --crawl)."""
     try:
-        return CrawlLimits(max_pages=_int(corpus, "crawl_max_pages", CrawlLimits.max_pages, "corpus"),
-                           max_depth=_int(corpus, "crawl_depth", CrawlLimits.max_depth, "corpus"))
+        return CrawlLimits(max_pages=setting("corpus.crawl_max_pages").read(corpus),
+                           max_depth=setting("corpus.crawl_depth").read(corpus))
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
 
@@ -292,7 +285,7 @@ def _params(cls: type, section: str, **kwargs: Any) -> Any:
         return cls(**kwargs)
     except (ValueError, TypeError) as exc:
         message = str(exc)
-        if any(message.startswith(f"{section}.{key}") for key in kwargs):
+        if message.startswith(f"{section}."):  # it names its key already
             raise ConfigError(message) from exc
         # The key the message starts with is the one at fault ("join_below must be ... max_words").
         named = sorted(kwargs, key=lambda k: (message.find(k) if k in message else len(message)))
@@ -302,74 +295,10 @@ def _params(cls: type, section: str, **kwargs: Any) -> Any:
 
 
 def _discord(cfg: dict[str, Any]) -> DiscordSettings:
-    defaults = DiscordSettings()
-    ids = lambda key: tuple(_id_list(cfg, key))  # noqa: E731
-    dev_guild = cfg.get("dev_guild", 0)
-    if not isinstance(dev_guild, int) or isinstance(dev_guild, bool) or dev_guild < 0:
-        raise ConfigError("discord.dev_guild must be a guild id (a whole number), or 0 for none")
-    settings = DiscordSettings(
-        api_base=str(cfg.get("api_base", defaults.api_base)).rstrip("/"),
-        gateway_url=str(cfg.get("gateway_url", defaults.gateway_url)).rstrip("/"),
-        answer_channels=ids("answer_channels"),
-        answer_dms=_bool(cfg, "answer_dms", False, "discord"),
-        dev_guild=dev_guild or None,
-        owner_ids=ids("owner_ids"),
-        cooldown_seconds=_num(cfg, "cooldown_seconds", defaults.cooldown_seconds, "discord"),
-        cooldown_questions=_int(cfg, "cooldown_questions", defaults.cooldown_questions, "discord"),
-        max_question_chars=_int(cfg, "max_question_chars", defaults.max_question_chars, "discord"),
-        reload_check_seconds=_num(cfg, "reload_check_seconds", defaults.reload_check_seconds, "discord"),
-        reply_in_thread=_bool(cfg, "reply_in_thread", False, "discord"),
-        answer_forums=ids("answer_forums"),
-    )
-    if not settings.api_base.startswith(("http://", "https://")):
-        raise ConfigError("discord.api_base must be an http(s) URL")
-    if not settings.gateway_url.startswith(("ws://", "wss://")):
-        raise ConfigError("discord.gateway_url must be a ws(s) URL")
-    if settings.cooldown_seconds < 0 or settings.cooldown_questions < 1:
-        raise ConfigError("discord.cooldown_seconds must be >= 0 and discord.cooldown_questions >= 1")
-    if not 1 <= settings.max_question_chars <= 4000:
-        raise ConfigError("discord.max_question_chars must be between 1 and 4000")
-    if settings.reload_check_seconds <= 0:
-        raise ConfigError("discord.reload_check_seconds must be more than 0")
-    return settings
-
-
-def _id_list(cfg: dict[str, Any], key: str) -> list[int]:
-    value = cfg.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
-        raise ConfigError(f"discord.{key} must be a list of ids (whole numbers)")
-    return value
-
-
-def _num(cfg: dict[str, Any], key: str, default: float, section: str) -> float:
-    value = cfg.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{section}.{key} must be a number, got {value!r}")
-    return float(value)
-
-
-def _int(cfg: dict[str, Any], key: str, default: int, section: str) -> int:
-    value = cfg.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{section}.{key} must be a whole number, got {value!r}")
-    return value
-
-
-def _bool(cfg: dict[str, Any], key: str, default: bool, section: str) -> bool:
-    value = cfg.get(key, default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{section}.{key} must be true or false, got {value!r}")
-    return value
-
-
-def _typed(cfg: dict[str, Any], key: str, type_name: Any, section: str) -> Any:
-    if str(type_name) in ("bool", "<class 'bool'>"):
-        return _bool(cfg, key, False, section)
-    if str(type_name) in ("int", "<class 'int'>"):
-        return _int(cfg, key, 0, section)
-    if str(type_name) in ("bool", "<class 'bool'>"):
-        return _bool(cfg, key, False, section)
-    return _num(cfg, key, 0.0, section)
+    """[discord]: every row checked by the table (types, bounds, URL schemes)."""
+    values = read_section("discord", cfg)
+    values["dev_guild"] = values["dev_guild"] or None  # 0: sync to no guild
+    return DiscordSettings(**values)
 
 
 def discord_token() -> str:

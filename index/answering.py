@@ -47,21 +47,31 @@ CONTEXT_MEMO_LIMIT = 65_536
 SPELLER_OFF_LOOP_TERMS = 20_000
 
 
+# The config.toml key ([answer]) of each re-rank weight, a field of index/rerank.py's RerankWeights:
+# AnswerParams holds the weights as one RerankWeights, and config.toml names them flat.
+RERANK_KEYS: dict[str, str] = {
+    "sentence_weight": "sentence",
+    "sentence_coverage_weight": "sentence_coverage",
+    "passage_coverage_weight": "passage_coverage",
+    "ordered_pairs_weight": "ordered_pairs",
+    "number_weight": "number",
+    "name_weight": "name",
+    "sentence_k1": "sentence_k1",
+    "sentence_b": "sentence_b",
+}
+# The most passages one answer shows (answer.top_k, `citebot ask --top-k`, `/ask top_k:`).
+MAX_TOP_K = 25
+
+
 @dataclass(frozen=True)
 class AnswerParams:
-    """How answers are chosen; all of it is in config.toml under [answer]."""
+    """How answers are chosen; all of it is in config.toml under [answer] (the re-rank weights
+    under the keys of RERANK_KEYS)."""
 
     top_k: int = 3
     candidates: int = 10
-    sentence_weight: float = 0.3
-    sentence_coverage_weight: float = 0.75
-    passage_coverage_weight: float = 0.1
-    ordered_pairs_weight: float = 0.75
-    number_weight: float = 1.0
-    name_weight: float = 0.5
+    weights: RerankWeights = RerankWeights()
     answer_type_weight: float = 0.5
-    sentence_k1: float = 1.2
-    sentence_b: float = 0.75
     # The decline rule (index/decline.py), chosen with benchmarks/decline_curve.py: a passage
     # answers when it covers min_coverage of the question. weak_coverage == min_coverage turns
     # off the second way (weak_coverage and a margin of min_margin over the runner-up): on a
@@ -83,19 +93,20 @@ class AnswerParams:
     semantic_weak_coverage: float = 0.25
 
     def __post_init__(self) -> None:
-        if not 1 <= self.top_k <= 25:
-            raise ValueError(f"answer.top_k must be between 1 and 25, got {self.top_k}")
+        if not 1 <= self.top_k <= MAX_TOP_K:
+            raise ValueError(f"answer.top_k must be between 1 and {MAX_TOP_K}, got {self.top_k}")
         if self.candidates < self.top_k:
             raise ValueError("answer.candidates must be at least answer.top_k")
         for name in ("min_coverage", "weak_coverage", "semantic_weak_coverage"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"answer.{name} must be between 0 and 1")
-        for name in ("sentence_weight", "sentence_coverage_weight", "passage_coverage_weight",
-                     "ordered_pairs_weight", "number_weight", "name_weight", "answer_type_weight", "sentence_k1",
-                     "min_margin", "english_prior", "common_rank"):
+        for key, attr in RERANK_KEYS.items():
+            if key != "sentence_b" and getattr(self.weights, attr) < 0:
+                raise ValueError(f"answer.{key} must not be negative")
+        for name in ("answer_type_weight", "min_margin", "english_prior", "common_rank"):
             if getattr(self, name) < 0:
                 raise ValueError(f"answer.{name} must not be negative")
-        if not 0.0 <= self.sentence_b <= 1.0:
+        if not 0.0 <= self.weights.sentence_b <= 1.0:
             raise ValueError("answer.sentence_b must be between 0 and 1")
         if not 0.0 <= self.semantic_weight <= 1.0:
             raise ValueError("answer.semantic_weight must be between 0 and 1")
@@ -105,12 +116,6 @@ class AnswerParams:
             raise ValueError("answer.semantic_similarity must be between -1 and 1")
         if self.semantic_max_passages < 0:
             raise ValueError("answer.semantic_max_passages must not be negative")
-
-    @property
-    def weights(self) -> RerankWeights:
-        return RerankWeights(self.sentence_weight, self.sentence_coverage_weight, self.passage_coverage_weight,
-                             self.ordered_pairs_weight, self.number_weight, self.name_weight, self.sentence_k1,
-                             self.sentence_b)
 
 
 @dataclass(frozen=True)
@@ -272,7 +277,7 @@ class Answerer:
 
     def _top_k_of(self, top_k: int | None) -> int:
         """The passages to show: as asked, within 1..25, else answer.top_k."""
-        return self.params.top_k if top_k is None else max(1, min(int(top_k), 25))
+        return self.params.top_k if top_k is None else max(1, min(int(top_k), MAX_TOP_K))
 
     async def _follow_up(self, question: str, top_k: int | None, earlier: list[str]) -> Answer:
         """A follow-up: each earlier question is answered (with the ones before it) to find the
