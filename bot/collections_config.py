@@ -13,16 +13,16 @@ parent channel), else the one that lists its guild, else the default. A collecti
 chosen explicitly (`/ask collection:`, `citebot ask --collection`) where it serves: in its
 guilds and channels, anywhere when it lists neither; the default serves everywhere.
 
-No discord import: the CLI and the bot both resolve collections here.
+Parsing only; which collection serves a channel is `collection_routing.py`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from index.errors import ConfigError
 from index.crawl import CrawlLimits, SiteSource
@@ -30,9 +30,6 @@ from index.fetch import FetchOptions, WebSource, is_url
 from index.source_rules import SourceRules, parse_exclude, parse_weights
 
 from .settings_table import COLLECTION_ROWS
-
-if TYPE_CHECKING:
-    from .settings import Settings
 
 DEFAULT_COLLECTION = "default"
 # Lower-case letters, digits, "-" and "_": safe in a file name and as a Discord choice value.
@@ -166,68 +163,3 @@ def _claim(ids: Iterable[int], mapped: dict[int, tuple[str, int]], name: str, n:
         mine.add(i)
     for i in mine:
         mapped[i] = (name, n)
-
-
-# ---------------------------------------------------------------------------------------------
-# Resolving
-
-
-def collection_names(settings: "Settings") -> list[str]:
-    """Every collection's name, the default first."""
-    return [DEFAULT_COLLECTION] + [c.name for c in settings.collections]
-
-
-def find_collection(settings: "Settings", name: str, key: str = "--collection") -> CollectionSettings | None:
-    """The named collection (None for the default); ConfigError naming `key` for an unknown name."""
-    if name == DEFAULT_COLLECTION:
-        return None
-    for collection in settings.collections:
-        if collection.name == name:
-            return collection
-    raise ConfigError(f"{key}: no collection named {name!r} (configured: {', '.join(collection_names(settings))})")
-
-
-def settings_for_collection(settings: "Settings", name: str, key: str = "--collection") -> "Settings":
-    """`settings` as if the named collection were the only corpus: its paths, its index file,
-    its exclude and weights. Everything that works on a Settings (indexing, opening, the web
-    cache beside the index) then works on the collection unchanged."""
-    from .settings import corpus_sources
-
-    collection = find_collection(settings, name, key)
-    if collection is None:
-        return settings
-    narrowed = replace(settings, corpus_paths=collection.corpus_paths, db_path=collection.db_path,
-                       index=replace(settings.index, sources=collection.sources),
-                       default_db=collection.default_db)
-    return replace(narrowed, corpus_paths=tuple(corpus_sources(narrowed)))
-
-
-def collection_for_channel(settings: "Settings", guild_id: int | None, channel_ids: Iterable[int | None]) -> str:
-    """The collection that serves a channel (its id, then its parent's for a thread), else its
-    guild's, else the default."""
-    ids = [c for c in channel_ids if c]
-    for channel in ids:
-        for collection in settings.collections:
-            if channel in collection.channels:
-                return collection.name
-    if guild_id:
-        for collection in settings.collections:
-            if guild_id in collection.guilds:
-                return collection.name
-    return DEFAULT_COLLECTION
-
-
-def available_collections(settings: "Settings", guild_id: int | None, channel_ids: Iterable[int | None]) -> list[str]:
-    """The collections that may be chosen here: the default, those open to all, those mapped
-    to this guild or to this channel (or its parent); the channel's own first."""
-    ids = {c for c in channel_ids if c}
-    own = collection_for_channel(settings, guild_id, ids)
-    names = [own]
-    for name in collection_names(settings):
-        if name in names:
-            continue
-        collection = find_collection(settings, name)
-        if (collection is None or collection.open_to_all or (guild_id and guild_id in collection.guilds)
-                or ids & set(collection.channels)):
-            names.append(name)
-    return names

@@ -14,13 +14,8 @@ from collections.abc import Iterable
 
 from index.errors import IndexMissingError
 
-from .collections_config import (
-    DEFAULT_COLLECTION,
-    available_collections,
-    collection_for_channel,
-    collection_names,
-    settings_for_collection,
-)
+from .collection_routing import available_collections, collection_for_channel, collection_names, settings_for_collection
+from .collections_config import DEFAULT_COLLECTION
 from .live_index import LiveIndex
 from .settings import Settings
 
@@ -49,7 +44,7 @@ class LiveCollections:
         """Open every configured collection's index beside the default's (owned by the caller).
         A collection whose index is missing is built first when it lives at the default place;
         otherwise the error says how to build it."""
-        from .cli import open_index
+        from .building import open_index
 
         lives: dict[str, LiveIndex] = {DEFAULT_COLLECTION: default}
         try:

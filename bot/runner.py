@@ -124,7 +124,7 @@ async def _serve(settings: Settings, token: str, sync_global: bool) -> int:
 
 
 async def _serve_until_stopped(settings: Settings, token: str, sync_global: bool, sigterm: StopOnSigterm) -> int:
-    from .cli import open_index
+    from .building import open_index
 
     reader = await open_index(settings)
     live = LiveIndex(reader, settings.answer)

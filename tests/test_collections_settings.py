@@ -7,11 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.collections_config import (
-    available_collections,
-    collection_for_channel,
-    settings_for_collection,
-)
+from bot.collection_routing import available_collections, collection_for_channel, settings_for_collection
 from bot.settings import load_settings
 from index.crawl import SiteSource
 from index.errors import ConfigError

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from bot.cli import CrawlProgressLine
+from bot.building import CrawlProgressLine
 from bot.settings import load_settings
 from fixtures.loopback_site import LoopbackSite
 from index.crawl import CrawlLimits, SiteSource, crawl_site
