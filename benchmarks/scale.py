@@ -78,7 +78,7 @@ def squad_files() -> tuple[Path, Path]:
 
 def generate_corpus(n_passages: int, folder: Path, seed: int = SEED) -> int:
     """Write documents of ~100-word paragraphs; returns the number of documents."""
-    from index.sentences import split_sentences
+    from index.analysis import split_sentences
 
     articles, _ = squad_files()
     arts = [json.loads(line) for line in articles.open(encoding="utf-8")]
@@ -180,7 +180,7 @@ def child_reference(db: str, n_questions: int) -> dict:
 
     from index.answering import Answerer
     from index.bm25 import LuceneBM25
-    from index.fastanalysis import AcronymExpander, FastTerms
+    from index.analysis import AcronymExpander, Analyzer
     from index.passages import Citation, Passage
     from index.store import IndexReader
 
@@ -193,7 +193,7 @@ def child_reference(db: str, n_questions: int) -> dict:
     answerer = Answerer(reader)
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     cw = int(reader.info.meta["context_weight"])
-    fast, expand = FastTerms(), AcronymExpander(reader.acronyms).expand
+    fast, expand = Analyzer(), AcronymExpander(reader.acronyms).expand
     by_row: dict[int, list[str]] = {}
     rows = conn.execute(
         "SELECT p.idx, p.text, p.section, d.title, d.author, d.path FROM passages p JOIN documents d ON d.id = p.doc_id")

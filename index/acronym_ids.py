@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .acronyms import AcronymMap
+from .analysis import AcronymMap
 
 
 @dataclass(frozen=True)

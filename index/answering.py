@@ -17,11 +17,10 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .analysis import Analyzer, english_stopwords, fold_token
+from .analysis import AcronymExpander, Analyzer, fold_token, same_family
 from .bm25 import BM25Index
 from .decline import answers, question_coverage, semantic_answers, term_weight
 from .bm25 import Hit as BM25Hit
-from .fastanalysis import AcronymExpander, FastTerms
 from .followup import (MAX_CONTEXT_QUESTIONS, FollowUpWeights, Turn, pooled_top_k, stands_alone, term_weights,
                        without_opening)
 from .highlight import SentenceChooser, code_sentences, heading_terms
@@ -31,7 +30,6 @@ from .rerank import QueryProfile, RerankWeights, SpanTexts
 from .spelling import Speller, variant_terms
 from .source_weights import weighted_top_k
 from .semantic import SemanticRerank
-from .word_families import same_family
 from .store import IndexReader, StoredPassage
 
 # Questions longer than this are analysed only up to here: nobody asks a 100,000-character
@@ -208,25 +206,19 @@ class Answerer:
         self.follow_up = follow_up
         self.analyzer = analyzer or Analyzer()
         self.avg_sentence_terms = float(reader.info.meta.get("avg_sentence_terms", "12") or 12)
-        # The re-rank analyses ~10 passages per question: the memoised, result-identical
-        # analyser keeps that well under a millisecond (a custom analyser is used as given).
+        # The re-rank analyses ~10 passages per question: the memoised analyser keeps that well
+        # under a millisecond.
         self._expander = AcronymExpander(reader.acronyms)
         self._expand = self._expander.expand
-        plain = type(self.analyzer) is Analyzer
-        self._default = plain and self.analyzer.stopwords == english_stopwords()
-        fast = FastTerms(self.analyzer) if plain else None
-        self._terms = fast.terms if fast else self.analyzer.terms
-        self._question_terms = fast.question_terms if fast else self.analyzer.question_terms
-        # Only the memoised default analyser is known to be a pure function of the text; a custom
-        # one has its context analysed every time, as before.
-        self._contexts: dict[str, frozenset[str]] | None = {} if plain else None
-        self._raw = (fast or FastTerms(self.analyzer)).raw
+        self._terms = self.analyzer.terms
+        # The analyser is a pure function of the text: a context's terms are memoised (bounded).
+        self._contexts: dict[str, frozenset[str]] = {}
         # The speller stems hundreds of one-edit variants of a misspelt word: with an analyser of
-        # its own (for the default one), they never crowd the memo the passages' words are in.
-        spelling = Analyzer(stopwords=self.analyzer.stopwords) if plain else self.analyzer
-        self.speller = Speller(reader.bm25.vocabulary, reader.bm25.df, variant_terms(spelling) if plain else spelling.term,
-                               forget=spelling.forget if plain else None) if params.correct_typos else None
-        self._analyser = QuestionAnalyser(self.analyzer, self._question_terms, reader.bm25.df, self.speller)
+        # its own, they never crowd the memo the passages' words are in.
+        spelling = Analyzer()
+        self.speller = Speller(reader.bm25.vocabulary, reader.bm25.df, variant_terms(spelling),
+                               forget=spelling.forget) if params.correct_typos else None
+        self._analyser = QuestionAnalyser(self.analyzer, reader.bm25.df, self.speller)
         # The optional semantic re-rank (index/semantic.py); None: lexical only.
         self.semantic = SemanticRerank.for_reader(reader, params.semantic_weight) if params.semantic else None
 
@@ -353,7 +345,7 @@ class Answerer:
         term_of = self.analyzer.term
         for hit in hits:
             for text in (hit.passage.text, hit.passage.context):
-                tokens, mixed = self._raw(text)
+                tokens, mixed = self.analyzer.raw(text)
                 for token in tokens:
                     if term_of(fold_token(token, mixed)) == term:
                         return token
@@ -443,8 +435,8 @@ class Answerer:
 
     def _sentence_terms(self, sp: StoredPassage) -> list[Sequence[str]]:
         """Each sentence's terms after acronym expansion, as the re-rank scores them."""
-        # The index stores each sentence's terms as the default analyser makes them.
-        stored = sp.sentence_terms if sp.sentence_terms is not None and self._default else None
+        # The index stores each sentence's terms as the analyser makes them.
+        stored = sp.sentence_terms
         if stored is None:
             text = sp.passage.text
             stored = [self._terms(text[a:b]) for a, b in sp.sentences]
@@ -453,17 +445,14 @@ class Answerer:
         return [self._expand(t) for t in stored]
 
     def _context_terms(self, context: str, stored: Sequence[str] | None = None) -> frozenset[str]:
-        """A passage context's expanded terms, memoised (bounded) under the default analyser,
-        from the terms the index stored for it when there are (titles hold words no question
+        """A passage context's expanded terms, memoised (bounded), from the terms the index stored for it when there are (titles hold words no question
         used before, and stemming them is most of a cold question's re-rank)."""
         memo = self._contexts
-        if memo is None:
-            return frozenset(self._expand(self._terms(context)))
         try:
             return memo[context]
         except KeyError:
             pass
-        terms = frozenset(self._expand(stored if stored is not None and self._default else self._terms(context)))
+        terms = frozenset(self._expand(stored if stored is not None else self._terms(context)))
         if len(memo) >= CONTEXT_MEMO_LIMIT:
             memo.clear()
         memo[context] = terms
@@ -498,8 +487,8 @@ class Answerer:
         bm25 = self.reader.bm25
         same = stored is not None and stored.passage is passage
         context = self._context_terms(passage.context, stored.context_terms if same else None)
-        if same and self._default and stored.sentence_terms is not None:  # type: ignore[union-attr]
-            # Built by the default analyser (it stored the sentence terms): the passage's BM25
+        if same and stored.sentence_terms is not None:  # type: ignore[union-attr]
+            # The index stored the sentence terms: the passage's BM25
             # terms are exactly its expanded text terms plus its context's, so the postings
             # say which question terms it holds, without analysing its text again.
             held = bm25.held_by(stored.index, terms) | context  # type: ignore[union-attr]

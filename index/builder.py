@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .acronyms import AcronymMap
-from .analysis import Analyzer
+from .analysis import AcronymExpander, AcronymMap, Analyzer, sentence_spans
 from .bm25 import BM25Index, BM25Params
 from .corpus_warnings import CorpusWarning, WarningKind
-from .documents import READ_KINDS, Document, UnreadableDocument, corpus_folder, discover_files, load_document
+from .documents import READ_KINDS, Document, UnreadableDocument, corpus_folder, discover_files
+from .loading import load_document
 from .source_names import META_KEY as ROOTS_META_KEY
 from .source_names import encode_roots
 from .errors import EmptyCorpusError
@@ -30,8 +30,6 @@ from .html import html_text, parse_html
 from .passages import Passage, PassageParams, split_document
 from .pdf import is_pdf, parse_pdf
 from .doc_analysis import analyse_documents, learn_acronyms
-from .fastanalysis import AcronymExpander
-from .sentences import sentence_spans
 from .source_rules import SourceRules
 
 log = logging.getLogger(__name__)

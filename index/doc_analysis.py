@@ -10,7 +10,7 @@ anyone remembering to bump a version.
 Acronyms are learned over the whole corpus and injected into term lists, so they are *not* part
 of a document's analysis: the builder learns them from all documents' cached definitions (in
 document order, the rule `AcronymMap.learn` applies) and expands every passage again, which is
-cheap (`fastanalysis.AcronymExpander`).
+cheap (`analysis.AcronymExpander`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from functools import lru_cache
 from importlib import metadata, resources
 import multiprocessing
 
-from .acronyms import AcronymMap, find_definitions
-from .analysis import Analyzer, english_stopwords
+from .analysis import AcronymMap, Analyzer, find_definitions, sentence_spans
 from .documents import Document
 from .gc_pause import no_cyclic_gc
 from .passages import Passage, split_document
@@ -39,9 +38,11 @@ PARALLEL_ABOVE_CHARS = 4_000_000
 # Documents per task sent to a worker (amortises pickling; keeps both cores busy).
 _TASK_DOCS = 64
 
-_SHAPING_SOURCES = ("acronyms.py", "analysis.py", "comment_sections.py", "doc_analysis.py", "documents.py",
-                    "docx.py", "fastanalysis.py", "fastpunkt.py", "markdown.py", "normalize.py", "passages.py",
-                    "pdf.py", "sentences.py", "textdecode.py", "_termscan.c")
+# Paths inside the `index` package.
+_SHAPING_SOURCES = ("analysis/acronyms.py", "analysis/analyzer.py", "analysis/punkt.py", "analysis/sentences.py",
+                    "analysis/_termscan.c", "comment_sections.py", "doc_analysis.py", "documents.py", "docx.py",
+                    "loading.py", "markdown.py", "normalize.py", "passages.py", "pdf.py",
+                    "textdecode.py")
 # The libraries that read files into text: another version may read the same file differently.
 _SHAPING_PACKAGES = ("markdown-it-py", "pypdfium2", "python-docx")
 
@@ -83,29 +84,21 @@ def code_fingerprint() -> str:
 # Computing
 
 
-_FAST = None
+_ANALYZER: Analyzer | None = None
 
 
-def _fast_terms(analyzer: Analyzer):
-    from .fastanalysis import FastTerms
-
-    global _FAST
-    if analyzer is not None and type(analyzer) is not Analyzer:
-        return analyzer  # a custom analyser: use its own `terms`
-    if _FAST is None or (analyzer is not None and _FAST.analyzer.stopwords != analyzer.stopwords):
-        _FAST = FastTerms(analyzer)
-    return _FAST
-
-
-def _is_default(analyzer: Analyzer | None) -> bool:
-    return analyzer is None or (type(analyzer) is Analyzer and analyzer.stopwords == english_stopwords())
+def _process_analyzer() -> Analyzer:
+    """This process's analyser (in a forked worker: its own), its memos kept across documents."""
+    global _ANALYZER
+    if _ANALYZER is None:
+        _ANALYZER = Analyzer()
+    return _ANALYZER
 
 
 def analyse_document(doc: Document, passage_params, analyzer: Analyzer | None = None) -> DocAnalysis:
-    """The pure per-document part of the build (identical to the reference functions)."""
-    from .fastanalysis import sentence_and_passage_terms, sentence_spans
-
-    fast = _fast_terms(analyzer)
+    """The pure per-document part of the build (every `Analyzer` gives the same terms: `analyzer`
+    only brings its memos; None uses the process's)."""
+    analyzer = analyzer if analyzer is not None else _process_analyzer()
     passages = split_document(doc, passage_params)
     context_memo: dict[str, list[str]] = {}
     context: list[list[str]] = []
@@ -113,18 +106,14 @@ def analyse_document(doc: Document, passage_params, analyzer: Analyzer | None = 
         c = p.context
         terms = context_memo.get(c)
         if terms is None:
-            terms = context_memo[c] = fast.terms(c)
+            terms = context_memo[c] = analyzer.terms(c)
         context.append(terms)
     sentences = [sentence_spans(p.text) for p in passages]
     definitions = find_definitions(doc.text)
-    if not _is_default(analyzer):
-        # sentence terms are only stored for the default analyser (they stand in for what the
-        # Answerer's default analyser would compute at question time)
-        return DocAnalysis(passages, sentences, [fast.terms(p.text) for p in passages], context, definitions)
     body: list[list[str]] = []
     sentence_terms: list[str] = []
     for p, spans in zip(passages, sentences):
-        encoded, terms = sentence_and_passage_terms(fast, p.text, spans)
+        encoded, terms = analyzer.sentence_and_passage_terms(p.text, spans)
         body.append(terms)
         sentence_terms.append(encoded)
     return DocAnalysis(passages, sentences, body, context, definitions, sentence_terms)
@@ -163,20 +152,6 @@ def spans_json(spans: Sequence[tuple[int, int]]) -> str:
     return "[" + ", ".join([f"[{a}, {b}]" for a, b in spans]) + "]"
 
 
-def encode_sentence_terms(per_sentence: Sequence[Sequence[str]]) -> str:
-    return "\n".join(" ".join(t) for t in per_sentence)
-
-
-def decode_sentence_terms(encoded: str, n_sentences: int) -> list[list[str]] | None:
-    """Inverse of `encode_sentence_terms`; None when it does not hold `n_sentences` lines."""
-    if n_sentences == 0:
-        return [] if encoded == "" else None
-    lines = encoded.split("\n")
-    if len(lines) != n_sentences:
-        return None
-    return [line.split(" ") if line else [] for line in lines]
-
-
 # Set just before the worker pool forks, so workers read the documents from inherited memory
 # instead of receiving them pickled.
 _SHARED: tuple[Sequence[Document], object] | None = None
@@ -213,9 +188,8 @@ def analyse_documents(documents: Sequence[Document], params, analyzer: Analyzer,
     todo = list(range(len(documents)))
     chars = sum(len(d.text) for d in documents)
     workers = (os.cpu_count() or 1) if workers is None else workers
-    custom = type(analyzer) is not Analyzer or analyzer.stopwords != english_stopwords()
     with no_cyclic_gc():
-        if workers > 1 and chars > PARALLEL_ABOVE_CHARS and not custom:
+        if workers > 1 and chars > PARALLEL_ABOVE_CHARS:
             try:
                 _analyse_parallel(documents, todo, params.passages, workers, out)
             except BrokenProcessPool:  # e.g. a worker killed for memory: finish here
@@ -235,7 +209,7 @@ def learn_from_definitions(per_document: Iterable[Sequence[tuple[str, str]]], an
     """The acronym map from each document's definitions, in build order (the first
     definition of a short form wins, as in `AcronymMap.learn`). The same definition recurs
     across a large corpus, so each distinct one is analysed once."""
-    terms = _fast_terms(analyzer).terms
+    terms = analyzer.terms
     pairs: dict[str, tuple[str, ...]] = {}
     seen: set[tuple[str, str]] = set()
     for definitions in per_document:

@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from .comment_sections import comment_sections
 from .corpus_warnings import CorpusWarning, WarningKind
 from .normalize import normalize_text
 from .source_rules import SourceRules
-from .textdecode import NotText, decode_bom, decode_text
+from .textdecode import NotText, decode_text
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml", ".pdf", ".docx")
 # What a user is told citebot reads (a test checks it names every supported suffix).
@@ -214,37 +214,6 @@ def read_bytes_file(path: Path, max_bytes: int | None = None) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise UnreadableDocument(path, f"cannot be read ({exc.strerror or exc})") from exc
-
-
-def load_document(path: Path, display_path: str | None = None, max_bytes: int | None = None,
-                  root: Path | None = None) -> Document:
-    """Read and parse one corpus file (.html pages through the main-content extractor, .pdf
-    files through `pdf`, .docx files through `docx`). `root` is the corpus folder the file was
-    found in: a Markdown file's includes are read only from inside it."""
-    if path.suffix.lower() == ".pdf":
-        from .pdf import load_pdf
-
-        return load_pdf(path, display_path, max_bytes=max_bytes)
-    if path.suffix.lower() in HTML_SUFFIXES:
-        from .html import html_text, parse_html
-
-        data = read_bytes_file(path, max_bytes=max_bytes)
-        try:
-            found = decode_bom(data)
-        except NotText as exc:
-            raise UnreadableDocument(path, str(exc), WarningKind.BINARY) from exc
-        if found is None and b"\x00" in data[:8192]:
-            raise UnreadableDocument(path, "looks binary (contains NUL bytes)", WarningKind.BINARY)
-        text, encoding = found or html_text(data)
-        return replace(parse_html(text, display_path or str(path), kind="html"), encoding=encoding)
-    if path.suffix.lower() in DOCX_SUFFIXES:
-        from .docx import load_docx
-
-        return load_docx(path, display_path, max_bytes=max_bytes)
-    raw, encoding = read_text_file(path, max_bytes=max_bytes)
-    kind = "md" if path.suffix.lower() in (".md", ".markdown") else "txt"
-    return replace(parse_document(raw, display_path or str(path), kind=kind, source=path, root=root,
-                                  max_bytes=max_bytes), encoding=encoding)
 
 
 def corpus_folder(path: Path, folders: list[Path]) -> Path | None:

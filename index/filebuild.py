@@ -42,7 +42,8 @@ from .builder import (CorpusSource, DocumentKey, IndexParams, Progress, corpus_f
 from .corpus_warnings import CorpusWarning
 from .doc_analysis import (PARALLEL_ABOVE_CHARS, analyse_document, code_fingerprint, learn_from_definitions,
                            stored_document_fields, stored_passage_rows)
-from .documents import Document, UnreadableDocument, corpus_folder, discover_files, load_document
+from .documents import Document, UnreadableDocument, corpus_folder, discover_files
+from .loading import load_document
 from .gc_pause import no_cyclic_gc
 from .term_ids import GlobalTermIds, LocalTermIds
 from .source_names import META_KEY as ROOTS_META_KEY

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 
-from .answer_types import answer_type, holds_answer, question_words
+from .analysis import answer_type, holds_answer, question_words
 
 # A paragraph's label: a colon after one to five capitalised words (small joining words allowed
 # between them: "Grants and Budgets") at a sentence's start, then text. Matched at the sentence's

@@ -41,8 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .acronyms import AcronymMap
-from .analysis import ANALYZER_VERSION, Analyzer
+from .analysis import ANALYZER_VERSION, AcronymExpander, AcronymMap, Analyzer
 from .doc_analysis import (DocAnalysis, analyse_document, code_fingerprint, learn_from_definitions,
                            stored_document_fields, stored_passage_rows)
 from .source_names import META_KEY as ROOTS_META_KEY
@@ -54,8 +53,8 @@ from .builder import (CorpusSource, DocumentKey, IndexParams, corpus_fingerprint
                       split_sources)
 from .crawl import CrawlResult, SiteSource, page_state
 from .corpus_warnings import CorpusWarning
-from .documents import Document, UnreadableDocument, corpus_folder, discover_files, load_document
-from .fastanalysis import AcronymExpander
+from .documents import Document, UnreadableDocument, corpus_folder, discover_files
+from .loading import load_document
 from .fetch import WebSource
 
 log = logging.getLogger(__name__)

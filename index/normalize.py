@@ -10,19 +10,19 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_QUOTES = {
+QUOTES = {
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
     "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
     "\u00ab": '"', "\u00bb": '"',
 }
 # Zero-width and bidi control characters carry no words; dropping them keeps tokens intact.
-_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
+INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a-\u202e\u2066-\u2069"
+INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 # Other control characters (except tab and newline) would only confuse the block splitter.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_BYTES = bytes(range(0x00, 0x09)) + b"\x0b\x0c" + bytes(range(0x0e, 0x20)) + b"\x7f"
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_BYTES = bytes(range(0x00, 0x09)) + b"\x0b\x0c" + bytes(range(0x0e, 0x20)) + b"\x7f"
 # Any character that the quote or invisible step of `_normalize_line` would change.
-_QUOTE_OR_INVISIBLE = re.compile(f"[{''.join(_QUOTES)}{_INVISIBLE_CHARS}]")
+QUOTE_OR_INVISIBLE = re.compile(f"[{''.join(QUOTES)}{INVISIBLE_CHARS}]")
 
 
 def normalize_text(text: str) -> str:
@@ -50,19 +50,19 @@ def normalize_text(text: str) -> str:
     # Only a control character already in the input can be in the output (no other character's
     # NFKC form holds one, quotes become ASCII quotes), and looking for the control bytes in
     # the UTF-8 is far cheaper than the regex scan: the substitution runs only if one is there.
-    if any(byte in data for byte in _CONTROL_BYTES):
-        text = _CONTROL.sub(" ", text)
+    if any(byte in data for byte in CONTROL_BYTES):
+        text = CONTROL.sub(" ", text)
     return text
 
 
 def _normalize_line(line: str) -> str:
     """NFKC, then ASCII quotes, then no invisible characters, for one line of the text."""
     line = unicodedata.normalize("NFKC", line)
-    if _QUOTE_OR_INVISIBLE.search(line) is None:
+    if QUOTE_OR_INVISIBLE.search(line) is None:
         return line
     # One replace per quote present: str.translate with a table walks every character in
     # Python-level lookups (1.2 ms for a 26 kB article, 40x this).
-    for curly, straight in _QUOTES.items():
+    for curly, straight in QUOTES.items():
         if curly in line:
             line = line.replace(curly, straight)
-    return _INVISIBLE.sub("", line)
+    return INVISIBLE.sub("", line)

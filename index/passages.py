@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ._termscan import count_words
+from .analysis import count_words, sentence_spans
 from .documents import BYLINE, Block, Document
 from .pdf import page_span
-from .sentences import sentence_spans
 from .source_names import shown_name
 
 _WORD = re.compile(r"\S+")

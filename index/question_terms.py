@@ -30,7 +30,6 @@ from importlib import resources
 from pathlib import Path
 
 from .analysis import QUESTION_MEASURES, Analyzer, fold_token, raw_tokens
-from .fastanalysis import FastTerms
 from .spelling import Speller
 
 
@@ -125,27 +124,18 @@ class QuestionTerms:
 class QuestionAnalyser:
     """Turns questions into search terms for one index (see the module docstring)."""
 
-    def __init__(self, analyzer: Analyzer, question_terms: Callable[[str], list[str]], df: Callable[[str], int],
-                 speller: Speller | None) -> None:
-        """`question_terms` is the analyser's own question analysis (`FastTerms.question_terms`
-        for the default one; a custom analyser's is used as it is when its terms are not its
-        words' terms); `df` is the index's document frequency; `speller` corrects typos (None:
-        no correction)."""
+    def __init__(self, analyzer: Analyzer, df: Callable[[str], int], speller: Speller | None) -> None:
+        """`df` is the index's document frequency; `speller` corrects typos (None: no
+        correction). The analyser's question terms are its words' terms (`_words`; the tests
+        check it), so corrections can replace them word by word."""
         self.analyzer = analyzer
-        self._question_terms = question_terms
         self._df = df
         self.speller = speller
-        self._raw = FastTerms(analyzer).raw
-        # The default analyser's question terms are its words' terms (the tests check it).
-        self._default = type(analyzer) is Analyzer
 
     def analyse(self, question: str) -> QuestionTerms:
         """The question's search terms, corrections and English ranks."""
         words, names = self._words(question)
         terms = [t for _, t in words]
-        if not self._default and terms != self._question_terms(question):
-            # An analyser whose question terms are not its words' terms: its terms, as they are.
-            return QuestionTerms(self._question_terms(question))
         common = {t for typed, t in words if typed not in names}
         if all(map(self._df, terms)):
             return QuestionTerms(terms, (), _ranks(terms, common))
@@ -183,7 +173,7 @@ class QuestionAnalyser:
         words typed as names: capitalised after the first word, in a question not all in
         capitals. A name is not the English word it may spell ("Hamlet", "Jupiter"): it gets no
         English rank."""
-        tokens, mixed = self._raw(question)
+        tokens, mixed = self.analyzer.raw(question)
         names = frozenset(t for t in tokens[1:] if t[:1].isupper()) if mixed else frozenset()
         folded = [fold_token(t, mixed) for t in tokens]
         term = self.analyzer.term

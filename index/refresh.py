@@ -40,7 +40,8 @@ from pathlib import Path
 from .builder import CorpusSource, IndexParams, split_sources
 from .corpus_warnings import WarningKind
 from .crawl import CrawlResult, SiteSource, crawl_site, page_state
-from .documents import UnreadableDocument, discover_files, load_document
+from .documents import UnreadableDocument, discover_files
+from .loading import load_document
 from .errors import CitebotError
 from .fetch import PageCache, WebSource, fetch_sources_sync, is_url
 from .reindex import Finish, ReindexResult, rebuild_sync

@@ -28,11 +28,9 @@ from pathlib import Path
 import aiosqlite
 import numpy as np
 
-from .acronyms import AcronymMap
-from .analysis import ANALYZER_VERSION
+from .analysis import ANALYZER_VERSION, AcronymMap, decode_sentence_terms
 from .bm25 import BM25Index
-from .doc_analysis import (code_fingerprint, decode_sentence_terms, page_columns, stored_document_fields,
-                           stored_passage_rows)
+from .doc_analysis import code_fingerprint, page_columns, stored_document_fields, stored_passage_rows
 from .builder import BuiltIndex
 from .errors import (CorruptIndexError, IncompatibleIndexError, IndexLockedError, IndexMissingError,
                      IndexWriteError)

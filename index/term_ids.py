@@ -17,7 +17,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from ._termscan import number_terms
+from .analysis import number_terms
 
 
 class LocalTermIds:

@@ -19,7 +19,8 @@ import pytest
 from index.answering import Answerer
 from index.builder import IndexParams
 from index.comment_sections import ACTIONS, CONTROL, OPENING, thread_furniture
-from index.documents import COMMENT, HEADING, PARAGRAPH, load_document, parse_document
+from index.documents import COMMENT, HEADING, PARAGRAPH, parse_document
+from index.loading import load_document
 from index.html import parse_html
 from index.reindex import rebuild_sync
 from index.store import IndexReader

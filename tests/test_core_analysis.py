@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from nltk.stem.snowball import SnowballStemmer
 
-from index.acronyms import AcronymMap, find_definitions
+from index.analysis import AcronymMap, find_definitions
 from index.analysis import SHOUT, Analyzer, content_terms, english_stopwords, raw_tokens
 from index.answering import Answerer
-from index.documents import load_document
+from index.loading import load_document
 from index.store import IndexReader
 
 ROOT = Path(__file__).resolve().parent.parent

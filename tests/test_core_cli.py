@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from index.documents import load_document
+from index.loading import load_document
 from index.passages import split_document
 from index.store import read_info
 

@@ -1,6 +1,6 @@
 """The answering sentence: answer types, the highlight rule, and the eval figure that measures it.
 
-index/answer_types.py says what a question asks for and whether a sentence holds it;
+index/analysis/answer_types.py says what a question asks for and whether a sentence holds it;
 index/highlight.py chooses the sentence to highlight; index/evaluation.py reports how often the
 highlight holds an answer (`sentence_hit`). The end-to-end tests build real indexes of small
 news-style articles written here, in which the sentence that repeats the question (the lead) is
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from index.builder import IndexParams
-from index.answer_types import AnswerType, answer_type, holds_answer, question_words
+from index.analysis import AnswerType, answer_type, holds_answer, question_words
 from index.answering import Answerer, AnswerParams
 from index.evaluation import EvalQuestion, EvalSet, evaluate
 from index.highlight import SentenceChooser, heading_terms

@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from index.builder import build_from_documents, build_from_paths
-from index.documents import BYLINE, PARAGRAPH, Document, load_document, parse_document
+from index.documents import BYLINE, PARAGRAPH, Document, parse_document
+from index.loading import load_document
 from index.passages import AUTHOR_SECTION, Passage, PassageParams, split_document
-from index.sentences import sentence_spans, split_sentences
+from index.analysis import sentence_spans, split_sentences
+from index.analysis.reference import reference_sentence_spans
 from index.store import IndexReader, write_index
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -406,8 +408,6 @@ other | row"""
 
 
 def test_hard_wrapped_lines_are_one_text_while_lists_labels_and_code_stay_lines():
-    from index.fastanalysis import sentence_spans as fast_spans
-
     assert split_sentences(WRAPPED) == [
         "pyenv works by inserting a directory of shims at the front of your\nPATH, so that every command is "
         "found there first.",
@@ -415,7 +415,7 @@ def test_hard_wrapped_lines_are_one_text_while_lists_labels_and_code_stay_lines(
         "Short label", "- a list item", "- another item without a stop", "```", "code line one",
         "code line two", "```", "name | value", "other | row",
     ]
-    assert fast_spans(WRAPPED) == sentence_spans(WRAPPED)
+    assert sentence_spans(WRAPPED) == reference_sentence_spans(WRAPPED)
     # A short line followed by a capitalised one reads as a line of its own; followed by a
     # lower-case word, it carries on.
     assert split_sentences("Installed here\nThe next line") == ["Installed here", "The next line"]

@@ -19,15 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from index.acronyms import AcronymMap
-from index.analysis import Analyzer
+from index.analysis import AcronymExpander, AcronymMap, Analyzer, sentence_spans, text_terms_are_sentence_terms
+from index.analysis.reference import ReferenceAnalyzer, reference_expand
 from index.answering import Answer, Answerer, AnswerParams, Hit
-from index.fastanalysis import AcronymExpander, FastTerms, sentence_spans, text_terms_are_sentence_terms
 from index.highlight import SentenceChooser, heading_terms
 from index.rerank import (NUMBER_QUESTION, NUMBER_WORDS, PERSON_QUESTION, Features, QueryProfile, RerankWeights,
                           SpanTexts, _holds_name, _holds_number, candidate_features)
 from index.store import IndexReader
-from index.word_families import same_family
+from index.analysis import same_family
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -82,7 +81,7 @@ def reference_decide(a: Answerer, question: str, terms: list[str], expanded: lis
     for hit, sp in zip(found, stored):
         text = sp.passage.text
         sentences = [text[x:y] for x, y in sp.sentences]
-        stored_terms = sp.sentence_terms if sp.sentence_terms is not None and a._default else None
+        stored_terms = sp.sentence_terms
         if stored_terms is None:
             stored_terms = map(a._terms, sentences)
         sentence_terms = [a._expand(t) for t in stored_terms]
@@ -100,7 +99,7 @@ def reference_decide(a: Answerer, question: str, terms: list[str], expanded: lis
         best = chooser.choose(sentences, sentence_terms, headings, rank == 0)
         hits.append(Hit(rank + 1, total, raw, sp.passage, sp.sentences[best] if best is not None else None))
     have = set(a._expand(a._terms(hits[0].passage.text))) | set(a._expand(a._terms(hits[0].passage.context)))
-    have |= same_family(set(terms) - have, have)  # a word of the same family counts (index/word_families.py)
+    have |= same_family(set(terms) - have, have)  # a word of the same family counts (index/analysis/word_families.py)
     # Each term's Lucene IDF over the corpus plus english_prior passages of English, where a word
     # of English rank r is in min(1, common_rank / r) of them (index/decline.py).
     p = a.params
@@ -199,14 +198,14 @@ def test_expander_equals_acronym_map_on_partial_and_overlapping_long_forms() -> 
     expander = AcronymExpander(acronyms)
     for _ in range(5000):
         terms = [rng.choice(words) for _ in range(rng.randrange(0, 12))]
-        assert expander.expand(terms) == acronyms.expand(terms), terms
+        assert expander.expand(terms) == reference_expand(acronyms, terms), terms
 
 
 # --------------------------------------------------------------------------- text terms
 
 
 def test_text_terms_are_the_sentences_terms_where_claimed() -> None:
-    fast = FastTerms()
+    fast = Analyzer()
     texts = [p for p in ARTICLE.read_text(encoding="utf-8").split("\n\n") if p.strip()]
     texts += ["The U.S. Army met. Dr. Smith said so.", "US sanctions hit IT staff. WE ARE HERE.", "ALL CAPS. lower",
               "Don't stop-believing: o'clock isn't _under_score_ 3.14 x2.", "café naïve. ok", "a\r\nb. c",
@@ -217,7 +216,7 @@ def test_text_terms_are_the_sentences_terms_where_claimed() -> None:
         if text_terms_are_sentence_terms(text, spans):
             claimed += 1
             assert fast.terms(text) == list(chain.from_iterable(fast.terms(text[a:b]) for a, b in spans)), text
-            assert fast.terms(text) == Analyzer().terms(text), text
+            assert fast.terms(text) == ReferenceAnalyzer().terms(text), text
     assert claimed > len(texts) // 2
 
 

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 from index.analysis import Analyzer, fold_token
 from index.answering import Answerer, AnswerParams
-from index.fastanalysis import FastTerms
 from index.question_terms import (
     RARE_ENGLISH_RANK,
     corrected_question,
@@ -121,13 +120,13 @@ def test_corrected_question_replaces_whole_words_only() -> None:
 def article_words(answerer: Answerer) -> list[str]:
     """The article's words that are in the index (as a term, or as a stopword, which is none):
     not those of the comment form the parser drops."""
-    tokens, _ = FastTerms().raw(ARTICLE.read_text(encoding="utf-8"))
+    tokens, _ = Analyzer().raw(ARTICLE.read_text(encoding="utf-8"))
     term, df = Analyzer().term, answerer.reader.bm25.df
     return sorted(t for t in set(tokens) if (found := term(fold_token(t, True))) is None or df(found))
 
 
 async def test_a_question_of_corpus_words_is_never_changed(answerer: Answerer, article_words: list[str]) -> None:
-    plain = FastTerms().question_terms
+    plain = Analyzer().question_terms
 
     @given(st.lists(st.sampled_from(article_words), min_size=1, max_size=12), st.sampled_from(["", "?", "!"]))
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

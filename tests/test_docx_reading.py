@@ -19,7 +19,8 @@ import pytest
 from index.builder import load_corpus
 from index.corpus_warnings import WarningKind
 from index.docx import parse_docx
-from index.documents import HEADING, TITLE, UnreadableDocument, load_document
+from index.documents import HEADING, TITLE, UnreadableDocument
+from index.loading import load_document
 from index.passages import split_document
 
 CITEBOT = Path(sys.executable).with_name("citebot")

@@ -11,7 +11,8 @@ import pytest
 
 from index.builder import build_from_paths, load_corpus
 from index.corpus_warnings import WarningKind
-from index.documents import BYLINE, HEADING, TITLE, load_document, parse_document
+from index.documents import BYLINE, HEADING, TITLE, parse_document
+from index.loading import load_document
 from index.html import decode_html, parse_html
 from index.passages import split_document
 

@@ -13,7 +13,7 @@ import pytest
 from fixtures.web_server import PageServer
 from index.builder import build_from_paths, load_corpus
 from index.corpus_warnings import WarningKind
-from index.documents import load_document
+from index.loading import load_document
 from index.fetch import FetchOptions, WebSource, check_url, is_public_address, RefusedError, USER_AGENT
 
 TESTS = Path(__file__).resolve().parent

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from index.builder import load_corpus
-from index.documents import BYLINE, CHROME, HEADING, PARAGRAPH, TITLE, load_document, parse_document
+from index.documents import BYLINE, CHROME, HEADING, PARAGRAPH, TITLE, parse_document
+from index.loading import load_document
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

@@ -19,11 +19,12 @@ from index.answering import Answerer, AnswerParams
 from index.builder import IndexParams, load_corpus
 from index.corpus_warnings import WarningKind, count_skipped, summarise
 from index.doc_analysis import _SHAPING_SOURCES
-from index.documents import HEADING, Document, load_document, parse_document
+from index.documents import HEADING, Document, parse_document
+from index.loading import load_document
 from index.highlight import code_sentences
 from index.passages import Passage, split_document
 from index.reindex import rebuild_sync
-from index.sentences import sentence_spans
+from index.analysis import sentence_spans
 from index.store import IndexReader
 
 SITE = Path(__file__).parent / "fixtures" / "mkdocs"

@@ -19,7 +19,8 @@ from pdf_fixtures import (REPORT_AUTHOR, REPORT_TITLE, SPRING, TREATMENT, MadePd
 
 from index.builder import load_corpus
 from index.corpus_warnings import WarningKind, summarise
-from index.documents import HEADING, PARAGRAPH, TITLE, Document, UnreadableDocument, load_document
+from index.documents import HEADING, PARAGRAPH, TITLE, Document, UnreadableDocument
+from index.loading import load_document
 from index.passages import Passage, split_document
 from index.pdf import Line, page_span, rebuild
 

@@ -19,17 +19,14 @@ import numpy as np
 import pytest
 
 import index.doc_analysis as doc_analysis
-from index.acronyms import AcronymMap
-from index.analysis import Analyzer
-from index.doc_analysis import decode_sentence_terms
+from index.analysis import AcronymExpander, AcronymMap, Analyzer, chars_agree, decode_sentence_terms, is_mixed, sentence_spans
+from index.analysis.reference import ReferenceAnalyzer, reference_expand, reference_sentence_spans
 from index.bm25 import LuceneBM25
 from index.builder import BuiltIndex, IndexParams, build_from_documents, build_reference, load_corpus, passage_terms
 from index.documents import parse_document
 from index.normalize import normalize_text
-from index.fastanalysis import AcronymExpander, FastTerms, sentence_and_passage_terms, sentence_spans
 from index.passages import Passage
 from index.reindex import rebuild_sync
-from index.sentences import sentence_spans as reference_spans
 from index.store import IndexReader
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,13 +80,13 @@ def assert_same_index(a: BuiltIndex, b: BuiltIndex) -> None:
 
 
 def test_fast_terms_match_the_analyzer_on_awkward_text() -> None:
-    analyzer, fast = Analyzer(), FastTerms()
+    analyzer, fast = ReferenceAnalyzer(), Analyzer()
     texts = AWKWARD + ARTICLE.read_text(encoding="utf-8").split("\n\n")
     for text in texts * 2:  # the second round runs on warm memos
         assert fast.terms(text) == analyzer.terms(text), text
-        spans = reference_spans(text)
+        spans = reference_sentence_spans(text)
         assert sentence_spans(text) == spans, text
-        encoded, whole = sentence_and_passage_terms(fast, text, spans)
+        encoded, whole = fast.sentence_and_passage_terms(text, spans)
         assert whole == analyzer.terms(text), text
         assert decode_sentence_terms(encoded, len(spans)) == [analyzer.terms(text[a:b]) for a, b in spans], text
 
@@ -102,18 +99,18 @@ PIECES = ["U.S.", "a.b", " ", "  ", "\t", "\n", "rock'n'roll", "'", "don't", "IT
 
 def test_sentence_and_passage_terms_match_the_analyzer_on_random_text() -> None:
     """Random text, raw and normalised (the shape a parsed passage has, which takes the
-    in-place path `FastTerms.clean_text_terms`), against the analyser sentence by sentence."""
-    analyzer, fast = Analyzer(), FastTerms()
+    in-place path `Analyzer.passage_terms`), against the analyser sentence by sentence."""
+    analyzer, fast = ReferenceAnalyzer(), Analyzer()
     rng = random.Random(5)
     clean = 0
     for _ in range(3000):
         raw = "".join(rng.choice(PIECES) for _ in range(rng.randrange(0, 25)))
         for text in (raw, normalize_text(raw)):
-            spans = reference_spans(text)
+            spans = reference_sentence_spans(text)
             if rng.random() < 0.3:  # any spans: cuts inside words, gaps holding words
                 cuts = sorted(rng.randrange(len(text) + 1) for _ in range(2 * rng.randrange(4)))
                 spans = list(zip(cuts[::2], cuts[1::2]))
-            encoded, whole = sentence_and_passage_terms(fast, text, spans)
+            encoded, whole = fast.sentence_and_passage_terms(text, spans)
             assert decode_sentence_terms(encoded, len(spans)) == [analyzer.terms(text[a:b]) for a, b in spans], text
             assert whole == analyzer.terms(text), text
             clean += fast.passage_terms(text, spans) is not None
@@ -128,7 +125,8 @@ def test_acronym_expander_matches_acronym_map() -> None:
     expander = AcronymExpander(acronyms)
     for _ in range(2000):
         terms = [rng.choice(words) for _ in range(rng.randrange(0, 12))]
-        assert expander.expand(terms) == acronyms.expand(terms), terms
+        assert expander.expand(terms) == reference_expand(acronyms, terms), terms
+        assert acronyms.expand(terms) == expander.expand(terms), terms
 
 
 @pytest.mark.parametrize("parallel", [False, True])
@@ -139,11 +137,13 @@ def test_fast_build_equals_reference_build(tmp_path: Path, monkeypatch: pytest.M
         monkeypatch.setattr(doc_analysis, "PARALLEL_ABOVE_CHARS", 0)
     params = IndexParams(context_weight=2)
     fast = build_from_documents(documents, params, workers=2 if parallel else 1)
-    reference = build_reference(documents, params)
+    reference = build_reference(documents, params, analyzer=ReferenceAnalyzer())
     assert fast.acronyms.pairs, "the corpus defines acronyms"
     assert_same_index(fast, reference)
+    # Both builds split sentences with the live splitter: it gives nltk's Punkt spans.
+    assert reference.sentences == [reference_sentence_spans(p.text) for p in reference.passages]
     # The stored sentence terms are what the answer-time analyser would compute.
-    analyzer = Analyzer()
+    analyzer = ReferenceAnalyzer()
     for a in fast.analyses:
         for p, spans, encoded in zip(a.passages, a.sentences, a.sentence_terms):
             assert decode_sentence_terms(encoded, len(spans)) == [analyzer.terms(p.text[x:y]) for x, y in spans]
@@ -173,8 +173,8 @@ def test_reindexed_file_ranks_exactly_as_rank_bm25(tmp_path: Path) -> None:
     # Through the store: the reindex command's file ranks exactly as rank_bm25 on the
     # reference term lists.
     rebuild_sync([corpus], db, params)
-    reference = build_reference(documents, params)
-    analyzer = Analyzer()
+    reference = build_reference(documents, params, analyzer=ReferenceAnalyzer())
+    analyzer = ReferenceAnalyzer()
     ref = LuceneBM25([passage_terms(p, analyzer, reference.acronyms, params.context_weight)[0]
                       for p in reference.passages], k1=params.bm25.k1, b=params.bm25.b)
 
@@ -186,7 +186,7 @@ def test_reindexed_file_ranks_exactly_as_rank_bm25(tmp_path: Path) -> None:
             assert [unnamed(s.passage) for s in stored] == reference.passages  # (the reader adds `name`)
             for question in ("When will the ISS be deorbited?", "What is the DSN?", "Who leads Roscosmos?",
                              "lunar orbital platform", "space station agreement"):
-                terms = reader.acronyms.expand(analyzer.question_terms(question))
+                terms = reference_expand(reader.acronyms, analyzer.question_terms(question))
                 scores = ref.get_scores(terms)
                 cand = np.flatnonzero(scores > 0)
                 top = cand[np.lexsort((cand, -scores[cand]))[:10]]
@@ -201,32 +201,30 @@ def test_reindexed_file_ranks_exactly_as_rank_bm25(tmp_path: Path) -> None:
 
 def test_mixed_case_check_equals_islower_on_any_slice() -> None:
     """The regex shortcut for ASCII text asks exactly `any(c.islower() ...)` of the slice."""
-    from index.fastanalysis import _mixed
-
     rng = random.Random(2)
     chars = [chr(i) for i in range(128)] + ["é", "ª", "İ", "ß", "Σ"]
     for _ in range(20000):
         text = "".join(rng.choice(chars) for _ in range(rng.randrange(0, 10)))
         a, b = sorted(rng.randrange(0, len(text) + 1) for _ in range(2))
-        assert _mixed(text, a, b) == any(c.islower() for c in text[a:b]), (text, a, b)
-        assert _mixed(text) == any(c.islower() for c in text)
+        assert is_mixed(text, a, b) == any(c.islower() for c in text[a:b]), (text, a, b)
+        assert is_mixed(text) == any(c.islower() for c in text)
 
 
 def test_passage_terms_declines_exactly_the_texts_that_are_not_clean() -> None:
     """`passage_terms` (C, and Python for what needs it) takes a text exactly when it is clean
     by definition, on text holding quotes, invisible and control characters, surrogates,
     compatibility forms and combining marks."""
-    from index.normalize import _CONTROL
+    from index.normalize import CONTROL
 
-    fast = FastTerms()
+    fast = Analyzer()
     pieces = PIECES + ["\ud800", "\udfff", "\u2018", "\u00ab", "\u200d", "\u2066", "\ufeff", "a\u0308", "\u00e4",
                        "\u212b", "\u1e9b\u0323", "\x00", "\x1f"]
     rng = random.Random(8)
     seen = {True: 0, False: 0}
     for _ in range(20000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
-        definition = ("\r" not in text and _CONTROL.search(text) is None
-                      and (text.isascii() or (normalize_text(text) == text and fast._chars_agree(text))))
+        definition = ("\r" not in text and CONTROL.search(text) is None
+                      and (text.isascii() or (normalize_text(text) == text and chars_agree(text))))
         assert (fast.passage_terms(text, [(0, len(text))]) is not None) == definition, repr(text)
         seen[definition and not text.isascii()] += 1
     assert seen[True] > 500 and seen[False] > 500  # both answers, for non-ASCII text
@@ -237,15 +235,15 @@ def test_normalize_text_is_its_steps_applied_in_turn() -> None:
     step applied to the whole text in turn."""
     import unicodedata
 
-    from index.normalize import _CONTROL, _INVISIBLE, _QUOTES
+    from index.normalize import CONTROL, INVISIBLE, QUOTES
 
     def reference(text: str) -> str:
         text = text.encode("utf-8", "replace").decode("utf-8")
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         text = unicodedata.normalize("NFKC", text)
-        for curly, straight in _QUOTES.items():
+        for curly, straight in QUOTES.items():
             text = text.replace(curly, straight)
-        return _CONTROL.sub(" ", _INVISIBLE.sub("", text))
+        return CONTROL.sub(" ", INVISIBLE.sub("", text))
 
     pieces = PIECES + ["\ud800", "\u2018", "\u201d", "\u00ab", "\u200d", "\u2066", "\ufeff", "a\u0308", "\u00e4",
                        "\u212b", "\u1e9b\u0323", "\x00", "\x1f", "\r\n", "\n\u0301", "\u2032"]
@@ -267,9 +265,9 @@ def test_spans_json_is_json_dumps() -> None:
 
 
 def test_fast_question_terms_match_the_analyzer() -> None:
-    """Answerer analyses questions with `FastTerms.question_terms`; it must give the analyser's
+    """Answerer analyses questions with `Analyzer.question_terms`; it must give the reference's
     terms, measure words after "how" dropped, on any text."""
-    analyzer, fast = Analyzer(), FastTerms()
+    analyzer, fast = ReferenceAnalyzer(), Analyzer()
     pieces = PIECES + ["how", "How", "HOW", "long", "many", "much", "Long", "MANY", " how long ", "how how much",
                        "?", "How long will the ISS keep operating?"]
     rng = random.Random(16)
@@ -293,17 +291,3 @@ def test_can_expand_is_false_only_where_expand_copies() -> None:
         else:
             assert any(set(s) & {"russian", "deep"} for s in sentences)
     assert seen[True] and seen[False]
-
-
-def test_fast_terms_match_an_analyzer_with_its_own_stopwords() -> None:
-    """FastTerms serves any `Analyzer`, custom stopwords included (the build and the Answerer
-    use it for them); its terms and question terms must still be that analyser's. The SHOUT
-    mark of an all-capitals word follows NLTK's English list, as `raw_tokens` does."""
-    analyzer = Analyzer(stopwords=frozenset({"nasa", "moon", "how", "it"}))
-    fast = FastTerms(analyzer)
-    pieces = PIECES + ["NASA", "Moon", "MOON", "nasa", "how long", "How many", "IT", "US", "THE"]
-    rng = random.Random(18)
-    for _ in range(10000):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 14)))
-        assert fast.terms(text) == analyzer.terms(text), repr(text)
-        assert fast.question_terms(text) == analyzer.question_terms(text), repr(text)

@@ -22,7 +22,8 @@ from conftest import BUNDLED_ARTICLE, TOKEN
 
 from index.analysis import Analyzer
 from index.answering import OFFLOAD_ABOVE_PASSAGES
-from index.doc_analysis import DocAnalysis, encode_sentence_terms
+from index.analysis import AcronymMap, encode_sentence_terms
+from index.doc_analysis import DocAnalysis
 from index.bm25 import BM25Index
 from index.builder import BuiltIndex, IndexParams
 from index.documents import parse_document
@@ -55,8 +56,7 @@ def synthetic_index(n: int) -> BuiltIndex:
         term_lists.append(s1 + s2 + ["synthet"])
     analysis = DocAnalysis(passages, sentences, [], [["synthet"]] * n, [], sentence_terms)
     return BuiltIndex(documents=[doc], passages=passages, sentences=sentences,
-                      bm25=BM25Index.build(term_lists, IndexParams().bm25), acronyms=__import__(
-                          "index.acronyms", fromlist=["AcronymMap"]).AcronymMap(),
+                      bm25=BM25Index.build(term_lists, IndexParams().bm25), acronyms=AcronymMap(),
                       params=IndexParams(), analyzer_version=analyzer.version, fingerprint="synthetic",
                       analyses=[analysis])
 

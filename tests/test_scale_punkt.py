@@ -1,7 +1,7 @@
-"""`index.fastpunkt.line_spans` gives exactly nltk's Punkt spans with the shipped parameters.
+"""`index.analysis.punkt.line_spans` gives exactly nltk's Punkt spans with the shipped parameters.
 
 The fast splitter re-derives Punkt's decisions for our fixed parameters, so any drift from
-`_tokenizer().span_tokenize` would silently move sentence boundaries in the index. These tests
+`punkt_tokenizer().span_tokenize` would silently move sentence boundaries in the index. These tests
 compare the two on the bundled article, on SQuAD paragraphs, on hand-written lines aimed at each
 rule (abbreviations, initials, numbers, ellipses, closing quotes, odd white space, non-ASCII) and
 on generated lines built from those same pieces.
@@ -18,9 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nltk.tokenize.punkt import PunktLanguageVars, PunktSentenceTokenizer, PunktToken
 
-from index import fastpunkt
-from index.fastpunkt import line_spans
-from index.sentences import ABBREVIATIONS, _tokenizer
+from index.analysis import punkt
+from index.analysis.punkt import ABBREVIATIONS, line_spans, punkt_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -29,7 +28,7 @@ SQUAD_PARAGRAPHS = 400
 
 
 def reference(line: str) -> list[tuple[int, int]]:
-    return list(_tokenizer().span_tokenize(line))
+    return list(punkt_tokenizer().span_tokenize(line))
 
 
 def assert_same(line: str) -> None:
@@ -100,8 +99,8 @@ def _compact(verbose_pattern: str) -> str:
 
 
 def test_nltk_patterns_are_the_ones_reimplemented() -> None:
-    """fastpunkt spells these patterns and constants for `re`; a new nltk that changes them
-    needs fastpunkt re-derived."""
+    """punkt spells these patterns and constants for `re`; a new nltk that changes them
+    needs punkt re-derived."""
     lv = PunktLanguageVars()
     assert lv.sent_end_chars == (".", "?", "!")
     assert lv._re_word_start == r"[^\(\"\`{\[:;&\#\*@\)}\]\-,]"
@@ -112,14 +111,14 @@ def test_nltk_patterns_are_the_ones_reimplemented() -> None:
     assert _compact(lv._period_context_fmt) == (
         r"%(SentEndChars)s(?=(?P<after_tok>%(NonWord)s|\s+(?P<next_tok>\S+)))")
     non_word = {chr(i) for i in range(0x10000) if re.fullmatch(lv._re_non_word_chars, chr(i))}
-    assert non_word == set(fastpunkt._NON_WORD_CHARS)
-    assert non_word == {chr(i) for i in range(0x10000) if re.fullmatch(fastpunkt._NON_WORD, chr(i))}
+    assert non_word == set(punkt._NON_WORD_CHARS)
+    assert non_word == {chr(i) for i in range(0x10000) if re.fullmatch(punkt._NON_WORD, chr(i))}
     assert lv.re_boundary_realignment.pattern == r'["\')\]}\u2018\u2019\u201c\u201d\xab\xbb]+?(?:\s+|(?=--)|$)'
     assert PunktToken._RE_NUMERIC.pattern == r"^-?[\.,]?\d[\d,\.-]*\.?$"
     assert PunktToken._RE_INITIAL.pattern == r"[^\W\d]\.$"
     assert PunktToken._RE_ELLIPSIS.pattern == r"\.\.+$"
     assert PunktSentenceTokenizer.PUNCTUATION == tuple(";:,.!?")
-    params = _tokenizer()._params
+    params = punkt_tokenizer()._params
     assert params.abbrev_types == set(ABBREVIATIONS)
     assert not params.collocations and not params.sent_starters and not any(params.ortho_context.values())
 
@@ -200,4 +199,4 @@ def test_generated_contexts_decide_as_nltk(context: str) -> None:
     the contexts the lines above happen to produce."""
     if "\x1c" in context:
         return  # such lines go to nltk, never to the decision
-    assert fastpunkt._contains_sentbreak(context) == _tokenizer().text_contains_sentbreak(context)
+    assert punkt._contains_sentbreak(context) == punkt_tokenizer().text_contains_sentbreak(context)

@@ -1,4 +1,4 @@
-"""The compiled scanner (`index._termscan`) against the Python it replaces.
+"""The compiled scanner (`index.analysis._termscan`) against the Python it replaces.
 
 `scan_passage` must find exactly the tokens that `re.findall` finds with the analyser's word
 pattern (after the analyser's "X.Y." rewriting), in any clean text, ASCII or not; map them
@@ -16,14 +16,11 @@ import sys
 
 import pytest
 
-from index._termscan import TermTable, count_words, number_terms, scan_passage
-from index.analysis import _DOTTED
-from index.doc_analysis import encode_sentence_terms
-from index.fastanalysis import _WORD_RE, _dotted
-from index.normalize import _CONTROL, _QUOTE_OR_INVISIBLE
+from index.analysis import DOTTED, WORD_RE, TermTable, count_words, encode_sentence_terms, number_terms, scan_passage, undot
+from index.normalize import CONTROL, QUOTE_OR_INVISIBLE
 
 WORDISH = re.compile(r"[^\W_]|'")
-UNCLEAN = re.compile(f"\r|{_CONTROL.pattern}|{_QUOTE_OR_INVISIBLE.pattern}|[\ud800-\udfff]")
+UNCLEAN = re.compile(f"\r|{CONTROL.pattern}|{QUOTE_OR_INVISIBLE.pattern}|[\ud800-\udfff]")
 
 # Word characters, apostrophes in every position, "X.Y." runs and near misses, and non-ASCII
 # characters of several kinds: letters (1-, 2- and 4-byte storage), digits in other scripts,
@@ -55,7 +52,7 @@ def has_lower(text: str) -> bool:
 
 def tokens(text: str) -> list[str]:
     """The analyser's raw tokens of clean text: "X.Y." runs rewritten, then the word pattern."""
-    return _WORD_RE.findall(_DOTTED.sub(_dotted, text))
+    return WORD_RE.findall(DOTTED.sub(undot, text))
 
 
 def run_together(text: str, spans: list[tuple[int, int]]) -> bool:
@@ -111,7 +108,7 @@ def test_every_code_point_is_a_word_character_exactly_when_re_says_so() -> None:
         found = scan_passage(c, [(0, 1)], plain, mixed)
         if UNCLEAN.match(c):
             assert found is None, hex(cp)
-        elif _WORD_RE.fullmatch(c):
+        elif WORD_RE.fullmatch(c):
             assert found == ([[], [c]] if c.islower() else [[c], []]), hex(cp)
         else:
             assert found == ("", []), hex(cp)

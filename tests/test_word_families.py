@@ -1,4 +1,4 @@
-"""Word families for the decline rule (index/word_families.py): a paraphrase that swaps a word
+"""Word families for the decline rule (index/analysis/word_families.py): a paraphrase that swaps a word
 for another of its family still counts, a short stem joins nothing."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from index.analysis import Analyzer
 from index.answering import Answerer
-from index.word_families import MIN_FAMILY_STEM, family, same_family
+from index.analysis.word_families import MIN_FAMILY_STEM, family, same_family
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from .analysis import Analyzer
+from .analyzer import Analyzer
 
 _DEFINITION = re.compile(r"\(([A-Z][A-Za-z0-9\-&]{1,9})\)")
 _WORDS_BEFORE = re.compile(r"[\w'&\-]+")
@@ -60,7 +60,9 @@ class AcronymMap:
     """Short-form term <-> long-form terms, in the analyser's vocabulary."""
 
     def __init__(self, pairs: dict[str, tuple[str, ...]] | None = None) -> None:
+        # Fixed once made: `expand` indexes the pairs on first use.
         self.pairs: dict[str, tuple[str, ...]] = dict(pairs or {})
+        self._expander: AcronymExpander | None = None
 
     @classmethod
     def learn(cls, texts: Iterable[str], analyzer: Analyzer) -> "AcronymMap":
@@ -82,11 +84,11 @@ class AcronymMap:
         form (never the long form's words) keeps an acronym in a question from dragging in
         every passage that mentions "space" or "station". A long form directly followed by its
         acronym (the definition itself) is not counted twice.
+        (`AcronymExpander.expand`; the plain scan of every pair is `reference.reference_expand`.)
         """
-        out = list(terms)
-        for short, long_terms in self.pairs.items():
-            append_short_forms(terms, short, long_terms, out)
-        return out
+        if self._expander is None:
+            self._expander = AcronymExpander(self)
+        return self._expander.expand(terms)
 
     def to_rows(self) -> list[tuple[str, str]]:
         return [(short, " ".join(long_terms)) for short, long_terms in sorted(self.pairs.items())]
@@ -108,3 +110,41 @@ def append_short_forms(terms: Sequence[str], short: str, long_terms: tuple[str, 
             i += n
         else:
             i += 1
+
+
+class AcronymExpander:
+    """`AcronymMap.expand`, touching only the pairs whose long form can start in the terms."""
+
+    def __init__(self, acronyms: AcronymMap) -> None:
+        self.acronyms = acronyms
+        self.pairs = list(acronyms.pairs.items())
+        self.exact = all(len(long) >= 1 for _, long in self.pairs)
+        self.firsts: dict[str, list[int]] = {}
+        for i, (_, long) in enumerate(self.pairs):
+            if long:
+                self.firsts.setdefault(long[0], []).append(i)
+        self._first_set = frozenset(self.firsts)
+
+    def can_expand(self, terms: Iterable[str]) -> bool:
+        """Whether `expand` could append anything to a sequence drawn from `terms` (one test for
+        the terms of many sentences: where it is False, each `expand` is a copy)."""
+        return not self.exact or not self._first_set.isdisjoint(terms)
+
+    def expand(self, terms: Sequence[str]) -> list[str]:
+        """Append the short form for each spelled-out long form in `terms` (`AcronymMap.expand`)."""
+        out = list(terms)
+        if not self.exact:  # an empty long form: every pair, in order, as the definition says
+            for short, long_terms in self.pairs:
+                append_short_forms(terms, short, long_terms, out)
+            return out
+        if self._first_set.isdisjoint(terms):
+            return out
+        # Only a pair whose long form has all its terms present can append anything; long
+        # forms start with common words ("american", "command"), so most candidates drop here.
+        present = set(terms)
+        hits = sorted(i for f in self._first_set.intersection(present) for i in self.firsts[f]
+                      if present.issuperset(self.pairs[i][1]))
+        for i in hits:
+            short, long_terms = self.pairs[i]
+            append_short_forms(terms, short, long_terms, out)
+        return out

@@ -1,13 +1,19 @@
-"""Punkt sentence spans of one line, equal to nltk's and six to ten times cheaper.
+"""Punkt sentence spans of one line: nltk's Punkt with the shipped abbreviations, redone.
+
+Punkt's pretrained English model lives in nltk_data, which would need a download. Its
+algorithm works without training as long as it knows the abbreviations, so we ship the list
+(ABBREVIATIONS): common English abbreviations and all single letters (initials such as
+"Joseph P. Chacko"). `punkt_tokenizer()` is nltk's tokenizer with those parameters.
 
 Sentence splitting was the largest single cost of building the index: nltk's
 `PunktSentenceTokenizer.span_tokenize` runs every pattern through the `regex` engine under a
 timeout wrapper, chains four generators, builds a `PunktToken` object per word and re-tokenises
-each candidate's context. With the parameters `index.sentences` ships (abbreviations only: no
+each candidate's context. With the parameters shipped here (abbreviations only: no
 collocations, no frequent sentence starters, an empty orthographic context) most of that work
-decides nothing, so this module redoes the same steps directly with `re` and plain functions.
+decides nothing, so this module redoes the same steps directly with `re` and plain functions,
+six to ten times cheaper.
 
-`line_spans(line)` == `list(index.sentences._tokenizer().span_tokenize(line))` for every `str`
+`line_spans(line)` == `list(punkt_tokenizer().span_tokenize(line))` for every `str`
 without "\\n" (tests/test_scale_punkt.py compares them on real, hand-written and generated
 text). It follows nltk step by step:
 
@@ -30,12 +36,30 @@ token is ASCII.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from nltk.tokenize.punkt import PunktToken
+from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer, PunktToken
 
-from .sentences import ABBREVIATIONS, _tokenizer
+__all__ = ["ABBREVIATIONS", "line_spans", "punkt_tokenizer"]
 
-__all__ = ["line_spans"]
+# Lower-case, without the final period, as Punkt stores them ("u.s" matches "U.S.").
+ABBREVIATIONS: frozenset[str] = frozenset(
+    """
+    mr mrs ms dr prof sr jr st mt ft gen col lt sgt capt cmdr adm gov sen rep pres hon rev fr
+    inc ltd co corp llc plc bros dept univ assn est approx vs etc al e.g i.e cf viz ca
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun
+    u.s u.s.a u.k u.n e.u d.c n.y l.a a.m p.m ph.d m.d b.a m.a m.b.a b.sc m.sc no nos vol pp fig
+    """.split()
+) | frozenset("abcdefghijklmnopqrstuvwxyz")
+
+
+@lru_cache(maxsize=1)
+def punkt_tokenizer() -> PunktSentenceTokenizer:
+    """nltk's Punkt with ABBREVIATIONS as its only parameters (no collocations, no sentence
+    starters, no orthographic context): what `line_spans` computes, and its fallback."""
+    params = PunktParameters()
+    params.abbrev_types = set(ABBREVIATIONS)
+    return PunktSentenceTokenizer(params)
 
 # nltk's PunktLanguageVars patterns, spelled for `re` (the test checks nltk still uses these).
 _NON_WORD = r"""[)";}\]*:@'({\[\u2018\u2019\u201c\u201d\xab\xbb?!]"""
@@ -285,10 +309,10 @@ def _realign(line: str, slices: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def line_spans(line: str) -> list[tuple[int, int]]:
-    """`list(_tokenizer().span_tokenize(line))` for one line (no "\\n"): the character spans of
+    """`list(punkt_tokenizer().span_tokenize(line))` for one line (no "\\n"): the character spans of
     its sentences, with closing quotes and brackets moved onto the sentence they close."""
     if "\n" in line or "\x1c" in line or "\x1d" in line or "\x1e" in line or "\x1f" in line:
-        return list(_tokenizer().span_tokenize(line))
+        return list(punkt_tokenizer().span_tokenize(line))
     if "?" in line or "!" in line:
         slices, closers = _slices_any(line)
     else:

@@ -1,34 +1,15 @@
-"""Sentence splitting with nltk's Punkt, fully offline.
+"""Sentence splitting: Punkt within each run of prose lines, fully offline.
 
-Punkt's pretrained English model lives in nltk_data, which would need a download. Its
-algorithm works without training as long as it knows the abbreviations, so we ship the list:
-common English abbreviations and all single letters (initials such as "Joseph P. Chacko").
+`punkt.line_spans` splits one line as nltk's Punkt would with the shipped abbreviations;
+this module decides which lines of a block read as one text (`line_runs`). The same rules
+spelled with nltk itself are `reference.reference_sentence_spans` (the tests compare them).
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
-
-# Lower-case, without the final period, as Punkt stores them ("u.s" matches "U.S.").
-ABBREVIATIONS: frozenset[str] = frozenset(
-    """
-    mr mrs ms dr prof sr jr st mt ft gen col lt sgt capt cmdr adm gov sen rep pres hon rev fr
-    inc ltd co corp llc plc bros dept univ assn est approx vs etc al e.g i.e cf viz ca
-    jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun
-    u.s u.s.a u.k u.n e.u d.c n.y l.a a.m p.m ph.d m.d b.a m.a m.b.a b.sc m.sc no nos vol pp fig
-    """.split()
-) | frozenset("abcdefghijklmnopqrstuvwxyz")
-
-
-@lru_cache(maxsize=1)
-def _tokenizer() -> PunktSentenceTokenizer:
-    params = PunktParameters()
-    params.abbrev_types = set(ABBREVIATIONS)
-    return PunktSentenceTokenizer(params)
-
+from .punkt import line_spans
 
 # A line break inside a block ends a sentence unless the next line carries the sentence on:
 # hard-wrapped prose (a Markdown README, a plain-text manual) breaks lines wherever the width
@@ -87,10 +68,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     (`line_runs`): a block such as a list or "Label:\\nText" has no final punctuation on its
     lines, yet each line reads as its own sentence, while hard-wrapped prose is one text.
     """
+    if "\n" not in text:
+        return line_spans(text) if text.strip() else []
     spans: list[tuple[int, int]] = []
     for start, end in line_runs(text):
-        run = text[start:end].replace("\n", " ")
-        for a, b in _tokenizer().span_tokenize(run):
+        run = text[start:end]
+        for a, b in line_spans(run.replace("\n", " ") if "\n" in run else run):
             spans.append((start + a, start + b))
     return spans
 

@@ -296,9 +296,9 @@ is_wordish(Py_UCS4 c)
     return c == '\'' || is_word(c);
 }
 
-/* A character that keeps a text from being clean (`FastTerms.passage_terms`): a carriage return,
- * a control character (normalize._CONTROL), or one that normalize_text would change in
- * NFKC-normalised text (normalize._QUOTE_OR_INVISIBLE, a lone surrogate). */
+/* A character that keeps a text from being clean (`Analyzer.passage_terms`): a carriage return,
+ * a control character (normalize.CONTROL), or one that normalize_text would change in
+ * NFKC-normalised text (normalize.QUOTE_OR_INVISIBLE, a lone surrogate). */
 static inline int
 is_unclean(Py_UCS4 c)
 {
@@ -490,7 +490,7 @@ scan_range(Scan *sc, TermTable *table, int which, const void *data, Py_ssize_t s
     return 0;
 }
 
-/* analysis._DOTTED, `\b(?:[A-Za-z]\.){2,}(?![A-Za-z])`, replaced by its letters in
+/* analysis.analyzer.DOTTED, `\b(?:[A-Za-z]\.){2,}(?![A-Za-z])`, replaced by its letters in
  * data[a:b] as a string of its own, as `re.sub` does. Returns 1 and a new UCS4 buffer when
  * something matched, 0 when nothing did, -1 on error. (Backtracking never helps the pattern:
  * with fewer repetitions than the most it can take, a letter follows.) */
@@ -617,7 +617,7 @@ run_together(const void *data, Py_ssize_t n, const Py_ssize_t *spans, Py_ssize_t
 
 PyDoc_STRVAR(scan_passage_doc,
 "scan_passage(text, spans, plain, mixed)\n--\n\n"
-"`sentence_and_passage_terms` of a clean text (see fastanalysis.FastTerms.passage_terms):\n"
+"`sentence_and_passage_terms` of a clean text (see index.analysis.analyzer.Analyzer.passage_terms):\n"
 "(encoding, terms), where the encoding holds a line per sentence text[a:b] of `spans`, its\n"
 "terms separated by spaces, each sentence analysed on its own; and terms are the whole text's.\n"
 "Tokens map through the table for their string's case mix: `plain` (no lower-case letter) or\n"
@@ -638,7 +638,8 @@ scan_passage_kind(PyObject *text, const Py_ssize_t *spans, Py_ssize_t n_spans, T
             Py_RETURN_NONE;
         }
         text_mixed |= is_lower(c);
-        /* the mark of an "X.Y." run (fastanalysis._DOTTED_HINT, `\.[A-Za-z]\.`) */
+        /* `\.[A-Za-z]\.`, which every "X.Y." run (analysis.analyzer.DOTTED) contains: without one,
+         * no run needs rewriting and sentence terms can run together */
         if (c == '.' && i + 2 < n && is_ascii_letter(PyUnicode_READ(kind, data, i + 1))
                 && PyUnicode_READ(kind, data, i + 2) == '.') {
             dotted = 1;
@@ -769,7 +770,7 @@ PyDoc_STRVAR(TermTable_doc,
 
 static PyTypeObject TermTableType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "index._termscan.TermTable",
+    .tp_name = "index.analysis._termscan.TermTable",
     .tp_basicsize = sizeof(TermTable),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = TermTable_doc,
@@ -894,8 +895,8 @@ static PyMethodDef module_methods[] = {
 
 static struct PyModuleDef termscan_module = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "index._termscan",
-    .m_doc = "Tokenise and map a passage to index terms in one pass, and number terms (see fastanalysis, term_ids).",
+    .m_name = "index.analysis._termscan",
+    .m_doc = "Tokenise and map a passage to index terms in one pass, and number terms (see index.analysis.analyzer, term_ids).",
     .m_size = -1,
     .m_methods = module_methods,
 };
