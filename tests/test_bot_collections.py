@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import BUNDLED_ARTICLE, TOKEN, assert_no_server_paths
-from discord_forms import autocomplete_choices, autocomplete_payload
+from discord_server import autocomplete_choices, autocomplete_payload
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 DEORBIT = "When will the ISS be deorbited?"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import BotEnv, running_bot
-from discord_forms import modal_sent_for, modal_submit_payload
+from discord_server import modal_sent_for, modal_submit_payload
 
 DEORBIT = "When will the ISS be deorbited?"
 MONA = "Who painted the Mona Lisa?"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import BotEnv, running_bot
 from discord_server import GuildSpec, PermissionBits
-from discord_threads import CREATE_PUBLIC_THREADS, add_forum_channel, forum_post, threads_of
+from discord_server import CREATE_PUBLIC_THREADS, add_forum_channel, forum_post, threads_of
 from test_bot_discord import assert_safe, ask_by_mention, nothing_sent, pings_nobody, slash
 
 RD181 = "Which rocket used the RD-181 engines?"

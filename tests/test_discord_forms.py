@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import discord
 
-from discord_forms import interaction_response_problem
+from discord_server import interaction_response_problem
 
 from bot.cogs.feedback import ReasonModal
 

@@ -7,7 +7,7 @@ import asyncio
 
 import discord
 from discord_server import DiscordTestServer, GuildSpec, PermissionBits, running_client
-from discord_threads import CREATE_PUBLIC_THREADS, add_forum_channel, forum_post, threads_of
+from discord_server import CREATE_PUBLIC_THREADS, add_forum_channel, forum_post, threads_of
 
 TOKEN = "threads-test-token"
 

@@ -1,7 +1,7 @@
-"""Modals and autocomplete for the loopback Discord server (tests/discord_server.py).
+"""Modals and autocomplete for the loopback Discord server (tests/discord_server/).
 
-Why a module of its own: the server is long and other features grow it at the same time; what
-modals and autocomplete need is small and self-contained.
+Why a module of its own: what modals and autocomplete need is small and self-contained, and
+the interaction callback route only asks it whether a type 8/9 body is valid.
 
 * ``interaction_response_problem(rtype, data)`` checks the body of a callback of type 8
   (``APPLICATION_COMMAND_AUTOCOMPLETE_RESULT``) and type 9 (``MODAL``) as Discord does; the
@@ -27,13 +27,13 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
+from .protocol import INTERACTION_AUTOCOMPLETE as _INTERACTION_AUTOCOMPLETE
+from .protocol import INTERACTION_MODAL_SUBMIT as _INTERACTION_MODAL_SUBMIT
+from .protocol import JSON
+
 if TYPE_CHECKING:
-    from discord_server import DiscordTestServer
+    from .server import DiscordTestServer
 
-JSON = Dict[str, Any]
-
-_INTERACTION_AUTOCOMPLETE = 4
-_INTERACTION_MODAL_SUBMIT = 5
 _RESPONSE_AUTOCOMPLETE_RESULT = 8
 _RESPONSE_MODAL = 9
 _ACTION_ROW, _TEXT_INPUT, _LABEL = 1, 4, 18
@@ -165,7 +165,7 @@ def autocomplete_payload(server: "DiscordTestServer", name: str, options: Mappin
         raise ValueError(f"the focused option {focused!r} must be among the options typed so far")
     payload = server.slash_command_payload(name, dict(options), **kwargs)
     gid = int(payload["guild_id"]) if "guild_id" in payload else None
-    synced, _ = server._find_synced_command(name.split()[0], gid, 1)
+    synced, _ = server.state.find_synced_command(name.split()[0], gid, 1)
     declared = {o["name"]: o for o in (synced or {}).get("options", []) if isinstance(o, dict)}
     if synced is not None and not declared.get(focused, {}).get("autocomplete"):
         raise ValueError(f"/{name} does not declare {focused!r} with autocomplete; Discord would not send this")
@@ -204,7 +204,7 @@ def modal_submit_payload(server: "DiscordTestServer", opened_by: Any, values: Ma
     Submitted by the person who opened it unless `user` says otherwise, from the same channel;
     a modal opened from a button carries that button's message, as Discord's does."""
     modal = modal_sent_for(server, opened_by)
-    opener = opened_by if isinstance(opened_by, Mapping) else server._interactions[int(opened_by)].payload
+    opener = opened_by if isinstance(opened_by, Mapping) else server.state.interactions[int(opened_by)].payload
     inputs = _inputs(modal)
     unknown = set(values) - set(inputs)
     if unknown:
@@ -219,7 +219,7 @@ def modal_submit_payload(server: "DiscordTestServer", opened_by: Any, values: Ma
     submitter = user if user is not None else _user_of(opener)
     channel_id = int(opener["channel_id"])
     guild_id = int(opener["guild_id"]) if "guild_id" in opener else None
-    base = server._interaction_base(_INTERACTION_MODAL_SUBMIT, user=submitter, guild_id=guild_id,
+    base = server.interaction_payloads.interaction_base(_INTERACTION_MODAL_SUBMIT, user=submitter, guild_id=guild_id,
                                     channel_id=channel_id, permissions=None, locale=opener.get("locale", "en-US"))
     echoed = []
     for n, component in enumerate(modal["components"]):
