@@ -43,10 +43,10 @@ from decline_sets import DEFAULT_EVAL, half_of  # noqa: E402
 
 from bot.settings import load_settings  # noqa: E402
 from index.answering import Answerer, AnswerParams  # noqa: E402
-from index.builder import build_from_documents, build_from_paths  # noqa: E402
+from index.builder import build_from_documents, build_from_paths  # noqa: E402  # TODO removed
 from index.decline import answers, question_coverage, term_weight  # noqa: E402
 from index.evaluation import EvalQuestion, load_eval_set  # noqa: E402
-from index.store import IndexReader, write_index  # noqa: E402
+from index.indexfile import IndexReader, write_index  # noqa: E402
 
 OWN_SETS = ROOT / "tests" / "eval"
 GRID = {

@@ -72,9 +72,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from index.answering import Answer, Answerer, AnswerParams, Hit  # noqa: E402
-from index.builder import IndexParams, build_from_documents, build_from_paths  # noqa: E402
+from index.build.params import IndexParams
+from index.builder import build_from_documents, build_from_paths  # noqa: E402  # TODO removed
 from index.evaluation import EvalQuestion, _covers, load_eval_set  # noqa: E402
-from index.store import IndexReader, write_index  # noqa: E402
+from index.indexfile import IndexReader, write_index  # noqa: E402
 
 WEIGHTS = [round(0.05 * i, 2) for i in range(21)]
 KS = (1, 3, 5)

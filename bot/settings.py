@@ -20,7 +20,7 @@ import platformdirs
 
 from index.answering import AnswerParams
 from index.bm25 import BM25Params
-from index.builder import IndexParams
+from index.build.params import IndexParams
 from index.crawl import CrawlLimits, SiteSource
 from index.errors import ConfigError
 from index.fetch import FetchOptions, WebSource, is_url

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 
 from .acronyms import AcronymMap, append_short_forms
 from .analysis import _DOTTED, _TOKENIZER, Analyzer, drop_measure_words, fold_token
-from .doc_analysis import encode_sentence_terms
+from .indexfile.rows import encode_sentence_terms
 from .normalize import _CONTROL, normalize_text
 from .sentences import line_runs
 from .fastpunkt import line_spans

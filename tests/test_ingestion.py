@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from index.builder import load_corpus
+from index.build.sources import load_corpus
 from index.documents import BYLINE, CHROME, HEADING, PARAGRAPH, TITLE, load_document, parse_document
 
 ROOT = Path(__file__).resolve().parent.parent
