@@ -172,7 +172,7 @@ def _mixed(text: str, start: int = 0, end: int | None = None) -> bool:
 
 def sentence_and_passage_terms(fast: "FastTerms", text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, list[str]]:
     """Each sentence's terms, encoded as the index stores them (a line per sentence, terms
-    separated by spaces: `doc_analysis.encode_sentence_terms`), and the whole text's terms;
+    separated by spaces: `indexfile.rows.encode_sentence_terms`), and the whole text's terms;
     `fast.terms` of each, the text analysed once when that is proven to give the same."""
     if type(fast) is FastTerms:
         found = fast.passage_terms(text, spans)

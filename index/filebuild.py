@@ -77,7 +77,7 @@ class AnalysedDocument:
     row: tuple  # documents columns hash..kind
     definitions: list[tuple[str, str]]
     n_sentences: int
-    passages: list[tuple]  # `doc_analysis.stored_passage_rows`
+    passages: list[tuple]  # `indexfile.rows.stored_passage_rows`
     # Every passage's BM25 terms before acronym expansion, one after the other: as text where
     # the document was read, and as global term ids once a worker's read reached the parent
     # (`term_ids`; the text is then dropped before pickling).

@@ -18,7 +18,7 @@ import pytest
 
 from index._termscan import TermTable, count_words, number_terms, scan_passage
 from index.analysis import _DOTTED
-from index.doc_analysis import encode_sentence_terms
+from index.indexfile.rows import encode_sentence_terms
 from index.fastanalysis import _WORD_RE, _dotted
 from index.normalize import _CONTROL, _QUOTE_OR_INVISIBLE
 
