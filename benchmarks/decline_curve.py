@@ -43,10 +43,10 @@ from decline_sets import DEFAULT_EVAL, half_of  # noqa: E402
 
 from bot.settings import load_settings  # noqa: E402
 from index.answering import Answerer, AnswerParams  # noqa: E402
-from index.builder import build_from_documents, build_from_paths  # noqa: E402
+from index.reindex import rebuild_sync  # noqa: E402
 from index.decline import answers, question_coverage, term_weight  # noqa: E402
 from index.evaluation import EvalQuestion, load_eval_set  # noqa: E402
-from index.store import IndexReader, write_index  # noqa: E402
+from index.indexfile import IndexReader  # noqa: E402
 
 OWN_SETS = ROOT / "tests" / "eval"
 GRID = {
@@ -59,10 +59,11 @@ GRID = {
 
 
 async def _evidence(built, questions: list[EvalQuestion], params: AnswerParams) -> list[dict]:
-    """What the decline rule sees for each question, asked against `built`."""
+    """What the decline rule sees for each question, asked against an index of `built` (sources,
+    index parameters), built as `citebot index` does."""
     with tempfile.TemporaryDirectory(prefix="citebot-curve-") as tmp:
         db = Path(tmp) / "curve.sqlite3"
-        await write_index(built, db)
+        await asyncio.to_thread(rebuild_sync, built[0], db, built[1])
         reader = await IndexReader.open(db)
         try:
             answerer = Answerer(reader, params)
@@ -93,8 +94,8 @@ async def collect(eval_dir: Path) -> dict[str, list[dict]]:
     settings = load_settings(ROOT / "config.toml")
     params = settings.answer
     squad = load_eval_set(eval_dir / "squad")
-    bundled = build_from_paths([ROOT / "corpus"], settings.index)
-    squad_index = build_from_documents(squad.documents, settings.index)
+    bundled = ([ROOT / "corpus"], settings.index)
+    squad_index = (list(squad.documents), settings.index)
     out: dict[str, list[dict]] = {}
     for half in ("dev", "test"):
         asked = [q for q in squad.questions if half_of(q.document.split("/")[1]) == half]

@@ -25,7 +25,7 @@ from index.answering import Answerer  # noqa: E402
 from index.evaluation import EvalQuestion, load_eval_set  # noqa: E402
 from index.followup import FollowUpWeights  # noqa: E402
 from index.reindex import rebuild_sync  # noqa: E402
-from index.store import IndexReader  # noqa: E402
+from index.indexfile import IndexReader  # noqa: E402
 
 SET = ROOT / "tests" / "eval" / "followups.jsonl"
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

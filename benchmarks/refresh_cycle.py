@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from index.builder import IndexParams
+from index.build.params import IndexParams
 from index.refresh import refresh_sync
 from index.reindex import rebuild_sync
 

@@ -127,7 +127,7 @@ def load_questions(n: int, seed: int = SEED) -> list[str]:
 
 
 def child_build(corpus: str, db: str) -> dict:
-    from index.builder import IndexParams
+    from index.build.params import IndexParams
     from index.reindex import rebuild_sync
 
     import resource
@@ -144,7 +144,7 @@ def child_query(db: str, n_questions: int, started_at: float) -> dict:
     import asyncio
 
     from index.answering import Answerer
-    from index.store import IndexReader
+    from index.indexfile import IndexReader
 
     questions = load_questions(n_questions + 1)
 
@@ -182,7 +182,7 @@ def child_reference(db: str, n_questions: int) -> dict:
     from index.bm25 import LuceneBM25
     from index.analysis import AcronymExpander, Analyzer
     from index.passages import Citation, Passage
-    from index.store import IndexReader
+    from index.indexfile import IndexReader
 
     questions = load_questions(n_questions + 1)[1:]
 

@@ -5,7 +5,7 @@
     python benchmarks/semantic_rerank.py --check-fp32 [--threads 1]
 
 Corpus and questions: the SQuAD half in ../shared/eval/squad, its 24 articles indexed by Citebot
-as ONE corpus (index.builder.build_from_documents, default settings), every question asked
+as ONE corpus (built as `citebot eval` does, default settings), every question asked
 through the real Answerer. The split is FIXED: questions of even-numbered articles (0, 2, ... in
 articles.jsonl order) choose the depth N and the weight w ("tune"), those of odd-numbered
 articles report ("held-out"). Nothing is chosen on the held-out half.
@@ -72,9 +72,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from index.answering import Answer, Answerer, AnswerParams, Hit  # noqa: E402
-from index.builder import IndexParams, build_from_documents, build_from_paths  # noqa: E402
+from index.build.params import IndexParams
+from index.reindex import rebuild_sync  # noqa: E402
 from index.evaluation import EvalQuestion, _covers, load_eval_set  # noqa: E402
-from index.store import IndexReader, write_index  # noqa: E402
+from index.indexfile import IndexReader  # noqa: E402
 
 WEIGHTS = [round(0.05 * i, 2) for i in range(21)]
 KS = (1, 3, 5)
@@ -284,9 +285,9 @@ def score(corpus: Corpus, asked: list[Asked], qvecs: np.ndarray, pvecs: np.ndarr
     return fig
 
 
-async def build_corpus(built, folder: Path, name: str) -> Corpus:
+async def build_corpus(sources: list, folder: Path, name: str) -> Corpus:
     db = folder / f"{name}.sqlite3"
-    await write_index(built, db)
+    await asyncio.to_thread(rebuild_sync, sources, db, IndexParams())
     return Corpus(await IndexReader.open(db))
 
 
@@ -313,8 +314,8 @@ async def main_async(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="citebot-semantic-") as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
-        sq = await build_corpus(build_from_documents(squad.documents, IndexParams()), folder, "squad")
-        art = await build_corpus(build_from_paths([bundled_corpus()], IndexParams()), folder, "article")
+        sq = await build_corpus(list(squad.documents), folder, "squad")
+        art = await build_corpus([bundled_corpus()], folder, "article")
         print(f"indexes built in {time.perf_counter() - started:.1f} s: SQuAD {len(sq.texts)} passages, "
               f"bundled article {len(art.texts)} passages", flush=True)
         out["squad_passages"], out["article_passages"] = len(sq.texts), len(art.texts)

@@ -19,7 +19,7 @@ from index.crawl import CrawlResult, CrawlStats, SiteSource, crawl_sources
 from index.errors import EmptyCorpusError, IndexMissingError, IndexWriteError
 from index.reindex import ReindexResult, rebuild_sync
 from index.semantic import vector_step
-from index.store import IndexReader
+from index.indexfile import IndexReader
 
 from .settings import Settings
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TextIO
 
 from index.followup import MAX_CONTEXT_QUESTIONS
-from index.store import IndexReader
+from index.indexfile import IndexReader
 
 from .live_index import LiveIndex
 from .questions import Refusal, check_question

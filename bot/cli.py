@@ -21,10 +21,11 @@ from pathlib import Path
 from index.answering import MAX_TOP_K, Answerer
 from index.errors import CitebotError, EmptyCorpusError
 from index.evaluation import EvalSet, evaluate, has_follow_ups, load_eval_set
+from index.reindex import rebuild_sync
 from index.semantic import describe as describe_vectors
 from index.source_list import list_sources
 from index.semantic import vector_step
-from index.store import IndexReader
+from index.indexfile import IndexReader
 
 from .collection_routing import collection_names, settings_for_collection
 from .collections_config import DEFAULT_COLLECTION
@@ -176,22 +177,20 @@ async def _eval(args: argparse.Namespace) -> int:
 
 
 async def _build_eval_index(args: argparse.Namespace, settings: Settings, eval_set: EvalSet, db: Path) -> None:
-    """Index the set's own documents (SQuAD) or the corpus (--corpus, else the configured one) into `db`."""
-    from index.builder import build_from_documents, build_from_paths
-    from index.store import write_index
-
+    """Index the set's own documents (SQuAD) or the corpus (--corpus, else the configured one)
+    into `db`, through the build `citebot index` runs (`rebuild_sync`)."""
     finish = vector_step(settings.answer.semantic, settings.answer.semantic_max_passages, ProgressBar())
     if eval_set.documents is not None:
-        built = await asyncio.to_thread(build_from_documents, eval_set.documents, settings.index)
+        sources: list = list(eval_set.documents)
     else:
-        corpus = corpus_sources(settings, args.corpus or None, args.allow_private_addresses)
-        try:
-            built = await asyncio.to_thread(build_from_paths, corpus, settings.index)
-        except EmptyCorpusError as exc:
-            print_warnings(exc.warnings, args.verbose)  # why files or URLs were skipped, before the error
-            raise
-        print_warnings(built.warnings, args.verbose)
-    await write_index(built, db, finish)
+        sources = corpus_sources(settings, args.corpus or None, args.allow_private_addresses)
+    try:
+        result = await asyncio.to_thread(rebuild_sync, sources, db, settings.index, None, True, finish)
+    except EmptyCorpusError as exc:
+        print_warnings(exc.warnings, args.verbose)  # why files or URLs were skipped, before the error
+        raise
+    if eval_set.documents is None:
+        print_warnings(result.warnings, args.verbose)
 
 
 async def _chat(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from index.answering import Answer, Hit
 from index.gaps import GapReport
 from index.passages import Citation
 from index.source_list import IndexedSource, summarise
-from index.store import StoredPassage
+from index.indexfile import StoredPassage
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from index.answering import Answerer, AnswerParams
 from index.errors import CitebotError
-from index.store import IndexReader
+from index.indexfile import IndexReader
 
 log = logging.getLogger(__name__)
 

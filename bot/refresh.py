@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from index.builder import CorpusSource
+from index.build.sources import CorpusSource
 from index.errors import CitebotError, IndexLockedError
 from index.refresh import RefreshResult, refresh_sync
 from index.semantic import vector_step

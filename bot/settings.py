@@ -23,7 +23,7 @@ import platformdirs
 
 from index.answering import RERANK_KEYS, AnswerParams
 from index.bm25 import BM25Params
-from index.builder import IndexParams
+from index.build.params import IndexParams
 from index.crawl import CrawlLimits, SiteSource
 from index.errors import ConfigError
 from index.fetch import FetchOptions, WebSource, is_url

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from index.answering import RERANK_KEYS, AnswerParams
-from index.builder import IndexParams
+from index.build.params import IndexParams
 from index.crawl import CrawlLimits
 from index.errors import ConfigError
 from index.fetch import FetchOptions, is_url

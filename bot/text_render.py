@@ -10,7 +10,7 @@ import textwrap
 
 from index.answering import Answer, Hit
 from index.gaps import GapReport
-from index.store import StoredPassage
+from index.indexfile import StoredPassage
 
 BOLD, RESET = "\033[1m", "\033[0m"
 NOT_IN_SOURCES = "My sources do not answer that."

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from index.builder import CorpusSource, split_sources
+from index.build.sources import CorpusSource, split_sources
 from index.corpus_warnings import summarise
 from index.errors import CitebotError, IndexLockedError
 from index.refresh import RefreshResult, refresh_sync

@@ -30,7 +30,7 @@ from .rerank import QueryProfile, RerankWeights, SpanTexts
 from .spelling import Speller, variant_terms
 from .source_weights import weighted_top_k
 from .semantic import SemanticRerank
-from .store import IndexReader, StoredPassage
+from .indexfile import IndexReader, StoredPassage
 
 # Questions longer than this are analysed only up to here: nobody asks a 100,000-character
 # question on purpose, and analysing one would stall the caller.

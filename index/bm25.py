@@ -141,10 +141,8 @@ postings.
 from __future__ import annotations
 
 import io
-import itertools
 import math
 import numbers
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 
@@ -179,13 +177,7 @@ _MARGIN = 1e-5
 # k1 * (1 + N)) stay far inside float32 range; absurd k1 falls back to float64.
 _F32_SAFE_K1P1 = 1e20
 
-# Documents consumed per vectorised step of BM25Index.build (~800k tokens at
-# ~100 tokens/doc): large enough to amortise numpy call overhead, small enough
-# that a chunk's temporaries (~6 MB each) stay cache-friendly (measured best
-# among 4096/8192/16384).
-_BUILD_CHUNK_DOCS = 8192
-
-# Term ids counted densely per chunk in BM25Index.build (a _HOT_TERMS x
+# Term ids counted densely per chunk of the CSR builder (a _HOT_TERMS x
 # chunk-docs int64 count matrix, 16 MB; measured best among 128/256/512).
 _HOT_TERMS = 256
 
@@ -449,37 +441,9 @@ def _scatter(t_ids: np.ndarray, d_ids: np.ndarray, tf: np.ndarray, fill: np.ndar
     fill[run_term] += run_len
 
 
-def csr_from_id_chunks(chunks: Iterable[IdChunk], vocabulary: Sized) -> dict[str, np.ndarray]:
-    """The CSR arrays (``doc_len``, ``term_offsets``, ``doc_ids``, ``tfs``) of documents given
-    as chunks (see ``IdChunk``), in one pass.
-
-    ``vocabulary`` is read (its length) only after the last chunk, so ids may be handed out
-    while the chunks are produced. Each chunk is reduced to postings at once (see
-    ``_chunk_postings``) and kept until all are in, then scattered into the final arrays:
-    peak memory is ~20 bytes per posting plus one chunk's tokens.
-    """
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    len_parts: list[np.ndarray] = []
-    max_tf = 0
-    for t_ids, d_ids, tf, lens in _postings_parts(chunks):
-        len_parts.append(lens)
-        if tf.size:
-            max_tf = max(max_tf, int(tf.max()))
-        parts.append((t_ids, d_ids, tf.astype(_tf_dtype(max_tf))))
-    df = np.zeros(len(vocabulary), dtype=np.int64)
-    for t_ids, _, _ in parts:
-        bc = np.bincount(t_ids)
-        df[: bc.size] += bc
-    term_offsets, doc_ids, tfs, fill = _csr_layout(df, max_tf)
-    parts.reverse()
-    while parts:  # pop as we go so the chunk copies are freed early
-        _scatter(*parts.pop(), fill, doc_ids, tfs)
-    doc_len = np.concatenate(len_parts) if len_parts else np.empty(0, dtype=np.uint32)
-    return {"doc_len": doc_len, "term_offsets": term_offsets, "doc_ids": doc_ids, "tfs": tfs}
-
-
 def csr_from_id_chunks_twice(make_chunks: Callable[[], Iterable[IdChunk]], vocabulary: Sized) -> dict[str, np.ndarray]:
-    """``csr_from_id_chunks`` for chunks that can be produced twice (``make_chunks()`` must
+    """The CSR arrays (``doc_len``, ``term_offsets``, ``doc_ids``, ``tfs``) of documents given
+    as chunks (see ``IdChunk``), for chunks that can be produced twice (``make_chunks()`` must
     give the same chunks each time): a first pass counts, the second writes each chunk's
     postings straight into the final arrays, so no per-chunk copy of all postings is kept
     (~10 bytes per posting less at peak: 600 MB at a million passages)."""
@@ -527,8 +491,8 @@ def _check_query(query: Sequence[str]) -> None:
 class BM25Index:
     """Immutable exact BM25 index over tokenised documents (see module docstring).
 
-    Build with :meth:`build` or reload with :meth:`from_arrays` /
-    :meth:`from_blobs`; the constructor is internal.  Queries keep no shared
+    Built by the index build from CSR arrays (``csr_from_id_chunks_twice``, or
+    ``csr_kernels``), or reloaded with :meth:`from_arrays` / :meth:`from_blobs`.  Queries keep no shared
     mutable state, so one index may serve several threads at once.
     """
 
@@ -579,48 +543,6 @@ class BM25Index:
             self._norm = np.zeros(self._n_docs, dtype=np.float64)
         self._impacts = self._compute_impacts()
         self._max_impacts: np.ndarray | None = None  # per term, for MaxScore; made on first use
-
-    # ------------------------------------------------------------------ build
-
-    @classmethod
-    def build(
-        cls, docs: Iterable[Sequence[str]], params: BM25Params = BM25Params()
-    ) -> "BM25Index":
-        """Index ``docs`` (token lists); document i is the i-th item of ``docs``.
-
-        Tokens are mapped to ids chunk by chunk with C-level iteration
-        (``map`` over a ``defaultdict``) and counted with numpy (see
-        ``_chunk_postings``), then the per-chunk postings are scattered into
-        the final CSR arrays.  Peak memory is ~20 bytes per posting on top of
-        the caller's documents (1.2 GB at 61M postings).  Term ids are assigned
-        in order of first appearance.
-        """
-        if not isinstance(params, BM25Params):
-            raise TypeError("params must be a BM25Params")
-        vocab_auto: defaultdict[str, int] = defaultdict(itertools.count().__next__)
-        get_id = vocab_auto.__getitem__
-
-        def id_chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-            it = iter(docs)
-            while True:
-                chunk = list(itertools.islice(it, _BUILD_CHUNK_DOCS))
-                if not chunk:
-                    return
-                for d in chunk:
-                    if isinstance(d, (str, bytes)):
-                        raise TypeError("each document must be a sequence of tokens, not a string")
-                lens = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
-                n_tok = int(lens.sum())
-                tids = np.fromiter(map(get_id, itertools.chain.from_iterable(chunk)), dtype=np.int64, count=n_tok)
-                del chunk
-                yield tids, lens
-
-        arrays = csr_from_id_chunks(id_chunks(), vocab_auto)
-        terms = list(vocab_auto)  # insertion order == id order
-        for t in terms:
-            if type(t) is not str:  # noqa: E721 - exact type: terms are serialised as UTF-8
-                raise TypeError(f"tokens must be str, got {type(t).__name__}: {t!r}")
-        return cls(params=params, terms=terms, vocab=dict(vocab_auto), **arrays)
 
     def _compute_impacts(self) -> np.ndarray:
         """float32 ``tf*(k1+1)/(tf+norm[d])`` of every posting (the per-posting

@@ -17,26 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata, resources
-import multiprocessing
 
 from .analysis import AcronymMap, Analyzer, find_definitions, sentence_spans
 from .documents import Document
-from .gc_pause import no_cyclic_gc
 from .passages import Passage, split_document
 
 log = logging.getLogger(__name__)
-
-# Corpora with less text than this are analysed in-process: starting workers costs ~0.5 s.
-PARALLEL_ABOVE_CHARS = 4_000_000
-# Documents per task sent to a worker (amortises pickling; keeps both cores busy).
-_TASK_DOCS = 64
 
 # Paths inside the `index` package.
 _SHAPING_SOURCES = ("analysis/acronyms.py", "analysis/analyzer.py", "analysis/punkt.py", "analysis/sentences.py",
@@ -119,90 +109,17 @@ def analyse_document(doc: Document, passage_params, analyzer: Analyzer | None = 
     return DocAnalysis(passages, sentences, body, context, definitions, sentence_terms)
 
 
-def stored_document_fields(doc: Document) -> tuple:
-    """A document as the index stores it, between its id and the build facts: (hash, path,
-    title, author, author bio, url, date, kind, encoding). Its text is not stored: nothing
-    reads it back (answers cite passages, whose text is stored), and it was 0.7 GB at a
-    million passages, copied by every reindex."""
-    return (doc.content_hash, doc.path, doc.title, doc.author, doc.author_bio, doc.url, doc.date, doc.kind,
-            doc.encoding)
-
-
-def stored_passage_rows(a: DocAnalysis) -> list[tuple]:
-    """Each passage as the index stores it, without its row number and document id: (id,
-    ordinal, text, section, first and last paragraph, start, end, sentence spans as JSON,
-    sentence terms, context terms, first and last page or None). The terms are stored only for the default analyser (the
-    one the Answerer would otherwise re-run on them); a custom analyser's are None."""
-    sentence_terms = a.sentence_terms or [None] * len(a.passages)
-    default = a.sentence_terms is not None
-    return [(p.id, p.ordinal, p.text, p.citation.section, p.citation.paragraphs[0], p.citation.paragraphs[1],
-             p.citation.start, p.citation.end, spans_json(spans), st, " ".join(context) if default else None,
-             *page_columns(p))
-            for p, spans, st, context in zip(a.passages, a.sentences, sentence_terms, a.context, strict=True)]
-
-
-def page_columns(p: Passage) -> tuple[int | None, int | None]:
-    """A passage's (page_first, page_last) columns: its pages, or NULLs for a document without."""
-    return p.citation.pages if p.citation.pages is not None else (None, None)
-
-
-def spans_json(spans: Sequence[tuple[int, int]]) -> str:
-    """`json.dumps(spans)` for (int, int) pairs, a third of the time: the encoder's set-up cost
-    more than its work on a passage's few pairs."""
-    return "[" + ", ".join([f"[{a}, {b}]" for a, b in spans]) + "]"
-
-
-# Set just before the worker pool forks, so workers read the documents from inherited memory
-# instead of receiving them pickled.
-_SHARED: tuple[Sequence[Document], object] | None = None
-
-
-def _analyse_batch(indices: list[int]) -> list[DocAnalysis]:
-    documents, passage_params = _SHARED  # type: ignore[misc]
-    with no_cyclic_gc():
-        return [analyse_document(documents[i], passage_params) for i in indices]
-
-
-def _analyse_parallel(documents: Sequence[Document], todo: list[int], passage_params, workers: int,
-                      out: list) -> None:
-    """Analyse documents[todo] in `workers` forked processes (fork: no re-import, and the
-    documents are shared copy-on-write; the children run pure Python and touch no lock of the
-    parent's other threads)."""
-    global _SHARED
-    batches = [todo[i : i + _TASK_DOCS] for i in range(0, len(todo), _TASK_DOCS)]
-    _SHARED = (documents, passage_params)
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            for b, analysed in zip(batches, pool.map(_analyse_batch, batches)):
-                for i, a in zip(b, analysed):
-                    out[i] = a
-    finally:
-        _SHARED = None
-
-
-def analyse_documents(documents: Sequence[Document], params, analyzer: Analyzer,
-                      workers: int | None = None) -> list[DocAnalysis]:
-    """Each document's analysis, in order (in worker processes when there is enough text to
-    pay for them)."""
-    out: list[DocAnalysis | None] = [None] * len(documents)
-    todo = list(range(len(documents)))
-    chars = sum(len(d.text) for d in documents)
-    workers = (os.cpu_count() or 1) if workers is None else workers
-    with no_cyclic_gc():
-        if workers > 1 and chars > PARALLEL_ABOVE_CHARS:
-            try:
-                _analyse_parallel(documents, todo, params.passages, workers, out)
-            except BrokenProcessPool:  # e.g. a worker killed for memory: finish here
-                log.warning("analysis workers failed; analysing in this process")
-            todo = [i for i in todo if out[i] is None]
-        for i in todo:
-            out[i] = analyse_document(documents[i], params.passages, analyzer)
-    return out  # type: ignore[return-value]
-
-
-def learn_acronyms(analyses: Sequence[DocAnalysis], analyzer: Analyzer) -> AcronymMap:
-    """`AcronymMap.learn` over the documents' texts, from their cached definitions."""
-    return learn_from_definitions((a.definitions for a in analyses), analyzer)
+def passage_terms(body: Sequence[str], context: Sequence[str], context_weight: int,
+                  expand: Callable[[Sequence[str]], list[str]] | None = None) -> list[str]:
+    """The terms BM25 indexes for a passage: its body's terms, then its context's (title,
+    section) repeated `context_weight` times, each part with acronyms expanded by `expand`
+    (a corpus-wide `AcronymMap.expand`). The one statement of this rule: the full build
+    applies it before expansion (`expand` None: it injects acronyms by term id afterwards,
+    part by part, `acronym_ids`), the incremental build and the reference with `expand`."""
+    if expand is None:
+        return [*body, *context] if context_weight == 1 else [*body, *(list(context) * context_weight)]
+    full = expand(body)
+    return full + expand(context) * context_weight if context_weight else full
 
 
 def learn_from_definitions(per_document: Iterable[Sequence[tuple[str, str]]], analyzer: Analyzer) -> AcronymMap:

@@ -1,8 +1,10 @@
-"""`citebot index` from scratch: read, parse and analyse in worker processes, stream to SQLite.
+"""The full build, the one every index is built by from scratch (`citebot index`, `citebot eval`,
+the tests): read, parse and analyse in worker processes, stream to SQLite.
 
-Building in memory (`builder.build_from_documents`) holds every document, passage and term
-list of the corpus at once; at a million passages that peaked at 12.5 GB, and reading and
-parsing the files ran on one core. Here each worker process reads and parses a batch of files
+Sources are files and folders, URLs and sites, and documents already in memory (`Document`s:
+`citebot eval`'s SQuAD articles), read in that order. Building in memory held every document,
+passage and term list of the corpus at once; at a million passages that peaked at 12.5 GB, and
+reading and parsing the files ran on one core. Here each worker process reads and parses a batch of files
 and analyses them (`doc_analysis.analyse_document`), returning plain rows and each document's
 terms as ids numbered by the worker (`term_ids`); the parent writes the rows into the new SQLite file as they arrive and
 keeps only each passage's term *ids* (4 bytes a term) for BM25. Acronyms are learned over the
@@ -10,10 +12,10 @@ whole corpus once every document is in, then injected into the few passages whos
 hold a long form; the BM25 arrays are built from the id chunks (`csr_kernels`, or `bm25.csr_from_id_chunks_twice`
 below 50k passages).
 
-The file is the one the in-memory build plus `store.write_index` gives for the same corpus --
-same documents, passages, sentence data, postings, document lengths and meta, hence the same
-rankings (tests/test_scale_filebuild.py compares them); only term ids may be numbered
-differently, which no ranking depends on.
+Its passages, term lists and scores are those of the plain sequential definition
+(`reference.build_reference`, scored by rank_bm25 with Lucene's IDF), which the tests compare
+it with; the incremental build (`incremental`) must give the same file content
+(`indexfile.content_digest`).
 """
 
 from __future__ import annotations
@@ -37,19 +39,19 @@ import numpy as np
 from .acronym_ids import IdPair, id_pairs, short_form_hits
 from .analysis import ANALYZER_VERSION, Analyzer
 from .bm25 import FORMAT_VERSION, csr_from_id_chunks_twice, drop_unheld_terms, encode_terms
-from .builder import (CorpusSource, DocumentKey, IndexParams, Progress, corpus_fingerprint, fetched_documents,
-                      nothing_indexed, split_sources)
+from .build.params import IndexParams
+from .build.sources import (CorpusSource, DocumentKey, Progress, SeenTexts, corpus_fingerprint, empty_warning,
+                            fetched_documents, given_documents, nothing_indexed, read_corpus_file, split_sources)
 from .corpus_warnings import CorpusWarning
-from .doc_analysis import (PARALLEL_ABOVE_CHARS, analyse_document, code_fingerprint, learn_from_definitions,
-                           stored_document_fields, stored_passage_rows)
-from .documents import Document, UnreadableDocument, corpus_folder, discover_files
-from .loading import load_document
+from .doc_analysis import analyse_document, code_fingerprint, learn_from_definitions, passage_terms
+from .documents import Document, discover_files
 from .gc_pause import no_cyclic_gc
-from .term_ids import GlobalTermIds, LocalTermIds
+from .indexfile import IndexFileWriter, index_meta
+from .indexfile.rows import stored_document_fields, stored_passage_rows
 from .source_names import META_KEY as ROOTS_META_KEY
 from .source_names import encode_roots
 from .source_weights import write_weights
-from .writer import IndexFileWriter, index_meta
+from .term_ids import GlobalTermIds, LocalTermIds
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +60,13 @@ _AHEAD = 8  # tasks in flight per worker: bounds what waits in memory for the pa
 _CHUNK_PASSAGES = 8192  # passages per chunk when counting postings
 
 # From this many passages on, the BM25 arrays are built by compiled linear passes
-# (`csr_kernels`, 5x faster); below, numpy's sorts are quick enough and compiling (~1 s once
-# per machine) would cost more than it saves.
+# (`csr_kernels`, 5x faster); below, numpy's sorts are quick enough: measured on the bundled
+# corpus (16 passages), importing numba and loading the cached kernels costs 1.6 s in a fresh
+# process (more when numba compiles them, once per machine), the whole numpy build 0.06 s.
 COMPILED_CSR_ABOVE_PASSAGES = 50_000
 _BYTES_PER_PASSAGE = 700  # a ~100-word passage's text: guesses from a corpus's size how many it holds
+# Corpora with less text than this are read in-process: starting workers costs ~0.5 s.
+PARALLEL_ABOVE_CHARS = 4_000_000
 
 @dataclass
 class AnalysedDocument:
@@ -72,7 +77,7 @@ class AnalysedDocument:
     row: tuple  # documents columns hash..kind
     definitions: list[tuple[str, str]]
     n_sentences: int
-    passages: list[tuple]  # `doc_analysis.stored_passage_rows`
+    passages: list[tuple]  # `indexfile.rows.stored_passage_rows`
     # Every passage's BM25 terms before acronym expansion, one after the other: as text where
     # the document was read, and as global term ids once a worker's read reached the parent
     # (`term_ids`; the text is then dropped before pickling).
@@ -94,17 +99,17 @@ class FileOutcome:
 
 
 def analysed(doc: Document, params: IndexParams) -> AnalysedDocument:
-    """Analyse one document into rows and terms (the same analysis as the in-memory build)."""
+    """Analyse one document into rows and terms (`passage_terms` before acronym expansion;
+    `_finish` injects the acronyms by term id)."""
     a = analyse_document(doc, params.passages)
     cw = params.context_weight
     tokens: list[str] = []
     token_counts: list[int] = []
     body_counts: list[int] = []
     for body, context in zip(a.body, a.context):
-        tokens.extend(body)
-        if cw:
-            tokens.extend(context * cw)
-        token_counts.append(len(body) + len(context) * cw)
+        terms = passage_terms(body, context, cw)
+        tokens.extend(terms)
+        token_counts.append(len(terms))
         body_counts.append(len(body))
     return AnalysedDocument(
         hash=doc.content_hash, path=doc.path,
@@ -118,39 +123,49 @@ def read_file(path: Path, params: IndexParams, folders: Sequence[Path] = ()) -> 
     parse and analyse one file; a problem becomes the outcome's warning."""
     try:
         st = path.stat()
-        doc = load_document(path, max_bytes=params.max_file_bytes, root=corpus_folder(path, list(folders)))
-    except UnreadableDocument as exc:
-        return FileOutcome(str(path), None, None, exc.warning())
     except OSError as exc:
         return FileOutcome(str(path), None, None, CorpusWarning.cannot_read(path, exc))
-    if not doc.paragraphs:
-        return FileOutcome(str(path), None, None, CorpusWarning.empty(str(path)), doc.notes)
+    doc = read_corpus_file(path, params.max_file_bytes, folders)
+    if isinstance(doc, CorpusWarning):
+        return FileOutcome(str(path), None, None, doc)
+    empty = empty_warning(str(path), doc)
+    if empty is not None:
+        return FileOutcome(str(path), None, None, empty, doc.notes)
     return FileOutcome(str(path), (st.st_size, st.st_mtime_ns), analysed(doc, params), None, doc.notes)
 
 
-# Set just before the worker pool forks (workers inherit it instead of receiving it pickled).
-_PARAMS: IndexParams | None = None
-_FOLDERS: Sequence[Path] = ()  # the corpus folders, beside _PARAMS
+@dataclass
+class _WorkerState:
+    """What a worker process reads files with, made in the worker by `_start_worker` (the
+    pool's initializer, from its initargs): the parameters, the corpus folders, and the terms
+    it has numbered so far."""
+
+    params: IndexParams
+    folders: Sequence[Path]
+    local_ids: LocalTermIds = field(default_factory=LocalTermIds)
 
 
-# In a worker process: the terms it has numbered (created in the worker, after the fork).
-_LOCAL_IDS: LocalTermIds | None = None
+_WORKER: _WorkerState | None = None  # set in each worker process by `_start_worker`, never by the parent
+
+
+def _start_worker(params: IndexParams, folders: Sequence[Path]) -> None:
+    global _WORKER
+    _WORKER = _WorkerState(params, folders)
 
 
 def _read_batch(paths: list[Path]) -> tuple[int, int, list[str], list[FileOutcome]]:
     """In a worker: the outcomes of reading `paths`, each document's terms as local ids, with
     (this worker, the first new local id, the terms it numbered for this batch)."""
-    global _LOCAL_IDS
-    if _LOCAL_IDS is None:
-        _LOCAL_IDS = LocalTermIds()
+    state = _WORKER
+    assert state is not None, "_read_batch runs in a worker started by _start_worker"
     with no_cyclic_gc():
-        outcomes = [read_file(p, _PARAMS, _FOLDERS) for p in paths]  # type: ignore[arg-type]
+        outcomes = [read_file(p, state.params, state.folders) for p in paths]
     for outcome in outcomes:
         doc = outcome.document
         if doc is not None:
-            doc.term_ids = _LOCAL_IDS.encode(doc.tokens)  # type: ignore[arg-type]
+            doc.term_ids = state.local_ids.encode(doc.tokens)  # type: ignore[arg-type]
             doc.tokens = None
-    return (os.getpid(), *_LOCAL_IDS.take_new_terms(), outcomes)
+    return (os.getpid(), *state.local_ids.take_new_terms(), outcomes)
 
 
 def read_files(files: Sequence[Path], params: IndexParams, term_ids: GlobalTermIds,
@@ -163,7 +178,6 @@ def read_files(files: Sequence[Path], params: IndexParams, term_ids: GlobalTermI
     called when the workers run (a thread started before a fork would be lost in the child,
     with whatever lock it held). `folders`: the corpus folders (a Markdown file includes only
     files inside its own)."""
-    global _PARAMS, _FOLDERS
     workers = (os.cpu_count() or 1) if workers is None else workers
     size = 0
     for f in files:
@@ -174,9 +188,9 @@ def read_files(files: Sequence[Path], params: IndexParams, term_ids: GlobalTermI
     done = 0
     if workers > 1 and size > PARALLEL_ABOVE_CHARS:
         batches = [list(files[i:i + _TASK_FILES]) for i in range(0, len(files), _TASK_FILES)]
-        _PARAMS, _FOLDERS = params, folders
         try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                     initializer=_start_worker, initargs=(params, tuple(folders))) as pool:
                 pending: list[Future] = []
                 submitted = 0
                 while done < len(files):
@@ -193,8 +207,6 @@ def read_files(files: Sequence[Path], params: IndexParams, term_ids: GlobalTermI
                     yield from outcomes
         except BrokenProcessPool:
             log.warning("index workers failed; reading the remaining files in this process")
-        finally:
-            _PARAMS, _FOLDERS = None, ()
     for path in files[done:]:
         yield read_file(path, params, folders)
 
@@ -228,16 +240,16 @@ class _Collected:
     sentences: list[int] = field(default_factory=list)
     keys: list[DocumentKey] = field(default_factory=list)
     files: list[tuple[str, int, int, str]] = field(default_factory=list)
-    seen: dict[str, str] = field(default_factory=dict)
+    seen: SeenTexts = field(default_factory=SeenTexts)
     passages: int = 0
 
     def add(self, source: str, stat: tuple[int, int] | None, doc: AnalysedDocument,
             warnings: list[CorpusWarning]) -> None:
         """Store one document's rows and keep its term ids (identical text is kept once)."""
-        if doc.hash in self.seen:
-            warnings.append(CorpusWarning.duplicate(source, self.seen[doc.hash]))
+        duplicate = self.seen.duplicate_warning(source, doc.hash)
+        if duplicate is not None:
+            warnings.append(duplicate)
             return
-        self.seen[doc.hash] = source
         doc_id = len(self.keys) + 1
         first = self.passages
         self.writer.add_documents([(doc_id, *doc.row, doc_id - 1, len(doc.passages), json.dumps(doc.definitions),
@@ -279,9 +291,11 @@ def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexPa
             elif outcome.document is not None:
                 kept.add(outcome.source, outcome.stat, outcome.document, warnings)
         states: dict[str, tuple[int, int]] = {}  # a site page's crawl.page_state, for the next reindex
-        for source, doc in fetched_documents(web, len(files), total, progress, warnings, states):
-            if not doc.paragraphs:
-                warnings.append(CorpusWarning.empty(source))
+        for source, doc in itertools.chain(fetched_documents(web, len(files), total, progress, warnings, states),
+                                           ((d.path, d) for d in given_documents(sources))):
+            empty = empty_warning(source, doc)
+            if empty is not None:
+                warnings.append(empty)
                 continue
             kept.add(source, states.get(source), analysed(doc, params), warnings)
         if not kept.keys:

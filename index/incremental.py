@@ -27,12 +27,8 @@ unchanged file, a changed one analysed. A crawled site's page is unchanged when 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import shutil
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -42,20 +38,20 @@ from pathlib import Path
 import numpy as np
 
 from .analysis import ANALYZER_VERSION, AcronymExpander, AcronymMap, Analyzer
-from .doc_analysis import (DocAnalysis, analyse_document, code_fingerprint, learn_from_definitions,
-                           stored_document_fields, stored_passage_rows)
+from .bm25 import decode_terms, drop_unheld_terms, encode_terms, sorted_position
+from .build.params import IndexParams
+from .build.sources import (CorpusSource, DocumentKey, SeenTexts, corpus_fingerprint, empty_warning,
+                            fetched_documents, given_documents, read_corpus_file, read_page, split_sources)
+from .corpus_warnings import CorpusWarning
+from .crawl import CrawlResult, SiteSource, page_state
+from .doc_analysis import DocAnalysis, analyse_document, code_fingerprint, learn_from_definitions, passage_terms
+from .documents import Document, discover_files
+from .fetch import WebSource
+from .indexfile import IndexFilePatch, StoredDocument, read_acronym_rows, read_previous, shaping_meta
+from .indexfile.rows import stored_document_fields, stored_passage_rows
 from .source_names import META_KEY as ROOTS_META_KEY
 from .source_names import encode_roots
 from .source_weights import write_weights
-from .writer import DOCUMENT_INSERT, PASSAGE_COLUMNS, insert_array, shaping_meta
-from .bm25 import decode_terms, drop_unheld_terms, encode_terms, sorted_position
-from .builder import (CorpusSource, DocumentKey, IndexParams, corpus_fingerprint, fetched_documents, read_page,
-                      split_sources)
-from .crawl import CrawlResult, SiteSource, page_state
-from .corpus_warnings import CorpusWarning
-from .documents import Document, UnreadableDocument, corpus_folder, discover_files
-from .loading import load_document
-from .fetch import WebSource
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +61,8 @@ MAX_CHANGED_SHARE = 0.2
 MAX_CHANGED_PASSAGES = 2000
 
 
-@dataclass
-class OldDocument:
-    """A document row of the previous index, with what reusing it needs."""
-
-    id: int
-    hash: str
-    path: str
-    order: int
-    n_passages: int
-    definitions: list[tuple[str, str]]
-    body_terms: int
-    n_sentences: int
-    encoding: str | None
+OldDocument = StoredDocument
+"""A document row of the previous index, kept as it is (`indexfile.patch.StoredDocument`)."""
 
 
 @dataclass
@@ -115,47 +100,18 @@ class UpdatePlan:
         return len({d.path for d in self.removed} - {d.path for d in self.order})
 
 
-def _old_index(db_path: Path, params: IndexParams) -> tuple[dict[str, str], dict[str, OldDocument],
-                                                             dict[str, tuple[int, int, str]]] | None:
-    """The previous index's meta, documents (by hash) and file states, or None when it cannot
-    be reused (missing, damaged, other version, other parameters, or written without the facts
-    an incremental update needs)."""
-    from .writer import SCHEMA_VERSION
-
-    if not db_path.exists():
-        return None
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
-            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                return None
-            meta = dict(conn.execute("SELECT key, value FROM meta"))
-            expected = shaping_meta(params, ANALYZER_VERSION, code_fingerprint())
-            if any(meta.get(k) != v for k, v in expected.items()):
-                return None
-            docs: dict[str, OldDocument] = {}
-            for row in conn.execute("SELECT id, hash, path, ord, n_passages, definitions, body_terms, n_sentences, "
-                                    "encoding FROM documents"):
-                if row[5] is None or row[6] is None or row[7] is None:
-                    return None  # written by a build that did not record them
-                docs[row[1]] = OldDocument(row[0], row[1], row[2], row[3], row[4],
-                                           [tuple(d) for d in json.loads(row[5])], row[6], row[7], row[8])
-            files = {path: (size, mtime, h) for path, size, mtime, h in
-                     conn.execute("SELECT path, size, mtime_ns, doc_hash FROM files")}
-    except (sqlite3.Error, ValueError, TypeError):
-        return None
-    return meta, docs, files
-
-
 def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexParams) -> UpdatePlan | None:
     """Describe the corpus at `sources` against the index at `db_path`; None when an
     incremental update does not apply (see the module docstring)."""
     folders, web = split_sources(sources)
     if any(isinstance(w, SiteSource) for w in web):
         return None  # a site not crawled yet: rebuild_sync crawls it first, then comes here
-    old = _old_index(db_path, params)
+    if given_documents(sources):
+        return None  # documents handed in memory (`citebot eval`'s): nothing records what they were
+    old = read_previous(db_path, shaping_meta(params, ANALYZER_VERSION, code_fingerprint()))
     if old is None:
         return None
-    meta, old_docs, old_files = old
+    meta, old_docs, old_files = old.meta, old.documents, old.files
     by_path = {d.path: d for d in old_docs.values()}
     built_at_ns = int(float(meta.get("built_at", "0")) * 1e9)
     files, warnings = discover_files(folders, params.sources) if folders else ([], [])
@@ -178,14 +134,12 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
                 and st.st_mtime_ns < built_at_ns - 1_000_000_000 and st.st_size <= params.max_file_bytes):
             loaded.append((key, reuse))
             continue
-        try:
-            doc = load_document(path, max_bytes=params.max_file_bytes, root=corpus_folder(path, folders))
-            warnings.extend(doc.notes)
-            loaded.append((key, doc))
-        except UnreadableDocument as exc:
-            warnings.append(exc.warning())
-        except OSError as exc:
-            warnings.append(CorpusWarning.cannot_read(path, exc))
+        doc = read_corpus_file(path, params.max_file_bytes, folders)
+        if isinstance(doc, CorpusWarning):
+            warnings.append(doc)
+            continue
+        warnings.extend(doc.notes)
+        loaded.append((key, doc))
     # Single pages are fetched (conditionally: an unchanged page costs a 304) and read again; one
     # whose text is what the index holds is kept below, as a touched file is.
     loaded.extend(fetched_documents([w for w in web if isinstance(w, WebSource)], 0, 0, None, warnings))
@@ -202,18 +156,15 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
             doc = read_page(page, warnings)
             if doc is not None:
                 loaded.append((page.url, doc))
-    # The same rules as load_corpus: empty documents are skipped, identical text kept once.
+    # The full build's skip rules (`build.sources`): empty documents are skipped, identical text kept once.
     order: list[OldDocument | Document] = []
-    seen: dict[str, str] = {}
+    seen = SeenTexts()
     for source, doc in loaded:
-        if isinstance(doc, Document) and not doc.paragraphs:
-            warnings.append(CorpusWarning.empty(source))
-            continue
         h = doc.hash if isinstance(doc, OldDocument) else doc.content_hash
-        if h in seen:
-            warnings.append(CorpusWarning.duplicate(source, seen[h]))
+        skipped = (empty_warning(source, doc) if isinstance(doc, Document) else None) or seen.duplicate_warning(source, h)
+        if skipped is not None:
+            warnings.append(skipped)
             continue
-        seen[h] = source
         if (isinstance(doc, Document) and h in old_docs and old_docs[h].path == doc.path
                 and old_docs[h].encoding == doc.encoding):
             doc = old_docs[h]  # touched but not changed: nothing to redo (same text, read the same way)
@@ -251,8 +202,7 @@ def apply_update(plan: UpdatePlan, params: IndexParams, tmp: Path) -> bool:
     new_docs = {id(d): d for d in plan.new_documents}
     analyses = {i: analyse_document(d, params.passages, analyzer) for i, d in new_docs.items()}
     acronyms = _learn(plan.order, analyses, analyzer)
-    with contextlib.closing(sqlite3.connect(f"file:{plan.db_path}?mode=ro", uri=True)) as conn:
-        old_map = AcronymMap.from_rows(conn.execute("SELECT short, long FROM acronyms").fetchall())
+    old_map = AcronymMap.from_rows(read_acronym_rows(plan.db_path))
     if acronyms.to_rows() != old_map.to_rows():
         log.info("incremental reindex: the acronym map changed; building in full")
         return False
@@ -260,32 +210,17 @@ def apply_update(plan: UpdatePlan, params: IndexParams, tmp: Path) -> bool:
     prepared: dict[int, _NewDocument] = {}
     for i, doc in new_docs.items():
         a = analyses[i]
-        terms, body = [], 0
-        for b, c in zip(a.body, a.context):
-            full = expand(b)
-            body += len(full)
-            terms.append(full + expand(c) * params.context_weight if params.context_weight else full)
+        terms = [passage_terms(b, c, params.context_weight, expand) for b, c in zip(a.body, a.context)]
+        body = sum(len(expand(b)) for b in a.body)
         prepared[i] = _NewDocument(doc, a, terms, body)
 
-    shutil.copyfile(plan.db_path, tmp)
-    os.chmod(tmp, 0o600)
-    with contextlib.closing(sqlite3.connect(tmp)) as db:
-        db.execute("PRAGMA journal_mode = OFF")  # a private copy, swapped in only when complete
-        db.execute("PRAGMA synchronous = OFF")
-        arrays = {name: (dtype, data) for name, dtype, data in db.execute("SELECT name, dtype, data FROM bm25_arrays")}
-        updated, positions = _update_postings(arrays, plan, prepared)
-        rows = _update_rows(db, plan, prepared, params, positions)
-        updated["passage_rows"] = rows
-        db.execute("DELETE FROM bm25_arrays")
-        for name, value in updated.items():
-            if isinstance(value, np.ndarray):
-                insert_array(db, name, value)
-            else:
-                db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, *value))
-        _update_meta(db, plan, prepared, params, updated, started)
-        weights = write_weights(db, params.sources, plan.roots)  # every document: the weights may have changed
-        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(weights.items()))
-        db.commit()
+    with IndexFilePatch(plan.db_path, tmp) as patch:
+        updated, positions = _update_postings(patch.arrays(), plan, prepared)
+        updated["passage_rows"] = _update_rows(patch, plan, prepared, positions)
+        patch.replace_arrays(updated)
+        patch.set_meta(_updated_meta(plan, prepared, params, updated, started))
+        patch.set_meta(write_weights(patch.db, params.sources, plan.roots))  # every document: the weights may have changed
+        patch.commit()
     return True
 
 
@@ -337,8 +272,8 @@ def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
         else:
             p = prepared[id(d)]
             lengths.append(np.fromiter(map(len, p.terms), dtype=np.uint32, count=len(p.terms)))
-            for passage_terms in p.terms:
-                new_postings.extend((t, position, tf) for t, tf in Counter(passage_terms).items())
+            for terms_of_passage in p.terms:
+                new_postings.extend((t, position, tf) for t, tf in Counter(terms_of_passage).items())
                 position += 1
     new_len = np.concatenate(lengths).astype(np.uint32) if lengths else np.zeros(0, dtype=np.uint32)
 
@@ -389,21 +324,14 @@ def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
     return out, firsts
 
 
-def _update_rows(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _NewDocument],
-                 params: IndexParams, firsts: list[int]) -> np.ndarray:
+def _update_rows(patch: IndexFilePatch, plan: UpdatePlan, prepared: dict[int, _NewDocument],
+                 firsts: list[int]) -> np.ndarray:
     """Delete the removed documents' rows, add the new ones, renumber the document order.
     Returns the new position -> passages.idx map."""
-    old_rows = np.frombuffer(
-        db.execute("SELECT data FROM bm25_arrays WHERE name = 'passage_rows'").fetchone()[0],
-        dtype=np.dtype(db.execute("SELECT dtype FROM bm25_arrays WHERE name = 'passage_rows'").fetchone()[0]),
-    ).astype(np.int64)
+    old_rows = patch.passage_rows()
     start_of, _ = plan.old_starts()
-    for d in plan.removed:
-        db.execute("DELETE FROM passages WHERE doc_id = ?", (d.id,))
-        db.execute("DELETE FROM documents WHERE id = ?", (d.id,))
-    next_doc = (db.execute("SELECT MAX(id) FROM documents").fetchone()[0] or 0) + 1
-    # COALESCE, not `or`: a kept index of one passage has MAX(idx) = 0, which `or` took for none.
-    next_row = db.execute("SELECT COALESCE(MAX(idx), -1) FROM passages").fetchone()[0] + 1
+    patch.remove_documents(d.id for d in plan.removed)
+    next_doc, next_row = patch.next_ids()
     rows = np.empty(sum(d.n_passages if isinstance(d, OldDocument) else len(prepared[id(d)].terms)
                         for d in plan.order), dtype=np.uint32)
     order_updates = []
@@ -415,22 +343,19 @@ def _update_rows(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _
             continue
         p = prepared[id(d)]
         a = p.analysis
-        db.execute(DOCUMENT_INSERT,
-                   (next_doc, *stored_document_fields(d), order, len(a.passages), json.dumps(a.definitions), p.body_terms,
-                    sum(len(s) for s in a.sentences)))
-        db.executemany(f"INSERT INTO passages VALUES ({','.join('?' * PASSAGE_COLUMNS)})",
-                       [(next_row + j, row[0], next_doc, *row[1:]) for j, row in enumerate(stored_passage_rows(a))])
+        patch.add_document((next_doc, *stored_document_fields(d), order, len(a.passages), json.dumps(a.definitions),
+                            p.body_terms, sum(len(s) for s in a.sentences)),
+                           [(next_row + j, row[0], next_doc, *row[1:]) for j, row in enumerate(stored_passage_rows(a))])
         rows[first:first + len(a.passages)] = np.arange(next_row, next_row + len(a.passages))
         next_doc += 1
         next_row += len(a.passages)
-    db.executemany("UPDATE documents SET ord = ? WHERE id = ?", order_updates)
-    db.execute("DELETE FROM files")
-    db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)", plan.file_states)
+    patch.set_orders(order_updates)
+    patch.replace_files(plan.file_states)
     return rows
 
 
-def _update_meta(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _NewDocument], params: IndexParams,
-                 arrays: dict[str, object], started: float) -> None:
+def _updated_meta(plan: UpdatePlan, prepared: dict[int, _NewDocument], params: IndexParams,
+                  arrays: dict[str, object], started: float) -> dict[str, str]:
     body_terms = n_sentences = 0
     for d in plan.order:
         if isinstance(d, OldDocument):
@@ -453,4 +378,4 @@ def _update_meta(db: sqlite3.Connection, plan: UpdatePlan, prepared: dict[int, _
         "avg_sentence_terms": repr(body_terms / n_sentences if n_sentences else 12.0),
         ROOTS_META_KEY: plan.roots,
     }
-    db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(updates.items()))
+    return updates

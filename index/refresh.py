@@ -28,7 +28,6 @@ next refresh retries them). No discord import: the bot's loop (`bot/refresh.py`)
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import sqlite3
@@ -37,13 +36,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .builder import CorpusSource, IndexParams, split_sources
+from .build.params import IndexParams
+from .build.sources import CorpusSource, split_sources
 from .corpus_warnings import WarningKind
 from .crawl import CrawlResult, SiteSource, crawl_site, page_state
 from .documents import UnreadableDocument, discover_files
 from .loading import load_document
 from .errors import CitebotError
 from .fetch import PageCache, WebSource, fetch_sources_sync, is_url
+from .indexfile.tables import recorded_sources
 from .reindex import Finish, ReindexResult, rebuild_sync
 from .source_checks import SourceChecks, load_checks, save_checks
 from .source_names import META_KEY as ROOTS_META_KEY
@@ -87,11 +88,8 @@ class _IndexedFiles:
 def _indexed(db_path: Path) -> _IndexedFiles | None:
     """What the index at `db_path` recorded of its sources; None when there is no readable index."""
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
-            meta = dict(conn.execute("SELECT key, value FROM meta"))
-            files = {p: (size, mtime, h) for p, size, mtime, h in
-                     conn.execute("SELECT path, size, mtime_ns, doc_hash FROM files")}
-            urls = {p for (p,) in conn.execute("SELECT path FROM documents") if is_url(p)}
+        meta, files, paths = recorded_sources(db_path)
+        urls = {p for p in paths if is_url(p)}
     except sqlite3.Error:
         return None
     return _IndexedFiles(files, urls, int(float(meta.get("built_at", "0")) * 1e9), meta.get(ROOTS_META_KEY))

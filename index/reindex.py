@@ -9,15 +9,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .builder import IndexParams, Progress
+from .build.params import IndexParams
+from .build.sources import CorpusSource, Progress
 from .corpus_warnings import CorpusWarning, WarningKind
 from .crawl import crawl_sources
-from .incremental import UpdatePlan, apply_update, plan_update
 from .filebuild import build_index_file
 from .gc_pause import no_cyclic_gc
+from .incremental import UpdatePlan, apply_update, plan_update
+from .indexfile import IndexInfo, build_lock, install, read_generation, read_info, remove_stale_builds, replacing
 from .source_times import stamp_source_times
-from .store import (IndexInfo, build_lock, install, raise_write_error, read_generation, read_info,
-                    remove_stale_builds, temporary_path)
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class ReindexResult:
     removed: int = 0  # documents no longer in the corpus
 
 
-def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
+def rebuild_sync(paths: Sequence[CorpusSource], db_path: Path, params: IndexParams,
                  progress: Progress | None = None, wait_for_lock: bool = True,
                  finish: Finish | None = None) -> ReindexResult:
     """Build and swap in a new index; blocking. Raises EmptyCorpusError and leaves the old index.
@@ -60,15 +60,10 @@ def rebuild_sync(paths: Sequence[Path], db_path: Path, params: IndexParams,
                                      incremental=True, analysed=analysed, reused=len(plan.order) - analysed,
                                      removed=plan.removed_paths)
         generation = read_generation(db_path) + 1
-        tmp = temporary_path(db_path)
-        try:
+        with replacing(db_path) as tmp:
             _, _, warnings = build_index_file(paths, tmp, params, generation, progress)
             _stamped(finish, checked_at, warnings)(tmp, db_path)
             install(tmp, db_path)
-        except BaseException as exc:
-            tmp.unlink(missing_ok=True)
-            raise_write_error(exc, db_path)
-            raise
         for warning in warnings:
             # Debug only: the adapters show `warnings` themselves (`corpus_warnings.summarise`:
             # the CLI on stderr, the bot in its log).
@@ -92,22 +87,16 @@ def _stamped(finish: Finish | None, checked_at: float, warnings: Sequence[Corpus
 def _update(plan: UpdatePlan, params: IndexParams, db_path: Path, finish: Finish | None = None) -> bool:
     """Patch a copy of the index with the plan's changes and swap it in; False when the plan
     turns out not to apply (the caller builds in full)."""
-    tmp = temporary_path(db_path)
-    try:
+    with replacing(db_path) as tmp:
         if not apply_update(plan, params, tmp):
-            tmp.unlink(missing_ok=True)
-            return False
+            return False  # (`replacing` removes what was written)
         if finish is not None:
             finish(tmp, db_path)
         install(tmp, db_path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        raise_write_error(exc, db_path)
-        raise
     return True
 
 
-async def rebuild(paths: Sequence[Path], db_path: Path, params: IndexParams,
+async def rebuild(paths: Sequence[CorpusSource], db_path: Path, params: IndexParams,
                   progress: Progress | None = None, wait_for_lock: bool = True,
                   finish: Finish | None = None) -> ReindexResult:
     """The same, from async code: the whole build runs in a worker thread."""

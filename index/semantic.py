@@ -24,7 +24,6 @@ core: 20,000 passages take about half an hour once).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import sqlite3
@@ -35,10 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from .embedding import DIMENSIONS, MODEL_ID, Encoder, Progress, load_encoder
+from .indexfile import tables
 
 log = logging.getLogger(__name__)
 
-TABLE_SCHEMA = "CREATE TABLE IF NOT EXISTS passage_vectors (hash TEXT PRIMARY KEY, vector BLOB NOT NULL)"
 # meta keys: the model the vectors are of, how many, what this build embedded and reused, or
 # why the index has none.
 META_MODEL, META_COUNT, META_EMBEDDED, META_REUSED, META_SKIPPED = (
@@ -71,33 +70,28 @@ def add_vectors(db_path: Path, previous: Path | None, max_passages: int, progres
     other texts are embedded. Vectors of texts no passage holds any more are dropped. Above
     `max_passages` passages the file gets no vectors, and its meta says why.
     """
-    with contextlib.closing(sqlite3.connect(db_path)) as db:
-        texts = [row[0] for row in db.execute("SELECT text FROM passages ORDER BY idx")]
-        meta = dict(db.execute("SELECT key, value FROM meta"))
+    with tables.unpublished(db_path) as db:
+        texts = tables.passage_texts(db)
+        meta = tables.read_meta(db)
         if len(texts) > max_passages:
             reason = (f"{len(texts)} passages, above answer.semantic_max_passages ({max_passages})")
-            db.execute("DROP TABLE IF EXISTS passage_vectors")
-            _set_meta(db, {META_SKIPPED: reason}, drop=(META_MODEL, META_COUNT, META_EMBEDDED, META_REUSED))
-            db.commit()
+            tables.drop_passage_vectors(db)
+            tables.set_meta(db, {META_SKIPPED: reason}, drop=(META_MODEL, META_COUNT, META_EMBEDDED, META_REUSED))
             return VectorStats(skipped=reason)
         encoder = encoder or load_encoder()  # (raises, saying what to install, before anything is written)
         wanted = {passage_key(t): t for t in texts}
-        db.execute(TABLE_SCHEMA)
-        if meta.get(META_MODEL) != MODEL_ID:
-            db.execute("DELETE FROM passage_vectors")  # another model's vectors (or none)
-        held = {key for (key,) in db.execute("SELECT hash FROM passage_vectors")}
+        tables.ensure_passage_vectors(db, clear=meta.get(META_MODEL) != MODEL_ID)  # another model's (or none)
+        held = tables.vector_keys(db)
         stale = held - wanted.keys()
-        db.executemany("DELETE FROM passage_vectors WHERE hash = ?", ((k,) for k in sorted(stale)))
+        tables.delete_vectors(db, sorted(stale))
         missing = sorted(wanted.keys() - held)
         copied = _copy_from(previous, missing, db) if previous is not None and previous != db_path else set()
         reused = len(held) - len(stale) + len(copied)
         todo = [k for k in missing if k not in copied]
         vectors = encoder.embed_many([wanted[k] for k in todo], progress)
-        db.executemany("INSERT INTO passage_vectors VALUES (?, ?)",
-                       ((k, vectors[i].tobytes()) for i, k in enumerate(todo)))
-        _set_meta(db, {META_MODEL: MODEL_ID, META_COUNT: str(len(wanted)), META_EMBEDDED: str(len(todo)),
-                       META_REUSED: str(reused)}, drop=(META_SKIPPED,))
-        db.commit()
+        tables.insert_vectors(db, ((k, vectors[i].tobytes()) for i, k in enumerate(todo)))
+        tables.set_meta(db, {META_MODEL: MODEL_ID, META_COUNT: str(len(wanted)), META_EMBEDDED: str(len(todo)),
+                             META_REUSED: str(reused)}, drop=(META_SKIPPED,))
     return VectorStats(len(wanted), len(todo), reused)
 
 
@@ -107,25 +101,17 @@ def _copy_from(previous: Path, keys: Sequence[str], db: sqlite3.Connection) -> s
         return set()
     found: set[str] = set()
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{previous}?mode=ro", uri=True)) as old:
-            model = old.execute("SELECT value FROM meta WHERE key = ?", (META_MODEL,)).fetchone()
-            if model is None or model[0] != MODEL_ID:
+        with tables.read_only(previous) as old:
+            if tables.meta_value(old, META_MODEL) != MODEL_ID:
                 return set()
             for at in range(0, len(keys), _CHUNK):
-                chunk = keys[at:at + _CHUNK]
-                rows = old.execute(f"SELECT hash, vector FROM passage_vectors WHERE hash IN "
-                                   f"({','.join('?' * len(chunk))})", chunk).fetchall()
-                db.executemany("INSERT INTO passage_vectors VALUES (?, ?)", rows)
+                rows = tables.vectors_of(old, keys[at:at + _CHUNK])
+                tables.insert_vectors(db, rows)
                 found.update(k for k, _ in rows)
     except sqlite3.Error as exc:  # an unreadable previous index: its vectors are embedded again
         log.warning("could not reuse passage vectors from %s (%s); embedding them again", previous, exc)
         return set()
     return found
-
-
-def _set_meta(db: sqlite3.Connection, values: Mapping[str, str], drop: Sequence[str] = ()) -> None:
-    db.executemany("DELETE FROM meta WHERE key = ?", ((k,) for k in drop))
-    db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(values.items()))
 
 
 def vector_step(enabled: bool, max_passages: int,
@@ -173,7 +159,7 @@ class SemanticRerank:
             log.warning("answer.semantic is on, but the index at %s has no passage vectors (%s); answering "
                         "lexically; run 'citebot index' with answer.semantic = true to add them", reader.path, why)
             return None
-        rows = reader.read_sync("SELECT hash, vector FROM passage_vectors")
+        rows = reader.read_sync(tables.PASSAGE_VECTORS_QUERY)
         return cls({key: blob for key, blob in rows}, encoder, weight)
 
     def order(self, question: str, totals: Sequence[float],

@@ -9,8 +9,6 @@ folder that was missing), and last changed when its current text entered the ind
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -19,8 +17,9 @@ from pathlib import Path
 from .source_checks import SourceChecks, load_checks
 from .source_names import META_KEY as ROOTS_META_KEY
 from .source_names import decode_roots, shown_name
-from .source_times import read_source_times
-from .store import read_info
+from .source_times import source_times_by_path
+from .indexfile import read_info
+from .indexfile.tables import document_listing
 
 
 @dataclass(frozen=True)
@@ -59,9 +58,8 @@ def list_sources(db_path: Path) -> list[IndexedSource]:
     a missing, damaged or incompatible index (with their message to reindex)."""
     info = read_info(db_path)
     roots = decode_roots(info.meta.get(ROOTS_META_KEY))
-    with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
-        rows = conn.execute("SELECT kind, title, path, url, n_passages FROM documents ORDER BY ord").fetchall()
-        times = read_source_times(conn)
+    rows, time_rows = document_listing(db_path)
+    times = source_times_by_path(time_rows)
     checks = load_checks(db_path)
     out = []
     for kind, title, path, url, n_passages in rows:

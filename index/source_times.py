@@ -22,14 +22,13 @@ takes the later of the two.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-TABLE = """CREATE TABLE IF NOT EXISTS source_times (
-    path TEXT PRIMARY KEY, hash TEXT NOT NULL, changed_at REAL NOT NULL, checked_at REAL NOT NULL)"""
+from .indexfile.tables import (document_paths_and_hashes, previous_source_time_rows, replace_source_times,
+                               source_time_rows, unpublished)
 
 
 @dataclass(frozen=True)
@@ -44,10 +43,10 @@ class SourceTime:
 def read_source_times(conn: sqlite3.Connection) -> dict[str, SourceTime]:
     """The `source_times` rows of an open index by path; empty when the index has no such
     table (it was built before there was one)."""
-    try:
-        rows = conn.execute("SELECT path, hash, changed_at, checked_at FROM source_times").fetchall()
-    except sqlite3.OperationalError:
-        return {}
+    return source_times_by_path(source_time_rows(conn))
+
+
+def source_times_by_path(rows: Iterable[tuple[str, str, float, float]]) -> dict[str, SourceTime]:
     return {path: SourceTime(h, changed, checked) for path, h, changed, checked in rows}
 
 
@@ -57,17 +56,10 @@ def stamp_source_times(tmp: Path, previous: Path, now: float, not_checked: Colle
 
     `not_checked`: paths (URLs) the build could not check this time (a failed fetch served
     from the cache); their `checked_at` stays the previous one."""
-    old: dict[str, SourceTime] = {}
-    if previous.exists():
-        with contextlib.suppress(sqlite3.Error):
-            with contextlib.closing(sqlite3.connect(f"file:{previous}?mode=ro", uri=True)) as conn:
-                old = read_source_times(conn)
-    with contextlib.closing(sqlite3.connect(tmp)) as db:
-        db.execute(TABLE)
-        documents = db.execute("SELECT path, hash FROM documents").fetchall()
-        db.execute("DELETE FROM source_times")
-        db.executemany("INSERT INTO source_times VALUES (?, ?, ?, ?)", _rows(documents, old, now, set(not_checked)))
-        db.commit()
+    old = source_times_by_path(previous_source_time_rows(previous))
+    with unpublished(tmp) as db:
+        documents = document_paths_and_hashes(db)
+        replace_source_times(db, list(_rows(documents, old, now, set(not_checked))))
 
 
 def _rows(documents: Iterable[tuple[str, str]], old: dict[str, SourceTime], now: float,

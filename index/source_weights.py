@@ -24,6 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .bm25 import BM25Index, Hit
+from .indexfile.tables import (document_weights, passage_counts_and_weights, reset_document_weights,
+                                set_document_weights)
 from .source_names import decode_roots
 from .source_rules import SourceRules, relative_name
 
@@ -44,17 +46,17 @@ def write_weights(db: sqlite3.Connection, rules: SourceRules, roots_meta: str | 
     Every document is weighed again, whatever weight it had: a copy of the previous index
     (the incremental build) then holds what a full build would write."""
     if not rules.weights:
-        db.execute("UPDATE documents SET weight = 1.0 WHERE weight != 1.0")
+        reset_document_weights(db)
         return {RULES_META_KEY: rules.weights_json(), WEIGHTED_META_KEY: "0"}
     roots = [root for root, _label in decode_roots(roots_meta)]
     updates: list[tuple[float, int]] = []
     weighted = 0
-    for doc_id, path, kind, old in db.execute("SELECT id, path, kind, weight FROM documents").fetchall():
+    for doc_id, path, kind, old in document_weights(db):
         weight = rules.weight_of(relative_name(path, kind, roots))
         weighted += weight != 1.0
         if weight != old:
             updates.append((weight, doc_id))
-    db.executemany("UPDATE documents SET weight = ? WHERE id = ?", updates)
+    set_document_weights(db, updates)
     return {RULES_META_KEY: rules.weights_json(), WEIGHTED_META_KEY: str(weighted)}
 
 
@@ -65,7 +67,7 @@ def load_weights(conn: sqlite3.Connection, meta: dict[str, str], n_passages: int
     writes them. ValueError when the documents do not account for `n_passages` positions."""
     if meta.get(WEIGHTED_META_KEY, "0") == "0":
         return None
-    rows = conn.execute("SELECT n_passages, weight FROM documents ORDER BY ord").fetchall()
+    rows = passage_counts_and_weights(conn)
     counts = np.array([n for n, _ in rows], dtype=np.int64)
     if int(counts.sum()) != n_passages:
         raise ValueError(f"the documents hold {int(counts.sum())} passages but BM25 has {n_passages}")

@@ -26,6 +26,51 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 
+def build_index_file_for(sources: Any, folder: Path, params: Any = None, name: str = "index.sqlite3") -> Path:
+    """Build the index of `sources` (paths, URLs, sites, in-memory `Document`s) into
+    `folder/name` through the real build (`rebuild_sync`, what `citebot index` runs); the path."""
+    from index.build.params import IndexParams
+    from index.reindex import rebuild_sync
+
+    db = Path(folder) / name
+    rebuild_sync(list(sources), db, params or IndexParams())
+    return db
+
+
+def stored_passages(db: Path) -> list[Any]:
+    """Every passage of the index at `db`, in BM25 position order (`StoredPassage`s)."""
+    import asyncio
+
+    from index.indexfile import IndexReader
+
+    async def read() -> list[Any]:
+        reader = await IndexReader.open(db)
+        try:
+            return await reader.passages(list(range(reader.info.passages)))
+        finally:
+            await reader.close()
+
+    return asyncio.run(read())
+
+
+def bm25_index(docs: Any, params: Any = None) -> Any:
+    """A `BM25Index` of token lists (document i is the i-th), through the build's CSR
+    builder: what the BM25 tests score against `LuceneBM25`."""
+    import itertools
+    from collections import defaultdict
+
+    import numpy as np
+
+    from index.bm25 import BM25Index, BM25Params, csr_from_id_chunks_twice
+
+    docs = [list(d) for d in docs]
+    vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+    ids = np.fromiter((vocab[t] for d in docs for t in d), dtype=np.int64)
+    lens = np.array([len(d) for d in docs], dtype=np.int64)
+    arrays = csr_from_id_chunks_twice(lambda: iter([(ids, lens)]), vocab)
+    return BM25Index(params=params or BM25Params(), terms=list(vocab), vocab=dict(vocab), **arrays)
+
+
 @pytest.fixture(scope="session")
 def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index of the bundled article, built once per session; tests copy it."""
@@ -45,7 +90,7 @@ def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def answerer(built_index: Path) -> AsyncIterator[Any]:
     """An Answerer (default settings) over the session's index of the bundled article."""
     from index.answering import Answerer
-    from index.store import IndexReader
+    from index.indexfile import IndexReader
 
     reader = await IndexReader.open(built_index)
     try:
@@ -90,7 +135,7 @@ async def running_bot(tmp_path: Path, built_index: Path, *, guilds: Any = None, 
     from bot.live_index import LiveIndex
     from bot.settings import DiscordSettings, LogSettings, Settings
     from index.questionlog import QuestionLog
-    from index.store import IndexReader
+    from index.indexfile import IndexReader
 
     corpus = tmp_path / "corpus"
     corpus.mkdir(exist_ok=True)
@@ -143,3 +188,55 @@ async def env(tmp_path: Path, built_index: Path) -> AsyncIterator[BotEnv]:
     """The bot with default test settings (answer channel = the guild's second channel)."""
     async with running_bot(tmp_path, built_index) as bot_env:
         yield bot_env
+
+
+def assert_matches_reference(db: Path, sources: Any, params: Any = None) -> Any:
+    """The index at `db` holds what the reference build (`build.reference.build_reference`,
+    plain sequential code scored by rank_bm25 with Lucene's IDF) gives for the documents
+    `load_corpus` reads from `sources`: the same passages in the same order, sentence spans,
+    acronyms, document lengths and BM25 scores (bit for bit, for a query from every
+    passage), and average sentence length. Returns the reference."""
+    import asyncio
+    import dataclasses
+
+    import numpy as np
+
+    from index.build.params import IndexParams
+    from index.build.reference import build_reference
+    from index.build.sources import load_corpus
+    from index.indexfile import IndexReader
+
+    params = params or IndexParams()
+    documents, _ = load_corpus(list(sources), params.max_file_bytes, rules=params.sources)
+    ref = build_reference(documents, params)
+
+    async def check() -> None:
+        reader = await IndexReader.open(db)
+        try:
+            stored = await reader.passages(list(range(reader.bm25.n_docs)))
+            unnamed = [dataclasses.replace(s.passage, citation=dataclasses.replace(s.passage.citation, name=None))
+                       for s in stored]
+            assert unnamed == ref.passages
+            assert [list(s.sentences) for s in stored] == [[tuple(x) for x in spans] for spans in ref.sentences]
+            assert reader.acronyms.pairs == ref.acronyms.pairs
+            assert reader.bm25.to_arrays()["doc_len"].tolist() == [len(t) for t in ref.terms]
+            assert float(reader.info.meta["avg_sentence_terms"]) == ref.avg_sentence_terms
+            everything = list(range(reader.bm25.n_docs))
+            for terms in ref.terms:
+                query = terms[:3] + terms[-2:]
+                assert reader.bm25.scores(query, everything) == ref.bm25.get_scores(query).tolist()
+            assert np.all(np.diff(reader.bm25.to_arrays()["term_offsets"]) > 0)
+        finally:
+            await reader.close()
+
+    asyncio.run(check())
+    return ref
+
+
+def built_passages(sources: Any, params: Any = None) -> list[Any]:
+    """The stored passages (`StoredPassage`: passage and sentence spans) of an index of
+    `sources` built through the real build into a temporary folder."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="citebot-test-") as folder:
+        return stored_passages(build_index_file_for(sources, Path(folder), params))

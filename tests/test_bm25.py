@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import index.bm25 as bm25_module
+from conftest import bm25_index
 from index.bm25 import BM25Index, BM25Params, Hit, LuceneBM25, lucene_idf
 
 
@@ -85,7 +86,7 @@ def test_golden_scores(impl: str) -> None:
         def score(q: list[str], d: int) -> float:
             return float(ref.get_scores(q)[d])
     else:
-        index = BM25Index.build(TINY, BM25Params(K1, B))
+        index = bm25_index(TINY, BM25Params(K1, B))
 
         def score(q: list[str], d: int) -> float:
             return index.scores(q, [d])[0]
@@ -99,7 +100,7 @@ def test_golden_scores(impl: str) -> None:
 
 
 def test_golden_ranking() -> None:
-    index = BM25Index.build(TINY, BM25Params(K1, B))
+    index = bm25_index(TINY, BM25Params(K1, B))
     hits = index.top_k(["cat", "dog"], 10)
     # doc 1: cat tf 2 + dog tf 1 (dl 3); doc 2: log 2; doc 0: cat only
     want_1 = GOLDEN[("cat", 1)] + IDF_DOG * 2.2 / (1 + 1.65)
@@ -134,7 +135,7 @@ def test_lucene_idf_stays_positive_where_okapi_does_not() -> None:
     same = [["the"], ["the"]]
     assert np.all(rank_bm25.BM25Okapi(same).get_scores(["the"]) < 0)
     assert np.all(LuceneBM25(same).get_scores(["the"]) > 0)
-    index = BM25Index.build(same)
+    index = bm25_index(same)
     hits = index.top_k(["the"], 5)
     assert [h.index for h in hits] == [0, 1]  # a tie: smaller index first
     assert hits[0].score == hits[1].score > 0
@@ -200,7 +201,7 @@ def test_top_k_matches_reference(
     docs: list[list[str]], params: BM25Params, queries: list[list[str]], ks: list[int]
 ) -> None:
     ref = LuceneBM25(docs, k1=params.k1, b=params.b)
-    index = BM25Index.build(docs, params)
+    index = bm25_index(docs, params)
     assert index.n_docs == len(docs)
     assert index.avgdl == ref.avgdl
     for q in queries:
@@ -232,7 +233,7 @@ def test_top_k_matches_reference_on_a_larger_corpus(seed: int) -> None:
     """Exercises the candidate pruning (k much smaller than the matches)."""
     docs = zipf_corpus(1500, 300, seed)
     ref = LuceneBM25(docs, k1=1.2, b=0.75)
-    index = BM25Index.build(iter(docs))  # any iterable, consumed once
+    index = bm25_index(docs)
     rng = np.random.default_rng(seed + 10)
     for _ in range(40):
         q = [f"t{i}" for i in rng.integers(0, 320, size=int(rng.integers(1, 9)))]
@@ -241,7 +242,7 @@ def test_top_k_matches_reference_on_a_larger_corpus(seed: int) -> None:
 
 
 def test_edge_cases() -> None:
-    index = BM25Index.build([["a", "b"], ["b"], []])
+    index = bm25_index([["a", "b"], ["b"], []])
     assert index.top_k([], 5) == []
     assert index.top_k(["zz"], 5) == []
     assert index.top_k(["a"], 0) == []
@@ -258,26 +259,24 @@ def test_edge_cases() -> None:
         index.scores(["a"], [3])
     with pytest.raises(IndexError):
         index.scores(["a"], [-1])
-    with pytest.raises(TypeError):
-        BM25Index.build(["not", "tokenised"])
 
-    empty = BM25Index.build([])
+    empty = bm25_index([])
     assert empty.n_docs == 0 and empty.avgdl == 0.0 and empty.vocabulary_size == 0
     assert empty.top_k(["a"], 3) == []
-    all_empty = BM25Index.build([[], []])
+    all_empty = bm25_index([[], []])
     assert all_empty.avgdl == 0.0 and all_empty.top_k(["a"], 3) == []
     assert all_empty.scores(["a"], [0, 1]) == [0.0, 0.0]
 
 
 def test_large_tf_and_extreme_k1_stay_exact() -> None:
     docs = [["a"] * 70_000 + ["b"], ["a", "b", "b"], ["b"], ["c"] * 3]
-    index = BM25Index.build(docs)
+    index = bm25_index(docs)
     assert index.to_arrays()["tfs"].dtype == np.uint32  # tf > 65535 is never clipped
     ref = LuceneBM25(docs)
     for q in (["a"], ["b", "a"], ["c", "b"]):
         assert as_pairs(index.top_k(q, 3)) == reference_top(ref, q, 3)
     # k1 far outside float32 range: impacts fall back to float64 arithmetic
-    index = BM25Index.build(docs, BM25Params(k1=1e25, b=0.3))
+    index = bm25_index(docs, BM25Params(k1=1e25, b=0.3))
     ref = LuceneBM25(docs, k1=1e25, b=0.3)
     for q in (["a"], ["b", "a"], ["c", "b"]):
         assert as_pairs(index.top_k(q, 3)) == reference_top(ref, q, 3)
@@ -288,7 +287,7 @@ def test_large_tf_and_extreme_k1_stay_exact() -> None:
 
 def test_arrays_round_trip() -> None:
     docs = zipf_corpus(300, 80, 3) + [["été", "x y", "new\nline", "日本"], []]
-    index = BM25Index.build(docs, BM25Params(k1=0.9, b=0.4))
+    index = bm25_index(docs, BM25Params(k1=0.9, b=0.4))
     arrays = index.to_arrays()
     assert set(arrays) == {
         "format_version", "params", "doc_len", "term_offsets", "doc_ids", "tfs",
@@ -315,12 +314,12 @@ def test_arrays_round_trip() -> None:
                 assert other.top_k(q, k) == index.top_k(q, k)
             assert other.scores(q, range(index.n_docs)) == index.scores(q, range(index.n_docs))
 
-    empty = BM25Index.from_blobs(BM25Index.build([]).to_blobs())
+    empty = BM25Index.from_blobs(bm25_index([]).to_blobs())
     assert empty.n_docs == 0 and empty.top_k(["a"], 1) == []
 
 
 def test_from_arrays_rejects_inconsistent_data() -> None:
-    good = BM25Index.build([["a", "b"], ["b", "c"], ["a"]]).to_arrays()
+    good = bm25_index([["a", "b"], ["b", "c"], ["a"]]).to_arrays()
 
     def broken(**changes: object) -> dict[str, object]:
         arrays: dict[str, object] = {k: np.array(v) for k, v in good.items()}
@@ -379,8 +378,6 @@ def test_params_types_and_defaults() -> None:
         BM25Params(b=True)
     with pytest.raises(ValueError, match="k1"):
         LuceneBM25([["a"]], k1=-1)
-    with pytest.raises(TypeError):
-        BM25Index.build([["a"]], params=(1.2, 0.75))  # type: ignore[arg-type]
 
 
 @settings(max_examples=300, deadline=None)
@@ -394,7 +391,7 @@ def test_sorted_position_is_searchsorted(dtype, values, probe) -> None:
 
 
 def test_held_by_answers_for_documents_outside_the_index() -> None:
-    index = BM25Index.build([["moon", "orbit"], ["orbit"]])
+    index = bm25_index([["moon", "orbit"], ["orbit"]])
     assert index.held_by(0, ["moon", "orbit", "mars"]) == {"moon", "orbit"}
     assert index.held_by(1, ["moon", "orbit"]) == {"orbit"}
     assert index.held_by(2, ["orbit"]) == set() and index.held_by(-1, ["orbit"]) == set()

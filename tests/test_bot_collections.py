@@ -98,7 +98,7 @@ async def collections_bot(tmp_path: Path, built_index: Path) -> AsyncIterator[Co
     from bot.settings import load_settings
     from index.questionlog import QuestionLog
     from index.reindex import rebuild_sync
-    from index.store import IndexReader
+    from index.indexfile import IndexReader
 
     folders = {name: tmp_path / f"{name}-corpus" for name in ("default", "garden", "handbook")}
     for folder in folders.values():

@@ -19,7 +19,7 @@ from bot.questions import Refusal, check_question, looks_like_question, strip_me
 from bot.text_render import render_answer as render_text
 from index.answering import Answer, Hit
 from index.passages import Citation, Passage
-from index.store import StoredPassage
+from index.indexfile import StoredPassage
 
 
 def make_hit(rank: int, words: int, *, url: str | None = "https://example.org/a_(b)", author: str = "A. Writer",

@@ -150,7 +150,7 @@ def test_citebot_index_builds_every_collection_and_ask_chooses_one(tmp_path: Pat
     # One collection alone: the other index files are left as they were.
     assert main(["index", "--config", cfg, "--collection", "garden"]) == 0
     assert "(generation 2) -> " in capsys.readouterr().out
-    from index.store import read_info
+    from index.indexfile import read_info
 
     assert read_info(tmp_path / "data" / "index.sqlite3").generation == 1
     assert main(["ask", "--config", cfg, "--collection", "nope", question]) == 2

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from index.answering import Answerer
-from index.builder import IndexParams
+from index.build.params import IndexParams
 from index.comment_sections import ACTIONS, CONTROL, OPENING, thread_furniture
 from index.documents import COMMENT, HEADING, PARAGRAPH, parse_document
 from index.loading import load_document
 from index.html import parse_html
 from index.reindex import rebuild_sync
-from index.store import IndexReader
+from index.indexfile import IndexReader
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "comments"
 QUESTION = "When will the new harbour bridge open to traffic?"

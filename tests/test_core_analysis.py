@@ -11,7 +11,7 @@ from index.analysis import AcronymMap, find_definitions
 from index.analysis import SHOUT, Analyzer, content_terms, english_stopwords, raw_tokens
 from index.answering import Answerer
 from index.loading import load_document
-from index.store import IndexReader
+from index.indexfile import IndexReader
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from index.answering import Answer, Answerer, AnswerParams
-from index.store import IndexReader
+from index.indexfile import IndexReader
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

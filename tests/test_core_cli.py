@@ -16,7 +16,7 @@ import pytest
 
 from index.loading import load_document
 from index.passages import split_document
-from index.store import read_info
+from index.indexfile import read_info
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

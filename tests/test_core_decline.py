@@ -11,6 +11,7 @@ trips them, and far above what the rule did before.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from pathlib import Path
@@ -19,10 +20,10 @@ import pytest
 
 from index.answering import Answerer, AnswerParams
 from index.bm25 import lucene_idf
-from index.builder import build_from_documents
+from conftest import build_index_file_for
 from index.decline import answers, question_coverage, semantic_answers, term_weight
 from index.evaluation import load_eval_set
-from index.store import IndexReader, write_index
+from index.indexfile import IndexReader
 
 ROOT = Path(__file__).resolve().parent.parent
 OWN = ROOT / "tests" / "eval"
@@ -121,7 +122,7 @@ async def test_squad_questions_against_squad_are_answered(tmp_path: Path) -> Non
     questions = [r["question"] for r in squad_questions(1)][::2]
     squad = load_eval_set(EVAL / "squad")
     db = tmp_path / "squad.sqlite3"
-    await write_index(build_from_documents(squad.documents), db)
+    await asyncio.to_thread(build_index_file_for, squad.documents, db.parent, None, db.name)
     reader = await IndexReader.open(db)
     try:
         answered = await ask_all(Answerer(reader, AnswerParams()), questions)

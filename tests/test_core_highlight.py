@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from index.builder import IndexParams
+from index.build.params import IndexParams
 from index.analysis import AnswerType, answer_type, holds_answer, question_words
 from index.answering import Answerer, AnswerParams
 from index.evaluation import EvalQuestion, EvalSet, evaluate
 from index.highlight import SentenceChooser, heading_terms
 from index.reindex import rebuild_sync
-from index.store import IndexReader
+from index.indexfile import IndexReader
 
 BRIDGE = """---
 title: City News Roundup

@@ -7,7 +7,6 @@ file in the tests where that is cheap, not copied from the program's output.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import shutil
@@ -15,13 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from index.builder import build_from_documents, build_from_paths
+from conftest import built_passages
+from index.build.params import IndexParams
+from index.build.reference import build_reference
+from index.build.sources import load_corpus
 from index.documents import BYLINE, PARAGRAPH, Document, parse_document
 from index.loading import load_document
 from index.passages import AUTHOR_SECTION, Passage, PassageParams, split_document
 from index.analysis import sentence_spans, split_sentences
 from index.analysis.reference import reference_sentence_spans
-from index.store import IndexReader, write_index
+from index.indexfile import IndexReader
+from index.reindex import rebuild
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -312,8 +315,8 @@ async def test_rebuilt_index_twice_has_equal_ids(tmp_path):
     shutil.copy(ARTICLE, corpus / ARTICLE.name)
     ids = []
     for name in ("one.sqlite3", "two.sqlite3"):
-        built = build_from_paths([corpus])
-        await write_index(built, tmp_path / name)
+        built = build_reference(load_corpus([corpus])[0])
+        await rebuild([corpus], tmp_path / name, IndexParams())
         reader = await IndexReader.open(tmp_path / name)
         try:
             stored = await reader.passages(list(range(reader.info.passages)))
@@ -339,9 +342,9 @@ def test_two_documents_never_share_passage_ids(tmp_path):
     assert pair is not None
     docs = [parse_document(text(n), f"note{n}.txt") for n in pair]
     assert docs[0].content_hash != docs[1].content_hash
-    built = build_from_documents(docs)
-    assert len({p.id for p in built.passages}) == len(built.passages)
-    asyncio.run(write_index(built, tmp_path / "index.sqlite3"))
+    built = [s.passage for s in built_passages(docs)]  # (the passages' unique index would refuse a repeat)
+    assert {p.doc_hash for p in built} == {d.content_hash for d in docs}
+    assert len({p.id for p in built}) == len(built)
 
 
 # ---------------------------------------------------------------------------------------------

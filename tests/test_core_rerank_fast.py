@@ -25,7 +25,7 @@ from index.answering import Answer, Answerer, AnswerParams, Hit
 from index.highlight import SentenceChooser, heading_terms
 from index.rerank import (NUMBER_QUESTION, NUMBER_WORDS, PERSON_QUESTION, Features, QueryProfile, RerankWeights,
                           SpanTexts, _holds_name, _holds_number, candidate_features)
-from index.store import IndexReader
+from index.indexfile import IndexReader
 from index.analysis import same_family
 
 ROOT = Path(__file__).resolve().parent.parent

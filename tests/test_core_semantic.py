@@ -26,12 +26,12 @@ import numpy as np
 import pytest
 
 from index.answering import Answerer, AnswerParams
-from index.builder import IndexParams
+from index.build.params import IndexParams
 from index.embedding import (DIMENSIONS, MODEL_ID, MODEL_SHA256, Encoder, SemanticUnavailableError, missing_extra,
                              vocab_path)
 from index.reindex import rebuild_sync
 from index.semantic import SemanticRerank, add_vectors, describe, passage_key
-from index.store import IndexReader
+from index.indexfile import IndexReader
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

@@ -35,7 +35,7 @@ from index.spelling import (
     osa_distance,
     variant_terms,
 )
-from index.store import IndexReader
+from index.indexfile import IndexReader
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

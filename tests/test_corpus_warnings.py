@@ -14,7 +14,7 @@ from pathlib import Path
 
 from conftest import BUNDLED_ARTICLE
 
-from index.builder import load_corpus
+from index.build.sources import load_corpus
 from index.corpus_warnings import LIST_AT_MOST, CorpusWarning, WarningKind, count_skipped, summarise
 from index.documents import READ_KINDS, SUPPORTED_SUFFIXES
 

@@ -16,7 +16,8 @@ import pytest
 
 from fixtures.loopback_site import GUIDE_PAGES, PRIVATE_PAGES, LoopbackSite, guide_path
 from fixtures.web_server import PageServer
-from index.builder import IndexParams, build_from_paths
+from index.build.params import IndexParams
+from conftest import built_passages
 from index.corpus_warnings import WarningKind
 from index.crawl import CrawlLimits, EmptySiteError, SiteSource, crawl_site, crawl_sources, normalise_url
 from index.fetch import USER_AGENT, FetchOptions
@@ -213,10 +214,10 @@ def test_second_crawl_is_conditional_and_reanalyses_only_the_changed_page(server
     assert "second version" in text and "first version" not in text
 
     # The incremental result is the index a full build of the same pages gives.
-    full = build_from_paths([SiteSource(site.root, options)])
+    full = built_passages([SiteSource(site.root, options)])
     with sqlite3.connect(db) as conn:
         stored = [row[0] for row in conn.execute("SELECT text FROM passages")]
-    assert sorted(stored) == sorted(p.text for p in full.passages)
+    assert sorted(stored) == sorted(s.passage.text for s in full)
 
 
 def test_failures_on_a_second_crawl(server, options):

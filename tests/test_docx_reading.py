@@ -16,7 +16,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from index.builder import load_corpus
+from index.build.sources import load_corpus
 from index.corpus_warnings import WarningKind
 from index.docx import parse_docx
 from index.documents import HEADING, TITLE, UnreadableDocument

@@ -21,9 +21,9 @@ from index.errors import ForeignFileError, StateDatabaseError
 from index.questionlog import APPLICATION_ID as STATE_APPLICATION_ID
 from index.questionlog import QuestionLog, QuestionRecord
 from index.reindex import rebuild_sync
-from index.builder import IndexParams
-from index.store import install, read_info, temporary_path
-from index.writer import APPLICATION_ID as INDEX_APPLICATION_ID
+from index.build.params import IndexParams
+from index.indexfile import install, read_info, temporary_path
+from index.indexfile import APPLICATION_ID as INDEX_APPLICATION_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

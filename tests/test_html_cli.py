@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from index.builder import build_from_paths
+from conftest import built_passages
 from index.fetch import FetchOptions, WebSource
 
 TESTS = Path(__file__).resolve().parent
@@ -92,8 +92,8 @@ def test_mixed_corpus_citations_say_which_kind(server, tmp_path):
     page = folder / "saved.html"
     page.write_text(PAGE.read_text(encoding="utf-8").replace("Dmitry Bakanov", "Dmitry B."), encoding="utf-8")
     options = FetchOptions(cache_dir=tmp_path / "cache", allow_private_addresses=True)
-    built = build_from_paths([folder, WebSource(url, options)])
-    kinds = {p.citation.path: p.citation.kind for p in built.passages}
+    built = [s.passage for s in built_passages([folder, WebSource(url, options)])]
+    kinds = {p.citation.path: p.citation.kind for p in built}
     assert kinds == {str(folder / "notes.md"): "md", str(folder / "plain.txt"): "txt", str(page): "html",
                      url: "url"}
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from index.builder import build_from_paths, load_corpus
+from index.build.sources import load_corpus
+from conftest import built_passages
 from index.corpus_warnings import WarningKind
 from index.documents import BYLINE, HEADING, TITLE, parse_document
 from index.loading import load_document
@@ -168,8 +169,8 @@ def test_mixed_folder_cites_each_kind(tmp_path):
         "# Mars Notes\n\n## Atmosphere\n\nThe Martian atmosphere is about one percent as dense as Earth's "
         "and is mostly carbon dioxide, so parachutes alone cannot land heavy craft.\n", encoding="utf-8")
     (folder / "ignored.pdf").write_bytes(b"%PDF-1.4")
-    built = build_from_paths([folder])
-    kinds = {p.citation.path.rsplit(".", 1)[-1]: p.citation.kind for p in built.passages}
+    built = [s.passage for s in built_passages([folder])]
+    kinds = {p.citation.path.rsplit(".", 1)[-1]: p.citation.kind for p in built}
     assert kinds == {"html": "html", "txt": "txt", "md": "md"}
 
 

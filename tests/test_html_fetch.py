@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.web_server import PageServer
-from index.builder import build_from_paths, load_corpus
+from index.build.sources import load_corpus
+from conftest import built_passages
 from index.corpus_warnings import WarningKind
 from index.loading import load_document
 from index.fetch import FetchOptions, WebSource, check_url, is_public_address, RefusedError, USER_AGENT
@@ -60,9 +61,9 @@ def test_url_page_is_indexed_with_its_url_and_metadata(server, options):
     assert [norm(b.text) for b in doc.paragraphs] == [norm(b.text) for b in text_doc.paragraphs]
     (seen,) = server.requests
     assert seen.headers["User-Agent"] == USER_AGENT
-    built = build_from_paths([WebSource(url, options)])
-    assert all(p.citation.url == url and p.citation.kind == "url" for p in built.passages)
-    assert all(p.citation.label.endswith(f"({url})") for p in built.passages)
+    built = [s.passage for s in built_passages([WebSource(url, options)])]
+    assert built and all(p.citation.url == url and p.citation.kind == "url" for p in built)
+    assert all(p.citation.label.endswith(f"({url})") for p in built)
 
 
 def test_same_site_canonical_is_cited(server, options):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from index.builder import load_corpus
+from index.build.sources import load_corpus
 from index.documents import BYLINE, CHROME, HEADING, PARAGRAPH, TITLE, parse_document
 from index.loading import load_document
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from index.answering import Answerer, AnswerParams
-from index.builder import IndexParams, load_corpus
+from index.build.params import IndexParams
+from index.build.sources import load_corpus
 from index.corpus_warnings import WarningKind, count_skipped, summarise
 from index.doc_analysis import _SHAPING_SOURCES
 from index.documents import HEADING, Document, parse_document
@@ -25,7 +26,7 @@ from index.highlight import code_sentences
 from index.passages import Passage, split_document
 from index.reindex import rebuild_sync
 from index.analysis import sentence_spans
-from index.store import IndexReader
+from index.indexfile import IndexReader
 
 SITE = Path(__file__).parent / "fixtures" / "mkdocs"
 DOCS = SITE / "docs"

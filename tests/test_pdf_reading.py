@@ -17,7 +17,7 @@ import pytest
 from pdf_fixtures import (REPORT_AUTHOR, REPORT_TITLE, SPRING, TREATMENT, MadePdf, make_article,
                           make_encrypted, make_report, make_scan)
 
-from index.builder import load_corpus
+from index.build.sources import load_corpus
 from index.corpus_warnings import WarningKind, summarise
 from index.documents import HEADING, PARAGRAPH, TITLE, Document, UnreadableDocument
 from index.loading import load_document

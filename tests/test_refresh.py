@@ -13,14 +13,14 @@ import pytest
 from fixtures.loopback_site import LoopbackSite
 from fixtures.web_server import PageServer
 from index.crawl import SiteSource
-from index.builder import IndexParams
+from index.build.params import IndexParams
 from index.errors import EmptyCorpusError, IndexLockedError
 from index.fetch import FetchOptions, WebSource
 from index.refresh import check_sources, refresh_sync
 from index.reindex import rebuild_sync
 from index.source_checks import checks_path, load_checks
 from index.source_list import list_sources
-from index.store import build_lock, read_info
+from index.indexfile import build_lock, read_info
 from test_scale_incremental import age_files, assert_same_as_full_build
 
 TESTS = Path(__file__).resolve().parent

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from conftest import BUNDLED_ARTICLE
 
-from index.builder import IndexParams, build_from_documents, load_corpus
+from index.build.sources import load_corpus
+from conftest import built_passages
 from index.documents import parse_document
 
 CITEBOT = Path(sys.executable).with_name("citebot")
@@ -140,8 +141,8 @@ def test_a_100_mb_file_within_a_raised_limit_is_indexed(tmp_path: Path) -> None:
     seconds = time.monotonic() - started
     assert [Path(d.path).name for d in documents] == ["huge.txt"]
     assert len(warnings) == 1 and "zeros.txt: skipped, looks binary" in str(warnings[0])
-    built = build_from_documents(documents, IndexParams(), workers=1)
-    assert any("zebra observatory" in p.text for p in built.passages)
+    built = built_passages(documents)
+    assert any("zebra observatory" in s.passage.text for s in built)
     assert seconds < 30, seconds
     print(f"\n100 MB file loaded in {seconds:.1f} s")
 
@@ -153,7 +154,7 @@ def test_pathological_lines_parse_in_linear_time(line: str) -> None:
     for kind in ("txt", "md"):
         started = time.monotonic()
         doc = parse_document(raw, f"p.{kind}", kind=kind)
-        build_from_documents([doc], IndexParams(), workers=1)
+        built_passages([doc])
         assert time.monotonic() - started < 3, (kind, line[:10])
         assert any("okapi" in b.text for b in doc.paragraphs)
 

@@ -33,11 +33,11 @@ from conftest import BUNDLED_ARTICLE
 
 from bot import cli
 from index.answering import Answerer
-from index.builder import IndexParams
+from index.build.params import IndexParams
 from index.errors import IndexLockedError, StateDatabaseError
 from index.questionlog import QuestionLog, QuestionRecord
 from index.reindex import rebuild_sync
-from index.store import IndexReader, build_lock
+from index.indexfile import IndexReader, build_lock
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 KILL_RUNS = 20

@@ -46,10 +46,11 @@ from bot.discord_render import (
 from bot.questions import Refusal, check_question, looks_like_question
 from index.analysis import Analyzer
 from index.answering import Answer, Answerer
-from index.builder import IndexParams, build_from_documents
+from index.build.params import IndexParams
+from conftest import built_passages
 from index.documents import parse_document
 from index.errors import EmptyCorpusError
-from index.store import IndexReader
+from index.indexfile import IndexReader
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 
@@ -233,12 +234,12 @@ def test_any_document_parses_and_builds_or_is_refused_cleanly(raw: str, kind: st
     for block in doc.blocks:
         assert encodable(block.text)
     try:
-        built = build_from_documents([doc], IndexParams(), workers=1)
+        built = built_passages([doc])
     except EmptyCorpusError as exc:
         assert "no documents" in str(exc)
         return
-    assert built.passages and len(built.passages) == len(built.sentences)
-    for passage, spans in zip(built.passages, built.sentences):
+    assert built
+    for passage, spans in ((s.passage, s.sentences) for s in built):
         assert passage.text.strip() and encodable(passage.text)
         assert all(0 <= a <= b <= len(passage.text) for a, b in spans)
 

@@ -9,7 +9,7 @@ import pytest
 
 import index.filebuild as filebuild
 from index.bm25 import csr_from_id_chunks_twice
-from index.builder import IndexParams
+from index.build.params import IndexParams
 from index.csr_kernels import csr_from_id_chunks_compiled
 from index.reindex import rebuild_sync
 

@@ -1,10 +1,10 @@
-"""The fast build gives exactly the reference build's index, and the file ranks as rank_bm25.
+"""The real build gives exactly the reference build's index, and the file ranks as rank_bm25.
 
-`build_from_documents` (memoised analysis, parallel workers, acronym fast path) must equal
+The full build (`filebuild`: parallel workers, acronyms injected by term id) must equal
 `build_reference` (the plain sequential definition): same passages, sentence spans, acronyms,
-term statistics and BM25 arrays, hence bit-identical scores; and the index `citebot index`
-writes, read back from SQLite after a reindex, must rank exactly as rank_bm25 (Lucene IDF) on
-the reference term lists. (Incremental reindexing: test_scale_incremental.py.)
+document lengths, hence bit-identical scores; and the index `citebot index` writes, read back
+from SQLite after a reindex, must rank exactly as rank_bm25 (Lucene IDF) on the reference term
+lists. (Incremental reindexing: test_scale_incremental.py.)
 """
 
 from __future__ import annotations
@@ -18,16 +18,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import index.doc_analysis as doc_analysis
+import index.filebuild as filebuild
+from conftest import assert_matches_reference, build_index_file_for, stored_passages
 from index.analysis import AcronymExpander, AcronymMap, Analyzer, chars_agree, decode_sentence_terms, is_mixed, sentence_spans
 from index.analysis.reference import ReferenceAnalyzer, reference_expand, reference_sentence_spans
-from index.bm25 import LuceneBM25
-from index.builder import BuiltIndex, IndexParams, build_from_documents, build_reference, load_corpus, passage_terms
+from index.build.params import IndexParams
+from index.build.sources import load_corpus
+from index.build.reference import build_reference
 from index.documents import parse_document
 from index.normalize import normalize_text
 from index.passages import Passage
 from index.reindex import rebuild_sync
-from index.store import IndexReader
+from index.indexfile import IndexReader
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -64,19 +66,6 @@ def corpus_documents(tmp: Path, n_extra: int = 6, seed: int = 0) -> list[Path]:
                      + rng.choice(AWKWARD[:4] + AWKWARD[7:10]))
         (tmp / f"notes-{i}.md").write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     return [tmp]
-
-
-def assert_same_index(a: BuiltIndex, b: BuiltIndex) -> None:
-    assert [p for p in a.passages] == [p for p in b.passages]
-    assert a.sentences == b.sentences
-    assert a.acronyms.pairs == b.acronyms.pairs
-    assert a.avg_sentence_terms == b.avg_sentence_terms
-    arrays_a, arrays_b = a.bm25.to_arrays(), b.bm25.to_arrays()
-    assert arrays_a.keys() == arrays_b.keys()
-    for key in arrays_a:
-        assert arrays_a[key].dtype == arrays_b[key].dtype and np.array_equal(arrays_a[key], arrays_b[key]), key
-    for query in (["space", "station"], ["ros"], ["dsn", "network", "network"], ["nasa", "roscosmo", "agreement"]):
-        assert a.bm25.top_k(query, 10) == b.bm25.top_k(query, 10)
 
 
 def test_fast_terms_match_the_analyzer_on_awkward_text() -> None:
@@ -134,19 +123,22 @@ def test_fast_build_equals_reference_build(tmp_path: Path, monkeypatch: pytest.M
     documents, _ = load_corpus(corpus_documents(tmp_path))
     documents.append(parse_document("\n\n".join(["Awkward text"] + [t for t in AWKWARD if t.strip()]), "awkward.txt"))
     if parallel:
-        monkeypatch.setattr(doc_analysis, "PARALLEL_ABOVE_CHARS", 0)
+        monkeypatch.setattr(filebuild, "PARALLEL_ABOVE_CHARS", 0)
+        monkeypatch.setattr(filebuild, "_TASK_FILES", 2)
     params = IndexParams(context_weight=2)
-    fast = build_from_documents(documents, params, workers=2 if parallel else 1)
-    reference = build_reference(documents, params, analyzer=ReferenceAnalyzer())
-    assert fast.acronyms.pairs, "the corpus defines acronyms"
-    assert_same_index(fast, reference)
-    # Both builds split sentences with the live splitter: it gives nltk's Punkt spans.
+    # The files through the workers, the awkward document handed in memory.
+    folder = tmp_path.parent / f"{tmp_path.name}-index"
+    folder.mkdir()
+    db = build_index_file_for([tmp_path, documents[-1]], folder, params)
+    reference = assert_matches_reference(db, [tmp_path, documents[-1]], params)
+    assert reference.acronyms.pairs, "the corpus defines acronyms"
+    # The build splits sentences with the live splitter: it gives nltk's Punkt spans (the
+    # reference build uses Punkt itself). The stored sentence terms are what the reference
+    # analyser computes for each sentence.
     assert reference.sentences == [reference_sentence_spans(p.text) for p in reference.passages]
-    # The stored sentence terms are what the answer-time analyser would compute.
     analyzer = ReferenceAnalyzer()
-    for a in fast.analyses:
-        for p, spans, encoded in zip(a.passages, a.sentences, a.sentence_terms):
-            assert decode_sentence_terms(encoded, len(spans)) == [analyzer.terms(p.text[x:y]) for x, y in spans]
+    for s in stored_passages(db):
+        assert list(s.sentence_terms) == [tuple(analyzer.terms(s.passage.text[x:y])) for x, y in s.sentences]
 
 
 def unnamed(passage: Passage) -> Passage:
@@ -173,10 +165,9 @@ def test_reindexed_file_ranks_exactly_as_rank_bm25(tmp_path: Path) -> None:
     # Through the store: the reindex command's file ranks exactly as rank_bm25 on the
     # reference term lists.
     rebuild_sync([corpus], db, params)
-    reference = build_reference(documents, params, analyzer=ReferenceAnalyzer())
+    reference = build_reference(documents, params)
     analyzer = ReferenceAnalyzer()
-    ref = LuceneBM25([passage_terms(p, analyzer, reference.acronyms, params.context_weight)[0]
-                      for p in reference.passages], k1=params.bm25.k1, b=params.bm25.b)
+    ref = reference.bm25
 
     async def check() -> None:
         reader = await IndexReader.open(db)
@@ -256,7 +247,7 @@ def test_normalize_text_is_its_steps_applied_in_turn() -> None:
 def test_spans_json_is_json_dumps() -> None:
     import json
 
-    from index.doc_analysis import spans_json
+    from index.indexfile.rows import spans_json
 
     rng = random.Random(10)
     for n in range(12):

@@ -18,55 +18,35 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BUNDLED_ARTICLE, TOKEN
+from conftest import BUNDLED_ARTICLE, TOKEN, build_index_file_for
 
-from index.analysis import Analyzer
 from index.answering import OFFLOAD_ABOVE_PASSAGES
-from index.analysis import AcronymMap, encode_sentence_terms
-from index.doc_analysis import DocAnalysis
-from index.bm25 import BM25Index
-from index.builder import BuiltIndex, IndexParams
+from index.build.params import IndexParams
 from index.documents import parse_document
-from index.passages import Citation, Passage
-from index.store import write_index
+from index.documents import Document
 from loop_lag import MAX_WALL_LAG_S, LagSampler
 
 N_PASSAGES = 100_000
 HEARTBEAT_MS = 100
 
 
-def synthetic_index(n: int) -> BuiltIndex:
-    """n passages of 12-word sentences over a 3,000-word vocabulary (long posting lists)."""
+def synthetic_document(n: int) -> "Document":
+    """One document of n paragraphs (each a passage) of two 13-word sentences over a 3,000-word
+    vocabulary (long posting lists)."""
     rng = np.random.default_rng(7)
-    analyzer = Analyzer()
     vocab = [f"w{i}x" for i in range(3000)]
-    terms = {w: analyzer.term(w) for w in vocab}
-    ids = rng.zipf(1.3, size=(n, 24)) % len(vocab)
-    doc = parse_document("Synthetic\n\nSome text that is long enough to be a paragraph of prose.", "synthetic.txt")
-    passages, sentences, sentence_terms, term_lists = [], [], [], []
+    ids = rng.zipf(1.3, size=(n, 26)) % len(vocab)
+    paragraphs = []
     for i in range(n):
         words = [vocab[j] for j in ids[i]]
-        text = " ".join(words[:12]) + ". " + " ".join(words[12:]) + "."
-        cut = len(" ".join(words[:12])) + 1
-        cit = Citation(document="Synthetic", path="synthetic.txt", paragraphs=(i + 2, i + 2), start=0, end=0)
-        passages.append(Passage(f"{doc.content_hash[:8]}-{i}", doc.content_hash, i, text, cit))
-        sentences.append([(0, cut), (cut + 1, len(text))])
-        s1, s2 = [terms[w] for w in words[:12]], [terms[w] for w in words[12:]]
-        sentence_terms.append(encode_sentence_terms([s1, s2]))
-        term_lists.append(s1 + s2 + ["synthet"])
-    analysis = DocAnalysis(passages, sentences, [], [["synthet"]] * n, [], sentence_terms)
-    return BuiltIndex(documents=[doc], passages=passages, sentences=sentences,
-                      bm25=BM25Index.build(term_lists, IndexParams().bm25), acronyms=AcronymMap(),
-                      params=IndexParams(), analyzer_version=analyzer.version, fingerprint="synthetic",
-                      analyses=[analysis])
+        paragraphs.append(" ".join(words[:13]) + ". " + " ".join(words[13:]) + ".")
+    return parse_document("Synthetic\n\n" + "\n\n".join(paragraphs), "synthetic.txt")
 
 
 @pytest.fixture(scope="module")
 def large_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("large") / "index.sqlite3"
-    built = synthetic_index(N_PASSAGES)
-    asyncio.run(write_index(built, db))
-    return db
+    folder = tmp_path_factory.mktemp("large")
+    return build_index_file_for([synthetic_document(N_PASSAGES)], folder)
 
 
 async def test_heartbeats_keep_coming_during_large_questions_and_a_reindex(tmp_path: Path, large_index: Path) -> None:
@@ -77,7 +57,7 @@ async def test_heartbeats_keep_coming_during_large_questions_and_a_reindex(tmp_p
     from bot.settings import DiscordSettings, Settings
     from index.questionlog import QuestionLog
     from index.reindex import rebuild
-    from index.store import IndexReader
+    from index.indexfile import IndexReader
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

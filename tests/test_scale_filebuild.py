@@ -12,12 +12,15 @@ import numpy as np
 import pytest
 
 import index.filebuild as filebuild
-import index.writer as writer
+import index.indexfile.writer as writer
 from index.analysis import Analyzer
-from index.builder import IndexParams, build_from_paths
+from index.build.params import IndexParams
+from conftest import assert_matches_reference
+from index.build.sources import load_corpus
+from index.indexfile import content_digest
 from index.corpus_warnings import WarningKind
 from index.reindex import rebuild_sync
-from index.store import IndexReader, write_index_sync
+from index.indexfile import IndexReader
 
 from test_scale_equivalence import AWKWARD, corpus_documents
 from test_scale_incremental import assert_same_as_full_build
@@ -40,7 +43,7 @@ def awkward_corpus(folder: Path) -> None:
 
 
 @pytest.mark.parametrize(("context_weight", "parallel"), [(1, False), (1, True), (0, False), (2, True)])
-def test_streamed_file_equals_the_in_memory_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_streamed_file_equals_the_reference_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  context_weight: int, parallel: bool) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -53,13 +56,10 @@ def test_streamed_file_equals_the_in_memory_build(tmp_path: Path, monkeypatch: p
     result = rebuild_sync([corpus], streamed, params)
     assert not result.incremental
 
-    in_memory = tmp_path / "in-memory.sqlite3"
-    built = build_from_paths([corpus], params)
-    assert built.acronyms.pairs, "the corpus defines acronyms"
-    write_index_sync(built, in_memory)
-
-    assert_same_as_full_build(streamed, in_memory)
-    assert sorted(result.warnings) == sorted(built.warnings)
+    reference = assert_matches_reference(streamed, [corpus], params)
+    assert reference.acronyms.pairs, "the corpus defines acronyms"
+    _, read_warnings = load_corpus([corpus], params.max_file_bytes, rules=params.sources)
+    assert sorted(result.warnings) == sorted(read_warnings)
     assert_stored_terms_are_the_analysers(streamed)
     kinds = {w.kind for w in result.warnings}
     assert {WarningKind.DUPLICATE, WarningKind.BINARY, WarningKind.EMPTY} <= kinds
@@ -104,9 +104,10 @@ def test_a_worker_that_dies_leaves_the_build_to_finish_in_process(tmp_path: Path
     db = tmp_path / "index.sqlite3"
     rebuild_sync([corpus], db, IndexParams())
     assert "index workers failed" in caplog.text
+    monkeypatch.setattr(filebuild, "_read_batch", _REAL_READ_BATCH)
     expected = tmp_path / "expected.sqlite3"
-    write_index_sync(build_from_paths([corpus], IndexParams()), expected)
-    assert_same_as_full_build(db, expected)
+    rebuild_sync([corpus], expected, IndexParams())
+    assert content_digest(db) == content_digest(expected)
 
 
 def test_large_arrays_are_written_piece_by_piece_and_read_back_whole(tmp_path: Path,

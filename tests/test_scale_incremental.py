@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.builder import IndexParams
+from index.build.params import IndexParams
 from index.corpus_warnings import WarningKind
 from index.reindex import rebuild_sync
-from index.store import IndexReader
+from index.indexfile import IndexReader
 
 from test_scale_equivalence import corpus_documents
 

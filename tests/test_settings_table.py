@@ -16,7 +16,7 @@ from bot.settings import DiscordSettings, LogSettings, Settings, load_settings
 from bot.settings_table import (COLLECTION_ROWS, SETTINGS, Setting, default, readme_table, sample_config, setting,
                                 with_readme_table)
 from index.answering import RERANK_KEYS, AnswerParams
-from index.builder import IndexParams
+from index.build.params import IndexParams
 from index.crawl import CrawlLimits
 from index.errors import ConfigError
 from index.fetch import FetchOptions

@@ -24,13 +24,15 @@ import numpy as np
 import pytest
 
 from index.answering import Answerer
-from index.bm25 import BM25Index, BM25Params
-from index.builder import IndexParams, build_from_paths
+from index.bm25 import BM25Params
+from index.build.params import IndexParams
+from conftest import bm25_index, build_index_file_for
+from index.build.sources import load_corpus
 from index.corpus_warnings import WarningKind, summarise
 from index.reindex import rebuild_sync
 from index.source_rules import SourceRules, SourceWeight, compile_glob, relative_name
 from index.source_weights import weighted_top_k
-from index.store import IndexReader, write_index_sync
+from index.indexfile import IndexReader
 
 QUESTION = "How do I set a timeout on the client?"
 TUTORIAL = """# Timeouts
@@ -147,10 +149,9 @@ def test_changing_weights_re_analyses_nothing_and_equals_a_full_build(docs: Path
     assert answers(db, QUESTION)[0].hits[0].passage.citation.display_name == "docs/release-notes.md"
 
 
-def test_the_in_memory_build_weighs_too(docs: Path, tmp_path: Path) -> None:
-    """`citebot eval --corpus` builds in memory and writes with store.write_index."""
-    db = tmp_path / "eval.sqlite3"
-    write_index_sync(build_from_paths([docs], IndexParams(sources=HALF)), db)
+def test_the_eval_build_weighs_too(docs: Path, tmp_path: Path) -> None:
+    """`citebot eval --corpus` builds through the same build as `citebot index`, weights included."""
+    db = build_index_file_for([docs], tmp_path, IndexParams(sources=HALF), "eval.sqlite3")
     assert weights_of(db) == [("release-notes.md", 0.5), ("tutorial.md", 1.0)]
     assert answers(db, QUESTION)[0].hits[0].passage.citation.display_name == "docs/tutorial.md"
 
@@ -160,7 +161,7 @@ def test_weighted_top_k_is_the_best_score_times_weight(seed: int) -> None:
     rng = random.Random(seed)
     words = [f"w{i}" for i in range(40)]
     docs = [[rng.choice(words[: rng.randint(5, 40)]) for _ in range(rng.randint(1, 30))] for _ in range(400)]
-    bm25 = BM25Index.build(docs, BM25Params(k1=0.7, b=0.9))
+    bm25 = bm25_index(docs, BM25Params(k1=0.7, b=0.9))
     weights = np.array([rng.choice([0.25, 0.5, 1.0, 1.0, 1.0, 2.0]) for _ in docs])
     for _ in range(30):
         query = rng.sample(words, rng.randint(1, 4))
@@ -205,8 +206,10 @@ def test_exclude_leaves_files_out_and_counts_them(tmp_path: Path) -> None:
 def test_a_file_named_by_itself_is_read_whatever_exclude_says(tmp_path: Path) -> None:
     corpus = corpus_tree(tmp_path)
     rules = SourceRules(exclude=("*.tmp.md",))
-    built = build_from_paths([corpus / "notes.tmp.md"], IndexParams(sources=rules))
-    assert [Path(d.path).name for d in built.documents] == ["notes.tmp.md"]
+    documents, _ = load_corpus([corpus / "notes.tmp.md"], rules=rules)
+    assert [Path(d.path).name for d in documents] == ["notes.tmp.md"]
+    db = build_index_file_for([corpus / "notes.tmp.md"], tmp_path, IndexParams(sources=rules))
+    assert weights_of(db) == [("notes.tmp.md", 1.0)]
 
 
 def test_excluding_more_later_removes_documents_in_place(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from conftest import BUNDLED_ARTICLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index.builder import IndexParams
+from index.build.params import IndexParams
 from index.reindex import rebuild_sync
 from index.textdecode import NotText, decode_text
 

@@ -1,12 +1,7 @@
-"""The index file: one SQLite database, written whole and swapped in atomically.
+"""Reading the index file: its self-description (`read_info`), and an open index (`IndexReader`).
 
-Why a new file each time: a bot may be answering from the index while `citebot index` runs. We
-build into a temporary file beside the live one, commit and close it, then `os.replace` it over
-the old name. Readers that opened the old file keep reading it until they reopen; nobody ever
-sees half an index, and a build that dies half-way leaves the old file untouched. A lock file
-makes a second concurrent build wait instead of racing.
-
-The file describes itself (a `meta` table and `PRAGMA user_version`), so an index written by an
+The file is replaced whole by each build (`swap`); a reader keeps the file it opened until it
+reopens. The file describes itself (a `meta` table and `PRAGMA user_version`), so an index written by an
 incompatible citebot is refused with a message to reindex instead of answering wrongly.
 """
 
@@ -14,32 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import glob
 import json
-import os
 import sqlite3
 import threading
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
 import numpy as np
 
-from .analysis import ANALYZER_VERSION, AcronymMap, decode_sentence_terms
-from .bm25 import BM25Index
-from .doc_analysis import code_fingerprint, page_columns, stored_document_fields, stored_passage_rows
-from .builder import BuiltIndex
-from .errors import (CorruptIndexError, IncompatibleIndexError, IndexLockedError, IndexMissingError,
-                     IndexWriteError)
-from .file_guard import describe, ensure_ours_or_absent, read_header
-from .passages import Citation, Passage
-from .source_names import META_KEY as ROOTS_META_KEY
-from .source_names import decode_roots, shown_name
-from .source_weights import load_weights, write_weights
-from .writer import APPLICATION_ID, SCHEMA_VERSION, IndexFileWriter, index_meta
+from ..analysis import ANALYZER_VERSION, AcronymMap, decode_sentence_terms
+from ..bm25 import BM25Index
+from ..errors import CorruptIndexError, IncompatibleIndexError, IndexMissingError
+from ..file_guard import describe, read_header
+from ..passages import Citation, Passage
+from ..source_names import META_KEY as ROOTS_META_KEY
+from ..source_names import decode_roots, shown_name
+from ..source_weights import load_weights
+from .schema import APPLICATION_ID, SCHEMA_VERSION
 
 @dataclass(frozen=True)
 class StoredPassage:
@@ -71,38 +59,6 @@ class IndexInfo:
     meta: dict[str, str]
 
 
-# ---------------------------------------------------------------------------------------------
-# Writing
-
-
-@contextlib.contextmanager
-def build_lock(db_path: Path, wait: bool = True) -> Iterator[None]:
-    """Hold an exclusive lock on `<db>.lock` while building; a second builder waits or fails.
-
-    The folder must exist: an index path with a mistyped folder is an error to show, not a
-    tree of folders to create. The file at `db_path`, if any, must be an index of ours
-    (`ensure_replaceable`), checked before the lock file is made beside it.
-    """
-    ensure_replaceable(db_path)
-    ensure_folder(db_path)
-    lock_path = db_path.with_name(db_path.name + ".lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise IndexWriteError(f"cannot write in {db_path.parent} ({exc.strerror or exc}); "
-                              f"choose another --db or index.db") from exc
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError as exc:
-            raise IndexLockedError(
-                f"another 'citebot index' is building {db_path}; wait for it to finish"
-            ) from exc
-        yield
-    finally:
-        os.close(fd)
-
-
 def read_generation(db_path: Path) -> int:
     """The generation of the index at `db_path`, or 0 when there is none readable."""
     try:
@@ -113,142 +69,11 @@ def read_generation(db_path: Path) -> int:
         return 0
 
 
-async def write_index(built: BuiltIndex, db_path: Path,
-                      finish: Callable[[Path, Path], None] | None = None) -> IndexInfo:
-    """Write `built` to a temporary file beside `db_path` and atomically replace `db_path`.
-
-    The caller should hold `build_lock(db_path)`. The temporary file is removed if anything
-    fails, so a failed build (a full disk, a kill) leaves the previous index in place.
-    `finish(tmp, db_path)`, if given, completes the written file before it is swapped in (the
-    semantic re-rank's passage vectors, index/semantic.py).
-    """
-    return await asyncio.to_thread(write_index_sync, built, db_path, finish)
-
-
-def write_index_sync(built: BuiltIndex, db_path: Path, finish: Callable[[Path, Path], None] | None = None) -> IndexInfo:
-    """`write_index`, blocking."""
-    generation = read_generation(db_path) + 1
-    tmp = temporary_path(db_path)
-    try:
-        with IndexFileWriter(tmp) as writer:
-            doc_ids = {doc.content_hash: i for i, doc in enumerate(built.documents, start=1)}
-            writer.add_documents(document_rows(built, doc_ids))
-            writer.add_passages((i, row[0], doc_ids[p.doc_hash], *row[1:])
-                                for i, (p, row) in enumerate(zip(built.passages, _passage_rows_of(built))))
-            meta = index_meta(built.params, built.analyzer_version, code_fingerprint(), built.fingerprint, generation,
-                              len(built.documents), len(built.passages), built.terms, built.seconds,
-                              built.avg_sentence_terms)
-            meta.update(built.extra_meta)
-            meta.update(write_weights(writer.db, built.params.sources, meta.get(ROOTS_META_KEY)))
-            writer.finish(built.bm25.to_arrays(), np.arange(len(built.passages)), built.acronyms.to_rows(),
-                          built.file_states, meta)
-        if finish is not None:
-            finish(tmp, db_path)
-        install(tmp, db_path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        raise_write_error(exc, db_path)
-        raise
-    return read_info(db_path)
-
-
-def temporary_path(db_path: Path) -> Path:
-    """Where a build writes the next index file (beside the live one, so `os.replace` is atomic)."""
-    ensure_folder(db_path)
-    tmp = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    return tmp
-
-
-def install(tmp: Path, db_path: Path) -> None:
-    """Make the finished file at `tmp` the index: flushed to disk first, then renamed over.
-
-    Checked again here, just before the rename: the build may have taken minutes, and a file
-    put at the path meanwhile is just as much not ours to replace."""
-    _fsync(tmp)
-    ensure_replaceable(db_path)
-    os.replace(tmp, db_path)
-    _fsync_dir(db_path.parent)
-
-
-def ensure_replaceable(db_path: Path) -> None:
-    """Refuse (ForeignFileError) to build over a file that is not a Citebot index; an index of
-    ours, even a damaged one, an empty file or no file at all may be replaced."""
-    ensure_ours_or_absent(db_path, APPLICATION_ID, "index",
-                          "Choose another path (--db or index.db), or move that file away if it is really meant "
-                          "to be replaced")
-
-
-def ensure_folder(db_path: Path) -> None:
-    """IndexWriteError unless the index's folder exists (the caller creates default folders)."""
-    if not db_path.parent.is_dir():
-        what = "is not a folder" if db_path.parent.exists() else "does not exist"
-        raise IndexWriteError(f"cannot write the index {db_path}: the folder {db_path.parent} {what}; "
-                              f"create it first or choose another --db or index.db")
-
-
-def raise_write_error(exc: BaseException, db_path: Path) -> None:
-    """Turn a full disk, a file size limit or a read-only folder into one clear error."""
-    if isinstance(exc, (sqlite3.Error, OSError)):
-        raise IndexWriteError(
-            f"could not write the new index beside {db_path} ({exc}); is the disk full or the folder "
-            f"read-only? The previous index is unchanged and still in use"
-        ) from exc
-
-
-def remove_stale_builds(db_path: Path) -> int:
-    """Delete temporary files left beside `db_path` by builds that were killed mid-write.
-
-    Call only while holding `build_lock(db_path)`: then no other build is writing one.
-    """
-    removed = 0
-    for stale in db_path.parent.glob(f".{glob.escape(db_path.name)}.building-*"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
-            removed += 1
-    return removed
-
-
-def document_rows(built: BuiltIndex, doc_ids: dict[str, int]) -> Iterator[tuple]:
-    """`documents` rows, with the per-document build facts where the build knows them."""
-    analyses = built.analyses or [None] * len(built.documents)
-    stats = built.doc_stats or [(None, None)] * len(built.documents)
-    counts = None if built.analyses else Counter(p.doc_hash for p in built.passages)
-    for order, (d, a, (body_terms, n_sentences)) in enumerate(zip(built.documents, analyses, stats)):
-        definitions = None if a is None else json.dumps(a.definitions)
-        n_passages = len(a.passages) if a is not None else counts[d.content_hash]  # type: ignore[index]
-        yield (doc_ids[d.content_hash], *stored_document_fields(d), order, n_passages, definitions, body_terms,
-               n_sentences)
-
-
-def _passage_rows_of(built: BuiltIndex) -> Iterator[tuple]:
-    """`doc_analysis.stored_passage_rows` of every passage (without terms when the build kept
-    no per-document analyses, as `build_reference`)."""
-    if built.analyses is not None:
-        return (row for a in built.analyses for row in stored_passage_rows(a))
-    return ((p.id, p.ordinal, p.text, p.citation.section, p.citation.paragraphs[0], p.citation.paragraphs[1],
-             p.citation.start, p.citation.end, json.dumps(spans), None, None, *page_columns(p))
-            for p, spans in zip(built.passages, built.sentences))
-
-
 def _decode_arrays(rows: Sequence[tuple[str, str, bytes]]) -> dict[str, object]:
     out: dict[str, object] = {}
     for name, dtype, data in rows:
         out[name] = json.loads(data) if dtype == "json" else np.frombuffer(data, dtype=np.dtype(dtype))
     return out
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        _fsync(path)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Building the index file (being filled in)."""
