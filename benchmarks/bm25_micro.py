@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from index.bm25 import BM25Index, BM25Params, LuceneBM25, csr_from_id_chunks_twice  # noqa: E402
+from citebot.index.ranking.bm25 import BM25Index, BM25Params, LuceneBM25, csr_from_id_chunks_twice  # noqa: E402
 
 VOCAB = 500_000
 ZIPF_S = 1.17

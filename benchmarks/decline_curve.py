@@ -41,12 +41,12 @@ for folder in (ROOT, ROOT / "benchmarks"):
 
 from decline_sets import DEFAULT_EVAL, half_of  # noqa: E402
 
-from bot.settings import load_settings  # noqa: E402
-from index.answering import Answerer, AnswerParams  # noqa: E402
-from index.reindex import rebuild_sync  # noqa: E402
-from index.decline import answers, question_coverage, term_weight  # noqa: E402
-from index.evaluation import EvalQuestion, load_eval_set  # noqa: E402
-from index.indexfile import IndexReader  # noqa: E402
+from citebot.bot.settings import load_settings  # noqa: E402
+from citebot.index.answering.answerer import Answerer, AnswerParams  # noqa: E402
+from citebot.index.build.reindex import rebuild_sync  # noqa: E402
+from citebot.index.answering.decline import answers, question_coverage, term_weight  # noqa: E402
+from citebot.index.evaluation import EvalQuestion, load_eval_set  # noqa: E402
+from citebot.index.indexfile import IndexReader  # noqa: E402
 
 OWN_SETS = ROOT / "tests" / "eval"
 GRID = {

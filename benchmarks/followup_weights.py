@@ -21,11 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.answering import Answerer  # noqa: E402
-from index.evaluation import EvalQuestion, load_eval_set  # noqa: E402
-from index.followup import FollowUpWeights  # noqa: E402
-from index.reindex import rebuild_sync  # noqa: E402
-from index.indexfile import IndexReader  # noqa: E402
+from citebot.index.answering.answerer import Answerer  # noqa: E402
+from citebot.index.evaluation import EvalQuestion, load_eval_set  # noqa: E402
+from citebot.index.answering.followup import FollowUpWeights  # noqa: E402
+from citebot.index.build.reindex import rebuild_sync  # noqa: E402
+from citebot.index.indexfile import IndexReader  # noqa: E402
 
 SET = ROOT / "tests" / "eval" / "followups.jsonl"
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -49,7 +49,7 @@ async def hit1(answerer: Answerer, questions: list[EvalQuestion], mode: str) -> 
 
 
 async def main() -> None:
-    from bot.settings import Settings
+    from citebot.bot.settings import Settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show", action="store_true", help="list each question's top paragraph")

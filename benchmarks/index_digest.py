@@ -28,7 +28,7 @@ from pathlib import Path
 def _digest_function():
     path = os.environ.get("CITEBOT_DIGEST_MODULE")
     if not path:
-        from index.indexfile.digest import content_digest
+        from citebot.index.indexfile.digest import content_digest
 
         return content_digest
     spec = importlib.util.spec_from_file_location("_citebot_digest", path)
@@ -46,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     if bool(args.paths) == bool(args.eval):
         parser.error("give corpus paths or --eval FILE")
 
-    from bot.cli import _build_eval_index, reindex
-    from bot.settings import load_settings
-    from index.evaluation import load_eval_set
+    from citebot.bot.cli.main import _build_eval_index, reindex
+    from citebot.bot.settings import load_settings
+    from citebot.index.evaluation import load_eval_set
 
     content_digest = _digest_function()
     settings = load_settings(args.config)

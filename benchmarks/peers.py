@@ -73,7 +73,7 @@ def distinct_words(folder: Path) -> int:
 
 
 def citebot_k1_b() -> tuple[float, float]:
-    from index.build.params import IndexParams
+    from citebot.index.build.params import IndexParams
 
     params = IndexParams().bm25
     return params.k1, params.b

@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from index.build.params import IndexParams
-from index.refresh import refresh_sync
-from index.reindex import rebuild_sync
+from citebot.index.build.params import IndexParams
+from citebot.index.build.refresh import refresh_sync
+from citebot.index.build.reindex import rebuild_sync
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared" / "eval" / "squad" / "articles.jsonl"

@@ -78,7 +78,7 @@ def squad_files() -> tuple[Path, Path]:
 
 def generate_corpus(n_passages: int, folder: Path, seed: int = SEED) -> int:
     """Write documents of ~100-word paragraphs; returns the number of documents."""
-    from index.analysis import split_sentences
+    from citebot.index.analysis import split_sentences
 
     articles, _ = squad_files()
     arts = [json.loads(line) for line in articles.open(encoding="utf-8")]
@@ -127,8 +127,8 @@ def load_questions(n: int, seed: int = SEED) -> list[str]:
 
 
 def child_build(corpus: str, db: str) -> dict:
-    from index.build.params import IndexParams
-    from index.reindex import rebuild_sync
+    from citebot.index.build.params import IndexParams
+    from citebot.index.build.reindex import rebuild_sync
 
     import resource
 
@@ -143,8 +143,8 @@ def child_build(corpus: str, db: str) -> dict:
 def child_query(db: str, n_questions: int, started_at: float) -> dict:
     import asyncio
 
-    from index.answering import Answerer
-    from index.indexfile import IndexReader
+    from citebot.index.answering.answerer import Answerer
+    from citebot.index.indexfile import IndexReader
 
     questions = load_questions(n_questions + 1)
 
@@ -178,11 +178,11 @@ def child_reference(db: str, n_questions: int) -> dict:
 
     import numpy as np
 
-    from index.answering import Answerer
-    from index.bm25 import LuceneBM25
-    from index.analysis import AcronymExpander, Analyzer
-    from index.passages import Citation, Passage
-    from index.indexfile import IndexReader
+    from citebot.index.answering.answerer import Answerer
+    from citebot.index.ranking.bm25 import LuceneBM25
+    from citebot.index.analysis import AcronymExpander, Analyzer
+    from citebot.index.ingest.passages import Citation, Passage
+    from citebot.index.indexfile import IndexReader
 
     questions = load_questions(n_questions + 1)[1:]
 

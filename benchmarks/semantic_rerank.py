@@ -71,11 +71,11 @@ SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from index.answering import Answer, Answerer, AnswerParams, Hit  # noqa: E402
-from index.build.params import IndexParams
-from index.reindex import rebuild_sync  # noqa: E402
-from index.evaluation import EvalQuestion, _covers, load_eval_set  # noqa: E402
-from index.indexfile import IndexReader  # noqa: E402
+from citebot.index.answering.answerer import Answer, Answerer, AnswerParams, Hit  # noqa: E402
+from citebot.index.build.params import IndexParams
+from citebot.index.build.reindex import rebuild_sync  # noqa: E402
+from citebot.index.evaluation import EvalQuestion, _covers, load_eval_set  # noqa: E402
+from citebot.index.indexfile import IndexReader  # noqa: E402
 
 WEIGHTS = [round(0.05 * i, 2) for i in range(21)]
 KS = (1, 3, 5)
@@ -100,7 +100,7 @@ class MiniLMInt8:
     cache_tag = "minilm-product"  # (the first runs' vectors came from a prototype encoder)
 
     def __init__(self, threads: int) -> None:
-        from index.embedding import load_encoder
+        from citebot.index.ranking.embedding import load_encoder
 
         self.encoder = load_encoder()
 
@@ -308,7 +308,7 @@ async def main_async(args: argparse.Namespace) -> dict:
     half = {f"squad/{a}": ("tune" if i % 2 == 0 else "held-out") for i, a in enumerate(order)}
     seed = load_eval_set(SHARED_EVAL / "seed-dev.jsonl").questions
     seed_un = load_eval_set(SHARED_EVAL / "seed-dev-unanswerable.jsonl").questions
-    from bot.settings import bundled_corpus
+    from citebot.bot.settings import bundled_corpus
 
     out: dict = {"threads": int(THREADS), "depths": depths, "models": {}}
     with tempfile.TemporaryDirectory(prefix="citebot-semantic-") as tmp:

@@ -14,12 +14,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from index.corpus_warnings import CorpusWarning, summarise
-from index.crawl import CrawlResult, CrawlStats, SiteSource, crawl_sources
-from index.errors import EmptyCorpusError, IndexMissingError, IndexWriteError
-from index.reindex import ReindexResult, rebuild_sync
-from index.semantic import vector_step
-from index.indexfile import IndexReader
+from citebot.index.corpus_warnings import CorpusWarning, summarise
+from citebot.index.ingest.crawl import CrawlResult, CrawlStats, SiteSource, crawl_sources
+from citebot.index.errors import EmptyCorpusError, IndexMissingError, IndexWriteError
+from citebot.index.build.reindex import ReindexResult, rebuild_sync
+from citebot.index.build.vectors import vector_step
+from citebot.index.indexfile import IndexReader
 
 from .settings import Settings
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from index.errors import ConfigError
+from citebot.index.errors import ConfigError
 
 from .collections_config import DEFAULT_COLLECTION, CollectionSettings
 from .settings import Settings, corpus_sources

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.errors import ConfigError
-from index.crawl import CrawlLimits, SiteSource
-from index.fetch import FetchOptions, WebSource, is_url
-from index.source_rules import SourceRules, parse_exclude, parse_weights
+from citebot.index.errors import ConfigError
+from citebot.index.ingest.crawl import CrawlLimits, SiteSource
+from citebot.index.ingest.fetch import FetchOptions, WebSource, is_url
+from citebot.index.ingest.source_rules import SourceRules, parse_exclude, parse_weights
 
 from .settings_table import COLLECTION_ROWS
 

@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.answering import Answerer, AnswerParams
-from index.errors import CitebotError
-from index.indexfile import IndexReader
+from citebot.index.answering.answerer import Answerer, AnswerParams
+from citebot.index.errors import CitebotError
+from citebot.index.indexfile import IndexReader
 
 log = logging.getLogger(__name__)
 

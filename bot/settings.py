@@ -21,15 +21,15 @@ from typing import Any
 
 import platformdirs
 
-from index.answering import RERANK_KEYS, AnswerParams
-from index.bm25 import BM25Params
-from index.build.params import IndexParams
-from index.crawl import CrawlLimits, SiteSource
-from index.errors import ConfigError
-from index.fetch import FetchOptions, WebSource, is_url
-from index.passages import PassageParams
-from index.rerank import RerankWeights
-from index.source_rules import SourceRules, parse_exclude, parse_weights
+from citebot.index.answering.answerer import RERANK_KEYS, AnswerParams
+from citebot.index.ranking.bm25 import BM25Params
+from citebot.index.build.params import IndexParams
+from citebot.index.ingest.crawl import CrawlLimits, SiteSource
+from citebot.index.errors import ConfigError
+from citebot.index.ingest.fetch import FetchOptions, WebSource, is_url
+from citebot.index.ingest.passages import PassageParams
+from citebot.index.ranking.rerank import RerankWeights
+from citebot.index.ingest.source_rules import SourceRules, parse_exclude, parse_weights
 
 from .collections_config import CollectionSettings, parse_collections
 from .settings_table import MB, default, known_keys, read_section, setting
@@ -39,8 +39,8 @@ CONFIG_ENV = "CITEBOT_CONFIG"
 
 
 def bundled_corpus() -> Path:
-    """The folder holding the bundled article, installed as package data (`citebot_corpus`)."""
-    spec = importlib.util.find_spec("citebot_corpus")
+    """The folder holding the bundled article, installed as package data (`citebot.corpus`)."""
+    spec = importlib.util.find_spec("citebot.corpus")
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError("the bundled corpus is missing from this installation; reinstall citebot")
     return Path(list(spec.submodule_search_locations)[0])

@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from index.answering import RERANK_KEYS, AnswerParams
-from index.build.params import IndexParams
-from index.crawl import CrawlLimits
-from index.errors import ConfigError
-from index.fetch import FetchOptions, is_url
+from citebot.index.answering.answerer import RERANK_KEYS, AnswerParams
+from citebot.index.build.params import IndexParams
+from citebot.index.ingest.crawl import CrawlLimits
+from citebot.index.errors import ConfigError
+from citebot.index.ingest.fetch import FetchOptions, is_url
 
 MB = 1024 * 1024
 # Where the comment of each line of the sample config starts, and how wide it may run.

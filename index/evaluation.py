@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
-from .answering import Answer
-from .documents import Document, parse_document
+from .answering.answerer import Answer
+from .ingest.documents import Document, parse_document
 from .errors import CitebotError
 
 

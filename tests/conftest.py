@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,15 +21,11 @@ ROOT = TESTS.parent
 BUNDLED_ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 TOKEN = "citebot-test-token"
 
-if str(TESTS) not in sys.path:
-    sys.path.insert(0, str(TESTS))
-
-
 def build_index_file_for(sources: Any, folder: Path, params: Any = None, name: str = "index.sqlite3") -> Path:
     """Build the index of `sources` (paths, URLs, sites, in-memory `Document`s) into
     `folder/name` through the real build (`rebuild_sync`, what `citebot index` runs); the path."""
-    from index.build.params import IndexParams
-    from index.reindex import rebuild_sync
+    from citebot.index.build.params import IndexParams
+    from citebot.index.build.reindex import rebuild_sync
 
     db = Path(folder) / name
     rebuild_sync(list(sources), db, params or IndexParams())
@@ -41,7 +36,7 @@ def stored_passages(db: Path) -> list[Any]:
     """Every passage of the index at `db`, in BM25 position order (`StoredPassage`s)."""
     import asyncio
 
-    from index.indexfile import IndexReader
+    from citebot.index.indexfile import IndexReader
 
     async def read() -> list[Any]:
         reader = await IndexReader.open(db)
@@ -61,7 +56,7 @@ def bm25_index(docs: Any, params: Any = None) -> Any:
 
     import numpy as np
 
-    from index.bm25 import BM25Index, BM25Params, csr_from_id_chunks_twice
+    from citebot.index.ranking.bm25 import BM25Index, BM25Params, csr_from_id_chunks_twice
 
     docs = [list(d) for d in docs]
     vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)
@@ -74,8 +69,8 @@ def bm25_index(docs: Any, params: Any = None) -> Any:
 @pytest.fixture(scope="session")
 def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index of the bundled article, built once per session; tests copy it."""
-    from bot.settings import Settings
-    from index.reindex import rebuild_sync
+    from citebot.bot.settings import Settings
+    from citebot.index.build.reindex import rebuild_sync
 
     folder = tmp_path_factory.mktemp("built")
     corpus = folder / "corpus"
@@ -89,8 +84,8 @@ def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 async def answerer(built_index: Path) -> AsyncIterator[Any]:
     """An Answerer (default settings) over the session's index of the bundled article."""
-    from index.answering import Answerer
-    from index.indexfile import IndexReader
+    from citebot.index.answering.answerer import Answerer
+    from citebot.index.indexfile import IndexReader
 
     reader = await IndexReader.open(built_index)
     try:
@@ -131,11 +126,11 @@ async def running_bot(tmp_path: Path, built_index: Path, *, guilds: Any = None, 
     (to add forum channels, say) and returns more discord settings."""
     from discord_server import discord_test_environment, running_client
 
-    from bot.client import build_bot
-    from bot.live_index import LiveIndex
-    from bot.settings import DiscordSettings, LogSettings, Settings
-    from index.questionlog import QuestionLog
-    from index.indexfile import IndexReader
+    from citebot.bot.discord.client import build_bot
+    from citebot.bot.live_index import LiveIndex
+    from citebot.bot.settings import DiscordSettings, LogSettings, Settings
+    from citebot.bot.state.questionlog import QuestionLog
+    from citebot.index.indexfile import IndexReader
 
     corpus = tmp_path / "corpus"
     corpus.mkdir(exist_ok=True)
@@ -201,10 +196,10 @@ def assert_matches_reference(db: Path, sources: Any, params: Any = None) -> Any:
 
     import numpy as np
 
-    from index.build.params import IndexParams
-    from index.build.reference import build_reference
-    from index.build.sources import load_corpus
-    from index.indexfile import IndexReader
+    from citebot.index.build.params import IndexParams
+    from citebot.index.build.reference import build_reference
+    from citebot.index.build.sources import load_corpus
+    from citebot.index.indexfile import IndexReader
 
     params = params or IndexParams()
     documents, _ = load_corpus(list(sources), params.max_file_bytes, rules=params.sources)

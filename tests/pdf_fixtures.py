@@ -12,7 +12,8 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from index.documents import HEADING, PARAGRAPH, TITLE, parse_document
+from citebot.index.ingest.documents import parse_document
+from citebot.index.ingest.blocks import HEADING, PARAGRAPH, TITLE
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

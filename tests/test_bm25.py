@@ -16,9 +16,9 @@ import rank_bm25
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import index.bm25 as bm25_module
+import citebot.index.ranking.bm25 as bm25_module
 from conftest import bm25_index
-from index.bm25 import BM25Index, BM25Params, Hit, LuceneBM25, lucene_idf
+from citebot.index.ranking.bm25 import BM25Index, BM25Params, Hit, LuceneBM25, lucene_idf
 
 
 @pytest.fixture(autouse=True, params=["numpy", "maxscore"])

@@ -92,13 +92,13 @@ async def collections_bot(tmp_path: Path, built_index: Path) -> AsyncIterator[Co
     built with `index.reindex`, the settings come from a real config file."""
     from discord_server import GuildSpec, discord_test_environment, running_client
 
-    from bot.client import build_bot
-    from bot.live_collections import LiveCollections
-    from bot.live_index import LiveIndex
-    from bot.settings import load_settings
-    from index.questionlog import QuestionLog
-    from index.reindex import rebuild_sync
-    from index.indexfile import IndexReader
+    from citebot.bot.discord.client import build_bot
+    from citebot.bot.discord.live_collections import LiveCollections
+    from citebot.bot.live_index import LiveIndex
+    from citebot.bot.settings import load_settings
+    from citebot.bot.state.questionlog import QuestionLog
+    from citebot.index.build.reindex import rebuild_sync
+    from citebot.index.indexfile import IndexReader
 
     folders = {name: tmp_path / f"{name}-corpus" for name in ("default", "garden", "handbook")}
     for folder in folders.values():
@@ -118,7 +118,7 @@ async def collections_bot(tmp_path: Path, built_index: Path) -> AsyncIterator[Co
         settings = load_settings(config)
         from dataclasses import replace
 
-        from bot.settings import DiscordSettings
+        from citebot.bot.settings import DiscordSettings
         settings = replace(settings, discord=DiscordSettings(
             api_base=server.base_url, gateway_url=server.gateway_url, dev_guild=server.guild_id,
             cooldown_seconds=0.0, reload_check_seconds=0.2))

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from conftest import BUNDLED_ARTICLE, TOKEN, BotEnv, running_bot
 
-from bot.discord_render import (
+from citebot.bot.discord.render import (
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
@@ -326,13 +326,13 @@ async def test_reindex_counts_what_it_skipped_and_logs_a_summary(env: BotEnv,
         (env.corpus / f"copy-{i}.txt").write_bytes(BUNDLED_ARTICLE.read_bytes())
     for name in ("a.epub", "b.epub"):
         (env.corpus / name).write_bytes(b"PK\x03\x04")
-    caplog.set_level(logging.INFO, logger="bot.cogs.admin")
+    caplog.set_level(logging.INFO, logger="citebot.bot.discord.cogs.admin")
     payload = await slash(env, "reindex", user=env.server.owner_user)
     reply = await env.server.wait_for_message(interaction_id=int(payload["id"]), timeout=20)
     assert reply["content"].startswith("Reindexed 1 documents into ")
     assert "7 files or pages were skipped (see the bot's log)" in reply["content"]
     assert str(env.corpus) not in reply["content"] and ".epub" not in reply["content"]
-    logged = [r.getMessage() for r in caplog.records if r.name == "bot.cogs.admin" and r.levelno == logging.WARNING]
+    logged = [r.getMessage() for r in caplog.records if r.name == "citebot.bot.discord.cogs.admin" and r.levelno == logging.WARNING]
     assert logged == [  # the folder walk finds the e-books; duplicates show once the files are read
         f"reindex: {env.corpus / 'a.epub'}: skipped, .epub is not a kind citebot reads",
         f"reindex: {env.corpus / 'b.epub'}: skipped, .epub is not a kind citebot reads",
@@ -382,9 +382,9 @@ async def test_stopping_waits_for_answers_in_flight_only_so_long(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """An answer stuck (here: Discord never acknowledges the typing indicator) holds the stop
     back for STOP_GRACE_SECONDS, no longer."""
-    import bot.client
+    import citebot.bot.discord.client as client_module
 
-    monkeypatch.setattr(bot.client, "STOP_GRACE_SECONDS", 0.5)
+    monkeypatch.setattr(client_module, "STOP_GRACE_SECONDS", 0.5)
     caplog.set_level(logging.INFO)
     async with running_bot(tmp_path, built_index) as env:
         stuck = env.server.hold_next("POST", "/channels/{channel_id}/typing")
@@ -446,7 +446,7 @@ async def test_hot_reload_after_command_line_reindex(env: BotEnv, tmp_path: Path
 
 async def test_in_flight_question_finishes_on_the_old_reader(env: BotEnv, tmp_path: Path) -> None:
     """A reader borrowed before a swap keeps working until returned, then is closed."""
-    from index.reindex import rebuild
+    from citebot.index.build.reindex import rebuild
 
     async with env.live.use() as answerer:
         old = answerer.reader
@@ -570,7 +570,7 @@ async def test_handler_error_apologises_and_bot_keeps_running(env: BotEnv, caplo
     incoming, apology = await ask_by_mention(env, DEORBIT)
     assert apology["content"].startswith("Sorry, something went wrong")
     assert apology["message_reference"]["message_id"] == incoming["id"]
-    assert any(r.exc_info for r in caplog.records if r.name == "bot.client")
+    assert any(r.exc_info for r in caplog.records if r.name == "citebot.bot.discord.client")
     assert not env.task.done()
     _, reply = await ask_by_mention(env, DEORBIT)
     assert reply["content"].startswith("**Answer:**")

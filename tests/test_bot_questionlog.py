@@ -6,7 +6,7 @@ import stat
 import time
 from pathlib import Path
 
-from index.questionlog import QuestionLog, QuestionRecord
+from citebot.bot.state.questionlog import QuestionLog, QuestionRecord
 
 
 async def test_file_is_private_and_user_ids_are_hashed(tmp_path: Path) -> None:

@@ -61,14 +61,14 @@ async def test_refresh_picks_up_a_new_and_an_edited_file(tmp_path: Path, built_i
 
 async def test_a_failed_refresh_keeps_the_old_answers_and_logs_one_line(tmp_path: Path, built_index: Path,
                                                                         caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bot.refresh")
+    caplog.set_level(logging.INFO, logger="citebot.bot.discord.refresh")
     async with running_bot(tmp_path, built_index, refresh_minutes=EVERY_MINUTES) as env:
         generation = await settled(env)
         article = env.corpus / BUNDLED_ARTICLE.name
         article.unlink()  # the whole corpus gone (an unmounted share): nothing to index
         caplog.clear()
         await asyncio.wait_for(env.bot.refresher.next_cycle(), 30)
-        failures = [r for r in caplog.records if r.name == "bot.refresh" and r.levelno >= logging.WARNING]
+        failures = [r for r in caplog.records if r.name == "citebot.bot.discord.refresh" and r.levelno >= logging.WARNING]
         assert len(failures) == 1
         assert failures[0].getMessage().startswith(f"refresh failed, still answering from generation {generation}: ")
         assert env.live.reader.info.generation == generation

@@ -5,8 +5,8 @@ from __future__ import annotations
 import discord
 import pytest
 
-from bot.cooldown import Cooldown
-from bot.discord_render import (
+from citebot.bot.discord.cooldown import Cooldown
+from citebot.bot.discord.render import (
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
@@ -15,11 +15,11 @@ from bot.discord_render import (
     render_answer,
     render_source,
 )
-from bot.questions import Refusal, check_question, looks_like_question, strip_mention
-from bot.text_render import render_answer as render_text
-from index.answering import Answer, Hit
-from index.passages import Citation, Passage
-from index.indexfile import StoredPassage
+from citebot.bot.questions import Refusal, check_question, looks_like_question, strip_mention
+from citebot.bot.cli.text_render import render_answer as render_text
+from citebot.index.answering.answerer import Answer, Hit
+from citebot.index.ingest.passages import Citation, Passage
+from citebot.index.indexfile import StoredPassage
 
 
 def make_hit(rank: int, words: int, *, url: str | None = "https://example.org/a_(b)", author: str = "A. Writer",

@@ -7,10 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.collection_routing import available_collections, collection_for_channel, settings_for_collection
-from bot.settings import load_settings
-from index.crawl import SiteSource
-from index.errors import ConfigError
+from citebot.bot.collection_routing import (
+    available_collections,
+    collection_for_channel,
+    settings_for_collection,
+)
+from citebot.bot.settings import load_settings
+from citebot.index.ingest.crawl import SiteSource
+from citebot.index.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +31,7 @@ def config(tmp_path: Path, text: str) -> Path:
 def test_the_shipped_config_has_only_the_default_collection(monkeypatch: pytest.MonkeyPatch,
                                                              tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An existing config.toml keeps working unchanged: the repository's own, indexed and asked."""
-    from bot.cli import main
+    from citebot.bot.cli.main import main
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the per-user data folder
     settings = load_settings(ROOT / "config.toml")
@@ -127,7 +131,7 @@ def test_bad_collections_are_one_line_errors_naming_the_key(case: str, tmp_path:
 
 def test_citebot_index_builds_every_collection_and_ask_chooses_one(tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from citebot.bot.cli.main import main
 
     (tmp_path / "space").mkdir()
     (tmp_path / "space" / "iss.txt").write_bytes((ROOT / "corpus" / "nasa-roscosmos-2025.txt").read_bytes())
@@ -150,7 +154,7 @@ def test_citebot_index_builds_every_collection_and_ask_chooses_one(tmp_path: Pat
     # One collection alone: the other index files are left as they were.
     assert main(["index", "--config", cfg, "--collection", "garden"]) == 0
     assert "(generation 2) -> " in capsys.readouterr().out
-    from index.indexfile import read_info
+    from citebot.index.indexfile import read_info
 
     assert read_info(tmp_path / "data" / "index.sqlite3").generation == 1
     assert main(["ask", "--config", cfg, "--collection", "nope", question]) == 2

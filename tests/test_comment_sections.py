@@ -16,14 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from index.answering import Answerer
-from index.build.params import IndexParams
-from index.comment_sections import ACTIONS, CONTROL, OPENING, thread_furniture
-from index.documents import COMMENT, HEADING, PARAGRAPH, parse_document
-from index.loading import load_document
-from index.html import parse_html
-from index.reindex import rebuild_sync
-from index.indexfile import IndexReader
+from citebot.index.answering.answerer import Answerer
+from citebot.index.build.params import IndexParams
+from citebot.index.ingest.comment_sections import ACTIONS, CONTROL, OPENING, thread_furniture
+from citebot.index.ingest.documents import parse_document
+from citebot.index.ingest.blocks import COMMENT, HEADING, PARAGRAPH
+from citebot.index.ingest.loading import load_document
+from citebot.index.ingest.html import parse_html
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.indexfile import IndexReader
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "comments"
 QUESTION = "When will the new harbour bridge open to traffic?"

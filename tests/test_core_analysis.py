@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from nltk.stem.snowball import SnowballStemmer
 
-from index.analysis import AcronymMap, find_definitions
-from index.analysis import SHOUT, Analyzer, content_terms, english_stopwords, raw_tokens
-from index.answering import Answerer
-from index.loading import load_document
-from index.indexfile import IndexReader
+from citebot.index.analysis import AcronymMap, find_definitions
+from citebot.index.analysis import SHOUT, Analyzer, content_terms, english_stopwords, raw_tokens
+from citebot.index.answering.answerer import Answerer
+from citebot.index.ingest.loading import load_document
+from citebot.index.indexfile import IndexReader
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

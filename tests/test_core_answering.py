@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from index.answering import Answer, Answerer, AnswerParams
-from index.indexfile import IndexReader
+from citebot.index.answering.answerer import Answer, Answerer, AnswerParams
+from citebot.index.indexfile import IndexReader
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from index.loading import load_document
-from index.passages import split_document
-from index.indexfile import read_info
+from citebot.index.ingest.loading import load_document
+from citebot.index.ingest.passages import split_document
+from citebot.index.indexfile import read_info
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -28,7 +28,7 @@ SUMMARY = re.compile(
 
 def citebot_command() -> list[str]:
     script = Path(sys.executable).with_name("citebot")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "citebot.bot.cli.main"]
 
 
 @dataclass
@@ -515,7 +515,7 @@ def test_run_without_discord_token_names_the_variable(cli, token):
 
 
 def test_settings_paths_are_absolute_with_a_relative_config(cli, monkeypatch):
-    from bot.settings import load_settings
+    from citebot.bot.settings import load_settings
 
     monkeypatch.chdir(cli.cwd)
     settings = load_settings(os.path.relpath(cli.config, cli.cwd))

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from index.answering import Answerer, AnswerParams
-from index.bm25 import lucene_idf
+from citebot.index.answering.answerer import Answerer, AnswerParams
+from citebot.index.ranking.bm25 import lucene_idf
 from conftest import build_index_file_for
-from index.decline import answers, question_coverage, semantic_answers, term_weight
-from index.evaluation import load_eval_set
-from index.indexfile import IndexReader
+from citebot.index.answering.decline import answers, question_coverage, semantic_answers, term_weight
+from citebot.index.evaluation import load_eval_set
+from citebot.index.indexfile import IndexReader
 
 ROOT = Path(__file__).resolve().parent.parent
 OWN = ROOT / "tests" / "eval"

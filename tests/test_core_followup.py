@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from index.answering import Answer, Answerer
-from index.evaluation import evaluate, load_eval_set
-from index.followup import FollowUpWeights, Turn, refers_back, term_weights, without_opening
+from citebot.index.answering.answerer import Answer, Answerer
+from citebot.index.evaluation import evaluate, load_eval_set
+from citebot.index.answering.followup import FollowUpWeights, Turn, refers_back, term_weights, without_opening
 
 TESTS = Path(__file__).resolve().parent
 FOLLOWUPS = TESTS / "eval" / "followups.jsonl"

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from index.build.params import IndexParams
-from index.analysis import AnswerType, answer_type, holds_answer, question_words
-from index.answering import Answerer, AnswerParams
-from index.evaluation import EvalQuestion, EvalSet, evaluate
-from index.highlight import SentenceChooser, heading_terms
-from index.reindex import rebuild_sync
-from index.indexfile import IndexReader
+from citebot.index.build.params import IndexParams
+from citebot.index.analysis import AnswerType, answer_type, holds_answer, question_words
+from citebot.index.answering.answerer import Answerer, AnswerParams
+from citebot.index.evaluation import EvalQuestion, EvalSet, evaluate
+from citebot.index.answering.highlight import SentenceChooser, heading_terms
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.indexfile import IndexReader
 
 BRIDGE = """---
 title: City News Roundup

@@ -15,16 +15,17 @@ from pathlib import Path
 import pytest
 
 from conftest import built_passages
-from index.build.params import IndexParams
-from index.build.reference import build_reference
-from index.build.sources import load_corpus
-from index.documents import BYLINE, PARAGRAPH, Document, parse_document
-from index.loading import load_document
-from index.passages import AUTHOR_SECTION, Passage, PassageParams, split_document
-from index.analysis import sentence_spans, split_sentences
-from index.analysis.reference import reference_sentence_spans
-from index.indexfile import IndexReader
-from index.reindex import rebuild
+from citebot.index.build.params import IndexParams
+from citebot.index.build.reference import build_reference
+from citebot.index.build.sources import load_corpus
+from citebot.index.ingest.documents import Document, parse_document
+from citebot.index.ingest.blocks import BYLINE, PARAGRAPH
+from citebot.index.ingest.loading import load_document
+from citebot.index.ingest.passages import AUTHOR_SECTION, Passage, PassageParams, split_document
+from citebot.index.analysis import sentence_spans, split_sentences
+from citebot.index.analysis.reference import reference_sentence_spans
+from citebot.index.indexfile import IndexReader
+from citebot.index.build.reindex import rebuild
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

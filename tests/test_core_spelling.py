@@ -17,16 +17,16 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from index.analysis import Analyzer, fold_token
-from index.answering import Answerer, AnswerParams
-from index.question_terms import (
+from citebot.index.analysis import Analyzer, fold_token
+from citebot.index.answering.answerer import Answerer, AnswerParams
+from citebot.index.answering.question_terms import (
     RARE_ENGLISH_RANK,
     corrected_question,
     english_ranks,
     english_stem_lines,
     informal_words,
 )
-from index.spelling import (
+from citebot.index.answering.spelling import (
     DeleteIndex,
     Speller,
     deletions,
@@ -35,7 +35,7 @@ from index.spelling import (
     osa_distance,
     variant_terms,
 )
-from index.indexfile import IndexReader
+from citebot.index.indexfile import IndexReader
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -262,7 +262,7 @@ def test_the_shipped_english_stems_are_the_analysers() -> None:
 async def test_a_large_vocabulary_builds_the_speller_off_the_event_loop(built_index: Path, monkeypatch) -> None:
     import threading
 
-    import index.answering as answering
+    import citebot.index.answering.answerer as answering
 
     monkeypatch.setattr(answering, "SPELLER_OFF_LOOP_TERMS", 0)  # as if the vocabulary were large
     built_in: list[threading.Thread] = []

@@ -22,21 +22,21 @@ from pathlib import Path
 
 import pytest
 
-from index.analysis import ANALYZER_VERSION
-from index.answering import Answerer
-from index.build.params import IndexParams
-from index.build.reference import build_reference
-from index.build.sources import corpus_fingerprint, load_corpus
-from index.errors import (
+from citebot.index.analysis import ANALYZER_VERSION
+from citebot.index.answering.answerer import Answerer
+from citebot.index.build.params import IndexParams
+from citebot.index.build.reference import build_reference
+from citebot.index.build.sources import corpus_fingerprint, load_corpus
+from citebot.index.errors import (
     CorruptIndexError,
     EmptyCorpusError,
     IncompatibleIndexError,
     IndexLockedError,
     IndexMissingError,
 )
-from index.reindex import rebuild, rebuild_sync
-from index.passages import Passage
-from index.indexfile import APPLICATION_ID, SCHEMA_VERSION, IndexReader, build_lock, read_info
+from citebot.index.build.reindex import rebuild, rebuild_sync
+from citebot.index.ingest.passages import Passage
+from citebot.index.indexfile import APPLICATION_ID, SCHEMA_VERSION, IndexReader, build_lock, read_info
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -45,7 +45,7 @@ ROS_QUESTION = "When will the Russian Orbital Space Station be launched?"  # ans
 
 def citebot_command() -> list[str]:
     script = Path(sys.executable).with_name("citebot")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "citebot.bot.cli.main"]
 
 
 def clean_env(tmp_path: Path) -> dict[str, str]:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from conftest import BUNDLED_ARTICLE
 
-from index.build.sources import load_corpus
-from index.corpus_warnings import LIST_AT_MOST, CorpusWarning, WarningKind, count_skipped, summarise
-from index.documents import READ_KINDS, SUPPORTED_SUFFIXES
+from citebot.index.build.sources import load_corpus
+from citebot.index.corpus_warnings import LIST_AT_MOST, CorpusWarning, WarningKind, count_skipped, summarise
+from citebot.index.ingest.documents import READ_KINDS, SUPPORTED_SUFFIXES
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 SEED_DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "seed-dev.jsonl"

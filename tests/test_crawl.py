@@ -16,12 +16,19 @@ import pytest
 
 from fixtures.loopback_site import GUIDE_PAGES, PRIVATE_PAGES, LoopbackSite, guide_path
 from fixtures.web_server import PageServer
-from index.build.params import IndexParams
+from citebot.index.build.params import IndexParams
 from conftest import built_passages
-from index.corpus_warnings import WarningKind
-from index.crawl import CrawlLimits, EmptySiteError, SiteSource, crawl_site, crawl_sources, normalise_url
-from index.fetch import USER_AGENT, FetchOptions
-from index.reindex import rebuild_sync
+from citebot.index.corpus_warnings import WarningKind
+from citebot.index.ingest.crawl import (
+    CrawlLimits,
+    EmptySiteError,
+    SiteSource,
+    crawl_site,
+    crawl_sources,
+    normalise_url,
+)
+from citebot.index.ingest.fetch import USER_AGENT, FetchOptions
+from citebot.index.build.reindex import rebuild_sync
 
 SIMPLE = ("<html><head><title>{title}</title>{head}</head><body><article><p>This page about {title} holds one "
           "paragraph of real text, long enough to count as a paragraph of an article.</p>{links}</article>"

@@ -8,12 +8,12 @@ import io
 
 import pytest
 
-from bot.building import CrawlProgressLine
-from bot.settings import load_settings
+from citebot.bot.building import CrawlProgressLine
+from citebot.bot.settings import load_settings
 from fixtures.loopback_site import LoopbackSite
-from index.crawl import CrawlLimits, SiteSource, crawl_site
-from index.errors import ConfigError
-from index.fetch import FetchOptions
+from citebot.index.ingest.crawl import CrawlLimits, SiteSource, crawl_site
+from citebot.index.errors import ConfigError
+from citebot.index.ingest.fetch import FetchOptions
 from test_html_cli import citebot
 
 

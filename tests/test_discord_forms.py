@@ -7,7 +7,7 @@ import discord
 
 from discord_server import interaction_response_problem
 
-from bot.cogs.feedback import ReasonModal
+from citebot.bot.discord.cogs.feedback import ReasonModal
 
 
 def choices(n: int, name: str = "c") -> dict:

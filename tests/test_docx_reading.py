@@ -16,12 +16,13 @@ from pathlib import Path
 import docx
 import pytest
 
-from index.build.sources import load_corpus
-from index.corpus_warnings import WarningKind
-from index.docx import parse_docx
-from index.documents import HEADING, TITLE, UnreadableDocument
-from index.loading import load_document
-from index.passages import split_document
+from citebot.index.build.sources import load_corpus
+from citebot.index.corpus_warnings import WarningKind
+from citebot.index.ingest.docx import parse_docx
+from citebot.index.ingest.blocks import HEADING, TITLE
+from citebot.index.ingest.files import UnreadableDocument
+from citebot.index.ingest.loading import load_document
+from citebot.index.ingest.passages import split_document
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 

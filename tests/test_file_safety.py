@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from index.errors import ForeignFileError, StateDatabaseError
-from index.questionlog import APPLICATION_ID as STATE_APPLICATION_ID
-from index.questionlog import QuestionLog, QuestionRecord
-from index.reindex import rebuild_sync
-from index.build.params import IndexParams
-from index.indexfile import install, read_info, temporary_path
-from index.indexfile import APPLICATION_ID as INDEX_APPLICATION_ID
+from citebot.index.errors import ForeignFileError, StateDatabaseError
+from citebot.bot.state.questionlog import APPLICATION_ID as STATE_APPLICATION_ID
+from citebot.bot.state.questionlog import QuestionLog, QuestionRecord
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.build.params import IndexParams
+from citebot.index.indexfile import install, read_info, temporary_path
+from citebot.index.indexfile import APPLICATION_ID as INDEX_APPLICATION_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

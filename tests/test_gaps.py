@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from index.gaps import GapQuestion, group_gaps
-from index.questionlog import QuestionLog, QuestionRecord
+from citebot.index.gaps import GapQuestion, group_gaps
+from citebot.bot.state.questionlog import QuestionLog, QuestionRecord
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 DAY = 86400.0
@@ -176,7 +176,7 @@ def test_citebot_gaps_json_on_a_state_database(tmp_path: Path, capsys: pytest.Ca
     assert iss["closest_passage"] == {"id": "p-7", "citation": "NASA ¶7"}
 
     def run(*args: str) -> tuple[int, str, str]:  # the same entry point, in-process (no start-up cost)
-        from bot.cli import main
+        from citebot.bot.cli.main import main
 
         code = main(["gaps", "--config", str(config), *args])
         out, err = capsys.readouterr()

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from index.build.sources import load_corpus
+from citebot.index.build.sources import load_corpus
 from conftest import built_passages
-from index.corpus_warnings import WarningKind
-from index.documents import BYLINE, HEADING, TITLE, parse_document
-from index.loading import load_document
-from index.html import decode_html, parse_html
-from index.passages import split_document
+from citebot.index.corpus_warnings import WarningKind
+from citebot.index.ingest.documents import parse_document
+from citebot.index.ingest.blocks import BYLINE, HEADING, TITLE
+from citebot.index.ingest.loading import load_document
+from citebot.index.ingest.html import decode_html, parse_html
+from citebot.index.ingest.passages import split_document
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent

@@ -11,11 +11,18 @@ from pathlib import Path
 import pytest
 
 from fixtures.web_server import PageServer
-from index.build.sources import load_corpus
+from citebot.index.build.sources import load_corpus
 from conftest import built_passages
-from index.corpus_warnings import WarningKind
-from index.loading import load_document
-from index.fetch import FetchOptions, WebSource, check_url, is_public_address, RefusedError, USER_AGENT
+from citebot.index.corpus_warnings import WarningKind
+from citebot.index.ingest.loading import load_document
+from citebot.index.ingest.fetch import (
+    FetchOptions,
+    WebSource,
+    check_url,
+    is_public_address,
+    RefusedError,
+    USER_AGENT,
+)
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -217,7 +224,7 @@ def test_redirect_to_a_private_address_is_refused(server, tmp_path, target):
 
 
 async def test_resolver_refuses_names_that_resolve_to_private_addresses():
-    from index.fetch import BlockedAddressError, _guarded_resolver
+    from citebot.index.ingest.fetch import BlockedAddressError, _guarded_resolver
 
     resolver = _guarded_resolver(FetchOptions())
     try:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from index.build.params import IndexParams
-from index.reindex import rebuild_sync
-from index.indexfile import IndexReader
+from citebot.index.build.params import IndexParams
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.indexfile import IndexReader
 
 ONE = "---\ntitle: Tomatoes\n---\n\nTomatoes\n\nCherry tomatoes grow well in pots on a sunny balcony all summer.\n"
 TWO = "---\ntitle: Strawberries\n---\n\nStrawberries\n\nStrawberries in hanging baskets fruit from June onwards.\n"

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from conftest import BUNDLED_ARTICLE, ROOT, assert_matches_reference, build_index_file_for
 
-from index.build.params import IndexParams
-from index.evaluation import load_eval_set
-from index.indexfile import content_digest
-from index.reindex import rebuild_sync
+from citebot.index.build.params import IndexParams
+from citebot.index.evaluation import load_eval_set
+from citebot.index.indexfile import content_digest
+from citebot.index.build.reindex import rebuild_sync
 
 SQUAD = ROOT.parent / "shared" / "eval" / "squad"
 

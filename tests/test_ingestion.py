@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from index.build.sources import load_corpus
-from index.documents import BYLINE, CHROME, HEADING, PARAGRAPH, TITLE, parse_document
-from index.loading import load_document
+from citebot.index.build.sources import load_corpus
+from citebot.index.ingest.documents import parse_document
+from citebot.index.ingest.blocks import BYLINE, CHROME, HEADING, PARAGRAPH, TITLE
+from citebot.index.ingest.loading import load_document
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

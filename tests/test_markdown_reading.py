@@ -15,18 +15,19 @@ from pathlib import Path
 
 import pytest
 
-from index.answering import Answerer, AnswerParams
-from index.build.params import IndexParams
-from index.build.sources import load_corpus
-from index.corpus_warnings import WarningKind, count_skipped, summarise
-from index.doc_analysis import _SHAPING_SOURCES
-from index.documents import HEADING, Document, parse_document
-from index.loading import load_document
-from index.highlight import code_sentences
-from index.passages import Passage, split_document
-from index.reindex import rebuild_sync
-from index.analysis import sentence_spans
-from index.indexfile import IndexReader
+from citebot.index.answering.answerer import Answerer, AnswerParams
+from citebot.index.build.params import IndexParams
+from citebot.index.build.sources import load_corpus
+from citebot.index.corpus_warnings import WarningKind, count_skipped, summarise
+from citebot.index.build.doc_analysis import _SHAPING_SOURCES
+from citebot.index.ingest.documents import Document, parse_document
+from citebot.index.ingest.blocks import HEADING
+from citebot.index.ingest.loading import load_document
+from citebot.index.answering.highlight import code_sentences
+from citebot.index.ingest.passages import Passage, split_document
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.analysis import sentence_spans
+from citebot.index.indexfile import IndexReader
 
 SITE = Path(__file__).parent / "fixtures" / "mkdocs"
 DOCS = SITE / "docs"
@@ -243,7 +244,7 @@ def test_markdown_inside_a_txt_file_is_left_to_the_plain_text_rules(tmp_path: Pa
 
 
 def test_the_new_readers_are_part_of_the_analysis_fingerprint() -> None:
-    assert {"markdown.py", "docx.py"} <= set(_SHAPING_SOURCES)
+    assert {"ingest/markdown.py", "ingest/docx.py"} <= set(_SHAPING_SOURCES)
     for name in _SHAPING_SOURCES:
         assert (Path(__file__).parents[1] / "index" / name).is_file(), name
 

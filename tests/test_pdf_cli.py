@@ -22,13 +22,13 @@ from pdf_fixtures import SPRING, MadePdf, make_article, make_encrypted, make_rep
 from test_scale_equivalence import corpus_documents
 from test_scale_incremental import age_files, assert_same_as_full_build, full_build
 
-from bot.discord_render import citation_line, render_answer, render_source
-from index import filebuild
-from index.answering import Answerer
-from index.build.params import IndexParams
+from citebot.bot.discord.render import citation_line, render_answer, render_source
+from citebot.index.build import full as filebuild
+from citebot.index.answering.answerer import Answerer
+from citebot.index.build.params import IndexParams
 from conftest import assert_matches_reference
-from index.reindex import rebuild_sync
-from index.indexfile import IndexReader
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.indexfile import IndexReader
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"

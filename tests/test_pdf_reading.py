@@ -17,12 +17,14 @@ import pytest
 from pdf_fixtures import (REPORT_AUTHOR, REPORT_TITLE, SPRING, TREATMENT, MadePdf, make_article,
                           make_encrypted, make_report, make_scan)
 
-from index.build.sources import load_corpus
-from index.corpus_warnings import WarningKind, summarise
-from index.documents import HEADING, PARAGRAPH, TITLE, Document, UnreadableDocument
-from index.loading import load_document
-from index.passages import Passage, split_document
-from index.pdf import Line, page_span, rebuild
+from citebot.index.build.sources import load_corpus
+from citebot.index.corpus_warnings import WarningKind, summarise
+from citebot.index.ingest.documents import Document
+from citebot.index.ingest.blocks import HEADING, PARAGRAPH, TITLE
+from citebot.index.ingest.files import UnreadableDocument
+from citebot.index.ingest.loading import load_document
+from citebot.index.ingest.passages import Passage, split_document
+from citebot.index.ingest.pdf import Line, page_span, rebuild
 
 
 def squash(text: str) -> str:

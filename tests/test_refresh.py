@@ -12,15 +12,15 @@ import pytest
 
 from fixtures.loopback_site import LoopbackSite
 from fixtures.web_server import PageServer
-from index.crawl import SiteSource
-from index.build.params import IndexParams
-from index.errors import EmptyCorpusError, IndexLockedError
-from index.fetch import FetchOptions, WebSource
-from index.refresh import check_sources, refresh_sync
-from index.reindex import rebuild_sync
-from index.source_checks import checks_path, load_checks
-from index.source_list import list_sources
-from index.indexfile import build_lock, read_info
+from citebot.index.ingest.crawl import SiteSource
+from citebot.index.build.params import IndexParams
+from citebot.index.errors import EmptyCorpusError, IndexLockedError
+from citebot.index.ingest.fetch import FetchOptions, WebSource
+from citebot.index.build.refresh import check_sources, refresh_sync
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.build.source_checks import checks_path, load_checks
+from citebot.index.source_list import list_sources
+from citebot.index.indexfile import build_lock, read_info
 from test_scale_incremental import age_files, assert_same_as_full_build
 
 TESTS = Path(__file__).resolve().parent
@@ -89,9 +89,9 @@ def test_a_skipped_file_does_not_trigger_a_rebuild_every_time(corpus: Path, tmp_
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A duplicate the build skipped is not in the index's file list; it is no change once the
     build that skipped it is done (its ctime is older: here the build's one-second margin is 0)."""
-    import index.refresh
+    import citebot.index.build.refresh as refresh_module
 
-    monkeypatch.setattr(index.refresh, "_TICK_NS", 0)
+    monkeypatch.setattr(refresh_module, "_TICK_NS", 0)
     db = tmp_path / "index.sqlite3"
     (corpus / "copy.md").write_bytes((corpus / "notes.md").read_bytes())
     age_files(corpus)

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from conftest import BUNDLED_ARTICLE
 
-from index.build.sources import load_corpus
+from citebot.index.build.sources import load_corpus
 from conftest import built_passages
-from index.documents import parse_document
+from citebot.index.ingest.documents import parse_document
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 GOOD = "Moon Base Notes\n\nThe zebra observatory on the far side of the moon counts craters every night of the year.\n"

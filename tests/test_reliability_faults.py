@@ -31,13 +31,13 @@ from pathlib import Path
 import pytest
 from conftest import BUNDLED_ARTICLE
 
-from bot import cli
-from index.answering import Answerer
-from index.build.params import IndexParams
-from index.errors import IndexLockedError, StateDatabaseError
-from index.questionlog import QuestionLog, QuestionRecord
-from index.reindex import rebuild_sync
-from index.indexfile import IndexReader, build_lock
+from citebot.bot.cli.main import main as cli_main
+from citebot.index.answering.answerer import Answerer
+from citebot.index.build.params import IndexParams
+from citebot.index.errors import IndexLockedError, StateDatabaseError
+from citebot.bot.state.questionlog import QuestionLog, QuestionRecord
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.indexfile import IndexReader, build_lock
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 KILL_RUNS = 20
@@ -217,7 +217,7 @@ def _damaged_copies(good: Path, folder: Path) -> dict[str, Path]:
 def test_damaged_index_gives_a_clear_error_not_a_traceback(tmp_path: Path, built_index: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     for name, db in _damaged_copies(built_index, tmp_path).items():
-        code = cli.main(["ask", "--db", str(db), DEORBIT])
+        code = cli_main(["ask", "--db", str(db), DEORBIT])
         captured = capsys.readouterr()
         if code == 0:  # damage in a page the question never reads goes unnoticed, harmlessly
             assert name == "garbage middle" and "Answer" in captured.out

@@ -30,7 +30,7 @@ from conftest import BUNDLED_ARTICLE, running_bot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.discord_render import (
+from citebot.bot.discord.render import (
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
@@ -43,14 +43,14 @@ from bot.discord_render import (
     render_answer,
     render_source,
 )
-from bot.questions import Refusal, check_question, looks_like_question
-from index.analysis import Analyzer
-from index.answering import Answer, Answerer
-from index.build.params import IndexParams
+from citebot.bot.questions import Refusal, check_question, looks_like_question
+from citebot.index.analysis import Analyzer
+from citebot.index.answering.answerer import Answer, Answerer
+from citebot.index.build.params import IndexParams
 from conftest import built_passages
-from index.documents import parse_document
-from index.errors import EmptyCorpusError
-from index.indexfile import IndexReader
+from citebot.index.ingest.documents import parse_document
+from citebot.index.errors import EmptyCorpusError
+from citebot.index.indexfile import IndexReader
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 
@@ -133,7 +133,7 @@ def encodable(text: str) -> bool:
 @pytest.fixture(scope="module")
 def answering(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[asyncio.AbstractEventLoop, Answerer]]:
     """A real index of the bundled article, open in a loop the sync property tests drive."""
-    from index.reindex import rebuild_sync
+    from citebot.index.build.reindex import rebuild_sync
 
     folder = tmp_path_factory.mktemp("reliability-input")
     db = folder / "index.sqlite3"

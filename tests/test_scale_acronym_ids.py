@@ -9,8 +9,8 @@ from collections import Counter
 
 import numpy as np
 
-from index.acronym_ids import id_pairs, short_form_hits
-from index.analysis import AcronymMap
+from citebot.index.build.acronym_ids import id_pairs, short_form_hits
+from citebot.index.analysis import AcronymMap
 
 WORDS = ["a", "b", "c", "d", "e"]
 PAIRS = {"ab": ("a", "b"), "aba": ("a", "b", "a"), "aa": ("a", "a"), "cde": ("c", "d", "e"), "zz": ("z", "y")}

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import index.filebuild as filebuild
-from index.bm25 import csr_from_id_chunks_twice
-from index.build.params import IndexParams
-from index.csr_kernels import csr_from_id_chunks_compiled
-from index.reindex import rebuild_sync
+import citebot.index.build.full as filebuild
+from citebot.index.ranking.bm25 import csr_from_id_chunks_twice
+from citebot.index.build.params import IndexParams
+from citebot.index.build.csr import csr_from_id_chunks_compiled
+from citebot.index.build.reindex import rebuild_sync
 
 from test_scale_filebuild import awkward_corpus
 from test_scale_incremental import assert_same_as_full_build

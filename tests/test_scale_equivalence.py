@@ -18,18 +18,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import index.filebuild as filebuild
+import citebot.index.build.full as filebuild
 from conftest import assert_matches_reference, build_index_file_for, stored_passages
-from index.analysis import AcronymExpander, AcronymMap, Analyzer, chars_agree, decode_sentence_terms, is_mixed, sentence_spans
-from index.analysis.reference import ReferenceAnalyzer, reference_expand, reference_sentence_spans
-from index.build.params import IndexParams
-from index.build.sources import load_corpus
-from index.build.reference import build_reference
-from index.documents import parse_document
-from index.normalize import normalize_text
-from index.passages import Passage
-from index.reindex import rebuild_sync
-from index.indexfile import IndexReader
+from citebot.index.analysis import (
+    AcronymExpander,
+    AcronymMap,
+    Analyzer,
+    chars_agree,
+    decode_sentence_terms,
+    is_mixed,
+    sentence_spans,
+)
+from citebot.index.analysis.reference import ReferenceAnalyzer, reference_expand, reference_sentence_spans
+from citebot.index.build.params import IndexParams
+from citebot.index.build.sources import load_corpus
+from citebot.index.build.reference import build_reference
+from citebot.index.ingest.documents import parse_document
+from citebot.index.analysis.normalize import normalize_text
+from citebot.index.ingest.passages import Passage
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.indexfile import IndexReader
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -205,7 +213,7 @@ def test_passage_terms_declines_exactly_the_texts_that_are_not_clean() -> None:
     """`passage_terms` (C, and Python for what needs it) takes a text exactly when it is clean
     by definition, on text holding quotes, invisible and control characters, surrogates,
     compatibility forms and combining marks."""
-    from index.normalize import CONTROL
+    from citebot.index.analysis.normalize import CONTROL
 
     fast = Analyzer()
     pieces = PIECES + ["\ud800", "\udfff", "\u2018", "\u00ab", "\u200d", "\u2066", "\ufeff", "a\u0308", "\u00e4",
@@ -226,7 +234,7 @@ def test_normalize_text_is_its_steps_applied_in_turn() -> None:
     step applied to the whole text in turn."""
     import unicodedata
 
-    from index.normalize import CONTROL, INVISIBLE, QUOTES
+    from citebot.index.analysis.normalize import CONTROL, INVISIBLE, QUOTES
 
     def reference(text: str) -> str:
         text = text.encode("utf-8", "replace").decode("utf-8")
@@ -247,7 +255,7 @@ def test_normalize_text_is_its_steps_applied_in_turn() -> None:
 def test_spans_json_is_json_dumps() -> None:
     import json
 
-    from index.indexfile.rows import spans_json
+    from citebot.index.indexfile.rows import spans_json
 
     rng = random.Random(10)
     for n in range(12):

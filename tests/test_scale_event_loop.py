@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 from conftest import BUNDLED_ARTICLE, TOKEN, build_index_file_for
 
-from index.answering import OFFLOAD_ABOVE_PASSAGES
-from index.build.params import IndexParams
-from index.documents import parse_document
-from index.documents import Document
+from citebot.index.answering.answerer import OFFLOAD_ABOVE_PASSAGES
+from citebot.index.build.params import IndexParams
+from citebot.index.ingest.documents import parse_document
+from citebot.index.ingest.documents import Document
 from loop_lag import MAX_WALL_LAG_S, LagSampler
 
 N_PASSAGES = 100_000
@@ -52,12 +52,12 @@ def large_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def test_heartbeats_keep_coming_during_large_questions_and_a_reindex(tmp_path: Path, large_index: Path) -> None:
     from discord_server import discord_test_environment, running_client
 
-    from bot.client import build_bot
-    from bot.live_index import LiveIndex
-    from bot.settings import DiscordSettings, Settings
-    from index.questionlog import QuestionLog
-    from index.reindex import rebuild
-    from index.indexfile import IndexReader
+    from citebot.bot.discord.client import build_bot
+    from citebot.bot.live_index import LiveIndex
+    from citebot.bot.settings import DiscordSettings, Settings
+    from citebot.bot.state.questionlog import QuestionLog
+    from citebot.index.build.reindex import rebuild
+    from citebot.index.indexfile import IndexReader
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

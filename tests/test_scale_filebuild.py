@@ -11,16 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import index.filebuild as filebuild
-import index.indexfile.writer as writer
-from index.analysis import Analyzer
-from index.build.params import IndexParams
+import citebot.index.build.full as filebuild
+import citebot.index.indexfile.writer as writer
+from citebot.index.analysis import Analyzer
+from citebot.index.build.params import IndexParams
 from conftest import assert_matches_reference
-from index.build.sources import load_corpus
-from index.indexfile import content_digest
-from index.corpus_warnings import WarningKind
-from index.reindex import rebuild_sync
-from index.indexfile import IndexReader
+from citebot.index.build.sources import load_corpus
+from citebot.index.indexfile import content_digest
+from citebot.index.corpus_warnings import WarningKind
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.indexfile import IndexReader
 
 from test_scale_equivalence import AWKWARD, corpus_documents
 from test_scale_incremental import assert_same_as_full_build

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.build.params import IndexParams
-from index.corpus_warnings import WarningKind
-from index.reindex import rebuild_sync
-from index.indexfile import IndexReader
+from citebot.index.build.params import IndexParams
+from citebot.index.corpus_warnings import WarningKind
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.indexfile import IndexReader
 
 from test_scale_equivalence import corpus_documents
 

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nltk.tokenize.punkt import PunktLanguageVars, PunktSentenceTokenizer, PunktToken
 
-from index.analysis import punkt
-from index.analysis.punkt import ABBREVIATIONS, line_spans, punkt_tokenizer
+from citebot.index.analysis import punkt
+from citebot.index.analysis.punkt import ABBREVIATIONS, line_spans, punkt_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

@@ -9,7 +9,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from index.term_ids import GlobalTermIds, LocalTermIds
+from citebot.index.build.term_ids import GlobalTermIds, LocalTermIds
 
 
 def test_global_ids_are_handed_out_in_order_of_first_appearance_in_document_order() -> None:

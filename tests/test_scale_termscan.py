@@ -16,8 +16,17 @@ import sys
 
 import pytest
 
-from index.analysis import DOTTED, WORD_RE, TermTable, count_words, encode_sentence_terms, number_terms, scan_passage, undot
-from index.normalize import CONTROL, QUOTE_OR_INVISIBLE
+from citebot.index.analysis import (
+    DOTTED,
+    WORD_RE,
+    TermTable,
+    count_words,
+    encode_sentence_terms,
+    number_terms,
+    scan_passage,
+    undot,
+)
+from citebot.index.analysis.normalize import CONTROL, QUOTE_OR_INVISIBLE
 
 WORDISH = re.compile(r"[^\W_]|'")
 UNCLEAN = re.compile(f"\r|{CONTROL.pattern}|{QUOTE_OR_INVISIBLE.pattern}|[\ud800-\udfff]")

@@ -11,16 +11,24 @@ from pathlib import Path
 
 import pytest
 
-from bot import settings_table
-from bot.settings import DiscordSettings, LogSettings, Settings, load_settings
-from bot.settings_table import (COLLECTION_ROWS, SETTINGS, Setting, default, readme_table, sample_config, setting,
-                                with_readme_table)
-from index.answering import RERANK_KEYS, AnswerParams
-from index.build.params import IndexParams
-from index.crawl import CrawlLimits
-from index.errors import ConfigError
-from index.fetch import FetchOptions
-from index.rerank import RerankWeights
+from citebot.bot import settings_table
+from citebot.bot.settings import DiscordSettings, LogSettings, Settings, load_settings
+from citebot.bot.settings_table import (
+    COLLECTION_ROWS,
+    SETTINGS,
+    Setting,
+    default,
+    readme_table,
+    sample_config,
+    setting,
+    with_readme_table,
+)
+from citebot.index.answering.answerer import RERANK_KEYS, AnswerParams
+from citebot.index.build.params import IndexParams
+from citebot.index.ingest.crawl import CrawlLimits
+from citebot.index.errors import ConfigError
+from citebot.index.ingest.fetch import FetchOptions
+from citebot.index.ranking.rerank import RerankWeights
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,7 +140,7 @@ def test_a_new_row_is_read_checked_and_shown(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_collection_keys_come_from_the_table() -> None:
-    from bot.collections_config import COLLECTION_KEYS
+    from citebot.bot.collections_config import COLLECTION_KEYS
 
     assert COLLECTION_KEYS == {"name", "paths", "urls", "sites", "exclude", "weights", "guilds", "channels", "db"}
     assert [key for key, _, _ in COLLECTION_ROWS] == [
@@ -140,7 +148,7 @@ def test_collection_keys_come_from_the_table() -> None:
 
 
 def test_citebot_config_prints_the_sample_and_the_readme_table(capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from citebot.bot.cli.main import main
 
     assert main(["config"]) == 0 and capsys.readouterr().out == sample_config()
     assert main(["config", "--sample"]) == 0 and capsys.readouterr().out == sample_config()

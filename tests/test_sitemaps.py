@@ -7,7 +7,7 @@ import gzip
 
 import pytest
 
-from index.sitemaps import MAX_SITEMAP_BYTES, SitemapError, gunzip_capped, read_sitemap
+from citebot.index.ingest.sitemaps import MAX_SITEMAP_BYTES, SitemapError, gunzip_capped, read_sitemap
 
 BASE = "https://docs.example.org/sitemap.xml"
 

@@ -13,7 +13,13 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.source_names import _shown_name, _shown_name_slowly, decode_roots, encode_roots, shown_name
+from citebot.index.ingest.source_names import (
+    _shown_name,
+    _shown_name_slowly,
+    decode_roots,
+    encode_roots,
+    shown_name,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"

@@ -23,16 +23,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.answering import Answerer
-from index.bm25 import BM25Params
-from index.build.params import IndexParams
+from citebot.index.answering.answerer import Answerer
+from citebot.index.ranking.bm25 import BM25Params
+from citebot.index.build.params import IndexParams
 from conftest import bm25_index, build_index_file_for
-from index.build.sources import load_corpus
-from index.corpus_warnings import WarningKind, summarise
-from index.reindex import rebuild_sync
-from index.source_rules import SourceRules, SourceWeight, compile_glob, relative_name
-from index.source_weights import weighted_top_k
-from index.indexfile import IndexReader
+from citebot.index.build.sources import load_corpus
+from citebot.index.corpus_warnings import WarningKind, summarise
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.ingest.source_rules import SourceRules, SourceWeight, compile_glob, relative_name
+from citebot.index.ranking.source_weights import weighted_top_k
+from citebot.index.indexfile import IndexReader
 
 QUESTION = "How do I set a timeout on the client?"
 TUTORIAL = """# Timeouts
@@ -262,7 +262,7 @@ def test_config_shapes_and_the_cli(docs: Path, tmp_path: Path) -> None:
     config.write_text('[corpus]\npaths = ["docs"]\nexclude = ["*.tmp.md"]\n\n[[corpus.weights]]\n'
                       'pattern = "release-notes.md"\nweight = 0.5\n\n[index]\ndb = "index.sqlite3"\n', encoding="utf-8")
     script = Path(sys.executable).with_name("citebot")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "citebot.bot.cli.main"]
     env = {k: v for k, v in os.environ.items() if k not in ("CITEBOT_CONFIG", "DISCORD_TOKEN")}
     env.update(HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "xdg"))
 

@@ -19,9 +19,9 @@ from conftest import BUNDLED_ARTICLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index.build.params import IndexParams
-from index.reindex import rebuild_sync
-from index.textdecode import NotText, decode_text
+from citebot.index.build.params import IndexParams
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.ingest.textdecode import NotText, decode_text
 
 from test_scale_incremental import age_files, assert_same_as_full_build
 

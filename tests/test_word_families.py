@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from index.analysis import Analyzer
-from index.answering import Answerer
-from index.analysis.word_families import MIN_FAMILY_STEM, family, same_family
+from citebot.index.analysis import Analyzer
+from citebot.index.answering.answerer import Answerer
+from citebot.index.analysis.word_families import MIN_FAMILY_STEM, family, same_family
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,10 +21,29 @@ against one index's vocabulary and frequencies.
 
 from ._termscan import TermTable, count_words, number_terms, scan_passage
 from .acronyms import AcronymExpander, AcronymMap, append_short_forms, find_definitions
-from .analyzer import (ANALYZER_VERSION, DOTTED, EXTRA_STOPWORDS, QUESTION_MEASURES, SHOUT, TOKENIZER, WORD_PATTERN,
-                       WORD_RE, Analyzer, chars_agree, content_terms, decode_sentence_terms, drop_measure_words,
-                       encode_sentence_terms, english_stopwords, fold_token, is_mixed, original_tokens, raw_tokens,
-                       text_terms_are_sentence_terms, undot)
+from .analyzer import (
+    ANALYZER_VERSION,
+    DOTTED,
+    EXTRA_STOPWORDS,
+    QUESTION_MEASURES,
+    SHOUT,
+    TOKENIZER,
+    WORD_PATTERN,
+    WORD_RE,
+    Analyzer,
+    chars_agree,
+    content_terms,
+    decode_sentence_terms,
+    drop_measure_words,
+    encode_sentence_terms,
+    english_stopwords,
+    fold_token,
+    is_mixed,
+    original_tokens,
+    raw_tokens,
+    text_terms_are_sentence_terms,
+    undot,
+)
 from .answer_types import AnswerType, answer_type, holds_answer, question_words
 from .punkt import ABBREVIATIONS, line_spans, punkt_tokenizer
 from .sentences import WRAPPED_LINE_CHARS, line_runs, sentence_spans, split_sentences

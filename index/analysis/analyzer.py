@@ -32,7 +32,7 @@ import regex
 from nltk.stem.snowball import SnowballStemmer
 from nltk.tokenize import RegexpTokenizer
 
-from ..normalize import CONTROL, normalize_text
+from .normalize import CONTROL, normalize_text
 from ._termscan import TermTable, scan_passage
 
 ANALYZER_VERSION = "en-snowball-6"
@@ -53,7 +53,7 @@ EXTRA_STOPWORDS = frozenset({"us"})
 @lru_cache(maxsize=1)
 def english_stopwords() -> frozenset[str]:
     """NLTK's English stopword list, shipped in index/analysis/data (no nltk_data download), plus "us"."""
-    text = resources.files("index.analysis").joinpath("data", "stopwords-en.txt").read_text(encoding="utf-8")
+    text = resources.files("citebot.index.analysis").joinpath("data", "stopwords-en.txt").read_text(encoding="utf-8")
     words = frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
     return words | EXTRA_STOPWORDS
 

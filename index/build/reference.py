@@ -17,11 +17,11 @@ from functools import partial
 
 from ..analysis import AcronymMap, Analyzer
 from ..analysis.reference import ReferenceAnalyzer, reference_expand, reference_sentence_spans
-from ..bm25 import LuceneBM25
-from ..doc_analysis import passage_terms
-from ..documents import Document
+from ..ranking.bm25 import LuceneBM25
+from .doc_analysis import passage_terms
+from ..ingest.documents import Document
 from ..errors import EmptyCorpusError
-from ..passages import Passage, split_document
+from ..ingest.passages import Passage, split_document
 from .params import IndexParams
 
 

@@ -11,8 +11,15 @@ from .digest import content_digest
 from .patch import IndexFilePatch, PreviousIndex, StoredDocument, read_acronym_rows, read_previous
 from .reader import IndexInfo, IndexReader, StoredPassage, read_generation, read_info
 from .schema import APPLICATION_ID, SCHEMA_VERSION, index_meta, shaping_meta
-from .swap import (build_lock, ensure_replaceable, install, raise_write_error, remove_stale_builds, replacing,
-                   temporary_path)
+from .swap import (
+    build_lock,
+    ensure_replaceable,
+    install,
+    raise_write_error,
+    remove_stale_builds,
+    replacing,
+    temporary_path,
+)
 from .writer import IndexFileWriter
 
 __all__ = [

@@ -20,14 +20,15 @@ import aiosqlite
 import numpy as np
 
 from ..analysis import ANALYZER_VERSION, AcronymMap, decode_sentence_terms
-from ..bm25 import BM25Index
+from ..ranking.bm25 import BM25Index
 from ..errors import CorruptIndexError, IncompatibleIndexError, IndexMissingError
 from ..file_guard import describe, read_header
-from ..passages import Citation, Passage
-from ..source_names import META_KEY as ROOTS_META_KEY
-from ..source_names import decode_roots, shown_name
-from ..source_weights import load_weights
+from ..ingest.passages import Citation, Passage
+from ..ingest.source_names import META_KEY as ROOTS_META_KEY
+from ..ingest.source_names import decode_roots, shown_name
 from .schema import APPLICATION_ID, SCHEMA_VERSION
+from . import tables
+from .tables import load_weights
 
 @dataclass(frozen=True)
 class StoredPassage:
@@ -217,14 +218,15 @@ class IndexReader:
             ) from exc
         return _in_order(rows, indices, row_ids, self._roots)
 
-    def read_sync(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
-        """The rows of a read-only query on the file this reader opened (the one its BM25
-        arrays came from, even if a reindex has swapped the path since); blocking."""
+    def passage_vectors_sync(self) -> dict[str, bytes]:
+        """The semantic re-rank's stored vectors by passage key (`ranking.semantic.passage_key`),
+        read from the file this reader opened (the one its BM25 arrays came from, even if a
+        reindex has swapped the path since); blocking. Only for an index whose meta names a model."""
         try:
             with self._sync_lock:
                 if self._sync is None:
                     self._sync = _connect_ro(self.path)
-                return self._sync.execute(sql, params).fetchall()
+                return dict(self._sync.execute(tables.PASSAGE_VECTORS_QUERY).fetchall())
         except sqlite3.DatabaseError as exc:
             raise CorruptIndexError(f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it") from exc
 
@@ -303,7 +305,7 @@ def _load(db_path: Path) -> tuple[sqlite3.Connection, dict[str, str], BM25Index,
     """Everything `IndexReader.open` reads, blocking: the checked header, BM25 arrays, acronyms,
     the position -> row map, the file's identity (taken first: if a reindex swaps the
     file in between, the reader reloads once more rather than miss the new index), and the
-    positions' source weights (`source_weights.load_weights`)."""
+    positions' source weights (`tables.load_weights`)."""
     try:
         st = db_path.stat()
     except FileNotFoundError as exc:

@@ -13,6 +13,8 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
 
 @contextlib.contextmanager
 def read_only(db_path: Path) -> Iterator[sqlite3.Connection]:
@@ -129,7 +131,7 @@ def recorded_sources(db_path: Path) -> tuple[dict[str, str], dict[str, tuple[int
 # passage_vectors (`semantic`)
 
 PASSAGE_VECTORS_TABLE = "CREATE TABLE IF NOT EXISTS passage_vectors (hash TEXT PRIMARY KEY, vector BLOB NOT NULL)"
-PASSAGE_VECTORS_QUERY = "SELECT hash, vector FROM passage_vectors"  # for `IndexReader.read_sync`
+PASSAGE_VECTORS_QUERY = "SELECT hash, vector FROM passage_vectors"  # for `IndexReader.passage_vectors_sync`
 
 
 def passage_texts(conn: sqlite3.Connection) -> list[str]:
@@ -169,3 +171,20 @@ def vectors_of(conn: sqlite3.Connection, keys: Sequence[str]) -> list[tuple[str,
     """The (key, vector) rows `conn`'s index holds of these keys."""
     return conn.execute(f"SELECT hash, vector FROM passage_vectors WHERE hash IN ({','.join('?' * len(keys))})",
                         list(keys)).fetchall()
+
+
+WEIGHTED_META_KEY = "weighted_documents"  # how many documents weigh other than 1 (`source_weights`)
+
+
+def load_weights(conn: sqlite3.Connection, meta: dict[str, str], n_passages: int) -> np.ndarray | None:
+    """Each BM25 position's weight (its document's), or None when every document weighs 1.
+
+    Documents hold consecutive positions in build order (`documents.ord`), as every build
+    writes them. ValueError when the documents do not account for `n_passages` positions."""
+    if meta.get(WEIGHTED_META_KEY, "0") == "0":
+        return None
+    rows = passage_counts_and_weights(conn)
+    counts = np.array([n for n, _ in rows], dtype=np.int64)
+    if int(counts.sum()) != n_passages:
+        raise ValueError(f"the documents hold {int(counts.sum())} passages but BM25 has {n_passages}")
+    return np.repeat(np.array([w for _, w in rows], dtype=np.float64), counts)

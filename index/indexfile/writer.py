@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .schema import (APPLICATION_ID, DOCUMENT_INSERT, PASSAGE_COLUMNS, PASSAGE_INDEXES, SCHEMA,
-                     SCHEMA_VERSION)
+from .schema import APPLICATION_ID, DOCUMENT_INSERT, PASSAGE_COLUMNS, PASSAGE_INDEXES, SCHEMA, SCHEMA_VERSION
 
 def encode_array(value: np.ndarray) -> tuple[str, memoryview]:
     """(dtype, bytes) of a numeric array as `bm25_arrays` stores it; the bytes are a view of
