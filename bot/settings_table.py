@@ -36,7 +36,7 @@ LINE_WIDTH = 118
 
 # What each type reads (TOML value -> Python value); the types that end in "raw" are passed on
 # as written and checked where they are used (paths resolved against the config's folder,
-# glob patterns and weights by index/source_rules.py).
+# glob patterns and weights by index/ingest/source_rules.py).
 TYPES = ("bool", "int", "number", "str", "ids", "urls", "path", "paths", "patterns", "weights")
 
 

@@ -1,7 +1,7 @@
 """What a build could not use, as typed records, and the one place they are summarised.
 
-Three builds (the in-memory one in `builder.py`, the streaming one in `filebuild.py`, the
-incremental one in `incremental.py`), the folder walk and the fetcher all meet files, folders
+The builds (the full one in `build/full.py`, the incremental one in `build/incremental.py`,
+with their skip rules in one place, `build/sources.py`), the folder walk and the fetcher all meet files, folders
 and URLs they have to skip. Each makes a `CorpusWarning` (a kind and the path, plus the reason
 in words), so the adapters can show them without parsing text: `summarise` lists a few of a
 kind one by one and counts the rest, so a folder of 98 copies gives one line, not 98.

@@ -5,7 +5,7 @@ It goes through the same steps as the Discord bot (the same question checks from
 picked up too) and prints with `render_answer`, which carries the same facts as a Discord reply.
 A few commands mirror the bot's: `/source ID` shows a passage in full, `/help` lists them.
 Like a thread with the bot, the session is one conversation: each question is a follow-up of
-the ones before it (`Answerer.ask(..., context=...)`, index/followup.py) until `/new`.
+the ones before it (`Answerer.ask(..., context=...)`, index/answering/followup.py) until `/new`.
 
 Lines are read by a daemon thread: a blocking `input()` in the event loop would make Ctrl-C
 wait for Enter, and a thread in the default executor would keep the process alive at exit.

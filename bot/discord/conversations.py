@@ -7,7 +7,7 @@ so a reply to an answer continues that answer's conversation even when the threa
 memory is bounded (least recently used forgotten first) and lives as long as the process; after
 a restart the bot falls back to what Discord still shows (`question_of_title`, a thread's name).
 
-Follow-up logic itself (how the context weighs) is the library's: index/followup.py.
+Follow-up logic itself (how the context weighs) is the library's: index/answering/followup.py.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def thread_name(question: str, limit: int = THREAD_NAME_LIMIT) -> str:
 
 
 def question_of_title(title: str | None) -> str | None:
-    """The question an answer embed's title ("Q: …", bot/discord_render.py) shows, unescaped;
+    """The question an answer embed's title ("Q: …", bot/render.py) shows, unescaped;
     None for a title of another kind."""
     if not title or not title.startswith("Q: "):
         return None

@@ -15,7 +15,7 @@ The pieces every build and every question go through:
 
 `reference` holds the same rules spelled out with nltk and plain loops, for the tests that
 compare them with these; production never imports it. Spelling correction and a question's
-search terms (`index.spelling`, `index.question_terms`) stay outside: they analyse a question
+search terms (`answering.spelling`, `answering.question_terms`) stay outside: they analyse a question
 against one index's vocabulary and frequencies.
 """
 

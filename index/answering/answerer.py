@@ -2,7 +2,7 @@
 
 BM25 over passages finds candidates; the sentence of each candidate that best matches the
 question re-ranks the candidates (a question usually paraphrases one sentence). The sentence we
-highlight is chosen apart (index/highlight.py): the one that answers, which is not always the
+highlight is chosen apart (index/answering/highlight.py): the one that answers, which is not always the
 one that repeats most of the question. The no-answer rule looks at how much of the question the
 top passage actually covers, so "not in my sources" is said when the words barely match,
 whatever the raw score.
@@ -52,7 +52,7 @@ CONTEXT_MEMO_LIMIT = 65_536
 SPELLER_OFF_LOOP_TERMS = 20_000
 
 
-# The config.toml key ([answer]) of each re-rank weight, a field of index/rerank.py's RerankWeights:
+# The config.toml key ([answer]) of each re-rank weight, a field of index/ranking/rerank.py's RerankWeights:
 # AnswerParams holds the weights as one RerankWeights, and config.toml names them flat.
 RERANK_KEYS: dict[str, str] = {
     "sentence_weight": "sentence",
@@ -77,7 +77,7 @@ class AnswerParams:
     candidates: int = 10
     weights: RerankWeights = RerankWeights()
     answer_type_weight: float = 0.5
-    # The decline rule (index/decline.py), chosen with benchmarks/decline_curve.py: a passage
+    # The decline rule (index/answering/decline.py), chosen with benchmarks/decline_curve.py: a passage
     # answers when it covers min_coverage of the question. weak_coverage == min_coverage turns
     # off the second way (weak_coverage and a margin of min_margin over the runner-up): on a
     # small corpus, one passage stands out by chance, and off-topic questions got answered.
@@ -87,7 +87,7 @@ class AnswerParams:
     english_prior: float = 300.0
     common_rank: float = 50.0
     correct_typos: bool = True
-    # The optional semantic re-rank (index/semantic.py, the citebot[semantic] extra).
+    # The optional semantic re-rank (index/ranking/semantic.py, the citebot[semantic] extra).
     semantic: bool = False
     semantic_weight: float = 0.55
     semantic_candidates: int = 25
@@ -226,7 +226,7 @@ class Answerer:
         self.speller = Speller(reader.bm25.vocabulary, reader.bm25.df, variant_terms(spelling),
                                forget=spelling.forget) if params.correct_typos else None
         self._analyser = QuestionAnalyser(self.analyzer, reader.bm25.df, self.speller)
-        # The optional semantic re-rank (index/semantic.py); None: lexical only.
+        # The optional semantic re-rank (index/ranking/semantic.py); None: lexical only.
         self.semantic = SemanticRerank.for_reader(reader, params.semantic_weight) if params.semantic else None
 
     def analyse(self, question: str) -> QuestionTerms:
@@ -242,7 +242,7 @@ class Answerer:
         """Answer one question. Never raises for odd text: it declines instead.
 
         `context`: the conversation's earlier questions, oldest first; the question is then a
-        follow-up (index/followup.py) and without them exactly as it would be alone."""
+        follow-up (index/answering/followup.py) and without them exactly as it would be alone."""
         earlier = [c.strip() for c in context if c and c.strip()] if context else []
         if earlier:
             return await self._follow_up(question, top_k, earlier[-MAX_CONTEXT_QUESTIONS:])
@@ -363,7 +363,7 @@ class Answerer:
                 said: str | None = None, cue: str | None = None) -> Answer:
         """Re-rank the candidates, then decide. `ranks` is the English rank of the question's terms
         (`QuestionTerms.ranks`), for the decline rule; without it, no term has one. `scale` weighs
-        each term (a follow-up's context terms less than its own, index/followup.py); None: all 1.
+        each term (a follow-up's context terms less than its own, index/answering/followup.py); None: all 1.
         `cue` is the text whose wording says what kind of answer is wanted, `said` the text whose
         names are no answer (both the question unless given)."""
         bm25: BM25Index = self.reader.bm25
@@ -388,7 +388,7 @@ class Answerer:
             if mixed is not None:
                 ranked = [(score, *ranked[i][1:]) for i, score, _ in mixed]
                 similarity = mixed[0][2]
-        # The highlight is the sentence that answers (index/highlight.py), chosen only for the
+        # The highlight is the sentence that answers (index/answering/highlight.py), chosen only for the
         # passages shown.
         chooser = SentenceChooser((question if cue is None else cue)[:MAX_ANALYSED_CHARS], expanded, idf,
                                   self.avg_sentence_terms, weights.sentence_k1, weights.sentence_b,

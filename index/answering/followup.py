@@ -8,12 +8,12 @@ words: the newest earlier question `FollowUpWeights.question` (0.5), each questi
 `passage` times as much (0 by default: as search terms they pulled every follow-up back to the
 passage that had answered already). A term the follow-up itself says keeps weight 1. The
 weights multiply each term's BM25 contribution (`pooled_top_k`) and its IDF in the re-rank, the
-highlight and the "not in my sources" coverage (`index/answering.py`).
+highlight and the "not in my sources" coverage (`index/answering/answerer.py`).
 
 The sentences that answered count in one more way: what the conversation has already said is no
 answer. "who" wants a name, and "Antares" (the answer before) or "International Space Station"
 (in it) are not the name wanted; the re-rank's name cue and the highlight's answer kinds skip
-the conversation's names as they skip the question's own (`said` in `index/answering.py`), and
+the conversation's names as they skip the question's own (`said` in `index/answering/answerer.py`), and
 a continuing opening is dropped before the wording is read ("and who builds it?" is a "who"
 question, `without_opening`).
 

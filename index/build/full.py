@@ -9,7 +9,7 @@ and analyses them (`doc_analysis.analyse_document`), returning plain rows and ea
 terms as ids numbered by the worker (`term_ids`); the parent writes the rows into the new SQLite file as they arrive and
 keeps only each passage's term *ids* (4 bytes a term) for BM25. Acronyms are learned over the
 whole corpus once every document is in, then injected into the few passages whose terms can
-hold a long form; the BM25 arrays are built from the id chunks (`csr_kernels`, or `bm25.csr_from_id_chunks_twice`
+hold a long form; the BM25 arrays are built from the id chunks (`build.csr`, or `bm25.csr_from_id_chunks_twice`
 below 50k passages).
 
 Its passages, term lists and scores are those of the plain sequential definition
@@ -71,7 +71,7 @@ _AHEAD = 8  # tasks in flight per worker: bounds what waits in memory for the pa
 _CHUNK_PASSAGES = 8192  # passages per chunk when counting postings
 
 # From this many passages on, the BM25 arrays are built by compiled linear passes
-# (`csr_kernels`, 5x faster); below, numpy's sorts are quick enough: measured on the bundled
+# (`build.csr`, 5x faster); below, numpy's sorts are quick enough: measured on the bundled
 # corpus (16 passages), importing numba and loading the cached kernels costs 1.6 s in a fresh
 # process (more when numba compiles them, once per machine), the whole numpy build 0.06 s.
 COMPILED_CSR_ABOVE_PASSAGES = 50_000

@@ -75,7 +75,7 @@ def shaping_meta(params, analyzer_version: str, code_fingerprint: str) -> dict[s
 
 def index_meta(params, analyzer_version: str, code_fingerprint: str, fingerprint: str, generation: int,
                documents: int, passages: int, terms: int, seconds: float, avg_sentence_terms: float) -> dict[str, str]:
-    """The `meta` table: what the file describes itself with (see store._check_header)."""
+    """The `meta` table: what the file describes itself with (see reader._check_header)."""
     return {
         "schema_version": str(SCHEMA_VERSION),
         **shaping_meta(params, analyzer_version, code_fingerprint),

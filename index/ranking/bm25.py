@@ -24,7 +24,8 @@ containing at least one query term, are ever returned.
 
 Approach (chosen by measurement, see ``benchmarks/bm25_micro.py``)
 -------------------------------------------------------------------
-Pure numpy, no compiled extension.  The index is a CSR inverted file: per term
+Small indexes are scored in numpy alone (nothing to compile); large ones with
+the compiled MaxScore below.  The index is a CSR inverted file: per term
 id its postings (ascending doc ids + term frequencies), plus, computed at build
 and load time and never stored, one float32 *impact* per posting:
 ``tf*(k1+1)/(tf+norm[d])``, the score factor without the idf.  ``top_k``:
@@ -53,7 +54,7 @@ document per query, ~0.1 ms at 1M); for corpora far beyond 1M documents that
 term grows and dynamic pruning would be worth revisiting.
 
 From ``KERNEL_ABOVE_DOCS`` documents on, steps 1-2 run instead as document-at-a-
-time MaxScore compiled with numba (``bm25_kernels.py``): same approximate
+time MaxScore compiled with numba (``maxscore.py``): same approximate
 scores, same candidate rule, but documents that cannot reach the running k-th
 best are skipped.  On the 1M-passage scale benchmark (SQuAD questions, whose
 terms match ~220k passages at the median) the BM25 stage went from p50 1.4 ms
@@ -182,7 +183,7 @@ _F32_SAFE_K1P1 = 1e20
 _HOT_TERMS = 256
 
 # From this many documents on, ``top_k`` runs its approximate pass as compiled MaxScore
-# (``bm25_kernels``, numba; compiled once per machine and cached, ~1 s); below it, the
+# (``maxscore``, numba; compiled once per machine and cached, ~1 s); below it, the
 # numpy pass is already fast and a process never pays for the compiler.
 KERNEL_ABOVE_DOCS = 50_000
 
@@ -492,7 +493,7 @@ class BM25Index:
     """Immutable exact BM25 index over tokenised documents (see module docstring).
 
     Built by the index build from CSR arrays (``csr_from_id_chunks_twice``, or
-    ``csr_kernels``), or reloaded with :meth:`from_arrays` / :meth:`from_blobs`.  Queries keep no shared
+    ``build.csr``), or reloaded with :meth:`from_arrays` / :meth:`from_blobs`.  Queries keep no shared
     mutable state, so one index may serve several threads at once.
     """
 
@@ -733,7 +734,7 @@ class BM25Index:
     def _maxscore_candidates(self, tids: list[int], bounds: list[tuple[int, int]], idfs: list[float],
                              mult: list[int], k: int) -> np.ndarray:
         """The approximate pass and candidate rule of ``top_k``, with MaxScore pruning in
-        compiled code (``bm25_kernels``): sorted unique candidate doc ids."""
+        compiled code (``maxscore``): sorted unique candidate doc ids."""
         from .maxscore import maxscore_candidates
 
         if self._max_impacts is None:  # a race only computes it twice

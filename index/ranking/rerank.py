@@ -62,7 +62,7 @@ class RerankWeights:
 @dataclass(frozen=True)
 class Features:
     """What one candidate scored, and its best-scoring sentence (the highlight is chosen apart,
-    in index/highlight.py)."""
+    in index/answering/highlight.py)."""
 
     sentence: float
     sentence_coverage: float

@@ -2,7 +2,7 @@
 
 Why: BM25 and the sentence features match words; a question that paraphrases its passage
 ("agency heads" for "chiefs") misses. Mixing in the cosine between the question's and each
-candidate's all-MiniLM-L6-v2 vector (index/embedding.py) finds the answering passage more
+candidate's all-MiniLM-L6-v2 vector (index/ranking/embedding.py) finds the answering passage more
 often. Measured by benchmarks/semantic_rerank.py on the SQuAD half (24 articles as one corpus;
 the weight and depth chosen on the questions of even-numbered articles, reported on the
 2,593 of odd-numbered ones): hit@1 0.8392 -> 0.8646, hit@3 0.9236 -> 0.9495, hit@5

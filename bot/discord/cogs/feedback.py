@@ -10,7 +10,7 @@ collection in `/stats` even with question logging off.
 
 A 👎 is recorded at the click, then a modal asks for an optional one-line reason (the vote stands
 if it is dismissed). Reasons are text people wrote, so the modal is shown only while question
-logging is on, and they are forgotten with the questions (`index/questionlog.py`).
+logging is on, and they are forgotten with the questions (`bot/state/questionlog.py`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each path turns a Discord event into one call into the index (through `LiveIndex`) and one
 reply; what counts as a question is in `bot/questions.py`, how replies look in
-`bot/discord_render.py`.
+`bot/render.py`.
 """
 
 from __future__ import annotations
