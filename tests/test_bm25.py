@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import citebot.index.ranking.bm25 as bm25_module
-from conftest import bm25_index
+from tests.support.helpers import bm25_index
 from citebot.index.ranking.bm25 import BM25Index, BM25Params, Hit, LuceneBM25, lucene_idf
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BUNDLED_ARTICLE, TOKEN, assert_no_server_paths
-from discord_server import autocomplete_choices, autocomplete_payload
+from tests.support.helpers import BUNDLED_ARTICLE, TOKEN, assert_no_server_paths
+from tests.support.discord_server import autocomplete_choices, autocomplete_payload
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 DEORBIT = "When will the ISS be deorbited?"
@@ -90,7 +90,7 @@ async def collections_bot(tmp_path: Path, built_index: Path) -> AsyncIterator[Co
     """The bot with three collections: the default (the bundled article, channel #general),
     "garden" (mapped to #garden) and "handbook" (mapped nowhere: open to all). Each index is
     built with `index.reindex`, the settings come from a real config file."""
-    from discord_server import GuildSpec, discord_test_environment, running_client
+    from tests.support.discord_server import GuildSpec, discord_test_environment, running_client
 
     from citebot.bot.discord.client import build_bot
     from citebot.bot.discord.live_collections import LiveCollections

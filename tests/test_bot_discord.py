@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BUNDLED_ARTICLE, TOKEN, BotEnv, running_bot
+from tests.support.helpers import BUNDLED_ARTICLE, TOKEN, BotEnv, running_bot
 
 from citebot.bot.discord.render import (
     CONTENT_LIMIT,
@@ -28,37 +28,12 @@ from citebot.bot.discord.render import (
     FIELD_COUNT_LIMIT,
     FIELD_VALUE_LIMIT,
 )
+from tests.support.bot_chat import (DEORBIT, NEW_ARTICLE, ask_by_mention, assert_safe, nothing_sent, pings_nobody,
+                                    slash)
 
 MESSAGES = "/channels/{channel_id}/messages"
 FOLLOWUP = "/webhooks/{application_id}/{token}"
-DEORBIT = "When will the ISS be deorbited?"
 CITEBOT = Path(sys.executable).with_name("citebot")
-
-
-def assert_safe(message: dict[str, Any]) -> None:
-    """Within Discord's limits, and nobody pinged."""
-    assert len(message.get("content") or "") <= CONTENT_LIMIT
-    embeds = message.get("embeds") or []
-    total = 0
-    for embed in embeds:
-        assert len(embed.get("description") or "") <= DESCRIPTION_LIMIT
-        fields = embed.get("fields") or []
-        assert len(fields) <= FIELD_COUNT_LIMIT
-        assert all(len(f["value"]) <= FIELD_VALUE_LIMIT and len(f["name"]) <= 256 for f in fields)
-        total += len(embed.get("title") or "") + len(embed.get("description") or "")
-        total += sum(len(f["name"]) + len(f["value"]) for f in fields)
-        total += len((embed.get("footer") or {}).get("text") or "")
-        total += len((embed.get("author") or {}).get("name") or "")
-    assert total <= EMBED_TOTAL_LIMIT
-    assert message.get("mentions") == [] and message.get("mention_roles") in (None, [])
-    assert not message.get("mention_everyone")
-
-
-def pings_nobody(body: dict[str, Any]) -> bool:
-    """Discord's reading of allowed_mentions: nothing parsed, no ids listed, no reply ping."""
-    allowed = body["allowed_mentions"]
-    return (allowed["parse"] == [] and not allowed.get("users") and not allowed.get("roles")
-            and not allowed.get("replied_user"))
 
 
 def bodies(env: BotEnv, after: int = 0) -> list[dict[str, Any]]:
@@ -72,25 +47,6 @@ def bodies(env: BotEnv, after: int = 0) -> list[dict[str, Any]]:
             if "content" in data or "embeds" in data:
                 out.append(data)
     return out
-
-
-async def ask_by_mention(env: BotEnv, text: str, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    incoming = env.server.bot_mention_payload(text, **kwargs)
-    await env.server.dispatch_message(incoming)
-    reply = await env.server.wait_for_message(channel_id=int(incoming["channel_id"]), timeout=10)
-    return incoming, reply
-
-
-async def slash(env: BotEnv, name: str, options: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
-    payload = env.server.slash_command_payload(name, options, **kwargs)
-    await env.server.dispatch_interaction(payload)
-    return payload
-
-
-async def nothing_sent(env: BotEnv, seconds: float = 0.4) -> bool:
-    with pytest.raises(asyncio.TimeoutError):
-        await env.server.wait_for_message(timeout=seconds)
-    return True
 
 
 # --------------------------------------------------------------------------- questions --
@@ -226,7 +182,7 @@ async def test_commands_synced_to_dev_guild_only(env: BotEnv) -> None:
 
 
 def _guild_without_commands_scope() -> dict[str, Any]:
-    from discord_server import GuildSpec
+    from tests.support.discord_server import GuildSpec
 
     return {"guilds": [GuildSpec(commands_scope=False)]}
 
@@ -400,19 +356,6 @@ async def test_stopping_waits_for_answers_in_flight_only_so_long(tmp_path: Path,
 
 # ---------------------------------------------------------------------------- hot reload --
 
-NEW_ARTICLE = """---
-title: The Zorblax Lunar Greenhouse
-author: Ada Quill
-url: https://example.org/zorblax-greenhouse
----
-
-The Zorblax Lunar Greenhouse
-
-The Zorblax greenhouse grows purple potatoes in lunar regolith under inflatable domes near Shackleton crater.
-
-Its builders say the greenhouse recycles every drop of water through a fungal filter designed by Ada Quill.
-"""
-
 
 async def test_hot_reload_after_command_line_reindex(env: BotEnv, tmp_path: Path) -> None:
     question = "What does the Zorblax greenhouse grow?"
@@ -504,7 +447,7 @@ async def test_sigterm_lets_the_answer_in_flight_finish_and_exits_0(tmp_path: Pa
     slow to acknowledge the typing indicator, so the answer has not been computed yet). The answer
     is still delivered and logged, a question arriving meanwhile is not taken, the state
     database is intact and the exit code is 0."""
-    from discord_server import DiscordTestServer
+    from tests.support.discord_server import DiscordTestServer
 
     db, state = tmp_path / "index.sqlite3", tmp_path / "state" / "state.sqlite3"
     shutil.copy(built_index, db)

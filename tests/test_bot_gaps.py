@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BotEnv, running_bot
-from discord_server import modal_sent_for, modal_submit_payload
+from tests.support.helpers import BotEnv, running_bot
+from tests.support.discord_server import modal_sent_for, modal_submit_payload
 
 DEORBIT = "When will the ISS be deorbited?"
 MONA = "Who painted the Mona Lisa?"

@@ -12,8 +12,8 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import BUNDLED_ARTICLE, BotEnv, running_bot
-from test_bot_discord import DEORBIT, NEW_ARTICLE, ask_by_mention, slash
+from tests.support.helpers import BUNDLED_ARTICLE, BotEnv, running_bot
+from tests.support.bot_chat import DEORBIT, NEW_ARTICLE, ask_by_mention, slash
 
 ZORBLAX = "What does the Zorblax greenhouse grow?"
 EVERY_MINUTES = 0.003  # 0.18 s between cycles

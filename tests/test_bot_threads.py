@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BotEnv, running_bot
-from discord_server import GuildSpec, PermissionBits
-from discord_server import CREATE_PUBLIC_THREADS, add_forum_channel, forum_post, threads_of
-from test_bot_discord import assert_safe, ask_by_mention, nothing_sent, pings_nobody, slash
+from tests.support.helpers import BotEnv, running_bot
+from tests.support.discord_server import GuildSpec, PermissionBits
+from tests.support.discord_server import CREATE_PUBLIC_THREADS, add_forum_channel, forum_post, threads_of
+from tests.support.bot_chat import assert_safe, ask_by_mention, nothing_sent, pings_nobody, slash
 
 RD181 = "Which rocket used the RD-181 engines?"
 FOLLOW_UP = "and who builds it?"

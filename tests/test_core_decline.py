@@ -20,7 +20,7 @@ import pytest
 
 from citebot.index.answering.answerer import Answerer, AnswerParams
 from citebot.index.ranking.bm25 import lucene_idf
-from conftest import build_index_file_for
+from tests.support.helpers import build_index_file_for
 from citebot.index.answering.decline import answers, question_coverage, semantic_answers, term_weight
 from citebot.index.evaluation import load_eval_set
 from citebot.index.indexfile import IndexReader

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import built_passages
+from tests.support.helpers import built_passages
 from citebot.index.build.params import IndexParams
 from citebot.index.build.reference import build_reference
 from citebot.index.build.sources import load_corpus

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import BUNDLED_ARTICLE
+from tests.support.helpers import BUNDLED_ARTICLE
 
 from citebot.index.build.sources import load_corpus
 from citebot.index.corpus_warnings import LIST_AT_MOST, CorpusWarning, WarningKind, count_skipped, summarise

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.loopback_site import GUIDE_PAGES, PRIVATE_PAGES, LoopbackSite, guide_path
-from fixtures.web_server import PageServer
+from tests.support.loopback_site import GUIDE_PAGES, PRIVATE_PAGES, LoopbackSite, guide_path
+from tests.support.web_server import PageServer
 from citebot.index.build.params import IndexParams
-from conftest import built_passages
+from tests.support.helpers import built_passages
 from citebot.index.corpus_warnings import WarningKind
 from citebot.index.ingest.crawl import (
     CrawlLimits,

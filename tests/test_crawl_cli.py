@@ -10,11 +10,11 @@ import pytest
 
 from citebot.bot.building import CrawlProgressLine
 from citebot.bot.settings import load_settings
-from fixtures.loopback_site import LoopbackSite
+from tests.support.loopback_site import LoopbackSite
 from citebot.index.ingest.crawl import CrawlLimits, SiteSource, crawl_site
 from citebot.index.errors import ConfigError
 from citebot.index.ingest.fetch import FetchOptions
-from test_html_cli import citebot
+from tests.support.helpers import citebot
 
 
 def test_index_a_site_with_crawl_then_again_after_one_page_changed(server, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import discord
 
-from discord_server import interaction_response_problem
+from tests.support.discord_server import interaction_response_problem
 
 from citebot.bot.discord.cogs.feedback import ReasonModal
 

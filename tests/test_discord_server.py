@@ -18,24 +18,14 @@ import pytest
 import yarl
 from discord import app_commands
 
-try:  # tests/ is on sys.path under pytest's default rootdir-less "prepend" import mode
-    from discord_server import (
-        DiscordTestServer,
-        GuildSpec,
-        IntentBits,
-        PermissionBits,
-        discord_test_environment,
-        running_client,
-    )
-except ImportError:  # pragma: no cover - when tests/ becomes a package
-    from tests.discord_server import (  # type: ignore[no-redef]
-        DiscordTestServer,
-        GuildSpec,
-        IntentBits,
-        PermissionBits,
-        discord_test_environment,
-        running_client,
-    )
+from tests.support.discord_server import (
+    DiscordTestServer,
+    GuildSpec,
+    IntentBits,
+    PermissionBits,
+    discord_test_environment,
+    running_client,
+)
 
 TOKEN = "probe-token-123"
 T = TypeVar("T")

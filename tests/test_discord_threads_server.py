@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import discord
-from discord_server import DiscordTestServer, GuildSpec, PermissionBits, running_client
-from discord_server import CREATE_PUBLIC_THREADS, add_forum_channel, forum_post, threads_of
+from tests.support.discord_server import DiscordTestServer, GuildSpec, PermissionBits, running_client
+from tests.support.discord_server import CREATE_PUBLIC_THREADS, add_forum_channel, forum_post, threads_of
 
 TOKEN = "threads-test-token"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import built_passages
+from tests.support.helpers import built_passages, citebot
 from citebot.index.ingest.fetch import FetchOptions, WebSource
 
 TESTS = Path(__file__).resolve().parent
@@ -21,14 +21,6 @@ ROOT = TESTS.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 PAGE = TESTS / "fixtures" / "nasa-roscosmos-2025.html"
 SEED = TESTS.parents[1] / "shared" / "eval" / "seed-dev.jsonl"
-
-
-def citebot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).with_name("citebot")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "citebot.bot.cli.main"]
-    env = {k: v for k, v in os.environ.items() if k not in ("CITEBOT_CONFIG", "DISCORD_TOKEN")}
-    env.update(HOME=str(cwd / "home"), XDG_DATA_HOME=str(cwd / "xdg"), PYTHONDONTWRITEBYTECODE="1")
-    return subprocess.run(command + list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_index_a_url_and_cite_it(server, tmp_path):

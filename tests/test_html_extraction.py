@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from citebot.index.build.sources import load_corpus
-from conftest import built_passages
+from tests.support.helpers import built_passages
 from citebot.index.corpus_warnings import WarningKind
 from citebot.index.ingest.documents import parse_document
 from citebot.index.ingest.blocks import BYLINE, HEADING, TITLE

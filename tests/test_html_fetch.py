@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.web_server import PageServer
+from tests.support.web_server import PageServer
 from citebot.index.build.sources import load_corpus
-from conftest import built_passages
+from tests.support.helpers import built_passages
 from citebot.index.corpus_warnings import WarningKind
 from citebot.index.ingest.loading import load_document
 from citebot.index.ingest.fetch import (

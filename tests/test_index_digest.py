@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BUNDLED_ARTICLE, ROOT, assert_matches_reference, build_index_file_for
+from tests.support.helpers import BUNDLED_ARTICLE, ROOT, assert_matches_reference, build_index_file_for
 
 from citebot.index.build.params import IndexParams
 from citebot.index.evaluation import load_eval_set

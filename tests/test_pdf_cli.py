@@ -17,16 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUNDLED_ARTICLE
-from pdf_fixtures import SPRING, MadePdf, make_article, make_encrypted, make_report, make_scan
-from test_scale_equivalence import corpus_documents
-from test_scale_incremental import age_files, assert_same_as_full_build, full_build
+from tests.support.helpers import BUNDLED_ARTICLE
+from tests.support.pdf_fixtures import SPRING, MadePdf, make_article, make_encrypted, make_report, make_scan
+from tests.support.corpora import age_files, assert_same_as_full_build, corpus_documents, full_build
 
 from citebot.bot.discord.render import citation_line, render_answer, render_source
 from citebot.index.build import full as filebuild
 from citebot.index.answering.answerer import Answerer
 from citebot.index.build.params import IndexParams
-from conftest import assert_matches_reference
+from tests.support.helpers import assert_matches_reference
 from citebot.index.build.reindex import rebuild_sync
 from citebot.index.indexfile import IndexReader
 
@@ -224,7 +223,7 @@ def pages_of(db: Path) -> dict[str, list[tuple[int | None, int | None]]]:
 
 
 def test_a_pdf_url_is_fetched_read_and_cited_with_its_url_and_pages(tmp_path: Path) -> None:
-    from fixtures.web_server import PageServer
+    from tests.support.web_server import PageServer
 
     made = make_report(tmp_path / "report.pdf")
     locked = make_encrypted(tmp_path / "locked.pdf")

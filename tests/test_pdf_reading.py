@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pdf_fixtures import (REPORT_AUTHOR, REPORT_TITLE, SPRING, TREATMENT, MadePdf, make_article,
+from tests.support.pdf_fixtures import (REPORT_AUTHOR, REPORT_TITLE, SPRING, TREATMENT, MadePdf, make_article,
                           make_encrypted, make_report, make_scan)
 
 from citebot.index.build.sources import load_corpus
@@ -122,7 +122,7 @@ def test_a_metadata_title_other_than_the_printed_one_wins_and_the_printed_one_na
 def test_the_bundled_article_as_a_pdf_has_the_text_files_paragraphs(tmp_path: Path) -> None:
     """Rendered to three pages, the article keeps the same blocks as the text file, so its
     paragraph numbers are the text file's."""
-    from conftest import BUNDLED_ARTICLE
+    from tests.support.helpers import BUNDLED_ARTICLE
 
     made = make_article(tmp_path / "article.pdf")
     assert made.pages >= 3

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.loopback_site import LoopbackSite
-from fixtures.web_server import PageServer
+from tests.support.loopback_site import LoopbackSite
+from tests.support.web_server import PageServer
 from citebot.index.ingest.crawl import SiteSource
 from citebot.index.build.params import IndexParams
 from citebot.index.errors import EmptyCorpusError, IndexLockedError
@@ -21,7 +21,7 @@ from citebot.index.build.reindex import rebuild_sync
 from citebot.index.build.source_checks import checks_path, load_checks
 from citebot.index.source_list import list_sources
 from citebot.index.indexfile import build_lock, read_info
-from test_scale_incremental import age_files, assert_same_as_full_build
+from tests.support.corpora import age_files, assert_same_as_full_build
 
 TESTS = Path(__file__).resolve().parent
 ARTICLE = TESTS.parent / "corpus" / "nasa-roscosmos-2025.txt"

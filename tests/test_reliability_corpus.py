@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BUNDLED_ARTICLE
+from tests.support.helpers import BUNDLED_ARTICLE
 
 from citebot.index.build.sources import load_corpus
-from conftest import built_passages
+from tests.support.helpers import built_passages
 from citebot.index.ingest.documents import parse_document
 
 CITEBOT = Path(sys.executable).with_name("citebot")

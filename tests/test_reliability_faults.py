@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BUNDLED_ARTICLE
+from tests.support.helpers import BUNDLED_ARTICLE
 
 from citebot.bot.cli.main import main as cli_main
 from citebot.index.answering.answerer import Answerer
@@ -334,8 +334,8 @@ async def test_a_damaged_index_swapped_in_under_a_running_bot_is_refused(tmp_pat
                                                                          caplog: pytest.LogCaptureFixture) -> None:
     """The bot keeps answering from the index it has when the file is replaced by a damaged one,
     and takes the next good one."""
-    from conftest import running_bot
-    from test_bot_discord import ask_by_mention
+    from tests.support.helpers import running_bot
+    from tests.support.bot_chat import ask_by_mention
 
     async with running_bot(tmp_path, built_index, cooldown_seconds=0.0) as env:
         db = env.settings.db_path

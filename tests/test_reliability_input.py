@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BUNDLED_ARTICLE, running_bot
+from tests.support.helpers import BUNDLED_ARTICLE, running_bot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -47,7 +47,7 @@ from citebot.bot.questions import Refusal, check_question, looks_like_question
 from citebot.index.analysis import Analyzer
 from citebot.index.answering.answerer import Answer, Answerer
 from citebot.index.build.params import IndexParams
-from conftest import built_passages
+from tests.support.helpers import built_passages
 from citebot.index.ingest.documents import parse_document
 from citebot.index.errors import EmptyCorpusError
 from citebot.index.indexfile import IndexReader
@@ -299,7 +299,7 @@ async def send_message_event(server: Any, payload: dict[str, Any]) -> None:
 
 async def test_hostile_questions_through_the_real_bot(tmp_path: Path, built_index: Path) -> None:
     """Generated hostile questions sent as real mentions: exactly one reply each, no pings."""
-    from test_bot_discord import pings_nobody
+    from tests.support.bot_chat import pings_nobody
 
     rng = random.Random(1)
     questions = ["\ud800 when will the ISS be deorbited? \udfff", "@everyone ```when``` **ISS**", "\u202e" * 600,

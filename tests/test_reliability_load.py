@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import running_bot
-from loop_lag import LagSampler
-from test_bot_discord import assert_safe, pings_nobody
+from tests.support.helpers import running_bot
+from tests.support.loop_lag import LagSampler
+from tests.support.bot_chat import assert_safe, pings_nobody
 
 MESSAGES = "/channels/{channel_id}/messages"
 USERS = 50

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BUNDLED_ARTICLE, TOKEN, BotEnv, running_bot
-from test_bot_discord import DEORBIT, ask_by_mention, slash
+from tests.support.helpers import BUNDLED_ARTICLE, TOKEN, BotEnv, running_bot
+from tests.support.bot_chat import DEORBIT, ask_by_mention, slash
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 HOSTILE_IDS = ["'; DROP TABLE passages; --", "../../etc/passwd", "/etc/passwd", "1 OR 1=1", "x\" OR \"1\"=\"1",
@@ -145,7 +145,7 @@ async def _run_citebot(tmp_path: Path, built_index: Path, server: Any, token: st
 async def test_citebot_run_never_prints_the_token(tmp_path: Path, built_index: Path) -> None:
     """`citebot run` at log level DEBUG, with the right token (connects, answers, is stopped)
     and with a rejected one: the token is in neither stdout nor stderr."""
-    from discord_server import DiscordTestServer
+    from tests.support.discord_server import DiscordTestServer
 
     secret = "Mz.secret-token-value.for-citebot-tests-0123456789"
     async with DiscordTestServer(token=secret, heartbeat_interval_ms=500) as server:

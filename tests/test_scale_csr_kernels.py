@@ -13,8 +13,7 @@ from citebot.index.build.params import IndexParams
 from citebot.index.build.csr import csr_from_id_chunks_compiled
 from citebot.index.build.reindex import rebuild_sync
 
-from test_scale_filebuild import awkward_corpus
-from test_scale_incremental import assert_same_as_full_build
+from tests.support.corpora import assert_same_as_full_build, awkward_corpus
 
 
 def random_chunks(rng: np.random.Generator, n_terms: int, n_chunks: int, shuffled: bool) -> list[tuple]:

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import citebot.index.build.full as filebuild
-from conftest import assert_matches_reference, build_index_file_for, stored_passages
+from tests.support.helpers import assert_matches_reference, build_index_file_for, stored_passages
 from citebot.index.analysis import (
     AcronymExpander,
     AcronymMap,
@@ -38,42 +38,10 @@ from citebot.index.analysis.normalize import normalize_text
 from citebot.index.ingest.passages import Passage
 from citebot.index.build.reindex import rebuild_sync
 from citebot.index.indexfile import IndexReader
+from tests.support.corpora import AWKWARD, corpus_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
-
-AWKWARD = [
-    "The U.S. Army and the U.K. met in Washington, D.C. on Jan. 5. Dr. Smith said so.",
-    "US sanctions hit IT staff. WE ARE HERE. it is what it is.",
-    "ALL CAPS TEXT WITH US AND IT",
-    "Don't stop-believing: o'clock rock'n'roll isn't _under_score_ 3.14 x2.",
-    "Straße İstanbul ﬁne Ⅻ café naïve e\u0301 \u200bhidden\u200b \u2018quoted\u2019 “double” – dash",
-    "Line one without end\nLine two. Another sentence!\n\n  \nLast line?",
-    "A\r\nB carriage\rreturn and \x07bell and tab\there.",
-    "The Russian Orbital Space Station (ROS) and the International Space Station (ISS). ROS is new.",
-    "Mr. J. R. R. Tolkien wrote it... Then (he said) \"fine.\" Next one.",
-    "१२३ digits ٣ and ½ fraction ² super; 日本語のテキスト。次の文。",
-    "",
-    "   ",
-    "end.Next sentence started without a space.'Quoted start' here.",
-]
-
-
-def corpus_documents(tmp: Path, n_extra: int = 6, seed: int = 0) -> list[Path]:
-    """The bundled article plus a few reshuffled copies with headings and acronym definitions."""
-    rng = random.Random(seed)
-    shutil.copy(ARTICLE, tmp / ARTICLE.name)
-    blocks = [b for b in ARTICLE.read_text(encoding="utf-8").split("\n\n")[2:] if len(b.split()) > 8]
-    for i in range(n_extra):
-        parts = [f"Notes {i} on orbit"]
-        for j, block in enumerate(rng.sample(blocks, min(8, len(blocks)))):
-            if j % 3 == 0:
-                parts.append(f"Part {j} about the Deep Space Network")
-            parts.append(block)
-        parts.append(f"The Deep Space Network (DSN) and the Lunar Gateway Station (LGS{i}) are new. "
-                     + rng.choice(AWKWARD[:4] + AWKWARD[7:10]))
-        (tmp / f"notes-{i}.md").write_text("\n\n".join(parts) + "\n", encoding="utf-8")
-    return [tmp]
 
 
 def test_fast_terms_match_the_analyzer_on_awkward_text() -> None:

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BUNDLED_ARTICLE, TOKEN, build_index_file_for
+from tests.support.helpers import BUNDLED_ARTICLE, TOKEN, build_index_file_for
 
 from citebot.index.answering.answerer import OFFLOAD_ABOVE_PASSAGES
 from citebot.index.build.params import IndexParams
 from citebot.index.ingest.documents import parse_document
 from citebot.index.ingest.documents import Document
-from loop_lag import MAX_WALL_LAG_S, LagSampler
+from tests.support.loop_lag import MAX_WALL_LAG_S, LagSampler
 
 N_PASSAGES = 100_000
 HEARTBEAT_MS = 100
@@ -50,7 +50,7 @@ def large_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def test_heartbeats_keep_coming_during_large_questions_and_a_reindex(tmp_path: Path, large_index: Path) -> None:
-    from discord_server import discord_test_environment, running_client
+    from tests.support.discord_server import discord_test_environment, running_client
 
     from citebot.bot.discord.client import build_bot
     from citebot.bot.live_index import LiveIndex

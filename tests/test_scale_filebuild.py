@@ -15,31 +15,14 @@ import citebot.index.build.full as filebuild
 import citebot.index.indexfile.writer as writer
 from citebot.index.analysis import Analyzer
 from citebot.index.build.params import IndexParams
-from conftest import assert_matches_reference
+from tests.support.helpers import assert_matches_reference
 from citebot.index.build.sources import load_corpus
 from citebot.index.indexfile import content_digest
 from citebot.index.corpus_warnings import WarningKind
 from citebot.index.build.reindex import rebuild_sync
 from citebot.index.indexfile import IndexReader
 
-from test_scale_equivalence import AWKWARD, corpus_documents
-from test_scale_incremental import assert_same_as_full_build
-
-
-def awkward_corpus(folder: Path) -> None:
-    corpus_documents(folder, n_extra=8)
-    (folder / "copy.md").write_bytes((folder / "notes-3.md").read_bytes())  # identical text: kept once
-    (folder / "empty.txt").write_text("\n\n   \n", encoding="utf-8")
-    (folder / "binary.txt").write_bytes(b"\x00\x01 not text")
-    (folder / "awkward.txt").write_text("\n\n".join(["Awkward text"] + [t for t in AWKWARD if t.strip()]),
-                                        encoding="utf-8")
-    # A definition only in page furniture: its short form appears in no passage.
-    (folder / "furniture.txt").write_text("Station notes\n\nMenu Crew Station Flight (CSF)\n\nHome\n\n"
-                                          "The crew docked with the station after a two day flight and began "
-                                          "unloading supplies for the next science campaign.\n", encoding="utf-8")
-    (folder / "defs.md").write_text("Definitions\n\nThe Russian Orbital Space Station (ROS) replaces the "
-                                    "International Space Station (ISS) in orbit; the Russian Orbital Space "
-                                    "Station will be smaller.\n", encoding="utf-8")
+from tests.support.corpora import AWKWARD, assert_same_as_full_build, awkward_corpus, corpus_documents
 
 
 @pytest.mark.parametrize(("context_weight", "parallel"), [(1, False), (1, True), (0, False), (2, True)])

@@ -22,69 +22,7 @@ from citebot.index.corpus_warnings import WarningKind
 from citebot.index.build.reindex import rebuild_sync
 from citebot.index.indexfile import IndexReader
 
-from test_scale_equivalence import corpus_documents
-
-QUESTIONS = ("When will the ISS be deorbited?", "What is the DSN?", "Who leads Roscosmos?",
-             "lunar orbital platform", "space station agreement", "edited paragraph marker sentence")
-
-
-def age_files(folder: Path, seconds: float = 3600) -> None:
-    """Date every file back, as files edited before the last build are (the reindex does not
-    trust a file modified within a second of the build that read it)."""
-    when = time.time() - seconds
-    for path in folder.rglob("*"):
-        if path.is_file():
-            os.utime(path, (when, when))
-
-
-def postings(reader: IndexReader) -> dict[str, tuple[list[int], list[int]]]:
-    arrays = reader.bm25.to_arrays()
-    utf8, toff = arrays["terms_utf8"].tobytes(), arrays["terms_offsets"]
-    off, ids, tfs = arrays["term_offsets"], arrays["doc_ids"], arrays["tfs"]
-    return {utf8[toff[i]:toff[i + 1]].decode(): (ids[off[i]:off[i + 1]].tolist(), tfs[off[i]:off[i + 1]].tolist())
-            for i in range(len(toff) - 1)}
-
-
-def table(db: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql).fetchall()
-
-
-def assert_same_as_full_build(db: Path, full: Path) -> None:
-    async def compare() -> None:
-        a, b = await IndexReader.open(db), await IndexReader.open(full)
-        try:
-            n = b.bm25.n_docs
-            assert a.bm25.n_docs == n
-            assert await a.passages(range(n)) == await b.passages(range(n))
-            assert np.array_equal(a.bm25.to_arrays()["doc_len"], b.bm25.to_arrays()["doc_len"])
-            assert postings(a) == postings(b)
-            assert a.acronyms.pairs == b.acronyms.pairs
-            for question in QUESTIONS:
-                terms = b.acronyms.expand(question.lower().split())
-                assert a.bm25.top_k(terms, 10) == b.bm25.top_k(terms, 10)
-            for key in ("documents", "passages", "terms", "avg_sentence_terms", "fingerprint"):
-                assert a.info.meta[key] == b.info.meta[key], key
-            # A stored passage is found by its id at its position.
-            last = (await b.passages([n - 1]))[0]
-            found = await a.passage_by_id(last.passage.id)
-            assert found is not None and found.index == n - 1
-        finally:
-            await a.close()
-            await b.close()
-
-    asyncio.run(compare())
-    docs = ("SELECT hash, path, title, author, url, kind, encoding, ord, n_passages, definitions, body_terms, "
-            "n_sentences FROM documents ORDER BY ord")
-    assert table(db, docs) == table(full, docs)
-    assert table(db, "SELECT * FROM files ORDER BY path") == table(full, "SELECT * FROM files ORDER BY path")
-
-
-def full_build(corpus: Path, tmp_path: Path, params: IndexParams) -> Path:
-    db = tmp_path / f"full-{time.monotonic_ns()}.sqlite3"
-    result = rebuild_sync([corpus], db, params)
-    assert not result.incremental
-    return db
+from tests.support.corpora import age_files, assert_same_as_full_build, corpus_documents, full_build, table
 
 
 @pytest.mark.parametrize("context_weight", [1, 0])

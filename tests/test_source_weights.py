@@ -26,7 +26,7 @@ import pytest
 from citebot.index.answering.answerer import Answerer
 from citebot.index.ranking.bm25 import BM25Params
 from citebot.index.build.params import IndexParams
-from conftest import bm25_index, build_index_file_for
+from tests.support.helpers import bm25_index, build_index_file_for
 from citebot.index.build.sources import load_corpus
 from citebot.index.corpus_warnings import WarningKind, summarise
 from citebot.index.build.reindex import rebuild_sync

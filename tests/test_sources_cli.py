@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from test_scale_incremental import age_files
+from tests.support.corpora import age_files
 
 TESTS = Path(__file__).resolve().parent
 ARTICLE = TESTS.parent / "corpus" / "nasa-roscosmos-2025.txt"

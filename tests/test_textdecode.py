@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BUNDLED_ARTICLE
+from tests.support.helpers import BUNDLED_ARTICLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +23,7 @@ from citebot.index.build.params import IndexParams
 from citebot.index.build.reindex import rebuild_sync
 from citebot.index.ingest.textdecode import NotText, decode_text
 
-from test_scale_incremental import age_files, assert_same_as_full_build
+from tests.support.corpora import age_files, assert_same_as_full_build
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 

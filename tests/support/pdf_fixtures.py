@@ -15,7 +15,7 @@ from fpdf import FPDF
 from citebot.index.ingest.documents import parse_document
 from citebot.index.ingest.blocks import HEADING, PARAGRAPH, TITLE
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 
 # The report's body paragraphs; the third runs over the break from page 1 to page 2.
