@@ -21,7 +21,7 @@ from nltk.tokenize.punkt import PunktLanguageVars, PunktSentenceTokenizer, Punkt
 from citebot.index.analysis import punkt
 from citebot.index.analysis.punkt import ABBREVIATIONS, line_spans, punkt_tokenizer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 SQUAD = ROOT.parent / "shared" / "eval" / "squad" / "articles.jsonl"
 SQUAD_PARAGRAPHS = 400

@@ -10,7 +10,7 @@ from citebot.index.analysis import Analyzer
 from citebot.index.answering.answerer import Answerer
 from citebot.index.analysis.word_families import MIN_FAMILY_STEM, family, same_family
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def terms(*words: str) -> list[str]:

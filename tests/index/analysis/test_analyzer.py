@@ -13,7 +13,7 @@ from citebot.index.answering.answerer import Answerer
 from citebot.index.ingest.loading import load_document
 from citebot.index.indexfile import IndexReader
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 
 
