@@ -18,7 +18,7 @@ from citebot.index.ingest.loading import load_document
 from citebot.index.ingest.html import decode_html, parse_html
 from citebot.index.ingest.passages import split_document
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[2]
 ROOT = TESTS.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 PAGE = TESTS / "fixtures" / "nasa-roscosmos-2025.html"

@@ -1,8 +1,8 @@
 """Crawling whole sites (index/crawl.py) against a loopback site of ~50 pages
-(fixtures/loopback_site.py) on 127.0.0.1: sitemap indexes and gzipped sitemaps, link-following
+(tests/support/loopback_site.py) on 127.0.0.1: sitemap indexes and gzipped sitemaps, link-following
 where there are none, robots.txt, redirects, a 404, a link loop, a file that is no page,
 duplicates, limits, and a second crawl that asks conditionally and re-analyses only the page
-that changed. As in test_html_fetch.py, the loopback server is reached by turning the address
+that changed. As in test_fetch.py, the loopback server is reached by turning the address
 check off (`allow_private_addresses=True`); a crawl without it is refused before any traffic."""
 
 from __future__ import annotations

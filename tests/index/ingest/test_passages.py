@@ -27,7 +27,7 @@ from citebot.index.analysis.reference import reference_sentence_spans
 from citebot.index.indexfile import IndexReader
 from citebot.index.build.reindex import rebuild
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 TITLE = "NASA and Roscosmos Reignite Space Ties After 8-Year Hiatus"
 ISS_SECTION = "ISS Operation Extension and Future Plans"

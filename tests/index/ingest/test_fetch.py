@@ -24,7 +24,7 @@ from citebot.index.ingest.fetch import (
     USER_AGENT,
 )
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[2]
 ROOT = TESTS.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 PAGE = TESTS / "fixtures" / "nasa-roscosmos-2025.html"

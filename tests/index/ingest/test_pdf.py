@@ -2,7 +2,7 @@
 title and author, headings, and the pages of every passage; files that cannot be read are
 warnings, never a crash.
 
-The PDFs are made here (tests/pdf_fixtures.py, with fpdf2), and each maker says on which pages
+The PDFs are made here (tests/support/pdf_fixtures.py, with fpdf2), and each maker says on which pages
 it printed what, so the pages cited are checked against the printing, not against the reader.
 Layout rules are also tested on lines built by hand (`Line`), with no PDF at all.
 """

@@ -11,7 +11,7 @@ from citebot.index.ingest.documents import parse_document
 from citebot.index.ingest.blocks import BYLINE, CHROME, HEADING, PARAGRAPH, TITLE
 from citebot.index.ingest.loading import load_document
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 SHARED_ARTICLE = ROOT.parent / "shared" / "corpus" / "nasa-roscosmos-2025.txt"
 

@@ -21,7 +21,7 @@ from citebot.index.ingest.source_names import (
     shown_name,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 CITEBOT = Path(sys.executable).with_name("citebot")
 

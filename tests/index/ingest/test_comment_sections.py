@@ -26,7 +26,7 @@ from citebot.index.ingest.html import parse_html
 from citebot.index.build.reindex import rebuild_sync
 from citebot.index.indexfile import IndexReader
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "comments"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "comments"
 QUESTION = "When will the new harbour bridge open to traffic?"
 ARTICLE_ANSWER = "will open to traffic in March 2027"
 COMMENT_TEXT = "Never, if you ask me"
@@ -193,7 +193,7 @@ def test_thread_furniture_lines(line: str, kind: str | None) -> None:
 def test_the_bundled_article_has_no_comments() -> None:
     """Its comment *form* ("LEAVE A REPLY", "Please enter your comment!") stays page furniture:
     a form with no thread is no comment section."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[3]
     for path in (root / "corpus" / "nasa-roscosmos-2025.txt", root / "tests" / "fixtures" / "nasa-roscosmos-2025.html"):
         assert not [b for b in load_document(path).blocks if b.role == COMMENT]
 

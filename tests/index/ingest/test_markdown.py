@@ -29,7 +29,7 @@ from citebot.index.build.reindex import rebuild_sync
 from citebot.index.analysis import sentence_spans
 from citebot.index.indexfile import IndexReader
 
-SITE = Path(__file__).parent / "fixtures" / "mkdocs"
+SITE = Path(__file__).parents[2] / "fixtures" / "mkdocs"
 DOCS = SITE / "docs"
 # A tag or an attribute list left in text: what the line rules let through.
 RAW_TAG = re.compile(r"</?[A-Za-z][\w-]*(?:\s[^<>]*)?/?>")
@@ -246,7 +246,7 @@ def test_markdown_inside_a_txt_file_is_left_to_the_plain_text_rules(tmp_path: Pa
 def test_the_new_readers_are_part_of_the_analysis_fingerprint() -> None:
     assert {"ingest/markdown.py", "ingest/docx.py"} <= set(_SHAPING_SOURCES)
     for name in _SHAPING_SOURCES:
-        assert (Path(__file__).parents[1] / "index" / name).is_file(), name
+        assert (Path(__file__).parents[3] / "index" / name).is_file(), name
 
 
 def test_a_page_without_a_heading_is_titled_after_its_file(tmp_path: Path) -> None:
