@@ -23,7 +23,7 @@ from citebot.index.source_list import list_sources
 from citebot.index.indexfile import build_lock, read_info
 from tests.support.corpora import age_files, assert_same_as_full_build
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[2]
 ARTICLE = TESTS.parent / "corpus" / "nasa-roscosmos-2025.txt"
 PAGE = TESTS / "fixtures" / "nasa-roscosmos-2025.html"
 NOTE = "Greenhouse notes\n\nThe Zorblax greenhouse grows purple potatoes under inflatable domes on the Moon.\n"

@@ -4,7 +4,7 @@ The full build (`filebuild`: parallel workers, acronyms injected by term id) mus
 `build_reference` (the plain sequential definition): same passages, sentence spans, acronyms,
 document lengths, hence bit-identical scores; and the index `citebot index` writes, read back
 from SQLite after a reindex, must rank exactly as rank_bm25 (Lucene IDF) on the reference term
-lists. (Incremental reindexing: test_scale_incremental.py.)
+lists. (Incremental reindexing: test_incremental.py.)
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from citebot.index.build.reindex import rebuild_sync
 from citebot.index.indexfile import IndexReader
 from tests.support.corpora import AWKWARD, corpus_documents
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 
 
