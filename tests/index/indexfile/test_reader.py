@@ -38,7 +38,7 @@ from citebot.index.build.reindex import rebuild, rebuild_sync
 from citebot.index.ingest.passages import Passage
 from citebot.index.indexfile import APPLICATION_ID, SCHEMA_VERSION, IndexReader, build_lock, read_info
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 ROS_QUESTION = "When will the Russian Orbital Space Station be launched?"  # answered by paragraph 8
 
