@@ -44,7 +44,7 @@ from citebot.index.ranking.rerank import (
 from citebot.index.indexfile import IndexReader
 from citebot.index.analysis import same_family
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 
 

@@ -41,9 +41,9 @@ from citebot.index.ranking.semantic import SemanticRerank, passage_key
 from citebot.index.build.vectors import add_vectors, describe
 from citebot.index.indexfile import IndexReader
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+EVAL = Path(__file__).resolve().parents[4] / "shared" / "eval"
 ROVER = ("The rover crossed the crater rim at dawn, after a slow climb over loose rock that took the better part "
          "of three days and most of the team's patience.")
 BATTERIES = ("Its batteries held for {hours} hours in the cold of the crater floor, longer than any test on Earth "
