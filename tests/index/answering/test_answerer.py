@@ -16,9 +16,9 @@ import pytest
 from citebot.index.answering.answerer import Answer, Answerer, AnswerParams
 from citebot.index.indexfile import IndexReader
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+EVAL = Path(__file__).resolve().parents[4] / "shared" / "eval"
 
 ANSWERABLE = [
     # (question, paragraph that answers it, read from the article)

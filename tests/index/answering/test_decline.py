@@ -25,7 +25,7 @@ from citebot.index.answering.decline import answers, question_coverage, semantic
 from citebot.index.evaluation import load_eval_set
 from citebot.index.indexfile import IndexReader
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 OWN = ROOT / "tests" / "eval"
 EVAL = ROOT.parent / "shared" / "eval"
 

@@ -18,7 +18,7 @@ from citebot.index.answering.answerer import Answer, Answerer
 from citebot.index.evaluation import evaluate, load_eval_set
 from citebot.index.answering.followup import FollowUpWeights, Turn, refers_back, term_weights, without_opening
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[2]
 FOLLOWUPS = TESTS / "eval" / "followups.jsonl"
 CITEBOT = Path(sys.executable).with_name("citebot")
 RD181 = "Which rocket used the RD-181 engines?"

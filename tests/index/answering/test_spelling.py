@@ -37,7 +37,7 @@ from citebot.index.answering.spelling import (
 )
 from citebot.index.indexfile import IndexReader
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 
 
