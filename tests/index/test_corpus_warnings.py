@@ -19,7 +19,7 @@ from citebot.index.corpus_warnings import LIST_AT_MOST, CorpusWarning, WarningKi
 from citebot.index.ingest.documents import READ_KINDS, SUPPORTED_SUFFIXES
 
 CITEBOT = Path(sys.executable).with_name("citebot")
-SEED_DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "seed-dev.jsonl"
+SEED_DEV = Path(__file__).resolve().parents[3] / "shared" / "eval" / "seed-dev.jsonl"
 GOOD = "Moon Base Notes\n\nThe zebra observatory on the far side of the moon counts craters every night of the year.\n"
 
 

@@ -25,7 +25,7 @@ from citebot.index.build.params import IndexParams
 from citebot.index.indexfile import install, read_info, temporary_path
 from citebot.index.indexfile import APPLICATION_ID as INDEX_APPLICATION_ID
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 CITEBOT = Path(sys.executable).with_name("citebot")
 
