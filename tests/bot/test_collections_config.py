@@ -16,7 +16,7 @@ from citebot.bot.settings import load_settings
 from citebot.index.ingest.crawl import SiteSource
 from citebot.index.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 GARDEN = ("---\ntitle: Balcony Tomatoes\n---\n\nBalcony Tomatoes\n\nCherry tomatoes grow well in pots on a sunny "
           "balcony. Water balcony tomatoes every morning in July.\n")

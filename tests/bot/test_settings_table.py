@@ -30,7 +30,7 @@ from citebot.index.errors import ConfigError
 from citebot.index.ingest.fetch import FetchOptions
 from citebot.index.ranking.rerank import RerankWeights
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def config(tmp_path: Path, text: str) -> Path:
