@@ -1,5 +1,5 @@
 """`citebot index URL --crawl` and `corpus.sites` in config.toml, against the loopback site
-(fixtures/loopback_site.py): the summary line, the warnings, the incremental second crawl, the
+(tests/support/loopback_site.py): the summary line, the warnings, the incremental second crawl, the
 page limit, the one-line error for a site that yields nothing, and the settings' validation."""
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ from citebot.index.ingest.loading import load_document
 from citebot.index.ingest.passages import split_document
 from citebot.index.indexfile import read_info
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+EVAL = Path(__file__).resolve().parents[4] / "shared" / "eval"
 SUMMARY = re.compile(
     r"^Indexed (\d+) documents into (\d+) passages, (\d+) terms, in (\d+\.\d+) s \(generation (\d+)\) -> (.+)$"
 )

@@ -16,7 +16,7 @@ import pytest
 from tests.support.helpers import built_passages, citebot
 from citebot.index.ingest.fetch import FetchOptions, WebSource
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[2]
 ROOT = TESTS.parent
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 PAGE = TESTS / "fixtures" / "nasa-roscosmos-2025.html"

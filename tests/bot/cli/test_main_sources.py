@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.corpora import age_files
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[2]
 ARTICLE = TESTS.parent / "corpus" / "nasa-roscosmos-2025.txt"
 PAGE = TESTS / "fixtures" / "nasa-roscosmos-2025.html"
 CITEBOT = Path(sys.executable).with_name("citebot")

@@ -30,7 +30,7 @@ from citebot.index.build.reindex import rebuild_sync
 from citebot.index.indexfile import IndexReader
 
 CITEBOT = Path(sys.executable).with_name("citebot")
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+EVAL = Path(__file__).resolve().parents[4] / "shared" / "eval"
 SEED_DEV = EVAL / "seed-dev.jsonl"
 
 
