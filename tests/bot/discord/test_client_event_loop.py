@@ -1,11 +1,11 @@
 """The bot never stalls: large questions and a reindex run while heartbeats keep flowing.
 
-The product bot runs against the loopback Discord server (tests/discord_server.py) with a
+The product bot runs against the loopback Discord server (tests/support/discord_server/) with a
 100 ms heartbeat interval. discord.py's keep-alive thread hands each heartbeat to the event
 loop, so a loop blocked by scoring or indexing would show as a gap between heartbeats. The
 index has ~100,000 passages (above `OFFLOAD_ABOVE_PASSAGES`, so questions take the large-corpus
 path); it is assembled directly from synthetic passages in a few seconds, since the point here
-is the event loop, not the analysis (tests/test_scale_equivalence.py covers that).
+is the event loop, not the analysis (tests/index/build/test_full.py covers that).
 """
 
 from __future__ import annotations

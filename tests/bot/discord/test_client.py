@@ -1,6 +1,6 @@
 """The product's bot, end to end: the real discord.py client against the loopback server.
 
-Each test starts `bot.client.build_bot` in-process (see conftest.running_bot) on a real index
+Each test starts `bot.client.build_bot` in-process (see tests.support.helpers.running_bot) on a real index
 of the bundled article and asserts on what the bot put on the wire.
 """
 

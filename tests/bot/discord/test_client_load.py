@@ -1,12 +1,12 @@
 """Reliability, part 4: load through the real client (issue 5).
 
 500 questions from 50 users in under 10 seconds, sent as real gateway events to the product's
-bot (discord.py against tests/discord_server.py), while the server answers some replies with
+bot (discord.py against tests/support/discord_server/), while the server answers some replies with
 429 (`retry_after`) and 500, and drops the gateway connection once. Every question must get
 exactly one reply (counted by message_reference): an answer, or a polite rate-limit notice;
 none lost, none answered twice, no apology. A sampler task in the bot's event loop measures
 lag and the loop thread's CPU time; only the latter has a tight bound, since wall-clock lag on
-a busy machine counts waiting for a core (tests/loop_lag.py). The figures (answered, limited,
+a busy machine counts waiting for a core (tests/support/loop_lag.py). The figures (answered, limited,
 lost, p50/p99 reply time, loop lag) are printed with -s and quoted in docs/reliability.md.
 """
 

@@ -1,7 +1,7 @@
 """Threads, forum posts, follow-ups and private answers, end to end: the real discord.py
-client against the loopback server (tests/discord_server.py, threads in tests/discord_threads.py).
+client against the loopback server (tests/support/discord_server/, threads in tests/support/discord_server/threads.py).
 
-The follow-up pair is the one of tests/test_core_followup.py: "and who builds it?" after
+The follow-up pair is the one of tests/index/answering/test_followup.py: "and who builds it?" after
 "Which rocket used the RD-181 engines?" must find the paragraph that names Northrop Grumman,
 which the follow-up alone does not.
 """
