@@ -1,7 +1,7 @@
 """Knowledge gaps in Discord: a 👎 opens the reason modal, `/gaps` reports declined and 👎 questions.
 
 The real discord.py client against the loopback server (modals and autocomplete from
-tests/discord_forms.py), on the bundled article.
+tests/support/discord_server/forms.py), on the bundled article.
 """
 
 from __future__ import annotations
