@@ -1,4 +1,4 @@
-"""Proves ``tests/discord_server.py`` speaks enough Discord for the real discord.py client.
+"""Proves ``tests/support/discord_server/`` speaks enough Discord for the real discord.py client.
 
 Every test drives an unmodified ``discord.Client`` (a small throwaway ``ProbeClient``, not
 the product bot) against the fake server and asserts on what crossed the wire.  If these

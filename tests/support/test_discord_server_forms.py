@@ -1,4 +1,4 @@
-"""The loopback server's checks of autocomplete results and modals (tests/discord_forms.py):
+"""The loopback server's checks of autocomplete results and modals (tests/support/discord_server/forms.py):
 what Discord refuses is refused, what discord.py sends for a valid form passes."""
 
 from __future__ import annotations

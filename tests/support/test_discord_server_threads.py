@@ -1,4 +1,4 @@
-"""The loopback server's threads and forums (tests/discord_threads.py), driven by a plain
+"""The loopback server's threads and forums (tests/support/discord_server/threads.py), driven by a plain
 discord.Client: what discord.py sends and learns, apart from the product's bot."""
 
 from __future__ import annotations
