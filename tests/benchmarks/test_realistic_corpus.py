@@ -6,18 +6,32 @@ meeting new words (Heaps' law, beta between 0.4 and 0.9) and be the same for the
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
-import realistic_corpus  # noqa: E402
-import scale  # noqa: E402
+
+def load_benchmark(name: str) -> ModuleType:
+    """benchmarks/NAME.py as the module NAME, loaded by path (benchmarks/ is no package, and the
+    tests put nothing on sys.path). Registered in sys.modules first, so that realistic_corpus's
+    own `import scale` finds the module loaded here."""
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+scale = load_benchmark("scale")
+realistic_corpus = load_benchmark("realistic_corpus")
 
 WORD = re.compile(r"[a-z]+")
 PASSAGES = 16_000
