@@ -7,7 +7,7 @@
   questions are only ever SQL parameters (checked with a Python audit hook that records every
   file the process opens and every SQL statement it runs while they are handled).
 - Stored user ids are keyed hashes; the raw id is nowhere in the state file.
-- Index, lock and state files are created mode 0600 (see also test_reliability_faults).
+- Index, lock and state files are created mode 0600 (see also tests/reliability/test_faults.py).
 """
 
 from __future__ import annotations
