@@ -1,4 +1,4 @@
-"""Crawl the loopback test site (tests/fixtures/loopback_site.py) and print what it took.
+"""Crawl the loopback test site (tests/support/loopback_site.py) and print what it took.
 
     python benchmarks/crawl_site.py [--repeat 3] [--links]
 
@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "tests"):
+for folder in (ROOT,):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from fixtures.loopback_site import LoopbackSite  # noqa: E402
-from fixtures.web_server import PageServer  # noqa: E402
+from tests.support.loopback_site import LoopbackSite  # noqa: E402
+from tests.support.web_server import PageServer  # noqa: E402
 from citebot.index.build.params import IndexParams  # noqa: E402
 from citebot.index.ingest.crawl import crawl_sources, SiteSource  # noqa: E402
 from citebot.index.ingest.fetch import FetchOptions  # noqa: E402

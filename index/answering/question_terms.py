@@ -65,8 +65,8 @@ def english_ranks() -> dict[str, int]:
 STEMS_HEADER = """\
 # The index term (stem) of each word of english-words.txt, with the best rank of its words there:
 # how common an English word the term stands for is (index/answering/decline.py). Made by the default
-# analyser; regenerate after changing it (tests/test_core_spelling.py checks this file) with
-#   python -c "import index.question_terms as q; q.write_english_stems()"
+# analyser; regenerate after changing it (tests/index/answering/test_spelling.py checks this file) with
+#   python -c "import citebot.index.answering.question_terms as q; q.write_english_stems()"
 """
 
 

@@ -7,7 +7,7 @@ passages in order, so the postings need no sort at all: walking the tokens once,
 the first time in the current passage opens a posting (the next free slot of that term's list,
 which fills in passage order) and every later sighting adds one to its tf. Two such walks -- one
 to count each term's passages, one to write -- give exactly the arrays the numpy path gives
-(`tests/test_scale_csr_kernels.py` compares them), in ~1/5 of the time.
+(`tests/index/build/test_csr.py` compares them), in ~1/5 of the time.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Tests of citebot.bot.cli: the `citebot` command (test_main*.py: one file per kind of source or command), `citebot chat`."""

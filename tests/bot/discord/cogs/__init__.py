@@ -1,0 +1,1 @@
+"""Tests of citebot.bot.discord.cogs, through the running bot."""

@@ -1,0 +1,1 @@
+"""Tests of citebot.bot.state: the question log and feedback store."""
