@@ -32,8 +32,8 @@ from citebot.index.ranking.rerank import RerankWeights
 from citebot.index.ingest.source_rules import SourceRules, parse_exclude, parse_weights
 
 from .collections_config import CollectionSettings, parse_collections
-from .state.state_url import config_url, effective_url
 from .settings_table import MB, default, known_keys, read_section, setting
+from .state.state_url import config_url, effective_url
 
 TOKEN_ENV = "DISCORD_TOKEN"
 CONFIG_ENV = "CITEBOT_CONFIG"

@@ -15,16 +15,18 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 
-async def open_state(settings: "Settings") -> StateStore:
+async def open_state(settings: Settings) -> StateStore:
     """The question log of `settings`: PostgreSQL at log.state_url (CITEBOT_STATE_URL overrides it,
     already applied by load_settings), else the SQLite file at log.state_db."""
     log_settings = settings.log
     if log_settings.state_url:
         from .postgres import PostgresQuestionLog
 
-        return await PostgresQuestionLog.open(log_settings.state_url, enabled=log_settings.questions,
-                                              retention_days=log_settings.retention_days)
+        return await PostgresQuestionLog.open(
+            log_settings.state_url, enabled=log_settings.questions, retention_days=log_settings.retention_days
+        )
     from .questionlog import SqliteQuestionLog
 
-    return await SqliteQuestionLog.open(settings.state_db_path, enabled=log_settings.questions,
-                                        retention_days=log_settings.retention_days)
+    return await SqliteQuestionLog.open(
+        settings.state_db_path, enabled=log_settings.questions, retention_days=log_settings.retention_days
+    )

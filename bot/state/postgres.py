@@ -28,14 +28,15 @@ from citebot.index.errors import StateDatabaseError
 from citebot.index.gaps import GapQuestion
 
 from .state_url import masked
-from .store import (DEFAULT_COLLECTION, LogStats, QuestionRecord, keyed_user_hash, one_line_reason,
-                    stored_collection)
+from .store import DEFAULT_COLLECTION, LogStats, QuestionRecord, keyed_user_hash, one_line_reason, stored_collection
 
 log = logging.getLogger(__name__)
 
 # Each step runs once, in order; a step is never edited after release (add a new one instead).
 MIGRATIONS: tuple[tuple[int, str], ...] = (
-    (1, """
+    (
+        1,
+        """
         CREATE TABLE citebot_secret (name TEXT PRIMARY KEY, value BYTEA NOT NULL);
         CREATE TABLE citebot_questions (
             id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -62,14 +63,18 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             reason TEXT,
             PRIMARY KEY (message_id, user_hash)
         );
-    """),
+    """,
+    ),
     # The per-user cooldown shared by every process: one row per question asked, kept only for
     # the cooldown window (a hashed user and a time, no text).
-    (2, """
+    (
+        2,
+        """
         CREATE TABLE citebot_cooldown (user_hash TEXT NOT NULL, at DOUBLE PRECISION NOT NULL);
         CREATE INDEX citebot_cooldown_user ON citebot_cooldown (user_hash, at);
         CREATE INDEX citebot_cooldown_time ON citebot_cooldown (at);
-    """),
+    """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 # pg_advisory_xact_lock keys: (ours, what). "CITS" as in the SQLite file's application id.
@@ -83,8 +88,9 @@ def _driver() -> Any:
     try:
         import asyncpg
     except ImportError:
-        raise StateDatabaseError("log.state_url names PostgreSQL, which needs the driver: "
-                                 "pip install 'citebot[postgres]' (asyncpg)") from None
+        raise StateDatabaseError(
+            "log.state_url names PostgreSQL, which needs the driver: pip install 'citebot[postgres]' (asyncpg)"
+        ) from None
     return asyncpg
 
 
@@ -93,19 +99,25 @@ async def migrate(conn: Any) -> int:
     lock (a second process starting at once waits, then finds nothing to do). Returns the version."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", _LOCK_CLASS, _LOCK_MIGRATE)
-        await conn.execute("CREATE TABLE IF NOT EXISTS citebot_schema_version ("
-                           " version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS citebot_schema_version ("
+            " version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
         have = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM citebot_schema_version")
         if have > SCHEMA_VERSION:
-            raise StateDatabaseError(f"the state database has schema version {have}, newer than this citebot's "
-                                     f"{SCHEMA_VERSION}; upgrade citebot")
+            raise StateDatabaseError(
+                f"the state database has schema version {have}, newer than this citebot's "
+                f"{SCHEMA_VERSION}; upgrade citebot"
+            )
         for version, sql in MIGRATIONS:
             if version > have:
                 await conn.execute(sql)
                 await conn.execute("INSERT INTO citebot_schema_version (version) VALUES ($1)", version)
                 log.info("state database: applied schema step %d", version)
-        await conn.execute("INSERT INTO citebot_secret (name, value) VALUES ('user_hash_key', $1)"
-                           " ON CONFLICT (name) DO NOTHING", secrets.token_bytes(32))
+        await conn.execute(
+            "INSERT INTO citebot_secret (name, value) VALUES ('user_hash_key', $1) ON CONFLICT (name) DO NOTHING",
+            secrets.token_bytes(32),
+        )
     return SCHEMA_VERSION
 
 
@@ -125,17 +137,21 @@ class PostgresQuestionLog:
         self._session: list[tuple[str, float, bool]] = []
 
     @classmethod
-    async def open(cls, url: str, *, enabled: bool = True, retention_days: int = 30,
-                   pool_size: int = 4) -> "PostgresQuestionLog":
+    async def open(
+        cls, url: str, *, enabled: bool = True, retention_days: int = 30, pool_size: int = 4
+    ) -> PostgresQuestionLog:
         """Connect (the password from the URL or .pgpass), bring the schema up to date, purge."""
         asyncpg = _driver()
         try:
-            pool = await asyncpg.create_pool(dsn=url, min_size=1, max_size=pool_size, timeout=15,
-                                             server_settings={"application_name": "citebot"})
+            pool = await asyncpg.create_pool(
+                dsn=url, min_size=1, max_size=pool_size, timeout=15, server_settings={"application_name": "citebot"}
+            )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-            raise StateDatabaseError(f"cannot connect to the state database {masked(url)} "
-                                     f"({type(exc).__name__}: {_without(str(exc), url)}); check log.state_url, "
-                                     f"CITEBOT_STATE_URL or your .pgpass") from None
+            raise StateDatabaseError(
+                f"cannot connect to the state database {masked(url)} "
+                f"({type(exc).__name__}: {_without(str(exc), url)}); check log.state_url, "
+                f"CITEBOT_STATE_URL or your .pgpass"
+            ) from None
         try:
             async with pool.acquire() as conn:
                 await migrate(conn)
@@ -169,8 +185,17 @@ class PostgresQuestionLog:
             "INSERT INTO citebot_questions (asked_at, guild_id, channel_id, user_hash, question, answered,"
             " top_citation, answer_ms, collection, top_passage) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             " RETURNING id",
-            rec.asked_at, rec.guild_id, rec.channel_id, self.user_hash(rec.user_id), rec.question,
-            int(rec.answered), rec.top_citation, rec.answer_ms, stored_collection(rec.collection), rec.top_passage)
+            rec.asked_at,
+            rec.guild_id,
+            rec.channel_id,
+            self.user_hash(rec.user_id),
+            rec.question,
+            int(rec.answered),
+            rec.top_citation,
+            rec.answer_ms,
+            stored_collection(rec.collection),
+            rec.top_passage,
+        )
 
     async def attach_message(self, row_id: int | None, message_id: int) -> None:
         """Link a logged question to the answer message that carries its feedback buttons."""
@@ -184,15 +209,21 @@ class PostgresQuestionLog:
             raise ValueError("vote must be +1 or -1")
         who = self.user_hash(user_id)
         async with self._pool.acquire() as conn, conn.transaction():
-            old = await conn.fetchval("SELECT vote FROM citebot_feedback WHERE message_id = $1 AND user_hash = $2"
-                                      " FOR UPDATE", message_id, who)
+            old = await conn.fetchval(
+                "SELECT vote FROM citebot_feedback WHERE message_id = $1 AND user_hash = $2 FOR UPDATE", message_id, who
+            )
             if old == vote:
                 return "same"
             await conn.execute(
                 "INSERT INTO citebot_feedback (message_id, user_hash, vote, voted_at, collection)"
                 " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id, user_hash)"
                 " DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at, reason = NULL",
-                message_id, who, vote, time.time(), stored_collection(collection))
+                message_id,
+                who,
+                vote,
+                time.time(),
+                stored_collection(collection),
+            )
         return "changed" if old is not None else "new"
 
     async def set_reason(self, message_id: int, user_id: int, reason: str) -> bool:
@@ -202,7 +233,10 @@ class PostgresQuestionLog:
             return False
         status = await self._pool.execute(
             "UPDATE citebot_feedback SET reason = $1 WHERE message_id = $2 AND user_hash = $3 AND vote = -1",
-            text, message_id, self.user_hash(user_id))
+            text,
+            message_id,
+            self.user_hash(user_id),
+        )
         return _count(status) > 0
 
     async def purge(self) -> int:
@@ -210,18 +244,26 @@ class PostgresQuestionLog:
         cutoff = time.time() - self.retention_days * 86400
         async with self._pool.acquire() as conn, conn.transaction():
             gone = _count(await conn.execute("DELETE FROM citebot_questions WHERE asked_at < $1", cutoff))
-            await conn.execute("UPDATE citebot_feedback SET reason = NULL WHERE voted_at < $1 AND reason IS NOT NULL",
-                               cutoff)
+            await conn.execute(
+                "UPDATE citebot_feedback SET reason = NULL WHERE voted_at < $1 AND reason IS NOT NULL", cutoff
+            )
         if gone:
             log.info("purged %d questions older than %d days", gone, self.retention_days)
         return gone
 
     async def stats(self, collection: str | None = None) -> LogStats:
         """Questions, answered, the median answer time and votes, of one collection or of all."""
-        where, args = ("", ()) if collection is None else (
-            " WHERE " + _COLLECTION_IS.format(column="collection") % (1, 2), (DEFAULT_COLLECTION, collection))
-        votes = {int(v): int(n) for v, n in await self._pool.fetch(
-            f"SELECT vote, COUNT(*) FROM citebot_feedback{where} GROUP BY vote", *args)}
+        where, args = (
+            ("", ())
+            if collection is None
+            else (" WHERE " + _COLLECTION_IS.format(column="collection") % (1, 2), (DEFAULT_COLLECTION, collection))
+        )
+        votes = {
+            int(v): int(n)
+            for v, n in await self._pool.fetch(
+                f"SELECT vote, COUNT(*) FROM citebot_feedback{where} GROUP BY vote", *args
+            )
+        }
         up, down = votes.get(1, 0), votes.get(-1, 0)
         if not self.enabled:
             session = [(ms, ok) for name, ms, ok in self._session if collection is None or name == collection]
@@ -231,11 +273,14 @@ class PostgresQuestionLog:
         # percentile_cont(0.5) is the median as statistics.median computes it (the mean of the middle two).
         total, answered, median = await self._pool.fetchrow(
             "SELECT COUNT(*), COALESCE(SUM(answered), 0), percentile_cont(0.5) WITHIN GROUP (ORDER BY answer_ms)"
-            f" FROM citebot_questions{where}", *args)
+            f" FROM citebot_questions{where}",
+            *args,
+        )
         return LogStats(int(total), int(answered), median, up, down, persisted=True)
 
-    async def gap_questions(self, since: float, *, guild_id: int | None = None,
-                            collection: str | None = None) -> list[GapQuestion]:
+    async def gap_questions(
+        self, since: float, *, guild_id: int | None = None, collection: str | None = None
+    ) -> list[GapQuestion]:
         """Declined questions and those whose answer got a 👎 since `since`, oldest first (as SQLite's)."""
         args: list[Any] = [since, DEFAULT_COLLECTION]
         filters = ""
@@ -253,22 +298,40 @@ class PostgresQuestionLog:
             " FROM citebot_questions q"
             " WHERE ((q.answered = 0 AND q.asked_at >= $1) OR EXISTS (SELECT 1 FROM citebot_feedback f"
             "  WHERE f.message_id = q.message_id AND f.vote = -1 AND f.voted_at >= $1))"
-            f"{filters} ORDER BY q.asked_at, q.id", *args)
+            f"{filters} ORDER BY q.asked_at, q.id",
+            *args,
+        )
         reasons: dict[int, list[str]] = {}
         for message_id, reason in await self._pool.fetch(
-                "SELECT message_id, reason FROM citebot_feedback WHERE vote = -1 AND reason IS NOT NULL"
-                " AND voted_at >= $1 ORDER BY voted_at", since):
+            "SELECT message_id, reason FROM citebot_feedback WHERE vote = -1 AND reason IS NOT NULL"
+            " AND voted_at >= $1 ORDER BY voted_at",
+            since,
+        ):
             reasons.setdefault(int(message_id), []).append(str(reason))
-        return [GapQuestion(question=question, asked_at=asked_at, declined=not answered, downvotes=int(down),
-                            reasons=tuple(reasons.get(message_id, ())) if message_id is not None else (),
-                            closest=citation, closest_id=passage, collection=name)
-                for asked_at, question, answered, citation, passage, name, message_id, down in rows]
+        return [
+            GapQuestion(
+                question=question,
+                asked_at=asked_at,
+                declined=not answered,
+                downvotes=int(down),
+                reasons=tuple(reasons.get(message_id, ())) if message_id is not None else (),
+                closest=citation,
+                closest_id=passage,
+                collection=name,
+            )
+            for asked_at, question, answered, citation, passage, name, message_id, down in rows
+        ]
 
     async def recent(self, limit: int = 20) -> list[tuple]:
         """The latest logged questions (for tests and troubleshooting), newest first."""
-        return [tuple(row) for row in await self._pool.fetch(
-            "SELECT asked_at, guild_id, channel_id, user_hash, question, answered, top_citation, answer_ms,"
-            " message_id FROM citebot_questions ORDER BY id DESC LIMIT $1", limit)]
+        return [
+            tuple(row)
+            for row in await self._pool.fetch(
+                "SELECT asked_at, guild_id, channel_id, user_hash, question, answered, top_citation, answer_ms,"
+                " message_id FROM citebot_questions ORDER BY id DESC LIMIT $1",
+                limit,
+            )
+        ]
 
     async def cooldown_hit(self, user_id: int, questions: int, seconds: float) -> float | None:
         """The per-user limit across every process: None when the user may ask now (and the
@@ -286,7 +349,8 @@ class PostgresQuestionLog:
             now = await conn.fetchval(f"SELECT {_NOW}")
             await conn.execute("DELETE FROM citebot_cooldown WHERE at <= $1", now - seconds)
             count, first = await conn.fetchrow(
-                "SELECT COUNT(*), MIN(at) FROM citebot_cooldown WHERE user_hash = $1", who)
+                "SELECT COUNT(*), MIN(at) FROM citebot_cooldown WHERE user_hash = $1", who
+            )
             if count >= questions:
                 return seconds - (now - first)
             await conn.execute("INSERT INTO citebot_cooldown (user_hash, at) VALUES ($1, $2)", who, now)

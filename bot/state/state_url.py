@@ -49,8 +49,9 @@ def check_url(url: str, source: str) -> str:
     except ValueError as exc:
         raise ConfigError(f"{source} is not a URL ({exc})") from None
     if scheme not in SCHEMES:
-        raise ConfigError(f"{source} must be a postgresql:// URL (or empty for the local SQLite file), "
-                          f"got {masked(url)!r}")
+        raise ConfigError(
+            f"{source} must be a postgresql:// URL (or empty for the local SQLite file), got {masked(url)!r}"
+        )
     return url
 
 
@@ -58,8 +59,10 @@ def config_url(url: str) -> str:
     """`log.state_url` as config.toml gives it: refused when it holds a password."""
     url = check_url(url, "log.state_url")
     if url and has_password(url):
-        raise ConfigError(f"log.state_url in config.toml must not hold a password ({masked(url)}); put the whole "
-                          f"URL in the {STATE_URL_ENV} environment variable, or the password in a .pgpass file")
+        raise ConfigError(
+            f"log.state_url in config.toml must not hold a password ({masked(url)}); put the whole "
+            f"URL in the {STATE_URL_ENV} environment variable, or the password in a .pgpass file"
+        )
     return url
 
 
