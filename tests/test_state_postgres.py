@@ -9,7 +9,9 @@ rules (never from config.toml, never logged).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import logging
 import shutil
 import time
@@ -402,3 +404,26 @@ def test_url_without_password_in_config_and_the_environment_overrides(
     assert settings.log.state_url == "postgresql://bot:hunter2@other.example/citebot"
     assert "hunter2" not in repr(settings) and "hunter2" not in repr(settings.log)
     assert masked(settings.log.state_url) == "postgresql://bot:***@other.example/citebot"
+
+
+async def test_citebot_gaps_reads_the_shared_database(
+    postgres: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`citebot gaps` opens the state as the bot does: PostgreSQL from CITEBOT_STATE_URL, with
+    no state file on disk at all."""
+    from citebot.bot.cli.main import _gaps
+    from citebot.bot.state.postgres import PostgresQuestionLog
+
+    url = postgres.url(postgres.new_database())
+    qlog = await PostgresQuestionLog.open(url)
+    try:
+        await _log_with_gaps(qlog, time.time())
+    finally:
+        await qlog.close()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[log]\nstate_db = "{tmp_path / "absent.sqlite3"}"\n', encoding="utf-8")
+    monkeypatch.setenv(STATE_URL_ENV, url)
+    args = argparse.Namespace(config=str(config), days=7, collection=None, state_db=None, json=True)
+    assert await _gaps(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["questions"] == 3 and not (tmp_path / "absent.sqlite3").exists()
