@@ -33,6 +33,7 @@ from citebot.index.ingest.source_rules import SourceRules, parse_exclude, parse_
 
 from .collections_config import CollectionSettings, parse_collections
 from .settings_table import MB, default, known_keys, read_section, setting
+from .state.state_url import config_url, effective_url
 
 TOKEN_ENV = "DISCORD_TOKEN"
 CONFIG_ENV = "CITEBOT_CONFIG"
@@ -78,6 +79,9 @@ class LogSettings:
     questions: bool = default("log.questions")
     retention_days: int = default("log.retention_days")
     level: str = default("log.level")
+    # PostgreSQL URL of the shared state ("" = the SQLite file). Not in repr: when it comes
+    # from CITEBOT_STATE_URL it may hold the password (bot/state/state_url.py).
+    state_url: str = field(default=default("log.state_url"), repr=False)
 
 
 @dataclass(frozen=True)
@@ -228,8 +232,11 @@ def _answer(answer: dict[str, Any]) -> AnswerParams:
 
 
 def _log(log: dict[str, Any]) -> LogSettings:
-    """[log]: every row but the state_db path (resolved with the other paths)."""
-    return LogSettings(**{key: value for key, value in read_section("log", log).items() if key != "state_db"})
+    """[log]: every row but the state_db path (resolved with the other paths). log.state_url may
+    not hold a password; CITEBOT_STATE_URL, which may, overrides it."""
+    values = {key: value for key, value in read_section("log", log).items() if key != "state_db"}
+    values["state_url"] = effective_url(config_url(values["state_url"]))
+    return LogSettings(**values)
 
 
 def _fetch_options(corpus: dict[str, Any]) -> FetchOptions:

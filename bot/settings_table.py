@@ -258,6 +258,10 @@ SETTINGS: tuple[Setting, ...] = (
             choices=("DEBUG", "INFO", "WARNING", "ERROR"), normalise=str.upper),
     Setting("log.state_db", "path", "",
             'question log and feedback; "" = state.sqlite3 in your per-user data folder'),
+    Setting("log.state_url", "str", "",
+            'PostgreSQL URL of state shared by several bot processes; "" = the log.state_db file',
+            more=("no password here: put the URL in CITEBOT_STATE_URL (it overrides this), or the password",
+                  "in a .pgpass file; needs pip install 'citebot[postgres]'")),
 )
 
 

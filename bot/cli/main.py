@@ -221,6 +221,7 @@ async def _show(args: argparse.Namespace) -> int:
 async def _gaps(args: argparse.Namespace) -> int:
     """The knowledge-gaps report from the state database (what `/gaps` shows, of every server)."""
     from citebot.index.gaps import gap_report
+    from ..state.backends import open_state
     from ..state.questionlog import QuestionLog
 
     from ..collection_routing import find_collection
@@ -231,12 +232,17 @@ async def _gaps(args: argparse.Namespace) -> int:
         raise CitebotError("--days must be a whole number from 1 to 3650")
     if args.collection:
         find_collection(settings, args.collection)  # a one-line error for an unknown name
-    state = Path(args.state_db).expanduser() if args.state_db else settings.state_db_path
-    if not state.is_file():
-        raise CitebotError(f"no state database at {state}; the bot writes it when it runs (log.state_db), "
-                           f"or pass --state-db PATH")
-    # Opened as the bot opens it, so log.retention_days and log.questions apply here too.
-    qlog = await QuestionLog.open(state, enabled=settings.log.questions, retention_days=settings.log.retention_days)
+    # Opened as the bot opens it, so log.retention_days and log.questions apply here too;
+    # --state-db reads that SQLite file even when log.state_url names PostgreSQL.
+    if args.state_db or not settings.log.state_url:
+        state = Path(args.state_db).expanduser() if args.state_db else settings.state_db_path
+        if not state.is_file():
+            raise CitebotError(f"no state database at {state}; the bot writes it when it runs (log.state_db), "
+                               f"or pass --state-db PATH")
+        qlog = await QuestionLog.open(state, enabled=settings.log.questions,
+                                      retention_days=settings.log.retention_days)
+    else:
+        qlog = await open_state(settings)
     try:
         since = time.time() - args.days * 86400
         questions = await qlog.gap_questions(since, collection=args.collection)

@@ -21,9 +21,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from ..state.questionlog import QuestionLog
+from ..state.store import StateStore
 
-from .cooldown import Cooldown
+from .cooldown import cooldown_for
 from .render import APOLOGY
 from ..collections_config import DEFAULT_COLLECTION
 from .live_collections import LiveCollections
@@ -58,7 +58,7 @@ class CitebotBot(commands.Bot):
     """commands.Bot with citebot's resources attached (`settings`, `live`, `qlog`, `cooldown`,
     `collections`: every collection's live index, `live` being the default's)."""
 
-    def __init__(self, settings: Settings, live: LiveIndex, qlog: QuestionLog, *, sync_global: bool = False,
+    def __init__(self, settings: Settings, live: LiveIndex, qlog: StateStore, *, sync_global: bool = False,
                  guild_ready_timeout: float = 2.0, collections: LiveCollections | None = None) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -73,7 +73,7 @@ class CitebotBot(commands.Bot):
         self.collections = collections or LiveCollections.single(settings, live)
         self.qlog = qlog
         self.sync_global = sync_global
-        self.cooldown = Cooldown(settings.discord.cooldown_questions, settings.discord.cooldown_seconds)
+        self.cooldown = cooldown_for(qlog, settings.discord.cooldown_questions, settings.discord.cooldown_seconds)
         self._reload_task: asyncio.Task[None] | None = None
         # One per collection, held by /reindex and by that collection's refresh: never two
         # rebuilds of one index from this bot at once (collections rebuild on their own).
@@ -296,7 +296,7 @@ def _guarded(event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]
     return parse
 
 
-def build_bot(settings: Settings, live: LiveIndex, qlog: QuestionLog, *, sync_global: bool = False,
+def build_bot(settings: Settings, live: LiveIndex, qlog: StateStore, *, sync_global: bool = False,
               guild_ready_timeout: float = 2.0, collections: LiveCollections | None = None) -> CitebotBot:
     """The bot, ready for `start(token)`; the caller owns `live`, `qlog` and `collections`
     (default: the default collection alone) and closes them."""

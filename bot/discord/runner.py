@@ -25,7 +25,7 @@ import discord.http
 import aiohttp
 import yarl
 
-from ..state.questionlog import QuestionLog
+from ..state.backends import open_state
 
 from .client import build_bot
 from .live_collections import LiveCollections
@@ -134,8 +134,7 @@ async def _serve_until_stopped(settings: Settings, token: str, sync_global: bool
         await live.close()
         raise
     try:
-        qlog = await QuestionLog.open(settings.state_db_path, enabled=settings.log.questions,
-                                      retention_days=settings.log.retention_days)
+        qlog = await open_state(settings)  # SQLite file, or PostgreSQL at log.state_url
         try:
             bot = build_bot(settings, live, qlog, sync_global=sync_global, collections=collections)
             sigterm.then(bot.close)

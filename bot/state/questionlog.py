@@ -21,15 +21,12 @@ When logging is off, counts and answer times for `/stats` are kept in memory for
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import os
 import secrets
 import sqlite3
 import statistics
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiosqlite
@@ -37,6 +34,12 @@ import aiosqlite
 from citebot.index.errors import StateDatabaseError
 from citebot.index.gaps import GapQuestion
 from citebot.index.file_guard import ensure_ours_or_absent
+
+from .store import (DEFAULT_COLLECTION, REASON_MAX_CHARS, LogStats, QuestionRecord, StateStore, keyed_user_hash,
+                    one_line_reason, stored_collection)
+
+__all__ = ["DEFAULT_COLLECTION", "REASON_MAX_CHARS", "LogStats", "QuestionLog", "QuestionRecord",
+           "SqliteQuestionLog", "StateStore"]
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +73,6 @@ _ADDED_COLUMNS = (
     ("feedback", "collection", "TEXT"),
     ("feedback", "reason", "TEXT"),  # the optional one-line reason given with a 👎
 )
-DEFAULT_COLLECTION = "default"
-REASON_MAX_CHARS = 200
 SCHEMA_VERSION = 2
 APPLICATION_ID = 0x43495453  # "CITS": marks the state file as ours in the SQLite header
 # The tables every state file has had; an unmarked SQLite file without them is someone else's.
@@ -80,36 +81,11 @@ _MOVE_IT_ASIDE = ("If it is a damaged state file, move it aside (e.g. rename it 
                   "starts a new one; otherwise choose another log.state_db")
 
 
-@dataclass(frozen=True)
-class QuestionRecord:
-    """One question as the bot handled it."""
+class SqliteQuestionLog:
+    """The question log and feedback store in a private SQLite file; one aiosqlite connection,
+    written by one task. Not shared: a second process cannot open the same file safely."""
 
-    question: str
-    answered: bool
-    answer_ms: float
-    user_id: int
-    guild_id: int | None = None
-    channel_id: int | None = None
-    top_citation: str | None = None
-    asked_at: float = field(default_factory=time.time)
-    collection: str | None = None  # None: the default collection
-    top_passage: str | None = None  # the top passage's id
-
-
-@dataclass(frozen=True)
-class LogStats:
-    """What `/stats` shows about questions and feedback."""
-
-    questions: int
-    answered: int
-    median_ms: float | None
-    thumbs_up: int
-    thumbs_down: int
-    persisted: bool
-
-
-class QuestionLog:
-    """The question log and feedback store; one aiosqlite connection, written by one task."""
+    shared = False
 
     def __init__(self, db: aiosqlite.Connection, key: bytes, enabled: bool, retention_days: int,
                  path: Path) -> None:
@@ -123,7 +99,7 @@ class QuestionLog:
         self._session: list[tuple[str, float, bool]] = []
 
     @classmethod
-    async def open(cls, path: Path, *, enabled: bool = True, retention_days: int = 30) -> "QuestionLog":
+    async def open(cls, path: Path, *, enabled: bool = True, retention_days: int = 30) -> "SqliteQuestionLog":
         """Open (creating with mode 0600) the state file, and purge rows past retention."""
         path = Path(path)
         # Files from before the state file was marked have no application id: accepted only
@@ -202,7 +178,7 @@ class QuestionLog:
 
     def user_hash(self, user_id: int) -> str:
         """A stable pseudonym for a user: HMAC-SHA256 of the id under this file's random key."""
-        return hmac.new(self._key, str(int(user_id)).encode(), hashlib.sha256).hexdigest()
+        return keyed_user_hash(self._key, user_id)
 
     async def close(self) -> None:
         await self._db.close()
@@ -216,7 +192,7 @@ class QuestionLog:
             "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, question, answered, top_citation,"
             " answer_ms, collection, top_passage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (rec.asked_at, rec.guild_id, rec.channel_id, self.user_hash(rec.user_id), rec.question,
-             int(rec.answered), rec.top_citation, rec.answer_ms, _stored_collection(rec.collection),
+             int(rec.answered), rec.top_citation, rec.answer_ms, stored_collection(rec.collection),
              rec.top_passage),
         )
         await self._db.commit()
@@ -246,7 +222,7 @@ class QuestionLog:
             "INSERT INTO feedback (message_id, user_hash, vote, voted_at, collection) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (message_id, user_hash)"
             " DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at, reason = NULL",
-            (message_id, who, vote, time.time(), _stored_collection(collection)),
+            (message_id, who, vote, time.time(), stored_collection(collection)),
         )
         await self._db.commit()
         return "changed" if rows else "new"
@@ -257,7 +233,7 @@ class QuestionLog:
         Stored only while question logging is on (it is text people wrote) and only on an
         existing 👎; cut to one line of REASON_MAX_CHARS. An empty one changes nothing. True when stored.
         """
-        text = " ".join(reason.split())[:REASON_MAX_CHARS]
+        text = one_line_reason(reason)
         if not self.enabled or not text:
             return False
         cursor = await self._db.execute(
@@ -338,6 +314,6 @@ class QuestionLog:
 _COLLECTION_IS = f"COALESCE(collection, '{DEFAULT_COLLECTION}') = ?"
 
 
-def _stored_collection(name: str | None) -> str | None:
-    """The default collection is stored as NULL, as every row from before collections is."""
-    return None if name in (None, DEFAULT_COLLECTION) else name
+
+# The name every caller knows; it stays the SQLite store (open_state picks the backend).
+QuestionLog = SqliteQuestionLog

@@ -65,12 +65,12 @@ class QuestionsCog(commands.Cog):
 
     # ------------------------------------------------------------------ shared ---------
 
-    def precheck(self, text: str, user_id: int) -> str | Refusal:
+    async def precheck(self, text: str, user_id: int) -> str | Refusal:
         """The question to answer, or a refusal (too long, empty, or asking too fast)."""
         checked = check_question(text, self.bot.settings.discord.max_question_chars)
         if isinstance(checked, Refusal):
             return checked
-        wait = self.bot.cooldown.hit(user_id)
+        wait = await self.bot.cooldown.check(user_id)  # shared across processes with PostgreSQL state
         if wait is not None:
             return Refusal(f"You're asking faster than I can keep up with. Please wait {max(1, round(wait))} s "
                            f"and ask again.")
@@ -206,7 +206,7 @@ class QuestionsCog(commands.Cog):
     async def _reply_to(self, message: discord.Message, text: str) -> None:
         if self._forum_starter(message):  # a forum post: its title and first message
             text = f"{message.channel.name}\n{text}".strip()  # type: ignore[union-attr]
-        checked = self.precheck(text, message.author.id)
+        checked = await self.precheck(text, message.author.id)
         if isinstance(checked, Refusal):
             await message.reply(notice(checked.message), allowed_mentions=NO_MENTIONS, mention_author=False)
             return
@@ -249,7 +249,7 @@ class QuestionsCog(commands.Cog):
         name = await chosen_collection(interaction, collection)
         if name is None:
             return
-        checked = self.precheck(question, interaction.user.id)
+        checked = await self.precheck(question, interaction.user.id)
         if isinstance(checked, Refusal):
             await interaction.response.send_message(notice(checked.message), ephemeral=True,
                                                     allowed_mentions=NO_MENTIONS)

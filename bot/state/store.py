@@ -1,0 +1,96 @@
+"""What every state backend offers: the question log, votes and reasons, and the shared cooldown.
+
+Why a protocol: the bot, the cogs and `citebot gaps` only need these operations, while where
+they live differs: a private SQLite file for one process (`questionlog.SqliteQuestionLog`) or
+PostgreSQL shared by every replica of a sharded bot (`postgres.PostgresQuestionLog`). Both keep
+the same rules: keyed user hashes, retention, reasons only while logging is on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from citebot.index.gaps import GapQuestion
+
+DEFAULT_COLLECTION = "default"
+REASON_MAX_CHARS = 200
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    """One question as the bot handled it."""
+
+    question: str
+    answered: bool
+    answer_ms: float
+    user_id: int
+    guild_id: int | None = None
+    channel_id: int | None = None
+    top_citation: str | None = None
+    asked_at: float = field(default_factory=time.time)
+    collection: str | None = None  # None: the default collection
+    top_passage: str | None = None  # the top passage's id
+
+
+@dataclass(frozen=True)
+class LogStats:
+    """What `/stats` shows about questions and feedback."""
+
+    questions: int
+    answered: int
+    median_ms: float | None
+    thumbs_up: int
+    thumbs_down: int
+    persisted: bool
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """The operations the bot and the CLI use; see `SqliteQuestionLog` for each one's rules."""
+
+    enabled: bool
+    retention_days: int
+    # True when other processes share this store (so a limit kept here holds across them).
+    shared: bool
+
+    def user_hash(self, user_id: int) -> str: ...
+
+    async def close(self) -> None: ...
+
+    async def record(self, rec: QuestionRecord) -> int | None: ...
+
+    async def attach_message(self, row_id: int | None, message_id: int) -> None: ...
+
+    async def vote(self, message_id: int, user_id: int, vote: int, collection: str | None = None) -> str: ...
+
+    async def set_reason(self, message_id: int, user_id: int, reason: str) -> bool: ...
+
+    async def purge(self) -> int: ...
+
+    async def stats(self, collection: str | None = None) -> LogStats: ...
+
+    async def gap_questions(
+        self, since: float, *, guild_id: int | None = None, collection: str | None = None
+    ) -> list[GapQuestion]: ...
+
+    async def recent(self, limit: int = 20) -> list[tuple]: ...
+
+
+def keyed_user_hash(key: bytes, user_id: int) -> str:
+    """A stable pseudonym for a user: HMAC-SHA256 of the id under the store's random key, so rows
+    from one person can be grouped but not traced back without the key."""
+    return hmac.new(key, str(int(user_id)).encode(), hashlib.sha256).hexdigest()
+
+
+def one_line_reason(reason: str) -> str:
+    """A reason as it is stored: one line, at most REASON_MAX_CHARS."""
+    return " ".join(reason.split())[:REASON_MAX_CHARS]
+
+
+def stored_collection(name: str | None) -> str | None:
+    """The default collection is stored as NULL, as every row from before collections is."""
+    return None if name in (None, DEFAULT_COLLECTION) else name
