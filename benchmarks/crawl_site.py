@@ -25,10 +25,11 @@ for folder in (ROOT, ROOT / "tests"):
 
 from fixtures.loopback_site import LoopbackSite  # noqa: E402
 from fixtures.web_server import PageServer  # noqa: E402
+
 from citebot.index.build.params import IndexParams  # noqa: E402
-from citebot.index.ingest.crawl import crawl_sources, SiteSource  # noqa: E402
-from citebot.index.ingest.fetch import FetchOptions  # noqa: E402
 from citebot.index.build.reindex import rebuild_sync  # noqa: E402
+from citebot.index.ingest.crawl import SiteSource, crawl_sources  # noqa: E402
+from citebot.index.ingest.fetch import FetchOptions  # noqa: E402
 
 
 def one_run(with_sitemaps: bool) -> dict[str, float]:

@@ -43,8 +43,8 @@ from decline_sets import DEFAULT_EVAL, half_of  # noqa: E402
 
 from citebot.bot.settings import load_settings  # noqa: E402
 from citebot.index.answering.answerer import Answerer, AnswerParams  # noqa: E402
-from citebot.index.build.reindex import rebuild_sync  # noqa: E402
 from citebot.index.answering.decline import answers, question_coverage, term_weight  # noqa: E402
+from citebot.index.build.reindex import rebuild_sync  # noqa: E402
 from citebot.index.evaluation import EvalQuestion, load_eval_set  # noqa: E402
 from citebot.index.indexfile import IndexReader  # noqa: E402
 

@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from citebot.index.answering.answerer import Answerer  # noqa: E402
-from citebot.index.evaluation import EvalQuestion, load_eval_set  # noqa: E402
 from citebot.index.answering.followup import FollowUpWeights  # noqa: E402
 from citebot.index.build.reindex import rebuild_sync  # noqa: E402
+from citebot.index.evaluation import EvalQuestion, load_eval_set  # noqa: E402
 from citebot.index.indexfile import IndexReader  # noqa: E402
 
 SET = ROOT / "tests" / "eval" / "followups.jsonl"

@@ -127,10 +127,10 @@ def load_questions(n: int, seed: int = SEED) -> list[str]:
 
 
 def child_build(corpus: str, db: str) -> dict:
+    import resource
+
     from citebot.index.build.params import IndexParams
     from citebot.index.build.reindex import rebuild_sync
-
-    import resource
 
     t0 = time.perf_counter()
     result = rebuild_sync([Path(corpus)], Path(db), IndexParams())
@@ -178,11 +178,11 @@ def child_reference(db: str, n_questions: int) -> dict:
 
     import numpy as np
 
-    from citebot.index.answering.answerer import Answerer
-    from citebot.index.ranking.bm25 import LuceneBM25
     from citebot.index.analysis import AcronymExpander, Analyzer
-    from citebot.index.ingest.passages import Citation, Passage
+    from citebot.index.answering.answerer import Answerer
     from citebot.index.indexfile import IndexReader
+    from citebot.index.ingest.passages import Citation, Passage
+    from citebot.index.ranking.bm25 import LuceneBM25
 
     questions = load_questions(n_questions + 1)[1:]
 

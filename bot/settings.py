@@ -22,14 +22,14 @@ from typing import Any
 import platformdirs
 
 from citebot.index.answering.answerer import RERANK_KEYS, AnswerParams
-from citebot.index.ranking.bm25 import BM25Params
 from citebot.index.build.params import IndexParams
-from citebot.index.ingest.crawl import CrawlLimits, SiteSource
 from citebot.index.errors import ConfigError
+from citebot.index.ingest.crawl import CrawlLimits, SiteSource
 from citebot.index.ingest.fetch import FetchOptions, WebSource, is_url
 from citebot.index.ingest.passages import PassageParams
-from citebot.index.ranking.rerank import RerankWeights
 from citebot.index.ingest.source_rules import SourceRules, parse_exclude, parse_weights
+from citebot.index.ranking.bm25 import BM25Params
+from citebot.index.ranking.rerank import RerankWeights
 
 from .collections_config import CollectionSettings, parse_collections
 from .settings_table import MB, default, known_keys, read_section, setting

@@ -25,8 +25,8 @@ from typing import Any
 
 from citebot.index.answering.answerer import RERANK_KEYS, AnswerParams
 from citebot.index.build.params import IndexParams
-from citebot.index.ingest.crawl import CrawlLimits
 from citebot.index.errors import ConfigError
+from citebot.index.ingest.crawl import CrawlLimits
 from citebot.index.ingest.fetch import FetchOptions, is_url
 
 MB = 1024 * 1024

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from .answering.answerer import Answer
-from .ingest.documents import Document, parse_document
 from .errors import CitebotError
+from .ingest.documents import Document, parse_document
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .build.source_checks import SourceChecks, load_checks
-from .ingest.source_names import META_KEY as ROOTS_META_KEY
-from .ingest.source_names import decode_roots, shown_name
 from .build.source_times import source_times_by_path
 from .indexfile import read_info
 from .indexfile.tables import document_listing
+from .ingest.source_names import META_KEY as ROOTS_META_KEY
+from .ingest.source_names import decode_roots, shown_name
 
 
 @dataclass(frozen=True)

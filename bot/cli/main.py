@@ -19,18 +19,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from citebot.index.answering.answerer import MAX_TOP_K, Answerer
-from citebot.index.errors import CitebotError, EmptyCorpusError
-from citebot.index.evaluation import EvalSet, evaluate, has_follow_ups, load_eval_set
 from citebot.index.build.reindex import rebuild_sync
 from citebot.index.build.vectors import describe as describe_vectors
-from citebot.index.source_list import list_sources
 from citebot.index.build.vectors import vector_step
+from citebot.index.errors import CitebotError, EmptyCorpusError
+from citebot.index.evaluation import EvalSet, evaluate, has_follow_ups, load_eval_set
 from citebot.index.indexfile import IndexReader
+from citebot.index.source_list import list_sources
 
+from ..building import ProgressBar, open_index, print_warnings, reindex
 from ..collection_routing import collection_names, settings_for_collection
 from ..collections_config import DEFAULT_COLLECTION
 from ..settings import Settings, corpus_sources, default_data_dir, load_settings
-from ..building import ProgressBar, open_index, print_warnings, reindex
 from .text_render import render_answer, render_source
 
 log = logging.getLogger("citebot")
@@ -221,9 +221,9 @@ async def _show(args: argparse.Namespace) -> int:
 async def _gaps(args: argparse.Namespace) -> int:
     """The knowledge-gaps report from the state database (what `/gaps` shows, of every server)."""
     from citebot.index.gaps import gap_report
-    from ..state.questionlog import QuestionLog
 
     from ..collection_routing import find_collection
+    from ..state.questionlog import QuestionLog
     from .text_render import render_gaps
 
     settings = load_settings(args.config)

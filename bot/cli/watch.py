@@ -14,11 +14,11 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from citebot.index.build.refresh import RefreshResult, refresh_sync
 from citebot.index.build.sources import CorpusSource, split_sources
+from citebot.index.build.vectors import vector_step
 from citebot.index.corpus_warnings import summarise
 from citebot.index.errors import CitebotError, IndexLockedError
-from citebot.index.build.refresh import RefreshResult, refresh_sync
-from citebot.index.build.vectors import vector_step
 
 from ..settings import Settings
 

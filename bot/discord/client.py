@@ -21,15 +21,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from ..state.questionlog import QuestionLog
-
-from .cooldown import Cooldown
-from .render import APOLOGY
 from ..collections_config import DEFAULT_COLLECTION
-from .live_collections import LiveCollections
 from ..live_index import LiveIndex
-from .refresh import RefreshLoop
 from ..settings import Settings
+from ..state.questionlog import QuestionLog
+from .cooldown import Cooldown
+from .live_collections import LiveCollections
+from .refresh import RefreshLoop
+from .render import APOLOGY
 
 log = logging.getLogger(__name__)
 

@@ -40,12 +40,12 @@ class LiveCollections:
         self._owned = set(owned)
 
     @classmethod
-    def single(cls, settings: Settings, live: LiveIndex) -> "LiveCollections":
+    def single(cls, settings: Settings, live: LiveIndex) -> LiveCollections:
         """Only the default collection (a config without [[collections]])."""
         return cls(settings, {DEFAULT_COLLECTION: live})
 
     @classmethod
-    async def open(cls, settings: Settings, default: LiveIndex) -> "LiveCollections":
+    async def open(cls, settings: Settings, default: LiveIndex) -> LiveCollections:
         """Open every configured collection's index beside the default's (owned by the caller).
         A collection whose index is missing is built first when it lives at the default place;
         otherwise the error says how to build it."""

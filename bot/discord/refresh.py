@@ -17,10 +17,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from citebot.index.build.sources import CorpusSource
-from citebot.index.errors import CitebotError, IndexLockedError
 from citebot.index.build.refresh import RefreshResult, refresh_sync
+from citebot.index.build.sources import CorpusSource
 from citebot.index.build.vectors import vector_step
+from citebot.index.errors import CitebotError, IndexLockedError
 
 from ..live_index import LiveIndex
 from ..settings import Settings

@@ -18,9 +18,9 @@ from discord.utils import escape_markdown, escape_mentions
 
 from citebot.index.answering.answerer import Answer, Hit
 from citebot.index.gaps import GapReport
+from citebot.index.indexfile import StoredPassage
 from citebot.index.ingest.passages import Citation
 from citebot.index.source_list import IndexedSource, summarise
-from citebot.index.indexfile import StoredPassage
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256

@@ -19,18 +19,17 @@ import sys
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
+import aiohttp
 import discord
 import discord.gateway
 import discord.http
-import aiohttp
 import yarl
 
-from ..state.questionlog import QuestionLog
-
-from .client import build_bot
-from .live_collections import LiveCollections
 from ..live_index import LiveIndex
 from ..settings import DiscordSettings, Settings, discord_token
+from ..state.questionlog import QuestionLog
+from .client import build_bot
+from .live_collections import LiveCollections
 
 log = logging.getLogger(__name__)
 

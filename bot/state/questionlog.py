@@ -35,8 +35,8 @@ from pathlib import Path
 import aiosqlite
 
 from citebot.index.errors import StateDatabaseError
-from citebot.index.gaps import GapQuestion
 from citebot.index.file_guard import ensure_ours_or_absent
+from citebot.index.gaps import GapQuestion
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class QuestionLog:
         self._session: list[tuple[str, float, bool]] = []
 
     @classmethod
-    async def open(cls, path: Path, *, enabled: bool = True, retention_days: int = 30) -> "QuestionLog":
+    async def open(cls, path: Path, *, enabled: bool = True, retention_days: int = 30) -> QuestionLog:
         """Open (creating with mode 0600) the state file, and purge rows past retention."""
         path = Path(path)
         # Files from before the state file was marked have no application id: accepted only

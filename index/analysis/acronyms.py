@@ -65,7 +65,7 @@ class AcronymMap:
         self._expander: AcronymExpander | None = None
 
     @classmethod
-    def learn(cls, texts: Iterable[str], analyzer: Analyzer) -> "AcronymMap":
+    def learn(cls, texts: Iterable[str], analyzer: Analyzer) -> AcronymMap:
         """Learn from corpus texts; the first definition of a short form wins (stable order)."""
         pairs: dict[str, tuple[str, ...]] = {}
         for text in texts:
@@ -94,7 +94,7 @@ class AcronymMap:
         return [(short, " ".join(long_terms)) for short, long_terms in sorted(self.pairs.items())]
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, str]]) -> "AcronymMap":
+    def from_rows(cls, rows: Iterable[tuple[str, str]]) -> AcronymMap:
         return cls({short: tuple(long.split()) for short, long in rows})
 
 

@@ -32,8 +32,8 @@ import regex
 from nltk.stem.snowball import SnowballStemmer
 from nltk.tokenize import RegexpTokenizer
 
-from .normalize import CONTROL, normalize_text
 from ._termscan import TermTable, scan_passage
+from .normalize import CONTROL, normalize_text
 
 ANALYZER_VERSION = "en-snowball-6"
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .normalize import normalize_text
 from .acronyms import AcronymMap, append_short_forms
 from .analyzer import DOTTED, TOKENIZER, Analyzer, drop_measure_words, fold_token
+from .normalize import normalize_text
 from .punkt import punkt_tokenizer
 from .sentences import line_runs
 

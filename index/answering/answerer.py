@@ -18,9 +18,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..analysis import AcronymExpander, Analyzer, fold_token, same_family
+from ..indexfile import IndexReader, StoredPassage
+from ..ingest.passages import Passage
 from ..ranking.bm25 import BM25Index
-from .decline import answers, question_coverage, semantic_answers, term_weight
 from ..ranking.bm25 import Hit as BM25Hit
+from ..ranking.rerank import QueryProfile, RerankWeights, SpanTexts
+from ..ranking.semantic import SemanticRerank
+from ..ranking.source_weights import weighted_top_k
+from .decline import answers, question_coverage, semantic_answers, term_weight
 from .followup import (
     MAX_CONTEXT_QUESTIONS,
     FollowUpWeights,
@@ -31,13 +36,8 @@ from .followup import (
     without_opening,
 )
 from .highlight import SentenceChooser, code_sentences, heading_terms
-from ..ingest.passages import Passage
 from .question_terms import QuestionAnalyser, QuestionTerms, corrected_question
-from ..ranking.rerank import QueryProfile, RerankWeights, SpanTexts
 from .spelling import Speller, variant_terms
-from ..ranking.source_weights import weighted_top_k
-from ..ranking.semantic import SemanticRerank
-from ..indexfile import IndexReader, StoredPassage
 
 # Questions longer than this are analysed only up to here: nobody asks a 100,000-character
 # question on purpose, and analysing one would stall the caller.

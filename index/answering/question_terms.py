@@ -32,7 +32,6 @@ from pathlib import Path
 from ..analysis import QUESTION_MEASURES, Analyzer, fold_token, raw_tokens
 from .spelling import Speller
 
-
 # English words ranked beyond this in english-words.txt (82,863 words, most frequent first) may
 # be typos of a corpus term: the speller is asked (step 3 above).
 RARE_ENGLISH_RANK = 20_000

@@ -133,7 +133,7 @@ def snowball_endings() -> tuple[tuple[str, ...], frozenset[str]]:
     endings = {"y"}
     for step in ("1a", "1b", "2", "3", "4", "5"):
         endings.update(getattr(stemmer, f"_EnglishStemmer__step{step}_suffixes"))
-    return tuple(sorted(endings)), frozenset(getattr(stemmer, "_EnglishStemmer__special_words"))
+    return tuple(sorted(endings)), frozenset(stemmer._EnglishStemmer__special_words)
 
 
 def variant_terms(analyzer: Analyzer) -> Callable[[str], str | None]:

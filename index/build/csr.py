@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sized
 import numpy as np
 from numba import njit
 
-from ..ranking.bm25 import IdChunk, _csr_layout, _UINT32_MAX
+from ..ranking.bm25 import _UINT32_MAX, IdChunk, _csr_layout
 
 
 @njit(cache=True, nogil=True)

@@ -36,9 +36,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .acronym_ids import IdPair, id_pairs, short_form_hits
 from ..analysis import ANALYZER_VERSION, Analyzer
+from ..build.weights import write_weights
+from ..corpus_warnings import CorpusWarning
+from ..indexfile import IndexFileWriter, index_meta
+from ..indexfile.rows import stored_document_fields, stored_passage_rows
+from ..ingest.documents import Document, discover_files
+from ..ingest.source_names import META_KEY as ROOTS_META_KEY
+from ..ingest.source_names import encode_roots
 from ..ranking.bm25 import FORMAT_VERSION, csr_from_id_chunks_twice, drop_unheld_terms, encode_terms
+from .acronym_ids import IdPair, id_pairs, short_form_hits
+from .doc_analysis import analyse_document, code_fingerprint, learn_from_definitions, passage_terms
+from .gc_pause import no_cyclic_gc
 from .params import IndexParams
 from .sources import (
     CorpusSource,
@@ -53,15 +62,6 @@ from .sources import (
     read_corpus_file,
     split_sources,
 )
-from ..corpus_warnings import CorpusWarning
-from .doc_analysis import analyse_document, code_fingerprint, learn_from_definitions, passage_terms
-from ..ingest.documents import Document, discover_files
-from .gc_pause import no_cyclic_gc
-from ..indexfile import IndexFileWriter, index_meta
-from ..indexfile.rows import stored_document_fields, stored_passage_rows
-from ..ingest.source_names import META_KEY as ROOTS_META_KEY
-from ..ingest.source_names import encode_roots
-from ..build.weights import write_weights
 from .term_ids import GlobalTermIds, LocalTermIds
 
 log = logging.getLogger(__name__)

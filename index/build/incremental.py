@@ -38,7 +38,23 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import ANALYZER_VERSION, AcronymExpander, AcronymMap, Analyzer
+from ..build.weights import write_weights
+from ..corpus_warnings import CorpusWarning
+from ..indexfile import IndexFilePatch, StoredDocument, read_acronym_rows, read_previous, shaping_meta
+from ..indexfile.rows import stored_document_fields, stored_passage_rows
+from ..ingest.crawl import CrawlResult, SiteSource, page_state
+from ..ingest.documents import Document, discover_files
+from ..ingest.fetch import WebSource
+from ..ingest.source_names import META_KEY as ROOTS_META_KEY
+from ..ingest.source_names import encode_roots
 from ..ranking.bm25 import decode_terms, drop_unheld_terms, encode_terms, sorted_position
+from .doc_analysis import (
+    DocAnalysis,
+    analyse_document,
+    code_fingerprint,
+    learn_from_definitions,
+    passage_terms,
+)
 from .params import IndexParams
 from .sources import (
     CorpusSource,
@@ -52,22 +68,6 @@ from .sources import (
     read_page,
     split_sources,
 )
-from ..corpus_warnings import CorpusWarning
-from ..ingest.crawl import CrawlResult, SiteSource, page_state
-from .doc_analysis import (
-    DocAnalysis,
-    analyse_document,
-    code_fingerprint,
-    learn_from_definitions,
-    passage_terms,
-)
-from ..ingest.documents import Document, discover_files
-from ..ingest.fetch import WebSource
-from ..indexfile import IndexFilePatch, StoredDocument, read_acronym_rows, read_previous, shaping_meta
-from ..indexfile.rows import stored_document_fields, stored_passage_rows
-from ..ingest.source_names import META_KEY as ROOTS_META_KEY
-from ..ingest.source_names import encode_roots
-from ..build.weights import write_weights
 
 log = logging.getLogger(__name__)
 

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-
 from functools import partial
 
 from ..analysis import AcronymMap, Analyzer
 from ..analysis.reference import ReferenceAnalyzer, reference_expand, reference_sentence_spans
+from ..errors import EmptyCorpusError
+from ..ingest.documents import Document
+from ..ingest.passages import Passage, split_document
 from ..ranking.bm25 import LuceneBM25
 from .doc_analysis import passage_terms
-from ..ingest.documents import Document
-from ..errors import EmptyCorpusError
-from ..ingest.passages import Passage, split_document
 from .params import IndexParams
 
 

@@ -36,20 +36,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .params import IndexParams
-from .sources import CorpusSource, split_sources
 from ..corpus_warnings import WarningKind
+from ..errors import CitebotError
+from ..indexfile.tables import recorded_sources
 from ..ingest.crawl import CrawlResult, SiteSource, crawl_site, page_state
 from ..ingest.documents import discover_files
+from ..ingest.fetch import PageCache, WebSource, fetch_sources_sync, is_url
 from ..ingest.files import UnreadableDocument
 from ..ingest.loading import load_document
-from ..errors import CitebotError
-from ..ingest.fetch import PageCache, WebSource, fetch_sources_sync, is_url
-from ..indexfile.tables import recorded_sources
-from .reindex import Finish, ReindexResult, rebuild_sync
-from .source_checks import SourceChecks, load_checks, save_checks
 from ..ingest.source_names import META_KEY as ROOTS_META_KEY
 from ..ingest.source_names import encode_roots
+from .params import IndexParams
+from .reindex import Finish, ReindexResult, rebuild_sync
+from .source_checks import SourceChecks, load_checks, save_checks
+from .sources import CorpusSource, split_sources
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .params import IndexParams
-from .sources import CorpusSource, Progress
 from ..corpus_warnings import CorpusWarning, WarningKind
-from ..ingest.crawl import crawl_sources
-from .full import build_index_file
-from .gc_pause import no_cyclic_gc
-from .incremental import UpdatePlan, apply_update, plan_update
 from ..indexfile import (
     IndexInfo,
     build_lock,
@@ -25,7 +19,13 @@ from ..indexfile import (
     remove_stale_builds,
     replacing,
 )
+from ..ingest.crawl import crawl_sources
+from .full import build_index_file
+from .gc_pause import no_cyclic_gc
+from .incremental import UpdatePlan, apply_update, plan_update
+from .params import IndexParams
 from .source_times import stamp_source_times
+from .sources import CorpusSource, Progress
 
 log = logging.getLogger(__name__)
 

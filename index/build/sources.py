@@ -17,13 +17,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..corpus_warnings import CorpusWarning, WarningKind
+from ..errors import EmptyCorpusError
 from ..ingest.crawl import CrawlResult, SiteSource, crawl_sources, page_state
 from ..ingest.documents import READ_KINDS, Document, corpus_folder, discover_files
-from ..ingest.files import UnreadableDocument
-from ..ingest.loading import load_document
-from ..errors import EmptyCorpusError
 from ..ingest.fetch import Page, WebSource, fetch_sources_sync, is_url
+from ..ingest.files import UnreadableDocument
 from ..ingest.html import html_text, parse_html
+from ..ingest.loading import load_document
 from ..ingest.pdf import is_pdf, parse_pdf
 from ..ingest.source_rules import SourceRules
 from .params import IndexParams

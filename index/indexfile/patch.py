@@ -90,7 +90,7 @@ class IndexFilePatch:
         self.db.execute("PRAGMA journal_mode = OFF")  # a private copy, swapped in only when complete
         self.db.execute("PRAGMA synchronous = OFF")
 
-    def __enter__(self) -> "IndexFilePatch":
+    def __enter__(self) -> IndexFilePatch:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -20,15 +20,16 @@ import aiosqlite
 import numpy as np
 
 from ..analysis import ANALYZER_VERSION, AcronymMap, decode_sentence_terms
-from ..ranking.bm25 import BM25Index
 from ..errors import CorruptIndexError, IncompatibleIndexError, IndexMissingError
 from ..file_guard import describe, read_header
 from ..ingest.passages import Citation, Passage
 from ..ingest.source_names import META_KEY as ROOTS_META_KEY
 from ..ingest.source_names import decode_roots, shown_name
-from .schema import APPLICATION_ID, SCHEMA_VERSION
+from ..ranking.bm25 import BM25Index
 from . import tables
+from .schema import APPLICATION_ID, SCHEMA_VERSION
 from .tables import load_weights
+
 
 @dataclass(frozen=True)
 class StoredPassage:
@@ -178,7 +179,7 @@ class IndexReader:
         self._roots = decode_roots(info.meta.get(ROOTS_META_KEY))  # for naming files in citations
 
     @classmethod
-    async def open(cls, db_path: Path) -> "IndexReader":
+    async def open(cls, db_path: Path) -> IndexReader:
         """Open and validate an index. Raises IndexMissingError, CorruptIndexError, IncompatibleIndexError.
 
         Reading a large index's arrays takes about a second at a million passages, so it runs

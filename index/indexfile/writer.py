@@ -19,6 +19,7 @@ import numpy as np
 
 from .schema import APPLICATION_ID, DOCUMENT_INSERT, PASSAGE_COLUMNS, PASSAGE_INDEXES, SCHEMA, SCHEMA_VERSION
 
+
 def encode_array(value: np.ndarray) -> tuple[str, memoryview]:
     """(dtype, bytes) of a numeric array as `bm25_arrays` stores it; the bytes are a view of
     the array (SQLite copies them once; `tobytes` would add a second copy, 240 MB of
@@ -62,7 +63,7 @@ class IndexFileWriter:
         self._indexing: threading.Thread | None = None
         self._indexing_error: BaseException | None = None
 
-    def __enter__(self) -> "IndexFileWriter":
+    def __enter__(self) -> IndexFileWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:

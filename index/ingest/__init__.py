@@ -11,8 +11,8 @@
   people), `corpus_warnings` (what a build could not use, as typed records).
 """
 
-from .blocks import Block
 from ..corpus_warnings import CorpusWarning, WarningKind
+from .blocks import Block
 from .crawl import CrawlLimits, CrawlResult, SiteSource, crawl_sources
 from .documents import Document, discover_files, parse_document
 from .fetch import FetchOptions, WebSource, is_url

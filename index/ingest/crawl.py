@@ -45,8 +45,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 from ..corpus_warnings import CorpusWarning, WarningKind
-from ..run_sync import run_sync
 from ..errors import EmptyCorpusError
+from ..run_sync import run_sync
 from .fetch import (
     ACCEPTED_TYPES,
     PAGE_ACCEPT,

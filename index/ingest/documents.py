@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
+from ..analysis.normalize import normalize_text
+from ..corpus_warnings import CorpusWarning, WarningKind
 from .blocks import BYLINE, CHROME, COMMENT, HEADING, PARAGRAPH, TITLE, Block
 from .comment_sections import comment_sections
-from ..corpus_warnings import CorpusWarning, WarningKind
 from .markdown import markdown_blocks
-from ..analysis.normalize import normalize_text
 from .source_rules import SourceRules
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml", ".pdf", ".docx")

@@ -23,9 +23,9 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from ..analysis.normalize import normalize_text
 from .documents import Document, parse_document
 from .files import UnreadableDocument, read_bytes_file
-from ..analysis.normalize import normalize_text
 
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.I)
 _LIST_STYLE = re.compile(r"^list\s*(?:bullet|number|paragraph|continue)", re.I)

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from .documents import Document, parse_document
 from ..analysis.normalize import normalize_text
+from .documents import Document, parse_document
 from .textdecode import NotText, decode_bom
 
 log = logging.getLogger(__name__)

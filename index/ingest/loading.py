@@ -12,8 +12,8 @@ from pathlib import Path
 
 from ..corpus_warnings import WarningKind
 from .documents import DOCX_SUFFIXES, HTML_SUFFIXES, Document, parse_document
-from .files import UnreadableDocument, read_bytes_file, read_text_file
 from .docx import load_docx
+from .files import UnreadableDocument, read_bytes_file, read_text_file
 from .html import html_text, parse_html
 from .pdf import load_pdf
 from .textdecode import NotText, decode_bom

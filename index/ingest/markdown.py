@@ -33,10 +33,10 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from ..analysis.normalize import normalize_text
 from ..corpus_warnings import CorpusWarning, WarningKind
 from .blocks import Block
 from .files import UnreadableDocument, read_text_file
-from ..analysis.normalize import normalize_text
 
 # Containers whose body is indented by four spaces under an opening line.
 _ADMONITION = re.compile(r'^(?:!!!|\?\?\?\+?)[ \t]+([\w-]+)(?:[ \t]+[\w-]+)*(?:[ \t]+"(.*)")?[ \t]*$')

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 
 from ..analysis import count_words, sentence_spans
-from .documents import Document
 from .blocks import BYLINE, Block
+from .documents import Document
 from .pdf import page_span
 from .source_names import shown_name
 

@@ -42,11 +42,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..corpus_warnings import WarningKind
-from .documents import Document, parse_document
-from .blocks import HEADING, TITLE
-from .files import UnreadableDocument, read_bytes_file
 from ..analysis.normalize import normalize_text
+from ..corpus_warnings import WarningKind
+from .blocks import HEADING, TITLE
+from .documents import Document, parse_document
+from .files import UnreadableDocument, read_bytes_file
 
 PDF_SUFFIXES = (".pdf",)
 PDF_CONTENT_TYPES = ("application/pdf", "application/x-pdf")

@@ -803,7 +803,7 @@ class BM25Index:
         }
 
     @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> "BM25Index":
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> BM25Index:
         """Rebuild an index from :meth:`to_arrays` output.
 
         Arrays of the documented dtype are used in place (read-only buffers
@@ -896,7 +896,7 @@ class BM25Index:
         return out
 
     @classmethod
-    def from_blobs(cls, blobs: Mapping[str, bytes | bytearray | memoryview]) -> "BM25Index":
+    def from_blobs(cls, blobs: Mapping[str, bytes | bytearray | memoryview]) -> BM25Index:
         """Inverse of :meth:`to_blobs` (``bytes``, ``bytearray`` or
         ``memoryview`` values, e.g. SQLite BLOBs).  The arrays are views into
         the given buffers (no copy of the ~360 MB at 1M docs): do not mutate

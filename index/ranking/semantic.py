@@ -56,7 +56,7 @@ class SemanticRerank:
         self.weight = weight
 
     @classmethod
-    def for_reader(cls, reader, weight: float) -> "SemanticRerank | None":
+    def for_reader(cls, reader, weight: float) -> SemanticRerank | None:
         """The re-rank over `reader`'s vectors, or None (with a warning) when its index has none
         of this model. Loads the encoder: raises SemanticUnavailableError when it cannot."""
         encoder = load_encoder()

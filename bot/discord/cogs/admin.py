@@ -19,10 +19,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from citebot.index.corpus_warnings import CorpusWarning, count_skipped, summarise
-from citebot.index.errors import CitebotError, EmptyCorpusError, IndexLockedError
 from citebot.index.build.reindex import rebuild
 from citebot.index.build.vectors import vector_step
+from citebot.index.corpus_warnings import CorpusWarning, count_skipped, summarise
+from citebot.index.errors import CitebotError, EmptyCorpusError, IndexLockedError
 from citebot.index.source_list import list_sources
 
 from ..render import human_age, notice, render_stats, sources_field
@@ -48,7 +48,7 @@ def log_warnings(warnings: list[CorpusWarning]) -> None:
 
 
 class AdminCog(commands.Cog):
-    def __init__(self, bot: "CitebotBot") -> None:
+    def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
         # Each collection's lock is shared with its scheduled refresh (bot/refresh.py).
 
@@ -140,5 +140,5 @@ class AdminCog(commands.Cog):
         return sources_field(sources, refresh, now)
 
 
-async def setup(bot: "CitebotBot") -> None:
+async def setup(bot: CitebotBot) -> None:
     await bot.add_cog(AdminCog(bot))

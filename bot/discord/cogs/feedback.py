@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands
 
-from ...state.questionlog import REASON_MAX_CHARS
-
 from ...collections_config import DEFAULT_COLLECTION
+from ...state.questionlog import REASON_MAX_CHARS
 from ..render import APOLOGY
 
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button],
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
-                             match: re.Match[str], /) -> "VoteButton":
+                             match: re.Match[str], /) -> VoteButton:
         return cls(1 if match["vote"] == "up" else -1, match["collection"])
 
     async def callback(self, interaction: discord.Interaction) -> None:

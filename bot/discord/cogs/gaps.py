@@ -35,7 +35,7 @@ async def may_see_gaps(interaction: discord.Interaction) -> bool:
 
 
 class GapsCog(commands.Cog):
-    def __init__(self, bot: "CitebotBot") -> None:
+    def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
 
     @app_commands.command(name="gaps", description="Questions the sources did not answer, grouped by subject")
@@ -55,5 +55,5 @@ class GapsCog(commands.Cog):
         await interaction.followup.send(embeds=reply.embeds, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
-async def setup(bot: "CitebotBot") -> None:
+async def setup(bot: CitebotBot) -> None:
     await bot.add_cog(GapsCog(bot))

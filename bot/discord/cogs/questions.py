@@ -18,12 +18,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from citebot.index.answering.answerer import Answer
-from ...state.questionlog import QuestionRecord
 
+from ...questions import Refusal, check_question, looks_like_question, strip_mention, valid_text
+from ...state.questionlog import QuestionRecord
 from ..conversations import Conversations, question_of_title, thread_name
 from ..render import Reply, notice, render_answer, render_source, safe
-from ...questions import Refusal, check_question, looks_like_question, strip_mention, valid_text
-from .collection_option import channel_and_parent, collection_choices, collection_here, chosen_collection
+from .collection_option import channel_and_parent, chosen_collection, collection_choices, collection_here
 from .feedback import feedback_view
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def readable(message: discord.Message, text: str) -> str:
 class QuestionsCog(commands.Cog):
     """Answers questions from the live index, with cooldowns, limits and the question log."""
 
-    def __init__(self, bot: "CitebotBot") -> None:
+    def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
         self.conversations = Conversations()
         self._no_threads_logged: set[int] = set()  # channels where "cannot start a thread" was logged
@@ -298,5 +298,5 @@ class QuestionsCog(commands.Cog):
                                                 allowed_mentions=NO_MENTIONS)
 
 
-async def setup(bot: "CitebotBot") -> None:
+async def setup(bot: CitebotBot) -> None:
     await bot.add_cog(QuestionsCog(bot))
