@@ -67,8 +67,9 @@ def index_of_ids(ids: np.ndarray, offs: np.ndarray) -> BM25Index:
     new_id = np.cumsum(held) - 1
     terms = [f"w{i}" for i in np.flatnonzero(held).tolist()]
     lens = np.diff(offs)
-    chunks = [(new_id[ids[offs[a]:offs[min(a + 8192, lens.size)]]], lens[a:a + 8192])
-              for a in range(0, lens.size, 8192)]
+    chunks = [
+        (new_id[ids[offs[a] : offs[min(a + 8192, lens.size)]]], lens[a : a + 8192]) for a in range(0, lens.size, 8192)
+    ]
     arrays = csr_from_id_chunks_twice(lambda: iter(chunks), terms)
     return BM25Index(params=BM25Params(), terms=terms, vocab={t: i for i, t in enumerate(terms)}, **arrays)
 

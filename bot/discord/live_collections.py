@@ -58,8 +58,10 @@ class LiveCollections:
                 try:
                     reader = await open_index(narrowed)
                 except IndexMissingError as exc:
-                    raise IndexMissingError(f"collection {collection.name!r} has no index at {narrowed.db_path}; "
-                                            f"build it with 'citebot index --collection {collection.name}'") from exc
+                    raise IndexMissingError(
+                        f"collection {collection.name!r} has no index at {narrowed.db_path}; "
+                        f"build it with 'citebot index --collection {collection.name}'"
+                    ) from exc
                 lives[collection.name] = LiveIndex(reader, settings.answer)
         except BaseException:
             for name, live in lives.items():

@@ -76,8 +76,10 @@ SCHEMA_VERSION = 2
 APPLICATION_ID = 0x43495453  # "CITS": marks the state file as ours in the SQLite header
 # The tables every state file has had; an unmarked SQLite file without them is someone else's.
 _OUR_TABLES = {"secret", "questions", "feedback"}
-_MOVE_IT_ASIDE = ("If it is a damaged state file, move it aside (e.g. rename it to {name}.damaged) and citebot "
-                  "starts a new one; otherwise choose another log.state_db")
+_MOVE_IT_ASIDE = (
+    "If it is a damaged state file, move it aside (e.g. rename it to {name}.damaged) and citebot "
+    "starts a new one; otherwise choose another log.state_db"
+)
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,7 @@ class LogStats:
 class QuestionLog:
     """The question log and feedback store; one aiosqlite connection, written by one task."""
 
-    def __init__(self, db: aiosqlite.Connection, key: bytes, enabled: bool, retention_days: int,
-                 path: Path) -> None:
+    def __init__(self, db: aiosqlite.Connection, key: bytes, enabled: bool, retention_days: int, path: Path) -> None:
         self._db = db
         self._key = key
         self.enabled = enabled
@@ -128,16 +129,23 @@ class QuestionLog:
         path = Path(path)
         # Files from before the state file was marked have no application id: accepted only
         # when they hold our tables (checked below, before anything is written).
-        ensure_ours_or_absent(path, APPLICATION_ID, "state database", _MOVE_IT_ASIDE.format(name=path.name),
-                              legacy_ok=True, error=StateDatabaseError)
+        ensure_ours_or_absent(
+            path,
+            APPLICATION_ID,
+            "state database",
+            _MOVE_IT_ASIDE.format(name=path.name),
+            legacy_ok=True,
+            error=StateDatabaseError,
+        )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists():
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
             os.chmod(path, 0o600)
         except OSError as exc:
-            raise StateDatabaseError(f"cannot create the state database {path} ({exc.strerror or exc}); "
-                                     f"choose another log.state_db") from exc
+            raise StateDatabaseError(
+                f"cannot create the state database {path} ({exc.strerror or exc}); choose another log.state_db"
+            ) from exc
         db = await aiosqlite.connect(path)
         try:
             # A damaged file can open and even take the schema; quick_check finds it now rather
@@ -183,12 +191,17 @@ class QuestionLog:
         ((app,),) = await db.execute_fetchall("PRAGMA application_id")
         if app == APPLICATION_ID:
             return
-        tables = {name for (name,) in await db.execute_fetchall(
-            "SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'view', 'trigger')")}
+        tables = {
+            name
+            for (name,) in await db.execute_fetchall(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'view', 'trigger')"
+            )
+        }
         if tables and not (_OUR_TABLES <= tables):
             raise StateDatabaseError(
                 f"{path} is not a Citebot state database (an SQLite database with other tables); it was left "
-                f"untouched. Choose another log.state_db, or move that file away")
+                f"untouched. Choose another log.state_db, or move that file away"
+            )
         await db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     @staticmethod
@@ -215,9 +228,18 @@ class QuestionLog:
         cursor = await self._db.execute(
             "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, question, answered, top_citation,"
             " answer_ms, collection, top_passage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (rec.asked_at, rec.guild_id, rec.channel_id, self.user_hash(rec.user_id), rec.question,
-             int(rec.answered), rec.top_citation, rec.answer_ms, _stored_collection(rec.collection),
-             rec.top_passage),
+            (
+                rec.asked_at,
+                rec.guild_id,
+                rec.channel_id,
+                self.user_hash(rec.user_id),
+                rec.question,
+                int(rec.answered),
+                rec.top_citation,
+                rec.answer_ms,
+                _stored_collection(rec.collection),
+                rec.top_passage,
+            ),
         )
         await self._db.commit()
         return cursor.lastrowid
@@ -239,7 +261,8 @@ class QuestionLog:
             raise ValueError("vote must be +1 or -1")
         who = self.user_hash(user_id)
         rows = await self._db.execute_fetchall(
-            "SELECT vote FROM feedback WHERE message_id = ? AND user_hash = ?", (message_id, who))
+            "SELECT vote FROM feedback WHERE message_id = ? AND user_hash = ?", (message_id, who)
+        )
         if rows and rows[0][0] == vote:
             return "same"
         await self._db.execute(
@@ -262,7 +285,8 @@ class QuestionLog:
             return False
         cursor = await self._db.execute(
             "UPDATE feedback SET reason = ? WHERE message_id = ? AND user_hash = ? AND vote = -1",
-            (text, message_id, self.user_hash(user_id)))
+            (text, message_id, self.user_hash(user_id)),
+        )
         await self._db.commit()
         return bool(cursor.rowcount)
 
@@ -270,8 +294,7 @@ class QuestionLog:
         """Delete question rows older than the retention period; returns how many went."""
         cutoff = time.time() - self.retention_days * 86400
         cursor = await self._db.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,))
-        await self._db.execute("UPDATE feedback SET reason = NULL WHERE voted_at < ? AND reason IS NOT NULL",
-                               (cutoff,))
+        await self._db.execute("UPDATE feedback SET reason = NULL WHERE voted_at < ? AND reason IS NOT NULL", (cutoff,))
         await self._db.commit()
         if cursor.rowcount:
             log.info("purged %d questions older than %d days", cursor.rowcount, self.retention_days)
@@ -281,8 +304,7 @@ class QuestionLog:
         """Questions, how many were answered, the median answer time, and vote counts; of one
         collection when `collection` is given, else of all."""
         where, args = ("", ()) if collection is None else (f" WHERE {_COLLECTION_IS}", (collection,))
-        votes = dict(await self._db.execute_fetchall(
-            f"SELECT vote, COUNT(*) FROM feedback{where} GROUP BY vote", args))
+        votes = dict(await self._db.execute_fetchall(f"SELECT vote, COUNT(*) FROM feedback{where} GROUP BY vote", args))
         up, down = int(votes.get(1, 0)), int(votes.get(-1, 0))
         if not self.enabled:
             session = [(ms, ok) for name, ms, ok in self._session if collection is None or name == collection]
@@ -290,14 +312,16 @@ class QuestionLog:
             median = statistics.median(times) if times else None
             return LogStats(len(times), sum(ok for _, ok in session), median, up, down, persisted=False)
         rows = await self._db.execute_fetchall(
-            f"SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM questions{where}", args)
+            f"SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM questions{where}", args
+        )
         total, answered = rows[0]
         times = [r[0] for r in await self._db.execute_fetchall(f"SELECT answer_ms FROM questions{where}", args)]
         median = statistics.median(times) if times else None
         return LogStats(int(total), int(answered), median, up, down, persisted=True)
 
-    async def gap_questions(self, since: float, *, guild_id: int | None = None,
-                            collection: str | None = None) -> list[GapQuestion]:
+    async def gap_questions(
+        self, since: float, *, guild_id: int | None = None, collection: str | None = None
+    ) -> list[GapQuestion]:
         """The questions declined since `since`, and those whose answer got a 👎 since then
         (with the reasons given), oldest first; of one guild and one collection when given.
         What the log no longer holds (past retention, logging off) is not there to report."""
@@ -316,22 +340,39 @@ class QuestionLog:
             " FROM questions q"
             " WHERE ((q.answered = 0 AND q.asked_at >= ?) OR EXISTS (SELECT 1 FROM feedback f"
             "  WHERE f.message_id = q.message_id AND f.vote = -1 AND f.voted_at >= ?))"
-            f"{filters} ORDER BY q.asked_at, q.id", (since, since, since, *args))
+            f"{filters} ORDER BY q.asked_at, q.id",
+            (since, since, since, *args),
+        )
         reasons: dict[int, list[str]] = {}
         for message_id, reason in await self._db.execute_fetchall(
-                "SELECT message_id, reason FROM feedback WHERE vote = -1 AND reason IS NOT NULL AND voted_at >= ?"
-                " ORDER BY voted_at", (since,)):
+            "SELECT message_id, reason FROM feedback WHERE vote = -1 AND reason IS NOT NULL AND voted_at >= ?"
+            " ORDER BY voted_at",
+            (since,),
+        ):
             reasons.setdefault(int(message_id), []).append(str(reason))
-        return [GapQuestion(question=question, asked_at=asked_at, declined=not answered, downvotes=int(down),
-                            reasons=tuple(reasons.get(message_id, ())) if message_id is not None else (),
-                            closest=citation, closest_id=passage, collection=name)
-                for _, asked_at, question, answered, citation, passage, name, message_id, down in rows]
+        return [
+            GapQuestion(
+                question=question,
+                asked_at=asked_at,
+                declined=not answered,
+                downvotes=int(down),
+                reasons=tuple(reasons.get(message_id, ())) if message_id is not None else (),
+                closest=citation,
+                closest_id=passage,
+                collection=name,
+            )
+            for _, asked_at, question, answered, citation, passage, name, message_id, down in rows
+        ]
 
     async def recent(self, limit: int = 20) -> list[tuple]:
         """The latest logged questions (for tests and troubleshooting), newest first."""
-        return list(await self._db.execute_fetchall(
-            "SELECT asked_at, guild_id, channel_id, user_hash, question, answered, top_citation, answer_ms,"
-            " message_id FROM questions ORDER BY id DESC LIMIT ?", (limit,)))
+        return list(
+            await self._db.execute_fetchall(
+                "SELECT asked_at, guild_id, channel_id, user_hash, question, answered, top_citation, answer_ms,"
+                " message_id FROM questions ORDER BY id DESC LIMIT ?",
+                (limit,),
+            )
+        )
 
 
 # Rows from before collections, and the default collection's, have NULL there.

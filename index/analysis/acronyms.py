@@ -142,8 +142,12 @@ class AcronymExpander:
         # Only a pair whose long form has all its terms present can append anything; long
         # forms start with common words ("american", "command"), so most candidates drop here.
         present = set(terms)
-        hits = sorted(i for f in self._first_set.intersection(present) for i in self.firsts[f]
-                      if present.issuperset(self.pairs[i][1]))
+        hits = sorted(
+            i
+            for f in self._first_set.intersection(present)
+            for i in self.firsts[f]
+            if present.issuperset(self.pairs[i][1])
+        )
         for i in hits:
             short, long_terms = self.pairs[i]
             append_short_forms(terms, short, long_terms, out)

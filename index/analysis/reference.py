@@ -16,8 +16,13 @@ from .normalize import normalize_text
 from .punkt import punkt_tokenizer
 from .sentences import line_runs
 
-__all__ = ["ReferenceAnalyzer", "reference_expand", "reference_raw_tokens", "reference_sentence_spans",
-           "reference_split_sentences"]
+__all__ = [
+    "ReferenceAnalyzer",
+    "reference_expand",
+    "reference_raw_tokens",
+    "reference_sentence_spans",
+    "reference_split_sentences",
+]
 
 
 def reference_raw_tokens(text: str) -> list[str]:

@@ -163,8 +163,10 @@ class QuestionAnalyser:
     def needs_speller(self, question: str) -> bool:
         """Whether analysing `question` would consult the speller (a word may be a typo)."""
         lexicon, table = english_ranks(), informal_words()
-        return any(not self._df(term) and (folded := _folded(typed)) not in table and folded not in lexicon
-                   for typed, term in self._words(question)[0])
+        return any(
+            not self._df(term) and (folded := _folded(typed)) not in table and folded not in lexicon
+            for typed, term in self._words(question)[0]
+        )
 
     def _words(self, question: str) -> tuple[list[tuple[str, str]], frozenset[str]]:
         """(word as typed, its term) for every question word that has a term, in order, without

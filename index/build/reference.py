@@ -44,8 +44,9 @@ class ReferenceIndex:
         return sum(self.body_terms) / n_sentences if n_sentences else 12.0
 
 
-def build_reference(documents: Iterable[Document], params: IndexParams = IndexParams(),
-                    analyzer: Analyzer | None = None) -> ReferenceIndex:
+def build_reference(
+    documents: Iterable[Document], params: IndexParams = IndexParams(), analyzer: Analyzer | None = None
+) -> ReferenceIndex:
     """The straightforward sequential build of `documents` (already read and deduplicated:
     `sources.load_corpus`). Raises EmptyCorpusError when no document has text. Every step is
     the reference implementation (`analysis.reference`: nltk's tokeniser and Punkt, the plain

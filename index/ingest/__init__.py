@@ -22,7 +22,24 @@ from .passages import Citation, Passage, PassageParams, split_document
 from .source_rules import SourceRules
 
 __all__ = [
-    "Block", "Citation", "CorpusWarning", "CrawlLimits", "CrawlResult", "Document", "FetchOptions", "Passage",
-    "PassageParams", "SiteSource", "SourceRules", "UnreadableDocument", "WarningKind", "WebSource",
-    "crawl_sources", "discover_files", "is_url", "load_document", "parse_document", "split_document",
+    "Block",
+    "Citation",
+    "CorpusWarning",
+    "CrawlLimits",
+    "CrawlResult",
+    "Document",
+    "FetchOptions",
+    "Passage",
+    "PassageParams",
+    "SiteSource",
+    "SourceRules",
+    "UnreadableDocument",
+    "WarningKind",
+    "WebSource",
+    "crawl_sources",
+    "discover_files",
+    "is_url",
+    "load_document",
+    "parse_document",
+    "split_document",
 ]

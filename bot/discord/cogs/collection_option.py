@@ -58,8 +58,9 @@ async def chosen_collection(interaction: discord.Interaction, given: str | None)
     then None, and the command has answered."""
     name = resolve_collection(interaction, given)
     if isinstance(name, Refusal):
-        await interaction.response.send_message(notice(name.message), ephemeral=True,
-                                                allowed_mentions=discord.AllowedMentions.none())
+        await interaction.response.send_message(
+            notice(name.message), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
         return None
     return name
 

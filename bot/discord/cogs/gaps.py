@@ -42,8 +42,9 @@ class GapsCog(commands.Cog):
     @app_commands.describe(days=f"How many days back (default {DEFAULT_DAYS})")
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.check(may_see_gaps)
-    async def gaps(self, interaction: discord.Interaction,
-                   days: app_commands.Range[int, 1, 3650] = DEFAULT_DAYS) -> None:
+    async def gaps(
+        self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 3650] = DEFAULT_DAYS
+    ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         qlog = self.bot.qlog
         since = time.time() - days * 86400
