@@ -205,7 +205,8 @@ def main() -> None:
     arrays = index.to_arrays()
     n_bytes = sum(a.nbytes for a in arrays.values())
     print(
-        f"build {t_build:.2f} s (CPU {c_build:.2f} s; os.getloadavg {os.getloadavg()[0]:.1f}): vocabulary {index.vocabulary_size:,}, postings "
+        f"build {t_build:.2f} s (CPU {c_build:.2f} s; os.getloadavg {os.getloadavg()[0]:.1f}): "
+        f"vocabulary {index.vocabulary_size:,}, postings "
         f"{arrays['doc_ids'].size:,} ({arrays['doc_ids'].size / args.docs:.1f}/doc), "
         f"avgdl {index.avgdl:.1f}, serialised {n_bytes / 2**20:.0f} MB; "
         f"peak RSS so far {peak_rss_mb():.0f} MB (corpus alone {rss_corpus:.0f} MB)"

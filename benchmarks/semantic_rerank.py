@@ -71,7 +71,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from citebot.index.answering.answerer import Answer, Answerer, AnswerParams, Hit  # noqa: E402
-from citebot.index.build.params import IndexParams
+from citebot.index.build.params import IndexParams  # noqa: E402
 from citebot.index.build.reindex import rebuild_sync  # noqa: E402
 from citebot.index.evaluation import EvalQuestion, _covers, load_eval_set  # noqa: E402
 from citebot.index.indexfile import IndexReader  # noqa: E402

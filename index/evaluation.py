@@ -209,8 +209,8 @@ async def evaluate(
             continue
         report.answerable += 1
         report.declined += int(not answer.answered)
-        rank = _first_rank(answer, lambda h: _covers(h, q))
-        answer_rank = _first_rank(answer, lambda h: any(a.lower() in h.passage.text.lower() for a in q.answers))
+        rank = _first_rank(answer, lambda h, q=q: _covers(h, q))
+        answer_rank = _first_rank(answer, lambda h, q=q: any(a.lower() in h.passage.text.lower() for a in q.answers))
         if rank:
             report.reciprocal_ranks += 1.0 / rank
         if (rank != 1 or not answer.answered) and len(report.misses) < keep_misses:

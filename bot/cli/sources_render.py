@@ -21,7 +21,10 @@ def render_sources_text(sources: Sequence[IndexedSource]) -> str:
     """One row per document (kind, passages, last changed, last checked, title, path or URL),
     then a line of totals. Times the index does not record (built by an older citebot) say
     "unknown" and the last line says how to get them."""
-    header = f"{'KIND':<4}  {'PASSAGES':>8}  {'LAST CHANGED':<16}  {'LAST CHECKED':<16}  {'TITLE':<{_TITLE_WIDTH}}  PATH OR URL"
+    header = (
+        f"{'KIND':<4}  {'PASSAGES':>8}  {'LAST CHANGED':<16}  {'LAST CHECKED':<16}  "
+        f"{'TITLE':<{_TITLE_WIDTH}}  PATH OR URL"
+    )
     rows = [header]
     for s in sources:
         title = s.title if len(s.title) <= _TITLE_WIDTH else s.title[: _TITLE_WIDTH - 1] + "…"

@@ -36,20 +36,20 @@ def find_definitions(text: str) -> list[tuple[str, str]]:
 def _schwartz_hearst(short: str, words: Sequence[str]) -> str | None:
     """The shortest tail of `words` whose letters spell `short` in order (first at a word start)."""
     candidate = " ".join(words)
-    s = len(short) - 1
-    l = len(candidate) - 1
-    while s >= 0:
-        c = short[s].lower()
+    si = len(short) - 1  # index into short, right to left
+    ci = len(candidate) - 1  # index into candidate, right to left
+    while si >= 0:
+        c = short[si].lower()
         if not c.isalnum():
-            s -= 1
+            si -= 1
             continue
-        while l >= 0 and (candidate[l].lower() != c or (s == 0 and l > 0 and candidate[l - 1].isalnum())):
-            l -= 1
-        if l < 0:
+        while ci >= 0 and (candidate[ci].lower() != c or (si == 0 and ci > 0 and candidate[ci - 1].isalnum())):
+            ci -= 1
+        if ci < 0:
             return None
-        l -= 1
-        s -= 1
-    start = candidate.rfind(" ", 0, l + 1) + 1
+        ci -= 1
+        si -= 1
+    start = candidate.rfind(" ", 0, ci + 1) + 1
     long_form = candidate[start:]
     if len(long_form.split()) < 2 or long_form.lower() == short.lower():
         return None

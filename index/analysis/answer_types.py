@@ -66,7 +66,8 @@ _QUESTIONS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
         re.compile(
             r"^\W*where\b|[,;:]\s*where\b|\b(?:and|but|so) where\b"
             r"|\b(?:which|what) (?:country|countries|city|cities|state|states|place|places|town|region|continent|"
-            r"location|island|river|area|province|county|nation|venue|site|port|stadium|building)\b|\bin which (?:country|city|state|region)\b",
+            r"location|island|river|area|province|county|nation|venue|site|port|stadium|building)\b"
+            r"|\bin which (?:country|city|state|region)\b",
             re.I,
         ),
     ),

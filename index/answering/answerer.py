@@ -514,8 +514,9 @@ class Answerer:
         return [self._expand(t) for t in stored]
 
     def _context_terms(self, context: str, stored: Sequence[str] | None = None) -> frozenset[str]:
-        """A passage context's expanded terms, memoised (bounded), from the terms the index stored for it when there are (titles hold words no question
-        used before, and stemming them is most of a cold question's re-rank)."""
+        """A passage context's expanded terms, memoised (bounded), from the terms the index stored
+        for it when there are (titles hold words no question used before, and stemming them is most
+        of a cold question's re-rank)."""
         memo = self._contexts
         try:
             return memo[context]

@@ -14,9 +14,10 @@ rules, both about the question rather than about the sentence's place in the pas
    it, when it scores at least 1 / (1 + `answer_type_weight`) of the best.
 
 A line of code (inside a ``` or ~~~ fence: a Markdown file's code blocks) is searched like any
-text but never chosen: code shows how, it does not say what. Ties keep the earlier sentence. A top passage in which no sentence holds a question word beyond
-its headings' (it matched through its title, section or author: the author bio for "who wrote
-this?") shows its first sentence of the wanted kind, else its first; a lower one shows none.
+text but never chosen: code shows how, it does not say what. Ties keep the earlier sentence.
+A top passage in which no sentence holds a question word beyond its headings' (it matched
+through its title, section or author: the author bio for "who wrote this?") shows its first
+sentence of the wanted kind, else its first; a lower one shows none.
 """
 
 from __future__ import annotations

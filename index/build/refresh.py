@@ -11,8 +11,8 @@ so it reads no file that did not change:
   (the same stat could hide an edit) is read and its text compared. A file the last build saw and skipped (a
   duplicate, an empty or unreadable file) is not in that table; a refresh's rebuild records
   them with their stat (`source_checks`), and for another build's a ctime older than the build
-  (which copying with preserved times cannot set back) tells they were there and skipped then. A removed file, or folders other than the ones the index was built
-  from, count as a change too.
+  (which copying with preserved times cannot set back) tells they were there and skipped then.
+  A removed file, or folders other than the ones the index was built from, count as a change too.
 - web pages: fetched with the cache's ETag/Last-Modified (`fetch.py`); a 304, or the same bytes
   again, is no change. A page that cannot be fetched is a failed check (its indexed copy stays).
 - sites (`corpus.sites`): crawled again, with the same conditional requests (`check_sites`); a

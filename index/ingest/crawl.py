@@ -318,8 +318,8 @@ def read_links(page: Page) -> _PageLinks:
         ",".join(
             str(c)
             for c in tree.xpath(
-                "//meta[translate(@name, 'ROBTS', 'robts')='robots' or translate(@name, 'CITEBOT', 'citebot')='citebot']"
-                "/@content"
+                "//meta[translate(@name, 'ROBTS', 'robts')='robots'"
+                " or translate(@name, 'CITEBOT', 'citebot')='citebot']/@content"
             )
         )
         .lower()

@@ -370,7 +370,7 @@ def _find_byline(
             name = name_match.group(1)
             key = _name_key(name)
             if any(_name_key(line).startswith(key) for line in lines[1:]):
-                bio = " ".join(l for l in lines[1:] if _name_key(l) != key).strip()
+                bio = " ".join(line for line in lines[1:] if _name_key(line) != key).strip()
                 return block.number, _best_name(lines, name), bio or None
     return None
 
@@ -466,7 +466,8 @@ def _holds_code(text: str) -> bool:
 
 def _is_list(text: str) -> bool:
     lines = text.split("\n")
-    return len(lines) >= 2 and all(re.match(r"^\s*(?:[-*+]|\d+[.)])\s+\S", l) for l in lines) and _words(text) >= 8
+    item = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S")
+    return len(lines) >= 2 and all(item.match(line) for line in lines) and _words(text) >= 8
 
 
 def _next_prose(blocks: list[Block], i: int, roles: dict[int, str], is_body_text: Callable[[int], bool]) -> bool:
