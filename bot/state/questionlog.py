@@ -29,8 +29,10 @@ import secrets
 import sqlite3
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import aiosqlite
 
@@ -110,6 +112,12 @@ class LogStats:
     persisted: bool
 
 
+async def _fetchall(db: aiosqlite.Connection, sql: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
+    """`db.execute_fetchall`, typed as what it returns: aiosqlite annotates it Iterable[Row], but
+    it returns cursor.fetchall()'s list (which this module indexes)."""
+    return cast(list[sqlite3.Row], await db.execute_fetchall(sql, parameters))
+
+
 class QuestionLog:
     """The question log and feedback store; one aiosqlite connection, written by one task."""
 
@@ -150,14 +158,14 @@ class QuestionLog:
         try:
             # A damaged file can open and even take the schema; quick_check finds it now rather
             # than at the first question.
-            (check,) = (await db.execute_fetchall("PRAGMA quick_check(1)"))[0]
+            (check,) = (await _fetchall(db, "PRAGMA quick_check(1)"))[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(check)
             await cls._claim(db, path)
             await db.executescript(_SCHEMA)
             await cls._add_columns(db)
             await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            key = await cls._key(db)
+            key = await cls._hash_key(db)
             await db.commit()
         except sqlite3.DatabaseError as exc:
             await db.close()
@@ -181,20 +189,20 @@ class QuestionLog:
     async def _add_columns(db: aiosqlite.Connection) -> None:
         """Bring a file of an earlier schema up to date, adding columns only (nothing is lost)."""
         for table, column, kind in _ADDED_COLUMNS:
-            have = {row[1] for row in await db.execute_fetchall(f"PRAGMA table_info({table})")}
+            have = {row[1] for row in await _fetchall(db, f"PRAGMA table_info({table})")}
             if column not in have:
                 await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     @staticmethod
     async def _claim(db: aiosqlite.Connection, path: Path) -> None:
         """Mark a new or legacy state file as ours; refuse an unmarked SQLite file of someone else's."""
-        ((app,),) = await db.execute_fetchall("PRAGMA application_id")
+        ((app,),) = await _fetchall(db, "PRAGMA application_id")
         if app == APPLICATION_ID:
             return
         tables = {
             name
-            for (name,) in await db.execute_fetchall(
-                "SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'view', 'trigger')"
+            for (name,) in await _fetchall(
+                db, "SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'view', 'trigger')"
             )
         }
         if tables and not (_OUR_TABLES <= tables):
@@ -205,8 +213,8 @@ class QuestionLog:
         await db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     @staticmethod
-    async def _key(db: aiosqlite.Connection) -> bytes:
-        rows = await db.execute_fetchall("SELECT value FROM secret WHERE name = 'user_hash_key'")
+    async def _hash_key(db: aiosqlite.Connection) -> bytes:
+        rows = await _fetchall(db, "SELECT value FROM secret WHERE name = 'user_hash_key'")
         if rows:
             return bytes(rows[0][0])
         key = secrets.token_bytes(32)
@@ -260,8 +268,8 @@ class QuestionLog:
         if vote not in (-1, 1):
             raise ValueError("vote must be +1 or -1")
         who = self.user_hash(user_id)
-        rows = await self._db.execute_fetchall(
-            "SELECT vote FROM feedback WHERE message_id = ? AND user_hash = ?", (message_id, who)
+        rows = await _fetchall(
+            self._db, "SELECT vote FROM feedback WHERE message_id = ? AND user_hash = ?", (message_id, who)
         )
         if rows and rows[0][0] == vote:
             return "same"
@@ -304,18 +312,16 @@ class QuestionLog:
         """Questions, how many were answered, the median answer time, and vote counts; of one
         collection when `collection` is given, else of all."""
         where, args = ("", ()) if collection is None else (f" WHERE {_COLLECTION_IS}", (collection,))
-        votes = dict(await self._db.execute_fetchall(f"SELECT vote, COUNT(*) FROM feedback{where} GROUP BY vote", args))
+        votes = dict(await _fetchall(self._db, f"SELECT vote, COUNT(*) FROM feedback{where} GROUP BY vote", args))
         up, down = int(votes.get(1, 0)), int(votes.get(-1, 0))
         if not self.enabled:
             session = [(ms, ok) for name, ms, ok in self._session if collection is None or name == collection]
             times = [ms for ms, _ in session]
             median = statistics.median(times) if times else None
             return LogStats(len(times), sum(ok for _, ok in session), median, up, down, persisted=False)
-        rows = await self._db.execute_fetchall(
-            f"SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM questions{where}", args
-        )
+        rows = await _fetchall(self._db, f"SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM questions{where}", args)
         total, answered = rows[0]
-        times = [r[0] for r in await self._db.execute_fetchall(f"SELECT answer_ms FROM questions{where}", args)]
+        times = [r[0] for r in await _fetchall(self._db, f"SELECT answer_ms FROM questions{where}", args)]
         median = statistics.median(times) if times else None
         return LogStats(int(total), int(answered), median, up, down, persisted=True)
 
@@ -325,14 +331,15 @@ class QuestionLog:
         """The questions declined since `since`, and those whose answer got a 👎 since then
         (with the reasons given), oldest first; of one guild and one collection when given.
         What the log no longer holds (past retention, logging off) is not there to report."""
-        filters, args = "", []
+        filters, args = "", list[object]()
         if guild_id is not None:
             filters += " AND q.guild_id = ?"
             args.append(guild_id)
         if collection is not None:
             filters += f" AND {_COLLECTION_IS.replace('collection', 'q.collection')}"
             args.append(collection)
-        rows = await self._db.execute_fetchall(
+        rows = await _fetchall(
+            self._db,
             "SELECT q.id, q.asked_at, q.question, q.answered, q.top_citation, q.top_passage,"
             f" COALESCE(q.collection, '{DEFAULT_COLLECTION}'), q.message_id,"
             " (SELECT COUNT(*) FROM feedback f WHERE f.message_id = q.message_id AND f.vote = -1"
@@ -344,7 +351,8 @@ class QuestionLog:
             (since, since, since, *args),
         )
         reasons: dict[int, list[str]] = {}
-        for message_id, reason in await self._db.execute_fetchall(
+        for message_id, reason in await _fetchall(
+            self._db,
             "SELECT message_id, reason FROM feedback WHERE vote = -1 AND reason IS NOT NULL AND voted_at >= ?"
             " ORDER BY voted_at",
             (since,),
@@ -367,7 +375,8 @@ class QuestionLog:
     async def recent(self, limit: int = 20) -> list[tuple]:
         """The latest logged questions (for tests and troubleshooting), newest first."""
         return list(
-            await self._db.execute_fetchall(
+            await _fetchall(
+                self._db,
                 "SELECT asked_at, guild_id, channel_id, user_hash, question, answered, top_citation, answer_ms,"
                 " message_id FROM questions ORDER BY id DESC LIMIT ?",
                 (limit,),

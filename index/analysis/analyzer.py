@@ -247,7 +247,7 @@ class Analyzer:
         ):
             return None  # (C checks the rest: what needs no Python)
         found = scan_passage(text, spans, self._plain_table, self._mixed_table)
-        while type(found) is list:  # tokens the tables do not map yet
+        while isinstance(found, list):  # tokens the tables do not map yet
             self._learn(self._plain_table, found[0], False)
             self._learn(self._mixed_table, found[1], True)
             found = scan_passage(text, spans, self._plain_table, self._mixed_table)

@@ -570,7 +570,7 @@ class Answerer:
             held = bm25.held_by(stored.index, terms) | context  # type: ignore[union-attr]
             if len(held.intersection(terms)) < len(set(terms)):
                 passage_terms = set(itertools.chain.from_iterable(self._sentence_terms(stored))) | context
-                held |= same_family((t for t in terms if t not in held), passage_terms)  # type: ignore[arg-type]
+                held |= same_family((t for t in terms if t not in held), passage_terms)
             return held
         passage_terms = set(self._expand(self._terms(passage.text))) | context
         held = passage_terms.intersection(terms)

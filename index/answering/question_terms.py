@@ -222,5 +222,5 @@ def _ranks(terms: Iterable[str], common: AbstractSet[str]) -> dict[str, int]:
 def corrected_question(question: str, corrections: Sequence[tuple[str, str]]) -> str:
     """`question` with each typed word (as a whole word) replaced by the word searched for."""
     for typed, searched in corrections:
-        question = re.sub(rf"(?<![^\W_]){re.escape(typed)}(?![^\W_])", lambda _, searched=searched: searched, question)
+        question = re.sub(rf"(?<![^\W_]){re.escape(typed)}(?![^\W_])", lambda _: searched, question)  # noqa: B023 - used within this iteration
     return question

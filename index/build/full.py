@@ -245,7 +245,7 @@ def _globalise_batch(term_ids: GlobalTermIds, worker: int, docs: list[AnalysedDo
     its part."""
     if not docs:
         return
-    ids = term_ids.globalise(worker, np.concatenate([d.term_ids for d in docs]))  # type: ignore[misc]
+    ids = term_ids.globalise(worker, np.concatenate([d.term_ids for d in docs]))
     at = 0
     for d in docs:
         n = d.term_ids.size  # type: ignore[union-attr]
@@ -402,7 +402,7 @@ def _finish(kept: _Collected, params: IndexParams, generation: int, started: flo
         params,
         ANALYZER_VERSION,
         code_fingerprint(),
-        corpus_fingerprint(kept.keys, params, ANALYZER_VERSION),  # type: ignore[arg-type]
+        corpus_fingerprint(kept.keys, params, ANALYZER_VERSION),
         generation,
         len(kept.keys),
         kept.passages,

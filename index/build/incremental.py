@@ -31,7 +31,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -270,7 +270,7 @@ def _decode(arrays: dict[str, tuple[str, bytes]], name: str) -> np.ndarray:
 
 def _update_postings(
     arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan, prepared: dict[int, _NewDocument]
-) -> tuple[dict[str, object], list[int]]:
+) -> tuple[dict[str, np.ndarray | tuple[str, bytes]], list[int]]:
     """The BM25 arrays of the new corpus, from the old ones and the new documents' terms.
 
     Returns the arrays (in `BM25Index.to_arrays` layout) and each document's first position.
@@ -351,7 +351,9 @@ def _update_postings(
 
     # Terms no passage holds any more are dropped, as a full build would never see them.
     final_terms, term_offsets = drop_unheld_terms(terms, counts)
-    out: dict[str, object] = {name: value for name, value in arrays.items() if name in ("format_version", "params")}
+    out: dict[str, np.ndarray | tuple[str, bytes]] = {
+        name: value for name, value in arrays.items() if name in ("format_version", "params")
+    }
     out.update(
         {
             "doc_len": new_len,
@@ -407,8 +409,14 @@ def _update_rows(
 
 
 def _updated_meta(
-    plan: UpdatePlan, prepared: dict[int, _NewDocument], params: IndexParams, arrays: dict[str, object], started: float
+    plan: UpdatePlan,
+    prepared: dict[int, _NewDocument],
+    params: IndexParams,
+    arrays: Mapping[str, np.ndarray | tuple[str, bytes]],
+    started: float,
 ) -> dict[str, str]:
+    doc_len, term_offsets = arrays["doc_len"], arrays["term_offsets"]
+    assert isinstance(doc_len, np.ndarray) and isinstance(term_offsets, np.ndarray)  # rebuilt, never kept as stored
     body_terms = n_sentences = 0
     for d in plan.order:
         if isinstance(d, OldDocument):
@@ -421,12 +429,12 @@ def _updated_meta(
     documents = [DocumentKey(d.path, d.hash) if isinstance(d, OldDocument) else d for d in plan.order]
     generation = int(plan.meta.get("generation", "0")) + 1
     updates = {
-        "fingerprint": corpus_fingerprint(documents, params, ANALYZER_VERSION),  # type: ignore[arg-type]
+        "fingerprint": corpus_fingerprint(documents, params, ANALYZER_VERSION),
         "built_at": repr(time.time()),
         "generation": str(generation),
         "documents": str(len(plan.order)),
-        "passages": str(int(arrays["doc_len"].size)),  # type: ignore[union-attr]
-        "terms": str(int(arrays["term_offsets"].size) - 1),  # type: ignore[union-attr]
+        "passages": str(int(doc_len.size)),
+        "terms": str(int(term_offsets.size) - 1),
         "build_seconds": f"{time.perf_counter() - started:.3f}",
         "avg_sentence_terms": repr(body_terms / n_sentences if n_sentences else 12.0),
         ROOTS_META_KEY: plan.roots,

@@ -419,7 +419,7 @@ def _stored(row: tuple, position: int, roots: Sequence[tuple[str, str]]) -> Stor
     return StoredPassage(
         position,
         Passage(pid, doc_hash, ordinal, text, citation),
-        spans,  # type: ignore[arg-type]
+        spans,
         None if terms is None else tuple(map(tuple, terms)),
         None if context_terms is None else tuple(context_terms.split()),
     )

@@ -334,7 +334,7 @@ class SpanTexts(Sequence[str]):
     def __len__(self) -> int:
         return len(self.spans)
 
-    def __getitem__(self, i):  # type: ignore[override]  # an int index only
+    def __getitem__(self, i):
         a, b = self.spans[i]
         return self.text[a:b]
 

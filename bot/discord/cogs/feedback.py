@@ -106,7 +106,7 @@ class ReasonModal(discord.ui.Modal):
         )
         self.add_item(discord.ui.Label(text=REASON_LABEL, component=self.reason))
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+    async def on_submit(self, interaction: discord.Interaction) -> None:
         bot: CitebotBot = interaction.client  # type: ignore[assignment]
         stored = await bot.qlog.set_reason(self.message_id, interaction.user.id, self.reason.value or "")
         text = REASON_THANKS if stored else _REPLIES[("new", -1)]
