@@ -6,4 +6,8 @@
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("citebot.index.analysis._termscan", ["index/analysis/_termscan.c"], extra_compile_args=["-O2"])])
+setup(
+    ext_modules=[
+        Extension("citebot.index.analysis._termscan", ["index/analysis/_termscan.c"], extra_compile_args=["-O2"])
+    ]
+)

@@ -67,8 +67,9 @@ def index_of_ids(ids: np.ndarray, offs: np.ndarray) -> BM25Index:
     new_id = np.cumsum(held) - 1
     terms = [f"w{i}" for i in np.flatnonzero(held).tolist()]
     lens = np.diff(offs)
-    chunks = [(new_id[ids[offs[a]:offs[min(a + 8192, lens.size)]]], lens[a:a + 8192])
-              for a in range(0, lens.size, 8192)]
+    chunks = [
+        (new_id[ids[offs[a] : offs[min(a + 8192, lens.size)]]], lens[a : a + 8192]) for a in range(0, lens.size, 8192)
+    ]
     arrays = csr_from_id_chunks_twice(lambda: iter(chunks), terms)
     return BM25Index(params=BM25Params(), terms=terms, vocab={t: i for i, t in enumerate(terms)}, **arrays)
 
@@ -204,7 +205,8 @@ def main() -> None:
     arrays = index.to_arrays()
     n_bytes = sum(a.nbytes for a in arrays.values())
     print(
-        f"build {t_build:.2f} s (CPU {c_build:.2f} s; os.getloadavg {os.getloadavg()[0]:.1f}): vocabulary {index.vocabulary_size:,}, postings "
+        f"build {t_build:.2f} s (CPU {c_build:.2f} s; os.getloadavg {os.getloadavg()[0]:.1f}): "
+        f"vocabulary {index.vocabulary_size:,}, postings "
         f"{arrays['doc_ids'].size:,} ({arrays['doc_ids'].size / args.docs:.1f}/doc), "
         f"avgdl {index.avgdl:.1f}, serialised {n_bytes / 2**20:.0f} MB; "
         f"peak RSS so far {peak_rss_mb():.0f} MB (corpus alone {rss_corpus:.0f} MB)"

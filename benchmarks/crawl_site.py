@@ -23,12 +23,12 @@ for folder in (ROOT,):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+from citebot.index.build.params import IndexParams  # noqa: E402
+from citebot.index.build.reindex import rebuild_sync  # noqa: E402
+from citebot.index.ingest.crawl import SiteSource, crawl_sources  # noqa: E402
+from citebot.index.ingest.fetch import FetchOptions  # noqa: E402
 from tests.support.loopback_site import LoopbackSite  # noqa: E402
 from tests.support.web_server import PageServer  # noqa: E402
-from citebot.index.build.params import IndexParams  # noqa: E402
-from citebot.index.ingest.crawl import crawl_sources, SiteSource  # noqa: E402
-from citebot.index.ingest.fetch import FetchOptions  # noqa: E402
-from citebot.index.build.reindex import rebuild_sync  # noqa: E402
 
 
 def one_run(with_sitemaps: bool) -> dict[str, float]:
@@ -47,15 +47,21 @@ def one_run(with_sitemaps: bool) -> dict[str, float]:
             result = rebuild_sync([crawled], db, IndexParams())
             total_s = time.perf_counter() - started
             stats = crawled.stats
-            out.update({
-                f"{label}_found": stats.found, f"{label}_fetched": stats.fetched,
-                f"{label}_unchanged": stats.unchanged, f"{label}_robots": stats.robots,
-                f"{label}_requests": len(server.requests) - before,
-                f"{label}_304": sum(r.status == 304 for r in server.requests[before:]),
-                f"{label}_pages": len(crawled.pages), f"{label}_crawl_s": crawl_s,
-                f"{label}_pages_per_s": len(crawled.pages) / crawl_s, f"{label}_total_s": total_s,
-                f"{label}_analysed": result.analysed if result.incremental else result.info.documents,
-            })
+            out.update(
+                {
+                    f"{label}_found": stats.found,
+                    f"{label}_fetched": stats.fetched,
+                    f"{label}_unchanged": stats.unchanged,
+                    f"{label}_robots": stats.robots,
+                    f"{label}_requests": len(server.requests) - before,
+                    f"{label}_304": sum(r.status == 304 for r in server.requests[before:]),
+                    f"{label}_pages": len(crawled.pages),
+                    f"{label}_crawl_s": crawl_s,
+                    f"{label}_pages_per_s": len(crawled.pages) / crawl_s,
+                    f"{label}_total_s": total_s,
+                    f"{label}_analysed": result.analysed if result.incremental else result.info.documents,
+                }
+            )
         return out
 
 
@@ -69,10 +75,12 @@ def main() -> int:
     print(f"loopback site, {'links' if args.links else 'sitemaps'}, median of {args.repeat} runs")
     for label, title in (("first", "first crawl"), ("second", "after one page changed")):
         m = {k.removeprefix(f"{label}_"): v for k, v in median.items() if k.startswith(label)}
-        print(f"{title:>24}: {m['found']:.0f} found, {m['fetched']:.0f} fetched, {m['unchanged']:.0f} unchanged "
-              f"({m['304']:.0f} answered 304), {m['robots']:.0f} skipped by robots; {m['requests']:.0f} requests; "
-              f"{m['pages']:.0f} pages kept, {m['analysed']:.0f} analysed; crawl {m['crawl_s']:.2f} s "
-              f"({m['pages_per_s']:.0f} pages/s), crawl + index {m['total_s']:.2f} s")
+        print(
+            f"{title:>24}: {m['found']:.0f} found, {m['fetched']:.0f} fetched, {m['unchanged']:.0f} unchanged "
+            f"({m['304']:.0f} answered 304), {m['robots']:.0f} skipped by robots; {m['requests']:.0f} requests; "
+            f"{m['pages']:.0f} pages kept, {m['analysed']:.0f} analysed; crawl {m['crawl_s']:.2f} s "
+            f"({m['pages_per_s']:.0f} pages/s), crawl + index {m['total_s']:.2f} s"
+        )
     return 0
 
 

@@ -43,8 +43,8 @@ from decline_sets import DEFAULT_EVAL, half_of  # noqa: E402
 
 from citebot.bot.settings import load_settings  # noqa: E402
 from citebot.index.answering.answerer import Answerer, AnswerParams  # noqa: E402
-from citebot.index.build.reindex import rebuild_sync  # noqa: E402
 from citebot.index.answering.decline import answers, question_coverage, term_weight  # noqa: E402
+from citebot.index.build.reindex import rebuild_sync  # noqa: E402
 from citebot.index.evaluation import EvalQuestion, load_eval_set  # noqa: E402
 from citebot.index.indexfile import IndexReader  # noqa: E402
 
@@ -71,8 +71,12 @@ async def _evidence(built, questions: list[EvalQuestion], params: AnswerParams) 
             rows = []
             for q in questions:
                 answer = await answerer.ask(q.question, params.top_k)
-                row: dict = {"q": q.question, "n": bm25.n_docs, "corrections": len(answer.corrections),
-                             "answered": answer.answered}
+                row: dict = {
+                    "q": q.question,
+                    "n": bm25.n_docs,
+                    "corrections": len(answer.corrections),
+                    "answered": answer.answered,
+                }
                 if answer.hits:
                     ranks = answerer.analyse(q.question).ranks
                     terms = list(dict.fromkeys(answer.terms))
@@ -87,7 +91,7 @@ async def _evidence(built, questions: list[EvalQuestion], params: AnswerParams) 
 
 def _lines(path: Path, half: str) -> list[EvalQuestion]:
     """The odd-numbered lines of a tests/eval set for 'dev', the even-numbered ones for 'test'."""
-    return load_eval_set(path).questions[0 if half == "dev" else 1::2]
+    return load_eval_set(path).questions[0 if half == "dev" else 1 :: 2]
 
 
 async def collect(eval_dir: Path) -> dict[str, list[dict]]:
@@ -99,7 +103,9 @@ async def collect(eval_dir: Path) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for half in ("dev", "test"):
         asked = [q for q in squad.questions if half_of(q.document.split("/")[1]) == half]
-        answerable = _lines(OWN_SETS / "casual-answerable.jsonl", half) + _lines(OWN_SETS / "typos-answerable.jsonl", half)
+        answerable = _lines(OWN_SETS / "casual-answerable.jsonl", half) + _lines(
+            OWN_SETS / "typos-answerable.jsonl", half
+        )
         unanswerable = _lines(OWN_SETS / "ontopic-unanswerable.jsonl", half)
         if half == "test":
             answerable += load_eval_set(eval_dir / "seed-dev.jsonl").questions
@@ -119,8 +125,9 @@ def declined(row: dict, params: AnswerParams) -> bool:
     df = {t: d for t, d, _, _ in row["terms"]}
     rank = {t: r for t, _, r, _ in row["terms"]}
     held = {t for t, _, _, h in row["terms"] if h}
-    coverage = question_coverage(df, held, lambda t: term_weight(row["n"], df[t], rank[t], params.english_prior,
-                                                                 params.common_rank))
+    coverage = question_coverage(
+        df, held, lambda t: term_weight(row["n"], df[t], rank[t], params.english_prior, params.common_rank)
+    )
     return not answers(coverage, row["margin"], params.min_coverage, params.weak_coverage, params.min_margin)
 
 
@@ -155,11 +162,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL)
     parser.add_argument("--dump", type=Path, help="keep the evidence in this JSON file (and reuse it if present)")
     parser.add_argument("--report", action="append", help="one setting to print (repeatable); default: the grid")
-    parser.add_argument("--frontier", action="store_true",
-                        help="print, for each off-topic target, the dev-best setting and its test figures")
-    parser.add_argument("--choose", action="store_true",
-                        help="print the settings with the least dev error among those within the targets on dev "
-                             "(see `dev_error`)")
+    parser.add_argument(
+        "--frontier",
+        action="store_true",
+        help="print, for each off-topic target, the dev-best setting and its test figures",
+    )
+    parser.add_argument(
+        "--choose",
+        action="store_true",
+        help="print the settings with the least dev error among those within the targets on dev (see `dev_error`)",
+    )
     args = parser.parse_args(argv)
     if args.dump and args.dump.is_file():
         data = json.loads(args.dump.read_text(encoding="utf-8"))
@@ -172,13 +184,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         settings = [_setting(s) for s in args.report]
     else:
-        settings = [replace(AnswerParams(), **dict(zip(GRID, values))) for values in itertools.product(*GRID.values())
-                    if values[1] <= values[0]]
+        settings = [
+            replace(AnswerParams(), **dict(zip(GRID, values)))
+            for values in itertools.product(*GRID.values())
+            if values[1] <= values[0]
+        ]
     results = [(p, rates(data, p)) for p in settings]
     print("declined | setting " + ",".join(GRID) + " | " + " | ".join(names))
     if args.choose:
-        ok = [(p, r) for p, r in results if r["dev off-topic"] >= 0.95 and r["dev SQuAD answerable"] <= 0.05
-              and r["dev answerable"] <= 0.05]
+        ok = [
+            (p, r)
+            for p, r in results
+            if r["dev off-topic"] >= 0.95 and r["dev SQuAD answerable"] <= 0.05 and r["dev answerable"] <= 0.05
+        ]
         sizes = {n: len(rows) for n, rows in data.items()}
         ok.sort(key=lambda x: dev_error(x[1], sizes))
         for p, r in ok[:15]:
@@ -193,8 +211,14 @@ def main(argv: list[str] | None = None) -> int:
         if not ok:
             print(f"dev off-topic >= {target}: none")
             continue
-        p, r = min(ok, key=lambda x: (max(x[1]["dev answerable"], x[1]["dev SQuAD answerable"]),
-                                      x[1]["dev SQuAD answerable"], -x[1]["dev off-topic"]))
+        p, r = min(
+            ok,
+            key=lambda x: (
+                max(x[1]["dev answerable"], x[1]["dev SQuAD answerable"]),
+                x[1]["dev SQuAD answerable"],
+                -x[1]["dev off-topic"],
+            ),
+        )
         print(f"dev off-topic >= {target}: {_label(p)} | " + " | ".join(f"{r[n]:.4f}" for n in names))
     return 0
 

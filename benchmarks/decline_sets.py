@@ -38,8 +38,11 @@ def half_of(article_id: str) -> str:
 def write_sets(eval_dir: Path, out: Path) -> dict[str, int]:
     """Write the four sets into `out`; returns how many questions each holds."""
     squad = eval_dir / "squad"
-    rows = [json.loads(line) for line in (squad / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    rows = [
+        json.loads(line)
+        for line in (squad / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     for half in ("dev", "test"):
@@ -49,7 +52,8 @@ def write_sets(eval_dir: Path, out: Path) -> dict[str, int]:
         shutil.copyfile(squad / "articles.jsonl", folder / "articles.jsonl")
         (folder / "questions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in mine), encoding="utf-8")
         (out / f"offtopic-{half}.jsonl").write_text(
-            "".join(json.dumps({"q": r["question"]}) + "\n" for r in mine), encoding="utf-8")
+            "".join(json.dumps({"q": r["question"]}) + "\n" for r in mine), encoding="utf-8"
+        )
         counts[half] = len(mine)
     return counts
 

@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from citebot.index.answering.answerer import Answerer  # noqa: E402
-from citebot.index.evaluation import EvalQuestion, load_eval_set  # noqa: E402
 from citebot.index.answering.followup import FollowUpWeights  # noqa: E402
 from citebot.index.build.reindex import rebuild_sync  # noqa: E402
+from citebot.index.evaluation import EvalQuestion, load_eval_set  # noqa: E402
 from citebot.index.indexfile import IndexReader  # noqa: E402
 
 SET = ROOT / "tests" / "eval" / "followups.jsonl"
@@ -67,7 +67,9 @@ async def main() -> None:
         try:
             base = Answerer(reader, settings.answer)
             for mode in ("alone", "pasted"):
-                print(f"{mode:>8}: tune {await hit1(base, tune, mode):.3f}  held-out {await hit1(base, held, mode):.3f}")
+                print(
+                    f"{mode:>8}: tune {await hit1(base, tune, mode):.3f}  held-out {await hit1(base, held, mode):.3f}"
+                )
             results = []
             grid = itertools.product((0.3, 0.4, 0.5, 0.6, 0.75), (0.0, 0.05, 0.1, 0.15, 0.25), (0.5, 0.75), (0.75,))
             for wq, wp, decay, alone in grid:
@@ -75,12 +77,16 @@ async def main() -> None:
                 answerer = Answerer(reader, settings.answer, follow_up=weights)
                 results.append((await hit1(answerer, tune, "context"), await hit1(answerer, held, "context"), weights))
             for t, h, w in sorted(results, key=lambda r: -r[0])[:20]:
-                print(f"question {w.question:.2f} passage {w.passage:.2f} decay {w.decay:.2f} "
-                      f"self_contained {w.self_contained:.2f}: tune {t:.3f}  held-out {h:.3f}")
+                print(
+                    f"question {w.question:.2f} passage {w.passage:.2f} decay {w.decay:.2f} "
+                    f"self_contained {w.self_contained:.2f}: tune {t:.3f}  held-out {h:.3f}"
+                )
             chosen = FollowUpWeights()
-            print(f"chosen (FollowUpWeights defaults) {chosen}: tune "
-                  f"{await hit1(Answerer(reader, settings.answer, follow_up=chosen), tune, 'context'):.3f}  held-out "
-                  f"{await hit1(Answerer(reader, settings.answer, follow_up=chosen), held, 'context'):.3f}")
+            print(
+                f"chosen (FollowUpWeights defaults) {chosen}: tune "
+                f"{await hit1(Answerer(reader, settings.answer, follow_up=chosen), tune, 'context'):.3f}  held-out "
+                f"{await hit1(Answerer(reader, settings.answer, follow_up=chosen), held, 'context'):.3f}"
+            )
             if args.show:
                 answerer = Answerer(reader, settings.answer, follow_up=chosen)
                 for n, q in enumerate(questions, start=1):
@@ -88,8 +94,10 @@ async def main() -> None:
                     tops = [h.passage.citation.paragraphs for h in answer.hits]
                     mark = "ok " if top_right(answer, q) else "MISS"
                     used = "ctx" if answer.context else "own"
-                    print(f"{mark} line {n:2} {used} gold {list(q.gold)} top {tops} answered={answer.answered}: "
-                          f"{q.context} -> {q.question}")
+                    print(
+                        f"{mark} line {n:2} {used} gold {list(q.gold)} top {tops} answered={answer.answered}: "
+                        f"{q.context} -> {q.question}"
+                    )
         finally:
             await reader.close()
 

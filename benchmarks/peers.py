@@ -128,9 +128,14 @@ def child_bm25s_query(index_dir: str, n_questions: int, started_at: float) -> di
 def tantivy_analyzer():
     import tantivy
 
-    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(tantivy.Filter.remove_long(40))
-            .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.stopword("english"))
-            .filter(tantivy.Filter.stemmer("english")).build())
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.stopword("english"))
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
 
 
 def tantivy_schema():
@@ -180,18 +185,28 @@ def timed(search, questions: list[str], startup_s: float, extra: dict) -> dict:
         t0 = time.perf_counter()
         search(q)
         times.append((time.perf_counter() - t0) * 1e3)
-    return {"startup_s": startup_s, "p50_ms": scale.pct(times, 50), "p99_ms": scale.pct(times, 99),
-            "serving_rss_mb": scale.peak_rss_mb(), **extra}
+    return {
+        "startup_s": startup_s,
+        "p50_ms": scale.pct(times, 50),
+        "p99_ms": scale.pct(times, 99),
+        "serving_rss_mb": scale.peak_rss_mb(),
+        **extra,
+    }
 
 
-CHILDREN = {"bm25s-build": child_bm25s_build, "bm25s-query": child_bm25s_query,
-            "tantivy-build": child_tantivy_build, "tantivy-query": child_tantivy_query}
+CHILDREN = {
+    "bm25s-build": child_bm25s_build,
+    "bm25s-query": child_bm25s_query,
+    "tantivy-build": child_tantivy_build,
+    "tantivy-query": child_tantivy_query,
+}
 
 
 def run_child(kind: str, *args: str) -> dict:
     started = time.time()
-    out = subprocess.run([sys.executable, __file__, "--child", kind, *args, repr(started)], check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, *args, repr(started)], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -204,11 +219,18 @@ def measure_citebot(folder: Path, work: Path, corpus: str, n_questions: int, ref
     query = scale.run_child("query", str(db), str(n_questions))
     ref = scale.run_child("reference", str(db), str(ref_questions))
     db.unlink(missing_ok=True)
-    return {"engine": "citebot", "corpus": corpus, "passages": build["passages"], "build_s": build["seconds"],
-            "startup_s": query["startup_s"], "p50_ms": query["p50_ms"], "p99_ms": query["p99_ms"],
-            "serving_rss_mb": query["peak_rss_mb"],
-            "build_rss_mb": max(build["peak_rss_mb"], build["worker_peak_rss_mb"]),
-            "top10_identical": ref["top10_identical"]}
+    return {
+        "engine": "citebot",
+        "corpus": corpus,
+        "passages": build["passages"],
+        "build_s": build["seconds"],
+        "startup_s": query["startup_s"],
+        "p50_ms": query["p50_ms"],
+        "p99_ms": query["p99_ms"],
+        "serving_rss_mb": query["peak_rss_mb"],
+        "build_rss_mb": max(build["peak_rss_mb"], build["worker_peak_rss_mb"]),
+        "top10_identical": ref["top10_identical"],
+    }
 
 
 def measure_peer(engine: str, folder: Path, work: Path, corpus: str, n_questions: int) -> dict:
@@ -216,15 +238,32 @@ def measure_peer(engine: str, folder: Path, work: Path, corpus: str, n_questions
     build = run_child(f"{engine}-build", str(folder), str(out))
     query = run_child(f"{engine}-query", str(out), str(n_questions))
     shutil.rmtree(out, ignore_errors=True)
-    return {"engine": engine, "corpus": corpus, "passages": build["passages"], "build_s": build["build_s"],
-            "startup_s": query["startup_s"], "p50_ms": query["p50_ms"], "p99_ms": query["p99_ms"],
-            "serving_rss_mb": query["serving_rss_mb"], "build_rss_mb": build["build_rss_mb"],
-            "top10_identical": None}
+    return {
+        "engine": engine,
+        "corpus": corpus,
+        "passages": build["passages"],
+        "build_s": build["build_s"],
+        "startup_s": query["startup_s"],
+        "p50_ms": query["p50_ms"],
+        "p99_ms": query["p99_ms"],
+        "serving_rss_mb": query["serving_rss_mb"],
+        "build_rss_mb": build["build_rss_mb"],
+        "top10_identical": None,
+    }
 
 
-COLUMNS = [("engine", "{}"), ("corpus", "{}"), ("passages", "{:,}"), ("build_s", "{:.1f}"),
-           ("startup_s", "{:.2f}"), ("p50_ms", "{:.2f}"), ("p99_ms", "{:.2f}"), ("serving_rss_mb", "{:.0f}"),
-           ("build_rss_mb", "{:.0f}"), ("top10_identical", "{:.0%}")]
+COLUMNS = [
+    ("engine", "{}"),
+    ("corpus", "{}"),
+    ("passages", "{:,}"),
+    ("build_s", "{:.1f}"),
+    ("startup_s", "{:.2f}"),
+    ("p50_ms", "{:.2f}"),
+    ("p99_ms", "{:.2f}"),
+    ("serving_rss_mb", "{:.0f}"),
+    ("build_rss_mb", "{:.0f}"),
+    ("top10_identical", "{:.0%}"),
+]
 RATIOS = ["build_s", "startup_s", "p50_ms", "p99_ms", "serving_rss_mb", "build_rss_mb"]
 
 
@@ -243,8 +282,9 @@ def render(rows: list[dict]) -> str:
             continue
         ours = next((c for c in rows if c["engine"] == "citebot" and c["corpus"] == r["corpus"]), None)
         if ours is not None:
-            ratio_rows.append([f"citebot/{r['engine']}", r["corpus"]]
-                              + [f"{ours[k] / r[k]:.2f}" if r[k] else "-" for k in RATIOS])
+            ratio_rows.append(
+                [f"citebot/{r['engine']}", r["corpus"]] + [f"{ours[k] / r[k]:.2f}" if r[k] else "-" for k in RATIOS]
+            )
     if ratio_rows:
         out.append("\nRatios Citebot / peer (< 1: Citebot faster or smaller):")
         out.append(table(["ratio", "corpus", *RATIOS], ratio_rows))
@@ -273,8 +313,9 @@ def main() -> None:
     ap.add_argument("--corpus", choices=["synthetic", "realistic", "both"], default="both")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as a JSON list")
     ap.add_argument("--questions", type=int, default=300, help="questions timed per engine")
-    ap.add_argument("--ref-questions", type=int, default=100,
-                    help="questions of Citebot's BM25 stage checked against rank_bm25")
+    ap.add_argument(
+        "--ref-questions", type=int, default=100, help="questions of Citebot's BM25 stage checked against rank_bm25"
+    )
     ap.add_argument("--engines", default="citebot,bm25s,tantivy", help="comma-separated subset")
     ap.add_argument("--workdir", help="where to write corpora and indexes (default: a temp folder)")
     args = ap.parse_args()
@@ -294,9 +335,12 @@ def main() -> None:
             folder = work / f"corpus-{corpus}"
             t0 = time.perf_counter()
             GENERATORS[corpus](args.passages, folder)
-            print(f"{corpus}: {args.passages:,} passages generated in {time.perf_counter() - t0:.1f} s, "
-                  f"{distinct_words(folder):,} distinct words (load {os.getloadavg()[0]:.1f})",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{corpus}: {args.passages:,} passages generated in {time.perf_counter() - t0:.1f} s, "
+                f"{distinct_words(folder):,} distinct words (load {os.getloadavg()[0]:.1f})",
+                file=sys.stderr,
+                flush=True,
+            )
             if "citebot" in wanted:
                 rows.append(measure_citebot(folder, work, corpus, args.questions, args.ref_questions))
                 print(f"  citebot done: p50 {rows[-1]['p50_ms']:.2f} ms", file=sys.stderr, flush=True)

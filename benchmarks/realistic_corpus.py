@@ -72,7 +72,7 @@ class WordReplacer:
                 new = memo[rank] = made_up_word(rank)
                 if len(memo) > 2_000_000:
                     memo.clear()
-            words[i] = new + word[len(core):]
+            words[i] = new + word[len(core) :]
         return " ".join(words)
 
 

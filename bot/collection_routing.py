@@ -37,9 +37,13 @@ def settings_for_collection(settings: Settings, name: str, key: str = "--collect
     collection = find_collection(settings, name, key)
     if collection is None:
         return settings
-    narrowed = replace(settings, corpus_paths=collection.corpus_paths, db_path=collection.db_path,
-                       index=replace(settings.index, sources=collection.sources),
-                       default_db=collection.default_db)
+    narrowed = replace(
+        settings,
+        corpus_paths=collection.corpus_paths,
+        db_path=collection.db_path,
+        index=replace(settings.index, sources=collection.sources),
+        default_db=collection.default_db,
+    )
     return replace(narrowed, corpus_paths=tuple(corpus_sources(narrowed)))
 
 
@@ -68,7 +72,11 @@ def available_collections(settings: Settings, guild_id: int | None, channel_ids:
         if name in names:
             continue
         collection = find_collection(settings, name)
-        if (collection is None or collection.open_to_all or (guild_id and guild_id in collection.guilds)
-                or ids & set(collection.channels)):
+        if (
+            collection is None
+            or collection.open_to_all
+            or (guild_id and guild_id in collection.guilds)
+            or ids & set(collection.channels)
+        ):
             names.append(name)
     return names

@@ -65,9 +65,15 @@ def collection_index_path(default_db: Path, name: str) -> Path:
     return default_db.parent / f"index-{name}.sqlite3"
 
 
-def parse_collections(raw: Any, *, resolve: Callable[[Any, str], Path], fetch: FetchOptions,
-                      default_db: Path, default_db_is_derived: bool,
-                      crawl: CrawlLimits = CrawlLimits()) -> tuple[CollectionSettings, ...]:
+def parse_collections(
+    raw: Any,
+    *,
+    resolve: Callable[[Any, str], Path],
+    fetch: FetchOptions,
+    default_db: Path,
+    default_db_is_derived: bool,
+    crawl: CrawlLimits = CrawlLimits(),
+) -> tuple[CollectionSettings, ...]:
     """The `[[collections]]` tables, validated; every message names the key at fault.
 
     `resolve(raw, key)` turns a configured path into an absolute one (relative to the config
@@ -84,23 +90,28 @@ def parse_collections(raw: Any, *, resolve: Callable[[Any, str], Path], fetch: F
         key = f"collections[{n}]"
         unknown = sorted(set(table) - COLLECTION_KEYS)
         if unknown:
-            raise ConfigError(f"unknown setting {key}.{unknown[0]} (a collection takes: "
-                              f"{', '.join(sorted(COLLECTION_KEYS))})")
+            raise ConfigError(
+                f"unknown setting {key}.{unknown[0]} (a collection takes: {', '.join(sorted(COLLECTION_KEYS))})"
+            )
         name = table.get("name")
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
-            raise ConfigError(f"{key}.name must be 1-32 lower-case letters, digits, '-' or '_' "
-                              f"(starting with a letter or digit), got {name!r}")
+            raise ConfigError(
+                f"{key}.name must be 1-32 lower-case letters, digits, '-' or '_' "
+                f"(starting with a letter or digit), got {name!r}"
+            )
         if name == DEFAULT_COLLECTION:
-            raise ConfigError(f"{key}.name: {DEFAULT_COLLECTION!r} is the collection of [corpus]; "
-                              f"choose another name")
+            raise ConfigError(f"{key}.name: {DEFAULT_COLLECTION!r} is the collection of [corpus]; choose another name")
         if name in seen_names:
-            raise ConfigError(f"{key}.name: duplicate collection name {name!r} "
-                              f"(also collections[{seen_names[name]}].name)")
+            raise ConfigError(
+                f"{key}.name: duplicate collection name {name!r} (also collections[{seen_names[name]}].name)"
+            )
         seen_names[name] = n
         corpus_paths = _corpus(table, key, resolve, fetch, crawl)
         try:
-            sources = SourceRules(exclude=parse_exclude(table.get("exclude", []), f"{key}.exclude"),
-                                  weights=parse_weights(table.get("weights", []), f"{key}.weights"))
+            sources = SourceRules(
+                exclude=parse_exclude(table.get("exclude", []), f"{key}.exclude"),
+                weights=parse_weights(table.get("weights", []), f"{key}.weights"),
+            )
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         guilds = _ids(table, "guilds", key)
@@ -113,17 +124,27 @@ def parse_collections(raw: Any, *, resolve: Callable[[Any, str], Path], fetch: F
             db_path = collection_index_path(default_db, name)
         owner = index_files.get(db_path)
         if owner is not None:
-            raise ConfigError(f"{key}.db: {db_path} is already the index file of collection {owner!r}; "
-                              f"each collection needs its own")
+            raise ConfigError(
+                f"{key}.db: {db_path} is already the index file of collection {owner!r}; each collection needs its own"
+            )
         index_files[db_path] = name
-        out.append(CollectionSettings(name=name, corpus_paths=corpus_paths, db_path=db_path, guilds=guilds,
-                                      channels=channels, sources=sources,
-                                      default_db=default_db_is_derived and not table.get("db")))
+        out.append(
+            CollectionSettings(
+                name=name,
+                corpus_paths=corpus_paths,
+                db_path=db_path,
+                guilds=guilds,
+                channels=channels,
+                sources=sources,
+                default_db=default_db_is_derived and not table.get("db"),
+            )
+        )
     return tuple(out)
 
 
-def _corpus(table: dict[str, Any], key: str, resolve: Callable[[Any, str], Path], fetch: FetchOptions,
-            crawl: CrawlLimits) -> tuple[Path | WebSource | SiteSource, ...]:
+def _corpus(
+    table: dict[str, Any], key: str, resolve: Callable[[Any, str], Path], fetch: FetchOptions, crawl: CrawlLimits
+) -> tuple[Path | WebSource | SiteSource, ...]:
     raw_paths = table.get("paths", [])
     raw_urls = table.get("urls", [])
     raw_sites = table.get("sites", [])
@@ -133,24 +154,30 @@ def _corpus(table: dict[str, Any], key: str, resolve: Callable[[Any, str], Path]
     if not isinstance(raw_paths, list):
         raise ConfigError(f"{key}.paths must be a list of paths (or URLs)")
     if not raw_paths and not raw_urls and not raw_sites:
-        raise ConfigError(f"{key}.paths must be a non-empty list of paths (or {key}.urls of URLs, "
-                          f"{key}.sites of sites)")
-    paths = tuple(WebSource(p.strip(), fetch) if isinstance(p, str) and is_url(p) else resolve(p, f"{key}.paths[]")
-                  for p in raw_paths)
-    return (paths + tuple(WebSource(u.strip(), fetch) for u in raw_urls)
-            + tuple(SiteSource(u.strip(), fetch, crawl) for u in raw_sites))
+        raise ConfigError(
+            f"{key}.paths must be a non-empty list of paths (or {key}.urls of URLs, {key}.sites of sites)"
+        )
+    paths = tuple(
+        WebSource(p.strip(), fetch) if isinstance(p, str) and is_url(p) else resolve(p, f"{key}.paths[]")
+        for p in raw_paths
+    )
+    return (
+        paths
+        + tuple(WebSource(u.strip(), fetch) for u in raw_urls)
+        + tuple(SiteSource(u.strip(), fetch, crawl) for u in raw_sites)
+    )
 
 
 def _ids(table: dict[str, Any], field: str, key: str) -> tuple[int, ...]:
     value = table.get(field, [])
-    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
-                                              for v in value):
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
         raise ConfigError(f"{key}.{field} must be a list of ids (whole numbers)")
     return tuple(value)
 
 
-def _claim(ids: Iterable[int], mapped: dict[int, tuple[str, int]], name: str, n: int, key: str, field: str,
-           what: str) -> None:
+def _claim(
+    ids: Iterable[int], mapped: dict[int, tuple[str, int]], name: str, n: int, key: str, field: str, what: str
+) -> None:
     """Refuse an id already mapped to a collection (or listed twice in this one)."""
     mine: set[int] = set()
     for i in ids:
@@ -158,8 +185,10 @@ def _claim(ids: Iterable[int], mapped: dict[int, tuple[str, int]], name: str, n:
             raise ConfigError(f"{key}.{field}: {what} {i} is listed twice")
         if i in mapped:
             other, m = mapped[i]
-            raise ConfigError(f"{key}.{field}: {what} {i} is already mapped to collection {other!r} "
-                              f"(collections[{m}].{field}); a {what} serves one collection")
+            raise ConfigError(
+                f"{key}.{field}: {what} {i} is already mapped to collection {other!r} "
+                f"(collections[{m}].{field}); a {what} serves one collection"
+            )
         mine.add(i)
     for i in mine:
         mapped[i] = (name, n)

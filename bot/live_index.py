@@ -98,8 +98,12 @@ class LiveIndex:
                 raise
             self._slot = _Slot(reader, answerer)
             self._slot.idle.set()
-            log.info("reloaded index: generation %d, %d documents, %d passages",
-                     reader.info.generation, reader.info.documents, reader.info.passages)
+            log.info(
+                "reloaded index: generation %d, %d documents, %d passages",
+                reader.info.generation,
+                reader.info.documents,
+                reader.info.passages,
+            )
             task = asyncio.create_task(self._retire(old), name="citebot-retire-reader")
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)

@@ -64,6 +64,7 @@ def check_question(text: str, max_chars: int) -> str | Refusal:
     if not text:
         return Refusal("Ask me a question about the articles I know, e.g. *When will the ISS be deorbited?*")
     if len(text) > max_chars:
-        return Refusal(f"That question is {len(text):,} characters long; please keep it under "
-                       f"{max_chars:,} characters.")
+        return Refusal(
+            f"That question is {len(text):,} characters long; please keep it under {max_chars:,} characters."
+        )
     return text

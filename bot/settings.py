@@ -22,14 +22,14 @@ from typing import Any
 import platformdirs
 
 from citebot.index.answering.answerer import RERANK_KEYS, AnswerParams
-from citebot.index.ranking.bm25 import BM25Params
 from citebot.index.build.params import IndexParams
-from citebot.index.ingest.crawl import CrawlLimits, SiteSource
 from citebot.index.errors import ConfigError
+from citebot.index.ingest.crawl import CrawlLimits, SiteSource
 from citebot.index.ingest.fetch import FetchOptions, WebSource, is_url
 from citebot.index.ingest.passages import PassageParams
-from citebot.index.ranking.rerank import RerankWeights
 from citebot.index.ingest.source_rules import SourceRules, parse_exclude, parse_weights
+from citebot.index.ranking.bm25 import BM25Params
+from citebot.index.ranking.rerank import RerankWeights
 
 from .collections_config import CollectionSettings, parse_collections
 from .settings_table import MB, default, known_keys, read_section, setting
@@ -143,11 +143,16 @@ def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
 
 def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Settings:
     discord_table = data.get("discord", {})
-    secret_keys = [k for k in (discord_table if isinstance(discord_table, dict) else ())
-                   if k.lower() in ("token", "discord_token", "bot_token")]
+    secret_keys = [
+        k
+        for k in (discord_table if isinstance(discord_table, dict) else ())
+        if k.lower() in ("token", "discord_token", "bot_token")
+    ]
     if secret_keys:
-        raise ConfigError(f"never put the token in {source} (discord.{secret_keys[0]}): "
-                          f"set the {TOKEN_ENV} environment variable instead")
+        raise ConfigError(
+            f"never put the token in {source} (discord.{secret_keys[0]}): "
+            f"set the {TOKEN_ENV} environment variable instead"
+        )
     known = known_keys()  # every section's keys: the rows of bot/settings_table.py
     for section, value in data.items():
         if section == "collections":
@@ -196,20 +201,44 @@ def _build(data: dict[str, Any], base: Path | None, source: Path | None) -> Sett
         bm25 = _params(BM25Params, "index", k1=ix["k1"], b=ix["b"])
         passages = _params(PassageParams, "index", max_words=ix["max_words"], join_below=ix["join_below"])
         max_file_mb = setting("corpus.max_file_mb").read(corpus)
-        params = _params(IndexParams, "index", bm25=bm25, passages=passages, context_weight=ix["context_weight"],
-                         max_file_bytes=int(max_file_mb * MB), sources=_source_rules(corpus))
+        params = _params(
+            IndexParams,
+            "index",
+            bm25=bm25,
+            passages=passages,
+            context_weight=ix["context_weight"],
+            max_file_bytes=int(max_file_mb * MB),
+            sources=_source_rules(corpus),
+        )
         answer_params = _answer(answer)
         discord_settings = _discord(discord_cfg)
         log_settings = _log(log)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     refresh_minutes = setting("corpus.refresh_minutes").read(corpus)
-    collections = parse_collections(data.get("collections", []), resolve=resolve, fetch=fetch, crawl=crawl,
-                                    default_db=db_path, default_db_is_derived=not index.get("db"))
-    settings = Settings(corpus_paths=corpus_paths, db_path=db_path, state_db_path=state_db, index=params,
-                        answer=answer_params, discord=discord_settings, log=log_settings, fetch=fetch, crawl=crawl,
-                        source=source, default_db=not index.get("db"), collections=collections,
-                        refresh_minutes=refresh_minutes)
+    collections = parse_collections(
+        data.get("collections", []),
+        resolve=resolve,
+        fetch=fetch,
+        crawl=crawl,
+        default_db=db_path,
+        default_db_is_derived=not index.get("db"),
+    )
+    settings = Settings(
+        corpus_paths=corpus_paths,
+        db_path=db_path,
+        state_db_path=state_db,
+        index=params,
+        answer=answer_params,
+        discord=discord_settings,
+        log=log_settings,
+        fetch=fetch,
+        crawl=crawl,
+        source=source,
+        default_db=not index.get("db"),
+        collections=collections,
+        refresh_minutes=refresh_minutes,
+    )
     return replace(settings, corpus_paths=tuple(corpus_sources(settings)))
 
 
@@ -217,8 +246,9 @@ def _source_rules(corpus: dict[str, Any]) -> SourceRules:
     """corpus.exclude (glob patterns) and corpus.weights ([[corpus.weights]] tables with a
     pattern and a weight); the messages name the key and the entry at fault."""
     try:
-        return SourceRules(exclude=parse_exclude(corpus.get("exclude", [])),
-                           weights=parse_weights(corpus.get("weights", [])))
+        return SourceRules(
+            exclude=parse_exclude(corpus.get("exclude", [])), weights=parse_weights(corpus.get("weights", []))
+        )
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
 
@@ -240,8 +270,9 @@ def _log(log: dict[str, Any]) -> LogSettings:
 
 
 def _fetch_options(corpus: dict[str, Any]) -> FetchOptions:
-    c = read_section("corpus", corpus, ("allow_private_addresses", "max_page_mb", "fetch_timeout_seconds",
-                                        "max_redirects"))
+    c = read_section(
+        "corpus", corpus, ("allow_private_addresses", "max_page_mb", "fetch_timeout_seconds", "max_redirects")
+    )
     try:
         return FetchOptions(
             allow_private_addresses=c["allow_private_addresses"],
@@ -256,8 +287,10 @@ def _fetch_options(corpus: dict[str, Any]) -> FetchOptions:
 def _crawl_limits(corpus: dict[str, Any]) -> CrawlLimits:
     """corpus.crawl_max_pages and corpus.crawl_depth, for the sites in corpus.sites (and --crawl)."""
     try:
-        return CrawlLimits(max_pages=setting("corpus.crawl_max_pages").read(corpus),
-                           max_depth=setting("corpus.crawl_depth").read(corpus))
+        return CrawlLimits(
+            max_pages=setting("corpus.crawl_max_pages").read(corpus),
+            max_depth=setting("corpus.crawl_depth").read(corpus),
+        )
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
 
@@ -267,23 +300,35 @@ def web_cache_dir(settings: Settings) -> Path:
     return settings.db_path.parent / "web-cache"
 
 
-def corpus_sources(settings: Settings, given: Sequence[str | os.PathLike[str]] | None = None,
-                   allow_private_addresses: bool = False, crawl: bool = False
-                   ) -> list[Path | WebSource | SiteSource]:
+def corpus_sources(
+    settings: Settings,
+    given: Sequence[str | os.PathLike[str]] | None = None,
+    allow_private_addresses: bool = False,
+    crawl: bool = False,
+) -> list[Path | WebSource | SiteSource]:
     """The sources to index: `given` (paths and URLs, e.g. from the command line) or the
     configured ones, with URLs fetched by the configured options into the cache beside the
     index (`settings.db_path`, so `--db` moves it too). `crawl`: each given URL is a whole
     site (`citebot index URL --crawl`), crawled within corpus.crawl_max_pages and crawl_depth."""
-    options = replace(settings.fetch, cache_dir=web_cache_dir(settings),
-                      allow_private_addresses=settings.fetch.allow_private_addresses or allow_private_addresses)
+    options = replace(
+        settings.fetch,
+        cache_dir=web_cache_dir(settings),
+        allow_private_addresses=settings.fetch.allow_private_addresses or allow_private_addresses,
+    )
     if given is None:
-        return [replace(s, options=options) if isinstance(s, (WebSource, SiteSource)) else s
-                for s in settings.corpus_paths]
+        return [
+            replace(s, options=options) if isinstance(s, (WebSource, SiteSource)) else s for s in settings.corpus_paths
+        ]
     if crawl:
-        return [SiteSource(str(g).strip(), options, settings.crawl) if isinstance(g, str) and is_url(g)
-                else Path(g).expanduser() for g in given]
-    return [WebSource(str(g).strip(), options) if isinstance(g, str) and is_url(g) else Path(g).expanduser()
-            for g in given]
+        return [
+            SiteSource(str(g).strip(), options, settings.crawl)
+            if isinstance(g, str) and is_url(g)
+            else Path(g).expanduser()
+            for g in given
+        ]
+    return [
+        WebSource(str(g).strip(), options) if isinstance(g, str) and is_url(g) else Path(g).expanduser() for g in given
+    ]
 
 
 def _params(cls: type, section: str, **kwargs: Any) -> Any:
@@ -295,7 +340,7 @@ def _params(cls: type, section: str, **kwargs: Any) -> Any:
         if message.startswith(f"{section}."):  # it names its key already
             raise ConfigError(message) from exc
         # The key the message starts with is the one at fault ("join_below must be ... max_words").
-        named = sorted(kwargs, key=lambda k: (message.find(k) if k in message else len(message)))
+        named = sorted(kwargs, key=lambda k: message.find(k) if k in message else len(message))
         if named and named[0] in message:
             raise ConfigError(f"{section}.{named[0]}: {message}") from exc
         raise ConfigError(f"[{section}]: {message}") from exc

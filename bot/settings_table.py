@@ -25,8 +25,8 @@ from typing import Any
 
 from citebot.index.answering.answerer import RERANK_KEYS, AnswerParams
 from citebot.index.build.params import IndexParams
-from citebot.index.ingest.crawl import CrawlLimits
 from citebot.index.errors import ConfigError
+from citebot.index.ingest.crawl import CrawlLimits
 from citebot.index.ingest.fetch import FetchOptions, is_url
 
 MB = 1024 * 1024
@@ -87,8 +87,9 @@ class Setting:
             if self.normalise is not None:
                 value = self.normalise(value)
         elif self.type == "ids":
-            if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
-                                                      for v in value):
+            if not isinstance(value, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
+            ):
                 raise ConfigError(f"{self.name} must be a list of ids (whole numbers)")
             return tuple(value)
         elif self.type == "urls":
@@ -102,9 +103,13 @@ class Setting:
 
     def check(self, value: Any) -> None:
         """The bounds, choices and prefixes of the row (its type already checked)."""
-        ok = ((self.minimum is None or value >= self.minimum) and (self.maximum is None or value <= self.maximum)
-              and (self.above is None or value > self.above) and (not self.choices or value in self.choices)
-              and (not self.prefixes or str(value).startswith(self.prefixes)))
+        ok = (
+            (self.minimum is None or value >= self.minimum)
+            and (self.maximum is None or value <= self.maximum)
+            and (self.above is None or value > self.above)
+            and (not self.choices or value in self.choices)
+            and (not self.prefixes or str(value).startswith(self.prefixes))
+        )
         if not ok:
             self._fail(self.allowed or self.allowed_text(), value)
 
@@ -151,53 +156,112 @@ _INDEX, _FETCH, _CRAWL = IndexParams(), FetchOptions(), CrawlLimits()
 
 SETTINGS: tuple[Setting, ...] = (
     # [corpus]: what is indexed (IndexParams, FetchOptions and CrawlLimits hold the defaults).
-    Setting("corpus.paths", "paths", ["corpus"],
-            "files and folders to index (.txt, .md, .html, .docx, .pdf), searched recursively; http(s) URLs too "
-            "(without this key: the bundled article)"),
+    Setting(
+        "corpus.paths",
+        "paths",
+        ["corpus"],
+        "files and folders to index (.txt, .md, .html, .docx, .pdf), searched recursively; http(s) URLs too "
+        "(without this key: the bundled article)",
+    ),
     Setting("corpus.urls", "urls", [], 'web pages to fetch and index, e.g. ["https://example.org/article"]'),
-    Setting("corpus.max_file_mb", "number", _INDEX.max_file_bytes / MB,
-            "files larger than this (PDFs too) are skipped with a warning", above=0),
-    Setting("corpus.max_page_mb", "number", _FETCH.max_bytes / MB,
-            "web pages and fetched PDFs larger than this are not downloaded (the last good copy is kept)"),
-    Setting("corpus.fetch_timeout_seconds", "number", _FETCH.timeout,
-            "most time for fetching one page, redirects included"),
+    Setting(
+        "corpus.max_file_mb",
+        "number",
+        _INDEX.max_file_bytes / MB,
+        "files larger than this (PDFs too) are skipped with a warning",
+        above=0,
+    ),
+    Setting(
+        "corpus.max_page_mb",
+        "number",
+        _FETCH.max_bytes / MB,
+        "web pages and fetched PDFs larger than this are not downloaded (the last good copy is kept)",
+    ),
+    Setting(
+        "corpus.fetch_timeout_seconds", "number", _FETCH.timeout, "most time for fetching one page, redirects included"
+    ),
     Setting("corpus.max_redirects", "int", _FETCH.max_redirects, "most redirects followed for one page"),
-    Setting("corpus.allow_private_addresses", "bool", _FETCH.allow_private_addresses,
-            "let URLs reach loopback, private and link-local addresses (refused by default)"),
-    Setting("corpus.sites", "urls", [],
-            'whole sites to crawl and index, e.g. ["https://docs.example.org/"]: pages from their sitemaps '
-            "(robots.txt Sitemap: lines, else /sitemap.xml), else by following links; robots.txt is obeyed, "
-            "the crawl stays in the URL's folder; same as `citebot index URL --crawl`",
-            allowed='a list of http(s) URLs, e.g. ["https://docs.example.org/"]'),
-    Setting("corpus.crawl_max_pages", "int", _CRAWL.max_pages,
-            "most pages requested from one site (more found: a warning says how many were left)"),
-    Setting("corpus.crawl_depth", "int", _CRAWL.max_depth,
-            "most links from the start page when a site has no sitemap (0 = the start page only)"),
-    Setting("corpus.exclude", "patterns", [],
-            "glob patterns of files to leave out, matched against the path inside each corpus folder, "
-            'e.g. ["drafts/**", "*.tmp.md"]; excluded files are counted in the build\'s warnings'),
-    Setting("corpus.weights", "weights", [],
-            "how much each source counts: a list of {pattern, weight} tables, the first match wins and "
-            "multiplies the scores of that file's passages (0 < weight <= 10; 1 = no change)",
-            more=('e.g. weights = [{ pattern = "changelog*", weight = 0.5 },',
-                  '                 { pattern = "release-notes.md", weight = 0.5 }]',
-                  "or, instead of this line, one [[corpus.weights]] table per pattern after [corpus]:",
-                  "  [[corpus.weights]]", '  pattern = "changelog*"', "  weight = 0.5")),
-    Setting("corpus.refresh_minutes", "number", 0.0,
-            "the running bot checks its files (size, mtime) and pages (ETag/Last-Modified) this often and "
-            "reindexes only what changed; 0 = never (only /reindex and `citebot index`)",
-            minimum=0),
+    Setting(
+        "corpus.allow_private_addresses",
+        "bool",
+        _FETCH.allow_private_addresses,
+        "let URLs reach loopback, private and link-local addresses (refused by default)",
+    ),
+    Setting(
+        "corpus.sites",
+        "urls",
+        [],
+        'whole sites to crawl and index, e.g. ["https://docs.example.org/"]: pages from their sitemaps '
+        "(robots.txt Sitemap: lines, else /sitemap.xml), else by following links; robots.txt is obeyed, "
+        "the crawl stays in the URL's folder; same as `citebot index URL --crawl`",
+        allowed='a list of http(s) URLs, e.g. ["https://docs.example.org/"]',
+    ),
+    Setting(
+        "corpus.crawl_max_pages",
+        "int",
+        _CRAWL.max_pages,
+        "most pages requested from one site (more found: a warning says how many were left)",
+    ),
+    Setting(
+        "corpus.crawl_depth",
+        "int",
+        _CRAWL.max_depth,
+        "most links from the start page when a site has no sitemap (0 = the start page only)",
+    ),
+    Setting(
+        "corpus.exclude",
+        "patterns",
+        [],
+        "glob patterns of files to leave out, matched against the path inside each corpus folder, "
+        'e.g. ["drafts/**", "*.tmp.md"]; excluded files are counted in the build\'s warnings',
+    ),
+    Setting(
+        "corpus.weights",
+        "weights",
+        [],
+        "how much each source counts: a list of {pattern, weight} tables, the first match wins and "
+        "multiplies the scores of that file's passages (0 < weight <= 10; 1 = no change)",
+        more=(
+            'e.g. weights = [{ pattern = "changelog*", weight = 0.5 },',
+            '                 { pattern = "release-notes.md", weight = 0.5 }]',
+            "or, instead of this line, one [[corpus.weights]] table per pattern after [corpus]:",
+            "  [[corpus.weights]]",
+            '  pattern = "changelog*"',
+            "  weight = 0.5",
+        ),
+    ),
+    Setting(
+        "corpus.refresh_minutes",
+        "number",
+        0.0,
+        "the running bot checks its files (size, mtime) and pages (ETag/Last-Modified) this often and "
+        "reindexes only what changed; 0 = never (only /reindex and `citebot index`)",
+        minimum=0,
+    ),
     # [index]: how passages and terms are made (IndexParams holds the defaults and checks them).
-    Setting("index.db", "path", "", 'index file; "" = index.sqlite3 in your per-user data folder '
-                                    "(~/.local/share/citebot on Linux)"),
+    Setting(
+        "index.db",
+        "path",
+        "",
+        'index file; "" = index.sqlite3 in your per-user data folder (~/.local/share/citebot on Linux)',
+    ),
     Setting("index.k1", "number", _INDEX.bm25.k1, "BM25 term-frequency saturation (lower: repeats count less)"),
     Setting("index.b", "number", _INDEX.bm25.b, "BM25 length normalisation (0 = none, 1 = full)"),
-    Setting("index.max_words", "int", _INDEX.passages.max_words,
-            "most words in one passage (passages never cut a sentence)"),
-    Setting("index.join_below", "int", _INDEX.passages.join_below,
-            "a paragraph shorter than this joins the next one in its section"),
-    Setting("index.context_weight", "int", _INDEX.context_weight,
-            "how many times the title and section heading count for each passage"),
+    Setting(
+        "index.max_words", "int", _INDEX.passages.max_words, "most words in one passage (passages never cut a sentence)"
+    ),
+    Setting(
+        "index.join_below",
+        "int",
+        _INDEX.passages.join_below,
+        "a paragraph shorter than this joins the next one in its section",
+    ),
+    Setting(
+        "index.context_weight",
+        "int",
+        _INDEX.context_weight,
+        "how many times the title and section heading count for each passage",
+    ),
     # [answer]: how answers are chosen (AnswerParams and RerankWeights hold the defaults).
     _answer_row("top_k", "passages shown with an answer"),
     _answer_row("candidates", "BM25 candidates re-ranked by their best sentence"),
@@ -205,63 +269,117 @@ SETTINGS: tuple[Setting, ...] = (
     _answer_row("sentence_coverage_weight", "re-ranking: weight of the question words (IDF) the best sentence covers"),
     _answer_row("passage_coverage_weight", "re-ranking: weight of the question words (IDF) the passage covers"),
     _answer_row("ordered_pairs_weight", "re-ranking: weight of question word pairs found side by side, in order"),
-    _answer_row("number_weight",
-                "re-ranking: bonus for a matching sentence with a number, for when/how-many questions"),
+    _answer_row(
+        "number_weight", "re-ranking: bonus for a matching sentence with a number, for when/how-many questions"
+    ),
     _answer_row("name_weight", "re-ranking: bonus for a matching sentence with a name, for who-questions"),
-    _answer_row("answer_type_weight", 'highlight: a sentence holding the kind of answer asked for (a date for '
-                                      '"when", ...) wins if it scores 1/(1+this) of the best'),
+    _answer_row(
+        "answer_type_weight",
+        "highlight: a sentence holding the kind of answer asked for (a date for "
+        '"when", ...) wins if it scores 1/(1+this) of the best',
+    ),
     _answer_row("sentence_k1", "BM25 k1 for scoring single sentences"),
     _answer_row("sentence_b", "BM25 b for scoring single sentences"),
-    _answer_row("min_coverage",
-                "answer when the top passage covers this share of the question's words (weighted)..."),
+    _answer_row("min_coverage", "answer when the top passage covers this share of the question's words (weighted)..."),
     _answer_row("weak_coverage", "...or at least this share (= min_coverage: this second way is off)"),
     _answer_row("min_margin", '...and outscores the runner-up by this factor; otherwise "not in my sources"'),
     _answer_row("english_prior", "word weights count this many passages of general English beside the corpus"),
     _answer_row("common_rank", "...in which each of the this-many most common English words is in every passage"),
     _answer_row("correct_typos", "search a misspelt question word as the corpus word one or two edits away"),
-    _answer_row("semantic", "mix a sentence-vector cosine into the re-rank (needs: pip install "
-                            "'citebot[semantic]'; vectors made by `citebot index`)"),
-    _answer_row("semantic_weight",
-                "semantic: weight of the (min-max normalised) cosine against the lexical score"),
+    _answer_row(
+        "semantic",
+        "mix a sentence-vector cosine into the re-rank (needs: pip install "
+        "'citebot[semantic]'; vectors made by `citebot index`)",
+    ),
+    _answer_row("semantic_weight", "semantic: weight of the (min-max normalised) cosine against the lexical score"),
     _answer_row("semantic_candidates", "semantic: BM25 candidates re-ranked when it is on"),
-    _answer_row("semantic_max_passages",
-                "semantic: a larger corpus gets no vectors and stays lexical (embedding: ~12 passages/s)"),
+    _answer_row(
+        "semantic_max_passages",
+        "semantic: a larger corpus gets no vectors and stays lexical (embedding: ~12 passages/s)",
+    ),
     _answer_row("semantic_similarity", "semantic: a passage this close in meaning (cosine) answers ..."),
     _answer_row("semantic_weak_coverage", "semantic: ... when it covers this much of the question's words"),
     # [discord]: how the bot connects and where it answers (bot/settings.py DiscordSettings).
-    Setting("discord.api_base", "str", "https://discord.com/api/v10",
-            "REST base URL (change for a self-hosted Discord-compatible server)",
-            prefixes=("http://", "https://"), allowed="an http(s) URL", normalise=lambda s: s.rstrip("/")),
-    Setting("discord.gateway_url", "str", "wss://gateway.discord.gg", "gateway URL",
-            prefixes=("ws://", "wss://"), allowed="a ws(s) URL", normalise=lambda s: s.rstrip("/")),
-    Setting("discord.answer_channels", "ids", [],
-            "channel ids where every question is answered (needs the message-content intent)"),
+    Setting(
+        "discord.api_base",
+        "str",
+        "https://discord.com/api/v10",
+        "REST base URL (change for a self-hosted Discord-compatible server)",
+        prefixes=("http://", "https://"),
+        allowed="an http(s) URL",
+        normalise=lambda s: s.rstrip("/"),
+    ),
+    Setting(
+        "discord.gateway_url",
+        "str",
+        "wss://gateway.discord.gg",
+        "gateway URL",
+        prefixes=("ws://", "wss://"),
+        allowed="a ws(s) URL",
+        normalise=lambda s: s.rstrip("/"),
+    ),
+    Setting(
+        "discord.answer_channels",
+        "ids",
+        [],
+        "channel ids where every question is answered (needs the message-content intent)",
+    ),
     Setting("discord.answer_dms", "bool", False, "answer direct messages"),
-    Setting("discord.reply_in_thread", "bool", False,
-            "answer in a new thread started on the question; follow-ups there are answered with context"),
-    Setting("discord.answer_forums", "ids", [], "forum channel ids whose every new post is answered in its own "
-                                                "thread (needs the message-content intent)"),
-    Setting("discord.dev_guild", "int", 0, "guild id to sync slash commands to at start-up (0 = none)",
-            minimum=0, allowed="a guild id (a whole number), or 0 for none"),
+    Setting(
+        "discord.reply_in_thread",
+        "bool",
+        False,
+        "answer in a new thread started on the question; follow-ups there are answered with context",
+    ),
+    Setting(
+        "discord.answer_forums",
+        "ids",
+        [],
+        "forum channel ids whose every new post is answered in its own thread (needs the message-content intent)",
+    ),
+    Setting(
+        "discord.dev_guild",
+        "int",
+        0,
+        "guild id to sync slash commands to at start-up (0 = none)",
+        minimum=0,
+        allowed="a guild id (a whole number), or 0 for none",
+    ),
     Setting("discord.owner_ids", "ids", [], "user ids allowed to run owner actions (/reindex, global command sync)"),
     Setting("discord.cooldown_seconds", "number", 10.0, "per-user window for the question limit...", minimum=0),
     Setting("discord.cooldown_questions", "int", 3, "...and how many questions a user may ask in it", minimum=1),
-    Setting("discord.max_question_chars", "int", 500, "longer questions are refused with a message",
-            minimum=1, maximum=4000),
-    Setting("discord.reload_check_seconds", "number", 2.0,
-            "how often the bot checks for a new index written by `citebot index`", above=0),
+    Setting(
+        "discord.max_question_chars", "int", 500, "longer questions are refused with a message", minimum=1, maximum=4000
+    ),
+    Setting(
+        "discord.reload_check_seconds",
+        "number",
+        2.0,
+        "how often the bot checks for a new index written by `citebot index`",
+        above=0,
+    ),
     # [log]: what the bot remembers, and how it logs (bot/settings.py LogSettings).
-    Setting("log.questions", "bool", True,
-            "remember each question (time, channel, hashed user, answer) for /stats"),
+    Setting("log.questions", "bool", True, "remember each question (time, channel, hashed user, answer) for /stats"),
     Setting("log.retention_days", "int", 30, "forget questions older than this", minimum=0),
-    Setting("log.level", "str", "INFO", "log level: DEBUG, INFO, WARNING, ERROR",
-            choices=("DEBUG", "INFO", "WARNING", "ERROR"), normalise=str.upper),
-    Setting("log.state_db", "path", "",
-            'question log and feedback; "" = state.sqlite3 in your per-user data folder'),
-    Setting("log.state_url", "str", "",
-            'PostgreSQL URL of state shared by several bot processes; "" = the log.state_db file',
-            more=("no password here: put the URL in CITEBOT_STATE_URL (it overrides this), or the password",
-                  "in a .pgpass file; needs pip install 'citebot[postgres]'")),
+    Setting(
+        "log.level",
+        "str",
+        "INFO",
+        "log level: DEBUG, INFO, WARNING, ERROR",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        normalise=str.upper,
+    ),
+    Setting("log.state_db", "path", "", 'question log and feedback; "" = state.sqlite3 in your per-user data folder'),
+    Setting(
+        "log.state_url",
+        "str",
+        "",
+        'PostgreSQL URL of state shared by several bot processes; "" = the log.state_db file',
+        more=(
+            "no password here: put the URL in CITEBOT_STATE_URL (it overrides this), or the password",
+            "in a .pgpass file; needs pip install 'citebot[postgres]'",
+        ),
+    ),
 )
 
 
@@ -323,11 +441,13 @@ def toml_value(value: Any) -> str:
     raise TypeError(f"no TOML form for {value!r}")
 
 
-HEADER = ("Citebot settings. Every setting is shown with its default. Relative paths are relative to",
-          "this file's folder. The Discord token is never a setting: export DISCORD_TOKEN instead.",
-          "Generated from bot/settings_table.py (`citebot config --sample`): change the table, not this file.")
+HEADER = (
+    "Citebot settings. Every setting is shown with its default. Relative paths are relative to",
+    "this file's folder. The Discord token is never a setting: export DISCORD_TOKEN instead.",
+    "Generated from bot/settings_table.py (`citebot config --sample`): change the table, not this file.",
+)
 COLLECTIONS_INTRO = (
-    'More corpora, one per channel (none by default). The [corpus] above is the collection named',
+    "More corpora, one per channel (none by default). The [corpus] above is the collection named",
     '"default", answering wherever no collection is mapped. Each [[collections]] table has its own',
     "index file, index-NAME.sqlite3 beside index.db (the per-user data folder by default), built by",
     "`citebot index` (all collections) or `citebot index --collection NAME`, and hot-reloaded on its own.",
@@ -373,6 +493,7 @@ README_END = "<!-- /settings-table -->"
 
 def readme_table() -> str:
     """The README's settings table (Markdown), one row per setting, between its markers."""
+
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 
@@ -380,8 +501,10 @@ def readme_table() -> str:
     for row in SETTINGS:
         lines.append(f"| `{row.name}` | `{cell(toml_value(row.default))}` | {cell(row.help)} |")
     keys = ", ".join(f"`{key}`" for key, _, _ in COLLECTION_ROWS)
-    lines.append(f"| `[[collections]]` | none | further corpora, one per channel "
-                 f"([below](#collections-one-corpus-per-channel)): {keys} |")
+    lines.append(
+        f"| `[[collections]]` | none | further corpora, one per channel "
+        f"([below](#collections-one-corpus-per-channel)): {keys} |"
+    )
     return "\n".join(lines + ["", README_END])
 
 

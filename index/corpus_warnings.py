@@ -108,8 +108,9 @@ def count_skipped(warnings: Iterable[CorpusWarning]) -> int:
     return sum(w.skipped for w in warnings)
 
 
-def summarise(warnings: Iterable[CorpusWarning], verbose: bool = False,
-              more: str = "--verbose lists them") -> list[str]:
+def summarise(
+    warnings: Iterable[CorpusWarning], verbose: bool = False, more: str = "--verbose lists them"
+) -> list[str]:
     """The lines to show for `warnings`: every one when `verbose`; otherwise, per kind (in
     order of first appearance), its warnings one by one when there are at most LIST_AT_MOST,
     else one line that counts them (files of unsupported kinds counted per extension) and

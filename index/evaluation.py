@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from .answering.answerer import Answer
-from .ingest.documents import Document, parse_document
 from .errors import CitebotError
+from .ingest.documents import Document, parse_document
 
 
 @dataclass(frozen=True)
@@ -98,10 +98,12 @@ class EvalReport:
         return "\n".join(lines)
 
 
-SET_FORMAT = ("one JSON object per line: \"q\" (the question), \"answers\" (strings one of which the answering "
-              "passage holds), \"gold\" (paragraph numbers that answer it; none: the question is unanswerable), "
-              "optionally \"doc\" (the answering document's path, relative to its corpus folder) and "
-              "\"context\" (the earlier questions a follow-up continues, oldest first)")
+SET_FORMAT = (
+    'one JSON object per line: "q" (the question), "answers" (strings one of which the answering '
+    'passage holds), "gold" (paragraph numbers that answer it; none: the question is unanswerable), '
+    'optionally "doc" (the answering document\'s path, relative to its corpus folder) and '
+    '"context" (the earlier questions a follow-up continues, oldest first)'
+)
 
 
 def load_eval_set(path: Path) -> EvalSet:
@@ -115,10 +117,11 @@ def load_eval_set(path: Path) -> EvalSet:
     if not path.is_file():
         hint = ""
         if "shared" in path.parts and "eval" in path.parts:
-            hint = (" (the shared evaluation sets live in a 'shared/eval' folder beside the project, which is not "
-                    "there in this clone; give the path of a set you have)")
-        raise CitebotError(f"no question set at {path}{hint}; a set is {SET_FORMAT}, see the README's "
-                           f"'Question sets'")
+            hint = (
+                " (the shared evaluation sets live in a 'shared/eval' folder beside the project, which is not "
+                "there in this clone; give the path of a set you have)"
+            )
+        raise CitebotError(f"no question set at {path}{hint}; a set is {SET_FORMAT}, see the README's 'Question sets'")
     questions = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -128,11 +131,15 @@ def load_eval_set(path: Path) -> EvalSet:
             document = row.get("doc", row.get("document"))
             context = row.get("context", [])
             if isinstance(context, str) or not isinstance(context, list):
-                raise TypeError("\"context\" must be a list of earlier questions")
+                raise TypeError('"context" must be a list of earlier questions')
             questions.append(
-                EvalQuestion(str(row["q"]), tuple(int(g) for g in row.get("gold", [])),
-                             tuple(str(a) for a in row.get("answers", [])),
-                             None if document is None else str(document), tuple(str(c) for c in context))
+                EvalQuestion(
+                    str(row["q"]),
+                    tuple(int(g) for g in row.get("gold", [])),
+                    tuple(str(a) for a in row.get("answers", [])),
+                    None if document is None else str(document),
+                    tuple(str(c) for c in context),
+                )
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CitebotError(f"{path}:{number}: not a question line ({exc}); a set is {SET_FORMAT}") from exc
@@ -147,16 +154,21 @@ def _load_squad(folder: Path) -> EvalSet:
         if line.strip():
             art = json.loads(line)
             documents.append(
-                parse_document("\n\n".join(art["paragraphs"]), f"squad/{art['article_id']}",
-                               metadata={"title": art["title"]})
+                parse_document(
+                    "\n\n".join(art["paragraphs"]), f"squad/{art['article_id']}", metadata={"title": art["title"]}
+                )
             )
     questions = []
     for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
             questions.append(
-                EvalQuestion(row["question"], (int(row["gold_paragraph_index"]) + 1,), tuple(row["answers"]),
-                             f"squad/{row['article_id']}")
+                EvalQuestion(
+                    row["question"],
+                    (int(row["gold_paragraph_index"]) + 1,),
+                    tuple(row["answers"]),
+                    f"squad/{row['article_id']}",
+                )
             )
     return EvalSet(folder.name, questions, documents)
 
@@ -172,8 +184,9 @@ def has_follow_ups(eval_set: EvalSet) -> bool:
     return any(q.context for q in eval_set.questions)
 
 
-async def evaluate(eval_set: EvalSet, ask: Ask, ks: Sequence[int] = (1, 3, 5), keep_misses: int = 0,
-                   context_mode: str = "context") -> EvalReport:
+async def evaluate(
+    eval_set: EvalSet, ask: Ask, ks: Sequence[int] = (1, 3, 5), keep_misses: int = 0, context_mode: str = "context"
+) -> EvalReport:
     """Ask every question (top 10): for an answerable one, score where the first passage
     covering a gold paragraph (in its `doc`, when named) ranks; for an unanswerable one,
     whether it was declined. A follow-up is asked as `context_mode` says (`CONTEXT_MODES`)."""
@@ -196,8 +209,8 @@ async def evaluate(eval_set: EvalSet, ask: Ask, ks: Sequence[int] = (1, 3, 5), k
             continue
         report.answerable += 1
         report.declined += int(not answer.answered)
-        rank = _first_rank(answer, lambda h: _covers(h, q))
-        answer_rank = _first_rank(answer, lambda h: any(a.lower() in h.passage.text.lower() for a in q.answers))
+        rank = _first_rank(answer, lambda h, q=q: _covers(h, q))
+        answer_rank = _first_rank(answer, lambda h, q=q: any(a.lower() in h.passage.text.lower() for a in q.answers))
         if rank:
             report.reciprocal_ranks += 1.0 / rank
         if (rank != 1 or not answer.answered) and len(report.misses) < keep_misses:
@@ -227,7 +240,7 @@ def same_document(path: str, document: str) -> bool:
     ".../corpus/oldnews/a.txt" nor ".../corpus/a.txt")."""
     wanted = PurePath(document).parts
     parts = PurePath(path).parts
-    return bool(wanted) and len(parts) >= len(wanted) and parts[len(parts) - len(wanted):] == wanted
+    return bool(wanted) and len(parts) >= len(wanted) and parts[len(parts) - len(wanted) :] == wanted
 
 
 def _sentence_holds_answer(answer: Answer, q: EvalQuestion) -> bool:

@@ -59,9 +59,10 @@ def read_header(path: Path) -> FileHeader:
         return FileHeader(exists=True)
     if not head.startswith(SQLITE_MAGIC) or len(head) < _APPLICATION_ID_AT + 4:
         return FileHeader(exists=True)
-    app = int.from_bytes(head[_APPLICATION_ID_AT:_APPLICATION_ID_AT + 4], "big")
-    return FileHeader(exists=True, is_sqlite=True, application_id=app, declared_bytes=_declared_bytes(head),
-                      size=st.st_size)
+    app = int.from_bytes(head[_APPLICATION_ID_AT : _APPLICATION_ID_AT + 4], "big")
+    return FileHeader(
+        exists=True, is_sqlite=True, application_id=app, declared_bytes=_declared_bytes(head), size=st.st_size
+    )
 
 
 def _declared_bytes(head: bytes) -> int:
@@ -84,8 +85,14 @@ def describe(path: Path, header: FileHeader) -> str:
     return "an SQLite database that is not Citebot's"
 
 
-def ensure_ours_or_absent(path: Path, application_id: int, what: str, advice: str,
-                          legacy_ok: bool = False, error: type[Exception] = ForeignFileError) -> None:
+def ensure_ours_or_absent(
+    path: Path,
+    application_id: int,
+    what: str,
+    advice: str,
+    legacy_ok: bool = False,
+    error: type[Exception] = ForeignFileError,
+) -> None:
     """Raise `error` unless `path` is absent, empty, or one of our `what` files; the message
     names the file, says it was left untouched, and ends with `advice`.
 

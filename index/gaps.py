@@ -67,12 +67,18 @@ class GapGroup:
         return sum(q.downvotes for q in self.questions)
 
     def to_json(self) -> dict[str, Any]:
-        return {"words": list(self.words), "count": self.count, "declined": self.declined,
-                "downvotes": self.downvotes, "examples": list(self.examples),
-                "closest_passage": ({"id": self.closest_id, "citation": self.closest}
-                                    if self.closest or self.closest_id else None),
-                "reasons": list(self.reasons),
-                "collections": sorted({q.collection for q in self.questions})}
+        return {
+            "words": list(self.words),
+            "count": self.count,
+            "declined": self.declined,
+            "downvotes": self.downvotes,
+            "examples": list(self.examples),
+            "closest_passage": (
+                {"id": self.closest_id, "citation": self.closest} if self.closest or self.closest_id else None
+            ),
+            "reasons": list(self.reasons),
+            "collections": sorted({q.collection for q in self.questions}),
+        }
 
 
 @dataclass(frozen=True)
@@ -88,8 +94,12 @@ class GapReport:
         return sum(g.count for g in self.groups)
 
     def to_json(self) -> dict[str, Any]:
-        return {"days": self.days, "since": self.since, "questions": self.questions,
-                "groups": [g.to_json() for g in self.groups]}
+        return {
+            "days": self.days,
+            "since": self.since,
+            "questions": self.questions,
+            "groups": [g.to_json() for g in self.groups],
+        }
 
 
 def content_words(question: str, analyzer: Analyzer) -> dict[str, str]:
@@ -146,11 +156,18 @@ def _group(terms: Sequence[str], members: Sequence[tuple[GapQuestion, dict[str, 
         first = next(q for q in newest if (q.closest_id or q.closest) == key)
         closest, closest_id = first.closest, first.closest_id
     reasons = list(dict.fromkeys(r for q in newest for r in q.reasons if r))[:MAX_REASONS]
-    return GapGroup(words=words, questions=tuple(m[0] for m in members), examples=tuple(examples),
-                    closest=closest, closest_id=closest_id, reasons=tuple(reasons))
+    return GapGroup(
+        words=words,
+        questions=tuple(m[0] for m in members),
+        examples=tuple(examples),
+        closest=closest,
+        closest_id=closest_id,
+        reasons=tuple(reasons),
+    )
 
 
-def gap_report(questions: Sequence[GapQuestion], days: int, since: float,
-               analyzer: Analyzer | None = None) -> GapReport:
+def gap_report(
+    questions: Sequence[GapQuestion], days: int, since: float, analyzer: Analyzer | None = None
+) -> GapReport:
     """The report for a window: the questions grouped, most frequent group first."""
     return GapReport(days=days, since=since, groups=tuple(group_gaps(questions, analyzer)))

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .build.source_checks import SourceChecks, load_checks
-from .ingest.source_names import META_KEY as ROOTS_META_KEY
-from .ingest.source_names import decode_roots, shown_name
 from .build.source_times import source_times_by_path
 from .indexfile import read_info
 from .indexfile.tables import document_listing
+from .ingest.source_names import META_KEY as ROOTS_META_KEY
+from .ingest.source_names import decode_roots, shown_name
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,17 @@ class IndexedSource:
     check_failed: str | None = None  # why the last refresh could not check it
 
     def to_json(self) -> dict[str, object]:
-        return {"kind": self.kind, "title": self.title, "path": self.path, "name": self.name, "url": self.url,
-                "passages": self.passages, "last_changed": iso_time(self.changed_at),
-                "last_checked": iso_time(self.checked_at), "check_failed": self.check_failed}
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "path": self.path,
+            "name": self.name,
+            "url": self.url,
+            "passages": self.passages,
+            "last_changed": iso_time(self.changed_at),
+            "last_checked": iso_time(self.checked_at),
+            "check_failed": self.check_failed,
+        }
 
 
 @dataclass(frozen=True)
@@ -68,8 +76,19 @@ def list_sources(db_path: Path) -> list[IndexedSource]:
         checked = stamp.checked_at if stamp is not None else None
         if checks is not None and failed is None:
             checked = max(checked or 0.0, checks.checked_at)
-        out.append(IndexedSource(kind, title, path, shown_name(path, roots), url, n_passages,
-                                 stamp.changed_at if stamp is not None else None, checked, failed))
+        out.append(
+            IndexedSource(
+                kind,
+                title,
+                path,
+                shown_name(path, roots),
+                url,
+                n_passages,
+                stamp.changed_at if stamp is not None else None,
+                checked,
+                failed,
+            )
+        )
     return out
 
 
@@ -87,9 +106,13 @@ def summarise(sources: list[IndexedSource]) -> SourcesSummary:
     kinds = Counter(s.kind for s in sources)
     checked = [s.checked_at for s in sources if s.checked_at is not None]
     changed = [s.changed_at for s in sources if s.changed_at is not None]
-    return SourcesSummary(len(sources), sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])),
-                          min(checked) if len(checked) == len(sources) and checked else None,
-                          max(changed) if changed else None, sum(s.check_failed is not None for s in sources))
+    return SourcesSummary(
+        len(sources),
+        sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])),
+        min(checked) if len(checked) == len(sources) and checked else None,
+        max(changed) if changed else None,
+        sum(s.check_failed is not None for s in sources),
+    )
 
 
 def iso_time(seconds: float | None) -> str | None:

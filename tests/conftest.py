@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.helpers import BUNDLED_ARTICLE, BotEnv, running_bot
 
+
 @pytest.fixture(scope="session")
 def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index of the bundled article, built once per session; tests copy it."""

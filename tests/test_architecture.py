@@ -39,7 +39,7 @@ def test_the_library_never_imports_the_adapters_or_discord() -> None:
 def test_only_the_indexfile_package_opens_the_index_file() -> None:
     """SQLite is opened by the index file's owner and by the bot's own state file, nowhere else."""
     owners = ("index/indexfile/", "bot/state/")
-    for module, path in import_graph.modules().items():
+    for path in import_graph.modules().values():
         rel = path.relative_to(import_graph.ROOT).as_posix()
         if rel.startswith(owners):
             continue

@@ -121,8 +121,13 @@ def _load_readline(history: Path | None):  # noqa: ANN202 - the readline module,
     return readline
 
 
-async def chat_loop(reader: IndexReader, settings: Settings, stdin: TextIO | None = None,
-                    stdout: TextIO | None = None, history: Path | None = None) -> int:
+async def chat_loop(
+    reader: IndexReader,
+    settings: Settings,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    history: Path | None = None,
+) -> int:
     """Answer questions until `/quit`, end of input or Ctrl-C; returns the exit code (0).
 
     The caller owns `reader` and closes it; readers opened here after a reindex are closed here.
@@ -140,8 +145,11 @@ async def chat_loop(reader: IndexReader, settings: Settings, stdin: TextIO | Non
     conversation: list[str] = []  # this conversation's questions, oldest first
     if interactive:
         info = reader.info
-        print(f"citebot chat: {info.documents} documents, {info.passages} passages. "
-              "Ask a question; /help for commands, /quit or Ctrl-D to leave.", file=stdout)
+        print(
+            f"citebot chat: {info.documents} documents, {info.passages} passages. "
+            "Ask a question; /help for commands, /quit or Ctrl-D to leave.",
+            file=stdout,
+        )
     try:
         while True:
             line = await lines.next(PROMPT if interactive else "", interrupted)
@@ -192,7 +200,10 @@ async def _show_source(live: LiveIndex, args: list[str], stdout: TextIO) -> None
     async with live.use() as answerer:
         found = await answerer.reader.source(args[0].strip())
     if found is None:
-        print(f"No passage has the id {args[0].strip()!r} in the current index. Ids are shown under each answer.",
-              file=stdout, flush=True)
+        print(
+            f"No passage has the id {args[0].strip()!r} in the current index. Ids are shown under each answer.",
+            file=stdout,
+            flush=True,
+        )
         return
     print(render_source(*found) + "\n", file=stdout, flush=True)

@@ -19,18 +19,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from citebot.index.answering.answerer import MAX_TOP_K, Answerer
-from citebot.index.errors import CitebotError, EmptyCorpusError
-from citebot.index.evaluation import EvalSet, evaluate, has_follow_ups, load_eval_set
 from citebot.index.build.reindex import rebuild_sync
 from citebot.index.build.vectors import describe as describe_vectors
-from citebot.index.source_list import list_sources
 from citebot.index.build.vectors import vector_step
+from citebot.index.errors import CitebotError, EmptyCorpusError
+from citebot.index.evaluation import EvalSet, evaluate, has_follow_ups, load_eval_set
 from citebot.index.indexfile import IndexReader
+from citebot.index.source_list import list_sources
 
+from ..building import ProgressBar, open_index, print_warnings, reindex
 from ..collection_routing import collection_names, settings_for_collection
 from ..collections_config import DEFAULT_COLLECTION
 from ..settings import Settings, corpus_sources, default_data_dir, load_settings
-from ..building import ProgressBar, open_index, print_warnings, reindex
 from .text_render import render_answer, render_source
 
 log = logging.getLogger("citebot")
@@ -58,13 +58,15 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.every is not None and not args.watch:
         raise CitebotError("--every goes with --watch (citebot index --watch --every SECONDS)")
     if args.crawl and not any(isinstance(p, str) and "://" in p for p in args.paths):
-        raise CitebotError("--crawl needs the URL of a site to crawl, "
-                           "e.g. citebot index https://docs.example.org/ --crawl")
+        raise CitebotError(
+            "--crawl needs the URL of a site to crawl, e.g. citebot index https://docs.example.org/ --crawl"
+        )
     if args.paths or args.db or args.collection or not settings.collections:
         return _index_one(args, settings)
     if args.watch:
-        raise CitebotError("--watch watches one corpus; with [[collections]], name it: "
-                           "citebot index --watch --collection NAME")
+        raise CitebotError(
+            "--watch watches one corpus; with [[collections]], name it: citebot index --watch --collection NAME"
+        )
     # No paths, no --db, no --collection: every collection, the default first, each on its own.
     for name in collection_names(settings):
         print(f"Collection {name}:")
@@ -77,8 +79,10 @@ def _index_one(args: argparse.Namespace, settings: Settings) -> int:
     result = reindex(settings, sources, verbose=args.verbose)
     info = result.info
     if result.incremental:
-        print(f"Updated: {result.analysed} new or changed documents analysed, {result.reused} unchanged kept, "
-              f"{result.removed} removed.")
+        print(
+            f"Updated: {result.analysed} new or changed documents analysed, {result.reused} unchanged kept, "
+            f"{result.removed} removed."
+        )
     print(
         f"Indexed {info.documents} documents into {info.passages} passages, {info.terms} terms, "
         f"in {result.seconds:.2f} s (generation {info.generation}) -> {info.path}"
@@ -156,12 +160,15 @@ async def _eval(args: argparse.Namespace) -> int:
             for label, on in paths:
                 answerer = Answerer(reader, replace(settings.answer, semantic=on))
                 if on and answerer.semantic is None:
-                    raise CitebotError(f"the index at {db} has no passage vectors for the semantic re-rank; "
-                                       f"build it again with --rebuild (or without --db)")
+                    raise CitebotError(
+                        f"the index at {db} has no passage vectors for the semantic re-rank; "
+                        f"build it again with --rebuild (or without --db)"
+                    )
                 for mode_label, mode in modes:
                     both = ", ".join(x for x in (label, mode_label) if x)
-                    reports.append((both, await evaluate(eval_set, answerer.ask, ks, keep_misses=args.misses,
-                                                         context_mode=mode)))
+                    reports.append(
+                        (both, await evaluate(eval_set, answerer.ask, ks, keep_misses=args.misses, context_mode=mode))
+                    )
         finally:
             await reader.close()
     print(f"corpus: {info.documents} documents, {info.passages} passages")
@@ -212,8 +219,10 @@ async def _show(args: argparse.Namespace) -> int:
     finally:
         await reader.close()
     if found is None:
-        raise CitebotError(f"no passage has the id {args.id.strip()!r} in {settings.db_path}; "
-                           f"ids are shown under each answer ('· id …')")
+        raise CitebotError(
+            f"no passage has the id {args.id.strip()!r} in {settings.db_path}; "
+            f"ids are shown under each answer ('· id …')"
+        )
     print(render_source(*found))
     return 0
 
@@ -221,10 +230,10 @@ async def _show(args: argparse.Namespace) -> int:
 async def _gaps(args: argparse.Namespace) -> int:
     """The knowledge-gaps report from the state database (what `/gaps` shows, of every server)."""
     from citebot.index.gaps import gap_report
-    from ..state.backends import open_state
-    from ..state.questionlog import QuestionLog
 
     from ..collection_routing import find_collection
+    from ..state.backends import open_state
+    from ..state.questionlog import QuestionLog
     from .text_render import render_gaps
 
     settings = load_settings(args.config)
@@ -237,10 +246,10 @@ async def _gaps(args: argparse.Namespace) -> int:
     if args.state_db or not settings.log.state_url:
         state = Path(args.state_db).expanduser() if args.state_db else settings.state_db_path
         if not state.is_file():
-            raise CitebotError(f"no state database at {state}; the bot writes it when it runs (log.state_db), "
-                               f"or pass --state-db PATH")
-        qlog = await QuestionLog.open(state, enabled=settings.log.questions,
-                                      retention_days=settings.log.retention_days)
+            raise CitebotError(
+                f"no state database at {state}; the bot writes it when it runs (log.state_db), or pass --state-db PATH"
+            )
+        qlog = await QuestionLog.open(state, enabled=settings.log.questions, retention_days=settings.log.retention_days)
     else:
         qlog = await open_state(settings)
     try:
@@ -253,8 +262,7 @@ async def _gaps(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         if not settings.log.questions:
-            print("note: question logging is off (log.questions), so no questions are kept to report",
-                  file=sys.stderr)
+            print("note: question logging is off (log.questions), so no questions are kept to report", file=sys.stderr)
         print(render_gaps(report))
     return 0
 
@@ -276,29 +284,50 @@ def build_parser() -> argparse.ArgumentParser:
         description="Answer questions from your articles with cited passages (BM25, offline).",
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", help="config.toml to use (else $CITEBOT_CONFIG, ./config.toml, defaults)")
+    common.add_argument(
+        "--config", metavar="PATH", help="config.toml to use (else $CITEBOT_CONFIG, ./config.toml, defaults)"
+    )
     common.add_argument("--db", metavar="PATH", help="index file to use instead of the configured one")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("index", parents=[common], help="(re)build the index from files, folders and URLs")
-    p.add_argument("paths", nargs="*", metavar="PATH",
-                   help=".txt/.md/.html files, folders, or http(s) URLs (default: corpus.paths and corpus.urls)")
-    p.add_argument("--allow-private-addresses", action="store_true",
-                   help="let URLs reach loopback, private and link-local addresses (refused by default)")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help=".txt/.md/.html files, folders, or http(s) URLs (default: corpus.paths and corpus.urls)",
+    )
+    p.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        help="let URLs reach loopback, private and link-local addresses (refused by default)",
+    )
     p.add_argument("--verbose", action="store_true", help="list every skipped file, not a count per kind")
-    p.add_argument("--crawl", action="store_true",
-                   help="index each URL given as a whole site: its sitemaps, else its links (corpus.crawl_max_pages, "
-                        "corpus.crawl_depth)")
-    p.add_argument("--collection", metavar="NAME",
-                   help="index this collection only (default: all of them; with PATH or --db: the default)")
-    p.add_argument("--watch", action="store_true",
-                   help="after building, keep polling the files (size and mtime) and reindex what changed; Ctrl-C stops")
-    p.add_argument("--every", type=float, default=None, metavar="SECONDS",
-                   help="with --watch: seconds between polls (default 2)")
+    p.add_argument(
+        "--crawl",
+        action="store_true",
+        help="index each URL given as a whole site: its sitemaps, else its links (corpus.crawl_max_pages, "
+        "corpus.crawl_depth)",
+    )
+    p.add_argument(
+        "--collection",
+        metavar="NAME",
+        help="index this collection only (default: all of them; with PATH or --db: the default)",
+    )
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="after building, keep polling the files (size and mtime) and reindex what changed; Ctrl-C stops",
+    )
+    p.add_argument(
+        "--every", type=float, default=None, metavar="SECONDS", help="with --watch: seconds between polls (default 2)"
+    )
     p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("sources", parents=[common], help="list the indexed documents, when each last changed and was checked")
+    p = sub.add_parser(
+        "sources", parents=[common], help="list the indexed documents, when each last changed and was checked"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_sources)
 
@@ -306,26 +335,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", metavar="QUESTION")
     p.add_argument("--top-k", type=int, default=None, metavar="N", help=f"passages to show (1-{MAX_TOP_K})")
     p.add_argument("--json", action="store_true", help="print one JSON object per question")
-    p.add_argument("--context", action="append", default=[], metavar="EARLIER",
-                   help="an earlier question the question follows up (repeat for more, oldest first)")
+    p.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="EARLIER",
+        help="an earlier question the question follows up (repeat for more, oldest first)",
+    )
     p.add_argument("--collection", metavar="NAME", help=f"answer from this collection (default: {DEFAULT_COLLECTION})")
     p.set_defaults(func=lambda a: asyncio.run(_ask(a)))
 
     p = sub.add_parser("eval", parents=[common], help="measure hit@k and MRR@10 on a question set")
     p.add_argument("file", metavar="FILE", help="a seed .jsonl set, or the SQuAD folder")
     p.add_argument("--k", default="1,3,5", help="cut-offs for hit@k (default 1,3,5)")
-    p.add_argument("--corpus", nargs="+", metavar="PATH",
-                   help="files, folders or URLs to index for seed sets (default: corpus.paths and corpus.urls)")
-    p.add_argument("--allow-private-addresses", action="store_true",
-                   help="let --corpus URLs reach loopback, private and link-local addresses (refused by default)")
+    p.add_argument(
+        "--corpus",
+        nargs="+",
+        metavar="PATH",
+        help="files, folders or URLs to index for seed sets (default: corpus.paths and corpus.urls)",
+    )
+    p.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        help="let --corpus URLs reach loopback, private and link-local addresses (refused by default)",
+    )
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
-    p.add_argument("--misses", type=int, default=0, metavar="N", help="list up to N questions not answered right first (with their rank), declined, or wrongly answered")
-    p.add_argument("--rebuild", action="store_true",
-                   help="with --db: build the index again even when one is there (default: reuse it)")
+    p.add_argument(
+        "--misses",
+        type=int,
+        default=0,
+        metavar="N",
+        help="list up to N questions not answered right first (with their rank), declined, or wrongly answered",
+    )
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="with --db: build the index again even when one is there (default: reuse it)",
+    )
     p.add_argument("--verbose", action="store_true", help="list every file --corpus skipped, not a count per kind")
-    p.add_argument("--semantic", action=argparse.BooleanOptionalAction, default=None,
-                   help="measure the semantic re-rank too, beside the lexical path (default: answer.semantic; "
-                        "needs citebot[semantic])")
+    p.add_argument(
+        "--semantic",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="measure the semantic re-rank too, beside the lexical path (default: answer.semantic; "
+        "needs citebot[semantic])",
+    )
     p.set_defaults(func=lambda a: asyncio.run(_eval(a)))
 
     p = sub.add_parser("chat", parents=[common], help="ask questions interactively, answered as the bot would")
@@ -338,7 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=lambda a: asyncio.run(_show(a)))
 
     p = sub.add_parser("gaps", help="questions declined or voted down, grouped by the words they share")
-    p.add_argument("--config", metavar="PATH", help="config.toml to use (else $CITEBOT_CONFIG, ./config.toml, defaults)")
+    p.add_argument(
+        "--config", metavar="PATH", help="config.toml to use (else $CITEBOT_CONFIG, ./config.toml, defaults)"
+    )
     p.add_argument("--days", type=int, default=7, metavar="N", help="how many days back (default 7)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--collection", metavar="NAME", help="only questions answered from this collection")
@@ -352,8 +408,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("run", parents=[common], help="run the Discord bot (token from DISCORD_TOKEN)")
-    p.add_argument("--sync-global", action="store_true",
-                   help="also publish the slash commands globally (an owner action; takes up to an hour to show)")
+    p.add_argument(
+        "--sync-global",
+        action="store_true",
+        help="also publish the slash commands globally (an owner action; takes up to an hour to show)",
+    )
     p.set_defaults(func=cmd_run)
     return parser
 

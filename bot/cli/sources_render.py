@@ -21,17 +21,24 @@ def render_sources_text(sources: Sequence[IndexedSource]) -> str:
     """One row per document (kind, passages, last changed, last checked, title, path or URL),
     then a line of totals. Times the index does not record (built by an older citebot) say
     "unknown" and the last line says how to get them."""
-    header = f"{'KIND':<4}  {'PASSAGES':>8}  {'LAST CHANGED':<16}  {'LAST CHECKED':<16}  {'TITLE':<{_TITLE_WIDTH}}  PATH OR URL"
+    header = (
+        f"{'KIND':<4}  {'PASSAGES':>8}  {'LAST CHANGED':<16}  {'LAST CHECKED':<16}  "
+        f"{'TITLE':<{_TITLE_WIDTH}}  PATH OR URL"
+    )
     rows = [header]
     for s in sources:
-        title = s.title if len(s.title) <= _TITLE_WIDTH else s.title[:_TITLE_WIDTH - 1] + "…"
+        title = s.title if len(s.title) <= _TITLE_WIDTH else s.title[: _TITLE_WIDTH - 1] + "…"
         checked = local_time(s.checked_at) + (" !" if s.check_failed else "")
-        rows.append(f"{s.kind:<4}  {s.passages:>8}  {local_time(s.changed_at):<16}  {checked:<16}  "
-                    f"{title:<{_TITLE_WIDTH}}  {s.path}")
+        rows.append(
+            f"{s.kind:<4}  {s.passages:>8}  {local_time(s.changed_at):<16}  {checked:<16}  "
+            f"{title:<{_TITLE_WIDTH}}  {s.path}"
+        )
     summary = summarise(list(sources))
     kinds = ", ".join(f"{kind} {n}" for kind, n in summary.by_kind)
-    rows.append(f"{summary.documents} documents ({kinds}), {sum(s.passages for s in sources)} passages; "
-                f"oldest check {local_time(summary.oldest_checked)}, latest change {local_time(summary.latest_changed)}")
+    rows.append(
+        f"{summary.documents} documents ({kinds}), {sum(s.passages for s in sources)} passages; "
+        f"oldest check {local_time(summary.oldest_checked)}, latest change {local_time(summary.latest_changed)}"
+    )
     failed = [s for s in sources if s.check_failed]
     for s in failed[:5]:
         rows.append(f"! {s.path}: the last check failed ({s.check_failed}); the indexed copy stays")
@@ -45,11 +52,14 @@ def render_sources_text(sources: Sequence[IndexedSource]) -> str:
 def render_sources_json(db_path: Path, sources: Sequence[IndexedSource]) -> str:
     """One JSON object: the index, a summary, and every document (times in UTC, ISO 8601)."""
     summary = summarise(list(sources))
-    return json.dumps({
-        "index": str(db_path),
-        "documents": summary.documents,
-        "by_kind": dict(summary.by_kind),
-        "oldest_checked": iso_time(summary.oldest_checked),
-        "latest_changed": iso_time(summary.latest_changed),
-        "sources": [s.to_json() for s in sources],
-    }, ensure_ascii=False)
+    return json.dumps(
+        {
+            "index": str(db_path),
+            "documents": summary.documents,
+            "by_kind": dict(summary.by_kind),
+            "oldest_checked": iso_time(summary.oldest_checked),
+            "latest_changed": iso_time(summary.latest_changed),
+            "sources": [s.to_json() for s in sources],
+        },
+        ensure_ascii=False,
+    )

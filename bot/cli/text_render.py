@@ -55,14 +55,17 @@ def render_answer(answer: Answer, color: bool = False, width: int = 100) -> str:
     return "\n".join(lines)
 
 
-def render_source(stored: StoredPassage, before: StoredPassage | None, after: StoredPassage | None,
-                  width: int = 100) -> str:
+def render_source(
+    stored: StoredPassage, before: StoredPassage | None, after: StoredPassage | None, width: int = 100
+) -> str:
     """A passage in full with its citation and the ids and openings of its neighbours, as
     Discord's `/source` shows it."""
     passage = stored.passage
     lines = [f"Passage {passage.id}", passage.citation.label, ""]
-    lines += [textwrap.fill(par, width=width, initial_indent="    ", subsequent_indent="    ")
-              for par in passage.text.split("\n\n")]
+    lines += [
+        textwrap.fill(par, width=width, initial_indent="    ", subsequent_indent="    ")
+        for par in passage.text.split("\n\n")
+    ]
     for label, other in (("Before", before), ("After", after)):
         if other is not None:
             opening = textwrap.shorten(other.passage.text, width=width - 20, placeholder=" …")
@@ -74,16 +77,23 @@ def render_gaps(report: GapReport, width: int = 100) -> str:
     """The knowledge-gaps report for `citebot gaps`: every group, most frequent first."""
     if not report.groups:
         return f"No question was declined or voted 👎 in the last {report.days} days."
-    lines = [f"Knowledge gaps, last {report.days} days: {report.questions} questions declined or voted 👎, "
-             f"in {len(report.groups)} groups (most frequent first).", ""]
+    lines = [
+        f"Knowledge gaps, last {report.days} days: {report.questions} questions declined or voted 👎, "
+        f"in {len(report.groups)} groups (most frequent first).",
+        "",
+    ]
     for n, group in enumerate(report.groups, start=1):
         words = ", ".join(group.words) or "(no content words)"
-        lines.append(f"{n}. {words} — {group.count} question{'s' if group.count != 1 else ''} "
-                     f"({group.declined} declined, {group.downvotes} 👎)")
+        lines.append(
+            f"{n}. {words} — {group.count} question{'s' if group.count != 1 else ''} "
+            f"({group.declined} declined, {group.downvotes} 👎)"
+        )
         lines += [textwrap.fill(q, width, initial_indent="   - ", subsequent_indent="     ") for q in group.examples]
         if group.closest or group.closest_id:
-            lines.append(f"   closest passage: {group.closest or 'passage'}"
-                         + (f" (id {group.closest_id})" if group.closest_id else ""))
+            lines.append(
+                f"   closest passage: {group.closest or 'passage'}"
+                + (f" (id {group.closest_id})" if group.closest_id else "")
+            )
         if group.reasons:
             lines.append("   reasons: " + "; ".join(f'"{r}"' for r in group.reasons))
         lines.append("")

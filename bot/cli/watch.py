@@ -14,24 +14,32 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from citebot.index.build.refresh import RefreshResult, refresh_sync
 from citebot.index.build.sources import CorpusSource, split_sources
+from citebot.index.build.vectors import vector_step
 from citebot.index.corpus_warnings import summarise
 from citebot.index.errors import CitebotError, IndexLockedError
-from citebot.index.build.refresh import RefreshResult, refresh_sync
-from citebot.index.build.vectors import vector_step
 
 from ..settings import Settings
 
 
-def watch(settings: Settings, sources: Sequence[CorpusSource], every: float, *, verbose: bool = False,
-          sleep: Callable[[float], None] = time.sleep) -> int:
+def watch(
+    settings: Settings,
+    sources: Sequence[CorpusSource],
+    every: float,
+    *,
+    verbose: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
     """Poll and reindex until Ctrl-C; returns the exit code (0)."""
     if not every > 0:
         raise CitebotError(f"--every must be more than 0 seconds, got {every:g}")
     folders, _ = split_sources(list(sources))
     if not folders:
-        raise CitebotError("--watch polls files and folders; give at least one (web pages are fetched only "
-                           "when a rebuild runs; the bot's corpus.refresh_minutes checks them on a schedule)")
+        raise CitebotError(
+            "--watch polls files and folders; give at least one (web pages are fetched only "
+            "when a rebuild runs; the bot's corpus.refresh_minutes checks them on a schedule)"
+        )
     finish = vector_step(settings.answer.semantic, settings.answer.semantic_max_passages)
     print(f"Watching {', '.join(str(f) for f in folders)} every {every:g} s for changes; Ctrl-C stops.", flush=True)
     shown: set[str] = set()  # warnings already printed: a duplicate is not reported at every rebuild
@@ -68,12 +76,19 @@ def rebuild_line(result: RefreshResult) -> str:
     rebuilt = result.rebuilt
     assert rebuilt is not None
     changed = [*result.retried, *result.check.changed]
-    names = ", ".join(c.rsplit("/", 1)[-1] for c in changed[:3]) + (f", … {len(changed) - 3} more" if len(changed) > 3 else "")
-    how = (f"{rebuilt.analysed} analysed, {rebuilt.reused} kept, {rebuilt.removed} removed" if rebuilt.incremental
-           else "full build")
+    names = ", ".join(c.rsplit("/", 1)[-1] for c in changed[:3]) + (
+        f", … {len(changed) - 3} more" if len(changed) > 3 else ""
+    )
+    how = (
+        f"{rebuilt.analysed} analysed, {rebuilt.reused} kept, {rebuilt.removed} removed"
+        if rebuilt.incremental
+        else "full build"
+    )
     info = rebuilt.info
-    return (f"{_now()} reindexed ({len(changed)} changed: {names}; {how}): {info.documents} documents, "
-            f"{info.passages} passages, generation {info.generation}, {rebuilt.seconds:.2f} s")
+    return (
+        f"{_now()} reindexed ({len(changed)} changed: {names}; {how}): {info.documents} documents, "
+        f"{info.passages} passages, generation {info.generation}, {rebuilt.seconds:.2f} s"
+    )
 
 
 def _now() -> str:

@@ -21,19 +21,23 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from ..state.store import StateStore
-
-from .cooldown import cooldown_for
-from .render import APOLOGY
 from ..collections_config import DEFAULT_COLLECTION
-from .live_collections import LiveCollections
 from ..live_index import LiveIndex
-from .refresh import RefreshLoop
 from ..settings import Settings
+from ..state.store import StateStore
+from .cooldown import cooldown_for
+from .live_collections import LiveCollections
+from .refresh import RefreshLoop
+from .render import APOLOGY
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("citebot.bot.discord.cogs.questions", "citebot.bot.discord.cogs.admin", "citebot.bot.discord.cogs.feedback", "citebot.bot.discord.cogs.gaps")
+EXTENSIONS = (
+    "citebot.bot.discord.cogs.questions",
+    "citebot.bot.discord.cogs.admin",
+    "citebot.bot.discord.cogs.feedback",
+    "citebot.bot.discord.cogs.gaps",
+)
 NO_MENTIONS = discord.AllowedMentions.none()
 # The gateway events that carry new questions (mentions, answer-channel messages, DMs, slash
 # commands, button clicks): while the bot stops they are dropped before discord.py parses them.
@@ -49,8 +53,9 @@ def bot_intents(settings: Settings) -> discord.Intents:
     intents.guild_messages = True
     intents.dm_messages = settings.discord.answer_dms
     # Follow-ups in threads and forum posts are read without a mention, too.
-    intents.message_content = bool(settings.discord.answer_channels or settings.discord.answer_forums
-                                   or settings.discord.reply_in_thread)
+    intents.message_content = bool(
+        settings.discord.answer_channels or settings.discord.answer_forums or settings.discord.reply_in_thread
+    )
     return intents
 
 
@@ -58,8 +63,16 @@ class CitebotBot(commands.Bot):
     """commands.Bot with citebot's resources attached (`settings`, `live`, `qlog`, `cooldown`,
     `collections`: every collection's live index, `live` being the default's)."""
 
-    def __init__(self, settings: Settings, live: LiveIndex, qlog: StateStore, *, sync_global: bool = False,
-                 guild_ready_timeout: float = 2.0, collections: LiveCollections | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        live: LiveIndex,
+        qlog: StateStore,
+        *,
+        sync_global: bool = False,
+        guild_ready_timeout: float = 2.0,
+        collections: LiveCollections | None = None,
+    ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -95,8 +108,12 @@ class CitebotBot(commands.Bot):
         self._reload_task = asyncio.create_task(self._watch_index(), name="citebot-reload")
         if self.settings.refresh_minutes > 0:
             for name in self.collections.names:
-                loop = RefreshLoop(self.collections.settings_for(name), self.collections.live(name),
-                                   self.reindex_lock_for(name), self.settings.refresh_minutes * 60)
+                loop = RefreshLoop(
+                    self.collections.settings_for(name),
+                    self.collections.live(name),
+                    self.reindex_lock_for(name),
+                    self.settings.refresh_minutes * 60,
+                )
                 self.refreshers[name] = loop
                 self._refresh_tasks.append(asyncio.create_task(loop.run_forever(), name=f"citebot-refresh-{name}"))
         # Everything loaded so far (modules, the index's arrays, discord.py's state) lives as long
@@ -276,8 +293,10 @@ def sync_failure_advice(exc: discord.HTTPException, guild_id: int | None) -> str
         fix = "Discord had a server error; try again later"
     else:
         fix = f"check that the bot was invited with the {scope}"
-    return (f"could not sync slash commands {where}: {said}; {fix}, and restart the bot. "
-            f"Until then {lost}; the bot still answers mentions and answer channels")
+    return (
+        f"could not sync slash commands {where}: {said}; {fix}, and restart the bot. "
+        f"Until then {lost}; the bot still answers mentions and answer channels"
+    )
 
 
 def _written_by(data: Any, user: discord.ClientUser | None) -> bool:
@@ -296,9 +315,17 @@ def _guarded(event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]
     return parse
 
 
-def build_bot(settings: Settings, live: LiveIndex, qlog: StateStore, *, sync_global: bool = False,
-              guild_ready_timeout: float = 2.0, collections: LiveCollections | None = None) -> CitebotBot:
+def build_bot(
+    settings: Settings,
+    live: LiveIndex,
+    qlog: StateStore,
+    *,
+    sync_global: bool = False,
+    guild_ready_timeout: float = 2.0,
+    collections: LiveCollections | None = None,
+) -> CitebotBot:
     """The bot, ready for `start(token)`; the caller owns `live`, `qlog` and `collections`
     (default: the default collection alone) and closes them."""
-    return CitebotBot(settings, live, qlog, sync_global=sync_global, guild_ready_timeout=guild_ready_timeout,
-                      collections=collections)
+    return CitebotBot(
+        settings, live, qlog, sync_global=sync_global, guild_ready_timeout=guild_ready_timeout, collections=collections
+    )

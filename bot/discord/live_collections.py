@@ -40,12 +40,12 @@ class LiveCollections:
         self._owned = set(owned)
 
     @classmethod
-    def single(cls, settings: Settings, live: LiveIndex) -> "LiveCollections":
+    def single(cls, settings: Settings, live: LiveIndex) -> LiveCollections:
         """Only the default collection (a config without [[collections]])."""
         return cls(settings, {DEFAULT_COLLECTION: live})
 
     @classmethod
-    async def open(cls, settings: Settings, default: LiveIndex) -> "LiveCollections":
+    async def open(cls, settings: Settings, default: LiveIndex) -> LiveCollections:
         """Open every configured collection's index beside the default's (owned by the caller).
         A collection whose index is missing is built first when it lives at the default place;
         otherwise the error says how to build it."""
@@ -58,8 +58,10 @@ class LiveCollections:
                 try:
                     reader = await open_index(narrowed)
                 except IndexMissingError as exc:
-                    raise IndexMissingError(f"collection {collection.name!r} has no index at {narrowed.db_path}; "
-                                            f"build it with 'citebot index --collection {collection.name}'") from exc
+                    raise IndexMissingError(
+                        f"collection {collection.name!r} has no index at {narrowed.db_path}; "
+                        f"build it with 'citebot index --collection {collection.name}'"
+                    ) from exc
                 lives[collection.name] = LiveIndex(reader, settings.answer)
         except BaseException:
             for name, live in lives.items():

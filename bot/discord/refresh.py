@@ -17,10 +17,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from citebot.index.build.sources import CorpusSource
-from citebot.index.errors import CitebotError, IndexLockedError
 from citebot.index.build.refresh import RefreshResult, refresh_sync
+from citebot.index.build.sources import CorpusSource
 from citebot.index.build.vectors import vector_step
+from citebot.index.errors import CitebotError, IndexLockedError
 
 from ..live_index import LiveIndex
 from ..settings import Settings
@@ -46,9 +46,16 @@ class RefreshStatus:
 class RefreshLoop:
     """Runs a refresh every `every_seconds` (`run_forever`), or when asked (`run_once`)."""
 
-    def __init__(self, settings: Settings, live: LiveIndex, lock: asyncio.Lock, every_seconds: float, *,
-                 sources: Callable[[Settings], Sequence[CorpusSource]] = refresh_sources,
-                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        live: LiveIndex,
+        lock: asyncio.Lock,
+        every_seconds: float,
+        *,
+        sources: Callable[[Settings], Sequence[CorpusSource]] = refresh_sources,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
         self.settings = settings
         self.live = live
         self.every_seconds = every_seconds
@@ -93,8 +100,9 @@ class RefreshLoop:
         async with self._lock:
             finish = vector_step(settings.answer.semantic, settings.answer.semantic_max_passages)
             try:
-                result = await asyncio.to_thread(refresh_sync, list(self._sources(settings)), settings.db_path,
-                                                 settings.index, finish)
+                result = await asyncio.to_thread(
+                    refresh_sync, list(self._sources(settings)), settings.db_path, settings.index, finish
+                )
             except IndexLockedError:
                 self._status("skipped: another build of the index was running", ok=True)
                 log.info("refresh skipped: another build (perhaps 'citebot index') holds the index")
@@ -105,8 +113,12 @@ class RefreshLoop:
                 return None
             except Exception as exc:
                 self._status("failed (the reason is in the bot's log)", ok=False)
-                log.error("refresh failed (%s: %s), still answering from generation %d; will try again",
-                          type(exc).__name__, exc, generation)
+                log.error(
+                    "refresh failed (%s: %s), still answering from generation %d; will try again",
+                    type(exc).__name__,
+                    exc,
+                    generation,
+                )
                 log.debug("the refresh's traceback", exc_info=True)
                 return None
             for source, reason in result.check.failed.items():
@@ -119,9 +131,15 @@ class RefreshLoop:
             changed = len(result.check.changed) + len(result.retried)
             info = result.rebuilt.info
             self._status(f"reindexed {changed} changed source{'s' * (changed != 1)}" + _failures(result))
-            log.info("refresh: %d changed, reindexed in %.2f s (%s); now generation %d, %d documents, %d passages",
-                     changed, result.rebuilt.seconds, "incremental" if result.rebuilt.incremental else "full",
-                     info.generation, info.documents, info.passages)
+            log.info(
+                "refresh: %d changed, reindexed in %.2f s (%s); now generation %d, %d documents, %d passages",
+                changed,
+                result.rebuilt.seconds,
+                "incremental" if result.rebuilt.incremental else "full",
+                info.generation,
+                info.documents,
+                info.passages,
+            )
             return result
 
     def _status(self, outcome: str, ok: bool = True) -> None:

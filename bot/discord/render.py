@@ -18,9 +18,9 @@ from discord.utils import escape_markdown, escape_mentions
 
 from citebot.index.answering.answerer import Answer, Hit
 from citebot.index.gaps import GapReport
+from citebot.index.indexfile import StoredPassage
 from citebot.index.ingest.passages import Citation
 from citebot.index.source_list import IndexedSource, summarise
-from citebot.index.indexfile import StoredPassage
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -66,10 +66,10 @@ def cut_start(text: str, limit: int) -> str:
         return text
     if limit <= len(ELLIPSIS):
         return ""
-    tail = text[len(text) - (limit - len(ELLIPSIS)):]
+    tail = text[len(text) - (limit - len(ELLIPSIS)) :]
     space = tail.find(" ")
     if 0 <= space < len(tail) // 2:
-        tail = tail[space + 1:]
+        tail = tail[space + 1 :]
     return ELLIPSIS + tail.lstrip()
 
 
@@ -167,7 +167,7 @@ SEARCHED_FOR_LIMIT = 600
 
 
 def _searched_for(answer: Answer) -> str:
-    """"*(searched for: …)*" and a line break when a word of the question was corrected, else ""."""
+    """ "*(searched for: …)*" and a line break when a word of the question was corrected, else ""."""
     if not answer.searched_for:
         return ""
     prefix, suffix = "*(searched for: ", ")*\n"
@@ -188,8 +188,12 @@ def render_answer(answer: Answer, *, footer: str | None = None) -> Reply:
     fields = []
     for hit in hits:
         c = hit.passage.citation
-        fields.append((cut(f"[{hit.rank}] {safe_cut(c.document, name_budget)}", name_budget),
-                       _fit_field(citation_line(c, hit.passage.id), field_budget)))
+        fields.append(
+            (
+                cut(f"[{hit.rank}] {safe_cut(c.document, name_budget)}", name_budget),
+                _fit_field(citation_line(c, hit.passage.id), field_budget),
+            )
+        )
     footer = cut(footer, 200) if footer else None
     fixed = len(title) + sum(len(a) + len(b) for a, b in fields) + len(footer or "")
     room = min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - fixed - 50)
@@ -235,10 +239,12 @@ def render_source(stored: StoredPassage, before: StoredPassage | None, after: St
     if len(text) > DESCRIPTION_LIMIT - 200:
         files.append(discord.File(io.BytesIO(passage.text.encode("utf-8")), filename=f"passage-{passage.id}.txt"))
         text = safe_cut(passage.text, DESCRIPTION_LIMIT - 200) + "\n\n*(the whole passage is attached)*"
-    embed = discord.Embed(title=cut(f"Passage {passage.id}", TITLE_LIMIT), description=text,
-                          colour=discord.Colour.blurple())
-    embed.add_field(name=cut(safe(c.document), FIELD_NAME_LIMIT), value=_fit_field(citation_line(c), 1000),
-                    inline=False)
+    embed = discord.Embed(
+        title=cut(f"Passage {passage.id}", TITLE_LIMIT), description=text, colour=discord.Colour.blurple()
+    )
+    embed.add_field(
+        name=cut(safe(c.document), FIELD_NAME_LIMIT), value=_fit_field(citation_line(c), 1000), inline=False
+    )
     for label, other in (("Before", before), ("After", after)):
         if other is not None:
             value = f"`{other.passage.id}` — {safe_cut(other.passage.text, 300)}"
@@ -246,17 +252,36 @@ def render_source(stored: StoredPassage, before: StoredPassage | None, after: St
     return Reply("", [embed], files)
 
 
-def render_stats(*, documents: int, passages: int, generation: int, age_seconds: float, questions: int,
-                 answered: int, median_ms: float | None, thumbs_up: int, thumbs_down: int,
-                 persisted: bool, collection: str | None = None, sources: str | None = None) -> Reply:
+def render_stats(
+    *,
+    documents: int,
+    passages: int,
+    generation: int,
+    age_seconds: float,
+    questions: int,
+    answered: int,
+    median_ms: float | None,
+    thumbs_up: int,
+    thumbs_down: int,
+    persisted: bool,
+    collection: str | None = None,
+    sources: str | None = None,
+) -> Reply:
     title = "Citebot statistics" + (f" · collection {collection}" if collection else "")
     embed = discord.Embed(title=title, colour=discord.Colour.blurple())
-    embed.add_field(name="Index", value=f"{documents:,} documents · {passages:,} passages\n"
-                                        f"generation {generation}, built {human_age(age_seconds)} ago", inline=False)
+    embed.add_field(
+        name="Index",
+        value=f"{documents:,} documents · {passages:,} passages\n"
+        f"generation {generation}, built {human_age(age_seconds)} ago",
+        inline=False,
+    )
     median = f"{median_ms:.0f} ms" if median_ms is not None else "n/a"
     scope = "" if persisted else " (since start-up; question logging is off)"
-    embed.add_field(name="Questions", value=f"{questions:,} asked, {answered:,} answered{scope}\n"
-                                            f"median answer time {median}", inline=False)
+    embed.add_field(
+        name="Questions",
+        value=f"{questions:,} asked, {answered:,} answered{scope}\nmedian answer time {median}",
+        inline=False,
+    )
     embed.add_field(name="Feedback", value=f"👍 {thumbs_up:,} · 👎 {thumbs_down:,}", inline=False)
     if sources:
         embed.add_field(name="Sources", value=cut(sources, FIELD_VALUE_LIMIT), inline=False)
@@ -273,8 +298,10 @@ def sources_field(sources: list[IndexedSource], refresh: str, now: float) -> str
     summary = summarise(sources)
     kinds = " · ".join(f"{kind} {n:,}" for kind, n in summary.by_kind) or "no documents"
     ago = lambda t: "unknown" if t is None else f"{human_age(now - t)} ago"  # noqa: E731
-    lines = [f"{kinds}; oldest check {ago(summary.oldest_checked)}, latest change {ago(summary.latest_changed)}",
-             refresh]
+    lines = [
+        f"{kinds}; oldest check {ago(summary.oldest_checked)}, latest change {ago(summary.latest_changed)}",
+        refresh,
+    ]
     if summary.failed:
         lines.append(f"{summary.failed:,} could not be checked last time (their indexed copies stay; see the log)")
     stale_first = sorted(sources, key=lambda s: (s.checked_at is not None, s.checked_at or 0.0))
@@ -310,14 +337,18 @@ def render_gaps(report: GapReport, *, logging_on: bool = True, retention_days: i
     most GAP_GROUPS_SHOWN), every question and reason escaped, within Discord's limits."""
     embed = discord.Embed(title=f"Knowledge gaps · last {report.days} days", colour=DECLINED_COLOUR)
     if not logging_on:
-        embed.description = ("Question logging is off (`log.questions`), so no questions are kept to report; "
-                             "turn it on to see what the sources do not answer.")
+        embed.description = (
+            "Question logging is off (`log.questions`), so no questions are kept to report; "
+            "turn it on to see what the sources do not answer."
+        )
         return Reply("", [embed])
     if not report.groups:
         embed.description = f"No question was declined or voted 👎 in the last {report.days} days."
         return Reply("", [embed])
-    embed.description = (f"{report.questions:,} questions declined or voted 👎, in {len(report.groups):,} groups "
-                         f"by the words they share (most frequent first).")
+    embed.description = (
+        f"{report.questions:,} questions declined or voted 👎, in {len(report.groups):,} groups "
+        f"by the words they share (most frequent first)."
+    )
     if retention_days is not None and report.days > retention_days:
         embed.description += f" The log keeps questions {retention_days} days."
     for group in report.groups[:GAP_GROUPS_SHOWN]:

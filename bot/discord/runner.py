@@ -19,18 +19,17 @@ import sys
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
+import aiohttp
 import discord
 import discord.gateway
 import discord.http
-import aiohttp
 import yarl
 
-from ..state.backends import open_state
-
-from .client import build_bot
-from .live_collections import LiveCollections
 from ..live_index import LiveIndex
 from ..settings import DiscordSettings, Settings, discord_token
+from ..state.backends import open_state
+from .client import build_bot
+from .live_collections import LiveCollections
 
 log = logging.getLogger(__name__)
 
@@ -140,12 +139,21 @@ async def _serve_until_stopped(settings: Settings, token: str, sync_global: bool
             sigterm.then(bot.close)
             if sigterm.requested:  # asked to stop while the index was opening
                 return 0
-            log.info("starting: index generation %d (%d passages) at %s", reader.info.generation,
-                     reader.info.passages, settings.db_path)
+            log.info(
+                "starting: index generation %d (%d passages) at %s",
+                reader.info.generation,
+                reader.info.passages,
+                settings.db_path,
+            )
             for name in collections.names[1:]:
                 info = collections.live(name).reader.info
-                log.info("collection %s: index generation %d (%d passages) at %s", name, info.generation,
-                         info.passages, info.path)
+                log.info(
+                    "collection %s: index generation %d (%d passages) at %s",
+                    name,
+                    info.generation,
+                    info.passages,
+                    info.path,
+                )
             try:
                 try:
                     async with bot:
@@ -159,12 +167,18 @@ async def _serve_until_stopped(settings: Settings, token: str, sync_global: bool
                 print("citebot: error: Discord rejected the token in DISCORD_TOKEN", file=sys.stderr)
                 return 2
             except discord.PrivilegedIntentsRequired:
-                print("citebot: error: discord.answer_channels needs the Message Content intent; enable it for "
-                      "the bot in the Discord developer portal, or leave answer_channels empty", file=sys.stderr)
+                print(
+                    "citebot: error: discord.answer_channels needs the Message Content intent; enable it for "
+                    "the bot in the Discord developer portal, or leave answer_channels empty",
+                    file=sys.stderr,
+                )
                 return 2
             except (aiohttp.ClientConnectionError, OSError) as exc:
-                print(f"citebot: error: cannot reach Discord at {settings.discord.api_base} "
-                      f"({type(exc).__name__}); check discord.api_base and your network", file=sys.stderr)
+                print(
+                    f"citebot: error: cannot reach Discord at {settings.discord.api_base} "
+                    f"({type(exc).__name__}); check discord.api_base and your network",
+                    file=sys.stderr,
+                )
                 return 2
         finally:
             await qlog.close()

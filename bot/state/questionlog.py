@@ -27,19 +27,36 @@ import secrets
 import sqlite3
 import statistics
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import aiosqlite
 
 from citebot.index.errors import StateDatabaseError
-from citebot.index.gaps import GapQuestion
 from citebot.index.file_guard import ensure_ours_or_absent
+from citebot.index.gaps import GapQuestion
 
-from .store import (DEFAULT_COLLECTION, REASON_MAX_CHARS, LogStats, QuestionRecord, StateStore, keyed_user_hash,
-                    one_line_reason, stored_collection)
+from .store import (
+    DEFAULT_COLLECTION,
+    REASON_MAX_CHARS,
+    LogStats,
+    QuestionRecord,
+    StateStore,
+    keyed_user_hash,
+    one_line_reason,
+    stored_collection,
+)
 
-__all__ = ["DEFAULT_COLLECTION", "REASON_MAX_CHARS", "LogStats", "QuestionLog", "QuestionRecord",
-           "SqliteQuestionLog", "StateStore"]
+__all__ = [
+    "DEFAULT_COLLECTION",
+    "REASON_MAX_CHARS",
+    "LogStats",
+    "QuestionLog",
+    "QuestionRecord",
+    "SqliteQuestionLog",
+    "StateStore",
+]
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +94,16 @@ SCHEMA_VERSION = 2
 APPLICATION_ID = 0x43495453  # "CITS": marks the state file as ours in the SQLite header
 # The tables every state file has had; an unmarked SQLite file without them is someone else's.
 _OUR_TABLES = {"secret", "questions", "feedback"}
-_MOVE_IT_ASIDE = ("If it is a damaged state file, move it aside (e.g. rename it to {name}.damaged) and citebot "
-                  "starts a new one; otherwise choose another log.state_db")
+_MOVE_IT_ASIDE = (
+    "If it is a damaged state file, move it aside (e.g. rename it to {name}.damaged) and citebot "
+    "starts a new one; otherwise choose another log.state_db"
+)
+
+
+async def _fetchall(db: aiosqlite.Connection, sql: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
+    """`db.execute_fetchall`, typed as what it returns: aiosqlite annotates it Iterable[Row], but
+    it returns cursor.fetchall()'s list (which this module indexes)."""
+    return cast(list[sqlite3.Row], await db.execute_fetchall(sql, parameters))
 
 
 class SqliteQuestionLog:
@@ -87,8 +112,7 @@ class SqliteQuestionLog:
 
     shared = False
 
-    def __init__(self, db: aiosqlite.Connection, key: bytes, enabled: bool, retention_days: int,
-                 path: Path) -> None:
+    def __init__(self, db: aiosqlite.Connection, key: bytes, enabled: bool, retention_days: int, path: Path) -> None:
         self._db = db
         self._key = key
         self.enabled = enabled
@@ -99,33 +123,40 @@ class SqliteQuestionLog:
         self._session: list[tuple[str, float, bool]] = []
 
     @classmethod
-    async def open(cls, path: Path, *, enabled: bool = True, retention_days: int = 30) -> "SqliteQuestionLog":
+    async def open(cls, path: Path, *, enabled: bool = True, retention_days: int = 30) -> SqliteQuestionLog:
         """Open (creating with mode 0600) the state file, and purge rows past retention."""
         path = Path(path)
         # Files from before the state file was marked have no application id: accepted only
         # when they hold our tables (checked below, before anything is written).
-        ensure_ours_or_absent(path, APPLICATION_ID, "state database", _MOVE_IT_ASIDE.format(name=path.name),
-                              legacy_ok=True, error=StateDatabaseError)
+        ensure_ours_or_absent(
+            path,
+            APPLICATION_ID,
+            "state database",
+            _MOVE_IT_ASIDE.format(name=path.name),
+            legacy_ok=True,
+            error=StateDatabaseError,
+        )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists():
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
             os.chmod(path, 0o600)
         except OSError as exc:
-            raise StateDatabaseError(f"cannot create the state database {path} ({exc.strerror or exc}); "
-                                     f"choose another log.state_db") from exc
+            raise StateDatabaseError(
+                f"cannot create the state database {path} ({exc.strerror or exc}); choose another log.state_db"
+            ) from exc
         db = await aiosqlite.connect(path)
         try:
             # A damaged file can open and even take the schema; quick_check finds it now rather
             # than at the first question.
-            (check,) = (await db.execute_fetchall("PRAGMA quick_check(1)"))[0]
+            (check,) = (await _fetchall(db, "PRAGMA quick_check(1)"))[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(check)
             await cls._claim(db, path)
             await db.executescript(_SCHEMA)
             await cls._add_columns(db)
             await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            key = await cls._key(db)
+            key = await cls._hash_key(db)
             await db.commit()
         except sqlite3.DatabaseError as exc:
             await db.close()
@@ -149,27 +180,32 @@ class SqliteQuestionLog:
     async def _add_columns(db: aiosqlite.Connection) -> None:
         """Bring a file of an earlier schema up to date, adding columns only (nothing is lost)."""
         for table, column, kind in _ADDED_COLUMNS:
-            have = {row[1] for row in await db.execute_fetchall(f"PRAGMA table_info({table})")}
+            have = {row[1] for row in await _fetchall(db, f"PRAGMA table_info({table})")}
             if column not in have:
                 await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     @staticmethod
     async def _claim(db: aiosqlite.Connection, path: Path) -> None:
         """Mark a new or legacy state file as ours; refuse an unmarked SQLite file of someone else's."""
-        ((app,),) = await db.execute_fetchall("PRAGMA application_id")
+        ((app,),) = await _fetchall(db, "PRAGMA application_id")
         if app == APPLICATION_ID:
             return
-        tables = {name for (name,) in await db.execute_fetchall(
-            "SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'view', 'trigger')")}
+        tables = {
+            name
+            for (name,) in await _fetchall(
+                db, "SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'view', 'trigger')"
+            )
+        }
         if tables and not (_OUR_TABLES <= tables):
             raise StateDatabaseError(
                 f"{path} is not a Citebot state database (an SQLite database with other tables); it was left "
-                f"untouched. Choose another log.state_db, or move that file away")
+                f"untouched. Choose another log.state_db, or move that file away"
+            )
         await db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     @staticmethod
-    async def _key(db: aiosqlite.Connection) -> bytes:
-        rows = await db.execute_fetchall("SELECT value FROM secret WHERE name = 'user_hash_key'")
+    async def _hash_key(db: aiosqlite.Connection) -> bytes:
+        rows = await _fetchall(db, "SELECT value FROM secret WHERE name = 'user_hash_key'")
         if rows:
             return bytes(rows[0][0])
         key = secrets.token_bytes(32)
@@ -191,9 +227,18 @@ class SqliteQuestionLog:
         cursor = await self._db.execute(
             "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, question, answered, top_citation,"
             " answer_ms, collection, top_passage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (rec.asked_at, rec.guild_id, rec.channel_id, self.user_hash(rec.user_id), rec.question,
-             int(rec.answered), rec.top_citation, rec.answer_ms, stored_collection(rec.collection),
-             rec.top_passage),
+            (
+                rec.asked_at,
+                rec.guild_id,
+                rec.channel_id,
+                self.user_hash(rec.user_id),
+                rec.question,
+                int(rec.answered),
+                rec.top_citation,
+                rec.answer_ms,
+                stored_collection(rec.collection),
+                rec.top_passage,
+            ),
         )
         await self._db.commit()
         return cursor.lastrowid
@@ -214,8 +259,9 @@ class SqliteQuestionLog:
         if vote not in (-1, 1):
             raise ValueError("vote must be +1 or -1")
         who = self.user_hash(user_id)
-        rows = await self._db.execute_fetchall(
-            "SELECT vote FROM feedback WHERE message_id = ? AND user_hash = ?", (message_id, who))
+        rows = await _fetchall(
+            self._db, "SELECT vote FROM feedback WHERE message_id = ? AND user_hash = ?", (message_id, who)
+        )
         if rows and rows[0][0] == vote:
             return "same"
         await self._db.execute(
@@ -238,7 +284,8 @@ class SqliteQuestionLog:
             return False
         cursor = await self._db.execute(
             "UPDATE feedback SET reason = ? WHERE message_id = ? AND user_hash = ? AND vote = -1",
-            (text, message_id, self.user_hash(user_id)))
+            (text, message_id, self.user_hash(user_id)),
+        )
         await self._db.commit()
         return bool(cursor.rowcount)
 
@@ -246,8 +293,7 @@ class SqliteQuestionLog:
         """Delete question rows older than the retention period; returns how many went."""
         cutoff = time.time() - self.retention_days * 86400
         cursor = await self._db.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,))
-        await self._db.execute("UPDATE feedback SET reason = NULL WHERE voted_at < ? AND reason IS NOT NULL",
-                               (cutoff,))
+        await self._db.execute("UPDATE feedback SET reason = NULL WHERE voted_at < ? AND reason IS NOT NULL", (cutoff,))
         await self._db.commit()
         if cursor.rowcount:
             log.info("purged %d questions older than %d days", cursor.rowcount, self.retention_days)
@@ -257,34 +303,34 @@ class SqliteQuestionLog:
         """Questions, how many were answered, the median answer time, and vote counts; of one
         collection when `collection` is given, else of all."""
         where, args = ("", ()) if collection is None else (f" WHERE {_COLLECTION_IS}", (collection,))
-        votes = dict(await self._db.execute_fetchall(
-            f"SELECT vote, COUNT(*) FROM feedback{where} GROUP BY vote", args))
+        votes = dict(await _fetchall(self._db, f"SELECT vote, COUNT(*) FROM feedback{where} GROUP BY vote", args))
         up, down = int(votes.get(1, 0)), int(votes.get(-1, 0))
         if not self.enabled:
             session = [(ms, ok) for name, ms, ok in self._session if collection is None or name == collection]
             times = [ms for ms, _ in session]
             median = statistics.median(times) if times else None
             return LogStats(len(times), sum(ok for _, ok in session), median, up, down, persisted=False)
-        rows = await self._db.execute_fetchall(
-            f"SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM questions{where}", args)
+        rows = await _fetchall(self._db, f"SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM questions{where}", args)
         total, answered = rows[0]
-        times = [r[0] for r in await self._db.execute_fetchall(f"SELECT answer_ms FROM questions{where}", args)]
+        times = [r[0] for r in await _fetchall(self._db, f"SELECT answer_ms FROM questions{where}", args)]
         median = statistics.median(times) if times else None
         return LogStats(int(total), int(answered), median, up, down, persisted=True)
 
-    async def gap_questions(self, since: float, *, guild_id: int | None = None,
-                            collection: str | None = None) -> list[GapQuestion]:
+    async def gap_questions(
+        self, since: float, *, guild_id: int | None = None, collection: str | None = None
+    ) -> list[GapQuestion]:
         """The questions declined since `since`, and those whose answer got a 👎 since then
         (with the reasons given), oldest first; of one guild and one collection when given.
         What the log no longer holds (past retention, logging off) is not there to report."""
-        filters, args = "", []
+        filters, args = "", list[object]()
         if guild_id is not None:
             filters += " AND q.guild_id = ?"
             args.append(guild_id)
         if collection is not None:
             filters += f" AND {_COLLECTION_IS.replace('collection', 'q.collection')}"
             args.append(collection)
-        rows = await self._db.execute_fetchall(
+        rows = await _fetchall(
+            self._db,
             "SELECT q.id, q.asked_at, q.question, q.answered, q.top_citation, q.top_passage,"
             f" COALESCE(q.collection, '{DEFAULT_COLLECTION}'), q.message_id,"
             " (SELECT COUNT(*) FROM feedback f WHERE f.message_id = q.message_id AND f.vote = -1"
@@ -292,27 +338,45 @@ class SqliteQuestionLog:
             " FROM questions q"
             " WHERE ((q.answered = 0 AND q.asked_at >= ?) OR EXISTS (SELECT 1 FROM feedback f"
             "  WHERE f.message_id = q.message_id AND f.vote = -1 AND f.voted_at >= ?))"
-            f"{filters} ORDER BY q.asked_at, q.id", (since, since, since, *args))
+            f"{filters} ORDER BY q.asked_at, q.id",
+            (since, since, since, *args),
+        )
         reasons: dict[int, list[str]] = {}
-        for message_id, reason in await self._db.execute_fetchall(
-                "SELECT message_id, reason FROM feedback WHERE vote = -1 AND reason IS NOT NULL AND voted_at >= ?"
-                " ORDER BY voted_at", (since,)):
+        for message_id, reason in await _fetchall(
+            self._db,
+            "SELECT message_id, reason FROM feedback WHERE vote = -1 AND reason IS NOT NULL AND voted_at >= ?"
+            " ORDER BY voted_at",
+            (since,),
+        ):
             reasons.setdefault(int(message_id), []).append(str(reason))
-        return [GapQuestion(question=question, asked_at=asked_at, declined=not answered, downvotes=int(down),
-                            reasons=tuple(reasons.get(message_id, ())) if message_id is not None else (),
-                            closest=citation, closest_id=passage, collection=name)
-                for _, asked_at, question, answered, citation, passage, name, message_id, down in rows]
+        return [
+            GapQuestion(
+                question=question,
+                asked_at=asked_at,
+                declined=not answered,
+                downvotes=int(down),
+                reasons=tuple(reasons.get(message_id, ())) if message_id is not None else (),
+                closest=citation,
+                closest_id=passage,
+                collection=name,
+            )
+            for _, asked_at, question, answered, citation, passage, name, message_id, down in rows
+        ]
 
     async def recent(self, limit: int = 20) -> list[tuple]:
         """The latest logged questions (for tests and troubleshooting), newest first."""
-        return list(await self._db.execute_fetchall(
-            "SELECT asked_at, guild_id, channel_id, user_hash, question, answered, top_citation, answer_ms,"
-            " message_id FROM questions ORDER BY id DESC LIMIT ?", (limit,)))
+        return list(
+            await _fetchall(
+                self._db,
+                "SELECT asked_at, guild_id, channel_id, user_hash, question, answered, top_citation, answer_ms,"
+                " message_id FROM questions ORDER BY id DESC LIMIT ?",
+                (limit,),
+            )
+        )
 
 
 # Rows from before collections, and the default collection's, have NULL there.
 _COLLECTION_IS = f"COALESCE(collection, '{DEFAULT_COLLECTION}') = ?"
-
 
 
 # The name every caller knows; it stays the SQLite store (open_state picks the backend).

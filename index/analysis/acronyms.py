@@ -36,20 +36,20 @@ def find_definitions(text: str) -> list[tuple[str, str]]:
 def _schwartz_hearst(short: str, words: Sequence[str]) -> str | None:
     """The shortest tail of `words` whose letters spell `short` in order (first at a word start)."""
     candidate = " ".join(words)
-    s = len(short) - 1
-    l = len(candidate) - 1
-    while s >= 0:
-        c = short[s].lower()
+    si = len(short) - 1  # index into short, right to left
+    ci = len(candidate) - 1  # index into candidate, right to left
+    while si >= 0:
+        c = short[si].lower()
         if not c.isalnum():
-            s -= 1
+            si -= 1
             continue
-        while l >= 0 and (candidate[l].lower() != c or (s == 0 and l > 0 and candidate[l - 1].isalnum())):
-            l -= 1
-        if l < 0:
+        while ci >= 0 and (candidate[ci].lower() != c or (si == 0 and ci > 0 and candidate[ci - 1].isalnum())):
+            ci -= 1
+        if ci < 0:
             return None
-        l -= 1
-        s -= 1
-    start = candidate.rfind(" ", 0, l + 1) + 1
+        ci -= 1
+        si -= 1
+    start = candidate.rfind(" ", 0, ci + 1) + 1
     long_form = candidate[start:]
     if len(long_form.split()) < 2 or long_form.lower() == short.lower():
         return None
@@ -65,7 +65,7 @@ class AcronymMap:
         self._expander: AcronymExpander | None = None
 
     @classmethod
-    def learn(cls, texts: Iterable[str], analyzer: Analyzer) -> "AcronymMap":
+    def learn(cls, texts: Iterable[str], analyzer: Analyzer) -> AcronymMap:
         """Learn from corpus texts; the first definition of a short form wins (stable order)."""
         pairs: dict[str, tuple[str, ...]] = {}
         for text in texts:
@@ -94,7 +94,7 @@ class AcronymMap:
         return [(short, " ".join(long_terms)) for short, long_terms in sorted(self.pairs.items())]
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, str]]) -> "AcronymMap":
+    def from_rows(cls, rows: Iterable[tuple[str, str]]) -> AcronymMap:
         return cls({short: tuple(long.split()) for short, long in rows})
 
 
@@ -142,8 +142,12 @@ class AcronymExpander:
         # Only a pair whose long form has all its terms present can append anything; long
         # forms start with common words ("american", "command"), so most candidates drop here.
         present = set(terms)
-        hits = sorted(i for f in self._first_set.intersection(present) for i in self.firsts[f]
-                      if present.issuperset(self.pairs[i][1]))
+        hits = sorted(
+            i
+            for f in self._first_set.intersection(present)
+            for i in self.firsts[f]
+            if present.issuperset(self.pairs[i][1])
+        )
         for i in hits:
             short, long_terms = self.pairs[i]
             append_short_forms(terms, short, long_terms, out)

@@ -32,8 +32,8 @@ import regex
 from nltk.stem.snowball import SnowballStemmer
 from nltk.tokenize import RegexpTokenizer
 
-from .normalize import CONTROL, normalize_text
 from ._termscan import TermTable, scan_passage
+from .normalize import CONTROL, normalize_text
 
 ANALYZER_VERSION = "en-snowball-6"
 
@@ -240,11 +240,14 @@ class Analyzer:
         Python, the steps around tokenising cost more than tokenising, and per token,
         `findall`, the memo lookup and the join cost 3x the C.
         """
-        if not text.isascii() and not (unicodedata.is_normalized("NFKC", text) and chars_agree(text)
-                                       and all(unicodedata.is_normalized("NFKC", text[a:b]) for a, b in spans)):
+        if not text.isascii() and not (
+            unicodedata.is_normalized("NFKC", text)
+            and chars_agree(text)
+            and all(unicodedata.is_normalized("NFKC", text[a:b]) for a, b in spans)
+        ):
             return None  # (C checks the rest: what needs no Python)
         found = scan_passage(text, spans, self._plain_table, self._mixed_table)
-        while type(found) is list:  # tokens the tables do not map yet
+        while isinstance(found, list):  # tokens the tables do not map yet
             self._learn(self._plain_table, found[0], False)
             self._learn(self._mixed_table, found[1], True)
             found = scan_passage(text, spans, self._plain_table, self._mixed_table)
@@ -320,7 +323,8 @@ def text_terms_are_sentence_terms(text: str, spans: Sequence[tuple[int, int]]) -
         if _WORDCHAR.search(text, prev, a):
             return False
         if (a > 0 and _WORDISH.match(text, a - 1) and _WORDISH.match(text, a)) or (
-                b < n and _WORDISH.match(text, b - 1) and _WORDISH.match(text, b)):
+            b < n and _WORDISH.match(text, b - 1) and _WORDISH.match(text, b)
+        ):
             return False
         if is_mixed(text, a, b) != mixed:
             return False

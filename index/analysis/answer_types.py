@@ -22,36 +22,65 @@ class AnswerType(Enum):
     PLACE = "place"
 
 
-_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
-           "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
 _WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
-                 "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
-                 "hundred|hundreds|thousand|thousands|million|millions|billion|billions|trillion|dozen|dozens|"
-                 "twice|thrice|half|percent")
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+    "hundred|hundreds|thousand|thousands|million|millions|billion|billions|trillion|dozen|dozens|"
+    "twice|thrice|half|percent"
+)
 
 # The question's wording, in the order tried: the first that matches decides.
 _QUESTIONS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
-    (AnswerType.DATE, re.compile(
-        r"\bwhen\b|\b(?:what|which) (?:year|years|century|decade|date|day|month|time|period|era|season)\b"
-        r"|\bhow long ago\b|\bsince when\b", re.I)),
-    (AnswerType.NUMBER, re.compile(
-        r"\bhow (?:many|much|long|old|far|large|big|high|tall|deep|wide|often|fast|heavy|long ago)\b"
-        r"|\b(?:what|which) (?:percent|percentage|share|proportion|number|amount|age|size|price|cost|rate)\b",
-        re.I)),
-    (AnswerType.NAME, re.compile(
-        r"^\W*(?:who|whom|whose)\b|[,;:]\s*(?:who|whom|whose)\b|\b(?:and|but|so) (?:who|whom|whose)\b"
-        r"|\b(?:which|what) (?:person|people|man|woman|company|companies|organi[sz]ation|team|group|agency|"
-        r"firm|party|band|author|writer|president|leader|player|king|queen)\b", re.I)),
-    (AnswerType.PLACE, re.compile(
-        r"^\W*where\b|[,;:]\s*where\b|\b(?:and|but|so) where\b"
-        r"|\b(?:which|what) (?:country|countries|city|cities|state|states|place|places|town|region|continent|"
-        r"location|island|river|area|province|county|nation|venue|site|port|stadium|building)\b|\bin which (?:country|city|state|region)\b",
-        re.I)),
+    (
+        AnswerType.DATE,
+        re.compile(
+            r"\bwhen\b|\b(?:what|which) (?:year|years|century|decade|date|day|month|time|period|era|season)\b"
+            r"|\bhow long ago\b|\bsince when\b",
+            re.I,
+        ),
+    ),
+    (
+        AnswerType.NUMBER,
+        re.compile(
+            r"\bhow (?:many|much|long|old|far|large|big|high|tall|deep|wide|often|fast|heavy|long ago)\b"
+            r"|\b(?:what|which) (?:percent|percentage|share|proportion|number|amount|age|size|price|cost|rate)\b",
+            re.I,
+        ),
+    ),
+    (
+        AnswerType.NAME,
+        re.compile(
+            r"^\W*(?:who|whom|whose)\b|[,;:]\s*(?:who|whom|whose)\b|\b(?:and|but|so) (?:who|whom|whose)\b"
+            r"|\b(?:which|what) (?:person|people|man|woman|company|companies|organi[sz]ation|team|group|agency|"
+            r"firm|party|band|author|writer|president|leader|player|king|queen)\b",
+            re.I,
+        ),
+    ),
+    (
+        AnswerType.PLACE,
+        re.compile(
+            r"^\W*where\b|[,;:]\s*where\b|\b(?:and|but|so) where\b"
+            r"|\b(?:which|what) (?:country|countries|city|cities|state|states|place|places|town|region|continent|"
+            r"location|island|river|area|province|county|nation|venue|site|port|stadium|building)\b"
+            r"|\bin which (?:country|city|state|region)\b",
+            re.I,
+        ),
+    ),
 )
 
-_DATE = re.compile(r"\b(?:\d{3,4}s?|\d{1,2}(?:st|nd|rd|th)|" + _MONTHS + "|" + _WEEKDAYS
-                   + r"|century|centuries|decade|decades|bc|ad|bce|ce)\b", re.I)
+_DATE = re.compile(
+    r"\b(?:\d{3,4}s?|\d{1,2}(?:st|nd|rd|th)|"
+    + _MONTHS
+    + "|"
+    + _WEEKDAYS
+    + r"|century|centuries|decade|decades|bc|ad|bce|ce)\b",
+    re.I,
+)
 _NUMBER = re.compile(r"\d[\d,.]*%?|\b(?:" + _NUMBER_WORDS + r")\b", re.I)
 # A capitalised word: an upper-case letter, then letters, digits, hyphens or apostrophes ("RD-180",
 # "O'Neill", "McManus"); one upper-case letter followed by a period is an initial and counts too.

@@ -61,19 +61,21 @@ def punkt_tokenizer() -> PunktSentenceTokenizer:
     params.abbrev_types = set(ABBREVIATIONS)
     return PunktSentenceTokenizer(params)
 
+
 # nltk's PunktLanguageVars patterns, spelled for `re` (the test checks nltk still uses these).
 _NON_WORD = r"""[)";}\]*:@'({\[\u2018\u2019\u201c\u201d\xab\xbb?!]"""
 _MULTI_CHAR = r"(?:-{2,}|\.{2,}|(?:\.\s){2,}\.)"
 _WORD_START = r"""[^(\"`{\[:;&\#*@)}\]\-,]"""
 
-_PERIOD_CONTEXT = re.compile(
-    rf"[.?!](?=(?P<after_tok>{_NON_WORD}|\s+(?P<next_tok>\S+)))")
+_PERIOD_CONTEXT = re.compile(rf"[.?!](?=(?P<after_tok>{_NON_WORD}|\s+(?P<next_tok>\S+)))")
 """A candidate end character and what follows it (`period_context_re`)."""
 
 _WORD = re.compile(
     rf"""{_MULTI_CHAR}
     |(?={_WORD_START})\S+?(?=\s|$|{_NON_WORD}|{_MULTI_CHAR}|,(?=$|\s|{_NON_WORD}|{_MULTI_CHAR}))
-    |\S""", re.VERBOSE)
+    |\S""",
+    re.VERBOSE,
+)
 """Punkt's word tokens (`_word_tokenizer_re`, without its outer group)."""
 
 _REALIGN = re.compile(r"""["')\]}\u2018\u2019\u201c\u201d\xab\xbb]+?(?:\s+|(?=--)|$)""", re.MULTILINE)
@@ -193,8 +195,9 @@ def _space_line(line: str) -> str:
     return line
 
 
-def _decide(line: str, context: str, stop: int, next_start: int, out: list[tuple[int, int]], last: int,
-            closers: bool) -> tuple[int, bool]:
+def _decide(
+    line: str, context: str, stop: int, next_start: int, out: list[tuple[int, int]], last: int, closers: bool
+) -> tuple[int, bool]:
     """One candidate of `_slices_from_text`: the period (or "?", "!") at `stop`, in `context`;
     `next_start` is where its next token starts (-1: none, a non-word character follows).
     When it breaks, the sentence from `last` ends after it; returns where the current sentence
@@ -228,12 +231,12 @@ def _slices_any(line: str) -> tuple[list[tuple[int, int]], bool]:
         i = ws.rfind(" ", prev_stop, s)
         start = i + 1 if i > prev_stop else prev_start
         if prev is not None and prev_stop <= start:
-            last, closers = _decide(line, line[prev_start:prev.end(1)], prev_stop, prev.start(2), out, last, closers)
+            last, closers = _decide(line, line[prev_start : prev.end(1)], prev_stop, prev.start(2), out, last, closers)
         prev = m
         prev_start = start
         prev_stop = s
     if prev is not None:
-        last, closers = _decide(line, line[prev_start:prev.end(1)], prev_stop, prev.start(2), out, last, closers)
+        last, closers = _decide(line, line[prev_start : prev.end(1)], prev_stop, prev.start(2), out, last, closers)
     out.append((last, len(line.rstrip())))
     return out, closers
 

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .normalize import normalize_text
 from .acronyms import AcronymMap, append_short_forms
 from .analyzer import DOTTED, TOKENIZER, Analyzer, drop_measure_words, fold_token
+from .normalize import normalize_text
 from .punkt import punkt_tokenizer
 from .sentences import line_runs
 
-__all__ = ["ReferenceAnalyzer", "reference_expand", "reference_raw_tokens", "reference_sentence_spans",
-           "reference_split_sentences"]
+__all__ = [
+    "ReferenceAnalyzer",
+    "reference_expand",
+    "reference_raw_tokens",
+    "reference_sentence_spans",
+    "reference_split_sentences",
+]
 
 
 def reference_raw_tokens(text: str) -> list[str]:

@@ -26,8 +26,13 @@ WRAPPED_LINE_CHARS = 50
 
 def _carries_on(line: str, following: str) -> bool:
     """Whether `following` continues the sentence `line` left open (see above)."""
-    if (_CLOSED_LINE.search(line) or _OPENING_LINE.match(following) or _FENCE.match(line)
-            or " | " in line or " | " in following):
+    if (
+        _CLOSED_LINE.search(line)
+        or _OPENING_LINE.match(following)
+        or _FENCE.match(line)
+        or " | " in line
+        or " | " in following
+    ):
         return False
     return following.lstrip()[:1].islower() or len(line.strip()) >= WRAPPED_LINE_CHARS
 

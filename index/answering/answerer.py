@@ -18,9 +18,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..analysis import AcronymExpander, Analyzer, fold_token, same_family
+from ..indexfile import IndexReader, StoredPassage
+from ..ingest.passages import Passage
 from ..ranking.bm25 import BM25Index
-from .decline import answers, question_coverage, semantic_answers, term_weight
 from ..ranking.bm25 import Hit as BM25Hit
+from ..ranking.rerank import QueryProfile, RerankWeights, SpanTexts
+from ..ranking.semantic import SemanticRerank
+from ..ranking.source_weights import weighted_top_k
+from .decline import answers, question_coverage, semantic_answers, term_weight
 from .followup import (
     MAX_CONTEXT_QUESTIONS,
     FollowUpWeights,
@@ -31,13 +36,8 @@ from .followup import (
     without_opening,
 )
 from .highlight import SentenceChooser, code_sentences, heading_terms
-from ..ingest.passages import Passage
 from .question_terms import QuestionAnalyser, QuestionTerms, corrected_question
-from ..ranking.rerank import QueryProfile, RerankWeights, SpanTexts
 from .spelling import Speller, variant_terms
-from ..ranking.source_weights import weighted_top_k
-from ..ranking.semantic import SemanticRerank
-from ..indexfile import IndexReader, StoredPassage
 
 # Questions longer than this are analysed only up to here: nobody asks a 100,000-character
 # question on purpose, and analysing one would stall the caller.
@@ -206,8 +206,13 @@ class Answer:
 class Answerer:
     """Answers questions from one open index. Cheap to create; swap it to hot-reload."""
 
-    def __init__(self, reader: IndexReader, params: AnswerParams = AnswerParams(),
-                 analyzer: Analyzer | None = None, follow_up: FollowUpWeights = FollowUpWeights()) -> None:
+    def __init__(
+        self,
+        reader: IndexReader,
+        params: AnswerParams = AnswerParams(),
+        analyzer: Analyzer | None = None,
+        follow_up: FollowUpWeights = FollowUpWeights(),
+    ) -> None:
         self.reader = reader
         self.params = params
         self.follow_up = follow_up
@@ -223,8 +228,11 @@ class Answerer:
         # The speller stems hundreds of one-edit variants of a misspelt word: with an analyser of
         # its own, they never crowd the memo the passages' words are in.
         spelling = Analyzer()
-        self.speller = Speller(reader.bm25.vocabulary, reader.bm25.df, variant_terms(spelling),
-                               forget=spelling.forget) if params.correct_typos else None
+        self.speller = (
+            Speller(reader.bm25.vocabulary, reader.bm25.df, variant_terms(spelling), forget=spelling.forget)
+            if params.correct_typos
+            else None
+        )
         self._analyser = QuestionAnalyser(self.analyzer, reader.bm25.df, self.speller)
         # The optional semantic re-rank (index/ranking/semantic.py); None: lexical only.
         self.semantic = SemanticRerank.for_reader(reader, params.semantic_weight) if params.semantic else None
@@ -252,8 +260,12 @@ class Answerer:
             return Answer(question, False, [], reason="empty question")
         bm25 = self.reader.bm25
         speller = self.speller
-        if (speller is not None and not speller.built and bm25.vocabulary_size > SPELLER_OFF_LOOP_TERMS
-                and self._analyser.needs_speller(question[:MAX_ANALYSED_CHARS])):
+        if (
+            speller is not None
+            and not speller.built
+            and bm25.vocabulary_size > SPELLER_OFF_LOOP_TERMS
+            and self._analyser.needs_speller(question[:MAX_ANALYSED_CHARS])
+        ):
             await asyncio.to_thread(speller.ensure_built)
         analysed = self.analyse(question)
         terms = analysed.terms
@@ -298,13 +310,23 @@ class Answerer:
             turns.append(Turn(self._expand(analysed.terms), answer_terms))
         return await self._with_turns(question, top_k, turns, ranks, earlier, " ".join(said))
 
-    async def _with_turns(self, question: str, top_k: int | None, turns: list[Turn], ranks: Mapping[str, int],
-                          earlier: list[str], said: str = "") -> Answer:
+    async def _with_turns(
+        self,
+        question: str,
+        top_k: int | None,
+        turns: list[Turn],
+        ranks: Mapping[str, int],
+        earlier: list[str],
+        said: str = "",
+    ) -> Answer:
         """`question` answered with `turns` (the earlier questions `earlier`) as context, unless it
         stands alone (followup.stands_alone): then exactly as asked alone."""
         alone = await self.ask(question, top_k)
-        if not turns or alone.reason == "empty question" or stands_alone(
-                question, alone.terms, alone.coverage, alone.answered, self.follow_up):
+        if (
+            not turns
+            or alone.reason == "empty question"
+            or stands_alone(question, alone.terms, alone.coverage, alone.answered, self.follow_up)
+        ):
             return dataclasses.replace(alone, context=() if turns else None)
         top_k = self._top_k_of(top_k)
         question = question.strip()
@@ -322,8 +344,18 @@ class Answerer:
             if not found:
                 return Answer(question, False, [], reason="no passage shares a word with the question", terms=terms)
             stored = self.reader.passages_sync([h.index for h in found])
-            return self._decide(question, terms, expanded, found, stored, top_k, all_ranks, scale=weights,
-                                said=f"{said} {question}", cue=without_opening(question))
+            return self._decide(
+                question,
+                terms,
+                expanded,
+                found,
+                stored,
+                top_k,
+                all_ranks,
+                scale=weights,
+                said=f"{said} {question}",
+                cue=without_opening(question),
+            )
 
         if self.reader.bm25.n_docs > OFFLOAD_ABOVE_PASSAGES or self.semantic is not None:
             answer = await asyncio.to_thread(retrieve)
@@ -331,8 +363,15 @@ class Answerer:
             answer = retrieve()
         return self._corrected(dataclasses.replace(answer, context=tuple(earlier)), analysed)
 
-    def _retrieve(self, question: str, terms: list[str], expanded: list[str], depth: int, top_k: int,
-                  ranks: Mapping[str, int] | None = None) -> Answer:
+    def _retrieve(
+        self,
+        question: str,
+        terms: list[str],
+        expanded: list[str],
+        depth: int,
+        top_k: int,
+        ranks: Mapping[str, int] | None = None,
+    ) -> Answer:
         """`ask`'s retrieval and decision, blocking (for a worker thread)."""
         found = self._top_k(expanded, depth)
         if not found:
@@ -342,8 +381,9 @@ class Answerer:
 
     def _corrected(self, answer: Answer, analysed: QuestionTerms) -> Answer:
         """`answer`, saying which words were searched for as others (none: as it is)."""
-        shown = tuple((c.typed, c.meant or self._spelling_in(c.terms[0], answer.hits))
-                      for c in analysed.corrections if c.terms)
+        shown = tuple(
+            (c.typed, c.meant or self._spelling_in(c.terms[0], answer.hits)) for c in analysed.corrections if c.terms
+        )
         return dataclasses.replace(answer, corrections=shown) if shown else answer
 
     def _spelling_in(self, term: str, hits: Sequence[Hit]) -> str:
@@ -358,9 +398,19 @@ class Answerer:
                         return token
         return term
 
-    def _decide(self, question: str, terms: list[str], expanded: list[str], found: Sequence, stored: list[StoredPassage],
-                top_k: int, ranks: Mapping[str, int] | None = None, scale: Mapping[str, float] | None = None,
-                said: str | None = None, cue: str | None = None) -> Answer:
+    def _decide(
+        self,
+        question: str,
+        terms: list[str],
+        expanded: list[str],
+        found: Sequence,
+        stored: list[StoredPassage],
+        top_k: int,
+        ranks: Mapping[str, int] | None = None,
+        scale: Mapping[str, float] | None = None,
+        said: str | None = None,
+        cue: str | None = None,
+    ) -> Answer:
         """Re-rank the candidates, then decide. `ranks` is the English rank of the question's terms
         (`QuestionTerms.ranks`), for the decline rule; without it, no term has one. `scale` weighs
         each term (a follow-up's context terms less than its own, index/answering/followup.py); None: all 1.
@@ -390,15 +440,26 @@ class Answerer:
                 similarity = mixed[0][2]
         # The highlight is the sentence that answers (index/answering/highlight.py), chosen only for the
         # passages shown.
-        chooser = SentenceChooser((question if cue is None else cue)[:MAX_ANALYSED_CHARS], expanded, idf,
-                                  self.avg_sentence_terms, weights.sentence_k1, weights.sentence_b,
-                                  self.params.answer_type_weight, None if said is None else said[:MAX_ANALYSED_CHARS])
+        chooser = SentenceChooser(
+            (question if cue is None else cue)[:MAX_ANALYSED_CHARS],
+            expanded,
+            idf,
+            self.avg_sentence_terms,
+            weights.sentence_k1,
+            weights.sentence_b,
+            self.params.answer_type_weight,
+            None if said is None else said[:MAX_ANALYSED_CHARS],
+        )
         hits = []
         for rank, (total, raw, sp, sentence_terms, context) in enumerate(ranked[:top_k]):
             text = sp.passage.text
-            best = chooser.choose(SpanTexts(text, sp.sentences), sentence_terms,
-                                  heading_terms(text, sp.sentences, context, self._label_terms), rank == 0,
-                                  code_sentences(text, sp.sentences))
+            best = chooser.choose(
+                SpanTexts(text, sp.sentences),
+                sentence_terms,
+                heading_terms(text, sp.sentences, context, self._label_terms),
+                rank == 0,
+                code_sentences(text, sp.sentences),
+            )
             hits.append(Hit(rank + 1, total, raw, sp.passage, sp.sentences[best] if best is not None else None))
         first = ranked[0][2]
         coverage = self._coverage(terms, hits[0].passage, first, ranks, scale)
@@ -408,8 +469,9 @@ class Answerer:
         runner_up = max((r[1] for r in ranked[1:]), default=0.0)
         margin = hits[0].bm25 / runner_up if runner_up > 0 else math.inf
         p = self.params
-        answered = (answers(coverage, margin, p.min_coverage, p.weak_coverage, p.min_margin)
-                    or semantic_answers(coverage, similarity, p.semantic_weak_coverage, p.semantic_similarity))
+        answered = answers(coverage, margin, p.min_coverage, p.weak_coverage, p.min_margin) or semantic_answers(
+            coverage, similarity, p.semantic_weak_coverage, p.semantic_similarity
+        )
         top = hits[0]
         return Answer(
             question=question,
@@ -452,8 +514,9 @@ class Answerer:
         return [self._expand(t) for t in stored]
 
     def _context_terms(self, context: str, stored: Sequence[str] | None = None) -> frozenset[str]:
-        """A passage context's expanded terms, memoised (bounded), from the terms the index stored for it when there are (titles hold words no question
-        used before, and stemming them is most of a cold question's re-rank)."""
+        """A passage context's expanded terms, memoised (bounded), from the terms the index stored
+        for it when there are (titles hold words no question used before, and stemming them is most
+        of a cold question's re-rank)."""
         memo = self._contexts
         try:
             return memo[context]
@@ -465,8 +528,14 @@ class Answerer:
         memo[context] = terms
         return terms
 
-    def _coverage(self, terms: list[str], passage: Passage, stored: StoredPassage | None = None,
-                  ranks: Mapping[str, int] | None = None, scale: Mapping[str, float] | None = None) -> float:
+    def _coverage(
+        self,
+        terms: list[str],
+        passage: Passage,
+        stored: StoredPassage | None = None,
+        ranks: Mapping[str, int] | None = None,
+        scale: Mapping[str, float] | None = None,
+    ) -> float:
         """Weighted share of the question's terms that the passage covers (`decline`).
 
         Each term weighs its IDF over the corpus and `answer.english_prior` passages of English
@@ -501,7 +570,7 @@ class Answerer:
             held = bm25.held_by(stored.index, terms) | context  # type: ignore[union-attr]
             if len(held.intersection(terms)) < len(set(terms)):
                 passage_terms = set(itertools.chain.from_iterable(self._sentence_terms(stored))) | context
-                held |= same_family((t for t in terms if t not in held), passage_terms)  # type: ignore[arg-type]
+                held |= same_family((t for t in terms if t not in held), passage_terms)
             return held
         passage_terms = set(self._expand(self._terms(passage.text))) | context
         held = passage_terms.intersection(terms)

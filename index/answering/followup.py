@@ -48,8 +48,9 @@ REFERRING_WORDS = frozenset(
     "hers herself then one ones such same else also too other others former latter".split()
 )
 # Openings that continue the conversation ("and when?", "what about the ROS?").
-CONTINUING_OPENINGS = re.compile(r"^\W*(and|but|so|or|also|plus|then|what about|how about|like what|why not)\b",
-                                 re.IGNORECASE)
+CONTINUING_OPENINGS = re.compile(
+    r"^\W*(and|but|so|or|also|plus|then|what about|how about|like what|why not)\b", re.IGNORECASE
+)
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
 
@@ -70,8 +71,10 @@ class FollowUpWeights:
     def __post_init__(self) -> None:
         for name in ("question", "passage", "decay"):
             if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"follow-up weight {name} must be at least 0 and below 1 (the follow-up's own "
-                                 f"words weigh 1), got {getattr(self, name)}")
+                raise ValueError(
+                    f"follow-up weight {name} must be at least 0 and below 1 (the follow-up's own "
+                    f"words weigh 1), got {getattr(self, name)}"
+                )
         if not 0.0 <= self.self_contained <= 1.0:
             raise ValueError("follow-up self_contained must be between 0 and 1")
         if self.pool < 1:
@@ -98,15 +101,15 @@ def without_opening(question: str) -> str:
     """The question without its continuing opening ("and who builds it?" -> "who builds it?"),
     so its wording says what kind of answer it wants ("who": a name)."""
     match = CONTINUING_OPENINGS.search(question)
-    return question[match.end():].lstrip(" ,") if match else question
+    return question[match.end() :].lstrip(" ,") if match else question
 
 
-def stands_alone(question: str, own_terms: Sequence[str], own_coverage: float, own_answered: bool,
-                 weights: FollowUpWeights) -> bool:
+def stands_alone(
+    question: str, own_terms: Sequence[str], own_coverage: float, own_answered: bool, weights: FollowUpWeights
+) -> bool:
     """Whether a follow-up changes the subject and is answered on its own words (module docstring).
     `own_coverage` and `own_answered` are what asking it alone gave."""
-    return (bool(own_terms) and not refers_back(question) and own_answered
-            and own_coverage >= weights.self_contained)
+    return bool(own_terms) and not refers_back(question) and own_answered and own_coverage >= weights.self_contained
 
 
 def term_weights(own: Sequence[str], turns: Sequence[Turn], weights: FollowUpWeights) -> dict[str, float]:
@@ -115,7 +118,7 @@ def term_weights(own: Sequence[str], turns: Sequence[Turn], weights: FollowUpWei
     out: dict[str, float] = {}
     recent = list(turns)[-MAX_CONTEXT_QUESTIONS:]
     for age, turn in enumerate(reversed(recent)):
-        factor = weights.decay ** age
+        factor = weights.decay**age
         for terms, w in ((turn.terms, weights.question * factor), (turn.answer_terms, weights.passage * factor)):
             for term in terms:
                 if w > out.get(term, 0.0):
@@ -125,8 +128,14 @@ def term_weights(own: Sequence[str], turns: Sequence[Turn], weights: FollowUpWei
     return {t: w for t, w in out.items() if w > 0.0}
 
 
-def pooled_top_k(bm25: BM25Index, own: Sequence[str], weights: Mapping[str, float], depth: int, pool: int,
-                 source_weights: np.ndarray | None = None) -> list[Hit]:
+def pooled_top_k(
+    bm25: BM25Index,
+    own: Sequence[str],
+    weights: Mapping[str, float],
+    depth: int,
+    pool: int,
+    source_weights: np.ndarray | None = None,
+) -> list[Hit]:
     """The `depth` best passages by the weighted BM25 score sum(weight(t) * contribution(t)),
     times the source weight when there is one, best first (ties: smaller position first).
 

@@ -14,9 +14,10 @@ rules, both about the question rather than about the sentence's place in the pas
    it, when it scores at least 1 / (1 + `answer_type_weight`) of the best.
 
 A line of code (inside a ``` or ~~~ fence: a Markdown file's code blocks) is searched like any
-text but never chosen: code shows how, it does not say what. Ties keep the earlier sentence. A top passage in which no sentence holds a question word beyond
-its headings' (it matched through its title, section or author: the author bio for "who wrote
-this?") shows its first sentence of the wanted kind, else its first; a lower one shows none.
+text but never chosen: code shows how, it does not say what. Ties keep the earlier sentence.
+A top passage in which no sentence holds a question word beyond its headings' (it matched
+through its title, section or author: the author bio for "who wrote this?") shows its first
+sentence of the wanted kind, else its first; a lower one shows none.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from ..analysis import answer_type, holds_answer, question_words
 # between them: "Grants and Budgets") at a sentence's start, then text. Matched at the sentence's
 # start position, so no "^".
 _CAP = r"[A-Z][\w'’-]*"
-LABEL = re.compile(r"[\s*_\"'“]*(" + _CAP + r"(?:[ \t]+(?:(?:and|or|of|the|for|in|on|to|with|&)[ \t]+)?" + _CAP
-                   + r"){0,4}):[ \t]")
+LABEL = re.compile(
+    r"[\s*_\"'“]*(" + _CAP + r"(?:[ \t]+(?:(?:and|or|of|the|for|in|on|to|with|&)[ \t]+)?" + _CAP + r"){0,4}):[ \t]"
+)
 PARAGRAPH_BREAK = "\n\n"
 _FENCE = re.compile(r"^[ \t]*(```|~~~)", re.M)
 
@@ -49,7 +51,7 @@ def code_sentences(text: str, spans: Sequence[tuple[int, int]]) -> list[bool]:
         line_end = len(text) if line_end == -1 else line_end
         if opened is None:
             opened = (fence.start(), fence.group(1))
-        elif fence.group(1) == opened[1] and not text[fence.end():line_end].strip(fence.group(1)[0]).strip():
+        elif fence.group(1) == opened[1] and not text[fence.end() : line_end].strip(fence.group(1)[0]).strip():
             regions.append((opened[0], line_end))
             opened = None
     if opened is not None:
@@ -57,8 +59,9 @@ def code_sentences(text: str, spans: Sequence[tuple[int, int]]) -> list[bool]:
     return [any(a <= start < b for a, b in regions) for start, _ in spans]
 
 
-def heading_terms(text: str, spans: Sequence[tuple[int, int]], context: AbstractSet[str],
-                  analyse: Callable[[str], Sequence[str]]) -> list[AbstractSet[str]]:
+def heading_terms(
+    text: str, spans: Sequence[tuple[int, int]], context: AbstractSet[str], analyse: Callable[[str], Sequence[str]]
+) -> list[AbstractSet[str]]:
     """For each sentence (`spans` into `text`), the terms of what heads it: the passage's
     `context` terms, plus the terms of a label opening its paragraph (`analyse` turns the
     label's text into terms, as the sentences' terms were made)."""
@@ -84,8 +87,17 @@ class SentenceChooser:
 
     __slots__ = ("query", "_query_set", "weights", "kind", "asked", "k1", "b", "avg", "floor_factor")
 
-    def __init__(self, question: str, query: Sequence[str], idf: Mapping[str, float], avg_sentence_terms: float,
-                 sentence_k1: float, sentence_b: float, answer_type_weight: float, said: str | None = None) -> None:
+    def __init__(
+        self,
+        question: str,
+        query: Sequence[str],
+        idf: Mapping[str, float],
+        avg_sentence_terms: float,
+        sentence_k1: float,
+        sentence_b: float,
+        answer_type_weight: float,
+        said: str | None = None,
+    ) -> None:
         """`said`: the text whose words are no answer (a follow-up's whole conversation); None:
         the question."""
         self.query = tuple(query)
@@ -96,9 +108,14 @@ class SentenceChooser:
         self.k1, self.b, self.avg = sentence_k1, sentence_b, avg_sentence_terms or 1.0
         self.floor_factor = 1.0 / (1.0 + answer_type_weight)
 
-    def choose(self, sentences: Sequence[str], sentence_terms: Sequence[Sequence[str]],
-               headings: Sequence[AbstractSet[str]], unmatched_first: bool = True,
-               code: Sequence[bool] = ()) -> int | None:
+    def choose(
+        self,
+        sentences: Sequence[str],
+        sentence_terms: Sequence[Sequence[str]],
+        headings: Sequence[AbstractSet[str]],
+        unmatched_first: bool = True,
+        code: Sequence[bool] = (),
+    ) -> int | None:
         """The index of the answering sentence, or None for a passage without sentences, and
         for one whose sentences hold no question term unless `unmatched_first` (the top
         passage, which has to show something). Sentences flagged in `code` (`code_sentences`)

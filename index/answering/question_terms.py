@@ -32,7 +32,6 @@ from pathlib import Path
 from ..analysis import QUESTION_MEASURES, Analyzer, fold_token, raw_tokens
 from .spelling import Speller
 
-
 # English words ranked beyond this in english-words.txt (82,863 words, most frequent first) may
 # be typos of a corpus term: the speller is asked (step 3 above).
 RARE_ENGLISH_RANK = 20_000
@@ -164,8 +163,10 @@ class QuestionAnalyser:
     def needs_speller(self, question: str) -> bool:
         """Whether analysing `question` would consult the speller (a word may be a typo)."""
         lexicon, table = english_ranks(), informal_words()
-        return any(not self._df(term) and (folded := _folded(typed)) not in table and folded not in lexicon
-                   for typed, term in self._words(question)[0])
+        return any(
+            not self._df(term) and (folded := _folded(typed)) not in table and folded not in lexicon
+            for typed, term in self._words(question)[0]
+        )
 
     def _words(self, question: str) -> tuple[list[tuple[str, str]], frozenset[str]]:
         """(word as typed, its term) for every question word that has a term, in order, without
@@ -221,5 +222,5 @@ def _ranks(terms: Iterable[str], common: AbstractSet[str]) -> dict[str, int]:
 def corrected_question(question: str, corrections: Sequence[tuple[str, str]]) -> str:
     """`question` with each typed word (as a whole word) replaced by the word searched for."""
     for typed, searched in corrections:
-        question = re.sub(rf"(?<![^\W_]){re.escape(typed)}(?![^\W_])", lambda _: searched, question)
+        question = re.sub(rf"(?<![^\W_]){re.escape(typed)}(?![^\W_])", lambda _: searched, question)  # noqa: B023 - used within this iteration
     return question

@@ -90,7 +90,7 @@ def deletions(word: str, distance: int) -> set[str]:
     out = {word}
     edge = {word}
     for _ in range(distance):
-        edge = {w[:i] + w[i + 1:] for w in edge for i in range(len(w))}
+        edge = {w[:i] + w[i + 1 :] for w in edge for i in range(len(w))}
         out |= edge
     return out
 
@@ -133,7 +133,7 @@ def snowball_endings() -> tuple[tuple[str, ...], frozenset[str]]:
     endings = {"y"}
     for step in ("1a", "1b", "2", "3", "4", "5"):
         endings.update(getattr(stemmer, f"_EnglishStemmer__step{step}_suffixes"))
-    return tuple(sorted(endings)), frozenset(getattr(stemmer, "_EnglishStemmer__special_words"))
+    return tuple(sorted(endings)), frozenset(stemmer._EnglishStemmer__special_words)
 
 
 def variant_terms(analyzer: Analyzer) -> Callable[[str], str | None]:
@@ -213,7 +213,7 @@ def _kept_columns(length: int, reach: int) -> list[list[int]]:
     columns = list(range(length))
     out = [columns]
     if reach >= 1:
-        out += [columns[:i] + columns[i + 1:] for i in range(length)]
+        out += [columns[:i] + columns[i + 1 :] for i in range(length)]
     if reach >= 2:
         out += [[c for c in columns if c not in (i, j)] for i in range(length) for j in range(i + 1, length)]
     return [kept for kept in out if kept]
@@ -223,9 +223,14 @@ class Speller:
     """Corrects words to the terms of one index. Thread-safe; the index of deletions is built on
     the first word that needs it (`ensure_built` builds it ahead, e.g. in a worker thread)."""
 
-    def __init__(self, vocabulary: Callable[[], tuple[list[str], np.ndarray]], df: Callable[[str], int],
-                 term: Callable[[str], str | None], max_terms: int = MAX_TERMS,
-                 forget: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        vocabulary: Callable[[], tuple[list[str], np.ndarray]],
+        df: Callable[[str], int],
+        term: Callable[[str], str | None],
+        max_terms: int = MAX_TERMS,
+        forget: Callable[[], None] | None = None,
+    ) -> None:
         """`vocabulary` gives every term and its document frequency (called once, on first
         need), `df` one term's frequency (0 when unknown), `term` the index term of a folded
         word (None for a stopword) -- the analyser's, so the corrections stem as the index does;

@@ -35,7 +35,7 @@ class IdPair:
     def can_overlap(self) -> bool:
         """Whether two runs of the long form can overlap (a proper suffix equals a prefix)."""
         n = len(self.long)
-        return any(self.long[n - k:] == self.long[:k] for k in range(1, n))
+        return any(self.long[n - k :] == self.long[:k] for k in range(1, n))
 
 
 def id_pairs(acronyms: AcronymMap, vocab: dict[str, int]) -> list[IdPair]:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sized
 import numpy as np
 from numba import njit
 
-from ..ranking.bm25 import IdChunk, _csr_layout, _UINT32_MAX
+from ..ranking.bm25 import _UINT32_MAX, IdChunk, _csr_layout
 
 
 @njit(cache=True, nogil=True)
@@ -38,8 +38,7 @@ def _grouped(tids: np.ndarray, local: np.ndarray, lens: np.ndarray) -> np.ndarra
 
 
 @njit(cache=True, nogil=True)
-def _count(tids: np.ndarray, lens: np.ndarray, first: int, last: np.ndarray, tf_now: np.ndarray,
-           df: np.ndarray) -> int:
+def _count(tids: np.ndarray, lens: np.ndarray, first: int, last: np.ndarray, tf_now: np.ndarray, df: np.ndarray) -> int:
     """Add each term's number of passages in this chunk to `df`; the largest tf seen. `last`
     holds, per term, the last passage that held it (passages `first`, `first` + 1, ...)."""
     pos = 0
@@ -61,8 +60,16 @@ def _count(tids: np.ndarray, lens: np.ndarray, first: int, last: np.ndarray, tf_
 
 
 @njit(cache=True, nogil=True)
-def _write(tids: np.ndarray, lens: np.ndarray, first: int, last: np.ndarray, slot: np.ndarray,
-           fill: np.ndarray, doc_ids: np.ndarray, tfs: np.ndarray) -> None:
+def _write(
+    tids: np.ndarray,
+    lens: np.ndarray,
+    first: int,
+    last: np.ndarray,
+    slot: np.ndarray,
+    fill: np.ndarray,
+    doc_ids: np.ndarray,
+    tfs: np.ndarray,
+) -> None:
     """Write this chunk's postings into each term's next free slots (passage order)."""
     pos = 0
     for p in range(lens.size):
@@ -95,8 +102,9 @@ def _in_passage_order(chunk: IdChunk, n_terms: int) -> tuple[np.ndarray, np.ndar
     return tids, lens
 
 
-def csr_from_id_chunks_compiled(make_chunks: Callable[[], Iterable[IdChunk]],
-                                vocabulary: Sized) -> dict[str, np.ndarray]:
+def csr_from_id_chunks_compiled(
+    make_chunks: Callable[[], Iterable[IdChunk]], vocabulary: Sized
+) -> dict[str, np.ndarray]:
     """`bm25.csr_from_id_chunks_twice`, computed by the kernels above (same arguments, same
     arrays: every term's passages ascending, tfs in the same dtype)."""
     n_terms = len(vocabulary)

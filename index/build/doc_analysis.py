@@ -30,11 +30,25 @@ from ..ingest.passages import Passage, split_document
 log = logging.getLogger(__name__)
 
 # Paths inside the `index` package.
-_SHAPING_SOURCES = ("analysis/acronyms.py", "analysis/analyzer.py", "analysis/punkt.py", "analysis/sentences.py",
-                    "analysis/_termscan.c", "build/doc_analysis.py", "ingest/blocks.py",
-                    "ingest/comment_sections.py", "ingest/documents.py", "ingest/docx.py", "ingest/files.py",
-                    "ingest/loading.py", "ingest/markdown.py", "analysis/normalize.py", "ingest/passages.py",
-                    "ingest/pdf.py", "ingest/textdecode.py")
+_SHAPING_SOURCES = (
+    "analysis/acronyms.py",
+    "analysis/analyzer.py",
+    "analysis/punkt.py",
+    "analysis/sentences.py",
+    "analysis/_termscan.c",
+    "build/doc_analysis.py",
+    "ingest/blocks.py",
+    "ingest/comment_sections.py",
+    "ingest/documents.py",
+    "ingest/docx.py",
+    "ingest/files.py",
+    "ingest/loading.py",
+    "ingest/markdown.py",
+    "analysis/normalize.py",
+    "ingest/passages.py",
+    "ingest/pdf.py",
+    "ingest/textdecode.py",
+)
 _LIBRARY_ROOT = Path(__file__).resolve().parent.parent  # the folder of the `citebot.index` package
 # The libraries that read files into text: another version may read the same file differently.
 _SHAPING_PACKAGES = ("markdown-it-py", "pypdfium2", "python-docx")
@@ -110,8 +124,12 @@ def analyse_document(doc: Document, passage_params, analyzer: Analyzer | None = 
     return DocAnalysis(passages, sentences, body, context, definitions, sentence_terms)
 
 
-def passage_terms(body: Sequence[str], context: Sequence[str], context_weight: int,
-                  expand: Callable[[Sequence[str]], list[str]] | None = None) -> list[str]:
+def passage_terms(
+    body: Sequence[str],
+    context: Sequence[str],
+    context_weight: int,
+    expand: Callable[[Sequence[str]], list[str]] | None = None,
+) -> list[str]:
     """The terms BM25 indexes for a passage: its body's terms, then its context's (title,
     section) repeated `context_weight` times, each part with acronyms expanded by `expand`
     (a corpus-wide `AcronymMap.expand`). The one statement of this rule: the full build

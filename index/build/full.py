@@ -36,9 +36,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .acronym_ids import IdPair, id_pairs, short_form_hits
 from ..analysis import ANALYZER_VERSION, Analyzer
+from ..build.weights import write_weights
+from ..corpus_warnings import CorpusWarning
+from ..indexfile import IndexFileWriter, index_meta
+from ..indexfile.rows import stored_document_fields, stored_passage_rows
+from ..ingest.documents import Document, discover_files
+from ..ingest.source_names import META_KEY as ROOTS_META_KEY
+from ..ingest.source_names import encode_roots
 from ..ranking.bm25 import FORMAT_VERSION, csr_from_id_chunks_twice, drop_unheld_terms, encode_terms
+from .acronym_ids import IdPair, id_pairs, short_form_hits
+from .doc_analysis import analyse_document, code_fingerprint, learn_from_definitions, passage_terms
+from .gc_pause import no_cyclic_gc
 from .params import IndexParams
 from .sources import (
     CorpusSource,
@@ -53,15 +62,6 @@ from .sources import (
     read_corpus_file,
     split_sources,
 )
-from ..corpus_warnings import CorpusWarning
-from .doc_analysis import analyse_document, code_fingerprint, learn_from_definitions, passage_terms
-from ..ingest.documents import Document, discover_files
-from .gc_pause import no_cyclic_gc
-from ..indexfile import IndexFileWriter, index_meta
-from ..indexfile.rows import stored_document_fields, stored_passage_rows
-from ..ingest.source_names import META_KEY as ROOTS_META_KEY
-from ..ingest.source_names import encode_roots
-from ..build.weights import write_weights
 from .term_ids import GlobalTermIds, LocalTermIds
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ COMPILED_CSR_ABOVE_PASSAGES = 50_000
 _BYTES_PER_PASSAGE = 700  # a ~100-word passage's text: guesses from a corpus's size how many it holds
 # Corpora with less text than this are read in-process: starting workers costs ~0.5 s.
 PARALLEL_ABOVE_CHARS = 4_000_000
+
 
 @dataclass
 class AnalysedDocument:
@@ -123,10 +124,16 @@ def analysed(doc: Document, params: IndexParams) -> AnalysedDocument:
         token_counts.append(len(terms))
         body_counts.append(len(body))
     return AnalysedDocument(
-        hash=doc.content_hash, path=doc.path,
+        hash=doc.content_hash,
+        path=doc.path,
         row=stored_document_fields(doc),
-        definitions=a.definitions, n_sentences=sum(len(s) for s in a.sentences), passages=stored_passage_rows(a),
-        tokens=tokens, token_counts=token_counts, body_counts=body_counts)
+        definitions=a.definitions,
+        n_sentences=sum(len(s) for s in a.sentences),
+        passages=stored_passage_rows(a),
+        tokens=tokens,
+        token_counts=token_counts,
+        body_counts=body_counts,
+    )
 
 
 def read_file(path: Path, params: IndexParams, folders: Sequence[Path] = ()) -> FileOutcome:
@@ -179,9 +186,14 @@ def _read_batch(paths: list[Path]) -> tuple[int, int, list[str], list[FileOutcom
     return (os.getpid(), *state.local_ids.take_new_terms(), outcomes)
 
 
-def read_files(files: Sequence[Path], params: IndexParams, term_ids: GlobalTermIds,
-               workers: int | None = None, once_forked: Callable[[int], None] | None = None,
-               folders: Sequence[Path] = ()) -> Iterator[FileOutcome]:
+def read_files(
+    files: Sequence[Path],
+    params: IndexParams,
+    term_ids: GlobalTermIds,
+    workers: int | None = None,
+    once_forked: Callable[[int], None] | None = None,
+    folders: Sequence[Path] = (),
+) -> Iterator[FileOutcome]:
     """Each file's outcome, in order; read in `workers` forked processes when there is enough
     text to pay for starting them (a worker that dies, e.g. killed for memory, is replaced by
     reading the rest in this process). A document read by a worker comes with its global
@@ -198,10 +210,14 @@ def read_files(files: Sequence[Path], params: IndexParams, term_ids: GlobalTermI
             pass
     done = 0
     if workers > 1 and size > PARALLEL_ABOVE_CHARS:
-        batches = [list(files[i:i + _TASK_FILES]) for i in range(0, len(files), _TASK_FILES)]
+        batches = [list(files[i : i + _TASK_FILES]) for i in range(0, len(files), _TASK_FILES)]
         try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                                     initializer=_start_worker, initargs=(params, tuple(folders))) as pool:
+            with ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_start_worker,
+                initargs=(params, tuple(folders)),
+            ) as pool:
                 pending: list[Future] = []
                 submitted = 0
                 while done < len(files):
@@ -229,11 +245,11 @@ def _globalise_batch(term_ids: GlobalTermIds, worker: int, docs: list[AnalysedDo
     its part."""
     if not docs:
         return
-    ids = term_ids.globalise(worker, np.concatenate([d.term_ids for d in docs]))  # type: ignore[misc]
+    ids = term_ids.globalise(worker, np.concatenate([d.term_ids for d in docs]))
     at = 0
     for d in docs:
         n = d.term_ids.size  # type: ignore[union-attr]
-        d.term_ids = ids[at:at + n]
+        d.term_ids = ids[at : at + n]
         at += n
 
 
@@ -254,8 +270,9 @@ class _Collected:
     seen: SeenTexts = field(default_factory=SeenTexts)
     passages: int = 0
 
-    def add(self, source: str, stat: tuple[int, int] | None, doc: AnalysedDocument,
-            warnings: list[CorpusWarning]) -> None:
+    def add(
+        self, source: str, stat: tuple[int, int] | None, doc: AnalysedDocument, warnings: list[CorpusWarning]
+    ) -> None:
         """Store one document's rows and keep its term ids (identical text is kept once)."""
         duplicate = self.seen.duplicate_warning(source, doc.hash)
         if duplicate is not None:
@@ -263,8 +280,19 @@ class _Collected:
             return
         doc_id = len(self.keys) + 1
         first = self.passages
-        self.writer.add_documents([(doc_id, *doc.row, doc_id - 1, len(doc.passages), json.dumps(doc.definitions),
-                                    sum(doc.body_counts), doc.n_sentences)])
+        self.writer.add_documents(
+            [
+                (
+                    doc_id,
+                    *doc.row,
+                    doc_id - 1,
+                    len(doc.passages),
+                    json.dumps(doc.definitions),
+                    sum(doc.body_counts),
+                    doc.n_sentences,
+                )
+            ]
+        )
         self.writer.add_passages((first + j, row[0], doc_id, *row[1:]) for j, row in enumerate(doc.passages))
         ids = doc.term_ids
         if ids is None:
@@ -281,9 +309,14 @@ class _Collected:
         self.passages += len(doc.passages)
 
 
-def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexParams, generation: int,
-                     progress: Progress | None = None, workers: int | None = None
-                     ) -> tuple[int, int, list[CorpusWarning]]:
+def build_index_file(
+    sources: Sequence[CorpusSource],
+    tmp: Path,
+    params: IndexParams,
+    generation: int,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> tuple[int, int, list[CorpusWarning]]:
     """Build the index of `sources` into the new file `tmp`. Returns (documents, passages,
     warnings). Raises EmptyCorpusError when nothing can be indexed."""
     started = time.perf_counter()
@@ -302,8 +335,10 @@ def build_index_file(sources: Sequence[CorpusSource], tmp: Path, params: IndexPa
             elif outcome.document is not None:
                 kept.add(outcome.source, outcome.stat, outcome.document, warnings)
         states: dict[str, tuple[int, int]] = {}  # a site page's crawl.page_state, for the next reindex
-        for source, doc in itertools.chain(fetched_documents(web, len(files), total, progress, warnings, states),
-                                           ((d.path, d) for d in given_documents(sources))):
+        for source, doc in itertools.chain(
+            fetched_documents(web, len(files), total, progress, warnings, states),
+            ((d.path, d) for d in given_documents(sources)),
+        ):
             empty = empty_warning(source, doc)
             if empty is not None:
                 warnings.append(empty)
@@ -325,8 +360,7 @@ def _warm_up_if_large(corpus_bytes: int) -> None:
         threading.Thread(target=warm_up, name="csr-warm-up", daemon=True).start()
 
 
-def _finish(kept: _Collected, params: IndexParams, generation: int, started: float,
-            extra_meta: dict[str, str]) -> None:
+def _finish(kept: _Collected, params: IndexParams, generation: int, started: float, extra_meta: dict[str, str]) -> None:
     """Learn acronyms, inject them, build the BM25 arrays, write the rest of the file (with
     `extra_meta` in the meta table)."""
     kept.writer.index_passages()  # every passage is in: index them while the arrays are built
@@ -351,27 +385,44 @@ def _finish(kept: _Collected, params: IndexParams, generation: int, started: flo
     # A short form whose definition stood outside every passage (page furniture) got an id
     # but no posting; the index lists only terms some passage holds.
     terms, arrays["term_offsets"] = drop_unheld_terms(list(kept.vocab), np.diff(arrays["term_offsets"]))
-    arrays.update({
-        "format_version": np.array([FORMAT_VERSION], dtype=np.int64),
-        "params": np.array([params.bm25.k1, params.bm25.b], dtype=np.float64),
-        **encode_terms(terms),
-    })
+    arrays.update(
+        {
+            "format_version": np.array([FORMAT_VERSION], dtype=np.int64),
+            "params": np.array([params.bm25.k1, params.bm25.b], dtype=np.float64),
+            **encode_terms(terms),
+        }
+    )
     body_terms = [sum(b) + extra for b, extra in zip(kept.body_parts, body_extra)]
     # Rows were written with the body terms before injection: rewrite only those that changed.
-    kept.writer.set_body_terms((n, doc_id) for doc_id, (n, extra) in enumerate(zip(body_terms, body_extra), start=1)
-                               if extra)
+    kept.writer.set_body_terms(
+        (n, doc_id) for doc_id, (n, extra) in enumerate(zip(body_terms, body_extra), start=1) if extra
+    )
     n_sentences = sum(kept.sentences)
-    meta = index_meta(params, ANALYZER_VERSION, code_fingerprint(),
-                      corpus_fingerprint(kept.keys, params, ANALYZER_VERSION),  # type: ignore[arg-type]
-                      generation, len(kept.keys), kept.passages, len(terms), time.perf_counter() - started,
-                      sum(body_terms) / n_sentences if n_sentences else 12.0)
+    meta = index_meta(
+        params,
+        ANALYZER_VERSION,
+        code_fingerprint(),
+        corpus_fingerprint(kept.keys, params, ANALYZER_VERSION),
+        generation,
+        len(kept.keys),
+        kept.passages,
+        len(terms),
+        time.perf_counter() - started,
+        sum(body_terms) / n_sentences if n_sentences else 12.0,
+    )
     meta.update(extra_meta)
     meta.update(write_weights(kept.writer.db, params.sources, meta.get(ROOTS_META_KEY)))
     kept.writer.finish(arrays, np.arange(kept.passages), acronyms.to_rows(), kept.files, meta)
 
 
-def _id_chunks(kept: _Collected, pairs: list[IdPair], cw: int, body_extra: list[int] | None,
-               hits: list[tuple[np.ndarray, np.ndarray]], release: bool) -> Iterator[tuple[np.ndarray, ...]]:
+def _id_chunks(
+    kept: _Collected,
+    pairs: list[IdPair],
+    cw: int,
+    body_extra: list[int] | None,
+    hits: list[tuple[np.ndarray, np.ndarray]],
+    release: bool,
+) -> Iterator[tuple[np.ndarray, ...]]:
     """(token ids, tokens per passage[, each token's passage in the chunk]) in chunks of about
     _CHUNK_PASSAGES passages, with acronym short forms injected (`acronym_ids`); adds to
     `body_extra[d]` how many were injected into document d's bodies, when given; frees each
@@ -404,8 +455,9 @@ def _document_groups(kept: _Collected) -> Iterator[list[int]]:
 _NO_IDS = np.empty(0, dtype=np.int32)
 
 
-def _short_form_hits(kept: _Collected, docs: list[int], ids: np.ndarray, pairs: list[IdPair],
-                     cw: int) -> tuple[np.ndarray, np.ndarray]:
+def _short_form_hits(
+    kept: _Collected, docs: list[int], ids: np.ndarray, pairs: list[IdPair], cw: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(segment, short-form id) of every counted long form in the chunk of `docs`, whose
     token ids are `ids`."""
     if not pairs:
@@ -427,8 +479,14 @@ def _segments(kept: _Collected, docs: list[int], cw: int) -> np.ndarray:
     return np.repeat(np.arange(counts.size * per_passage, dtype=np.int64), seg_len.ravel())
 
 
-def _chunk(kept: _Collected, docs: list[int], ids: np.ndarray, cw: int, body_extra: list[int] | None,
-           hits: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
+def _chunk(
+    kept: _Collected,
+    docs: list[int],
+    ids: np.ndarray,
+    cw: int,
+    body_extra: list[int] | None,
+    hits: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, ...]:
     """One chunk for the CSR builders: (ids, counts) in passage order, or with the short forms
     of `hits` appended, (ids, counts, each token's passage)."""
     counts = np.array([c for d in docs for c in kept.count_parts[d]], dtype=np.int64)
@@ -444,5 +502,8 @@ def _chunk(kept: _Collected, docs: list[int], ids: np.ndarray, cw: int, body_ext
         for doc, extra in zip(*np.unique(in_body, return_counts=True)):
             body_extra[int(doc)] += int(extra)
     local = np.repeat(np.arange(n, dtype=np.int64), counts)
-    return (np.concatenate((ids, shorts.astype(ids.dtype))), counts + np.bincount(passage, minlength=n),
-            np.concatenate((local, passage)))
+    return (
+        np.concatenate((ids, shorts.astype(ids.dtype))),
+        counts + np.bincount(passage, minlength=n),
+        np.concatenate((local, passage)),
+    )

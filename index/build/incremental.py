@@ -31,14 +31,30 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..analysis import ANALYZER_VERSION, AcronymExpander, AcronymMap, Analyzer
+from ..build.weights import write_weights
+from ..corpus_warnings import CorpusWarning
+from ..indexfile import IndexFilePatch, StoredDocument, read_acronym_rows, read_previous, shaping_meta
+from ..indexfile.rows import stored_document_fields, stored_passage_rows
+from ..ingest.crawl import CrawlResult, SiteSource, page_state
+from ..ingest.documents import Document, discover_files
+from ..ingest.fetch import WebSource
+from ..ingest.source_names import META_KEY as ROOTS_META_KEY
+from ..ingest.source_names import encode_roots
 from ..ranking.bm25 import decode_terms, drop_unheld_terms, encode_terms, sorted_position
+from .doc_analysis import (
+    DocAnalysis,
+    analyse_document,
+    code_fingerprint,
+    learn_from_definitions,
+    passage_terms,
+)
 from .params import IndexParams
 from .sources import (
     CorpusSource,
@@ -52,22 +68,6 @@ from .sources import (
     read_page,
     split_sources,
 )
-from ..corpus_warnings import CorpusWarning
-from ..ingest.crawl import CrawlResult, SiteSource, page_state
-from .doc_analysis import (
-    DocAnalysis,
-    analyse_document,
-    code_fingerprint,
-    learn_from_definitions,
-    passage_terms,
-)
-from ..ingest.documents import Document, discover_files
-from ..ingest.fetch import WebSource
-from ..indexfile import IndexFilePatch, StoredDocument, read_acronym_rows, read_previous, shaping_meta
-from ..indexfile.rows import stored_document_fields, stored_passage_rows
-from ..ingest.source_names import META_KEY as ROOTS_META_KEY
-from ..ingest.source_names import encode_roots
-from ..build.weights import write_weights
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +146,14 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
         # Unchanged: same size and mtime as when it was read, the document stored under this
         # path, and a mtime safely older than that build (an edit within the same clock tick
         # as the read could otherwise keep both).
-        if (known is not None and reuse is not None and known[:2] == states[key] and known[2] == reuse.hash
-                and st.st_mtime_ns < built_at_ns - 1_000_000_000 and st.st_size <= params.max_file_bytes):
+        if (
+            known is not None
+            and reuse is not None
+            and known[:2] == states[key]
+            and known[2] == reuse.hash
+            and st.st_mtime_ns < built_at_ns - 1_000_000_000
+            and st.st_size <= params.max_file_bytes
+        ):
             loaded.append((key, reuse))
             continue
         doc = read_corpus_file(path, params.max_file_bytes, folders)
@@ -177,25 +183,33 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
     seen = SeenTexts()
     for source, doc in loaded:
         h = doc.hash if isinstance(doc, OldDocument) else doc.content_hash
-        skipped = (empty_warning(source, doc) if isinstance(doc, Document) else None) or seen.duplicate_warning(source, h)
+        skipped = (empty_warning(source, doc) if isinstance(doc, Document) else None) or seen.duplicate_warning(
+            source, h
+        )
         if skipped is not None:
             warnings.append(skipped)
             continue
-        if (isinstance(doc, Document) and h in old_docs and old_docs[h].path == doc.path
-                and old_docs[h].encoding == doc.encoding):
+        if (
+            isinstance(doc, Document)
+            and h in old_docs
+            and old_docs[h].path == doc.path
+            and old_docs[h].encoding == doc.encoding
+        ):
             doc = old_docs[h]  # touched but not changed: nothing to redo (same text, read the same way)
         order.append(doc)
     kept = {d.hash for d in order if isinstance(d, OldDocument)}
     removed = [d for d in old_docs.values() if d.hash not in kept]
     if not order:
         return None  # let the full path report the empty corpus
-    changed = sum(d.n_passages for d in removed) + sum(
-        len(d.paragraphs) for d in order if isinstance(d, Document))
+    changed = sum(d.n_passages for d in removed) + sum(len(d.paragraphs) for d in order if isinstance(d, Document))
     total = sum(d.n_passages for d in old_docs.values()) or 1
     if changed > max(MAX_CHANGED_SHARE * total, MAX_CHANGED_PASSAGES):
         return None
-    file_states = [(d.path, *states[d.path], d.hash if isinstance(d, OldDocument) else d.content_hash)
-                   for d in order if d.path in states]
+    file_states = [
+        (d.path, *states[d.path], d.hash if isinstance(d, OldDocument) else d.content_hash)
+        for d in order
+        if d.path in states
+    ]
     return UpdatePlan(db_path, meta, order, removed, file_states, warnings, encode_roots(folders))
 
 
@@ -235,16 +249,18 @@ def apply_update(plan: UpdatePlan, params: IndexParams, tmp: Path) -> bool:
         updated["passage_rows"] = _update_rows(patch, plan, prepared, positions)
         patch.replace_arrays(updated)
         patch.set_meta(_updated_meta(plan, prepared, params, updated, started))
-        patch.set_meta(write_weights(patch.db, params.sources, plan.roots))  # every document: the weights may have changed
+        patch.set_meta(
+            write_weights(patch.db, params.sources, plan.roots)
+        )  # every document: the weights may have changed
         patch.commit()
     return True
 
 
-def _learn(order: Sequence[OldDocument | Document], analyses: dict[int, DocAnalysis],
-           analyzer: Analyzer) -> AcronymMap:
+def _learn(order: Sequence[OldDocument | Document], analyses: dict[int, DocAnalysis], analyzer: Analyzer) -> AcronymMap:
     """The corpus-wide acronym map, from stored and fresh definitions in build order."""
     return learn_from_definitions(
-        (d.definitions if isinstance(d, OldDocument) else analyses[id(d)].definitions for d in order), analyzer)
+        (d.definitions if isinstance(d, OldDocument) else analyses[id(d)].definitions for d in order), analyzer
+    )
 
 
 def _decode(arrays: dict[str, tuple[str, bytes]], name: str) -> np.ndarray:
@@ -252,8 +268,9 @@ def _decode(arrays: dict[str, tuple[str, bytes]], name: str) -> np.ndarray:
     return np.frombuffer(data, dtype=np.dtype(dtype))
 
 
-def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
-                     prepared: dict[int, _NewDocument]) -> tuple[dict[str, object], list[int]]:
+def _update_postings(
+    arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan, prepared: dict[int, _NewDocument]
+) -> tuple[dict[str, np.ndarray | tuple[str, bytes]], list[int]]:
     """The BM25 arrays of the new corpus, from the old ones and the new documents' terms.
 
     Returns the arrays (in `BM25Index.to_arrays` layout) and each document's first position.
@@ -282,8 +299,8 @@ def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
         firsts.append(position)
         if isinstance(d, OldDocument):
             s = start_of[d.hash]
-            remap[s:s + d.n_passages] = np.arange(position, position + d.n_passages, dtype=np.uint32)
-            lengths.append(doc_len[s:s + d.n_passages])
+            remap[s : s + d.n_passages] = np.arange(position, position + d.n_passages, dtype=np.uint32)
+            lengths.append(doc_len[s : s + d.n_passages])
             position += d.n_passages
         else:
             p = prepared[id(d)]
@@ -299,8 +316,10 @@ def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
     del doc_ids
     dropped = np.flatnonzero(mapped == _GONE)  # few: the removed documents' postings
     n_terms_old = offsets.size - 1
-    kept_per_term = np.diff(offsets) - np.bincount(
-        np.searchsorted(offsets, dropped, side="right") - 1, minlength=n_terms_old)[:n_terms_old]
+    kept_per_term = (
+        np.diff(offsets)
+        - np.bincount(np.searchsorted(offsets, dropped, side="right") - 1, minlength=n_terms_old)[:n_terms_old]
+    )
     kept_ids = np.delete(mapped, dropped)
     del mapped
     kept_tfs = np.delete(tfs, dropped)
@@ -328,41 +347,60 @@ def _update_postings(arrays: dict[str, tuple[str, bytes]], plan: UpdatePlan,
     tf_dtype = kept_tfs.dtype if not new_tf.size or int(new_tf.max()) <= np.iinfo(kept_tfs.dtype).max else np.uint32
     all_ids = np.insert(kept_ids, at, new_pos)
     all_tfs = np.insert(kept_tfs.astype(tf_dtype), at, new_tf.astype(tf_dtype))
-    np.add.at(counts, np.fromiter((vocab[t] for t, _, _ in new_postings), dtype=np.int64,
-                                  count=len(new_postings)), 1)
+    np.add.at(counts, np.fromiter((vocab[t] for t, _, _ in new_postings), dtype=np.int64, count=len(new_postings)), 1)
 
     # Terms no passage holds any more are dropped, as a full build would never see them.
     final_terms, term_offsets = drop_unheld_terms(terms, counts)
-    out: dict[str, object] = {name: value for name, value in arrays.items()
-                              if name in ("format_version", "params")}
-    out.update({"doc_len": new_len, "term_offsets": term_offsets, "doc_ids": all_ids, "tfs": all_tfs,
-                **encode_terms(final_terms)})
+    out: dict[str, np.ndarray | tuple[str, bytes]] = {
+        name: value for name, value in arrays.items() if name in ("format_version", "params")
+    }
+    out.update(
+        {
+            "doc_len": new_len,
+            "term_offsets": term_offsets,
+            "doc_ids": all_ids,
+            "tfs": all_tfs,
+            **encode_terms(final_terms),
+        }
+    )
     return out, firsts
 
 
-def _update_rows(patch: IndexFilePatch, plan: UpdatePlan, prepared: dict[int, _NewDocument],
-                 firsts: list[int]) -> np.ndarray:
+def _update_rows(
+    patch: IndexFilePatch, plan: UpdatePlan, prepared: dict[int, _NewDocument], firsts: list[int]
+) -> np.ndarray:
     """Delete the removed documents' rows, add the new ones, renumber the document order.
     Returns the new position -> passages.idx map."""
     old_rows = patch.passage_rows()
     start_of, _ = plan.old_starts()
     patch.remove_documents(d.id for d in plan.removed)
     next_doc, next_row = patch.next_ids()
-    rows = np.empty(sum(d.n_passages if isinstance(d, OldDocument) else len(prepared[id(d)].terms)
-                        for d in plan.order), dtype=np.uint32)
+    rows = np.empty(
+        sum(d.n_passages if isinstance(d, OldDocument) else len(prepared[id(d)].terms) for d in plan.order),
+        dtype=np.uint32,
+    )
     order_updates = []
     for order, (d, first) in enumerate(zip(plan.order, firsts)):
         if isinstance(d, OldDocument):
             s = start_of[d.hash]
-            rows[first:first + d.n_passages] = old_rows[s:s + d.n_passages]
+            rows[first : first + d.n_passages] = old_rows[s : s + d.n_passages]
             order_updates.append((order, d.id))
             continue
         p = prepared[id(d)]
         a = p.analysis
-        patch.add_document((next_doc, *stored_document_fields(d), order, len(a.passages), json.dumps(a.definitions),
-                            p.body_terms, sum(len(s) for s in a.sentences)),
-                           [(next_row + j, row[0], next_doc, *row[1:]) for j, row in enumerate(stored_passage_rows(a))])
-        rows[first:first + len(a.passages)] = np.arange(next_row, next_row + len(a.passages))
+        patch.add_document(
+            (
+                next_doc,
+                *stored_document_fields(d),
+                order,
+                len(a.passages),
+                json.dumps(a.definitions),
+                p.body_terms,
+                sum(len(s) for s in a.sentences),
+            ),
+            [(next_row + j, row[0], next_doc, *row[1:]) for j, row in enumerate(stored_passage_rows(a))],
+        )
+        rows[first : first + len(a.passages)] = np.arange(next_row, next_row + len(a.passages))
         next_doc += 1
         next_row += len(a.passages)
     patch.set_orders(order_updates)
@@ -370,8 +408,15 @@ def _update_rows(patch: IndexFilePatch, plan: UpdatePlan, prepared: dict[int, _N
     return rows
 
 
-def _updated_meta(plan: UpdatePlan, prepared: dict[int, _NewDocument], params: IndexParams,
-                  arrays: dict[str, object], started: float) -> dict[str, str]:
+def _updated_meta(
+    plan: UpdatePlan,
+    prepared: dict[int, _NewDocument],
+    params: IndexParams,
+    arrays: Mapping[str, np.ndarray | tuple[str, bytes]],
+    started: float,
+) -> dict[str, str]:
+    doc_len, term_offsets = arrays["doc_len"], arrays["term_offsets"]
+    assert isinstance(doc_len, np.ndarray) and isinstance(term_offsets, np.ndarray)  # rebuilt, never kept as stored
     body_terms = n_sentences = 0
     for d in plan.order:
         if isinstance(d, OldDocument):
@@ -384,12 +429,12 @@ def _updated_meta(plan: UpdatePlan, prepared: dict[int, _NewDocument], params: I
     documents = [DocumentKey(d.path, d.hash) if isinstance(d, OldDocument) else d for d in plan.order]
     generation = int(plan.meta.get("generation", "0")) + 1
     updates = {
-        "fingerprint": corpus_fingerprint(documents, params, ANALYZER_VERSION),  # type: ignore[arg-type]
+        "fingerprint": corpus_fingerprint(documents, params, ANALYZER_VERSION),
         "built_at": repr(time.time()),
         "generation": str(generation),
         "documents": str(len(plan.order)),
-        "passages": str(int(arrays["doc_len"].size)),  # type: ignore[union-attr]
-        "terms": str(int(arrays["term_offsets"].size) - 1),  # type: ignore[union-attr]
+        "passages": str(int(doc_len.size)),
+        "terms": str(int(term_offsets.size) - 1),
         "build_seconds": f"{time.perf_counter() - started:.3f}",
         "avg_sentence_terms": repr(body_terms / n_sentences if n_sentences else 12.0),
         ROOTS_META_KEY: plan.roots,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..ranking.bm25 import BM25Params
 from ..ingest.passages import PassageParams
 from ..ingest.source_rules import SourceRules
+from ..ranking.bm25 import BM25Params
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-
 from functools import partial
 
 from ..analysis import AcronymMap, Analyzer
 from ..analysis.reference import ReferenceAnalyzer, reference_expand, reference_sentence_spans
+from ..errors import EmptyCorpusError
+from ..ingest.documents import Document
+from ..ingest.passages import Passage, split_document
 from ..ranking.bm25 import LuceneBM25
 from .doc_analysis import passage_terms
-from ..ingest.documents import Document
-from ..errors import EmptyCorpusError
-from ..ingest.passages import Passage, split_document
 from .params import IndexParams
 
 
@@ -45,8 +44,9 @@ class ReferenceIndex:
         return sum(self.body_terms) / n_sentences if n_sentences else 12.0
 
 
-def build_reference(documents: Iterable[Document], params: IndexParams = IndexParams(),
-                    analyzer: Analyzer | None = None) -> ReferenceIndex:
+def build_reference(
+    documents: Iterable[Document], params: IndexParams = IndexParams(), analyzer: Analyzer | None = None
+) -> ReferenceIndex:
     """The straightforward sequential build of `documents` (already read and deduplicated:
     `sources.load_corpus`). Raises EmptyCorpusError when no document has text. Every step is
     the reference implementation (`analysis.reference`: nltk's tokeniser and Punkt, the plain

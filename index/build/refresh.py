@@ -11,8 +11,8 @@ so it reads no file that did not change:
   (the same stat could hide an edit) is read and its text compared. A file the last build saw and skipped (a
   duplicate, an empty or unreadable file) is not in that table; a refresh's rebuild records
   them with their stat (`source_checks`), and for another build's a ctime older than the build
-  (which copying with preserved times cannot set back) tells they were there and skipped then. A removed file, or folders other than the ones the index was built
-  from, count as a change too.
+  (which copying with preserved times cannot set back) tells they were there and skipped then.
+  A removed file, or folders other than the ones the index was built from, count as a change too.
 - web pages: fetched with the cache's ETag/Last-Modified (`fetch.py`); a 304, or the same bytes
   again, is no change. A page that cannot be fetched is a failed check (its indexed copy stays).
 - sites (`corpus.sites`): crawled again, with the same conditional requests (`check_sites`); a
@@ -36,20 +36,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .params import IndexParams
-from .sources import CorpusSource, split_sources
 from ..corpus_warnings import WarningKind
+from ..errors import CitebotError
+from ..indexfile.tables import recorded_sources
 from ..ingest.crawl import CrawlResult, SiteSource, crawl_site, page_state
 from ..ingest.documents import discover_files
+from ..ingest.fetch import PageCache, WebSource, fetch_sources_sync, is_url
 from ..ingest.files import UnreadableDocument
 from ..ingest.loading import load_document
-from ..errors import CitebotError
-from ..ingest.fetch import PageCache, WebSource, fetch_sources_sync, is_url
-from ..indexfile.tables import recorded_sources
-from .reindex import Finish, ReindexResult, rebuild_sync
-from .source_checks import SourceChecks, load_checks, save_checks
 from ..ingest.source_names import META_KEY as ROOTS_META_KEY
 from ..ingest.source_names import encode_roots
+from .params import IndexParams
+from .reindex import Finish, ReindexResult, rebuild_sync
+from .source_checks import SourceChecks, load_checks, save_checks
+from .sources import CorpusSource, split_sources
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +96,14 @@ def _indexed(db_path: Path) -> _IndexedFiles | None:
     return _IndexedFiles(files, urls, int(float(meta.get("built_at", "0")) * 1e9), meta.get(ROOTS_META_KEY))
 
 
-def check_files(folders: Sequence[Path], db_path: Path, params: IndexParams, indexed: _IndexedFiles | None = None,
-                skipped: dict[str, tuple[int, int]] | None = None,
-                stats: dict[str, tuple[int, int]] | None = None) -> tuple[list[str], dict[str, str]]:
+def check_files(
+    folders: Sequence[Path],
+    db_path: Path,
+    params: IndexParams,
+    indexed: _IndexedFiles | None = None,
+    skipped: dict[str, tuple[int, int]] | None = None,
+    stats: dict[str, tuple[int, int]] | None = None,
+) -> tuple[list[str], dict[str, str]]:
     """The files under `folders` that changed since the index read them (new, changed or
     removed), and the roots that could not be checked (missing, unreadable). `skipped`: files
     the last rebuild skipped, by stat (`source_checks`); `stats` receives every file's stat."""
@@ -160,8 +165,9 @@ def check_pages(web: Sequence[WebSource], indexed_urls: set[str]) -> tuple[list[
     return changed, failed
 
 
-def check_sites(sites: Sequence[SiteSource], indexed: _IndexedFiles
-                ) -> tuple[list[str], dict[str, str], dict[str, CrawlResult]]:
+def check_sites(
+    sites: Sequence[SiteSource], indexed: _IndexedFiles
+) -> tuple[list[str], dict[str, str], dict[str, CrawlResult]]:
     """Crawl each site again (conditional requests: an unchanged page costs a 304) and list its
     pages that are new or whose bytes changed (`crawl.page_state`, as the incremental build
     judges them), the sites that could not be crawled (URL -> reason), and each crawl's result
@@ -194,8 +200,14 @@ def _cached_digest(source: WebSource) -> str | None:
     return hashlib.sha256(cached[1]).hexdigest() if cached is not None else None
 
 
-def check_sources(sources: Sequence[CorpusSource], db_path: Path, params: IndexParams, *,
-                  pages: bool = True, skipped: dict[str, tuple[int, int]] | None = None) -> SourceCheck:
+def check_sources(
+    sources: Sequence[CorpusSource],
+    db_path: Path,
+    params: IndexParams,
+    *,
+    pages: bool = True,
+    skipped: dict[str, tuple[int, int]] | None = None,
+) -> SourceCheck:
     """Check every source against the index at `db_path` (see the module docstring). With
     `pages` False the web pages are not fetched (`citebot index --watch` polls files only)."""
     started = time.perf_counter()
@@ -218,8 +230,14 @@ def check_sources(sources: Sequence[CorpusSource], db_path: Path, params: IndexP
     return SourceCheck(checked_at, tuple(changed), failed, time.perf_counter() - started, stats, crawled)
 
 
-def refresh_sync(sources: Sequence[CorpusSource], db_path: Path, params: IndexParams,
-                 finish: Finish | None = None, *, pages: bool = True) -> RefreshResult:
+def refresh_sync(
+    sources: Sequence[CorpusSource],
+    db_path: Path,
+    params: IndexParams,
+    finish: Finish | None = None,
+    *,
+    pages: bool = True,
+) -> RefreshResult:
     """Check, and rebuild when something changed (or a failed refresh left changes pending).
 
     Raises what the rebuild raises (IndexLockedError when another build holds the index,

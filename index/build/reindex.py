@@ -9,13 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .params import IndexParams
-from .sources import CorpusSource, Progress
 from ..corpus_warnings import CorpusWarning, WarningKind
-from ..ingest.crawl import crawl_sources
-from .full import build_index_file
-from .gc_pause import no_cyclic_gc
-from .incremental import UpdatePlan, apply_update, plan_update
 from ..indexfile import (
     IndexInfo,
     build_lock,
@@ -25,7 +19,13 @@ from ..indexfile import (
     remove_stale_builds,
     replacing,
 )
+from ..ingest.crawl import crawl_sources
+from .full import build_index_file
+from .gc_pause import no_cyclic_gc
+from .incremental import UpdatePlan, apply_update, plan_update
+from .params import IndexParams
 from .source_times import stamp_source_times
+from .sources import CorpusSource, Progress
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,14 @@ class ReindexResult:
     removed: int = 0  # documents no longer in the corpus
 
 
-def rebuild_sync(paths: Sequence[CorpusSource], db_path: Path, params: IndexParams,
-                 progress: Progress | None = None, wait_for_lock: bool = True,
-                 finish: Finish | None = None) -> ReindexResult:
+def rebuild_sync(
+    paths: Sequence[CorpusSource],
+    db_path: Path,
+    params: IndexParams,
+    progress: Progress | None = None,
+    wait_for_lock: bool = True,
+    finish: Finish | None = None,
+) -> ReindexResult:
     """Build and swap in a new index; blocking. Raises EmptyCorpusError and leaves the old index.
 
     `finish(tmp, db_path)`, if given, completes the new file before it is swapped in, on both
@@ -64,9 +69,15 @@ def rebuild_sync(paths: Sequence[CorpusSource], db_path: Path, params: IndexPara
             plan = plan_update(paths, db_path, params)
             if plan is not None and _update(plan, params, db_path, _stamped(finish, checked_at, plan.warnings)):
                 analysed = len(plan.new_documents)
-                return ReindexResult(read_info(db_path), time.perf_counter() - started, plan.warnings,
-                                     incremental=True, analysed=analysed, reused=len(plan.order) - analysed,
-                                     removed=plan.removed_paths)
+                return ReindexResult(
+                    read_info(db_path),
+                    time.perf_counter() - started,
+                    plan.warnings,
+                    incremental=True,
+                    analysed=analysed,
+                    reused=len(plan.order) - analysed,
+                    removed=plan.removed_paths,
+                )
         generation = read_generation(db_path) + 1
         with replacing(db_path) as tmp:
             _, _, warnings = build_index_file(paths, tmp, params, generation, progress)
@@ -104,8 +115,13 @@ def _update(plan: UpdatePlan, params: IndexParams, db_path: Path, finish: Finish
     return True
 
 
-async def rebuild(paths: Sequence[CorpusSource], db_path: Path, params: IndexParams,
-                  progress: Progress | None = None, wait_for_lock: bool = True,
-                  finish: Finish | None = None) -> ReindexResult:
+async def rebuild(
+    paths: Sequence[CorpusSource],
+    db_path: Path,
+    params: IndexParams,
+    progress: Progress | None = None,
+    wait_for_lock: bool = True,
+    finish: Finish | None = None,
+) -> ReindexResult:
     """The same, from async code: the whole build runs in a worker thread."""
     return await asyncio.to_thread(rebuild_sync, paths, db_path, params, progress, wait_for_lock, finish)

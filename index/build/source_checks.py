@@ -45,9 +45,12 @@ def load_checks(db_path: Path) -> SourceChecks | None:
     if data is None:
         return None
     try:
-        return SourceChecks(float(data["checked_at"]), {str(k): str(v) for k, v in dict(data["failed"]).items()},
-                            tuple(str(p) for p in data.get("pending", [])),
-                            {str(k): (int(v[0]), int(v[1])) for k, v in dict(data.get("skipped", {})).items()})
+        return SourceChecks(
+            float(data["checked_at"]),
+            {str(k): str(v) for k, v in dict(data["failed"]).items()},
+            tuple(str(p) for p in data.get("pending", [])),
+            {str(k): (int(v[0]), int(v[1])) for k, v in dict(data.get("skipped", {})).items()},
+        )
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -58,9 +61,18 @@ def save_checks(db_path: Path, checks: SourceChecks) -> bool:
     if path.exists() and _read(path) is None:
         log.warning("not writing the refresh check to %s: the file there is not one of citebot's", path)
         return False
-    body = json.dumps({"format": MARKER, "version": VERSION, "checked_at": checks.checked_at,
-                       "failed": checks.failed, "pending": list(checks.pending),
-                       "skipped": {k: list(v) for k, v in checks.skipped.items()}}, ensure_ascii=False, indent=1)
+    body = json.dumps(
+        {
+            "format": MARKER,
+            "version": VERSION,
+            "checked_at": checks.checked_at,
+            "failed": checks.failed,
+            "pending": list(checks.pending),
+            "skipped": {k: list(v) for k, v in checks.skipped.items()},
+        },
+        ensure_ascii=False,
+        indent=1,
+    )
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

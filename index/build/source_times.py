@@ -67,8 +67,9 @@ def stamp_source_times(tmp: Path, previous: Path, now: float, not_checked: Colle
         replace_source_times(db, list(_rows(documents, old, now, set(not_checked))))
 
 
-def _rows(documents: Iterable[tuple[str, str]], old: dict[str, SourceTime], now: float,
-          not_checked: set[str]) -> Iterable[tuple[str, str, float, float]]:
+def _rows(
+    documents: Iterable[tuple[str, str]], old: dict[str, SourceTime], now: float, not_checked: set[str]
+) -> Iterable[tuple[str, str, float, float]]:
     for path, h in documents:
         before = old.get(path)
         same = before is not None and before.hash == h

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..corpus_warnings import CorpusWarning, WarningKind
+from ..errors import EmptyCorpusError
 from ..ingest.crawl import CrawlResult, SiteSource, crawl_sources, page_state
 from ..ingest.documents import READ_KINDS, Document, corpus_folder, discover_files
-from ..ingest.files import UnreadableDocument
-from ..ingest.loading import load_document
-from ..errors import EmptyCorpusError
 from ..ingest.fetch import Page, WebSource, fetch_sources_sync, is_url
+from ..ingest.files import UnreadableDocument
 from ..ingest.html import html_text, parse_html
+from ..ingest.loading import load_document
 from ..ingest.pdf import is_pdf, parse_pdf
 from ..ingest.source_rules import SourceRules
 from .params import IndexParams
@@ -102,9 +102,13 @@ class SeenTexts:
 # Reading
 
 
-def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None,
-                progress: Progress | None = None, file_stats: dict[str, tuple[int, int]] | None = None,
-                rules: SourceRules | None = None) -> tuple[list[Document], list[CorpusWarning]]:
+def load_corpus(
+    paths: Sequence[CorpusSource],
+    max_file_bytes: int | None = None,
+    progress: Progress | None = None,
+    file_stats: dict[str, tuple[int, int]] | None = None,
+    rules: SourceRules | None = None,
+) -> tuple[list[Document], list[CorpusWarning]]:
     """Read every supported file under `paths` and fetch every URL; problems become warnings.
 
     Files come first (folders recursively, in sorted order, less those `rules.exclude`
@@ -147,9 +151,14 @@ def load_corpus(paths: Sequence[CorpusSource], max_file_bytes: int | None = None
     return documents, warnings
 
 
-def fetched_documents(web: Sequence[UrlSource], offset: int, total: int, progress: Progress | None,
-                      warnings: list[CorpusWarning], states: dict[str, tuple[int, int]] | None = None
-                      ) -> Iterator[tuple[str, Document]]:
+def fetched_documents(
+    web: Sequence[UrlSource],
+    offset: int,
+    total: int,
+    progress: Progress | None,
+    warnings: list[CorpusWarning],
+    states: dict[str, tuple[int, int]] | None = None,
+) -> Iterator[tuple[str, Document]]:
     """Fetch the pages (single URLs first, then the sites' pages, each in order; sites not
     crawled yet are crawled now) and extract their documents (progress counts single URLs on
     from `offset` of `total`); a page that cannot be fetched or read becomes a warning.
@@ -158,7 +167,8 @@ def fetched_documents(web: Sequence[UrlSource], offset: int, total: int, progres
         return
     single = [w for w in web if isinstance(w, WebSource)]
     pages, fetch_warnings = fetch_sources_sync(
-        single, (lambda done, _total, what: progress(offset + done, total, what)) if progress else None)
+        single, (lambda done, _total, what: progress(offset + done, total, what)) if progress else None
+    )
     warnings.extend(fetch_warnings)
     sites: list[CrawlResult] = crawl_sources([w for w in web if not isinstance(w, WebSource)])
     for site in sites:
@@ -180,8 +190,9 @@ def read_page(page: Page, warnings: list[CorpusWarning]) -> Document | None:
         warnings.append(CorpusWarning(exc.kind, page.url, f"skipped, {exc.reason}"))
     except Exception as exc:  # a page the extractor chokes on must not stop the build
         log.debug("extraction failed for %s", page.url, exc_info=True)
-        warnings.append(CorpusWarning(WarningKind.PAGE_UNREADABLE, page.url,
-                                      f"skipped, the page could not be read ({exc})"))
+        warnings.append(
+            CorpusWarning(WarningKind.PAGE_UNREADABLE, page.url, f"skipped, the page could not be read ({exc})")
+        )
     return None
 
 

@@ -59,7 +59,7 @@ class GlobalTermIds:
         if table is None or table.size < len(known):
             grown = np.full(max(len(known), 2 * (0 if table is None else table.size), 1024), -1, dtype=np.int32)
             if table is not None:
-                grown[:table.size] = table
+                grown[: table.size] = table
             self._table[worker] = grown
 
     def globalise(self, worker: int, local: np.ndarray) -> np.ndarray:

@@ -32,8 +32,13 @@ class VectorStats:
     skipped: str | None = None
 
 
-def add_vectors(db_path: Path, previous: Path | None, max_passages: int, progress: Progress | None = None,
-                encoder: Encoder | None = None) -> VectorStats:
+def add_vectors(
+    db_path: Path,
+    previous: Path | None,
+    max_passages: int,
+    progress: Progress | None = None,
+    encoder: Encoder | None = None,
+) -> VectorStats:
     """Give the unpublished index file at `db_path` a vector for every distinct passage text.
 
     Vectors already in the file (an incremental reindex patches a copy of the old one) or in
@@ -45,7 +50,7 @@ def add_vectors(db_path: Path, previous: Path | None, max_passages: int, progres
         texts = tables.passage_texts(db)
         meta = tables.read_meta(db)
         if len(texts) > max_passages:
-            reason = (f"{len(texts)} passages, above answer.semantic_max_passages ({max_passages})")
+            reason = f"{len(texts)} passages, above answer.semantic_max_passages ({max_passages})"
             tables.drop_passage_vectors(db)
             tables.set_meta(db, {META_SKIPPED: reason}, drop=(META_MODEL, META_COUNT, META_EMBEDDED, META_REUSED))
             return VectorStats(skipped=reason)
@@ -61,8 +66,16 @@ def add_vectors(db_path: Path, previous: Path | None, max_passages: int, progres
         todo = [k for k in missing if k not in copied]
         vectors = encoder.embed_many([wanted[k] for k in todo], progress)
         tables.insert_vectors(db, ((k, vectors[i].tobytes()) for i, k in enumerate(todo)))
-        tables.set_meta(db, {META_MODEL: MODEL_ID, META_COUNT: str(len(wanted)), META_EMBEDDED: str(len(todo)),
-                             META_REUSED: str(reused)}, drop=(META_SKIPPED,))
+        tables.set_meta(
+            db,
+            {
+                META_MODEL: MODEL_ID,
+                META_COUNT: str(len(wanted)),
+                META_EMBEDDED: str(len(todo)),
+                META_REUSED: str(reused),
+            },
+            drop=(META_SKIPPED,),
+        )
     return VectorStats(len(wanted), len(todo), reused)
 
 
@@ -76,7 +89,7 @@ def _copy_from(previous: Path, keys: Sequence[str], db: sqlite3.Connection) -> s
             if tables.meta_value(old, META_MODEL) != MODEL_ID:
                 return set()
             for at in range(0, len(keys), _CHUNK):
-                rows = tables.vectors_of(old, keys[at:at + _CHUNK])
+                rows = tables.vectors_of(old, keys[at : at + _CHUNK])
                 tables.insert_vectors(db, rows)
                 found.update(k for k, _ in rows)
     except sqlite3.Error as exc:  # an unreadable previous index: its vectors are embedded again
@@ -85,8 +98,9 @@ def _copy_from(previous: Path, keys: Sequence[str], db: sqlite3.Connection) -> s
     return found
 
 
-def vector_step(enabled: bool, max_passages: int,
-                progress: Progress | None = None) -> Callable[[Path, Path], None] | None:
+def vector_step(
+    enabled: bool, max_passages: int, progress: Progress | None = None
+) -> Callable[[Path, Path], None] | None:
     """What a build runs on its finished file before swapping it in (`rebuild_sync(finish=...)`),
     or None when the semantic re-rank is off. The encoder is loaded here, so a missing extra is
     reported before the build starts, not after."""
@@ -105,6 +119,8 @@ def describe(meta: Mapping[str, str]) -> str | None:
     if META_SKIPPED in meta:
         return f"Semantic re-rank off for this index: {meta[META_SKIPPED]}."
     if META_MODEL in meta:
-        return (f"Passage vectors: {meta.get(META_COUNT)} ({meta.get(META_EMBEDDED)} embedded, "
-                f"{meta.get(META_REUSED)} reused).")
+        return (
+            f"Passage vectors: {meta.get(META_COUNT)} ({meta.get(META_EMBEDDED)} embedded, "
+            f"{meta.get(META_REUSED)} reused)."
+        )
     return None

@@ -71,15 +71,26 @@ def content_digest(db_path: Path) -> dict[str, str]:
         offsets = np.asarray(arrays["term_offsets"]).tolist()
         doc_ids = np.asarray(arrays["doc_ids"])
         tfs = np.asarray(arrays["tfs"])
-        postings = {t: [doc_ids[a:z].tolist(), tfs[a:z].tolist()]
-                    for t, a, z in zip(terms, offsets[:-1], offsets[1:])}
+        postings = {t: [doc_ids[a:z].tolist(), tfs[a:z].tolist()] for t, a, z in zip(terms, offsets[:-1], offsets[1:])}
         bm25 = {
             "postings": [[t, postings[t]] for t in sorted(postings)],
             "doc_len": np.asarray(arrays["doc_len"]).tolist(),
             "params": np.asarray(arrays["params"]).tolist(),
             "format_version": np.asarray(arrays["format_version"]).tolist(),
-            "others": sorted(set(arrays) - {"terms_utf8", "terms_offsets", "term_offsets", "doc_ids", "tfs",
-                                            "doc_len", "params", "format_version", "passage_rows"}),
+            "others": sorted(
+                set(arrays)
+                - {
+                    "terms_utf8",
+                    "terms_offsets",
+                    "term_offsets",
+                    "doc_ids",
+                    "tfs",
+                    "doc_len",
+                    "params",
+                    "format_version",
+                    "passage_rows",
+                }
+            ),
         }
         acronyms = conn.execute("SELECT short, long FROM acronyms ORDER BY short").fetchall()
         files = conn.execute("SELECT path, size, mtime_ns, doc_hash FROM files ORDER BY path").fetchall()

@@ -58,14 +58,26 @@ def read_previous(db_path: Path, shaping: Mapping[str, str]) -> PreviousIndex | 
             if any(meta.get(k) != v for k, v in shaping.items()):
                 return None
             docs: dict[str, StoredDocument] = {}
-            for row in conn.execute("SELECT id, hash, path, ord, n_passages, definitions, body_terms, n_sentences, "
-                                    "encoding FROM documents"):
+            for row in conn.execute(
+                "SELECT id, hash, path, ord, n_passages, definitions, body_terms, n_sentences, encoding FROM documents"
+            ):
                 if row[5] is None or row[6] is None or row[7] is None:
                     return None  # written by a build that did not record them
-                docs[row[1]] = StoredDocument(row[0], row[1], row[2], row[3], row[4],
-                                              [tuple(d) for d in json.loads(row[5])], row[6], row[7], row[8])
-            files = {path: (size, mtime, h) for path, size, mtime, h in
-                     conn.execute("SELECT path, size, mtime_ns, doc_hash FROM files")}
+                docs[row[1]] = StoredDocument(
+                    row[0],
+                    row[1],
+                    row[2],
+                    row[3],
+                    row[4],
+                    [tuple(d) for d in json.loads(row[5])],
+                    row[6],
+                    row[7],
+                    row[8],
+                )
+            files = {
+                path: (size, mtime, h)
+                for path, size, mtime, h in conn.execute("SELECT path, size, mtime_ns, doc_hash FROM files")
+            }
     except (sqlite3.Error, ValueError, TypeError):
         return None
     return PreviousIndex(meta, docs, files)
@@ -90,7 +102,7 @@ class IndexFilePatch:
         self.db.execute("PRAGMA journal_mode = OFF")  # a private copy, swapped in only when complete
         self.db.execute("PRAGMA synchronous = OFF")
 
-    def __enter__(self) -> "IndexFilePatch":
+    def __enter__(self) -> IndexFilePatch:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -98,7 +110,9 @@ class IndexFilePatch:
 
     def arrays(self) -> dict[str, tuple[str, bytes]]:
         """The stored BM25 arrays: name -> (dtype, bytes), undecoded."""
-        return {name: (dtype, data) for name, dtype, data in self.db.execute("SELECT name, dtype, data FROM bm25_arrays")}
+        return {
+            name: (dtype, data) for name, dtype, data in self.db.execute("SELECT name, dtype, data FROM bm25_arrays")
+        }
 
     def passage_rows(self) -> np.ndarray:
         """The stored BM25 position -> passages.idx map."""

@@ -20,15 +20,16 @@ import aiosqlite
 import numpy as np
 
 from ..analysis import ANALYZER_VERSION, AcronymMap, decode_sentence_terms
-from ..ranking.bm25 import BM25Index
 from ..errors import CorruptIndexError, IncompatibleIndexError, IndexMissingError
 from ..file_guard import describe, read_header
 from ..ingest.passages import Citation, Passage
 from ..ingest.source_names import META_KEY as ROOTS_META_KEY
 from ..ingest.source_names import decode_roots, shown_name
-from .schema import APPLICATION_ID, SCHEMA_VERSION
+from ..ranking.bm25 import BM25Index
 from . import tables
+from .schema import APPLICATION_ID, SCHEMA_VERSION
 from .tables import load_weights
+
 
 @dataclass(frozen=True)
 class StoredPassage:
@@ -118,8 +119,10 @@ def _connect_ro(db_path: Path) -> sqlite3.Connection:
             f"index file, or build one at a new path with 'citebot index --db NEW_PATH'"
         )
     if header.truncated:
-        raise CorruptIndexError(f"{db_path} is damaged (cut short: {header.size:,} of {header.declared_bytes:,} "
-                                f"bytes); run 'citebot index' to rebuild it")
+        raise CorruptIndexError(
+            f"{db_path} is damaged (cut short: {header.size:,} of {header.declared_bytes:,} "
+            f"bytes); run 'citebot index' to rebuild it"
+        )
     try:
         return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
     except sqlite3.Error as exc:
@@ -156,10 +159,18 @@ class IndexReader:
     question only ever needs the few passages it shows.
     """
 
-    def __init__(self, db_path: Path, db: aiosqlite.Connection, info: IndexInfo, bm25: BM25Index,
-                 acronyms: AcronymMap, identity: tuple[int, int, int],
-                 sync_conn: sqlite3.Connection | None = None, passage_rows: np.ndarray | None = None,
-                 weights: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        db: aiosqlite.Connection,
+        info: IndexInfo,
+        bm25: BM25Index,
+        acronyms: AcronymMap,
+        identity: tuple[int, int, int],
+        sync_conn: sqlite3.Connection | None = None,
+        passage_rows: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
+    ) -> None:
         self.path = db_path
         # Each BM25 position's source weight (corpus.weights), None when every source weighs 1.
         self.weights = weights
@@ -178,7 +189,7 @@ class IndexReader:
         self._roots = decode_roots(info.meta.get(ROOTS_META_KEY))  # for naming files in citations
 
     @classmethod
-    async def open(cls, db_path: Path) -> "IndexReader":
+    async def open(cls, db_path: Path) -> IndexReader:
         """Open and validate an index. Raises IndexMissingError, CorruptIndexError, IncompatibleIndexError.
 
         Reading a large index's arrays takes about a second at a million passages, so it runs
@@ -191,8 +202,17 @@ class IndexReader:
             conn.close()
             raise
         # `conn` stays open: it pins the file the arrays came from, for `passages_sync`.
-        return cls(db_path, db, _info(db_path, meta), bm25, acronyms, identity, sync_conn=conn, passage_rows=rows,
-                   weights=weights)
+        return cls(
+            db_path,
+            db,
+            _info(db_path, meta),
+            bm25,
+            acronyms,
+            identity,
+            sync_conn=conn,
+            passage_rows=rows,
+            weights=weights,
+        )
 
     async def close(self) -> None:
         await self._db.close()
@@ -213,9 +233,7 @@ class IndexReader:
                 row_ids = self._row_ids(indices)
                 rows = self._sync.execute(_passages_sql(len(indices)), row_ids).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise CorruptIndexError(
-                f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it"
-            ) from exc
+            raise CorruptIndexError(f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it") from exc
         return _in_order(rows, indices, row_ids, self._roots)
 
     def passage_vectors_sync(self) -> dict[str, bytes]:
@@ -255,9 +273,7 @@ class IndexReader:
         try:
             rows = await self._db.execute_fetchall(_passages_sql(len(indices)), row_ids)
         except sqlite3.DatabaseError as exc:
-            raise CorruptIndexError(
-                f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it"
-            ) from exc
+            raise CorruptIndexError(f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it") from exc
         return _in_order(rows, indices, row_ids, self._roots)
 
     async def passage_by_id(self, passage_id: str) -> StoredPassage | None:
@@ -300,8 +316,17 @@ def _passages_sql(n: int) -> str:
                FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.idx IN ({",".join("?" * n)})"""
 
 
-def _load(db_path: Path) -> tuple[sqlite3.Connection, dict[str, str], BM25Index, AcronymMap, np.ndarray | None,
-                                  tuple[int, int, int], np.ndarray | None]:
+def _load(
+    db_path: Path,
+) -> tuple[
+    sqlite3.Connection,
+    dict[str, str],
+    BM25Index,
+    AcronymMap,
+    np.ndarray | None,
+    tuple[int, int, int],
+    np.ndarray | None,
+]:
     """Everything `IndexReader.open` reads, blocking: the checked header, BM25 arrays, acronyms,
     the position -> row map, the file's identity (taken first: if a reindex swaps the
     file in between, the reader reloads once more rather than miss the new index), and the
@@ -331,13 +356,17 @@ def _load(db_path: Path) -> tuple[sqlite3.Connection, dict[str, str], BM25Index,
     return conn, meta, bm25, acronyms, rows, (st.st_dev, st.st_ino, st.st_mtime_ns), weights
 
 
-def _in_order(rows: Sequence[tuple], positions: Sequence[int], row_ids: Sequence[int],
-              roots: Sequence[tuple[str, str]]) -> list[StoredPassage]:
+def _in_order(
+    rows: Sequence[tuple], positions: Sequence[int], row_ids: Sequence[int], roots: Sequence[tuple[str, str]]
+) -> list[StoredPassage]:
     """The fetched rows as passages at `positions` (whose rows are `row_ids`), in that order;
     positions that hold no row are left out. `roots` name the files (`source_names`)."""
     by_row = {row[0]: row for row in rows}
-    return [_stored(by_row[row_id], int(position), roots) for position, row_id in zip(positions, row_ids)
-            if row_id in by_row]
+    return [
+        _stored(by_row[row_id], int(position), roots)
+        for position, row_id in zip(positions, row_ids)
+        if row_id in by_row
+    ]
 
 
 def _passage_rows(value: object) -> np.ndarray | None:
@@ -350,13 +379,47 @@ def _passage_rows(value: object) -> np.ndarray | None:
 
 
 def _stored(row: tuple, position: int, roots: Sequence[tuple[str, str]]) -> StoredPassage:
-    (_row_id, pid, ordinal, text, section, first, last, start, end, sentences, sentence_terms, context_terms,
-     page_first, page_last, doc_hash, title, path, author, url, kind) = row
-    citation = Citation(document=title, path=path, paragraphs=(first, last), start=start, end=end,
-                        section=section, author=author, url=url, kind=kind, name=shown_name(path, roots),
-                        pages=None if page_first is None else (page_first, page_last))
+    (
+        _row_id,
+        pid,
+        ordinal,
+        text,
+        section,
+        first,
+        last,
+        start,
+        end,
+        sentences,
+        sentence_terms,
+        context_terms,
+        page_first,
+        page_last,
+        doc_hash,
+        title,
+        path,
+        author,
+        url,
+        kind,
+    ) = row
+    citation = Citation(
+        document=title,
+        path=path,
+        paragraphs=(first, last),
+        start=start,
+        end=end,
+        section=section,
+        author=author,
+        url=url,
+        kind=kind,
+        name=shown_name(path, roots),
+        pages=None if page_first is None else (page_first, page_last),
+    )
     spans = tuple(tuple(s) for s in json.loads(sentences))
     terms = None if sentence_terms is None else decode_sentence_terms(sentence_terms, len(spans))
-    return StoredPassage(position, Passage(pid, doc_hash, ordinal, text, citation), spans,  # type: ignore[arg-type]
-                         None if terms is None else tuple(map(tuple, terms)),
-                         None if context_terms is None else tuple(context_terms.split()))
+    return StoredPassage(
+        position,
+        Passage(pid, doc_hash, ordinal, text, citation),
+        spans,
+        None if terms is None else tuple(map(tuple, terms)),
+        None if context_terms is None else tuple(context_terms.split()),
+    )

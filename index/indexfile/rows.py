@@ -16,8 +16,17 @@ def stored_document_fields(doc: Any) -> tuple:
     title, author, author bio, url, date, kind, encoding). Its text is not stored: nothing
     reads it back (answers cite passages, whose text is stored), and it was 0.7 GB at a
     million passages, copied by every reindex."""
-    return (doc.content_hash, doc.path, doc.title, doc.author, doc.author_bio, doc.url, doc.date, doc.kind,
-            doc.encoding)
+    return (
+        doc.content_hash,
+        doc.path,
+        doc.title,
+        doc.author,
+        doc.author_bio,
+        doc.url,
+        doc.date,
+        doc.kind,
+        doc.encoding,
+    )
 
 
 def stored_passage_rows(a: Any) -> list[tuple]:
@@ -28,10 +37,23 @@ def stored_passage_rows(a: Any) -> list[tuple]:
     otherwise re-run on them); a custom analyser's are None."""
     sentence_terms = a.sentence_terms or [None] * len(a.passages)
     default = a.sentence_terms is not None
-    return [(p.id, p.ordinal, p.text, p.citation.section, p.citation.paragraphs[0], p.citation.paragraphs[1],
-             p.citation.start, p.citation.end, spans_json(spans), st, " ".join(context) if default else None,
-             *page_columns(p))
-            for p, spans, st, context in zip(a.passages, a.sentences, sentence_terms, a.context, strict=True)]
+    return [
+        (
+            p.id,
+            p.ordinal,
+            p.text,
+            p.citation.section,
+            p.citation.paragraphs[0],
+            p.citation.paragraphs[1],
+            p.citation.start,
+            p.citation.end,
+            spans_json(spans),
+            st,
+            " ".join(context) if default else None,
+            *page_columns(p),
+        )
+        for p, spans, st, context in zip(a.passages, a.sentences, sentence_terms, a.context, strict=True)
+    ]
 
 
 def page_columns(p: Any) -> tuple[int | None, int | None]:

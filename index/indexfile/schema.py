@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 
 SCHEMA_VERSION = 9  # 2: sentence_terms; 3: files, per-document build facts, passage_rows; 4: no analysis_cache;
-                    # 5: context_terms; 6: no documents.text (never read: 0.7 GB of 2.4 at a million passages);
-                    # 7: documents.encoding; 8: passages.page_first, page_last; 9: documents.weight
+# 5: context_terms; 6: no documents.text (never read: 0.7 GB of 2.4 at a million passages);
+# 7: documents.encoding; 8: passages.page_first, page_last; 9: documents.weight
 APPLICATION_ID = 0x43495445  # "CITE": marks the file as ours in the SQLite header
 
 SCHEMA = """
@@ -54,8 +54,10 @@ CREATE INDEX passages_doc ON passages (doc_id, ordinal);
 """
 
 DOCUMENT_COLUMNS = 15  # the columns a build writes per row (`weight` is set after, by source_weights)
-DOCUMENT_INSERT = ("INSERT INTO documents (id, hash, path, title, author, author_bio, url, date, kind, encoding, ord, "
-                   f"n_passages, definitions, body_terms, n_sentences) VALUES ({','.join('?' * DOCUMENT_COLUMNS)})")
+DOCUMENT_INSERT = (
+    "INSERT INTO documents (id, hash, path, title, author, author_bio, url, date, kind, encoding, ord, "
+    f"n_passages, definitions, body_terms, n_sentences) VALUES ({','.join('?' * DOCUMENT_COLUMNS)})"
+)
 PASSAGE_COLUMNS = 15
 
 
@@ -73,8 +75,18 @@ def shaping_meta(params, analyzer_version: str, code_fingerprint: str) -> dict[s
     }
 
 
-def index_meta(params, analyzer_version: str, code_fingerprint: str, fingerprint: str, generation: int,
-               documents: int, passages: int, terms: int, seconds: float, avg_sentence_terms: float) -> dict[str, str]:
+def index_meta(
+    params,
+    analyzer_version: str,
+    code_fingerprint: str,
+    fingerprint: str,
+    generation: int,
+    documents: int,
+    passages: int,
+    terms: int,
+    seconds: float,
+    avg_sentence_terms: float,
+) -> dict[str, str]:
     """The `meta` table: what the file describes itself with (see reader._check_header)."""
     return {
         "schema_version": str(SCHEMA_VERSION),

@@ -37,15 +37,14 @@ def build_lock(db_path: Path, wait: bool = True) -> Iterator[None]:
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise IndexWriteError(f"cannot write in {db_path.parent} ({exc.strerror or exc}); "
-                              f"choose another --db or index.db") from exc
+        raise IndexWriteError(
+            f"cannot write in {db_path.parent} ({exc.strerror or exc}); choose another --db or index.db"
+        ) from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError as exc:
-            raise IndexLockedError(
-                f"another 'citebot index' is building {db_path}; wait for it to finish"
-            ) from exc
+            raise IndexLockedError(f"another 'citebot index' is building {db_path}; wait for it to finish") from exc
         yield
     finally:
         os.close(fd)
@@ -93,17 +92,22 @@ def install(tmp: Path, db_path: Path) -> None:
 def ensure_replaceable(db_path: Path) -> None:
     """Refuse (ForeignFileError) to build over a file that is not a Citebot index; an index of
     ours, even a damaged one, an empty file or no file at all may be replaced."""
-    ensure_ours_or_absent(db_path, APPLICATION_ID, "index",
-                          "Choose another path (--db or index.db), or move that file away if it is really meant "
-                          "to be replaced")
+    ensure_ours_or_absent(
+        db_path,
+        APPLICATION_ID,
+        "index",
+        "Choose another path (--db or index.db), or move that file away if it is really meant to be replaced",
+    )
 
 
 def ensure_folder(db_path: Path) -> None:
     """IndexWriteError unless the index's folder exists (the caller creates default folders)."""
     if not db_path.parent.is_dir():
         what = "is not a folder" if db_path.parent.exists() else "does not exist"
-        raise IndexWriteError(f"cannot write the index {db_path}: the folder {db_path.parent} {what}; "
-                              f"create it first or choose another --db or index.db")
+        raise IndexWriteError(
+            f"cannot write the index {db_path}: the folder {db_path.parent} {what}; "
+            f"create it first or choose another --db or index.db"
+        )
 
 
 def raise_write_error(exc: BaseException, db_path: Path) -> None:

@@ -107,8 +107,9 @@ def replace_source_times(conn: sqlite3.Connection, rows: Iterable[tuple[str, str
 # Listings (`source_list`, `refresh`)
 
 
-def document_listing(db_path: Path) -> tuple[list[tuple[str, str, str, str | None, int]],
-                                             list[tuple[str, str, float, float]]]:
+def document_listing(
+    db_path: Path,
+) -> tuple[list[tuple[str, str, str, str | None, int]], list[tuple[str, str, float, float]]]:
     """(kind, title, path, url, passages) of every document in build order, and the
     `source_time_rows`, read from one file."""
     with read_only(db_path) as conn:
@@ -121,8 +122,10 @@ def recorded_sources(db_path: Path) -> tuple[dict[str, str], dict[str, tuple[int
     path, of the index at `db_path` (sqlite3.Error when it cannot be read)."""
     with read_only(db_path) as conn:
         meta = read_meta(conn)
-        files = {p: (size, mtime, h) for p, size, mtime, h in
-                 conn.execute("SELECT path, size, mtime_ns, doc_hash FROM files")}
+        files = {
+            p: (size, mtime, h)
+            for p, size, mtime, h in conn.execute("SELECT path, size, mtime_ns, doc_hash FROM files")
+        }
         paths = [p for (p,) in conn.execute("SELECT path FROM documents")]
     return meta, files, paths
 
@@ -169,8 +172,9 @@ def meta_value(conn: sqlite3.Connection, key: str) -> str | None:
 
 def vectors_of(conn: sqlite3.Connection, keys: Sequence[str]) -> list[tuple[str, bytes]]:
     """The (key, vector) rows `conn`'s index holds of these keys."""
-    return conn.execute(f"SELECT hash, vector FROM passage_vectors WHERE hash IN ({','.join('?' * len(keys))})",
-                        list(keys)).fetchall()
+    return conn.execute(
+        f"SELECT hash, vector FROM passage_vectors WHERE hash IN ({','.join('?' * len(keys))})", list(keys)
+    ).fetchall()
 
 
 WEIGHTED_META_KEY = "weighted_documents"  # how many documents weigh other than 1 (`source_weights`)

@@ -19,6 +19,7 @@ import numpy as np
 
 from .schema import APPLICATION_ID, DOCUMENT_INSERT, PASSAGE_COLUMNS, PASSAGE_INDEXES, SCHEMA, SCHEMA_VERSION
 
+
 def encode_array(value: np.ndarray) -> tuple[str, memoryview]:
     """(dtype, bytes) of a numeric array as `bm25_arrays` stores it; the bytes are a view of
     the array (SQLite copies them once; `tobytes` would add a second copy, 240 MB of
@@ -40,7 +41,7 @@ def insert_array(db: sqlite3.Connection, name: str, value: np.ndarray) -> None:
     row = db.execute("INSERT INTO bm25_arrays VALUES (?, ?, zeroblob(?))", (name, dtype, len(data))).lastrowid
     with db.blobopen("bm25_arrays", "data", row) as blob:
         for at in range(0, len(data), _BLOB_PIECE):
-            blob.write(data[at:at + _BLOB_PIECE])
+            blob.write(data[at : at + _BLOB_PIECE])
 
 
 class IndexFileWriter:
@@ -62,7 +63,7 @@ class IndexFileWriter:
         self._indexing: threading.Thread | None = None
         self._indexing_error: BaseException | None = None
 
-    def __enter__(self) -> "IndexFileWriter":
+    def __enter__(self) -> IndexFileWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -87,6 +88,7 @@ class IndexFileWriter:
         """Start making the passages' indexes on another thread, once every passage is in:
         SQLite works without the GIL, so this overlaps with the BM25 arrays being computed.
         No other call may use the writer until `finish`, which waits for it."""
+
         def run() -> None:
             try:
                 for statement in PASSAGE_INDEXES.split(";"):
@@ -105,14 +107,21 @@ class IndexFileWriter:
         if self._indexing_error is not None:
             raise self._indexing_error
 
-    def finish(self, arrays: Mapping[str, np.ndarray], passage_rows: np.ndarray, acronyms: Iterable[tuple[str, str]],
-               files: Iterable[tuple[str, int, int, str]], meta: Mapping[str, str]) -> None:
+    def finish(
+        self,
+        arrays: Mapping[str, np.ndarray],
+        passage_rows: np.ndarray,
+        acronyms: Iterable[tuple[str, str]],
+        files: Iterable[tuple[str, int, int, str]],
+        meta: Mapping[str, str],
+    ) -> None:
         """Write the BM25 arrays, the position -> row map, acronyms, file states and meta; commit."""
         self._wait_for_indexes()
         for name, value in arrays.items():
             if value.dtype.kind in "OUS":
-                self.db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)",
-                                (name, "json", json.dumps(value.tolist()).encode()))
+                self.db.execute(
+                    "INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, "json", json.dumps(value.tolist()).encode())
+                )
             else:
                 insert_array(self.db, name, value)
         insert_array(self.db, "passage_rows", passage_rows.astype(np.uint32))

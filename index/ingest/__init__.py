@@ -11,8 +11,8 @@
   people), `corpus_warnings` (what a build could not use, as typed records).
 """
 
-from .blocks import Block
 from ..corpus_warnings import CorpusWarning, WarningKind
+from .blocks import Block
 from .crawl import CrawlLimits, CrawlResult, SiteSource, crawl_sources
 from .documents import Document, discover_files, parse_document
 from .fetch import FetchOptions, WebSource, is_url
@@ -22,7 +22,24 @@ from .passages import Citation, Passage, PassageParams, split_document
 from .source_rules import SourceRules
 
 __all__ = [
-    "Block", "Citation", "CorpusWarning", "CrawlLimits", "CrawlResult", "Document", "FetchOptions", "Passage",
-    "PassageParams", "SiteSource", "SourceRules", "UnreadableDocument", "WarningKind", "WebSource",
-    "crawl_sources", "discover_files", "is_url", "load_document", "parse_document", "split_document",
+    "Block",
+    "Citation",
+    "CorpusWarning",
+    "CrawlLimits",
+    "CrawlResult",
+    "Document",
+    "FetchOptions",
+    "Passage",
+    "PassageParams",
+    "SiteSource",
+    "SourceRules",
+    "UnreadableDocument",
+    "WarningKind",
+    "WebSource",
+    "crawl_sources",
+    "discover_files",
+    "is_url",
+    "load_document",
+    "parse_document",
+    "split_document",
 ]

@@ -67,25 +67,35 @@ _AMBIGUOUS_HEADING = re.compile(
 _ACTION_WORDS = frozenset(
     "reply replies report like likes liked unlike share flag upvote upvotes downvote downvotes recommend "
     "recommended recommends quote permalink edit delete hide abuse vote votes point points helpful unhelpful "
-    "agree disagree follow mute block link copy".split())
+    "agree disagree follow mute block link copy".split()
+)
 # At least one of these makes a line of action words thread furniture ("Share" alone is also a
 # share bar's).
-_THREAD_ACTIONS = frozenset("reply replies report like likes upvote downvote recommend recommended flag permalink "
-                            "quote".split())
+_THREAD_ACTIONS = frozenset(
+    "reply replies report like likes upvote downvote recommend recommended flag permalink quote".split()
+)
 _CLOSING_HINT = re.compile(r"\brep(?:ly|ort)\b", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s·•|/,;()\[\]—–\-]+|(?<=\w)[:.](?=\s|$)")
 _SYMBOLS = re.compile(r"^[\W\d_]*$")  # counts, arrows, hearts, thumbs
 
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
 _WEEKDAY = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+"
-_TIME = (r"(?:\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?|\d{1,2}(?:\.\d{2})?\s*[ap]\.?m\.?)"
-         r"(?:\s*(?:utc|gmt|[a-z]st|[a-z]dt|cet|cest))?")
-_DATE = (rf"(?:{_WEEKDAY})?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?"
-         rf"\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}})")
-_RELATIVE = (r"(?:(?:\d+\s*(?:s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?|mo|mos|"
-             r"months?|y|yrs?|years?)|(?:an?|one)\s+(?:second|minute|hour|day|week|month|year))(?:\s+ago)?"
-             r"|just now|moments? ago|yesterday|today)")
+_TIME = (
+    r"(?:\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?|\d{1,2}(?:\.\d{2})?\s*[ap]\.?m\.?)"
+    r"(?:\s*(?:utc|gmt|[a-z]st|[a-z]dt|cet|cest))?"
+)
+_DATE = (
+    rf"(?:{_WEEKDAY})?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?"
+    rf"\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}})"
+)
+_RELATIVE = (
+    r"(?:(?:\d+\s*(?:s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?|mo|mos|"
+    r"months?|y|yrs?|years?)|(?:an?|one)\s+(?:second|minute|hour|day|week|month|year))(?:\s+ago)?"
+    r"|just now|moments? ago|yesterday|today)"
+)
 _TIMESTAMP = re.compile(
     rf"^(?:(?:posted|commented|updated|edited)\s+)?(?:on\s+|at\s+)?(?:{_RELATIVE}|{_DATE}|{_TIME})"
     rf"(?:,?\s*(?:at\s+)?{_TIME})?\s*(?:\(edited\)|edited)?$",
@@ -106,8 +116,9 @@ _CONTROL = re.compile(
     r"|(?:log|sign) in to (?:comment|reply)\b.*|load more|show more|more replies)\s*:?$",
     re.IGNORECASE,
 )
-_REPLY_TO = re.compile(r"^(?:in reply to|replying to|reply to)\s+@?[\w.'\-]+(?:\s+[\w.'\-]+){0,3}\s*:?$|^@[\w.\-]+$",
-                       re.IGNORECASE)
+_REPLY_TO = re.compile(
+    r"^(?:in reply to|replying to|reply to)\s+@?[\w.'\-]+(?:\s+[\w.'\-]+){0,3}\s*:?$|^@[\w.\-]+$", re.IGNORECASE
+)
 
 
 class BlockLike(Protocol):
@@ -151,7 +162,7 @@ def _is_actions(line: str) -> bool:
 
 
 def _is_name_and_time(line: str) -> bool:
-    """"Jane Doe · 2 hours ago", "sam_k | 3 March 2025, 10:32", "Alex R. — 1h": a name-like
+    """ "Jane Doe · 2 hours ago", "sam_k | 3 March 2025, 10:32", "Alex R. — 1h": a name-like
     part and a timestamp part (and perhaps actions)."""
     parts = [p.strip() for p in _PART_SEPARATOR.split(line) if p and p.strip()]
     if len(parts) < 2:
@@ -250,7 +261,7 @@ def _unit_from(blocks: Sequence[BlockLike], i: int, markup: bool) -> tuple[int, 
     for j in range(i, min(len(blocks), i + 1 + _GAP)):
         if j > i and markup and _md_level(blocks[j]) is not None:
             return None
-        candidates = lines[at + 1:] if j == i else blocks[j].text.split("\n")
+        candidates = lines[at + 1 :] if j == i else blocks[j].text.split("\n")
         if any(_closes_comment(line) for line in candidates):
             first = i - 1 if i > 0 and _is_name_line(blocks[i - 1].text) else i
             return first, j
@@ -322,7 +333,12 @@ def _introduces_prose(blocks: Sequence[BlockLike], j: int, markup: bool, is_pros
     if markup and _md_level(blocks[j]) is not None:
         return True
     text = blocks[j].text.strip()
-    if ("\n" in text or not text or len(text) > _MAX_LINE_CHARS or text.endswith((".", "!", "?", ":", ","))
-            or len(_WORD.findall(text)) > 14):
+    if (
+        "\n" in text
+        or not text
+        or len(text) > _MAX_LINE_CHARS
+        or text.endswith((".", "!", "?", ":", ","))
+        or len(_WORD.findall(text)) > 14
+    ):
         return False
     return j + 1 < len(blocks) and is_prose(blocks[j + 1].text)

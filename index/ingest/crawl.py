@@ -45,8 +45,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 from ..corpus_warnings import CorpusWarning, WarningKind
-from ..run_sync import run_sync
 from ..errors import EmptyCorpusError
+from ..run_sync import run_sync
 from .fetch import (
     ACCEPTED_TYPES,
     PAGE_ACCEPT,
@@ -65,14 +65,70 @@ from .sitemaps import SITEMAP_ACCEPT, SitemapError, read_sitemap
 log = logging.getLogger(__name__)
 
 # Links to files of these kinds are never requested: they are no pages (a PDF is: it is read).
-NOT_PAGE_SUFFIXES = frozenset((
-    ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico", ".bmp", ".tif", ".tiff", ".avif",
-    ".css", ".js", ".mjs", ".json", ".xml", ".rss", ".atom", ".txt", ".csv", ".map",
-    ".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar", ".whl", ".jar",
-    ".mp3", ".mp4", ".m4a", ".ogg", ".wav", ".webm", ".avi", ".mov", ".mkv",
-    ".woff", ".woff2", ".ttf", ".otf", ".eot", ".exe", ".dmg", ".iso", ".apk", ".deb", ".rpm",
-    ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".ods", ".epub",
-))
+NOT_PAGE_SUFFIXES = frozenset(
+    (
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".svg",
+        ".webp",
+        ".ico",
+        ".bmp",
+        ".tif",
+        ".tiff",
+        ".avif",
+        ".css",
+        ".js",
+        ".mjs",
+        ".json",
+        ".xml",
+        ".rss",
+        ".atom",
+        ".txt",
+        ".csv",
+        ".map",
+        ".zip",
+        ".gz",
+        ".tgz",
+        ".tar",
+        ".bz2",
+        ".xz",
+        ".7z",
+        ".rar",
+        ".whl",
+        ".jar",
+        ".mp3",
+        ".mp4",
+        ".m4a",
+        ".ogg",
+        ".wav",
+        ".webm",
+        ".avi",
+        ".mov",
+        ".mkv",
+        ".woff",
+        ".woff2",
+        ".ttf",
+        ".otf",
+        ".eot",
+        ".exe",
+        ".dmg",
+        ".iso",
+        ".apk",
+        ".deb",
+        ".rpm",
+        ".doc",
+        ".docx",
+        ".xls",
+        ".xlsx",
+        ".ppt",
+        ".pptx",
+        ".odt",
+        ".ods",
+        ".epub",
+    )
+)
 # How deep sitemap indexes may nest, and how many sitemaps one site may make us read.
 MAX_SITEMAP_LEVELS = 3
 MAX_SITEMAPS = 100
@@ -130,11 +186,18 @@ class CrawlStats:
 
     def line(self) -> str:
         """One line for a person: `48 found (sitemap), 45 fetched, 2 unchanged, 1 failed, ...`."""
-        parts = [f"{self.found} found ({self.discovery})", f"{self.fetched} fetched",
-                 f"{self.unchanged} unchanged", f"{self.failed} failed"]
-        for count, words in ((self.robots, "skipped by robots"), (self.duplicates, "duplicates"),
-                             (self.not_pages, "not a page" if self.not_pages == 1 else "not pages"),
-                             (self.not_fetched, "over the page limit")):
+        parts = [
+            f"{self.found} found ({self.discovery})",
+            f"{self.fetched} fetched",
+            f"{self.unchanged} unchanged",
+            f"{self.failed} failed",
+        ]
+        for count, words in (
+            (self.robots, "skipped by robots"),
+            (self.duplicates, "duplicates"),
+            (self.not_pages, "not a page" if self.not_pages == 1 else "not pages"),
+            (self.not_fetched, "over the page limit"),
+        ):
             if count:
                 parts.append(f"{count} {words}")
         return ", ".join(parts) + f"; {self.requests} requests in {self.seconds:.2f} s"
@@ -251,9 +314,17 @@ def read_links(page: Page) -> _PageLinks:
     base = page.final_url
     for href in tree.xpath("//base/@href")[:1]:
         base = urljoin(base, str(href).strip())
-    directives = ",".join(str(c) for c in tree.xpath(
-        "//meta[translate(@name, 'ROBTS', 'robts')='robots' or translate(@name, 'CITEBOT', 'citebot')='citebot']"
-        "/@content")).lower().replace(" ", "")
+    directives = (
+        ",".join(
+            str(c)
+            for c in tree.xpath(
+                "//meta[translate(@name, 'ROBTS', 'robts')='robots'"
+                " or translate(@name, 'CITEBOT', 'citebot')='citebot']/@content"
+            )
+        )
+        .lower()
+        .replace(" ", "")
+    )
     words = set(directives.split(","))
     canonical = None
     for el in tree.xpath("//link[@href]"):
@@ -265,8 +336,9 @@ def read_links(page: Page) -> _PageLinks:
         found = normalise_url(urljoin(base, str(href).strip()))
         if found:
             links.setdefault(found, None)
-    return _PageLinks(tuple(links), canonical, "noindex" in words or "none" in words,
-                      "nofollow" in words or "none" in words)
+    return _PageLinks(
+        tuple(links), canonical, "noindex" in words or "none" in words, "nofollow" in words or "none" in words
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,19 +415,27 @@ class _Crawl:
         if found is None:
             return None
         meta, body = found
-        return Page(url, meta.get("final_url") or url, body, meta.get("content_type", ""),
-                    meta.get("fetched_at", ""), "cached")
+        return Page(
+            url, meta.get("final_url") or url, body, meta.get("content_type", ""), meta.get("fetched_at", ""), "cached"
+        )
 
     def kept_copy(self, url: str, exc: FetchError) -> Page | None:
         """The cached copy of `url` after a failed fetch, with a warning either way."""
         page = self.cached(url)
         if page is None:
-            self.warnings.append(CorpusWarning(WarningKind.FETCH_FAILED, url,
-                                               f"skipped, fetch failed ({exc}) and there is no earlier copy"))
+            self.warnings.append(
+                CorpusWarning(
+                    WarningKind.FETCH_FAILED, url, f"skipped, fetch failed ({exc}) and there is no earlier copy"
+                )
+            )
         else:
-            self.warnings.append(CorpusWarning(WarningKind.KEPT_EARLIER_COPY, url,
-                                               f"fetch failed ({exc}); kept the copy fetched "
-                                               f"{page.fetched_at or 'earlier'}"))
+            self.warnings.append(
+                CorpusWarning(
+                    WarningKind.KEPT_EARLIER_COPY,
+                    url,
+                    f"fetch failed ({exc}); kept the copy fetched {page.fetched_at or 'earlier'}",
+                )
+            )
         return page
 
     # -- robots.txt and sitemaps ------------------------------------------------------------
@@ -382,8 +462,11 @@ class _Crawl:
         agent = self.options.user_agent
         delay = robots.crawl_delay(agent)  # in milliseconds (above)
         rate = robots.request_rate(agent)
-        seconds = (float(delay) / 1000 if delay is not None
-                   else (rate.seconds / rate.requests if rate and rate.requests else 0))
+        seconds = (
+            float(delay) / 1000
+            if delay is not None
+            else (rate.seconds / rate.requests if rate and rate.requests else 0)
+        )
         if self.pacer is not None:
             self.pacer.delay = max(0.0, seconds)
         if seconds > 0:
@@ -403,8 +486,9 @@ class _Crawl:
                 continue
             seen.add(url)
             if not self.scope.same_host(url):
-                self.warnings.append(CorpusWarning(WarningKind.OFF_SITE, url,
-                                                   "skipped, a sitemap on another host than the site"))
+                self.warnings.append(
+                    CorpusWarning(WarningKind.OFF_SITE, url, "skipped, a sitemap on another host than the site")
+                )
                 continue
             if not self.allowed(url):
                 continue
@@ -482,8 +566,11 @@ class _Crawl:
         final = normalise_url(page.final_url) or page.final_url
         if final != url and not self.scope.contains(final):
             self.stats.failed += 0 if counted else 1
-            self.warnings.append(CorpusWarning(WarningKind.OFF_SITE, url,
-                                               f"skipped, redirected to {page.final_url}, outside {self.start}"))
+            self.warnings.append(
+                CorpusWarning(
+                    WarningKind.OFF_SITE, url, f"skipped, redirected to {page.final_url}, outside {self.start}"
+                )
+            )
             return _Fetched()
         if final != url and not self.allowed(final):
             self.stats.robots += 1
@@ -547,10 +634,14 @@ class _Crawl:
                     break
                 level = self.admit(next_links)
         if self.stats.not_fetched:
-            self.warnings.append(CorpusWarning(
-                WarningKind.CRAWL_LIMIT, self.start,
-                f"stopped at corpus.crawl_max_pages = {self.limits.max_pages}; "
-                f"{self.stats.not_fetched} more pages found were not fetched"))
+            self.warnings.append(
+                CorpusWarning(
+                    WarningKind.CRAWL_LIMIT,
+                    self.start,
+                    f"stopped at corpus.crawl_max_pages = {self.limits.max_pages}; "
+                    f"{self.stats.not_fetched} more pages found were not fetched",
+                )
+            )
         if not pages:
             return [], self.why_empty()
         return pages, None
@@ -561,12 +652,19 @@ class _Crawl:
         start = next((w for w in self.warnings if w.path == self.start), None)
         if start is not None:
             return f"its start page {start.reason.removeprefix('skipped, ')}"
-        return (f"no page found could be indexed ({self.stats.found} found, {self.stats.failed} failed, "
-                f"{self.stats.robots} skipped by robots, {self.stats.not_pages} not pages)")
+        return (
+            f"no page found could be indexed ({self.stats.found} found, {self.stats.failed} failed, "
+            f"{self.stats.robots} skipped by robots, {self.stats.not_pages} not pages)"
+        )
 
 
-async def crawl_site_async(url: str, options: FetchOptions = FetchOptions(), limits: CrawlLimits = CrawlLimits(),
-                           cache: PageCache | None = None, progress: CrawlProgress | None = None) -> CrawlResult:
+async def crawl_site_async(
+    url: str,
+    options: FetchOptions = FetchOptions(),
+    limits: CrawlLimits = CrawlLimits(),
+    cache: PageCache | None = None,
+    progress: CrawlProgress | None = None,
+) -> CrawlResult:
     """Crawl the site at `url` (see the module docstring). Never raises for a page or a site
     that fails: the result's `warnings` and `problem` say what went wrong."""
     started = time.perf_counter()
@@ -584,8 +682,13 @@ async def crawl_site_async(url: str, options: FetchOptions = FetchOptions(), lim
     return CrawlResult(start, tuple(pages), tuple(crawl.warnings), crawl.stats, problem)
 
 
-def crawl_site(url: str, options: FetchOptions = FetchOptions(), limits: CrawlLimits = CrawlLimits(),
-               cache: PageCache | None = None, progress: CrawlProgress | None = None) -> CrawlResult:
+def crawl_site(
+    url: str,
+    options: FetchOptions = FetchOptions(),
+    limits: CrawlLimits = CrawlLimits(),
+    cache: PageCache | None = None,
+    progress: CrawlProgress | None = None,
+) -> CrawlResult:
     """`crawl_site_async` from synchronous code (in a thread of its own when an event loop
     runs in this one). `cache` defaults to the one in `options.cache_dir`."""
     return run_sync(lambda: crawl_site_async(url, options, limits, cache, progress), "citebot-crawl")
@@ -599,8 +702,9 @@ def crawl_sources(sources: Sequence[Any], progress: CrawlProgress | None = None)
         if isinstance(source, SiteSource):
             result = crawl_site(source.url, source.options, source.limits, progress=progress)
             if not result.pages:
-                raise EmptySiteError(f"{source.url}: the site yields no page to index ({result.problem})",
-                                     list(result.warnings))
+                raise EmptySiteError(
+                    f"{source.url}: the site yields no page to index ({result.problem})", list(result.warnings)
+                )
             source = result
         out.append(source)
     return out

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
+from ..analysis.normalize import normalize_text
+from ..corpus_warnings import CorpusWarning, WarningKind
 from .blocks import BYLINE, CHROME, COMMENT, HEADING, PARAGRAPH, TITLE, Block
 from .comment_sections import comment_sections
-from ..corpus_warnings import CorpusWarning, WarningKind
 from .markdown import markdown_blocks
-from ..analysis.normalize import normalize_text
 from .source_rules import SourceRules
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".xhtml", ".pdf", ".docx")
@@ -168,8 +168,15 @@ def corpus_folder(path: Path, folders: list[Path]) -> Path | None:
 # Parsing
 
 
-def parse_document(raw: str, path: str, kind: str = "txt", metadata: dict[str, str] | None = None,
-                   source: Path | None = None, root: Path | None = None, max_bytes: int | None = None) -> Document:
+def parse_document(
+    raw: str,
+    path: str,
+    kind: str = "txt",
+    metadata: dict[str, str] | None = None,
+    source: Path | None = None,
+    root: Path | None = None,
+    max_bytes: int | None = None,
+) -> Document:
     """Turn raw file text into a Document: front matter, blocks, roles, sections, byline.
 
     Markdown (`kind="md"`) is parsed as Markdown (`markdown`), its blocks still numbered as the
@@ -185,8 +192,9 @@ def parse_document(raw: str, path: str, kind: str = "txt", metadata: dict[str, s
     if kind == "md":
         blocks, notes, included = markdown_blocks(text, body_offset, blocks, path, source, root, max_bytes)
     if not any(b.text.strip() for b in blocks):
-        return _document(path, kind, text, front, front.get("title") or Path(path).stem, [], None, None,
-                         notes, included)
+        return _document(
+            path, kind, text, front, front.get("title") or Path(path).stem, [], None, None, notes, included
+        )
 
     title = front.get("title")
     roles: dict[int, str] = {}
@@ -194,8 +202,12 @@ def parse_document(raw: str, path: str, kind: str = "txt", metadata: dict[str, s
     first = blocks[0]
     first_line = first.text.split("\n", 1)[0].strip()
     md_first = _MD_HEADING.match(first_line)
-    if title is None and kind == "md" and not md_first and not (
-            "\n" not in first.text.strip() and _is_heading_text(first_line)):
+    if (
+        title is None
+        and kind == "md"
+        and not md_first
+        and not ("\n" not in first.text.strip() and _is_heading_text(first_line))
+    ):
         # A Markdown page that opens with neither a heading nor a title-like line (a
         # documentation site's page, titled by its site's navigation): named after its file,
         # as MkDocs names it, not after its first line ("Hint:" of an admonition, or half a
@@ -233,9 +245,18 @@ def title_from_file_name(path: str) -> str:
     return words[:1].upper() + words[1:] if words else stem
 
 
-def _document(path: str, kind: str, text: str, front: dict[str, str], title: str,
-              blocks: list[Block], author: str | None, bio: str | None,
-              notes: tuple[CorpusWarning, ...] = (), included: tuple[str, ...] = ()) -> Document:
+def _document(
+    path: str,
+    kind: str,
+    text: str,
+    front: dict[str, str],
+    title: str,
+    blocks: list[Block],
+    author: str | None,
+    bio: str | None,
+    notes: tuple[CorpusWarning, ...] = (),
+    included: tuple[str, ...] = (),
+) -> Document:
     # Included files' texts are part of what the document says, so of its identity; a document
     # without includes keeps the hash of its text alone.
     identity = text + "".join(f"\x00{part}" for part in included)
@@ -324,8 +345,9 @@ def _is_heading_text(line: str) -> bool:
     return 0 < _words(line) <= 14 and len(line) <= 120 and not re.search(r"[.!?,;:]$", line)
 
 
-def _find_byline(blocks: list[Block], roles: dict[int, str],
-                 known_author: str | None = None) -> tuple[int, str, str | None] | None:
+def _find_byline(
+    blocks: list[Block], roles: dict[int, str], known_author: str | None = None
+) -> tuple[int, str, str | None] | None:
     """Find an author byline or bio among the first blocks.
 
     Two general shapes: a line "By Name" (or "Author: Name"), and a bio block that starts with a
@@ -348,7 +370,7 @@ def _find_byline(blocks: list[Block], roles: dict[int, str],
             name = name_match.group(1)
             key = _name_key(name)
             if any(_name_key(line).startswith(key) for line in lines[1:]):
-                bio = " ".join(l for l in lines[1:] if _name_key(l) != key).strip()
+                bio = " ".join(line for line in lines[1:] if _name_key(line) != key).strip()
                 return block.number, _best_name(lines, name), bio or None
     return None
 
@@ -395,7 +417,7 @@ def _drop_repeated_lines(blocks: list[Block], roles: dict[int, str]) -> None:
 def _mark_comments(blocks: list[Block], roles: dict[int, str], kind: str) -> None:
     """Every block of a readers' comment section becomes COMMENT (the title and byline stay)."""
     for first, last in comment_sections(blocks, kind in MARKUP_KINDS, is_prose):
-        for block in blocks[first:last + 1]:
+        for block in blocks[first : last + 1]:
             if roles.get(block.number) not in (TITLE, BYLINE):
                 roles[block.number] = COMMENT
 
@@ -444,7 +466,8 @@ def _holds_code(text: str) -> bool:
 
 def _is_list(text: str) -> bool:
     lines = text.split("\n")
-    return len(lines) >= 2 and all(re.match(r"^\s*(?:[-*+]|\d+[.)])\s+\S", l) for l in lines) and _words(text) >= 8
+    item = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S")
+    return len(lines) >= 2 and all(item.match(line) for line in lines) and _words(text) >= 8
 
 
 def _next_prose(blocks: list[Block], i: int, roles: dict[int, str], is_body_text: Callable[[int], bool]) -> bool:
@@ -465,8 +488,9 @@ def _with_sections(blocks: list[Block], roles: dict[int, str], headings: dict[in
             rest = b.text.split("\n", 1)[1].strip() if "\n" in b.text else ""
             out.append(Block(b.number, b.text.split("\n", 1)[0], b.start, b.end, HEADING, section))
             if rest:
-                out.append(Block(b.number, rest, b.start + b.text.index(rest), b.end, PARAGRAPH, section,
-                                 b.last_number))
+                out.append(
+                    Block(b.number, rest, b.start + b.text.index(rest), b.end, PARAGRAPH, section, b.last_number)
+                )
             continue
         if role == PARAGRAPH and section is None and b.role == PARAGRAPH and b.section is None:
             out.append(b)  # already equal to the Block below: spare building it again

@@ -23,9 +23,9 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from ..analysis.normalize import normalize_text
 from .documents import Document, parse_document
 from .files import UnreadableDocument, read_bytes_file
-from ..analysis.normalize import normalize_text
 
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.I)
 _LIST_STYLE = re.compile(r"^list\s*(?:bullet|number|paragraph|continue)", re.I)
@@ -105,7 +105,7 @@ def _read_body(data: bytes) -> tuple[list[str], str | None, str | None]:
     return blocks, _clean(props.title or "") or None, _clean(props.author or "") or None
 
 
-def _style_names(paragraph, names: dict[str, str]) -> list[str]:  # type: ignore[no-untyped-def]
+def _style_names(paragraph, names: dict[str, str]) -> list[str]:
     """The paragraph style's name and id, lower-cased ("heading 1", "heading1"): Word localises
     the name but keeps English ids for its built-in styles. A paragraph without a style of its
     own has the default one, which is no heading and no list."""
@@ -115,13 +115,13 @@ def _style_names(paragraph, names: dict[str, str]) -> list[str]:  # type: ignore
     return [n.strip().lower() for n in (names.get(style_id, ""), style_id) if n]
 
 
-def _numbered(paragraph) -> bool:  # type: ignore[no-untyped-def]
+def _numbered(paragraph) -> bool:
     """Whether the paragraph carries Word numbering of its own (a list item in any style)."""
     ppr = paragraph._p.pPr
     return ppr is not None and ppr.numPr is not None
 
 
-def _row_text(row) -> str:  # type: ignore[no-untyped-def]
+def _row_text(row) -> str:
     """A table row as its cells' texts joined by " | " (a merged cell, repeated by the
     library for each grid column it covers, once)."""
     cells: list[str] = []

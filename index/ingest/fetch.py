@@ -70,8 +70,17 @@ def is_public_address(ip: IPAddress) -> bool:
             return False
         if ip.is_site_local:
             return False
-    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-                or ip.is_reserved or ip.is_unspecified) and ip.is_global
+    return (
+        not (
+            ip.is_private
+            or ip.is_loopback
+            or ip.is_link_local
+            or ip.is_multicast
+            or ip.is_reserved
+            or ip.is_unspecified
+        )
+        and ip.is_global
+    )
 
 
 @dataclass(frozen=True)
@@ -229,8 +238,10 @@ class PageCache:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
-            for path, data in ((paths[0], body), (paths[1], json.dumps({**meta, "url": url, "size": len(body)},
-                                                                      indent=1).encode("utf-8"))):
+            for path, data in (
+                (paths[0], body),
+                (paths[1], json.dumps({**meta, "url": url, "size": len(body)}, indent=1).encode("utf-8")),
+            ):
                 tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
                 tmp.write_bytes(data)
                 os.replace(tmp, path)
@@ -245,8 +256,14 @@ class PageCache:
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, application/pdf;q=0.8"
 
 
-async def fetch_page(session: Any, url: str, options: FetchOptions, cache: PageCache,
-                     accepted_types: Sequence[str] | None = ACCEPTED_TYPES, accept: str = PAGE_ACCEPT) -> Page:
+async def fetch_page(
+    session: Any,
+    url: str,
+    options: FetchOptions,
+    cache: PageCache,
+    accepted_types: Sequence[str] | None = ACCEPTED_TYPES,
+    accept: str = PAGE_ACCEPT,
+) -> Page:
     """Fetch one URL (conditionally when cached). Raises FetchError or RefusedError.
 
     `accepted_types` are the Content-Types taken (None: any; the crawler reads robots.txt and
@@ -276,22 +293,34 @@ async def fetch_page(session: Any, url: str, options: FetchOptions, cache: PageC
                         continue
                     if resp.status == 304 and conditional:
                         meta, body = cached  # type: ignore[misc]
-                        return Page(url, current, body, meta.get("content_type", ""), meta.get("fetched_at", ""),
-                                    "not-modified")
+                        return Page(
+                            url, current, body, meta.get("content_type", ""), meta.get("fetched_at", ""), "not-modified"
+                        )
                     if resp.status != 200:
                         raise FetchError(f"HTTP {resp.status}", resp.status)
                     content_type = resp.headers.get("Content-Type", "")
-                    if (accepted_types is not None
-                            and content_type.split(";", 1)[0].strip().lower() not in accepted_types):
+                    if (
+                        accepted_types is not None
+                        and content_type.split(";", 1)[0].strip().lower() not in accepted_types
+                    ):
                         raise NotAPageError(f"not an HTML page or a PDF (Content-Type {content_type or 'missing'})")
                     if resp.content_length is not None and resp.content_length > options.max_bytes:
-                        raise FetchError(f"larger than the {options.max_bytes:,}-byte limit "
-                                         f"({resp.content_length:,} bytes)")
+                        raise FetchError(
+                            f"larger than the {options.max_bytes:,}-byte limit ({resp.content_length:,} bytes)"
+                        )
                     body = await _read_capped(resp, options.max_bytes)
                     fetched_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-                    cache.save(url, {"final_url": current, "etag": resp.headers.get("ETag"),
-                                     "last_modified": resp.headers.get("Last-Modified"),
-                                     "content_type": content_type, "fetched_at": fetched_at}, body)
+                    cache.save(
+                        url,
+                        {
+                            "final_url": current,
+                            "etag": resp.headers.get("ETag"),
+                            "last_modified": resp.headers.get("Last-Modified"),
+                            "content_type": content_type,
+                            "fetched_at": fetched_at,
+                        },
+                        body,
+                    )
                     return Page(url, current, body, content_type, fetched_at, "downloaded")
             raise FetchError(f"more than {options.max_redirects} redirects")
     except TimeoutError as exc:
@@ -310,10 +339,15 @@ def guarded_session(options: FetchOptions, trace_configs: Sequence[Any] = ()) ->
     checks every address), sends no cookies and ignores proxy variables; for `fetch_page`."""
     import aiohttp
 
-    connector = aiohttp.TCPConnector(resolver=_guarded_resolver(options), use_dns_cache=False,
-                                     limit=options.concurrency)
-    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
-                                 trace_configs=list(trace_configs) or None)
+    connector = aiohttp.TCPConnector(
+        resolver=_guarded_resolver(options), use_dns_cache=False, limit=options.concurrency
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
+        trace_configs=list(trace_configs) or None,
+    )
 
 
 async def _read_capped(resp: Any, limit: int) -> bytes:
@@ -327,8 +361,9 @@ async def _read_capped(resp: Any, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def fetch_sources(sources: Sequence[WebSource], progress: Progress | None = None
-                        ) -> tuple[list[Page], list[CorpusWarning]]:
+async def fetch_sources(
+    sources: Sequence[WebSource], progress: Progress | None = None
+) -> tuple[list[Page], list[CorpusWarning]]:
     """Fetch every source (a few at a time); returns pages in source order and warnings.
 
     A failed fetch falls back to the cached copy (with a warning); with no cached copy, or
@@ -355,24 +390,37 @@ async def fetch_sources(sources: Sequence[WebSource], progress: Progress | None 
             except FetchError as exc:
                 cached = cache.load(source.url)
                 if cached is None:
-                    warnings[i] = CorpusWarning(WarningKind.FETCH_FAILED, source.url,
-                                                f"skipped, fetch failed ({exc}) and there is no earlier copy")
+                    warnings[i] = CorpusWarning(
+                        WarningKind.FETCH_FAILED,
+                        source.url,
+                        f"skipped, fetch failed ({exc}) and there is no earlier copy",
+                    )
                 else:
                     meta, body = cached
-                    results[i] = Page(source.url, meta.get("final_url") or source.url, body,
-                                      meta.get("content_type", ""), meta.get("fetched_at", ""), "cached")
-                    warnings[i] = CorpusWarning(WarningKind.KEPT_EARLIER_COPY, source.url,
-                                                f"fetch failed ({exc}); kept the copy fetched "
-                                                f"{meta.get('fetched_at') or 'earlier'}")
+                    results[i] = Page(
+                        source.url,
+                        meta.get("final_url") or source.url,
+                        body,
+                        meta.get("content_type", ""),
+                        meta.get("fetched_at", ""),
+                        "cached",
+                    )
+                    warnings[i] = CorpusWarning(
+                        WarningKind.KEPT_EARLIER_COPY,
+                        source.url,
+                        f"fetch failed ({exc}); kept the copy fetched {meta.get('fetched_at') or 'earlier'}",
+                    )
         done += 1
         if progress:
             progress(done, len(sources), source.url)
 
     for options, indices in groups.items():
-        connector = aiohttp.TCPConnector(resolver=_guarded_resolver(options), use_dns_cache=False,
-                                         limit=options.concurrency)
-        async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
-                                         trust_env=False) as session:
+        connector = aiohttp.TCPConnector(
+            resolver=_guarded_resolver(options), use_dns_cache=False, limit=options.concurrency
+        )
+        async with aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False
+        ) as session:
             limiter = asyncio.Semaphore(options.concurrency)
             await asyncio.gather(*(one(session, i, limiter) for i in indices))
     pages = [p for p in results if p is not None]
@@ -381,8 +429,9 @@ async def fetch_sources(sources: Sequence[WebSource], progress: Progress | None 
     return pages, [w for w in warnings if w]
 
 
-def fetch_sources_sync(sources: Sequence[WebSource], progress: Progress | None = None
-                       ) -> tuple[list[Page], list[CorpusWarning]]:
+def fetch_sources_sync(
+    sources: Sequence[WebSource], progress: Progress | None = None
+) -> tuple[list[Page], list[CorpusWarning]]:
     """The same from synchronous code; runs its own event loop (in a new thread if one is running here)."""
     if not sources:
         return [], []

@@ -27,8 +27,9 @@ def read_bytes_file(path: Path, max_bytes: int | None = None) -> bytes:
     try:
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
-            raise UnreadableDocument(path, f"larger than the {max_bytes:,}-byte limit ({size:,} bytes)",
-                                     WarningKind.TOO_LARGE)
+            raise UnreadableDocument(
+                path, f"larger than the {max_bytes:,}-byte limit ({size:,} bytes)", WarningKind.TOO_LARGE
+            )
         return path.read_bytes()
     except OSError as exc:
         raise UnreadableDocument(path, f"cannot be read ({exc.strerror or exc})") from exc

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from .documents import Document, parse_document
 from ..analysis.normalize import normalize_text
+from .documents import Document, parse_document
 from .textdecode import NotText, decode_bom
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,9 @@ HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:\-]+)""", re.I)
-_AUTHOR_BOX = re.compile(r"author[-_ ]?(?:bio|box|description|desc|info|about|details|card)|about[-_ ]?(?:the[-_ ]?)?author",
-                         re.I)
+_AUTHOR_BOX = re.compile(
+    r"author[-_ ]?(?:bio|box|description|desc|info|about|details|card)|about[-_ ]?(?:the[-_ ]?)?author", re.I
+)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _BIO_PART = re.compile(r"description|bio|desc|about|summary", re.I)
 
@@ -116,8 +117,15 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
     from lxml import html as lxml_html
 
     result = trafilatura.bare_extraction(
-        html, url=url, include_comments=False, include_tables=True, include_images=False,
-        include_links=False, include_formatting=False, with_metadata=True, deduplicate=False,
+        html,
+        url=url,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_links=False,
+        include_formatting=False,
+        with_metadata=True,
+        deduplicate=False,
     )
     try:
         # lxml refuses text that still declares an encoding (XHTML's `<?xml ... encoding=...?>`).
@@ -189,8 +197,9 @@ def _item_parts(item: Any) -> list[str]:
     paragraphs = [child for child in item if isinstance(child.tag, str) and child.tag == "p"]
     if not paragraphs:
         return []
-    parts = [_clean(item.text)] + [_clean("".join(p.itertext())) + (" " + _clean(p.tail) if _clean(p.tail) else "")
-                                   for p in paragraphs]
+    parts = [_clean(item.text)] + [
+        _clean("".join(p.itertext())) + (" " + _clean(p.tail) if _clean(p.tail) else "") for p in paragraphs
+    ]
     return [p for p in parts if p]
 
 
@@ -251,8 +260,13 @@ def _author_bio(tree: Any, author: str, people: list[tuple[str, str | None]]) ->
             continue
         # The box itself when it is the bio ("author-bio"), else its description part.
         candidates = [el] if _BIO_PART.search(marker) else []
-        candidates += [d for d in el.iter() if isinstance(d.tag, str) and d is not el
-                       and _BIO_PART.search(f"{d.get('class') or ''} {d.get('id') or ''} {d.get('itemprop') or ''}")]
+        candidates += [
+            d
+            for d in el.iter()
+            if isinstance(d.tag, str)
+            and d is not el
+            and _BIO_PART.search(f"{d.get('class') or ''} {d.get('id') or ''} {d.get('itemprop') or ''}")
+        ]
         for candidate in candidates:
             text = _clean(" ".join(candidate.itertext()))
             if len(_WORD.findall(text)) >= 8 and _key(text) != key:
@@ -306,9 +320,15 @@ def parse_html(html: str, path: str, kind: str = "html", url: str | None = None)
     else:
         cite = canonical
     metadata = {"title": page.title or fallback}
-    for key, value in (("author", page.author), ("date", page.date), ("site", page.site),
-                       ("canonical", canonical), ("url", cite), ("fetched_from", url),
-                       ("description", page.description)):
+    for key, value in (
+        ("author", page.author),
+        ("date", page.date),
+        ("site", page.site),
+        ("canonical", canonical),
+        ("url", cite),
+        ("fetched_from", url),
+        ("description", page.description),
+    ):
         if value:
             metadata[key] = value
     return parse_document(page_text(page, fallback), path, kind=kind, metadata=metadata)

@@ -12,15 +12,16 @@ from pathlib import Path
 
 from ..corpus_warnings import WarningKind
 from .documents import DOCX_SUFFIXES, HTML_SUFFIXES, Document, parse_document
-from .files import UnreadableDocument, read_bytes_file, read_text_file
 from .docx import load_docx
+from .files import UnreadableDocument, read_bytes_file, read_text_file
 from .html import html_text, parse_html
 from .pdf import load_pdf
 from .textdecode import NotText, decode_bom
 
 
-def load_document(path: Path, display_path: str | None = None, max_bytes: int | None = None,
-                  root: Path | None = None) -> Document:
+def load_document(
+    path: Path, display_path: str | None = None, max_bytes: int | None = None, root: Path | None = None
+) -> Document:
     """Read and parse one corpus file (.html pages through the main-content extractor, .pdf
     files through `pdf`, .docx files through `docx`). `root` is the corpus folder the file was
     found in: a Markdown file's includes are read only from inside it."""
@@ -40,6 +41,7 @@ def load_document(path: Path, display_path: str | None = None, max_bytes: int | 
         return load_docx(path, display_path, max_bytes=max_bytes)
     raw, encoding = read_text_file(path, max_bytes=max_bytes)
     kind = "md" if path.suffix.lower() in (".md", ".markdown") else "txt"
-    return replace(parse_document(raw, display_path or str(path), kind=kind, source=path, root=root,
-                                  max_bytes=max_bytes), encoding=encoding)
-
+    return replace(
+        parse_document(raw, display_path or str(path), kind=kind, source=path, root=root, max_bytes=max_bytes),
+        encoding=encoding,
+    )

@@ -33,10 +33,10 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from ..analysis.normalize import normalize_text
 from ..corpus_warnings import CorpusWarning, WarningKind
 from .blocks import Block
 from .files import UnreadableDocument, read_text_file
-from ..analysis.normalize import normalize_text
 
 # Containers whose body is indented by four spaces under an opening line.
 _ADMONITION = re.compile(r'^(?:!!!|\?\?\?\+?)[ \t]+([\w-]+)(?:[ \t]+[\w-]+)*(?:[ \t]+"(.*)")?[ \t]*$')
@@ -109,8 +109,9 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
-def read_markdown(body: str, where: str, source: Path | None = None, root: Path | None = None,
-                  max_bytes: int | None = None) -> MarkdownBody:
+def read_markdown(
+    body: str, where: str, source: Path | None = None, root: Path | None = None, max_bytes: int | None = None
+) -> MarkdownBody:
     """Render a Markdown body (`where` names the file in notes). Includes are resolved
     against `source`'s folder (and the folders above it, up to `root`) and read only when they
     lie inside `root`, the corpus folder; without a root every include is dropped with a note."""
@@ -135,8 +136,9 @@ def _render(body: str, reading: _Reading, source: Path | None, seen: set[Path], 
 # Rewriting what CommonMark does not know, line for line
 
 
-def _prepare(lines: list[str], reading: _Reading, source: Path | None, seen: set[Path],
-             depth: int) -> tuple[list[str], dict[int, str], dict[int, str | None]]:
+def _prepare(
+    lines: list[str], reading: _Reading, source: Path | None, seen: set[Path], depth: int
+) -> tuple[list[str], dict[int, str], dict[int, str | None]]:
     """The lines markdown-it parses (as many as `lines`), the text placed at a line outside
     code without being parsed (included Markdown, rendered; an over-long line as it stands),
     and the text (None: nothing) that replaces a directive line inside code."""
@@ -263,8 +265,9 @@ def _add_include(includes: dict[int, str], line: int, text: str | None) -> None:
         includes[line] = f"{includes[line]}\n\n{text}" if line in includes else text
 
 
-def _include(target: str, reading: _Reading, source: Path | None, seen: set[Path], depth: int,
-             raw_code: bool = False) -> str | None:
+def _include(
+    target: str, reading: _Reading, source: Path | None, seen: set[Path], depth: int, raw_code: bool = False
+) -> str | None:
     """The text an include directive stands for: the file's text (verbatim in code, else
     rendered), or None with a note saying why it was dropped."""
     if "://" in target:
@@ -308,8 +311,13 @@ def _locate(target: str, source: Path, root: Path) -> tuple[Path, int | None, in
     names: list[tuple[str, int | None, int | None]] = [(target, None, None)]
     ranged = _LINE_RANGE.match(target)
     if ranged:
-        names.append((ranged.group(1), int(ranged.group(2)) if ranged.group(2) else None,
-                      int(ranged.group(3)) if ranged.group(3) else None))
+        names.append(
+            (
+                ranged.group(1),
+                int(ranged.group(2)) if ranged.group(2) else None,
+                int(ranged.group(3)) if ranged.group(3) else None,
+            )
+        )
     folder = source.resolve().parent
     bases = [folder, *[p for p in folder.parents if p == root or root in p.parents]]
     outside = False
@@ -485,9 +493,15 @@ def place_on_blocks(rendered: list[RenderedBlock], block_lines: list[tuple[int, 
     return [(first, last, "\n".join(texts)) for first, last, texts in groups]
 
 
-def markdown_blocks(text: str, body_offset: int, raw_blocks: list[Block], where: str, source: Path | None = None,
-                    root: Path | None = None, max_bytes: int | None = None
-                    ) -> tuple[list[Block], tuple[CorpusWarning, ...], tuple[str, ...]]:
+def markdown_blocks(
+    text: str,
+    body_offset: int,
+    raw_blocks: list[Block],
+    where: str,
+    source: Path | None = None,
+    root: Path | None = None,
+    max_bytes: int | None = None,
+) -> tuple[list[Block], tuple[CorpusWarning, ...], tuple[str, ...]]:
     """The blocks of a Markdown document whose body starts at `body_offset` of `text`: one per
     group of its blank-line blocks (`raw_blocks`, numbered), holding the rendered text, with the
     notes about includes dropped and the included texts."""

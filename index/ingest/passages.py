@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 
 from ..analysis import count_words, sentence_spans
-from .documents import Document
 from .blocks import BYLINE, Block
+from .documents import Document
 from .pdf import page_span
 from .source_names import shown_name
 
@@ -71,7 +71,7 @@ class Citation:
 
     @property
     def page_label(self) -> str | None:
-        """"p. 3" or "pp. 3–4"; None for a document without pages."""
+        """ "p. 3" or "pp. 3–4"; None for a document without pages."""
         if self.pages is None:
             return None
         first, last = self.pages
@@ -181,8 +181,13 @@ def _cut_section(blocks: list[Block], params: PassageParams) -> list[tuple[list[
     for block in blocks:
         words = _words(block.text)
         code = _FENCE_START.match(block.text) is not None
-        if current and code and current_words + words > params.max_words and len(current) > 1 \
-                and current[-1].text.rstrip().endswith(":"):
+        if (
+            current
+            and code
+            and current_words + words > params.max_words
+            and len(current) > 1
+            and current[-1].text.rstrip().endswith(":")
+        ):
             # A code block that does not fit takes its lead-in ("use with:") along.
             lead = current.pop()
             current_words -= _words(lead.text)
@@ -240,7 +245,4 @@ def _cut_paragraph(block: Block, max_words: int) -> list[tuple[list[Block], str,
         count += n
     if group:
         out.append(group)
-    return [
-        ([block], block.text[g[0][0] : g[-1][1]], block.start + g[0][0], block.start + g[-1][1])
-        for g in out
-    ]
+    return [([block], block.text[g[0][0] : g[-1][1]], block.start + g[0][0], block.start + g[-1][1]) for g in out]

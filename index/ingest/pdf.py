@@ -42,11 +42,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..corpus_warnings import WarningKind
-from .documents import Document, parse_document
-from .blocks import HEADING, TITLE
-from .files import UnreadableDocument, read_bytes_file
 from ..analysis.normalize import normalize_text
+from ..corpus_warnings import WarningKind
+from .blocks import HEADING, TITLE
+from .documents import Document, parse_document
+from .files import UnreadableDocument, read_bytes_file
 
 PDF_SUFFIXES = (".pdf",)
 PDF_CONTENT_TYPES = ("application/pdf", "application/x-pdf")
@@ -138,8 +138,11 @@ def parse_pdf(data: bytes, path: str, source: Path | str | None = None, url: str
     where = Path(str(source if source is not None else path))
     read = _read_pages(data, where)
     if not any(read.pages):
-        raise UnreadableDocument(where, "the PDF has no text layer (scanned pages?); run OCR on it "
-                                        "(e.g. ocrmypdf) to index it", WarningKind.NO_TEXT)
+        raise UnreadableDocument(
+            where,
+            "the PDF has no text layer (scanned pages?); run OCR on it (e.g. ocrmypdf) to index it",
+            WarningKind.NO_TEXT,
+        )
     text, page_starts, first_title = rebuild(read.pages)
     metadata: dict[str, str] = {}
     title = _usable_title(read.title, where) or first_title
@@ -194,7 +197,9 @@ def _read_pages(data: bytes, path: Path) -> PdfPages:
         except pdfium.PdfiumError as exc:
             if "password" in str(exc).lower():
                 raise UnreadableDocument(path, "the PDF is password-protected", WarningKind.ENCRYPTED) from exc
-            raise UnreadableDocument(path, f"not a readable PDF (damaged, or not a PDF: {_pdfium_reason(exc)})") from exc
+            raise UnreadableDocument(
+                path, f"not a readable PDF (damaged, or not a PDF: {_pdfium_reason(exc)})"
+            ) from exc
         except Exception as exc:  # anything else the library meets must not stop a build
             raise UnreadableDocument(path, f"not a readable PDF ({exc})") from exc
         try:
@@ -264,11 +269,22 @@ def _line(textpage, text: str, start: int, end: int, page: int, hyphen: bool) ->
     main = [c for c, s in zip(chars, sizes) if s == size]
     box_first = textpage.get_charbox(chars[0], loose=True)
     box_last = textpage.get_charbox(chars[-1], loose=True)
-    boxes = [box_first if c == chars[0] else box_last if c == chars[-1] else textpage.get_charbox(c, loose=True)
-             for c in (main[0], main[-1])]
+    boxes = [
+        box_first if c == chars[0] else box_last if c == chars[-1] else textpage.get_charbox(c, loose=True)
+        for c in (main[0], main[-1])
+    ]
     bold = _is_bold(tp, main[0]) and (len(main) == 1 or _is_bold(tp, main[-1]))
-    return Line(stripped, page, box_first[0], box_last[2], max(b[3] for b in boxes), min(b[1] for b in boxes),
-                size, bold, hyphen)
+    return Line(
+        stripped,
+        page,
+        box_first[0],
+        box_last[2],
+        max(b[3] for b in boxes),
+        min(b[1] for b in boxes),
+        size,
+        bold,
+        hyphen,
+    )
 
 
 _FONT_NAME = ctypes.create_string_buffer(128)  # (used under _LOCK only)
@@ -323,8 +339,11 @@ def rebuild(pages: Sequence[Sequence[Line]]) -> tuple[str, list[int], str | None
         else:
             prefix = ""
         # each page that starts in this paragraph, at its first line (the prefix before the first)
-        marks = [(line_starts[j] + len(prefix) if j else 0, line.page) for j, line in enumerate(para)
-                 if j == 0 or line.page != para[j - 1].page]
+        marks = [
+            (line_starts[j] + len(prefix) if j else 0, line.page)
+            for j, line in enumerate(para)
+            if j == 0 or line.page != para[j - 1].page
+        ]
         blocks.append((prefix + text, marks))
     return (*_assemble(blocks, len(pages)), first_title)
 
@@ -341,12 +360,19 @@ def _measure(lines: list[Line]) -> _Layout:
     rights = sorted(line.right for line in body)
     left = lefts[len(lefts) // 10] if lefts else 0.0
     right = rights[(len(rights) * 9) // 10] if rights else 0.0
-    steps = sorted(a.bottom - b.bottom for a, b in zip(body, body[1:])
-                   if a.page == b.page and 0 < a.bottom - b.bottom < 3 * size)
+    steps = sorted(
+        a.bottom - b.bottom for a, b in zip(body, body[1:]) if a.page == b.page and 0 < a.bottom - b.bottom < 3 * size
+    )
     pitch = steps[len(steps) // 4] if steps else size * 1.2  # the tighter steps are within paragraphs
     gaps = sum(1 for step in steps if step > pitch * 1.3)
-    return _Layout(size, bold_chars * 2 > sum(len(line.text) for line in body), left, right, pitch,
-                   gapped=gaps >= max(1, len(steps) // 20))
+    return _Layout(
+        size,
+        bold_chars * 2 > sum(len(line.text) for line in body),
+        left,
+        right,
+        pitch,
+        gapped=gaps >= max(1, len(steps) // 20),
+    )
 
 
 def _furniture_key(text: str) -> str:
@@ -358,8 +384,10 @@ def _edges(page: Sequence[Line], top: float, bottom: float) -> tuple[list[int], 
     the outer fifth of the height the document's text spans (`top` to `bottom`)."""
     order = sorted(range(len(page)), key=lambda i: -page[i].top)
     zone = (top - bottom) * _EDGE_ZONE
-    return ([i for i in order[:_EDGE_LINES] if page[i].top >= top - zone],
-            [i for i in order[::-1][:_EDGE_LINES] if page[i].bottom <= bottom + zone])
+    return (
+        [i for i in order[:_EDGE_LINES] if page[i].top >= top - zone],
+        [i for i in order[::-1][:_EDGE_LINES] if page[i].bottom <= bottom + zone],
+    )
 
 
 def _drop_furniture(pages: Sequence[Sequence[Line]], layout: _Layout) -> list[list[Line]]:
@@ -399,8 +427,11 @@ def _drop_furniture(pages: Sequence[Sequence[Line]], layout: _Layout) -> list[li
                 line = page[i]
                 if _larger(line.size, layout.size):
                     continue
-                if (repeats(edge, _furniture_key(line.text)) or (not _WORDS.search(line.text) and len(line.text) <= 12)
-                        or (offset is not None and n + offset in _edge_numbers(line.text))):
+                if (
+                    repeats(edge, _furniture_key(line.text))
+                    or (not _WORDS.search(line.text) and len(line.text) <= 12)
+                    or (offset is not None and n + offset in _edge_numbers(line.text))
+                ):
                     drop.add(i)
         out.append([line for i, line in enumerate(page) if i not in drop])
     return out
@@ -413,8 +444,9 @@ def _edge_numbers(text: str) -> set[int]:
     return {int(d) for d in _NUMBER.findall(text)}
 
 
-def _page_number_offset(pages: Sequence[Sequence[Line]], edges: Sequence[tuple[list[int], list[int]]],
-                        total: int) -> int | None:
+def _page_number_offset(
+    pages: Sequence[Sequence[Line]], edges: Sequence[tuple[list[int], list[int]]], total: int
+) -> int | None:
     """How the printed page numbers run ahead of the pages' places (page n is numbered
     n + offset), when edge lines on enough pages hold a number that goes up with the page:
     then a header that changes from chapter to chapter ("Chapter 3: Utilities 6") is known by
@@ -635,5 +667,3 @@ def page_span(page_starts: Sequence[int], start: int, end: int) -> tuple[int, in
     first = bisect.bisect_right(page_starts, start)
     last = bisect.bisect_right(page_starts, max(start, end - 1))
     return max(first, 1), max(last, 1)
-
-

@@ -71,15 +71,22 @@ def _shown_name(path: str, roots: tuple[tuple[str, str], ...]) -> str:
         if not _plain(root):
             return _shown_name_slowly(path, roots)
         if path.startswith(root + "/"):
-            inside = path[len(root) + 1:]
+            inside = path[len(root) + 1 :]
             return f"{label}/{inside}" if label else inside
     return _shown_name_slowly(path, roots)
 
 
 def _plain(path: str) -> bool:
     """An absolute POSIX path with no empty, "." or ".." part and no trailing slash."""
-    return (path.startswith("/") and len(path) > 1 and not path.endswith("/") and "//" not in path
-            and "/./" not in path and "/../" not in path and not path.endswith(("/.", "/..")))
+    return (
+        path.startswith("/")
+        and len(path) > 1
+        and not path.endswith("/")
+        and "//" not in path
+        and "/./" not in path
+        and "/../" not in path
+        and not path.endswith(("/.", "/.."))
+    )
 
 
 def _shown_name_slowly(path: str, roots: tuple[tuple[str, str], ...]) -> str:

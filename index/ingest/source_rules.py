@@ -68,7 +68,7 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
             end = text.find("]", i + 2 if text.startswith("[!", i) or text.startswith("[^", i) else i + 1)
             if end == -1:
                 raise ValueError(f"{pattern!r} has a '[' without its ']'")
-            body = text[i + 1:end]
+            body = text[i + 1 : end]
             negate = body[:1] in ("!", "^")
             body = body[1:] if negate else body
             out.append(("[^/" if negate else "[") + body.replace("\\", "\\\\") + "]")
@@ -91,8 +91,10 @@ class SourceWeight:
     def __post_init__(self) -> None:
         compile_glob(self.pattern)
         if not 0 < self.weight <= MAX_WEIGHT:
-            raise ValueError(f"weight of {self.pattern!r} must be more than 0 and at most {MAX_WEIGHT:g} "
-                             f"(to leave files out, use corpus.exclude), got {self.weight!r}")
+            raise ValueError(
+                f"weight of {self.pattern!r} must be more than 0 and at most {MAX_WEIGHT:g} "
+                f"(to leave files out, use corpus.exclude), got {self.weight!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -162,8 +164,10 @@ def parse_weights(raw: object, key: str = "corpus.weights") -> tuple[SourceWeigh
     """`[[corpus.weights]]` tables (`pattern = "..."`, `weight = 0.5`) as SourceWeights;
     ValueError naming the entry that is wrong."""
     if not isinstance(raw, list):
-        raise ValueError(f"{key} must be a list of tables with a pattern and a weight, e.g. "
-                         f'[[corpus.weights]] pattern = "changelog*" weight = 0.5')
+        raise ValueError(
+            f"{key} must be a list of tables with a pattern and a weight, e.g. "
+            f'[[corpus.weights]] pattern = "changelog*" weight = 0.5'
+        )
     out: list[SourceWeight] = []
     for n, entry in enumerate(raw, start=1):
         if not isinstance(entry, dict) or set(entry) != {"pattern", "weight"}:

@@ -19,8 +19,13 @@ import codecs
 import unicodedata
 
 # Longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
-BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 FALLBACK = "cp1252"
 _SNIFF = 8192  # how far NUL bytes (or characters) are looked for
 # Decoded text with more than this share of control, unassigned, private-use or surrogate
@@ -62,13 +67,15 @@ def decode_bom(data: bytes) -> tuple[str, str] | None:
     when what follows the mark is not valid in its encoding, or holds NUL characters."""
     for bom, encoding in BOMS:
         if data.startswith(bom):
-            body = data if encoding == "utf-8-sig" else data[len(bom):]
+            body = data if encoding == "utf-8-sig" else data[len(bom) :]
             try:
                 text = body.decode(encoding)
             except UnicodeDecodeError as exc:
                 name = "UTF-8" if encoding == "utf-8-sig" else encoding.upper()
-                raise NotText(f"looks binary (starts with a {name} byte-order mark but is not {name}, "
-                              f"byte {exc.start + len(data) - len(body)})") from exc
+                raise NotText(
+                    f"looks binary (starts with a {name} byte-order mark but is not {name}, "
+                    f"byte {exc.start + len(data) - len(body)})"
+                ) from exc
             if "\x00" in text[:_SNIFF]:
                 raise NotText("looks binary (contains NUL characters)")
             if encoding != "utf-8-sig" and not is_sensible(text):
@@ -92,8 +99,9 @@ def _candidates(data: bytes) -> list[str]:
     from charset_normalizer import from_bytes
 
     # Without a byte-order mark, UTF-16/32 cannot be told from a CJK code page by guessing.
-    matches = list(from_bytes(data, cp_exclusion=["utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le",
-                                                  "utf_32_be", "utf_7"]))
+    matches = list(
+        from_bytes(data, cp_exclusion=["utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le", "utf_32_be", "utf_7"])
+    )
     if not matches:
         return [FALLBACK]
     least = min(m.chaos for m in matches)

@@ -271,8 +271,7 @@ class LuceneBM25(rank_bm25.BM25Okapi):
             for q in query:
                 q_freq = np.array([(doc.get(q) or 0) for doc in self.doc_freqs])
                 contrib = (self.idf.get(q) or 0) * (
-                    q_freq * (self.k1 + 1)
-                    / (q_freq + self.k1 * (1 - self.b + self.b * doc_len / self.avgdl))
+                    q_freq * (self.k1 + 1) / (q_freq + self.k1 * (1 - self.b + self.b * doc_len / self.avgdl))
                 )
                 score += np.where(q_freq > 0, contrib, 0.0)
         return score
@@ -402,8 +401,9 @@ def _postings_parts(chunks: Iterable[IdChunk]) -> Iterator[tuple[np.ndarray, np.
         if lens.size and int(lens.max()) > _UINT32_MAX:
             raise ValueError("a document longer than 2**32 - 1 tokens is not supported")
         if tids.size:
-            t_ids, d_ids, tf = _chunk_postings(tids.astype(np.int64, copy=False), lens.astype(np.int64, copy=False),
-                                               local[0] if local else None)
+            t_ids, d_ids, tf = _chunk_postings(
+                tids.astype(np.int64, copy=False), lens.astype(np.int64, copy=False), local[0] if local else None
+            )
             d_ids += n_docs
             yield t_ids.astype(np.int32), d_ids.astype(np.uint32), tf, lens.astype(np.uint32)
         else:
@@ -422,12 +422,17 @@ def _csr_layout(df: np.ndarray, max_tf: int) -> tuple[np.ndarray, np.ndarray, np
     term_offsets = np.zeros(df.size + 1, dtype=np.int64)
     np.cumsum(df, out=term_offsets[1:])
     n_post = int(term_offsets[-1])
-    return (term_offsets, np.empty(n_post, dtype=np.uint32), np.empty(n_post, dtype=_tf_dtype(max_tf)),
-            term_offsets[:-1].copy())
+    return (
+        term_offsets,
+        np.empty(n_post, dtype=np.uint32),
+        np.empty(n_post, dtype=_tf_dtype(max_tf)),
+        term_offsets[:-1].copy(),
+    )
 
 
-def _scatter(t_ids: np.ndarray, d_ids: np.ndarray, tf: np.ndarray, fill: np.ndarray, doc_ids: np.ndarray,
-             tfs: np.ndarray) -> None:
+def _scatter(
+    t_ids: np.ndarray, d_ids: np.ndarray, tf: np.ndarray, fill: np.ndarray, doc_ids: np.ndarray, tfs: np.ndarray
+) -> None:
     """Write one chunk's postings (by term, then doc) after what earlier chunks wrote."""
     n = t_ids.size
     if not n:
@@ -609,9 +614,7 @@ class BM25Index:
 
     # ----------------------------------------------------------------- queries
 
-    def _prepare(
-        self, query: Sequence[str]
-    ) -> tuple[list[int], list[int], list[int]]:
+    def _prepare(self, query: Sequence[str]) -> tuple[list[int], list[int], list[int]]:
         """Map the query to (slot of each known token in query order, term ids
         of the unique known terms, multiplicities)."""
         _check_query(query)
@@ -662,9 +665,17 @@ class BM25Index:
             from .maxscore import exact_scores
 
             cand = self._maxscore_candidates(tids, bounds, idfs, mult, k)
-            exact = exact_scores(self._doc_ids, self._tfs, self._norm, np.array([lo for lo, _ in bounds]),
-                                 np.array([hi for _, hi in bounds]), np.array(idfs, dtype=np.float64),
-                                 np.array(token_slots, dtype=np.int64), cand, float(self._k1p1))
+            exact = exact_scores(
+                self._doc_ids,
+                self._tfs,
+                self._norm,
+                np.array([lo for lo, _ in bounds]),
+                np.array([hi for _, hi in bounds]),
+                np.array(idfs, dtype=np.float64),
+                np.array(token_slots, dtype=np.int64),
+                cand,
+                float(self._k1p1),
+            )
             order = np.lexsort((cand, -exact))[:k]
             return [Hit(int(d), float(sc)) for d, sc in zip(cand[order].tolist(), exact[order].tolist())]
 
@@ -731,15 +742,19 @@ class BM25Index:
             first = self._terms[0]
             self.top_k([first], 1)
 
-    def _maxscore_candidates(self, tids: list[int], bounds: list[tuple[int, int]], idfs: list[float],
-                             mult: list[int], k: int) -> np.ndarray:
+    def _maxscore_candidates(
+        self, tids: list[int], bounds: list[tuple[int, int]], idfs: list[float], mult: list[int], k: int
+    ) -> np.ndarray:
         """The approximate pass and candidate rule of ``top_k``, with MaxScore pruning in
         compiled code (``maxscore``): sorted unique candidate doc ids."""
         from .maxscore import maxscore_candidates
 
         if self._max_impacts is None:  # a race only computes it twice
-            self._max_impacts = np.maximum.reduceat(self._impacts, self._term_offsets[:-1]).astype(np.float64) \
-                if self._impacts.size else np.zeros(0)
+            self._max_impacts = (
+                np.maximum.reduceat(self._impacts, self._term_offsets[:-1]).astype(np.float64)
+                if self._impacts.size
+                else np.zeros(0)
+            )
         weights = np.array([idf * mu for idf, mu in zip(idfs, mult)], dtype=np.float64)
         ub = weights * self._max_impacts[tids]
         order = np.argsort(ub, kind="stable")
@@ -749,9 +764,7 @@ class BM25Index:
         cand.sort()
         return cand
 
-    def _exact_scores(
-        self, token_slots: list[int], tids: list[int], cand: np.ndarray
-    ) -> np.ndarray:
+    def _exact_scores(self, token_slots: list[int], tids: list[int], cand: np.ndarray) -> np.ndarray:
         """Exact float64 scores of the sorted unique uint32 doc ids ``cand``,
         computed and summed in query-token order exactly as rank_bm25 does
         (absent tokens add 0.0, which changes no bit)."""
@@ -761,9 +774,7 @@ class BM25Index:
             ia, ib = _intersect_sorted(cand, self._doc_ids[lo:hi])
             cv = np.zeros(cand.size, dtype=np.float64)
             if ia.size:
-                cv[ia] = self._contrib(
-                    lucene_idf(self._n_docs, hi - lo), self._tfs[lo:hi][ib], cand[ia]
-                )
+                cv[ia] = self._contrib(lucene_idf(self._n_docs, hi - lo), self._tfs[lo:hi][ib], cand[ia])
             contrib.append(cv)
         exact = np.zeros(cand.size, dtype=np.float64)
         for slot in token_slots:
@@ -804,7 +815,7 @@ class BM25Index:
         }
 
     @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> "BM25Index":
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> BM25Index:
         """Rebuild an index from :meth:`to_arrays` output.
 
         Arrays of the documented dtype are used in place (read-only buffers
@@ -862,9 +873,7 @@ class BM25Index:
         if tfs.size and int(tfs.min()) == 0:
             raise ValueError("tfs must be >= 1")
         _check_postings_sorted(term_offsets, doc_ids)
-        if terms_offsets.size != n_terms + 1 or terms_offsets[0] != 0 or (
-            terms_offsets[-1] != terms_utf8.size
-        ):
+        if terms_offsets.size != n_terms + 1 or terms_offsets[0] != 0 or (terms_offsets[-1] != terms_utf8.size):
             raise ValueError("terms_offsets inconsistent with term_offsets / terms_utf8")
         if n_terms and not bool(np.all(terms_offsets[1:] >= terms_offsets[:-1])):
             raise ValueError("terms_offsets must be non-decreasing")
@@ -897,7 +906,7 @@ class BM25Index:
         return out
 
     @classmethod
-    def from_blobs(cls, blobs: Mapping[str, bytes | bytearray | memoryview]) -> "BM25Index":
+    def from_blobs(cls, blobs: Mapping[str, bytes | bytearray | memoryview]) -> BM25Index:
         """Inverse of :meth:`to_blobs` (``bytes``, ``bytearray`` or
         ``memoryview`` values, e.g. SQLite BLOBs).  The arrays are views into
         the given buffers (no copy of the ~360 MB at 1M docs): do not mutate
@@ -918,11 +927,7 @@ class BM25Index:
                 raise ValueError(f"blob {name!r}: unsupported .npy version {major}")
             fp = io.BytesIO(bytes(mv[:end]))
             np.lib.format.read_magic(fp)
-            read_header = (
-                np.lib.format.read_array_header_1_0
-                if major == 1
-                else np.lib.format.read_array_header_2_0
-            )
+            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
             shape, fortran, dtype = read_header(fp)
             if fortran or len(shape) != 1 or dtype.hasobject:
                 raise ValueError(f"blob {name!r}: expected a 1-D C-order numeric array")

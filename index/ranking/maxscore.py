@@ -77,8 +77,16 @@ def _push(heap: np.ndarray, size: int, value: float) -> int:
 
 
 @njit(cache=True, nogil=True)
-def maxscore_candidates(doc_ids: np.ndarray, impacts: np.ndarray, los: np.ndarray, his: np.ndarray,
-                        weights: np.ndarray, bounds: np.ndarray, k: int, margin: float) -> np.ndarray:
+def maxscore_candidates(
+    doc_ids: np.ndarray,
+    impacts: np.ndarray,
+    los: np.ndarray,
+    his: np.ndarray,
+    weights: np.ndarray,
+    bounds: np.ndarray,
+    k: int,
+    margin: float,
+) -> np.ndarray:
     """Sorted doc ids whose approximate score is within `margin` of the approximate k-th best.
 
     Terms (posting ranges [los[j], his[j]) of `doc_ids`/`impacts`, weight idf x multiplicity)
@@ -149,8 +157,17 @@ def maxscore_candidates(doc_ids: np.ndarray, impacts: np.ndarray, los: np.ndarra
 
 
 @njit(cache=True, nogil=True)
-def exact_scores(doc_ids: np.ndarray, tfs: np.ndarray, norm: np.ndarray, los: np.ndarray, his: np.ndarray,
-                 idfs: np.ndarray, token_slots: np.ndarray, cand: np.ndarray, k1p1: float) -> np.ndarray:
+def exact_scores(
+    doc_ids: np.ndarray,
+    tfs: np.ndarray,
+    norm: np.ndarray,
+    los: np.ndarray,
+    his: np.ndarray,
+    idfs: np.ndarray,
+    token_slots: np.ndarray,
+    cand: np.ndarray,
+    k1p1: float,
+) -> np.ndarray:
     """Exact float64 BM25 scores of the sorted doc ids `cand`: per unique term j (postings
     [los[j], his[j])), idf * ((tf * (k1 + 1)) / (tf + norm[d])), then summed over the query's
     tokens in order (`token_slots[i]` is token i's term) -- rank_bm25's operations in its

@@ -73,16 +73,38 @@ class Features:
     best_sentence: int | None
 
     def total(self, bm25: float, w: RerankWeights) -> float:
-        return weighted_total(bm25, w, self.sentence, self.sentence_coverage, self.passage_coverage,
-                              self.ordered_pairs, self.number, self.name)
+        return weighted_total(
+            bm25,
+            w,
+            self.sentence,
+            self.sentence_coverage,
+            self.passage_coverage,
+            self.ordered_pairs,
+            self.number,
+            self.name,
+        )
 
 
-def weighted_total(bm25: float, w: RerankWeights, sentence: float, sentence_coverage: float,
-                   passage_coverage: float, ordered_pairs: float, number: float, name: float) -> float:
+def weighted_total(
+    bm25: float,
+    w: RerankWeights,
+    sentence: float,
+    sentence_coverage: float,
+    passage_coverage: float,
+    ordered_pairs: float,
+    number: float,
+    name: float,
+) -> float:
     """The BM25 score plus the weighted features (one expression, so every caller gets the same float)."""
-    return (bm25 + w.sentence * sentence + w.sentence_coverage * sentence_coverage
-            + w.passage_coverage * passage_coverage + w.ordered_pairs * ordered_pairs
-            + w.number * number + w.name * name)
+    return (
+        bm25
+        + w.sentence * sentence
+        + w.sentence_coverage * sentence_coverage
+        + w.passage_coverage * passage_coverage
+        + w.ordered_pairs * ordered_pairs
+        + w.number * number
+        + w.name * name
+    )
 
 
 # The raw features of one candidate: Features' fields, in order.
@@ -102,11 +124,34 @@ class QueryProfile:
     on the best-scoring sentences, until one matches.
     """
 
-    __slots__ = ("question", "query", "weights", "distinct", "terms", "pairs", "distinct_pairs", "wants_number",
-                 "wants_name", "w", "avg_sentence_terms", "_k1", "_k1_plus_1", "_one_minus_b", "_b", "said")
+    __slots__ = (
+        "question",
+        "query",
+        "weights",
+        "distinct",
+        "terms",
+        "pairs",
+        "distinct_pairs",
+        "wants_number",
+        "wants_name",
+        "w",
+        "avg_sentence_terms",
+        "_k1",
+        "_k1_plus_1",
+        "_one_minus_b",
+        "_b",
+        "said",
+    )
 
-    def __init__(self, question: str, query: Sequence[str], idf: Callable[[str], float] | Mapping[str, float],
-                 avg_sentence_terms: float, w: RerankWeights, said: str | None = None) -> None:
+    def __init__(
+        self,
+        question: str,
+        query: Sequence[str],
+        idf: Callable[[str], float] | Mapping[str, float],
+        avg_sentence_terms: float,
+        w: RerankWeights,
+        said: str | None = None,
+    ) -> None:
         """`said`: the text whose names are no answer (a follow-up's whole conversation); None:
         the question."""
         weight = idf.__getitem__ if isinstance(idf, Mapping) else idf
@@ -127,19 +172,26 @@ class QueryProfile:
         self._k1_plus_1 = w.sentence_k1 + 1
         self._one_minus_b = 1 - w.sentence_b
 
-    def features(self, sentences: Sequence[str], sentence_terms: Sequence[Sequence[str]],
-                 context_terms: AbstractSet[str]) -> Features:
+    def features(
+        self, sentences: Sequence[str], sentence_terms: Sequence[Sequence[str]], context_terms: AbstractSet[str]
+    ) -> Features:
         """One candidate's features (see `candidate_features`)."""
         return Features(*self._measure(sentences, sentence_terms, context_terms))
 
-    def total(self, bm25: float, sentences: Sequence[str], sentence_terms: Sequence[Sequence[str]],
-              context_terms: AbstractSet[str]) -> tuple[float, int | None]:
+    def total(
+        self,
+        bm25: float,
+        sentences: Sequence[str],
+        sentence_terms: Sequence[Sequence[str]],
+        context_terms: AbstractSet[str],
+    ) -> tuple[float, int | None]:
         """`features(...).total(bm25, w)` and the best sentence, without building a Features."""
         *values, best_sentence = self._measure(sentences, sentence_terms, context_terms)
         return weighted_total(bm25, self.w, *values), best_sentence
 
-    def _measure(self, sentences: Sequence[str], sentence_terms: Sequence[Sequence[str]],
-                 context_terms: AbstractSet[str]) -> _Measured:
+    def _measure(
+        self, sentences: Sequence[str], sentence_terms: Sequence[Sequence[str]], context_terms: AbstractSet[str]
+    ) -> _Measured:
         """Features' fields for one candidate. `sentences` is read only for the regex cues, so it
         may be a lazy view (`SpanTexts`). As in the reference, only the first min(len(sentences),
         len(sentence_terms)) sentences are scored, while every sentence's terms count for the
@@ -186,8 +238,15 @@ class QueryProfile:
         in_sentences |= in_context
         number = self._best_cued(scored, sentences, _holds_number) if self.wants_number and scored else 0.0
         name = self._best_cued(scored, sentences, self._holds_name) if self.wants_name and scored else 0.0
-        return (best, best_cov, sum([weights[t] for t in distinct if t in in_sentences]), ordered_pairs, number,
-                name, best_index)
+        return (
+            best,
+            best_cov,
+            sum([weights[t] for t in distinct if t in in_sentences]),
+            ordered_pairs,
+            number,
+            name,
+            best_index,
+        )
 
     def _holds_name(self, sentence: str) -> bool:
         return _holds_name(sentence, self.said)
@@ -213,13 +272,17 @@ def _holds_number(sentence: str) -> bool:
     equals it ignoring ASCII case (the only case variants ASCII holds), so the sentence's
     lowercased word runs are looked up in a set instead."""
     if sentence.isascii():
-        return (_DIGIT.search(sentence) is not None
-                or not _NUMBER_WORD_SET.isdisjoint(_WORD_RUN.findall(sentence.lower())))
+        return _DIGIT.search(sentence) is not None or not _NUMBER_WORD_SET.isdisjoint(
+            _WORD_RUN.findall(sentence.lower())
+        )
     return NUMBER_WORDS.search(sentence) is not None
 
 
-def _adjacent_pairs(pairs: Sequence[tuple[str, str]], sentence_terms: Sequence[Sequence[str]],
-                    matched: Sequence[tuple[int, AbstractSet[str]]]) -> set[tuple[str, str]]:
+def _adjacent_pairs(
+    pairs: Sequence[tuple[str, str]],
+    sentence_terms: Sequence[Sequence[str]],
+    matched: Sequence[tuple[int, AbstractSet[str]]],
+) -> set[tuple[str, str]]:
     """Which of `pairs` stand side by side, in order, in the sentences' terms run together (the
     reference's bigrams of the whole passage), looking only at the `matched` sentences (index,
     question terms it holds).
@@ -254,7 +317,7 @@ def _followed_by(terms: Sequence[str], x: str, y: str) -> bool:
 
 def _next_first(sentence_terms: Sequence[Sequence[str]], i: int) -> str | None:
     """The first term after sentence i, in the next sentence that has any."""
-    for terms in sentence_terms[i + 1:]:
+    for terms in sentence_terms[i + 1 :]:
         if terms:
             return terms[0]
     return None
@@ -271,7 +334,7 @@ class SpanTexts(Sequence[str]):
     def __len__(self) -> int:
         return len(self.spans)
 
-    def __getitem__(self, i):  # type: ignore[override]  # an int index only
+    def __getitem__(self, i):
         a, b = self.spans[i]
         return self.text[a:b]
 
@@ -293,5 +356,4 @@ def candidate_features(
     stand adjacent, in order, in the passage. To score many candidates for one question, make
     one `QueryProfile` and call its `features` or `total` for each.
     """
-    return QueryProfile(question, query, idf, avg_sentence_terms, w).features(sentences, sentence_terms,
-                                                                             context_terms)
+    return QueryProfile(question, query, idf, avg_sentence_terms, w).features(sentences, sentence_terms, context_terms)

@@ -38,7 +38,12 @@ log = logging.getLogger(__name__)
 # meta keys: the model the vectors are of, how many, what this build embedded and reused, or
 # why the index has none.
 META_MODEL, META_COUNT, META_EMBEDDED, META_REUSED, META_SKIPPED = (
-    "semantic_model", "semantic_vectors", "semantic_embedded", "semantic_reused", "semantic_skipped")
+    "semantic_model",
+    "semantic_vectors",
+    "semantic_embedded",
+    "semantic_reused",
+    "semantic_skipped",
+)
 MAX_QUESTION_CHARS = 2000  # as the analyser: nobody asks a longer question on purpose
 
 
@@ -56,21 +61,29 @@ class SemanticRerank:
         self.weight = weight
 
     @classmethod
-    def for_reader(cls, reader, weight: float) -> "SemanticRerank | None":
+    def for_reader(cls, reader, weight: float) -> SemanticRerank | None:
         """The re-rank over `reader`'s vectors, or None (with a warning) when its index has none
         of this model. Loads the encoder: raises SemanticUnavailableError when it cannot."""
         encoder = load_encoder()
         meta = reader.info.meta
         if meta.get(META_MODEL) != MODEL_ID:
-            why = meta.get(META_SKIPPED) or ("it was built with answer.semantic = false" if META_MODEL not in meta
-                                             else f"its vectors are of another model ({meta[META_MODEL]})")
-            log.warning("answer.semantic is on, but the index at %s has no passage vectors (%s); answering "
-                        "lexically; run 'citebot index' with answer.semantic = true to add them", reader.path, why)
+            why = meta.get(META_SKIPPED) or (
+                "it was built with answer.semantic = false"
+                if META_MODEL not in meta
+                else f"its vectors are of another model ({meta[META_MODEL]})"
+            )
+            log.warning(
+                "answer.semantic is on, but the index at %s has no passage vectors (%s); answering "
+                "lexically; run 'citebot index' with answer.semantic = true to add them",
+                reader.path,
+                why,
+            )
             return None
         return cls(reader.passage_vectors_sync(), encoder, weight)
 
-    def order(self, question: str, totals: Sequence[float],
-              texts: Sequence[str]) -> list[tuple[int, float, float]] | None:
+    def order(
+        self, question: str, totals: Sequence[float], texts: Sequence[str]
+    ) -> list[tuple[int, float, float]] | None:
         """(candidate, mixed score, cosine) triples, best first; None (keep the lexical order)
         when some candidate has no vector (an index patched while the re-rank was off). The
         cosine is the raw one, not normalised: how close the passage is to the question, which

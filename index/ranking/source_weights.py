@@ -24,7 +24,6 @@ import numpy as np
 
 from .bm25 import BM25Index, Hit
 
-
 # weighted_top_k asks BM25 for this many times `k` passages first, then four times more each
 # round until the answer is exact.
 _FIRST_DEPTH = 2

@@ -36,8 +36,9 @@ realistic_corpus = load_benchmark("realistic_corpus")
 WORD = re.compile(r"[a-z]+")
 PASSAGES = 16_000
 
-pytestmark = pytest.mark.skipif(not (scale.SHARED_SQUAD / "articles.jsonl").exists(),
-                                reason="the shared SQuAD sample is not beside the repository")
+pytestmark = pytest.mark.skipif(
+    not (scale.SHARED_SQUAD / "articles.jsonl").exists(), reason="the shared SQuAD sample is not beside the repository"
+)
 
 
 def vocabulary_growth(folder: Path) -> list[tuple[int, int]]:

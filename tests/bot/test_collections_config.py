@@ -13,13 +13,15 @@ from citebot.bot.collection_routing import (
     settings_for_collection,
 )
 from citebot.bot.settings import load_settings
-from citebot.index.ingest.crawl import SiteSource
 from citebot.index.errors import ConfigError
+from citebot.index.ingest.crawl import SiteSource
 
 ROOT = Path(__file__).resolve().parents[2]
 
-GARDEN = ("---\ntitle: Balcony Tomatoes\n---\n\nBalcony Tomatoes\n\nCherry tomatoes grow well in pots on a sunny "
-          "balcony. Water balcony tomatoes every morning in July.\n")
+GARDEN = (
+    "---\ntitle: Balcony Tomatoes\n---\n\nBalcony Tomatoes\n\nCherry tomatoes grow well in pots on a sunny "
+    "balcony. Water balcony tomatoes every morning in July.\n"
+)
 
 
 def config(tmp_path: Path, text: str) -> Path:
@@ -28,8 +30,9 @@ def config(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_the_shipped_config_has_only_the_default_collection(monkeypatch: pytest.MonkeyPatch,
-                                                             tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_shipped_config_has_only_the_default_collection(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """An existing config.toml keeps working unchanged: the repository's own, indexed and asked."""
     from citebot.bot.cli.main import main
 
@@ -38,7 +41,8 @@ def test_the_shipped_config_has_only_the_default_collection(monkeypatch: pytest.
     assert settings.collections == ()
     assert settings_for_collection(settings, "default") is settings
     assert collection_for_channel(settings, 1, [2]) == "default" and available_collections(settings, 1, [2]) == [
-        "default"]
+        "default"
+    ]
     assert main(["index", "--config", str(ROOT / "config.toml")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Indexed 1 documents") and "Collection" not in out
@@ -48,7 +52,10 @@ def test_the_shipped_config_has_only_the_default_collection(monkeypatch: pytest.
 
 
 def test_collections_resolve_paths_index_files_and_channels(tmp_path: Path) -> None:
-    settings = load_settings(config(tmp_path, """
+    settings = load_settings(
+        config(
+            tmp_path,
+            """
 [corpus]
 paths = ["space"]
 [index]
@@ -70,11 +77,15 @@ db = "elsewhere/handbook.sqlite3"
 name = "docs"
 sites = ["https://docs.example.org/"]
 guilds = [9]
-"""))
+""",
+        )
+    )
     garden, handbook, docs = settings.collections
     assert isinstance(docs.corpus_paths[0], SiteSource) and docs.corpus_paths[0].url == "https://docs.example.org/"
     assert docs.corpus_paths[0].limits == settings.crawl  # corpus.crawl_max_pages and crawl_depth
-    assert garden.corpus_paths[0] == tmp_path / "garden" and str(garden.corpus_paths[1]) == "https://example.org/tomatoes"
+    assert (
+        garden.corpus_paths[0] == tmp_path / "garden" and str(garden.corpus_paths[1]) == "https://example.org/tomatoes"
+    )
     assert garden.db_path == tmp_path / "data" / "index-garden.sqlite3"
     assert handbook.db_path == tmp_path / "elsewhere" / "handbook.sqlite3"
     assert collection_for_channel(settings, 7, [11]) == "garden"  # the channel's mapping wins over the guild's
@@ -92,32 +103,52 @@ guilds = [9]
 
 
 BAD = {
-    "duplicate name": ('[[collections]]\nname = "a"\npaths = ["x"]\n[[collections]]\nname = "a"\npaths = ["y"]\n',
-                       "collections[1].name: duplicate collection name 'a' (also collections[0].name)"),
-    "channel mapped twice": ('[[collections]]\nname = "a"\npaths = ["x"]\nchannels = [5]\n'
-                             '[[collections]]\nname = "b"\npaths = ["y"]\nchannels = [6, 5]\n',
-                             "collections[1].channels: channel 5 is already mapped to collection 'a' "
-                             "(collections[0].channels); a channel serves one collection"),
-    "guild mapped twice": ('[[collections]]\nname = "a"\npaths = ["x"]\nguilds = [5]\n'
-                           '[[collections]]\nname = "b"\npaths = ["y"]\nguilds = [5]\n',
-                           "collections[1].guilds: guild 5 is already mapped to collection 'a'"),
-    "channel twice in one": ('[[collections]]\nname = "a"\npaths = ["x"]\nchannels = [5, 5]\n',
-                             "collections[0].channels: channel 5 is listed twice"),
+    "duplicate name": (
+        '[[collections]]\nname = "a"\npaths = ["x"]\n[[collections]]\nname = "a"\npaths = ["y"]\n',
+        "collections[1].name: duplicate collection name 'a' (also collections[0].name)",
+    ),
+    "channel mapped twice": (
+        '[[collections]]\nname = "a"\npaths = ["x"]\nchannels = [5]\n'
+        '[[collections]]\nname = "b"\npaths = ["y"]\nchannels = [6, 5]\n',
+        "collections[1].channels: channel 5 is already mapped to collection 'a' "
+        "(collections[0].channels); a channel serves one collection",
+    ),
+    "guild mapped twice": (
+        '[[collections]]\nname = "a"\npaths = ["x"]\nguilds = [5]\n'
+        '[[collections]]\nname = "b"\npaths = ["y"]\nguilds = [5]\n',
+        "collections[1].guilds: guild 5 is already mapped to collection 'a'",
+    ),
+    "channel twice in one": (
+        '[[collections]]\nname = "a"\npaths = ["x"]\nchannels = [5, 5]\n',
+        "collections[0].channels: channel 5 is listed twice",
+    ),
     "bad name": ('[[collections]]\nname = "My Docs"\npaths = ["x"]\n', "collections[0].name must be 1-32 lower-case"),
-    "reserved name": ('[[collections]]\nname = "default"\npaths = ["x"]\n',
-                      "collections[0].name: 'default' is the collection of [corpus]"),
+    "reserved name": (
+        '[[collections]]\nname = "default"\npaths = ["x"]\n',
+        "collections[0].name: 'default' is the collection of [corpus]",
+    ),
     "no corpus": ('[[collections]]\nname = "a"\n', "collections[0].paths must be a non-empty list"),
-    "unknown key": ('[[collections]]\nname = "a"\npaths = ["x"]\nchanels = [1]\n',
-                    "unknown setting collections[0].chanels"),
-    "ids": ('[[collections]]\nname = "a"\npaths = ["x"]\nchannels = ["general"]\n',
-            "collections[0].channels must be a list of ids"),
-    "shared index file": ('[index]\ndb = "i.sqlite3"\n[[collections]]\nname = "a"\npaths = ["x"]\ndb = "i.sqlite3"\n',
-                          "collections[0].db: "),
-    "bad sites": ('[[collections]]\nname = "a"\nsites = ["docs.example.org"]\n',
-                  "collections[0].sites must be a list of http(s) URLs"),
+    "unknown key": (
+        '[[collections]]\nname = "a"\npaths = ["x"]\nchanels = [1]\n',
+        "unknown setting collections[0].chanels",
+    ),
+    "ids": (
+        '[[collections]]\nname = "a"\npaths = ["x"]\nchannels = ["general"]\n',
+        "collections[0].channels must be a list of ids",
+    ),
+    "shared index file": (
+        '[index]\ndb = "i.sqlite3"\n[[collections]]\nname = "a"\npaths = ["x"]\ndb = "i.sqlite3"\n',
+        "collections[0].db: ",
+    ),
+    "bad sites": (
+        '[[collections]]\nname = "a"\nsites = ["docs.example.org"]\n',
+        "collections[0].sites must be a list of http(s) URLs",
+    ),
     "not tables": ('collections = ["a"]\n', "collections must be a list of [[collections]] tables"),
-    "bad weights": ('[[collections]]\nname = "a"\npaths = ["x"]\nweights = [{ pattern = "*", weight = 0 }]\n',
-                    "collections[0].weights entry 1: "),
+    "bad weights": (
+        '[[collections]]\nname = "a"\npaths = ["x"]\nweights = [{ pattern = "*", weight = 0 }]\n',
+        "collections[0].weights entry 1: ",
+    ),
 }
 
 
@@ -129,8 +160,9 @@ def test_bad_collections_are_one_line_errors_naming_the_key(case: str, tmp_path:
     assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
 
 
-def test_citebot_index_builds_every_collection_and_ask_chooses_one(tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_citebot_index_builds_every_collection_and_ask_chooses_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from citebot.bot.cli.main import main
 
     (tmp_path / "space").mkdir()
@@ -138,8 +170,13 @@ def test_citebot_index_builds_every_collection_and_ask_chooses_one(tmp_path: Pat
     (tmp_path / "garden").mkdir()
     (tmp_path / "garden" / "tomatoes.md").write_text(GARDEN, encoding="utf-8")
     (tmp_path / "data").mkdir()
-    cfg = str(config(tmp_path, '[corpus]\npaths = ["space"]\n[index]\ndb = "data/index.sqlite3"\n'
-                               '[[collections]]\nname = "garden"\npaths = ["garden"]\nchannels = [1]\n'))
+    cfg = str(
+        config(
+            tmp_path,
+            '[corpus]\npaths = ["space"]\n[index]\ndb = "data/index.sqlite3"\n'
+            '[[collections]]\nname = "garden"\npaths = ["garden"]\nchannels = [1]\n',
+        )
+    )
     assert main(["index", "--config", cfg]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Collection default:\nIndexed 1 documents into 16 passages")

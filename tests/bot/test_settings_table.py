@@ -25,8 +25,8 @@ from citebot.bot.settings_table import (
 )
 from citebot.index.answering.answerer import RERANK_KEYS, AnswerParams
 from citebot.index.build.params import IndexParams
-from citebot.index.ingest.crawl import CrawlLimits
 from citebot.index.errors import ConfigError
+from citebot.index.ingest.crawl import CrawlLimits
 from citebot.index.ingest.fetch import FetchOptions
 from citebot.index.ranking.rerank import RerankWeights
 
@@ -58,7 +58,8 @@ def test_the_sample_holds_every_setting_at_its_default(tmp_path: Path, monkeypat
     for row in SETTINGS:
         assert parsed[row.section][row.key] == row.default, row.name
     assert {s: set(keys) for s, keys in parsed.items()} == {
-        s: set(keys) for s, keys in settings_table.known_keys().items()}
+        s: set(keys) for s, keys in settings_table.known_keys().items()
+    }
     # Read through load_settings, the sample is the built-in defaults (bar the corpus and paths).
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     sample = load_settings(ROOT / "config.toml")
@@ -94,20 +95,20 @@ def test_answer_weights_reach_the_rerank(tmp_path: Path) -> None:
 
 
 BAD = {
-    "[log]\nlevel = \"loud\"\n": "log.level must be one of DEBUG, INFO, WARNING, ERROR, got 'LOUD'",
+    '[log]\nlevel = "loud"\n': "log.level must be one of DEBUG, INFO, WARNING, ERROR, got 'LOUD'",
     "[log]\nretention_days = -1\n": "log.retention_days must be 0 or more, got -1",
     "[discord]\ncooldown_questions = 0\n": "discord.cooldown_questions must be 1 or more, got 0",
     "[discord]\ncooldown_seconds = -1\n": "discord.cooldown_seconds must be 0 or more, got -1",
     "[discord]\nmax_question_chars = 4001\n": "discord.max_question_chars must be between 1 and 4000, got 4001",
     "[discord]\nreload_check_seconds = 0\n": "discord.reload_check_seconds must be more than 0, got 0",
-    "[discord]\napi_base = \"ftp://x\"\n": "discord.api_base must be an http(s) URL",
-    "[discord]\ndev_guild = \"x\"\n": "discord.dev_guild must be a guild id (a whole number), or 0 for none",
+    '[discord]\napi_base = "ftp://x"\n': "discord.api_base must be an http(s) URL",
+    '[discord]\ndev_guild = "x"\n': "discord.dev_guild must be a guild id (a whole number), or 0 for none",
     "[discord]\nowner_ids = [0]\n": "discord.owner_ids must be a list of ids (whole numbers)",
     "[discord]\nanswer_dms = 1\n": "discord.answer_dms must be true or false, got 1",
     "[corpus]\nmax_file_mb = 0\n": "corpus.max_file_mb must be more than 0, got 0",
     "[corpus]\nrefresh_minutes = -1\n": "corpus.refresh_minutes must be 0 or more, got -1",
     "[corpus]\ncrawl_depth = 101\n": "corpus.crawl_depth must be between 0 and 100, got 101",
-    "[corpus]\nsites = [\"x\"]\n": 'corpus.sites must be a list of http(s) URLs, e.g. ["https://docs.example.org/"]',
+    '[corpus]\nsites = ["x"]\n': 'corpus.sites must be a list of http(s) URLs, e.g. ["https://docs.example.org/"]',
     "[index]\nk1 = true\n": "index.k1 must be a number, got True",
     "[index]\ncontext_weight = 11\n": "index.context_weight must be between 0 and 10, got 11",
     "[answer]\ntop_k = 2.5\n": "answer.top_k must be a whole number, got 2.5",
@@ -144,7 +145,8 @@ def test_collection_keys_come_from_the_table() -> None:
 
     assert COLLECTION_KEYS == {"name", "paths", "urls", "sites", "exclude", "weights", "guilds", "channels", "db"}
     assert [key for key, _, _ in COLLECTION_ROWS] == [
-        line.split(" = ")[0][2:] for line in sample_config().split("# [[collections]]\n")[1].splitlines()]
+        line.split(" = ")[0][2:] for line in sample_config().split("# [[collections]]\n")[1].splitlines()
+    ]
 
 
 def test_citebot_config_prints_the_sample_and_the_readme_table(capsys: pytest.CaptureFixture[str]) -> None:

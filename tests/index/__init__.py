@@ -1,1 +1,2 @@
-"""Tests of citebot.index: one folder per subpackage, and here the top-level modules (gaps, corpus_warnings, file_guard)."""
+"""Tests of citebot.index: one folder per subpackage, and here the top-level modules (gaps,
+corpus_warnings, file_guard)."""

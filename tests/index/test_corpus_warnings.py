@@ -12,11 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.helpers import BUNDLED_ARTICLE
-
 from citebot.index.build.sources import load_corpus
 from citebot.index.corpus_warnings import LIST_AT_MOST, CorpusWarning, WarningKind, count_skipped, summarise
 from citebot.index.ingest.documents import READ_KINDS, SUPPORTED_SUFFIXES
+from tests.support.helpers import BUNDLED_ARTICLE
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 SEED_DEV = Path(__file__).resolve().parents[3] / "shared" / "eval" / "seed-dev.jsonl"
@@ -49,8 +48,10 @@ def copies(folder: Path, n: int) -> list[Path]:
 def test_a_few_of_a_kind_are_listed_and_more_are_counted() -> None:
     dupes = [CorpusWarning.duplicate(f"c/copy-{i}.txt", "c/a.txt") for i in range(LIST_AT_MOST + 1)]
     empties = [CorpusWarning.empty(f"c/empty-{i}.md") for i in range(LIST_AT_MOST)]
-    others = [CorpusWarning(WarningKind.UNSUPPORTED, name, f"skipped, {Path(name).suffix} is not a kind citebot reads")
-              for name in ("c/a.epub", "c/b.odt", "c/c.epub", "c/d.EPUB", "c/LICENSE")]
+    others = [
+        CorpusWarning(WarningKind.UNSUPPORTED, name, f"skipped, {Path(name).suffix} is not a kind citebot reads")
+        for name in ("c/a.epub", "c/b.odt", "c/c.epub", "c/d.EPUB", "c/LICENSE")
+    ]
     stale = CorpusWarning(WarningKind.KEPT_EARLIER_COPY, "https://example.org/a", "fetch failed (HTTP 503); kept ...")
     warnings = [dupes[0], *empties[:1], *others, stale, *dupes[1:], *empties[1:]]
 
@@ -86,15 +87,19 @@ def test_files_of_other_kinds_in_folders_are_warnings_not_silence(tmp_path: Path
     docs, warnings = load_corpus([corpus])
     assert [Path(d.path).name for d in docs] == ["good.txt"]
     assert sorted((w.kind, Path(w.path).name) for w in warnings) == [
-        (WarningKind.UNSUPPORTED, "Makefile"), (WarningKind.UNSUPPORTED, "letter.odt"),
-        (WarningKind.UNSUPPORTED, "report.epub")]
+        (WarningKind.UNSUPPORTED, "Makefile"),
+        (WarningKind.UNSUPPORTED, "letter.odt"),
+        (WarningKind.UNSUPPORTED, "report.epub"),
+    ]
     assert f"{corpus / 'report.epub'}: skipped, .epub is not a kind citebot reads" in map(str, warnings)
-    assert f"{corpus / 'Makefile'}: skipped, a file without an extension is not a kind citebot reads" \
-        in map(str, warnings)
+    assert f"{corpus / 'Makefile'}: skipped, a file without an extension is not a kind citebot reads" in map(
+        str, warnings
+    )
     # Given by name, an .epub gets the same warning as one found in a folder.
     _, named = load_corpus([corpus / "good.txt", corpus / "report.epub"])
     assert [(w.kind, str(w)) for w in named] == [
-        (WarningKind.UNSUPPORTED, f"{corpus / 'report.epub'}: skipped, .epub is not a kind citebot reads")]
+        (WarningKind.UNSUPPORTED, f"{corpus / 'report.epub'}: skipped, .epub is not a kind citebot reads")
+    ]
 
 
 # ------------------------------------------------------------------------------ the CLI --
@@ -144,8 +149,9 @@ def test_a_damaged_pdf_in_a_folder_is_counted_as_skipped(tmp_path: Path) -> None
     for target in (corpus, corpus / "paper.pdf"):
         done = citebot(tmp_path, "index", "--db", str(db), str(target), str(corpus / "good.txt"))
         assert done.returncode == 0, done.stderr
-        assert warning_lines(done.stderr) == [f"warning: {corpus / 'paper.pdf'}: skipped, not a readable PDF "
-                                              "(damaged, or not a PDF: data format error)"], target
+        assert warning_lines(done.stderr) == [
+            f"warning: {corpus / 'paper.pdf'}: skipped, not a readable PDF (damaged, or not a PDF: data format error)"
+        ], target
         assert "Indexed 1 documents" in done.stdout
 
 

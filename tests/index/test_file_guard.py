@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from citebot.index.errors import ForeignFileError, StateDatabaseError
 from citebot.bot.state.questionlog import APPLICATION_ID as STATE_APPLICATION_ID
 from citebot.bot.state.questionlog import QuestionLog, QuestionRecord
-from citebot.index.build.reindex import rebuild_sync
 from citebot.index.build.params import IndexParams
-from citebot.index.indexfile import install, read_info, temporary_path
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.errors import ForeignFileError, StateDatabaseError
 from citebot.index.indexfile import APPLICATION_ID as INDEX_APPLICATION_ID
+from citebot.index.indexfile import install, read_info, temporary_path
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -49,9 +49,12 @@ def foreign_files(folder: Path) -> dict[str, Path]:
     note.write_text("# My garden\n\nTomatoes by the south wall.\n", encoding="utf-8")
     photo = folder / "photo.jpg"
     photo.write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(2000))
-    return {"markdown note": note, "binary file": photo, "sqlite of another program": other_database(
-        folder / "recipes.sqlite3"), "sqlite with another application id": other_database(
-        folder / "marked.sqlite3", application_id=0x12345678)}
+    return {
+        "markdown note": note,
+        "binary file": photo,
+        "sqlite of another program": other_database(folder / "recipes.sqlite3"),
+        "sqlite with another application id": other_database(folder / "marked.sqlite3", application_id=0x12345678),
+    }
 
 
 def environ(tmp_path: Path) -> dict[str, str]:
@@ -68,19 +71,35 @@ def test_citebot_index_never_replaces_a_file_that_is_not_an_index(tmp_path: Path
     and doing so replaced the note with an index."""
     for name, path in foreign_files(tmp_path / "notes").items():
         before = digest(path)
-        asked = subprocess.run([str(CITEBOT), "ask", "What is JAXA?", "--db", str(path)], capture_output=True,
-                               text=True, env=environ(tmp_path), cwd=tmp_path, timeout=60)
+        asked = subprocess.run(
+            [str(CITEBOT), "ask", "What is JAXA?", "--db", str(path)],
+            capture_output=True,
+            text=True,
+            env=environ(tmp_path),
+            cwd=tmp_path,
+            timeout=60,
+        )
         assert asked.returncode == 2, (name, asked.stderr)
         assert "rebuild it" not in asked.stderr and "not a citebot index" in asked.stderr, (name, asked.stderr)
-        built = subprocess.run([str(CITEBOT), "index", str(ARTICLE), "--db", str(path)], capture_output=True,
-                               text=True, env=environ(tmp_path), cwd=tmp_path, timeout=60)
+        built = subprocess.run(
+            [str(CITEBOT), "index", str(ARTICLE), "--db", str(path)],
+            capture_output=True,
+            text=True,
+            env=environ(tmp_path),
+            cwd=tmp_path,
+            timeout=60,
+        )
         assert built.returncode == 2, (name, built.stderr)
         [line] = built.stderr.strip().splitlines()
         assert str(path) in line and "left untouched" in line, (name, line)
         assert digest(path) == before, name
     # Nothing was left beside the files either (no lock file, no half-built index).
     assert sorted(p.name for p in (tmp_path / "notes").iterdir()) == [
-        "garden.md", "marked.sqlite3", "photo.jpg", "recipes.sqlite3"]
+        "garden.md",
+        "marked.sqlite3",
+        "photo.jpg",
+        "recipes.sqlite3",
+    ]
 
 
 def test_an_index_of_ours_an_empty_file_and_no_file_may_be_replaced(tmp_path: Path) -> None:

@@ -14,33 +14,49 @@ from pathlib import Path
 
 import pytest
 
-from citebot.index.gaps import GapQuestion, group_gaps
 from citebot.bot.state.questionlog import QuestionLog, QuestionRecord
+from citebot.index.gaps import GapQuestion, group_gaps
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 DAY = 86400.0
 
 
-def q(text: str, at: float = 0.0, *, declined: bool = True, closest_id: str | None = None,
-      reasons: tuple[str, ...] = ()) -> GapQuestion:
-    return GapQuestion(question=text, asked_at=at, declined=declined, downvotes=0 if declined else 1,
-                       reasons=reasons, closest=f"Doc ¶{closest_id}" if closest_id else None, closest_id=closest_id)
+def q(
+    text: str, at: float = 0.0, *, declined: bool = True, closest_id: str | None = None, reasons: tuple[str, ...] = ()
+) -> GapQuestion:
+    return GapQuestion(
+        question=text,
+        asked_at=at,
+        declined=declined,
+        downvotes=0 if declined else 1,
+        reasons=reasons,
+        closest=f"Doc ¶{closest_id}" if closest_id else None,
+        closest_id=closest_id,
+    )
 
 
 def test_groups_by_shared_content_words_most_frequent_first() -> None:
-    groups = group_gaps([
-        q("How do I water the greenhouse?", 1, closest_id="a"),
-        q("Does the greenhouse need watering in winter?", 2, declined=False, closest_id="a", reasons=("vague",)),
-        q("Who painted the Mona Lisa?", 3),
-        q("What does the greenhouse grow?", 4, closest_id="b"),
-        q("How many astronauts are on the ISS?", 5),
-        q("how many astronauts live on the ISS now", 6),
-    ])
+    groups = group_gaps(
+        [
+            q("How do I water the greenhouse?", 1, closest_id="a"),
+            q("Does the greenhouse need watering in winter?", 2, declined=False, closest_id="a", reasons=("vague",)),
+            q("Who painted the Mona Lisa?", 3),
+            q("What does the greenhouse grow?", 4, closest_id="b"),
+            q("How many astronauts are on the ISS?", 5),
+            q("how many astronauts live on the ISS now", 6),
+        ]
+    )
     assert [(g.count, g.words) for g in groups] == [
-        (3, ("greenhouse",)), (2, ("astronauts", "iss")), (1, ("lisa", "mona", "painted"))]
+        (3, ("greenhouse",)),
+        (2, ("astronauts", "iss")),
+        (1, ("lisa", "mona", "painted")),
+    ]
     greenhouse = groups[0]
-    assert greenhouse.examples == ("What does the greenhouse grow?", "Does the greenhouse need watering in winter?",
-                                   "How do I water the greenhouse?")  # the most recent first
+    assert greenhouse.examples == (
+        "What does the greenhouse grow?",
+        "Does the greenhouse need watering in winter?",
+        "How do I water the greenhouse?",
+    )  # the most recent first
     assert (greenhouse.declined, greenhouse.downvotes, greenhouse.reasons) == (2, 1, ("vague",))
     assert greenhouse.closest_id == "a"  # the passage offered most often
     # Stems meet ("water", "watering"); stopwords, question words and "how many" do not count.
@@ -65,9 +81,20 @@ async def _log_with_gaps(path: Path, now: float) -> QuestionLog:
         ("How long will the ISS keep operating?", True, 1, None, now - 10),
     ]
     for n, (text, ok, guild, collection, at) in enumerate(rows):
-        row = await qlog.record(QuestionRecord(question=text, answered=ok, answer_ms=5.0, user_id=7, guild_id=guild,
-                                               channel_id=3, top_citation="NASA ¶7", top_passage="p-7",
-                                               collection=collection, asked_at=at))
+        row = await qlog.record(
+            QuestionRecord(
+                question=text,
+                answered=ok,
+                answer_ms=5.0,
+                user_id=7,
+                guild_id=guild,
+                channel_id=3,
+                top_citation="NASA ¶7",
+                top_passage="p-7",
+                collection=collection,
+                asked_at=at,
+            )
+        )
         await qlog.attach_message(row, 1000 + n)
     assert await qlog.vote(1003, 8, -1) == "new"
     assert await qlog.set_reason(1003, 8, "  gives the plan,\n not the date ")
@@ -90,9 +117,11 @@ def test_question_log_gives_the_window_guild_and_collection(tmp_path: Path) -> N
             assert week[0].closest_id == "p-7" and week[1].collection == "garden" and week[0].collection == "default"
             assert len(await qlog.gap_questions(now - 30 * DAY)) == 4
             assert [g.question for g in await qlog.gap_questions(now - 7 * DAY, guild_id=2)] == [
-                "Where is the Mona Lisa painted?"]
+                "Where is the Mona Lisa painted?"
+            ]
             assert [g.question for g in await qlog.gap_questions(now - 7 * DAY, collection="garden")] == [
-                "Where is the Mona Lisa painted?"]
+                "Where is the Mona Lisa painted?"
+            ]
             assert len(await qlog.gap_questions(now - 7 * DAY, collection="default")) == 2
             stats = await qlog.stats("garden")
             assert (stats.questions, stats.answered) == (1, 0)
@@ -136,8 +165,9 @@ def test_a_state_file_of_the_first_schema_gains_the_columns_and_keeps_its_rows(t
                 vote INTEGER NOT NULL CHECK (vote IN (-1, 1)), voted_at REAL NOT NULL,
                 PRIMARY KEY (message_id, user_hash));
             """)
-        conn.execute("INSERT INTO questions VALUES (1, ?, 1, 2, 'h', 'Old question?', 0, NULL, 3.0, 55)",
-                     (time.time(),))
+        conn.execute(
+            "INSERT INTO questions VALUES (1, ?, 1, 2, 'h', 'Old question?', 0, NULL, 3.0, 55)", (time.time(),)
+        )
         conn.execute("INSERT INTO feedback VALUES (55, 'h2', -1, ?)", (time.time(),))
 
     async def go() -> list[GapQuestion]:
@@ -149,7 +179,12 @@ def test_a_state_file_of_the_first_schema_gains_the_columns_and_keeps_its_rows(t
 
     [old] = asyncio.run(go())
     assert (old.question, old.declined, old.downvotes, old.collection, old.closest_id) == (
-        "Old question?", True, 1, "default", None)
+        "Old question?",
+        True,
+        1,
+        "default",
+        None,
+    )
 
 
 def test_citebot_gaps_json_on_a_state_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -160,11 +195,18 @@ def test_citebot_gaps_json_on_a_state_database(tmp_path: Path, capsys: pytest.Ca
 
     asyncio.run(fill())
     config = tmp_path / "config.toml"
-    config.write_text(f'[log]\nstate_db = "{state}"\n\n[[collections]]\nname = "garden"\npaths = ["{tmp_path}"]\n',
-                      encoding="utf-8")
+    config.write_text(
+        f'[log]\nstate_db = "{state}"\n\n[[collections]]\nname = "garden"\npaths = ["{tmp_path}"]\n', encoding="utf-8"
+    )
     environ = {k: v for k, v in os.environ.items() if k != "CITEBOT_CONFIG"}
-    done = subprocess.run([str(CITEBOT), "gaps", "--config", str(config), "--json"], capture_output=True, text=True,
-                          env=environ, cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [str(CITEBOT), "gaps", "--config", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["days"] == 7 and report["questions"] == 3
@@ -189,9 +231,11 @@ def test_citebot_gaps_json_on_a_state_database(tmp_path: Path, capsys: pytest.Ca
     assert code == 0 and out.startswith("Knowledge gaps, last 7 days: 3 questions")
     assert "1. lisa, mona, painted — 2 questions (2 declined, 0 👎)" in out
     assert '   reasons: "gives the plan, not the date"' in out
-    for args, message in ((("--collection", "nope"), "--collection: no collection named 'nope'"),
-                          (("--days", "0"), "--days must be"),
-                          (("--state-db", str(tmp_path / "none.sqlite3")), "no state database at")):
+    for args, message in (
+        (("--collection", "nope"), "--collection: no collection named 'nope'"),
+        (("--days", "0"), "--days must be"),
+        (("--state-db", str(tmp_path / "none.sqlite3")), "no state database at"),
+    ):
         code, _, err = run(*args)
         assert code == 2 and err.startswith(f"citebot: error: {message}") and err.count("\n") == 1
     assert not (tmp_path / "none.sqlite3").exists()

@@ -29,15 +29,15 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.support.helpers import BUNDLED_ARTICLE
 
 from citebot.bot.cli.main import main as cli_main
+from citebot.bot.state.questionlog import QuestionLog, QuestionRecord
 from citebot.index.answering.answerer import Answerer
 from citebot.index.build.params import IndexParams
-from citebot.index.errors import IndexLockedError, StateDatabaseError
-from citebot.bot.state.questionlog import QuestionLog, QuestionRecord
 from citebot.index.build.reindex import rebuild_sync
+from citebot.index.errors import IndexLockedError, StateDatabaseError
 from citebot.index.indexfile import IndexReader, build_lock
+from tests.support.helpers import BUNDLED_ARTICLE
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 KILL_RUNS = 20
@@ -65,8 +65,13 @@ class SyntheticCorpus:
         folder.mkdir()
         self.bodies = []
         for i in range(DOCS):
-            paras = [" ".join(" ".join(rng.choice(vocab) for _ in range(rng.randint(8, 18))).capitalize() + "."
-                              for _ in range(rng.randint(3, 5))) for _ in range(8)]
+            paras = [
+                " ".join(
+                    " ".join(rng.choice(vocab) for _ in range(rng.randint(8, 18))).capitalize() + "."
+                    for _ in range(rng.randint(3, 5))
+                )
+                for _ in range(8)
+            ]
             self.bodies.append(f"Document number {i}\n\n" + "\n\n".join(paras))
         # A question answered by document 5 only: its first sentence, as words.
         self.probe_question = self.bodies[5].split("\n\n")[1].split(".")[0] + "?"
@@ -76,7 +81,8 @@ class SyntheticCorpus:
         for i, body in enumerate(self.bodies):
             (self.folder / f"doc{i:04d}.txt").write_text(
                 f"{body}\n\nThe build marker of this corpus is mark{marker}x for every document here.\n",
-                encoding="utf-8")
+                encoding="utf-8",
+            )
 
 
 async def _check_index(db: Path, corpus: SyntheticCorpus) -> tuple[int, str]:
@@ -85,8 +91,12 @@ async def _check_index(db: Path, corpus: SyntheticCorpus) -> tuple[int, str]:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         passages = conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
         documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        markers = {m for (t,) in conn.execute("SELECT text FROM passages WHERE text LIKE '%build marker%'")
-                   for m in t.split() if m.startswith("mark") and m.endswith("x")}
+        markers = {
+            m
+            for (t,) in conn.execute("SELECT text FROM passages WHERE text LIKE '%build marker%'")
+            for m in t.split()
+            if m.startswith("mark") and m.endswith("x")
+        }
     reader = await IndexReader.open(db)
     try:
         assert reader.info.passages == passages and reader.info.documents == documents == DOCS
@@ -102,8 +112,9 @@ async def _fill_log(path: Path, n: int) -> None:
     qlog = await QuestionLog.open(path)
     try:
         for i in range(n):
-            await qlog.record(QuestionRecord(question=f"question {i}?", answered=i % 2 == 0, answer_ms=5.0 + i,
-                                             user_id=1000 + i))
+            await qlog.record(
+                QuestionRecord(question=f"question {i}?", answered=i % 2 == 0, answer_ms=5.0 + i, user_id=1000 + i)
+            )
     finally:
         await qlog.close()
 
@@ -117,8 +128,13 @@ async def _log_rows(path: Path) -> int:
 
 
 def _index(db: Path, folder: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([str(CITEBOT), "index", "--db", str(db), str(folder)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=environ(), cwd=folder.parent)
+    return subprocess.Popen(
+        [str(CITEBOT), "index", "--db", str(db), str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environ(),
+        cwd=folder.parent,
+    )
 
 
 # --------------------------------------------------------------------------- SIGKILL -----
@@ -167,8 +183,15 @@ def _kill_lane(folder: Path, lane: int, runs: int) -> dict[str, object]:
         # The old index whole, or (when the kill came after the swap) the new one whole.
         assert swapped or (new_generation, new_marker) == (generation, marker)
         assert swapped or not finished
-        landed["after finishing" if finished else "after the swap" if swapped
-               else "while writing" if writing else "before writing"] += 1
+        landed[
+            "after finishing"
+            if finished
+            else "after the swap"
+            if swapped
+            else "while writing"
+            if writing
+            else "before writing"
+        ] += 1
         generation, marker = new_generation, new_marker
         assert asyncio.run(_log_rows(state)) == 25
     # The next build completes and clears what killed builds left behind.
@@ -204,7 +227,7 @@ def _damaged_copies(good: Path, folder: Path) -> dict[str, Path]:
         "all but the last page": data[:-4096],
         "text file": b"this is not a database\n" * 200,
         "zeroed header": b"\0" * 100 + data[100:],
-        "garbage middle": data[:8192] + os.urandom(len(data) // 2) + data[8192 + len(data) // 2:],
+        "garbage middle": data[:8192] + os.urandom(len(data) // 2) + data[8192 + len(data) // 2 :],
     }
     out = {}
     for name, content in variants.items():
@@ -214,8 +237,9 @@ def _damaged_copies(good: Path, folder: Path) -> dict[str, Path]:
     return out
 
 
-def test_damaged_index_gives_a_clear_error_not_a_traceback(tmp_path: Path, built_index: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_damaged_index_gives_a_clear_error_not_a_traceback(
+    tmp_path: Path, built_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for name, db in _damaged_copies(built_index, tmp_path).items():
         code = cli_main(["ask", "--db", str(db), DEORBIT])
         captured = capsys.readouterr()
@@ -227,8 +251,14 @@ def test_damaged_index_gives_a_clear_error_not_a_traceback(tmp_path: Path, built
         assert line.startswith("citebot: error: ") and "citebot index" in line, (name, line)
     # And once through the real command.
     db = tmp_path / "half.sqlite3"
-    done = subprocess.run([str(CITEBOT), "ask", "--db", str(db), DEORBIT], capture_output=True, text=True,
-                          env=environ(), cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [str(CITEBOT), "ask", "--db", str(db), DEORBIT],
+        capture_output=True,
+        text=True,
+        env=environ(),
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "run 'citebot index' to rebuild it" in done.stderr
 
@@ -237,8 +267,11 @@ async def test_damaged_question_log_gives_a_clear_error(tmp_path: Path, built_in
     good = tmp_path / "good-state.sqlite3"
     await _fill_log(good, 400)
     data = good.read_bytes()
-    variants = {"half": data[: len(data) // 2], "text": b"not a database\n" * 300,
-                "zeroed header": b"\0" * 100 + data[100:]}
+    variants = {
+        "half": data[: len(data) // 2],
+        "text": b"not a database\n" * 300,
+        "zeroed header": b"\0" * 100 + data[100:],
+    }
     for name, content in variants.items():
         path = tmp_path / f"{name.replace(' ', '-')}.sqlite3"
         path.write_bytes(content)
@@ -251,9 +284,16 @@ async def test_damaged_question_log_gives_a_clear_error(tmp_path: Path, built_in
         f'[corpus]\npaths = ["{BUNDLED_ARTICLE.parent}"]\n[index]\ndb = "{built_index}"\n'
         f'[log]\nstate_db = "{tmp_path / "half.sqlite3"}"\n'
         '[discord]\napi_base = "http://127.0.0.1:9/api/v10"\ngateway_url = "ws://127.0.0.1:9/gateway"\n',
-        encoding="utf-8")
-    done = subprocess.run([str(CITEBOT), "run", "--config", str(config)], capture_output=True, text=True,
-                          env=dict(environ(), DISCORD_TOKEN="fake-token-for-a-damaged-log"), cwd=tmp_path, timeout=60)
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [str(CITEBOT), "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=dict(environ(), DISCORD_TOKEN="fake-token-for-a-damaged-log"),
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and "move it aside" in done.stderr
 
@@ -265,6 +305,7 @@ def _limit_file_size(limit: int):
     def apply() -> None:  # runs in the child before exec
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return apply
 
 
@@ -275,18 +316,32 @@ def test_full_disk_during_a_build_keeps_the_old_index(tmp_path: Path, built_inde
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(BUNDLED_ARTICLE, corpus / "article.txt")
-    (corpus / "more.txt").write_text("More Notes\n\n" + "The okapi survey counted animals in the forest. " * 400,
-                                     encoding="utf-8")
-    done = subprocess.run([str(CITEBOT), "index", "--db", str(db), str(corpus)], capture_output=True, text=True,
-                          env=environ(), cwd=tmp_path, timeout=120, preexec_fn=_limit_file_size(48 * 1024))
+    (corpus / "more.txt").write_text(
+        "More Notes\n\n" + "The okapi survey counted animals in the forest. " * 400, encoding="utf-8"
+    )
+    done = subprocess.run(
+        [str(CITEBOT), "index", "--db", str(db), str(corpus)],
+        capture_output=True,
+        text=True,
+        env=environ(),
+        cwd=tmp_path,
+        timeout=120,
+        preexec_fn=_limit_file_size(48 * 1024),
+    )
     assert done.returncode == 2, done.stderr
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("citebot: error: could not write the new index") and "disk full" in line
     assert "previous index is unchanged" in line
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     assert not list(tmp_path.glob(".index.sqlite3.building-*"))
-    asked = subprocess.run([str(CITEBOT), "ask", "--db", str(db), DEORBIT], capture_output=True, text=True,
-                           env=environ(), cwd=tmp_path, timeout=60)
+    asked = subprocess.run(
+        [str(CITEBOT), "ask", "--db", str(db), DEORBIT],
+        capture_output=True,
+        text=True,
+        env=environ(),
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert asked.returncode == 0 and "Answer" in asked.stdout
 
 
@@ -330,12 +385,13 @@ def test_files_are_private(tmp_path: Path) -> None:
         assert path.stat().st_mode & 0o777 == 0o600, (path, oct(path.stat().st_mode))
 
 
-async def test_a_damaged_index_swapped_in_under_a_running_bot_is_refused(tmp_path: Path, built_index: Path,
-                                                                         caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_damaged_index_swapped_in_under_a_running_bot_is_refused(
+    tmp_path: Path, built_index: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """The bot keeps answering from the index it has when the file is replaced by a damaged one,
     and takes the next good one."""
-    from tests.support.helpers import running_bot
     from tests.support.bot_chat import ask_by_mention
+    from tests.support.helpers import running_bot
 
     async with running_bot(tmp_path, built_index, cooldown_seconds=0.0) as env:
         db = env.settings.db_path

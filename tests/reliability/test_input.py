@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.helpers import BUNDLED_ARTICLE, running_bot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -47,10 +46,10 @@ from citebot.bot.questions import Refusal, check_question, looks_like_question
 from citebot.index.analysis import Analyzer
 from citebot.index.answering.answerer import Answer, Answerer
 from citebot.index.build.params import IndexParams
-from tests.support.helpers import built_passages
-from citebot.index.ingest.documents import parse_document
 from citebot.index.errors import EmptyCorpusError
 from citebot.index.indexfile import IndexReader
+from citebot.index.ingest.documents import parse_document
+from tests.support.helpers import BUNDLED_ARTICLE, built_passages, running_bot
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 
@@ -60,22 +59,72 @@ EXAMPLES = {"analysis": 1000, "answering": 500, "documents": 300, "bot": 60, "cl
 # --------------------------------------------------------------------------- strategies --
 
 NASTY_FRAGMENTS = [
-    "", " ", "\n", "\t", "\r\n", "   \n\n  ", "@everyone", "@here", "<@123>", "<@!123>", "<@&456>", "<#789>",
-    "@\u200beveryone", "```python\nprint('hi')\n```", "```", "`x`", "**bold**", "__u__", "~~s~~", "||spoiler||",
-    "> quote", "# Heading", "- item", "[link](https://example.org)", "<https://evil.example>",
-    "\u202eevil\u202c", "\u200b\u200c\u200d\u2060\ufeff", "שלום עולם", "مرحبا بالعالم", "ｆｕｌｌｗｉｄｔｈ",
-    "😀🚀👩‍🚀🇺🇸", "\U0001f44d\U0001f3fd", "e\u0301\u0301\u0301", "\x00", "\x07\x1b[31m", "\x7f", "\ud800", "\udfff",
-    "\ud83d", "ISS", "deorbit", "When will the ISS be deorbited?", "Roscosmos", "2028", "'; DROP TABLE passages; --",
-    "../../etc/passwd", "%s%n%x", "{0}{1}", "\\", "\"", "'", "||", "<script>alert(1)</script>", "ǅ", "ß", "İ",
+    "",
+    " ",
+    "\n",
+    "\t",
+    "\r\n",
+    "   \n\n  ",
+    "@everyone",
+    "@here",
+    "<@123>",
+    "<@!123>",
+    "<@&456>",
+    "<#789>",
+    "@\u200beveryone",
+    "```python\nprint('hi')\n```",
+    "```",
+    "`x`",
+    "**bold**",
+    "__u__",
+    "~~s~~",
+    "||spoiler||",
+    "> quote",
+    "# Heading",
+    "- item",
+    "[link](https://example.org)",
+    "<https://evil.example>",
+    "\u202eevil\u202c",
+    "\u200b\u200c\u200d\u2060\ufeff",
+    "שלום עולם",
+    "مرحبا بالعالم",
+    "ｆｕｌｌｗｉｄｔｈ",
+    "😀🚀👩‍🚀🇺🇸",
+    "\U0001f44d\U0001f3fd",
+    "e\u0301\u0301\u0301",
+    "\x00",
+    "\x07\x1b[31m",
+    "\x7f",
+    "\ud800",
+    "\udfff",
+    "\ud83d",
+    "ISS",
+    "deorbit",
+    "When will the ISS be deorbited?",
+    "Roscosmos",
+    "2028",
+    "'; DROP TABLE passages; --",
+    "../../etc/passwd",
+    "%s%n%x",
+    "{0}{1}",
+    "\\",
+    '"',
+    "'",
+    "||",
+    "<script>alert(1)</script>",
+    "ǅ",
+    "ß",
+    "İ",
 ]
 
 # Any code point, including lone surrogates and control characters.
 ANY_CHAR = st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=())
-nasty_text = st.lists(
-    st.one_of(st.sampled_from(NASTY_FRAGMENTS), st.text(ANY_CHAR, max_size=40)), max_size=12
-).map("".join)
-huge_text = st.builds(lambda frag, n: (frag or "x") * n, st.sampled_from(NASTY_FRAGMENTS + ["why "]),
-                      st.integers(1, 100_000 // 4))
+nasty_text = st.lists(st.one_of(st.sampled_from(NASTY_FRAGMENTS), st.text(ANY_CHAR, max_size=40)), max_size=12).map(
+    "".join
+)
+huge_text = st.builds(
+    lambda frag, n: (frag or "x") * n, st.sampled_from(NASTY_FRAGMENTS + ["why "]), st.integers(1, 100_000 // 4)
+)
 question_text = st.one_of(nasty_text, nasty_text, nasty_text, huge_text)
 
 UNESCAPED_PING = re.compile(r"@(everyone|here)")
@@ -99,8 +148,13 @@ def check_embed_dict(embed: dict[str, Any]) -> None:
     total += sum(len(f["name"]) + len(f["value"]) for f in fields)
     total += len((embed.get("footer") or {}).get("text") or "") + len((embed.get("author") or {}).get("name") or "")
     assert total <= EMBED_TOTAL_LIMIT
-    for text in [embed.get("title"), embed.get("description"), (embed.get("footer") or {}).get("text"),
-                 *(f["name"] for f in fields), *(f["value"] for f in fields)]:
+    for text in [
+        embed.get("title"),
+        embed.get("description"),
+        (embed.get("footer") or {}).get("text"),
+        *(f["name"] for f in fields),
+        *(f["value"] for f in fields),
+    ]:
         assert no_unescaped_ping(text or ""), text
 
 
@@ -113,9 +167,13 @@ def check_reply(content: str | None, embeds: list[dict[str, Any]]) -> None:
 
 
 def _embed_len(e: dict[str, Any]) -> int:
-    return (len(e.get("title") or "") + len(e.get("description") or "")
-            + sum(len(f["name"]) + len(f["value"]) for f in e.get("fields") or [])
-            + len((e.get("footer") or {}).get("text") or "") + len((e.get("author") or {}).get("name") or ""))
+    return (
+        len(e.get("title") or "")
+        + len(e.get("description") or "")
+        + sum(len(f["name"]) + len(f["value"]) for f in e.get("fields") or [])
+        + len((e.get("footer") or {}).get("text") or "")
+        + len((e.get("author") or {}).get("name") or "")
+    )
 
 
 def encodable(text: str) -> bool:
@@ -169,11 +227,15 @@ def test_analyzer_takes_any_text(text: str) -> None:
 # --------------------------------------------------------------------------- answering ---
 
 
-@settings(max_examples=EXAMPLES["answering"], deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES["answering"],
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(question=question_text, top_k=st.one_of(st.none(), st.integers(1, 25)))
 def test_any_question_gets_an_answer_or_a_clear_refusal_that_fits_discord(
-        answering: tuple[asyncio.AbstractEventLoop, Answerer], question: str, top_k: int | None) -> None:
+    answering: tuple[asyncio.AbstractEventLoop, Answerer], question: str, top_k: int | None
+) -> None:
     loop, answerer = answering
     answer = loop.run_until_complete(answerer.ask(question, top_k))
     assert isinstance(answer, Answer)
@@ -191,11 +253,22 @@ def test_any_question_gets_an_answer_or_a_clear_refusal_that_fits_discord(
 def test_the_documented_hostile_questions(answering: tuple[asyncio.AbstractEventLoop, Answerer]) -> None:
     """The named cases, each once, so a regression names its input."""
     loop, answerer = answering
-    cases = ["", "   \n\t ", "x" * 100_000, "When will the ISS be deorbited? " * 3000, "😀" * 5000,
-             "\u202eWhen will the ISS be deorbited?", "\u200bWhen\u200b will the ISS be deorbited?",
-             "```When will the ISS be deorbited?```", "**When** will the _ISS_ be deorbited? @everyone @here",
-             "<@123> <@&456> when will the ISS be deorbited?", "\ud800When will the ISS be deorbited?\udfff",
-             "متى سيتم إخراج محطة الفضاء الدولية من المدار؟", "\x00\x01\x02", "'; DROP TABLE passages; --"]
+    cases = [
+        "",
+        "   \n\t ",
+        "x" * 100_000,
+        "When will the ISS be deorbited? " * 3000,
+        "😀" * 5000,
+        "\u202eWhen will the ISS be deorbited?",
+        "\u200bWhen\u200b will the ISS be deorbited?",
+        "```When will the ISS be deorbited?```",
+        "**When** will the _ISS_ be deorbited? @everyone @here",
+        "<@123> <@&456> when will the ISS be deorbited?",
+        "\ud800When will the ISS be deorbited?\udfff",
+        "متى سيتم إخراج محطة الفضاء الدولية من المدار؟",
+        "\x00\x01\x02",
+        "'; DROP TABLE passages; --",
+    ]
     for question in cases:
         answer = loop.run_until_complete(answerer.ask(question))
         reply = render_answer(answer, footer="f")
@@ -217,12 +290,26 @@ def test_source_rendering_of_every_passage_fits(answering: tuple[asyncio.Abstrac
 
 document_text = st.one_of(
     nasty_text,
-    st.lists(st.one_of(nasty_text, st.sampled_from([
-        "---\ntitle: T\nauthor: A\n---\n", "---\n", "---\ntitle:\n", "# Heading\n", "\n\n",
-        "The International Space Station (ISS) will be deorbited in 2030 after a long service life.",
-        "By Ada Lovelace\n", "Ada Lovelace\nAda Lovelace is a writer who covers space.",
-        "- one item of a list of things\n- another item of the same list here", "1. a\n2. b\n",
-    ])), max_size=15).map("\n\n".join),
+    st.lists(
+        st.one_of(
+            nasty_text,
+            st.sampled_from(
+                [
+                    "---\ntitle: T\nauthor: A\n---\n",
+                    "---\n",
+                    "---\ntitle:\n",
+                    "# Heading\n",
+                    "\n\n",
+                    "The International Space Station (ISS) will be deorbited in 2030 after a long service life.",
+                    "By Ada Lovelace\n",
+                    "Ada Lovelace\nAda Lovelace is a writer who covers space.",
+                    "- one item of a list of things\n- another item of the same list here",
+                    "1. a\n2. b\n",
+                ]
+            ),
+        ),
+        max_size=15,
+    ).map("\n\n".join),
 )
 
 
@@ -266,16 +353,28 @@ def test_fuzzed_corpus_files_never_crash_citebot_index(tmp_path: Path) -> None:
     (corpus / "article.txt").write_text(BUNDLED_ARTICLE.read_text(encoding="utf-8"), encoding="utf-8")
     db = tmp_path / "index.sqlite3"
     env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "CITEBOT_CONFIG")}
-    done = subprocess.run([str(CITEBOT), "index", "--db", str(db), str(corpus)], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [str(CITEBOT), "index", "--db", str(db), str(corpus)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     # Every stderr line is a one-line warning naming a file.
     for line in done.stderr.strip().splitlines():
         assert line.startswith("warning: ") and str(corpus) in line, line
-    asked = subprocess.run([str(CITEBOT), "ask", "--db", str(db), "--json", "-"], input="@everyone <@1> ```\n"
-                           "When will the ISS be deorbited?\n" + "x" * 100_000 + "\n\u202e\u200b\n",
-                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    asked = subprocess.run(
+        [str(CITEBOT), "ask", "--db", str(db), "--json", "-"],
+        input="@everyone <@1> ```\nWhen will the ISS be deorbited?\n" + "x" * 100_000 + "\n\u202e\u200b\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert asked.returncode == 0, asked.stderr
     answers = [json.loads(line) for line in asked.stdout.splitlines()]
     assert len(answers) == 4 and answers[1]["answered"]
@@ -293,8 +392,10 @@ async def send_message_event(server: Any, payload: dict[str, Any]) -> None:
         await server.send_raw(json.dumps({"op": 0, "s": None, "t": "MESSAGE_CREATE", "d": payload}))
         # The server keeps the message to quote it in the reply's echo; it writes raw UTF-8 frames,
         # so it keeps a copy it can encode (what the bot sends is checked separately).
-        server.messages[int(payload["id"])] = {**payload, "content": payload["content"].encode(
-            "utf-8", "replace").decode("utf-8")}
+        server.messages[int(payload["id"])] = {
+            **payload,
+            "content": payload["content"].encode("utf-8", "replace").decode("utf-8"),
+        }
 
 
 async def test_hostile_questions_through_the_real_bot(tmp_path: Path, built_index: Path) -> None:
@@ -302,11 +403,17 @@ async def test_hostile_questions_through_the_real_bot(tmp_path: Path, built_inde
     from tests.support.bot_chat import pings_nobody
 
     rng = random.Random(1)
-    questions = ["\ud800 when will the ISS be deorbited? \udfff", "@everyone ```when``` **ISS**", "\u202e" * 600,
-                 "x" * 100_000, ""]
+    questions = [
+        "\ud800 when will the ISS be deorbited? \udfff",
+        "@everyone ```when``` **ISS**",
+        "\u202e" * 600,
+        "x" * 100_000,
+        "",
+    ]
     while len(questions) < EXAMPLES["bot"]:
-        questions.append("".join(rng.choice(NASTY_FRAGMENTS) + rng.choice(["", " ", "\n"])
-                                 for _ in range(rng.randint(1, 30))))
+        questions.append(
+            "".join(rng.choice(NASTY_FRAGMENTS) + rng.choice(["", " ", "\n"]) for _ in range(rng.randint(1, 30)))
+        )
     async with running_bot(tmp_path, built_index, cooldown_seconds=0.0) as env:
         server = env.server
         start = server.request_count
@@ -324,8 +431,11 @@ async def test_hostile_questions_through_the_real_bot(tmp_path: Path, built_inde
             assert not reply.get("mention_everyone") and not reply.get("mentions")
             assert not reply["content"].startswith("Sorry, something went wrong"), reply["content"]
         assert replies == {mid: 1 for mid in sent}
-        posts = [r.json for r in server.requests[start:] if r.method == "POST" and isinstance(r.json, dict)
-                 and r.route == "/channels/{channel_id}/messages"]
+        posts = [
+            r.json
+            for r in server.requests[start:]
+            if r.method == "POST" and isinstance(r.json, dict) and r.route == "/channels/{channel_id}/messages"
+        ]
         assert len(posts) == len(questions) and all(pings_nobody(b) for b in posts)
         assert all(encodable(json.dumps(b, ensure_ascii=False)) for b in posts)
         rows = await env.qlog.recent(limit=len(questions))

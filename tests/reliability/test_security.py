@@ -25,12 +25,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.helpers import BUNDLED_ARTICLE, TOKEN, BotEnv, running_bot
+
 from tests.support.bot_chat import DEORBIT, ask_by_mention, slash
+from tests.support.helpers import BUNDLED_ARTICLE, TOKEN, BotEnv, running_bot
 
 CITEBOT = Path(sys.executable).with_name("citebot")
-HOSTILE_IDS = ["'; DROP TABLE passages; --", "../../etc/passwd", "/etc/passwd", "1 OR 1=1", "x\" OR \"1\"=\"1",
-               "%", "_", "*", "\\", "..", "file:///etc/passwd", "\x00", "a" * 100]
+HOSTILE_IDS = [
+    "'; DROP TABLE passages; --",
+    "../../etc/passwd",
+    "/etc/passwd",
+    "1 OR 1=1",
+    'x" OR "1"="1',
+    "%",
+    "_",
+    "*",
+    "\\",
+    "..",
+    "file:///etc/passwd",
+    "\x00",
+    "a" * 100,
+]
 
 # ------------------------------------------------------------------------ audit hook ----
 
@@ -38,8 +52,16 @@ _AUDIT: dict[str, Any] = {"on": False, "events": []}
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if _AUDIT["on"] and event in ("open", "os.listdir", "os.scandir", "sqlite3.connect", "shutil.copyfile",
-                                  "os.remove", "os.rename", "os.unlink"):
+    if _AUDIT["on"] and event in (
+        "open",
+        "os.listdir",
+        "os.scandir",
+        "sqlite3.connect",
+        "shutil.copyfile",
+        "os.remove",
+        "os.rename",
+        "os.unlink",
+    ):
         _AUDIT["events"].append((event, repr(args)[:300]))
 
 
@@ -53,7 +75,7 @@ class SqlTrace:
         self.statements: list[str] = []
         self.conns = [env.live.reader._db, env.qlog._db]
 
-    async def __aenter__(self) -> "SqlTrace":
+    async def __aenter__(self) -> SqlTrace:
         for conn in self.conns:
             await conn.set_trace_callback(self.statements.append)
         return self
@@ -77,16 +99,21 @@ def _everything_said(env: BotEnv, caplog: pytest.LogCaptureFixture) -> list[str]
     return out
 
 
-async def test_token_is_in_no_log_line_payload_or_reply(tmp_path: Path, built_index: Path,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
+async def test_token_is_in_no_log_line_payload_or_reply(
+    tmp_path: Path, built_index: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     logging.getLogger("discord").setLevel(logging.DEBUG)
     try:
         async with running_bot(tmp_path, built_index) as env:
             await ask_by_mention(env, DEORBIT)
             await ask_by_mention(env, f"what is {TOKEN}?")  # even when a user types it... see below
-            env.server.fail_next("POST", "/channels/{channel_id}/messages", status=400,
-                                 body={"code": 50035, "message": "Invalid Form Body"})
+            env.server.fail_next(
+                "POST",
+                "/channels/{channel_id}/messages",
+                status=400,
+                body={"code": 50035, "message": "Invalid Form Body"},
+            )
             await ask_by_mention(env, DEORBIT)  # an error: traceback in the log, apology in Discord
             payload = await slash(env, "reindex", user=env.server.owner_user)
             await env.server.wait_for_message(interaction_id=int(payload["id"]), timeout=20)
@@ -102,22 +129,25 @@ async def test_token_is_in_no_log_line_payload_or_reply(tmp_path: Path, built_in
     assert not leaks, leaks[:3]
 
 
-async def _run_citebot(tmp_path: Path, built_index: Path, server: Any, token: str, *,
-                       ask: bool) -> tuple[int | None, str, str]:
+async def _run_citebot(
+    tmp_path: Path, built_index: Path, server: Any, token: str, *, ask: bool
+) -> tuple[int | None, str, str]:
     config = tmp_path / "config.toml"
     config.write_text(
         f'[corpus]\npaths = ["{BUNDLED_ARTICLE.parent}"]\n[index]\ndb = "{built_index}"\n'
         f'[log]\nstate_db = "{tmp_path / "state.sqlite3"}"\nlevel = "DEBUG"\n'
         f'[discord]\napi_base = "{server.base_url}"\ngateway_url = "{server.gateway_url}"\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     env = {k: v for k, v in os.environ.items() if k != "CITEBOT_CONFIG"}
     env["DISCORD_TOKEN"] = token
     # Output goes to files, not pipes: at DEBUG the bot writes more than a pipe buffer holds
     # before the test reads it, and a full pipe would block the bot mid-log.
     out_path, err_path = tmp_path / f"run-{ask}.out", tmp_path / f"run-{ask}.err"
     with out_path.open("wb") as out_file, err_path.open("wb") as err_file:
-        proc = await asyncio.create_subprocess_exec(str(CITEBOT), "run", "--config", str(config), env=env,
-                                                    cwd=tmp_path, stdout=out_file, stderr=err_file)
+        proc = await asyncio.create_subprocess_exec(
+            str(CITEBOT), "run", "--config", str(config), env=env, cwd=tmp_path, stdout=out_file, stderr=err_file
+        )
     try:
         if ask:
             exited = asyncio.create_task(proc.wait())
@@ -206,11 +236,16 @@ async def test_hostile_source_ids_and_questions_are_only_parameters(env: BotEnv)
                 assert response.data["content"].startswith("No passage has the id"), (hostile, response.data)
                 assert "@everyone" not in response.data["content"]
             for hostile in HOSTILE_IDS[:4]:
-                incoming = env.server.bot_mention_payload(f"{hostile} when will the ISS be deorbited?",
-                                                          author=env.server.make_user("eve"))
+                incoming = env.server.bot_mention_payload(
+                    f"{hostile} when will the ISS be deorbited?", author=env.server.make_user("eve")
+                )
                 await env.server.dispatch_message(incoming)
-                reply = await env.server.wait_for_message(predicate=lambda m: (m.get("message_reference") or {})
-                                                          .get("message_id") == incoming["id"], timeout=10)
+                reply = await env.server.wait_for_message(
+                    predicate=lambda m, sent=incoming: (
+                        (m.get("message_reference") or {}).get("message_id") == sent["id"]
+                    ),
+                    timeout=10,
+                )
                 assert reply["content"].startswith(("**Answer:**", "My sources")), reply["content"]
         finally:
             _AUDIT["on"] = False
@@ -246,7 +281,9 @@ async def test_user_ids_are_stored_as_keyed_hashes(tmp_path: Path, built_index: 
         state = env.settings.state_db_path
         with sqlite3.connect(state) as conn:
             key = conn.execute("SELECT value FROM secret").fetchone()[0]
-            hashes = {r[0] for r in conn.execute("SELECT user_hash FROM questions UNION SELECT user_hash FROM feedback")}
+            hashes = {
+                r[0] for r in conn.execute("SELECT user_hash FROM questions UNION SELECT user_hash FROM feedback")
+            }
     expected = hmac.new(key, str(uid).encode(), hashlib.sha256).hexdigest()
     assert hashes == {expected}
     assert expected != hashlib.sha256(str(uid).encode()).hexdigest()  # keyed, not a plain hash

@@ -19,7 +19,6 @@ from citebot.bot.discord.render import (
 )
 from tests.support.helpers import BotEnv
 
-
 DEORBIT = "When will the ISS be deorbited?"
 
 
@@ -45,8 +44,12 @@ def assert_safe(message: dict[str, Any]) -> None:
 def pings_nobody(body: dict[str, Any]) -> bool:
     """Discord's reading of allowed_mentions: nothing parsed, no ids listed, no reply ping."""
     allowed = body["allowed_mentions"]
-    return (allowed["parse"] == [] and not allowed.get("users") and not allowed.get("roles")
-            and not allowed.get("replied_user"))
+    return (
+        allowed["parse"] == []
+        and not allowed.get("users")
+        and not allowed.get("roles")
+        and not allowed.get("replied_user")
+    )
 
 
 async def ask_by_mention(env: BotEnv, text: str, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:

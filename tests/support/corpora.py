@@ -20,7 +20,6 @@ from citebot.index.build.reindex import rebuild_sync
 from citebot.index.indexfile import IndexReader
 from tests.support.helpers import BUNDLED_ARTICLE as ARTICLE
 
-
 AWKWARD = [
     "The U.S. Army and the U.K. met in Washington, D.C. on Jan. 5. Dr. Smith said so.",
     "US sanctions hit IT staff. WE ARE HERE. it is what it is.",
@@ -30,7 +29,7 @@ AWKWARD = [
     "Line one without end\nLine two. Another sentence!\n\n  \nLast line?",
     "A\r\nB carriage\rreturn and \x07bell and tab\there.",
     "The Russian Orbital Space Station (ROS) and the International Space Station (ISS). ROS is new.",
-    "Mr. J. R. R. Tolkien wrote it... Then (he said) \"fine.\" Next one.",
+    'Mr. J. R. R. Tolkien wrote it... Then (he said) "fine." Next one.',
     "१२३ digits ٣ and ½ fraction ² super; 日本語のテキスト。次の文。",
     "",
     "   ",
@@ -49,14 +48,22 @@ def corpus_documents(tmp: Path, n_extra: int = 6, seed: int = 0) -> list[Path]:
             if j % 3 == 0:
                 parts.append(f"Part {j} about the Deep Space Network")
             parts.append(block)
-        parts.append(f"The Deep Space Network (DSN) and the Lunar Gateway Station (LGS{i}) are new. "
-                     + rng.choice(AWKWARD[:4] + AWKWARD[7:10]))
+        parts.append(
+            f"The Deep Space Network (DSN) and the Lunar Gateway Station (LGS{i}) are new. "
+            + rng.choice(AWKWARD[:4] + AWKWARD[7:10])
+        )
         (tmp / f"notes-{i}.md").write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     return [tmp]
 
 
-QUESTIONS = ("When will the ISS be deorbited?", "What is the DSN?", "Who leads Roscosmos?",
-             "lunar orbital platform", "space station agreement", "edited paragraph marker sentence")
+QUESTIONS = (
+    "When will the ISS be deorbited?",
+    "What is the DSN?",
+    "Who leads Roscosmos?",
+    "lunar orbital platform",
+    "space station agreement",
+    "edited paragraph marker sentence",
+)
 
 
 def age_files(folder: Path, seconds: float = 3600) -> None:
@@ -72,8 +79,10 @@ def postings(reader: IndexReader) -> dict[str, tuple[list[int], list[int]]]:
     arrays = reader.bm25.to_arrays()
     utf8, toff = arrays["terms_utf8"].tobytes(), arrays["terms_offsets"]
     off, ids, tfs = arrays["term_offsets"], arrays["doc_ids"], arrays["tfs"]
-    return {utf8[toff[i]:toff[i + 1]].decode(): (ids[off[i]:off[i + 1]].tolist(), tfs[off[i]:off[i + 1]].tolist())
-            for i in range(len(toff) - 1)}
+    return {
+        utf8[toff[i] : toff[i + 1]].decode(): (ids[off[i] : off[i + 1]].tolist(), tfs[off[i] : off[i + 1]].tolist())
+        for i in range(len(toff) - 1)
+    }
 
 
 def table(db: Path, sql: str) -> list[tuple]:
@@ -105,8 +114,10 @@ def assert_same_as_full_build(db: Path, full: Path) -> None:
             await b.close()
 
     asyncio.run(compare())
-    docs = ("SELECT hash, path, title, author, url, kind, encoding, ord, n_passages, definitions, body_terms, "
-            "n_sentences FROM documents ORDER BY ord")
+    docs = (
+        "SELECT hash, path, title, author, url, kind, encoding, ord, n_passages, definitions, body_terms, "
+        "n_sentences FROM documents ORDER BY ord"
+    )
     assert table(db, docs) == table(full, docs)
     assert table(db, "SELECT * FROM files ORDER BY path") == table(full, "SELECT * FROM files ORDER BY path")
 
@@ -123,12 +134,19 @@ def awkward_corpus(folder: Path) -> None:
     (folder / "copy.md").write_bytes((folder / "notes-3.md").read_bytes())  # identical text: kept once
     (folder / "empty.txt").write_text("\n\n   \n", encoding="utf-8")
     (folder / "binary.txt").write_bytes(b"\x00\x01 not text")
-    (folder / "awkward.txt").write_text("\n\n".join(["Awkward text"] + [t for t in AWKWARD if t.strip()]),
-                                        encoding="utf-8")
+    (folder / "awkward.txt").write_text(
+        "\n\n".join(["Awkward text"] + [t for t in AWKWARD if t.strip()]), encoding="utf-8"
+    )
     # A definition only in page furniture: its short form appears in no passage.
-    (folder / "furniture.txt").write_text("Station notes\n\nMenu Crew Station Flight (CSF)\n\nHome\n\n"
-                                          "The crew docked with the station after a two day flight and began "
-                                          "unloading supplies for the next science campaign.\n", encoding="utf-8")
-    (folder / "defs.md").write_text("Definitions\n\nThe Russian Orbital Space Station (ROS) replaces the "
-                                    "International Space Station (ISS) in orbit; the Russian Orbital Space "
-                                    "Station will be smaller.\n", encoding="utf-8")
+    (folder / "furniture.txt").write_text(
+        "Station notes\n\nMenu Crew Station Flight (CSF)\n\nHome\n\n"
+        "The crew docked with the station after a two day flight and began "
+        "unloading supplies for the next science campaign.\n",
+        encoding="utf-8",
+    )
+    (folder / "defs.md").write_text(
+        "Definitions\n\nThe Russian Orbital Space Station (ROS) replaces the "
+        "International Space Station (ISS) in orbit; the Russian Orbital Space "
+        "Station will be smaller.\n",
+        encoding="utf-8",
+    )

@@ -91,18 +91,18 @@ class BotEnv:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(tmp_path: Path, built_index: Path, *, guilds: Any = None, prepare: Any = None,
-                      **discord_overrides: Any) -> AsyncIterator[BotEnv]:
+async def running_bot(
+    tmp_path: Path, built_index: Path, *, guilds: Any = None, prepare: Any = None, **discord_overrides: Any
+) -> AsyncIterator[BotEnv]:
     """Start the loopback server (with `guilds`, GuildSpecs, when given) and the product's bot
     wired to a copy of the index. `prepare(server)`, when given, runs before the bot connects
     (to add forum channels, say) and returns more discord settings."""
-    from tests.support.discord_server import discord_test_environment, running_client
-
     from citebot.bot.discord.client import build_bot
     from citebot.bot.live_index import LiveIndex
     from citebot.bot.settings import DiscordSettings, LogSettings, Settings
     from citebot.bot.state.questionlog import QuestionLog
     from citebot.index.indexfile import IndexReader
+    from tests.support.discord_server import discord_test_environment, running_client
 
     corpus = tmp_path / "corpus"
     corpus.mkdir(exist_ok=True)
@@ -114,19 +114,30 @@ async def running_bot(tmp_path: Path, built_index: Path, *, guilds: Any = None, 
     async with discord_test_environment(token=TOKEN, heartbeat_interval_ms=500, guilds=guilds) as server:
         answer_channel = server.guilds[server.guild_id].channel_ids[1]
         options: dict[str, Any] = dict(
-            api_base=server.base_url, gateway_url=server.gateway_url, answer_channels=(answer_channel,),
-            dev_guild=server.guild_id, cooldown_seconds=10.0, cooldown_questions=3, reload_check_seconds=0.2,
+            api_base=server.base_url,
+            gateway_url=server.gateway_url,
+            answer_channels=(answer_channel,),
+            dev_guild=server.guild_id,
+            cooldown_seconds=10.0,
+            cooldown_questions=3,
+            reload_check_seconds=0.2,
         )
         options.update(discord_overrides)
         if prepare is not None:
             options.update(prepare(server))
-        settings = Settings(corpus_paths=(corpus,), db_path=db, state_db_path=tmp_path / "state" / "state.sqlite3",
-                            discord=DiscordSettings(**options), log=replace(LogSettings(), **log_overrides),
-                            refresh_minutes=refresh_minutes)
+        settings = Settings(
+            corpus_paths=(corpus,),
+            db_path=db,
+            state_db_path=tmp_path / "state" / "state.sqlite3",
+            discord=DiscordSettings(**options),
+            log=replace(LogSettings(), **log_overrides),
+            refresh_minutes=refresh_minutes,
+        )
         reader = await IndexReader.open(db)
         live = LiveIndex(reader, settings.answer)
-        qlog = await QuestionLog.open(settings.state_db_path, enabled=settings.log.questions,
-                                      retention_days=settings.log.retention_days)
+        qlog = await QuestionLog.open(
+            settings.state_db_path, enabled=settings.log.questions, retention_days=settings.log.retention_days
+        )
         try:
             bot = build_bot(settings, live, qlog, guild_ready_timeout=0.05)
             async with running_client(bot, TOKEN) as task:
@@ -174,8 +185,10 @@ def assert_matches_reference(db: Path, sources: Any, params: Any = None) -> Any:
         reader = await IndexReader.open(db)
         try:
             stored = await reader.passages(list(range(reader.bm25.n_docs)))
-            unnamed = [dataclasses.replace(s.passage, citation=dataclasses.replace(s.passage.citation, name=None))
-                       for s in stored]
+            unnamed = [
+                dataclasses.replace(s.passage, citation=dataclasses.replace(s.passage.citation, name=None))
+                for s in stored
+            ]
             assert unnamed == ref.passages
             assert [list(s.sentences) for s in stored] == [[tuple(x) for x in spans] for spans in ref.sentences]
             assert reader.acronyms.pairs == ref.acronyms.pairs

@@ -34,7 +34,7 @@ def modules(root: Path = ROOT) -> dict[str, Path]:
 
 
 def _ours(name: str) -> str:
-    return name[len("citebot."):] if name.startswith("citebot.") else name
+    return name[len("citebot.") :] if name.startswith("citebot.") else name
 
 
 def imported_names(module: str, path: Path, known: Iterable[str] = ()) -> Iterator[str]:

@@ -39,7 +39,7 @@ class LagSampler:
             self.lags.append(loop.time() - before - self.every)
             self.busy.append(time.thread_time() - cpu_before)
 
-    def __enter__(self) -> "LagSampler":
+    def __enter__(self) -> LagSampler:
         self._task = asyncio.get_running_loop().create_task(self._run())
         return self
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from citebot.index.ingest.documents import parse_document
 from citebot.index.ingest.blocks import HEADING, PARAGRAPH, TITLE
+from citebot.index.ingest.documents import parse_document
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -69,19 +69,27 @@ def _heading(pdf: FPDF, text: str) -> None:
     pdf.ln(1.5)
 
 
-SPRING = ("The spring that feeds the eastern tributary is the cleanest water in the valley. " * 4
-          + "Its phosphate level was the lowest ever recorded by the board, at 0.02 milligrams per litre.")
+SPRING = (
+    "The spring that feeds the eastern tributary is the cleanest water in the valley. " * 4
+    + "Its phosphate level was the lowest ever recorded by the board, at 0.02 milligrams per litre."
+)
 # Typeset by hand: two words hyphenated at line ends, and a compound the text spells with a hyphen.
-TREATMENT_LINES = ("The treatment works at Millbrook were rebuilt in 2023 with a new ultra-",
-                   "violet stage and sand filters, and its well-trained operators were taught the main-",
-                   "tenance of the membranes by the manufacturer, a task for well-",
-                   "trained hands.")
-TREATMENT = ("The treatment works at Millbrook were rebuilt in 2023 with a new ultraviolet stage and sand "
-             "filters, and its well-trained operators were taught the maintenance of the membranes by the "
-             "manufacturer, a task for well-trained hands.")
-LONG_RIVER = ("The river was sampled at twelve sites between the glacier and the lake, from the first thaw in "
-              "April to the end of October. At every site the team measured temperature, acidity, dissolved "
-              "oxygen and turbidity, and took a litre of water for the laboratory. ")
+TREATMENT_LINES = (
+    "The treatment works at Millbrook were rebuilt in 2023 with a new ultra-",
+    "violet stage and sand filters, and its well-trained operators were taught the main-",
+    "tenance of the membranes by the manufacturer, a task for well-",
+    "trained hands.",
+)
+TREATMENT = (
+    "The treatment works at Millbrook were rebuilt in 2023 with a new ultraviolet stage and sand "
+    "filters, and its well-trained operators were taught the maintenance of the membranes by the "
+    "manufacturer, a task for well-trained hands."
+)
+LONG_RIVER = (
+    "The river was sampled at twelve sites between the glacier and the lake, from the first thaw in "
+    "April to the end of October. At every site the team measured temperature, acidity, dissolved "
+    "oxygen and turbidity, and took a litre of water for the laboratory. "
+)
 
 
 def make_report(path: Path, metadata: str | None = REPORT_TITLE) -> MadePdf:
@@ -104,14 +112,22 @@ def make_report(path: Path, metadata: str | None = REPORT_TITLE) -> MadePdf:
     _heading(pdf, "Sampling Method")
     _body(pdf, LONG_RIVER * 3, made)
     _heading(pdf, "Nitrate Levels")
-    _body(pdf, LONG_RIVER.replace("twelve", "eight") * 2 + "Nitrate stayed below the drinking water limit at "
-          "every site except the mill outflow, where it reached 62 milligrams per litre in August.", made)
+    _body(
+        pdf,
+        LONG_RIVER.replace("twelve", "eight") * 2 + "Nitrate stayed below the drinking water limit at "
+        "every site except the mill outflow, where it reached 62 milligrams per litre in August.",
+        made,
+    )
     # fill page 1 so that the next paragraph runs over onto page 2
     months = iter(["May", "June", "July", "August", "September", "October", "November", "December"])
     while pdf.get_y() < 250:
         month = next(months)
-        _body(pdf, f"In {month} the weather of the valley was recorded at the dam, with the rain and the "
-              f"hours of sun noted for every day of {month} by the keeper.", made)
+        _body(
+            pdf,
+            f"In {month} the weather of the valley was recorded at the dam, with the rain and the "
+            f"hours of sun noted for every day of {month} by the keeper.",
+            made,
+        )
     _body(pdf, SPRING, made)
     _heading(pdf, "Treatment Works")
     # a hyphenated word at a line end, typeset by hand
@@ -128,8 +144,12 @@ def make_report(path: Path, metadata: str | None = REPORT_TITLE) -> MadePdf:
     pdf.header_text = "Upper Valley Water Board - Annual Report 2024"
     pdf.add_page()
     _heading(pdf, "Outlook")
-    _body(pdf, "The board will sample the new reservoir from next spring and publish its results every "
-          "quarter, beginning with the winter readings in March.", made)
+    _body(
+        pdf,
+        "The board will sample the new reservoir from next spring and publish its results every "
+        "quarter, beginning with the winter readings in March.",
+        made,
+    )
     made.pages = pdf.page_no()
     pdf.output(str(path))
     return made

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-from typing import AsyncIterator, List, Optional, TypeVar
+from collections.abc import AsyncIterator
+from typing import TypeVar
 
 import discord
 import discord.gateway
@@ -35,7 +36,7 @@ MESSAGES_ROUTE = "/channels/{channel_id}/messages"
 class ProbeView(discord.ui.View):
     """A one-button view; the click is pushed to a queue so tests can await it."""
 
-    def __init__(self, clicks: "asyncio.Queue[discord.Interaction]") -> None:
+    def __init__(self, clicks: asyncio.Queue[discord.Interaction]) -> None:
         super().__init__(timeout=60)
         self.clicks = clicks
 
@@ -54,7 +55,7 @@ class ProbeClient(discord.Client):
     """
 
     def __init__(
-        self, guild_id: Optional[int], *, message_content: bool = True, members: bool = False, sync: bool = True
+        self, guild_id: int | None, *, message_content: bool = True, members: bool = False, sync: bool = True
     ) -> None:
         intents = discord.Intents.default()
         intents.message_content = message_content
@@ -64,7 +65,7 @@ class ProbeClient(discord.Client):
         self.sync_on_setup = sync
         self.tree = app_commands.CommandTree(self)
         self.messages: asyncio.Queue[discord.Message] = asyncio.Queue()
-        self.replies: List[discord.Message] = []
+        self.replies: list[discord.Message] = []
         self.clicks: asyncio.Queue[discord.Interaction] = asyncio.Queue()
         self.raw_reactions: asyncio.Queue[discord.RawReactionActionEvent] = asyncio.Queue()
         self.ready_fired = asyncio.Event()
@@ -97,7 +98,7 @@ class ProbeClient(discord.Client):
 
         self.tree.add_command(tags)
 
-    async def before_identify_hook(self, shard_id: Optional[int], *, initial: bool = False) -> None:
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """Skip discord.py's 5 s sleep before a *re*-IDENTIFY (after op 9); pointless locally."""
 
     async def setup_hook(self) -> None:
@@ -140,7 +141,7 @@ async def client(server: DiscordTestServer) -> AsyncIterator[ProbeClient]:
         yield bot
 
 
-async def next_item(queue: "asyncio.Queue[T]", timeout: float = 5.0) -> T:
+async def next_item(queue: asyncio.Queue[T], timeout: float = 5.0) -> T:
     """Await the next event a ProbeClient handler recorded (fails instead of hanging)."""
     return await asyncio.wait_for(queue.get(), timeout)
 
@@ -355,9 +356,7 @@ async def test_heartbeats_are_acked_and_recorded(server: DiscordTestServer, clie
     assert client.latency < 1.0
 
 
-async def test_malformed_dispatches_do_not_kill_the_connection(
-    server: DiscordTestServer, client: ProbeClient
-) -> None:
+async def test_malformed_dispatches_do_not_kill_the_connection(server: DiscordTestServer, client: ProbeClient) -> None:
     broken = server.message_payload("no author")
     for key in ("author", "member", "mentions"):
         del broken[key]

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import discord
 
-from tests.support.discord_server import interaction_response_problem
-
 from citebot.bot.discord.cogs.feedback import ReasonModal
+from tests.support.discord_server import interaction_response_problem
 
 
 def choices(n: int, name: str = "c") -> dict:
@@ -36,10 +35,18 @@ def test_modals_discord_py_builds_pass_and_broken_ones_are_named() -> None:
     text_input = {"type": 4, "custom_id": "a", "style": 1, "max_length": 10}
     rows = {"custom_id": "m", "title": "t", "components": [{"type": 1, "components": [text_input]}]}
     assert "data.components.0.components.0.label" in interaction_response_problem(9, rows)  # a row's input needs one
-    labelled = {"custom_id": "m", "title": "t", "components": [
-        {"type": 18, "label": "Why?", "component": {**text_input, "label": "twice"}},
-        {"type": 18, "label": "And?", "component": {**text_input, "min_length": 11}}]}
+    labelled = {
+        "custom_id": "m",
+        "title": "t",
+        "components": [
+            {"type": 18, "label": "Why?", "component": {**text_input, "label": "twice"}},
+            {"type": 18, "label": "And?", "component": {**text_input, "min_length": 11}},
+        ],
+    }
     problems = interaction_response_problem(9, labelled)
-    assert set(problems) == {"data.components.0.component.label", "data.components.1.component.custom_id",
-                             "data.components.1.component.min_length"}
+    assert set(problems) == {
+        "data.components.0.component.label",
+        "data.components.1.component.custom_id",
+        "data.components.1.component.min_length",
+    }
     assert "data.components.0.type" in interaction_response_problem(9, {**rows, "components": [{"type": 2}]})

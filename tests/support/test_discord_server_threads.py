@@ -6,8 +6,17 @@ from __future__ import annotations
 import asyncio
 
 import discord
-from tests.support.discord_server import DiscordTestServer, GuildSpec, PermissionBits, running_client
-from tests.support.discord_server import CREATE_PUBLIC_THREADS, add_forum_channel, forum_post, threads_of
+
+from tests.support.discord_server import (
+    CREATE_PUBLIC_THREADS,
+    DiscordTestServer,
+    GuildSpec,
+    PermissionBits,
+    add_forum_channel,
+    forum_post,
+    running_client,
+    threads_of,
+)
 
 TOKEN = "threads-test-token"
 

@@ -19,10 +19,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from citebot.index.corpus_warnings import CorpusWarning, count_skipped, summarise
-from citebot.index.errors import CitebotError, EmptyCorpusError, IndexLockedError
 from citebot.index.build.reindex import rebuild
 from citebot.index.build.vectors import vector_step
+from citebot.index.corpus_warnings import CorpusWarning, count_skipped, summarise
+from citebot.index.errors import CitebotError, EmptyCorpusError, IndexLockedError
 from citebot.index.source_list import list_sources
 
 from ..render import human_age, notice, render_stats, sources_field
@@ -42,13 +42,12 @@ async def may_reindex(interaction: discord.Interaction) -> bool:
 def log_warnings(warnings: list[CorpusWarning]) -> None:
     """The reindex's warnings in the log, summarised per kind as the CLI prints them (every one
     when the log shows DEBUG). Paths stay in the log: no Discord reply names one."""
-    for line in summarise(warnings, verbose=log.isEnabledFor(logging.DEBUG),
-                          more='log.level = "DEBUG" lists them'):
+    for line in summarise(warnings, verbose=log.isEnabledFor(logging.DEBUG), more='log.level = "DEBUG" lists them'):
         log.warning("reindex: %s", line)
 
 
 class AdminCog(commands.Cog):
-    def __init__(self, bot: "CitebotBot") -> None:
+    def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
         # Each collection's lock is shared with its scheduled refresh (bot/refresh.py).
 
@@ -57,16 +56,17 @@ class AdminCog(commands.Cog):
     @app_commands.autocomplete(collection=collection_choices)
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.check(may_reindex)
-    async def reindex(self, interaction: discord.Interaction,
-                      collection: app_commands.Range[str, 1, 100] | None = None) -> None:
+    async def reindex(
+        self, interaction: discord.Interaction, collection: app_commands.Range[str, 1, 100] | None = None
+    ) -> None:
         name = await chosen_collection(interaction, collection)
         if name is None:
             return
         lock = self.bot.reindex_lock_for(name)
         if lock.locked():
-            await interaction.response.send_message("A reindex (or a scheduled refresh) is already running.",
-                                                    ephemeral=True,
-                                                    allowed_mentions=NO_MENTIONS)
+            await interaction.response.send_message(
+                "A reindex (or a scheduled refresh) is already running.", ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
             return
         await interaction.response.defer(thinking=True)
         collections = self.bot.collections
@@ -75,13 +75,16 @@ class AdminCog(commands.Cog):
             log.info("reindex of collection %s requested by user %d", name, interaction.user.id)
             try:
                 finish = vector_step(settings.answer.semantic, settings.answer.semantic_max_passages)
-                result = await rebuild(settings.corpus_paths, settings.db_path, settings.index, wait_for_lock=False,
-                                       finish=finish)
+                result = await rebuild(
+                    settings.corpus_paths, settings.db_path, settings.index, wait_for_lock=False, finish=finish
+                )
             except IndexLockedError:
                 text = "Another reindex (perhaps `citebot index`) is running; try again when it has finished."
             except EmptyCorpusError as exc:
-                text = (f"Nothing could be indexed ({count_skipped(exc.warnings)} files or pages skipped, see the "
-                        "bot's log); the old index stays in use.")
+                text = (
+                    f"Nothing could be indexed ({count_skipped(exc.warnings)} files or pages skipped, see the "
+                    "bot's log); the old index stays in use."
+                )
                 log.warning("reindex found nothing to index: %s", exc)
                 log_warnings(exc.warnings)
             except CitebotError as exc:
@@ -91,9 +94,11 @@ class AdminCog(commands.Cog):
                 await collections.live(name).reload()
                 info = result.info
                 of = f" of collection {name}" if collections.several else ""
-                text = (f"Reindexed {info.documents:,} documents{of} into {info.passages:,} passages "
-                        f"({info.terms:,} terms) in {result.seconds:.2f} s; now answering from generation "
-                        f"{info.generation}.")
+                text = (
+                    f"Reindexed {info.documents:,} documents{of} into {info.passages:,} passages "
+                    f"({info.terms:,} terms) in {result.seconds:.2f} s; now answering from generation "
+                    f"{info.generation}."
+                )
                 skipped = count_skipped(result.warnings)
                 if skipped:
                     text += f" {skipped} files or pages were skipped (see the bot's log)."
@@ -103,8 +108,9 @@ class AdminCog(commands.Cog):
     @app_commands.command(name="stats", description="Index size and age, questions answered, feedback")
     @app_commands.describe(collection="Which collection (default: this channel's)")
     @app_commands.autocomplete(collection=collection_choices)
-    async def stats(self, interaction: discord.Interaction,
-                    collection: app_commands.Range[str, 1, 100] | None = None) -> None:
+    async def stats(
+        self, interaction: discord.Interaction, collection: app_commands.Range[str, 1, 100] | None = None
+    ) -> None:
         name = await chosen_collection(interaction, collection)
         if name is None:
             return
@@ -113,10 +119,17 @@ class AdminCog(commands.Cog):
         # With one collection, the figures of everything logged (as before collections).
         figures = await self.bot.qlog.stats(name if collections.several else None)
         reply = render_stats(
-            documents=info.documents, passages=info.passages, generation=info.generation,
-            age_seconds=time.time() - info.built_at, questions=figures.questions, answered=figures.answered,
-            median_ms=figures.median_ms, thumbs_up=figures.thumbs_up, thumbs_down=figures.thumbs_down,
-            persisted=figures.persisted, collection=name if collections.several else None,
+            documents=info.documents,
+            passages=info.passages,
+            generation=info.generation,
+            age_seconds=time.time() - info.built_at,
+            questions=figures.questions,
+            answered=figures.answered,
+            median_ms=figures.median_ms,
+            thumbs_up=figures.thumbs_up,
+            thumbs_down=figures.thumbs_down,
+            persisted=figures.persisted,
+            collection=name if collections.several else None,
             sources=await self._sources_summary(name),
         )
         await interaction.response.send_message(embeds=reply.embeds, allowed_mentions=NO_MENTIONS)
@@ -140,5 +153,5 @@ class AdminCog(commands.Cog):
         return sources_field(sources, refresh, now)
 
 
-async def setup(bot: "CitebotBot") -> None:
+async def setup(bot: CitebotBot) -> None:
     await bot.add_cog(AdminCog(bot))

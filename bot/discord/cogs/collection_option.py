@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from ..render import notice
 from ...questions import Refusal
+from ..render import notice
 
 if TYPE_CHECKING:
     from ..client import CitebotBot
@@ -29,7 +29,7 @@ def channel_and_parent(channel: Any) -> list[int | None]:
     return [getattr(channel, "id", None), getattr(channel, "parent_id", None)]
 
 
-def collection_here(bot: "CitebotBot", guild: Any, channel: Any) -> str:
+def collection_here(bot: CitebotBot, guild: Any, channel: Any) -> str:
     """The collection serving this channel (or its guild), else the default."""
     return bot.collections.for_channel(getattr(guild, "id", None), channel_and_parent(channel))
 
@@ -58,8 +58,9 @@ async def chosen_collection(interaction: discord.Interaction, given: str | None)
     then None, and the command has answered."""
     name = resolve_collection(interaction, given)
     if isinstance(name, Refusal):
-        await interaction.response.send_message(notice(name.message), ephemeral=True,
-                                                allowed_mentions=discord.AllowedMentions.none())
+        await interaction.response.send_message(
+            notice(name.message), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
         return None
     return name
 

@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands
 
-from ...state.questionlog import REASON_MAX_CHARS
-
 from ...collections_config import DEFAULT_COLLECTION
+from ...state.questionlog import REASON_MAX_CHARS
 from ..render import APOLOGY
 
 if TYPE_CHECKING:
@@ -48,24 +47,29 @@ REASON_LABEL = "What was wrong or missing? (optional)"
 REASON_THANKS = f"Thanks, your reason is recorded with your {DOWN}."
 
 
-class VoteButton(discord.ui.DynamicItem[discord.ui.Button],
-                 template=r"citebot:vote:(?P<vote>up|down)(?::(?P<collection>[a-z0-9][a-z0-9_-]{0,31}))?"):
+class VoteButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"citebot:vote:(?P<vote>up|down)(?::(?P<collection>[a-z0-9][a-z0-9_-]{0,31}))?",
+):
     """One thumb; the vote direction (and the collection, unless the default) live in the custom_id."""
 
     def __init__(self, vote: int, collection: str | None = None) -> None:
         up = vote > 0
         named = collection if collection and collection != DEFAULT_COLLECTION else None
-        super().__init__(discord.ui.Button(
-            emoji=UP if up else DOWN,
-            style=discord.ButtonStyle.secondary,
-            custom_id=f"citebot:vote:{'up' if up else 'down'}" + (f":{named}" if named else ""),
-        ))
+        super().__init__(
+            discord.ui.Button(
+                emoji=UP if up else DOWN,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"citebot:vote:{'up' if up else 'down'}" + (f":{named}" if named else ""),
+            )
+        )
         self.vote = 1 if up else -1
         self.collection = named
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
-                             match: re.Match[str], /) -> "VoteButton":
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> VoteButton:
         return cls(1 if match["vote"] == "up" else -1, match["collection"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -95,11 +99,14 @@ class ReasonModal(discord.ui.Modal):
         super().__init__(title=title, timeout=REASON_SECONDS)
         self.message_id = message_id
         self.reason: discord.ui.TextInput[ReasonModal] = discord.ui.TextInput(
-            style=discord.TextStyle.short, required=False, max_length=REASON_MAX_CHARS,
-            placeholder="e.g. it answers another question; the article is out of date")
+            style=discord.TextStyle.short,
+            required=False,
+            max_length=REASON_MAX_CHARS,
+            placeholder="e.g. it answers another question; the article is out of date",
+        )
         self.add_item(discord.ui.Label(text=REASON_LABEL, component=self.reason))
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+    async def on_submit(self, interaction: discord.Interaction) -> None:
         bot: CitebotBot = interaction.client  # type: ignore[assignment]
         stored = await bot.qlog.set_reason(self.message_id, interaction.user.id, self.reason.value or "")
         text = REASON_THANKS if stored else _REPLIES[("new", -1)]
@@ -108,8 +115,9 @@ class ReasonModal(discord.ui.Modal):
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
         log.error("recording a reason for a vote failed", exc_info=error)
         if not interaction.response.is_done():
-            await interaction.response.send_message(APOLOGY, ephemeral=True,
-                                                    allowed_mentions=discord.AllowedMentions.none())
+            await interaction.response.send_message(
+                APOLOGY, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
 
 
 def feedback_view(collection: str | None = None) -> discord.ui.View:

@@ -35,15 +35,16 @@ async def may_see_gaps(interaction: discord.Interaction) -> bool:
 
 
 class GapsCog(commands.Cog):
-    def __init__(self, bot: "CitebotBot") -> None:
+    def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
 
     @app_commands.command(name="gaps", description="Questions the sources did not answer, grouped by subject")
     @app_commands.describe(days=f"How many days back (default {DEFAULT_DAYS})")
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.check(may_see_gaps)
-    async def gaps(self, interaction: discord.Interaction,
-                   days: app_commands.Range[int, 1, 3650] = DEFAULT_DAYS) -> None:
+    async def gaps(
+        self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 3650] = DEFAULT_DAYS
+    ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         qlog = self.bot.qlog
         since = time.time() - days * 86400
@@ -55,5 +56,5 @@ class GapsCog(commands.Cog):
         await interaction.followup.send(embeds=reply.embeds, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
-async def setup(bot: "CitebotBot") -> None:
+async def setup(bot: CitebotBot) -> None:
     await bot.add_cog(GapsCog(bot))

@@ -18,12 +18,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from citebot.index.answering.answerer import Answer
-from ...state.questionlog import QuestionRecord
 
+from ...questions import Refusal, check_question, looks_like_question, strip_mention, valid_text
+from ...state.questionlog import QuestionRecord
 from ..conversations import Conversations, question_of_title, thread_name
 from ..render import Reply, notice, render_answer, render_source, safe
-from ...questions import Refusal, check_question, looks_like_question, strip_mention, valid_text
-from .collection_option import channel_and_parent, collection_choices, collection_here, chosen_collection
+from .collection_option import channel_and_parent, chosen_collection, collection_choices, collection_here
 from .feedback import feedback_view
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def readable(message: discord.Message, text: str) -> str:
 class QuestionsCog(commands.Cog):
     """Answers questions from the live index, with cooldowns, limits and the question log."""
 
-    def __init__(self, bot: "CitebotBot") -> None:
+    def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
         self.conversations = Conversations()
         self._no_threads_logged: set[int] = set()  # channels where "cannot start a thread" was logged
@@ -72,13 +72,22 @@ class QuestionsCog(commands.Cog):
             return checked
         wait = await self.bot.cooldown.check(user_id)  # shared across processes with PostgreSQL state
         if wait is not None:
-            return Refusal(f"You're asking faster than I can keep up with. Please wait {max(1, round(wait))} s "
-                           f"and ask again.")
+            return Refusal(
+                f"You're asking faster than I can keep up with. Please wait {max(1, round(wait))} s and ask again."
+            )
         return checked
 
-    async def answer(self, question: str, *, user_id: int, guild_id: int | None, channel_id: int | None,
-                     top_k: int | None = None, context: tuple[str, ...] = (),
-                     collection: str | None = None) -> Answered:
+    async def answer(
+        self,
+        question: str,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        top_k: int | None = None,
+        context: tuple[str, ...] = (),
+        collection: str | None = None,
+    ) -> Answered:
         """Answer from `collection` (default: the one serving the channel), as a follow-up of the
         earlier questions in `context`, and log it."""
         collections = self.bot.collections
@@ -91,9 +100,19 @@ class QuestionsCog(commands.Cog):
         top = answer.hits[0].passage.citation.label if answer.hits else None
         top_id = answer.hits[0].passage.id if answer.hits else None
         try:
-            row_id = await self.bot.qlog.record(QuestionRecord(
-                question=question, answered=answer.answered, answer_ms=elapsed_ms, user_id=user_id,
-                guild_id=guild_id, channel_id=channel_id, top_citation=top, collection=name, top_passage=top_id))
+            row_id = await self.bot.qlog.record(
+                QuestionRecord(
+                    question=question,
+                    answered=answer.answered,
+                    answer_ms=elapsed_ms,
+                    user_id=user_id,
+                    guild_id=guild_id,
+                    channel_id=channel_id,
+                    top_citation=top,
+                    collection=name,
+                    top_passage=top_id,
+                )
+            )
         except Exception:  # a full disk or damaged state file must not cost the asker the answer
             log.exception("could not log a question; answering anyway")
             row_id = None
@@ -138,14 +157,20 @@ class QuestionsCog(commands.Cog):
     def _bot_thread(self, channel: object) -> bool:
         """A thread the bot answers in: one it started, or a post of an answer forum."""
         me = self.bot.user
-        return isinstance(channel, discord.Thread) and me is not None and (
-            channel.owner_id == me.id or channel.parent_id in self.bot.settings.discord.answer_forums)
+        return (
+            isinstance(channel, discord.Thread)
+            and me is not None
+            and (channel.owner_id == me.id or channel.parent_id in self.bot.settings.discord.answer_forums)
+        )
 
     def _forum_starter(self, message: discord.Message) -> bool:
         """The first message of a new post in an answer forum (its id is the thread's)."""
         channel = message.channel
-        return (isinstance(channel, discord.Thread) and channel.parent_id in self.bot.settings.discord.answer_forums
-                and message.id == channel.id)
+        return (
+            isinstance(channel, discord.Thread)
+            and channel.parent_id in self.bot.settings.discord.answer_forums
+            and message.id == channel.id
+        )
 
     def _answer_replied_to(self, message: discord.Message) -> discord.Message | None:
         """The bot's answer this message is a Discord reply to, if it is one."""
@@ -180,14 +205,20 @@ class QuestionsCog(commands.Cog):
             return None
         perms = channel.permissions_for(message.guild.me)
         if not (perms.create_public_threads and perms.send_messages_in_threads):
-            self._no_thread(channel, "the bot lacks the Create Public Threads (or Send Messages in Threads) "
-                                     "permission there; grant it to answer in threads")
+            self._no_thread(
+                channel,
+                "the bot lacks the Create Public Threads (or Send Messages in Threads) "
+                "permission there; grant it to answer in threads",
+            )
             return None
         try:
             return await message.create_thread(name=thread_name(question))
         except discord.HTTPException as exc:
-            self._no_thread(channel, f"Discord refused to start a thread ({exc.status}, error code {exc.code}: "
-                                     f"{exc.text}); check the bot's thread permissions")
+            self._no_thread(
+                channel,
+                f"Discord refused to start a thread ({exc.status}, error code {exc.code}: "
+                f"{exc.text}); check the bot's thread permissions",
+            )
             return None
 
     def _no_thread(self, channel: discord.abc.GuildChannel, why: str) -> None:
@@ -212,63 +243,111 @@ class QuestionsCog(commands.Cog):
             return
         context = self.context_of(message)
         thread: discord.Thread | None = None
-        if self.bot.settings.discord.reply_in_thread and not context and not isinstance(message.channel, discord.Thread):
+        if (
+            self.bot.settings.discord.reply_in_thread
+            and not context
+            and not isinstance(message.channel, discord.Thread)
+        ):
             thread = await self._start_thread(message, checked)
         where = thread if thread is not None else message.channel
         async with where.typing():
-            done = await self.answer(checked, user_id=message.author.id, guild_id=message.guild and message.guild.id,
-                                     channel_id=message.channel.id, context=context,
-                                     collection=collection_here(self.bot, message.guild, message.channel))
+            done = await self.answer(
+                checked,
+                user_id=message.author.id,
+                guild_id=message.guild and message.guild.id,
+                channel_id=message.channel.id,
+                context=context,
+                collection=collection_here(self.bot, message.guild, message.channel),
+            )
         view = feedback_view(done.collection) if done.with_feedback else discord.utils.MISSING
         if thread is not None:
-            sent = await thread.send(content=done.reply.content or None, embeds=done.reply.embeds, view=view,
-                                     allowed_mentions=NO_MENTIONS)
+            sent = await thread.send(
+                content=done.reply.content or None, embeds=done.reply.embeds, view=view, allowed_mentions=NO_MENTIONS
+            )
         else:
-            sent = await message.reply(content=done.reply.content or None, embeds=done.reply.embeds, view=view,
-                                       allowed_mentions=NO_MENTIONS, mention_author=False)
-        in_thread = thread.id if thread is not None else (message.channel.id if self._bot_thread(message.channel)
-                                                          else None)
+            sent = await message.reply(
+                content=done.reply.content or None,
+                embeds=done.reply.embeds,
+                view=view,
+                allowed_mentions=NO_MENTIONS,
+                mention_author=False,
+            )
+        in_thread = (
+            thread.id if thread is not None else (message.channel.id if self._bot_thread(message.channel) else None)
+        )
         self.conversations.record(checked, context, sent.id, in_thread)
         await self._link(done.row_id, sent.id)
 
     # ------------------------------------------------------------------ slash ----------
 
     @app_commands.command(name="ask", description="Ask a question; the answer cites its sources")
-    @app_commands.describe(question="Your question", top_k="How many passages to show (1-25)",
-                           collection="Which articles to answer from (default: this channel's)",
-                           private="Only you see the answer")
+    @app_commands.describe(
+        question="Your question",
+        top_k="How many passages to show (1-25)",
+        collection="Which articles to answer from (default: this channel's)",
+        private="Only you see the answer",
+    )
     @app_commands.autocomplete(collection=collection_choices)
-    async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 4000],
-                  top_k: app_commands.Range[int, 1, 25] | None = None,
-                  collection: app_commands.Range[str, 1, 100] | None = None, private: bool = False) -> None:
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, 4000],
+        top_k: app_commands.Range[int, 1, 25] | None = None,
+        collection: app_commands.Range[str, 1, 100] | None = None,
+        private: bool = False,
+    ) -> None:
         with self.bot.busy():
             await self._ask(interaction, question, top_k, collection, private)
 
-    async def _ask(self, interaction: discord.Interaction, question: str, top_k: int | None,
-                   collection: str | None = None, private: bool = False) -> None:
+    async def _ask(
+        self,
+        interaction: discord.Interaction,
+        question: str,
+        top_k: int | None,
+        collection: str | None = None,
+        private: bool = False,
+    ) -> None:
         name = await chosen_collection(interaction, collection)
         if name is None:
             return
         checked = await self.precheck(question, interaction.user.id)
         if isinstance(checked, Refusal):
-            await interaction.response.send_message(notice(checked.message), ephemeral=True,
-                                                    allowed_mentions=NO_MENTIONS)
+            await interaction.response.send_message(
+                notice(checked.message), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
             return
         await interaction.response.defer(thinking=True, ephemeral=private)  # private: only the asker sees it
-        done = await self.answer(checked, user_id=interaction.user.id, guild_id=interaction.guild_id,
-                                 channel_id=interaction.channel_id, top_k=top_k, collection=name)
+        done = await self.answer(
+            checked,
+            user_id=interaction.user.id,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            top_k=top_k,
+            collection=name,
+        )
         kwargs = {"view": feedback_view(done.collection)} if done.with_feedback else {}
         sent = await interaction.followup.send(
-            content=done.reply.content, embeds=done.reply.embeds, allowed_mentions=NO_MENTIONS, wait=True,
-            ephemeral=private, **kwargs)
+            content=done.reply.content,
+            embeds=done.reply.embeds,
+            allowed_mentions=NO_MENTIONS,
+            wait=True,
+            ephemeral=private,
+            **kwargs,
+        )
         await self._link(done.row_id, sent.id)
 
     @app_commands.command(name="source", description="Show a passage in full, with its citation and neighbours")
-    @app_commands.describe(id="The passage id shown under an answer",
-                           collection="The collection it is in (default: this channel's, then the others here)")
+    @app_commands.describe(
+        id="The passage id shown under an answer",
+        collection="The collection it is in (default: this channel's, then the others here)",
+    )
     @app_commands.autocomplete(collection=collection_choices)
-    async def source(self, interaction: discord.Interaction, id: app_commands.Range[str, 1, 100],
-                     collection: app_commands.Range[str, 1, 100] | None = None) -> None:
+    async def source(
+        self,
+        interaction: discord.Interaction,
+        id: app_commands.Range[str, 1, 100],
+        collection: app_commands.Range[str, 1, 100] | None = None,
+    ) -> None:
         id = valid_text(id).strip()
         name = await chosen_collection(interaction, collection)
         if name is None:
@@ -276,8 +355,11 @@ class QuestionsCog(commands.Cog):
         # The chosen collection alone; else this channel's first, then the others served here
         # (an answer given with /ask collection: cites passages of that collection).
         collections = self.bot.collections
-        names = [name] if collection else collections.available(interaction.guild_id,
-                                                                 channel_and_parent(interaction.channel))
+        names = (
+            [name]
+            if collection
+            else collections.available(interaction.guild_id, channel_and_parent(interaction.channel))
+        )
         found = None
         for candidate in names:
             async with collections.live(candidate).use() as answerer:
@@ -288,15 +370,20 @@ class QuestionsCog(commands.Cog):
             shown = safe(id[:64]).replace("`", "'")
             await interaction.response.send_message(
                 f"No passage has the id `{shown}` in the current index. Ids are shown under each answer.",
-                ephemeral=True, allowed_mentions=NO_MENTIONS)
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
             return
         reply = render_source(*found)
         if collections.several and reply.embeds:
             reply.embeds[0].set_footer(text=f"collection {candidate}")
-        await interaction.response.send_message(content=reply.content or None, embeds=reply.embeds,
-                                                files=reply.files or discord.utils.MISSING,
-                                                allowed_mentions=NO_MENTIONS)
+        await interaction.response.send_message(
+            content=reply.content or None,
+            embeds=reply.embeds,
+            files=reply.files or discord.utils.MISSING,
+            allowed_mentions=NO_MENTIONS,
+        )
 
 
-async def setup(bot: "CitebotBot") -> None:
+async def setup(bot: CitebotBot) -> None:
     await bot.add_cog(QuestionsCog(bot))

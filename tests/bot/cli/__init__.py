@@ -1,1 +1,2 @@
-"""Tests of citebot.bot.cli: the `citebot` command (test_main*.py: one file per kind of source or command), `citebot chat`."""
+"""Tests of citebot.bot.cli: the `citebot` command (test_main*.py: one file per kind of source or
+command), `citebot chat`."""

@@ -97,8 +97,14 @@ def test_chat_edits_lines_recalls_history_and_knows_its_commands(tmp_path: Path,
 def test_chat_commands_from_a_pipe(tmp_path: Path, built_index: Path) -> None:
     db = tmp_path / "index.sqlite3"
     db.write_bytes(built_index.read_bytes())
-    done = subprocess.run([str(CITEBOT), "chat", "--db", str(db)], input="help\n/frobnicate\n/quit\nWho?\n",
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [str(CITEBOT), "chat", "--db", str(db)],
+        input="help\n/frobnicate\n/quit\nWho?\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "/source ID" in done.stdout and "unknown command '/frobnicate'" in done.stdout
     assert "My sources" not in done.stdout  # none of these was taken as a question
@@ -107,16 +113,19 @@ def test_chat_commands_from_a_pipe(tmp_path: Path, built_index: Path) -> None:
 def test_show_prints_a_passage_with_its_citation_and_neighbours(tmp_path: Path, built_index: Path) -> None:
     db = tmp_path / "index.sqlite3"
     db.write_bytes(built_index.read_bytes())
-    asked = subprocess.run([str(CITEBOT), "ask", DEORBIT, "--db", str(db)], capture_output=True, text=True,
-                           cwd=tmp_path, timeout=60)
+    asked = subprocess.run(
+        [str(CITEBOT), "ask", DEORBIT, "--db", str(db)], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     passage = PASSAGE_ID.search(asked.stdout.encode()).group(1).decode()  # type: ignore[union-attr]
-    shown = subprocess.run([str(CITEBOT), "show", passage, "--db", str(db)], capture_output=True, text=True,
-                           cwd=tmp_path, timeout=60)
+    shown = subprocess.run(
+        [str(CITEBOT), "show", passage, "--db", str(db)], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith(f"Passage {passage}\n") and "¶" in shown.stdout
     assert "Before: id " in shown.stdout and "After: id " in shown.stdout
-    missing = subprocess.run([str(CITEBOT), "show", "0000-1", "--db", str(db)], capture_output=True, text=True,
-                             cwd=tmp_path, timeout=60)
+    missing = subprocess.run(
+        [str(CITEBOT), "show", "0000-1", "--db", str(db)], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert missing.returncode == 2 and "no passage has the id '0000-1'" in missing.stderr
 
 

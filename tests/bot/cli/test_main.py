@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from citebot.index.indexfile import read_info
 from citebot.index.ingest.loading import load_document
 from citebot.index.ingest.passages import split_document
-from citebot.index.indexfile import read_info
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -41,10 +41,18 @@ class Cli:
     cwd: Path
     env: dict[str, str]
 
-    def run(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(citebot_command() + list(args), cwd=self.cwd, env=env or self.env, input=stdin,
-                              capture_output=True, text=True, timeout=timeout)
+    def run(
+        self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            citebot_command() + list(args),
+            cwd=self.cwd,
+            env=env or self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def write_config(self, name: str, text: str) -> Path:
         path = self.root / "conf" / name
@@ -66,8 +74,12 @@ def cli(tmp_path: Path) -> Cli:
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("CITEBOT_CONFIG", "DISCORD_TOKEN")}
-    env.update(HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "xdg-data"),
-               XDG_CONFIG_HOME=str(tmp_path / "xdg-config"), PYTHONDONTWRITEBYTECODE="1")
+    env.update(
+        HOME=str(tmp_path / "home"),
+        XDG_DATA_HOME=str(tmp_path / "xdg-data"),
+        XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     return Cli(tmp_path, corpus, config, cwd, env)
 
 
@@ -78,8 +90,14 @@ def built_db(tmp_path_factory) -> Path:
     db = folder / "index.sqlite3"
     env = {k: v for k, v in os.environ.items() if k not in ("CITEBOT_CONFIG", "DISCORD_TOKEN")}
     env.update(HOME=str(folder / "home"), XDG_DATA_HOME=str(folder / "xdg"))
-    done = subprocess.run(citebot_command() + ["index", "--db", str(db), str(ARTICLE)], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        citebot_command() + ["index", "--db", str(db), str(ARTICLE)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return db
 
@@ -202,9 +220,15 @@ def head_of_roscosmos(built_db, tmp_path_factory) -> subprocess.CompletedProcess
     shutil.copy(built_db, db)
     config = folder / "config.toml"
     config.write_text("[answer]\ntop_k = 3\n", encoding="utf-8")
-    return subprocess.run(citebot_command() + ["ask", "Who is the head of Roscosmos?", "--json", "--db", str(db),
-                                               "--config", str(config)],
-                          cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        citebot_command()
+        + ["ask", "Who is the head of Roscosmos?", "--json", "--db", str(db), "--config", str(config)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_ask_json_about_the_head_of_roscosmos(head_of_roscosmos):
@@ -336,8 +360,9 @@ INVALID = [
     pytest.param('[corpus]\nexclude = "drafts/**"\n', "corpus.exclude", id="exclude-not-a-list"),
     pytest.param('[corpus]\nexclude = ["[ab"]\n', "corpus.exclude", id="exclude-bad-pattern"),
     pytest.param('[[corpus.weights]]\npattern = "changelog*"\n', "corpus.weights entry 1", id="weights-no-weight"),
-    pytest.param('[[corpus.weights]]\npattern = "changelog*"\nweight = 0\n', "corpus.weights entry 1",
-                 id="weights-zero"),
+    pytest.param(
+        '[[corpus.weights]]\npattern = "changelog*"\nweight = 0\n', "corpus.weights entry 1", id="weights-zero"
+    ),
 ]
 
 
@@ -411,8 +436,18 @@ def test_eval_seed_dev_prints_hit_at_k(cli):
     assert re.match(r"^corpus: 1 documents, \d+ passages$", lines[0])
     report = json.loads(lines[-1])
     assert report["set"] == "seed-dev.jsonl" and report["questions"] == n_questions
-    for key in ("hit@1", "hit@3", "hit@5", "mrr@10", "answer_hit@1", "answer_hit@3", "answer_hit@5", "declined",
-                "sentence_hit", "sentence_hit_top_right"):
+    for key in (
+        "hit@1",
+        "hit@3",
+        "hit@5",
+        "mrr@10",
+        "answer_hit@1",
+        "answer_hit@3",
+        "answer_hit@5",
+        "declined",
+        "sentence_hit",
+        "sentence_hit_top_right",
+    ):
         assert 0.0 <= report[key] <= 1.0, key
     assert report["hit@1"] <= report["hit@3"] <= report["hit@5"]
     assert report["hit@1"] <= report["mrr@10"] <= report["hit@5"] + 1e-9
@@ -427,8 +462,13 @@ def test_eval_unanswerable_set_is_all_declined(cli):
     done = cli.run("eval", str(seed), "--json", "--corpus", str(cli.corpus), "--config", str(cli.config))
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report == {"set": "seed-dev-unanswerable.jsonl", "questions": 3, "unanswerable": 3,
-                      "unanswerable_declined": 1.0, "seconds": report["seconds"]}
+    assert report == {
+        "set": "seed-dev-unanswerable.jsonl",
+        "questions": 3,
+        "unanswerable": 3,
+        "unanswerable_declined": 1.0,
+        "seconds": report["seconds"],
+    }
 
 
 def _write_set(path: Path, rows: list[dict]) -> Path:
@@ -440,12 +480,17 @@ def test_eval_counts_a_hit_only_in_the_named_document(cli):
     """Two copies of one article in different folders: a gold paragraph number matches both,
     and `doc` says which one answers (matched on whole path components)."""
     (cli.corpus / "old").mkdir()
-    (cli.corpus / "old" / ARTICLE.name).write_text(ARTICLE.read_text(encoding="utf-8") + "\nArchived copy.\n",
-                                                   encoding="utf-8")
+    (cli.corpus / "old" / ARTICLE.name).write_text(
+        ARTICLE.read_text(encoding="utf-8") + "\nArchived copy.\n", encoding="utf-8"
+    )
     question = {"q": "How long will the ISS keep operating?", "answers": ["2028"], "gold": [7]}
     figures = {}
-    for name, doc in (("any", None), ("right", f"old/{ARTICLE.name}"), ("partial-name", f"d/{ARTICLE.name}"),
-                      ("missing", "nowhere.txt")):
+    for name, doc in (
+        ("any", None),
+        ("right", f"old/{ARTICLE.name}"),
+        ("partial-name", f"d/{ARTICLE.name}"),
+        ("missing", "nowhere.txt"),
+    ):
         row = dict(question, **({"doc": doc} if doc else {}))
         qset = _write_set(cli.root / f"{name}.jsonl", [row])
         done = cli.run("eval", str(qset), "--json", "--corpus", str(cli.corpus), "--config", str(cli.config))
@@ -456,9 +501,11 @@ def test_eval_counts_a_hit_only_in_the_named_document(cli):
 
 
 def test_eval_reports_answerable_and_unanswerable_apart(cli):
-    rows = [{"q": "How long will the ISS keep operating?", "answers": ["2028"], "gold": [7]},
-            {"q": "Who is the head of Roscosmos?", "answers": ["Bakanov"], "gold": [5]},
-            {"q": "What is the recipe for sourdough bread?"}]
+    rows = [
+        {"q": "How long will the ISS keep operating?", "answers": ["2028"], "gold": [7]},
+        {"q": "Who is the head of Roscosmos?", "answers": ["Bakanov"], "gold": [5]},
+        {"q": "What is the recipe for sourdough bread?"},
+    ]
     qset = _write_set(cli.root / "mixed.jsonl", rows)
     done = cli.run("eval", str(qset), "--json", "--corpus", str(cli.corpus), "--config", str(cli.config))
     assert done.returncode == 0, done.stderr
@@ -469,10 +516,12 @@ def test_eval_reports_answerable_and_unanswerable_apart(cli):
 
 
 def test_eval_misses_say_where_each_question_went_wrong(cli):
-    rows = [{"q": "Who is the head of Roscosmos?", "answers": ["Bakanov"], "gold": [5]},  # right first: no miss
-            {"q": "Who is the head of Roscosmos?", "answers": ["Bakanov"], "gold": [1]},  # gold is the title line
-            {"q": "What is the recipe for sourdough bread?"},  # declined, as it should be: no miss
-            {"q": "Who heads Roscosmos?"}]  # marked unanswerable, but the article answers it
+    rows = [
+        {"q": "Who is the head of Roscosmos?", "answers": ["Bakanov"], "gold": [5]},  # right first: no miss
+        {"q": "Who is the head of Roscosmos?", "answers": ["Bakanov"], "gold": [1]},  # gold is the title line
+        {"q": "What is the recipe for sourdough bread?"},  # declined, as it should be: no miss
+        {"q": "Who heads Roscosmos?"},
+    ]  # marked unanswerable, but the article answers it
     qset = _write_set(cli.root / "misses.jsonl", rows)
     done = cli.run("eval", str(qset), "--misses", "10", "--corpus", str(cli.corpus), "--config", str(cli.config))
     assert done.returncode == 0, done.stderr

@@ -5,16 +5,13 @@ from the text (answer hits; gold paragraph numbers refer to the .txt file)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.helpers import built_passages, citebot
 from citebot.index.ingest.fetch import FetchOptions, WebSource
+from tests.support.helpers import built_passages, citebot
 
 TESTS = Path(__file__).resolve().parents[2]
 ROOT = TESTS.parent
@@ -53,13 +50,17 @@ def test_urls_from_config_with_a_mixed_corpus(server, tmp_path):
     corpus.mkdir()
     (corpus / "moon.md").write_text(
         "---\ntitle: Moon Notes\n---\n## Dust\n\nLunar dust is abrasive and clings to spacesuits because "
-        "sunlight charges it electrostatically.\n", encoding="utf-8")
+        "sunlight charges it electrostatically.\n",
+        encoding="utf-8",
+    )
     shutil.copy(ARTICLE, corpus / ARTICLE.name)
     conf = tmp_path / "conf"
     (conf / "data").mkdir(parents=True)
     (conf / "config.toml").write_text(
         f'[corpus]\npaths = ["../corpus"]\nurls = ["{url}"]\nallow_private_addresses = true\n'
-        f'max_page_mb = 1\n\n[index]\ndb = "data/index.sqlite3"\n', encoding="utf-8")
+        f'max_page_mb = 1\n\n[index]\ndb = "data/index.sqlite3"\n',
+        encoding="utf-8",
+    )
     done = citebot("index", "--config", str(conf / "config.toml"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Indexed 3 documents")
@@ -77,28 +78,43 @@ def test_mixed_corpus_citations_say_which_kind(server, tmp_path):
     folder.mkdir()
     (folder / "plain.txt").write_text(
         "Lunar Dust\n\nLunar dust is abrasive and clings to spacesuits because it is electrostatically "
-        "charged by sunlight and the solar wind.\n", encoding="utf-8")
+        "charged by sunlight and the solar wind.\n",
+        encoding="utf-8",
+    )
     (folder / "notes.md").write_text(
         "# Mars Notes\n\n## Atmosphere\n\nThe Martian atmosphere is about one percent as dense as Earth's "
-        "and is mostly carbon dioxide, so parachutes alone cannot land heavy craft.\n", encoding="utf-8")
+        "and is mostly carbon dioxide, so parachutes alone cannot land heavy craft.\n",
+        encoding="utf-8",
+    )
     page = folder / "saved.html"
     page.write_text(PAGE.read_text(encoding="utf-8").replace("Dmitry Bakanov", "Dmitry B."), encoding="utf-8")
     options = FetchOptions(cache_dir=tmp_path / "cache", allow_private_addresses=True)
     built = [s.passage for s in built_passages([folder, WebSource(url, options)])]
     kinds = {p.citation.path: p.citation.kind for p in built}
-    assert kinds == {str(folder / "notes.md"): "md", str(folder / "plain.txt"): "txt", str(page): "html",
-                     url: "url"}
+    assert kinds == {str(folder / "notes.md"): "md", str(folder / "plain.txt"): "txt", str(page): "html", url: "url"}
 
 
 @pytest.mark.skipif(not SEED.is_file(), reason=f"the seed question set is not at {SEED}")
 def test_eval_scores_the_page_as_well_as_the_text(server, tmp_path):
     url = server.page("/news/nasa-roscosmos", PAGE.read_bytes())
     figures = {}
-    for name, corpus, extra in (("txt", str(ARTICLE), []), ("html", str(PAGE), []),
-                                ("url", url, ["--allow-private-addresses"])):
+    for name, corpus, extra in (
+        ("txt", str(ARTICLE), []),
+        ("html", str(PAGE), []),
+        ("url", url, ["--allow-private-addresses"]),
+    ):
         (tmp_path / name).mkdir()
-        done = citebot("eval", str(SEED), "--corpus", corpus, *extra, "--json", "--db",
-                       str(tmp_path / name / "index.sqlite3"), cwd=tmp_path)
+        done = citebot(
+            "eval",
+            str(SEED),
+            "--corpus",
+            corpus,
+            *extra,
+            "--json",
+            "--db",
+            str(tmp_path / name / "index.sqlite3"),
+            cwd=tmp_path,
+        )
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("corpus: 1 documents")
         figures[name] = json.loads(done.stdout.strip().splitlines()[-1])

@@ -17,17 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.helpers import BUNDLED_ARTICLE
-from tests.support.pdf_fixtures import SPRING, MadePdf, make_article, make_encrypted, make_report, make_scan
-from tests.support.corpora import age_files, assert_same_as_full_build, corpus_documents, full_build
-
 from citebot.bot.discord.render import citation_line, render_answer, render_source
-from citebot.index.build import full as filebuild
 from citebot.index.answering.answerer import Answerer
+from citebot.index.build import full as filebuild
 from citebot.index.build.params import IndexParams
-from tests.support.helpers import assert_matches_reference
 from citebot.index.build.reindex import rebuild_sync
 from citebot.index.indexfile import IndexReader
+from tests.support.corpora import age_files, assert_same_as_full_build, corpus_documents, full_build
+from tests.support.helpers import BUNDLED_ARTICLE, assert_matches_reference
+from tests.support.pdf_fixtures import SPRING, MadePdf, make_article, make_encrypted, make_report, make_scan
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 EVAL = Path(__file__).resolve().parents[4] / "shared" / "eval"
@@ -36,8 +34,9 @@ SEED_DEV = EVAL / "seed-dev.jsonl"
 
 def citebot(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "CITEBOT_CONFIG")}
-    return subprocess.run([str(CITEBOT), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300,
-                          input=stdin)
+    return subprocess.run(
+        [str(CITEBOT), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300, input=stdin
+    )
 
 
 def squash(text: str) -> str:
@@ -163,9 +162,13 @@ def test_each_answer_is_cited_on_the_page_it_was_printed_on(tmp_path: Path) -> N
         text = squash(passage["text"]).lower()
         # the pages the maker printed the passage's answer-holding paragraphs on (the passage
         # holds them, or is part of one: the author's bio without the name lines above it)
-        printed = {page for body, on in made.printed_on.items()
-                   if (squash(body).lower() in text or text in squash(body).lower())
-                   and any(a in body.lower() for a in answers) for page in on}
+        printed = {
+            page
+            for body, on in made.printed_on.items()
+            if (squash(body).lower() in text or text in squash(body).lower())
+            and any(a in body.lower() for a in answers)
+            for page in on
+        }
         assert printed, row["q"]
         assert (first, last) == (min(printed), max(printed)), (row["q"], passage["citation"]["label"])
         checked += 1
@@ -176,9 +179,9 @@ def test_each_answer_is_cited_on_the_page_it_was_printed_on(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("parallel", [False, True])
-def test_streaming_reference_and_incremental_builds_store_the_same_pages(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch,
-                                                                       parallel: bool) -> None:
+def test_streaming_reference_and_incremental_builds_store_the_same_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool
+) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     corpus_documents(corpus, n_extra=16)
@@ -211,8 +214,10 @@ def pages_of(db: Path) -> dict[str, list[tuple[int | None, int | None]]]:
     import sqlite3
 
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT d.path, p.page_first, p.page_last FROM passages p JOIN documents d "
-                            "ON d.id = p.doc_id ORDER BY p.idx").fetchall()
+        rows = conn.execute(
+            "SELECT d.path, p.page_first, p.page_last FROM passages p JOIN documents d "
+            "ON d.id = p.doc_id ORDER BY p.idx"
+        ).fetchall()
     out: dict[str, list] = {}
     for path, first, last in rows:
         out.setdefault(Path(path).name, []).append((first, last))
@@ -235,7 +240,8 @@ def test_a_pdf_url_is_fetched_read_and_cited_with_its_url_and_pages(tmp_path: Pa
         assert done.returncode == 0, done.stderr
         assert "Indexed 1 documents" in done.stdout
         assert [line for line in done.stderr.splitlines() if line.startswith("warning: ")] == [
-            f"warning: {locked_url}: skipped, the PDF is password-protected"]
+            f"warning: {locked_url}: skipped, the PDF is password-protected"
+        ]
         assert "application/pdf" in server.requests[0].headers["Accept"]
     done = citebot(tmp_path, "ask", "--db", str(db), "--json", "What was the phosphate level of the spring?")
     citation = json.loads(done.stdout)["passages"][0]["citation"]

@@ -59,7 +59,11 @@ def test_sources_lists_every_document_with_its_times(indexed: tuple[Path, Path],
     by_name = {s["name"]: s for s in data["sources"]}
     notes = by_name["corpus/notes.md"]
     assert (notes["kind"], notes["title"], notes["path"], notes["passages"]) == (
-        "md", "Greenhouse notes", str(corpus / "notes.md"), 1)
+        "md",
+        "Greenhouse notes",
+        str(corpus / "notes.md"),
+        1,
+    )
     assert notes["last_changed"].endswith("Z") and notes["last_checked"] >= notes["last_changed"]
     assert by_name["corpus/page.html"]["url"].startswith("https://news.example/")
     with sqlite3.connect(db) as conn:
@@ -67,8 +71,7 @@ def test_sources_lists_every_document_with_its_times(indexed: tuple[Path, Path],
     assert {s["path"]: s["passages"] for s in data["sources"]} == passages
 
 
-def test_sources_of_an_index_built_before_the_times_were_recorded(indexed: tuple[Path, Path],
-                                                                  tmp_path: Path) -> None:
+def test_sources_of_an_index_built_before_the_times_were_recorded(indexed: tuple[Path, Path], tmp_path: Path) -> None:
     _, db = indexed
     with sqlite3.connect(db) as conn:
         conn.execute("DROP TABLE source_times")
@@ -100,8 +103,14 @@ def test_watch_reindexes_a_changed_file_and_stops_on_ctrl_c(indexed: tuple[Path,
     corpus, db = indexed
     age_files(corpus)
     environ = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "CITEBOT_CONFIG")}
-    proc = subprocess.Popen([str(CITEBOT), "index", "--db", str(db), str(corpus), "--watch", "--every", "0.1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=environ)
+    proc = subprocess.Popen(
+        [str(CITEBOT), "index", "--db", str(db), str(corpus), "--watch", "--every", "0.1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=environ,
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True).start()
     try:
@@ -118,7 +127,8 @@ def test_watch_reindexes_a_changed_file_and_stops_on_ctrl_c(indexed: tuple[Path,
             proc.wait()
     assert "Traceback" not in proc.stderr.read()
     with sqlite3.connect(db) as conn:
-        [(text,)] = conn.execute("SELECT p.text FROM passages p JOIN documents d ON d.id = p.doc_id "
-                                 "WHERE d.path LIKE '%notes.md'").fetchall()
+        [(text,)] = conn.execute(
+            "SELECT p.text FROM passages p JOIN documents d ON d.id = p.doc_id WHERE d.path LIKE '%notes.md'"
+        ).fetchall()
     assert "golden turnips" in text
     assert not list(tmp_path.glob(".index.sqlite3.building-*"))

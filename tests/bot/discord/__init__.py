@@ -1,1 +1,2 @@
-"""Tests of citebot.bot.discord: the product's bot against the loopback Discord server (tests/support/discord_server/)."""
+"""Tests of citebot.bot.discord: the product's bot against the loopback Discord server
+(tests/support/discord_server/)."""

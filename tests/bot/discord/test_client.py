@@ -19,17 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.helpers import BUNDLED_ARTICLE, TOKEN, BotEnv, running_bot
 
-from citebot.bot.discord.render import (
-    CONTENT_LIMIT,
-    DESCRIPTION_LIMIT,
-    EMBED_TOTAL_LIMIT,
-    FIELD_COUNT_LIMIT,
-    FIELD_VALUE_LIMIT,
-)
-from tests.support.bot_chat import (DEORBIT, NEW_ARTICLE, ask_by_mention, assert_safe, nothing_sent, pings_nobody,
-                                    slash)
+from tests.support.bot_chat import DEORBIT, NEW_ARTICLE, ask_by_mention, assert_safe, nothing_sent, pings_nobody, slash
+from tests.support.helpers import BUNDLED_ARTICLE, TOKEN, BotEnv, running_bot
 
 MESSAGES = "/channels/{channel_id}/messages"
 FOLLOWUP = "/webhooks/{application_id}/{token}"
@@ -127,8 +119,9 @@ async def test_everyone_and_mentions_inside_a_question_ping_nobody(env: BotEnv) 
     bob = server.make_user("bob")
     start = server.request_count
     text = f"@everyone <@&{guild.admin_role_id}> <@{bob['id']}> **when** will the ISS be deorbited? @here"
-    incoming, reply = await ask_by_mention(env, text, mentions=[bob], mention_roles=[guild.admin_role_id],
-                                           mention_everyone=True)
+    incoming, reply = await ask_by_mention(
+        env, text, mentions=[bob], mention_roles=[guild.admin_role_id], mention_everyone=True
+    )
     assert_safe(reply)
     title = reply["embeds"][0]["title"]
     assert "@everyone" not in title and "@\u200beveryone" in title and "@\u200bhere" in title
@@ -191,14 +184,18 @@ def _guild_without_commands_scope() -> dict[str, Any]:
 SYNC_FAILURES = {
     "403 invited without applications.commands": (_guild_without_commands_scope, 403, "`applications.commands`"),
     "404 unknown dev_guild": (lambda: {"dev_guild": 987654321098765432}, 404, "check discord.dev_guild"),
-    "400 dev_guild is no snowflake": (lambda: {"dev_guild": int("1234567890123456789" * 2)}, 400,
-                                      "check discord.dev_guild"),
+    "400 dev_guild is no snowflake": (
+        lambda: {"dev_guild": int("1234567890123456789" * 2)},
+        400,
+        "check discord.dev_guild",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", list(SYNC_FAILURES))
 async def test_failed_command_sync_is_logged_once_and_questions_are_still_answered(
-        case: str, tmp_path: Path, built_index: Path, caplog: pytest.LogCaptureFixture) -> None:
+    case: str, tmp_path: Path, built_index: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     overrides, status, advice = SYNC_FAILURES[case]
     caplog.set_level(logging.INFO)
     async with running_bot(tmp_path, built_index, **overrides()) as env:
@@ -274,8 +271,7 @@ async def test_reindex_allowed_with_manage_server(env: BotEnv) -> None:
     assert f"index generation {generation + 1}" in answer["embeds"][0]["footer"]["text"]
 
 
-async def test_reindex_counts_what_it_skipped_and_logs_a_summary(env: BotEnv,
-                                                                   caplog: pytest.LogCaptureFixture) -> None:
+async def test_reindex_counts_what_it_skipped_and_logs_a_summary(env: BotEnv, caplog: pytest.LogCaptureFixture) -> None:
     """The reply counts the skipped files without naming a server path; the log summarises
     them per kind as the CLI does (five copies: one line; two e-books: listed)."""
     for i in range(5):
@@ -288,7 +284,11 @@ async def test_reindex_counts_what_it_skipped_and_logs_a_summary(env: BotEnv,
     assert reply["content"].startswith("Reindexed 1 documents into ")
     assert "7 files or pages were skipped (see the bot's log)" in reply["content"]
     assert str(env.corpus) not in reply["content"] and ".epub" not in reply["content"]
-    logged = [r.getMessage() for r in caplog.records if r.name == "citebot.bot.discord.cogs.admin" and r.levelno == logging.WARNING]
+    logged = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "citebot.bot.discord.cogs.admin" and r.levelno == logging.WARNING
+    ]
     assert logged == [  # the folder walk finds the e-books; duplicates show once the files are read
         f"reindex: {env.corpus / 'a.epub'}: skipped, .epub is not a kind citebot reads",
         f"reindex: {env.corpus / 'b.epub'}: skipped, .epub is not a kind citebot reads",
@@ -333,9 +333,9 @@ async def test_feedback_click_after_restart(tmp_path: Path, built_index: Path) -
         assert (await env.qlog.stats()).thumbs_up == 1
 
 
-async def test_stopping_waits_for_answers_in_flight_only_so_long(tmp_path: Path, built_index: Path,
-                                                                 caplog: pytest.LogCaptureFixture,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_stopping_waits_for_answers_in_flight_only_so_long(
+    tmp_path: Path, built_index: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An answer stuck (here: Discord never acknowledges the typing indicator) holds the stop
     back for STOP_GRACE_SECONDS, no longer."""
     import citebot.bot.discord.client as client_module
@@ -368,8 +368,16 @@ async def test_hot_reload_after_command_line_reindex(env: BotEnv, tmp_path: Path
     (second / "zorblax.md").write_text(NEW_ARTICLE, encoding="utf-8")
     environ = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
     proc = await asyncio.create_subprocess_exec(
-        str(CITEBOT), "index", "--db", str(env.settings.db_path), str(second),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environ, cwd=tmp_path)
+        str(CITEBOT),
+        "index",
+        "--db",
+        str(env.settings.db_path),
+        str(second),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environ,
+        cwd=tmp_path,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, err.decode()
     assert b"Indexed 2 documents" in out
@@ -411,8 +419,14 @@ async def test_in_flight_question_finishes_on_the_old_reader(env: BotEnv, tmp_pa
 def test_run_without_token_names_the_variable(tmp_path: Path) -> None:
     environ = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
     environ["CITEBOT_CONFIG"] = ""
-    done = subprocess.run([str(CITEBOT), "run", "--db", str(tmp_path / "i.sqlite3")], capture_output=True,
-                          text=True, env=environ, cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [str(CITEBOT), "run", "--db", str(tmp_path / "i.sqlite3")],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "DISCORD_TOKEN" in done.stderr
 
@@ -425,10 +439,17 @@ def test_run_never_shows_a_rejected_token(tmp_path: Path, built_index: Path) -> 
         f'[corpus]\npaths = ["{BUNDLED_ARTICLE.parent}"]\n[index]\ndb = "{built_index}"\n'
         f'[log]\nstate_db = "{tmp_path / "state.sqlite3"}"\n'
         '[discord]\napi_base = "http://127.0.0.1:9/api/v10"\ngateway_url = "ws://127.0.0.1:9/gateway"\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     environ = dict(os.environ, DISCORD_TOKEN=secret)
-    done = subprocess.run([str(CITEBOT), "run", "--config", str(config)], capture_output=True, text=True,
-                          env=environ, cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [str(CITEBOT), "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert done.returncode != 0
     assert secret not in done.stderr and secret not in done.stdout
 
@@ -457,13 +478,23 @@ async def test_sigterm_lets_the_answer_in_flight_finish_and_exits_0(tmp_path: Pa
         config.write_text(
             f'[corpus]\npaths = ["{BUNDLED_ARTICLE.parent}"]\n[index]\ndb = "{db}"\n'
             f'[log]\nstate_db = "{state}"\nlevel = "INFO"\n'
-            f'[discord]\napi_base = "{server.base_url}"\ngateway_url = "{server.gateway_url}"\n', encoding="utf-8")
+            f'[discord]\napi_base = "{server.base_url}"\ngateway_url = "{server.gateway_url}"\n',
+            encoding="utf-8",
+        )
         typing = server.hold_next("POST", "/channels/{channel_id}/typing")
         environ = {k: v for k, v in os.environ.items() if k != "CITEBOT_CONFIG"}
         environ["DISCORD_TOKEN"] = TOKEN
         with log_path.open("wb") as log_file:  # a file, not a pipe nobody reads while the bot runs
-            proc = await asyncio.create_subprocess_exec(str(CITEBOT), "run", "--config", str(config), env=environ,
-                                                        cwd=tmp_path, stdout=log_file, stderr=log_file)
+            proc = await asyncio.create_subprocess_exec(
+                str(CITEBOT),
+                "run",
+                "--config",
+                str(config),
+                env=environ,
+                cwd=tmp_path,
+                stdout=log_file,
+                stderr=log_file,
+            )
         try:
             await _wait_for_line(log_path, "starting: index generation", proc, 60)
             await server.wait_until_identified(timeout=60)
@@ -489,20 +520,28 @@ async def test_sigterm_lets_the_answer_in_flight_finish_and_exits_0(tmp_path: Pa
     with sqlite3.connect(state) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert conn.execute("SELECT question, answered, message_id FROM questions").fetchall() == [
-            (DEORBIT, 1, int(reply["id"]))]
+            (DEORBIT, 1, int(reply["id"]))
+        ]
 
 
 def test_chat_answers_like_the_bot(tmp_path: Path, built_index: Path) -> None:
     db = tmp_path / "index.sqlite3"
     db.write_bytes(built_index.read_bytes())
-    done = subprocess.run([str(CITEBOT), "chat", "--db", str(db)], input=f"{DEORBIT}\n\nWho painted the Mona Lisa?\n"
-                          "quit\nnever asked?\n", capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [str(CITEBOT), "chat", "--db", str(db)],
+        input=f"{DEORBIT}\n\nWho painted the Mona Lisa?\nquit\nnever asked?\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("Answer: ") == 1 and "[1]" in done.stdout and "Sources:" in done.stdout
     assert "My sources do not answer that." in done.stdout
     assert "never asked" not in done.stdout
-    eof = subprocess.run([str(CITEBOT), "chat", "--db", str(db)], input="", capture_output=True, text=True,
-                         cwd=tmp_path, timeout=60)
+    eof = subprocess.run(
+        [str(CITEBOT), "chat", "--db", str(db)], input="", capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert eof.returncode == 0
 
 

@@ -18,19 +18,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.support.helpers import BUNDLED_ARTICLE, TOKEN, build_index_file_for
 
 from citebot.index.answering.answerer import OFFLOAD_ABOVE_PASSAGES
 from citebot.index.build.params import IndexParams
-from citebot.index.ingest.documents import parse_document
-from citebot.index.ingest.documents import Document
+from citebot.index.ingest.documents import Document, parse_document
+from tests.support.helpers import BUNDLED_ARTICLE, TOKEN, build_index_file_for
 from tests.support.loop_lag import MAX_WALL_LAG_S, LagSampler
 
 N_PASSAGES = 100_000
 HEARTBEAT_MS = 100
 
 
-def synthetic_document(n: int) -> "Document":
+def synthetic_document(n: int) -> Document:
     """One document of n paragraphs (each a passage) of two 13-word sentences over a 3,000-word
     vocabulary (long posting lists)."""
     rng = np.random.default_rng(7)
@@ -50,14 +49,13 @@ def large_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def test_heartbeats_keep_coming_during_large_questions_and_a_reindex(tmp_path: Path, large_index: Path) -> None:
-    from tests.support.discord_server import discord_test_environment, running_client
-
     from citebot.bot.discord.client import build_bot
     from citebot.bot.live_index import LiveIndex
     from citebot.bot.settings import DiscordSettings, Settings
     from citebot.bot.state.questionlog import QuestionLog
     from citebot.index.build.reindex import rebuild
     from citebot.index.indexfile import IndexReader
+    from tests.support.discord_server import discord_test_environment, running_client
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -73,10 +71,19 @@ async def test_heartbeats_keep_coming_during_large_questions_and_a_reindex(tmp_p
     async with discord_test_environment(token=TOKEN, heartbeat_interval_ms=HEARTBEAT_MS) as server:
         channel = server.guilds[server.guild_id].channel_ids[1]
         settings = Settings(
-            corpus_paths=(corpus,), db_path=db, state_db_path=tmp_path / "state.sqlite3",
-            discord=DiscordSettings(api_base=server.base_url, gateway_url=server.gateway_url,
-                                    answer_channels=(channel,), dev_guild=server.guild_id,
-                                    cooldown_seconds=1.0, cooldown_questions=1000, reload_check_seconds=60))
+            corpus_paths=(corpus,),
+            db_path=db,
+            state_db_path=tmp_path / "state.sqlite3",
+            discord=DiscordSettings(
+                api_base=server.base_url,
+                gateway_url=server.gateway_url,
+                answer_channels=(channel,),
+                dev_guild=server.guild_id,
+                cooldown_seconds=1.0,
+                cooldown_questions=1000,
+                reload_check_seconds=60,
+            ),
+        )
         reader = await IndexReader.open(db)
         assert reader.bm25.n_docs > OFFLOAD_ABOVE_PASSAGES
         live = LiveIndex(reader, settings.answer)

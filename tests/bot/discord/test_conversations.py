@@ -13,10 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.bot_chat import ask_by_mention, assert_safe, nothing_sent, pings_nobody, slash
+from tests.support.discord_server import (
+    CREATE_PUBLIC_THREADS,
+    GuildSpec,
+    PermissionBits,
+    add_forum_channel,
+    forum_post,
+    threads_of,
+)
 from tests.support.helpers import BotEnv, running_bot
-from tests.support.discord_server import GuildSpec, PermissionBits
-from tests.support.discord_server import CREATE_PUBLIC_THREADS, add_forum_channel, forum_post, threads_of
-from tests.support.bot_chat import assert_safe, ask_by_mention, nothing_sent, pings_nobody, slash
 
 RD181 = "Which rocket used the RD-181 engines?"
 FOLLOW_UP = "and who builds it?"
@@ -39,7 +46,8 @@ def first_passage(reply: dict[str, Any]) -> str:
 
 
 async def test_a_question_is_answered_in_a_new_thread_and_a_follow_up_there_with_context(
-        tmp_path: Path, built_index: Path) -> None:
+    tmp_path: Path, built_index: Path
+) -> None:
     async with running_bot(tmp_path, built_index, guilds=THREAD_GUILD, reply_in_thread=True) as env:
         server = env.server
         long_question = RD181 + " I have been reading about " + "the old Russian engines and the US rockets " * 3
@@ -113,7 +121,8 @@ async def test_a_forum_post_is_answered_in_its_thread_from_title_and_message(tmp
 
 
 async def test_without_thread_permission_the_answer_goes_to_the_channel_and_it_is_logged_once(
-        tmp_path: Path, built_index: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, built_index: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING)
     async with running_bot(tmp_path, built_index, reply_in_thread=True) as env:  # BOT_DEFAULT: no threads
         server = env.server
@@ -127,12 +136,12 @@ async def test_without_thread_permission_the_answer_goes_to_the_channel_and_it_i
     assert len(warnings) == 1 and "Create Public Threads" in warnings[0]
 
 
-async def test_a_refused_thread_falls_back_to_the_channel(tmp_path: Path, built_index: Path,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_refused_thread_falls_back_to_the_channel(
+    tmp_path: Path, built_index: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING)
     async with running_bot(tmp_path, built_index, guilds=THREAD_GUILD, reply_in_thread=True) as env:
-        env.server.fail_next("POST", FROM_MESSAGE, status=403,
-                             body={"message": "Missing Permissions", "code": 50013})
+        env.server.fail_next("POST", FROM_MESSAGE, status=403, body={"message": "Missing Permissions", "code": 50013})
         incoming, reply = await ask_anywhere(env, RD181)
         assert reply["channel_id"] == incoming["channel_id"] and reply["content"].startswith("**Answer:**")
         [refused] = env.server.requests_to("POST", FROM_MESSAGE)

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.helpers import BUNDLED_ARTICLE, TOKEN, assert_no_server_paths
+
 from tests.support.discord_server import autocomplete_choices, autocomplete_payload
+from tests.support.helpers import BUNDLED_ARTICLE, TOKEN, assert_no_server_paths
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 DEORBIT = "When will the ISS be deorbited?"
@@ -75,14 +76,15 @@ class CollectionsEnv:
     config: Path
 
 
-def _write_config(path: Path, folders: dict[str, Path], dbs: dict[str, Path], garden_channel: int,
-                  state: Path) -> None:
+def _write_config(path: Path, folders: dict[str, Path], dbs: dict[str, Path], garden_channel: int, state: Path) -> None:
     """The config a person would write for this set-up (for `citebot index --collection`)."""
     path.write_text(
         f'[corpus]\npaths = ["{folders["default"]}"]\n[index]\ndb = "{dbs["default"]}"\n'
         f'[log]\nstate_db = "{state}"\n\n'
         f'[[collections]]\nname = "garden"\npaths = ["{folders["garden"]}"]\nchannels = [{garden_channel}]\n\n'
-        f'[[collections]]\nname = "handbook"\npaths = ["{folders["handbook"]}"]\n', encoding="utf-8")
+        f'[[collections]]\nname = "handbook"\npaths = ["{folders["handbook"]}"]\n',
+        encoding="utf-8",
+    )
 
 
 @contextlib.asynccontextmanager
@@ -90,8 +92,6 @@ async def collections_bot(tmp_path: Path, built_index: Path) -> AsyncIterator[Co
     """The bot with three collections: the default (the bundled article, channel #general),
     "garden" (mapped to #garden) and "handbook" (mapped nowhere: open to all). Each index is
     built with `index.reindex`, the settings come from a real config file."""
-    from tests.support.discord_server import GuildSpec, discord_test_environment, running_client
-
     from citebot.bot.discord.client import build_bot
     from citebot.bot.discord.live_collections import LiveCollections
     from citebot.bot.live_index import LiveIndex
@@ -99,6 +99,7 @@ async def collections_bot(tmp_path: Path, built_index: Path) -> AsyncIterator[Co
     from citebot.bot.state.questionlog import QuestionLog
     from citebot.index.build.reindex import rebuild_sync
     from citebot.index.indexfile import IndexReader
+    from tests.support.discord_server import GuildSpec, discord_test_environment, running_client
 
     folders = {name: tmp_path / f"{name}-corpus" for name in ("default", "garden", "handbook")}
     for folder in folders.values():
@@ -110,8 +111,9 @@ async def collections_bot(tmp_path: Path, built_index: Path) -> AsyncIterator[Co
     data.mkdir()
     dbs = {"default": data / "index.sqlite3"}
     shutil.copy(built_index, dbs["default"])
-    async with discord_test_environment(token=TOKEN, heartbeat_interval_ms=500,
-                                        guilds=[GuildSpec(channels=("general", "garden"))]) as server:
+    async with discord_test_environment(
+        token=TOKEN, heartbeat_interval_ms=500, guilds=[GuildSpec(channels=("general", "garden"))]
+    ) as server:
         general, garden = server.guilds[server.guild_id].channel_ids
         config = tmp_path / "config.toml"
         _write_config(config, folders, dbs, garden, data / "state.sqlite3")
@@ -119,9 +121,17 @@ async def collections_bot(tmp_path: Path, built_index: Path) -> AsyncIterator[Co
         from dataclasses import replace
 
         from citebot.bot.settings import DiscordSettings
-        settings = replace(settings, discord=DiscordSettings(
-            api_base=server.base_url, gateway_url=server.gateway_url, dev_guild=server.guild_id,
-            cooldown_seconds=0.0, reload_check_seconds=0.2))
+
+        settings = replace(
+            settings,
+            discord=DiscordSettings(
+                api_base=server.base_url,
+                gateway_url=server.gateway_url,
+                dev_guild=server.guild_id,
+                cooldown_seconds=0.0,
+                reload_check_seconds=0.2,
+            ),
+        )
         for collection in settings.collections:
             rebuild_sync(list(collection.corpus_paths), collection.db_path, settings.index)
         live = LiveIndex(await IndexReader.open(settings.db_path), settings.answer)
@@ -189,17 +199,20 @@ async def test_two_channels_answer_from_their_own_documents(cenv: CollectionsEnv
 async def test_ask_collection_autocomplete_offers_what_serves_here(cenv: CollectionsEnv) -> None:
     server = cenv.server
     # In #garden: its own collection first, then the default and the open-to-all one.
-    payload = autocomplete_payload(server, "ask", {"question": "x", "collection": ""}, focused="collection",
-                                   channel_id=cenv.garden)
+    payload = autocomplete_payload(
+        server, "ask", {"question": "x", "collection": ""}, focused="collection", channel_id=cenv.garden
+    )
     choices = await autocomplete_choices(server, payload)
     assert [c["value"] for c in choices] == ["garden", "default", "handbook"]
     assert all(c["name"] == c["value"] for c in choices)
-    payload = autocomplete_payload(server, "ask", {"question": "x", "collection": "GA"}, focused="collection",
-                                   channel_id=cenv.garden)
+    payload = autocomplete_payload(
+        server, "ask", {"question": "x", "collection": "GA"}, focused="collection", channel_id=cenv.garden
+    )
     assert [c["value"] for c in await autocomplete_choices(server, payload)] == ["garden"]
     # In #general, garden (mapped to #garden only) is not offered...
-    payload = autocomplete_payload(server, "ask", {"question": "x", "collection": ""}, focused="collection",
-                                   channel_id=cenv.general)
+    payload = autocomplete_payload(
+        server, "ask", {"question": "x", "collection": ""}, focused="collection", channel_id=cenv.general
+    )
     assert [c["value"] for c in await autocomplete_choices(server, payload)] == ["default", "handbook"]
     # ...nor accepted when typed anyway; nothing is answered or logged.
     refused = await slash(cenv, "ask", {"question": TOMATOES, "collection": "garden"}, channel_id=cenv.general)
@@ -258,8 +271,17 @@ async def test_command_line_reindex_of_one_collection_is_hot_reloaded(cenv: Coll
     (cenv.folders["garden"] / "strawberries.md").write_text(SECOND_GARDEN_ARTICLE, encoding="utf-8")
     environ = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "CITEBOT_CONFIG")}
     proc = await asyncio.create_subprocess_exec(
-        str(CITEBOT), "index", "--collection", "garden", "--config", str(cenv.config),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environ, cwd=cenv.config.parent)
+        str(CITEBOT),
+        "index",
+        "--collection",
+        "garden",
+        "--config",
+        str(cenv.config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environ,
+        cwd=cenv.config.parent,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, err.decode()
     assert b"Indexed 2 documents" in out and b"index-garden.sqlite3" in out
@@ -269,4 +291,6 @@ async def test_command_line_reindex_of_one_collection_is_hot_reloaded(cenv: Coll
         await asyncio.sleep(0.25)
     assert "June" in reply["content"]
     assert cenv.bot.collections.live("garden").reader.info.generation == 2
-    assert cenv.bot.live.reader.info.generation == 1 and cenv.bot.collections.live("handbook").reader.info.generation == 1
+    assert (
+        cenv.bot.live.reader.info.generation == 1 and cenv.bot.collections.live("handbook").reader.info.generation == 1
+    )

@@ -12,8 +12,9 @@ import logging
 from pathlib import Path
 
 import pytest
-from tests.support.helpers import BUNDLED_ARTICLE, BotEnv, running_bot
+
 from tests.support.bot_chat import DEORBIT, NEW_ARTICLE, ask_by_mention, slash
+from tests.support.helpers import BUNDLED_ARTICLE, BotEnv, running_bot
 
 ZORBLAX = "What does the Zorblax greenhouse grow?"
 EVERY_MINUTES = 0.003  # 0.18 s between cycles
@@ -46,8 +47,9 @@ async def test_refresh_picks_up_a_new_and_an_edited_file(tmp_path: Path, built_i
         assert env.live.reader.info.documents == 2
         assert env.bot.refresher.last.outcome == "reindexed 1 changed source"
 
-        (env.corpus / "zorblax.md").write_text(NEW_ARTICLE.replace("purple potatoes", "golden turnips"),
-                                               encoding="utf-8")
+        (env.corpus / "zorblax.md").write_text(
+            NEW_ARTICLE.replace("purple potatoes", "golden turnips"), encoding="utf-8"
+        )
         await asyncio.wait_for(env.bot.refresher.next_cycle(), 30)
         edited = await ask(env, ZORBLAX, "cat")
         assert "golden turnips" in edited["content"] and "purple" not in edited["content"]
@@ -59,8 +61,9 @@ async def test_refresh_picks_up_a_new_and_an_edited_file(tmp_path: Path, built_i
         assert env.bot.refresher.last.outcome == "no change"
 
 
-async def test_a_failed_refresh_keeps_the_old_answers_and_logs_one_line(tmp_path: Path, built_index: Path,
-                                                                        caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_failed_refresh_keeps_the_old_answers_and_logs_one_line(
+    tmp_path: Path, built_index: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="citebot.bot.discord.refresh")
     async with running_bot(tmp_path, built_index, refresh_minutes=EVERY_MINUTES) as env:
         generation = await settled(env)
@@ -68,7 +71,9 @@ async def test_a_failed_refresh_keeps_the_old_answers_and_logs_one_line(tmp_path
         article.unlink()  # the whole corpus gone (an unmounted share): nothing to index
         caplog.clear()
         await asyncio.wait_for(env.bot.refresher.next_cycle(), 30)
-        failures = [r for r in caplog.records if r.name == "citebot.bot.discord.refresh" and r.levelno >= logging.WARNING]
+        failures = [
+            r for r in caplog.records if r.name == "citebot.bot.discord.refresh" and r.levelno >= logging.WARNING
+        ]
         assert len(failures) == 1
         assert failures[0].getMessage().startswith(f"refresh failed, still answering from generation {generation}: ")
         assert env.live.reader.info.generation == generation
@@ -77,8 +82,10 @@ async def test_a_failed_refresh_keeps_the_old_answers_and_logs_one_line(tmp_path
         assert not env.bot.refresher.last.ok
 
         # The corpus comes back (edited): the next cycle takes it in.
-        article.write_text(BUNDLED_ARTICLE.read_text(encoding="utf-8") + "\n\nThe Zorblax dome grows purple "
-                           "potatoes in regolith.\n", encoding="utf-8")
+        article.write_text(
+            BUNDLED_ARTICLE.read_text(encoding="utf-8") + "\n\nThe Zorblax dome grows purple potatoes in regolith.\n",
+            encoding="utf-8",
+        )
         await asyncio.wait_for(env.bot.refresher.next_cycle(), 30)
         assert env.live.reader.info.generation == generation + 1
         reply = await ask(env, ZORBLAX, "eve")

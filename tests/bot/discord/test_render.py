@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 import pytest
 
+from citebot.bot.cli.text_render import render_answer as render_text
 from citebot.bot.discord.cooldown import Cooldown
 from citebot.bot.discord.render import (
     CONTENT_LIMIT,
@@ -16,21 +17,34 @@ from citebot.bot.discord.render import (
     render_source,
 )
 from citebot.bot.questions import Refusal, check_question, looks_like_question, strip_mention
-from citebot.bot.cli.text_render import render_answer as render_text
 from citebot.index.answering.answerer import Answer, Hit
-from citebot.index.ingest.passages import Citation, Passage
 from citebot.index.indexfile import StoredPassage
+from citebot.index.ingest.passages import Citation, Passage
 
 
-def make_hit(rank: int, words: int, *, url: str | None = "https://example.org/a_(b)", author: str = "A. Writer",
-             highlight_word: int = 5) -> Hit:
+def make_hit(
+    rank: int,
+    words: int,
+    *,
+    url: str | None = "https://example.org/a_(b)",
+    author: str = "A. Writer",
+    highlight_word: int = 5,
+) -> Hit:
     text = " ".join(f"word{i}*_`@everyone" if i % 50 == 7 else f"word{i}" for i in range(words)) + "."
     # Highlight a span in the middle: from the Nth word to 30 words later.
     tokens = text.split(" ")
     start = len(" ".join(tokens[:highlight_word])) + (1 if highlight_word else 0)
     end = len(" ".join(tokens[: highlight_word + 30]))
-    citation = Citation(document="T" * 300 + " title", path="/corpus/a.txt", paragraphs=(3, 4), start=0,
-                        end=len(text), section="Section " * 40, author=author, url=url)
+    citation = Citation(
+        document="T" * 300 + " title",
+        path="/corpus/a.txt",
+        paragraphs=(3, 4),
+        start=0,
+        end=len(text),
+        section="Section " * 40,
+        author=author,
+        url=url,
+    )
     return Hit(rank, 10.0 / rank, 10.0 / rank, Passage(f"p{rank}", "h", rank, text, citation), (start, end))
 
 
@@ -70,8 +84,13 @@ def test_declined_answer_lists_closest_matches() -> None:
 
 def test_a_corrected_question_says_what_was_searched_for() -> None:
     hit = make_hit(1, 50)
-    answer = Answer("Who is @everyone's *Roscomsos* head?", True, [hit], answer=hit.sentence,
-                    corrections=(("Roscomsos", "Roscosmos"),))
+    answer = Answer(
+        "Who is @everyone's *Roscomsos* head?",
+        True,
+        [hit],
+        answer=hit.sentence,
+        corrections=(("Roscomsos", "Roscosmos"),),
+    )
     assert answer.searched_for == "Who is @everyone's *Roscosmos* head?"
     reply = render_answer(answer)
     searched, rest = reply.content.split("\n", 1)
@@ -80,7 +99,9 @@ def test_a_corrected_question_says_what_was_searched_for() -> None:
     assert render_text(answer).splitlines()[0] == "(searched for: Who is @everyone's *Roscosmos* head?)"
     declined = Answer("Roscomsos budget? " * 200, False, [hit], corrections=(("Roscomsos", "Roscosmos"),))
     reply = render_answer(declined)
-    assert len(reply.content) <= CONTENT_LIMIT and reply.content.endswith("My sources do not answer that. Closest matches:")
+    assert len(reply.content) <= CONTENT_LIMIT and reply.content.endswith(
+        "My sources do not answer that. Closest matches:"
+    )
     assert render_answer(Answer("q?", True, [hit], answer=hit.sentence)).content.startswith("**Answer:** ")
     long = Answer("q?", True, [hit], answer="x" * 5000, corrections=(("q", "y" * 3000),))
     assert len(render_answer(long).content) <= CONTENT_LIMIT
@@ -103,16 +124,19 @@ def test_cut_stops_at_a_word() -> None:
     assert len(cut("x" * 100, 10)) == 10
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("When will the ISS be deorbited?", True),
-    ("how long will it run", True),
-    ("the ISS?", True),
-    ("<@123> what is ROS", True),
-    ("thanks!", False),
-    ("lol", False),
-    ("", False),
-    ("Whatever you say", False),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("When will the ISS be deorbited?", True),
+        ("how long will it run", True),
+        ("the ISS?", True),
+        ("<@123> what is ROS", True),
+        ("thanks!", False),
+        ("lol", False),
+        ("", False),
+        ("Whatever you say", False),
+    ],
+)
 def test_question_rule(text: str, expected: bool) -> None:
     assert looks_like_question(text) is expected
 

@@ -13,8 +13,9 @@ async def test_file_is_private_and_user_ids_are_hashed(tmp_path: Path) -> None:
     path = tmp_path / "state" / "state.sqlite3"
     qlog = await QuestionLog.open(path)
     try:
-        row = await qlog.record(QuestionRecord("why?", True, 12.5, user_id=1234567, guild_id=1, channel_id=2,
-                                               top_citation='"T" by A, ¶1'))
+        row = await qlog.record(
+            QuestionRecord("why?", True, 12.5, user_id=1234567, guild_id=1, channel_id=2, top_citation='"T" by A, ¶1')
+        )
         assert row is not None
         await qlog.attach_message(row, 99)
         [(asked, guild, channel, who, question, answered, top, ms, message)] = await qlog.recent()

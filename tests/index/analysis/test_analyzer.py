@@ -7,11 +7,18 @@ from pathlib import Path
 import pytest
 from nltk.stem.snowball import SnowballStemmer
 
-from citebot.index.analysis import AcronymMap, find_definitions
-from citebot.index.analysis import SHOUT, Analyzer, content_terms, english_stopwords, raw_tokens
+from citebot.index.analysis import (
+    SHOUT,
+    AcronymMap,
+    Analyzer,
+    content_terms,
+    english_stopwords,
+    find_definitions,
+    raw_tokens,
+)
 from citebot.index.answering.answerer import Answerer
-from citebot.index.ingest.loading import load_document
 from citebot.index.indexfile import IndexReader
+from citebot.index.ingest.loading import load_document
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -49,8 +56,15 @@ def test_case_folding(analyzer):
 
 @pytest.mark.parametrize(
     ("word", "stem"),
-    [("engines", "engin"), ("sanctions", "sanction"), ("running", "run"), ("stations", "station"),
-     ("operation", "oper"), ("exploration", "explor"), ("cosmonauts", "cosmonaut")],
+    [
+        ("engines", "engin"),
+        ("sanctions", "sanction"),
+        ("running", "run"),
+        ("stations", "station"),
+        ("operation", "oper"),
+        ("exploration", "explor"),
+        ("cosmonauts", "cosmonaut"),
+    ],
 )
 def test_snowball_stems(analyzer, word, stem):
     assert analyzer.terms(word) == [stem]
@@ -152,14 +166,19 @@ def test_expand_adds_the_short_form_for_a_spelled_out_long_form(analyzer, articl
     terms = analyzer.terms("When will the Russian Orbital Space Station launch?")
     expanded = article_acronyms.expand(terms)
     assert expanded[: len(terms)] == terms
-    assert expanded[len(terms):] == ["ros"]
+    assert expanded[len(terms) :] == ["ros"]
     assert article_acronyms.expand(analyzer.terms("Japan Aerospace Exploration Agency")).count("jaxa") == 1
 
 
 @pytest.mark.parametrize(
     "text",
-    ["a Russian space station in orbit", "the space station", "Russian Orbital Station",
-     "Orbital Space Station of Russia", "an international agency for space exploration"],
+    [
+        "a Russian space station in orbit",
+        "the space station",
+        "Russian Orbital Station",
+        "Orbital Space Station of Russia",
+        "an international agency for space exploration",
+    ],
 )
 def test_expand_adds_nothing_for_unrelated_text(analyzer, article_acronyms, text):
     terms = analyzer.terms(text)

@@ -64,7 +64,7 @@ AWKWARD = [
     "   Leading space. And trailing.   ",
     " Dr. Who. ",
     " .). x",
-    "\t.\". x",
+    '\t.". x',
     " !! b",
     " ?) Next.",
     "\tTabbed start. Next.",
@@ -79,7 +79,7 @@ AWKWARD = [
     "He paid $5. She paid 5%. Rate 5.5%. Up 10-fold. Fine.",
     "##number##. Next. ##NUMBER##. next. ##number##.. x",
     "Ends with abbreviation etc.",
-    "Ends with quote.\"",
+    'Ends with quote."',
     "Ends with bracket.)",
     "Ends with space. ",
     "Question? answer. Exclaim! answer. Dot. answer.",
@@ -107,9 +107,9 @@ def test_nltk_patterns_are_the_ones_reimplemented() -> None:
     assert lv._re_multi_char_punct == r"(?:\-{2,}|\.{2,}|(?:\.\s){2,}\.)"
     assert _compact(lv._word_tokenize_fmt) == (
         r"(%(MultiChar)s|(?=%(WordStart)s)\S+?(?=\s|$|%(NonWord)s|%(MultiChar)s"
-        r"|,(?=$|\s|%(NonWord)s|%(MultiChar)s))|\S)")
-    assert _compact(lv._period_context_fmt) == (
-        r"%(SentEndChars)s(?=(?P<after_tok>%(NonWord)s|\s+(?P<next_tok>\S+)))")
+        r"|,(?=$|\s|%(NonWord)s|%(MultiChar)s))|\S)"
+    )
+    assert _compact(lv._period_context_fmt) == (r"%(SentEndChars)s(?=(?P<after_tok>%(NonWord)s|\s+(?P<next_tok>\S+)))")
     non_word = {chr(i) for i in range(0x10000) if re.fullmatch(lv._re_non_word_chars, chr(i))}
     assert non_word == set(punkt._NON_WORD_CHARS)
     assert non_word == {chr(i) for i in range(0x10000) if re.fullmatch(punkt._NON_WORD, chr(i))}
@@ -129,8 +129,9 @@ def test_white_space_is_classed_alike_outside_the_fallback() -> None:
     import regex
 
     ws_re, ws_regex = re.compile(r"\s"), regex.compile(r"\s", regex.UNICODE)
-    differ = [i for i in range(0x10000)
-              if not (bool(ws_re.match(chr(i))) == bool(ws_regex.match(chr(i))) == chr(i).isspace())]
+    differ = [
+        i for i in range(0x10000) if not (bool(ws_re.match(chr(i))) == bool(ws_regex.match(chr(i))) == chr(i).isspace())
+    ]
     assert differ == [0x1C, 0x1D, 0x1E, 0x1F]
 
 
@@ -167,18 +168,66 @@ def test_warm_memo_gives_the_same_spans() -> None:
 
 _ABBREVS = sorted(ABBREVIATIONS)
 PIECES = st.one_of(
-    st.sampled_from(["word", "Word", "the", "The", "it", "It", "NASA", "x2", "_", "Ü", "é", "Éa",
-                     "straße", "İ", "Σ", "café", "##number##", "ex", "ex-Gov", "co-Dr"]),
+    st.sampled_from(
+        [
+            "word",
+            "Word",
+            "the",
+            "The",
+            "it",
+            "It",
+            "NASA",
+            "x2",
+            "_",
+            "Ü",
+            "é",
+            "Éa",
+            "straße",
+            "İ",
+            "Σ",
+            "café",
+            "##number##",
+            "ex",
+            "ex-Gov",
+            "co-Dr",
+        ]
+    ),
     st.sampled_from(_ABBREVS).map(lambda a: a),
     st.sampled_from(_ABBREVS).map(str.capitalize),
     st.sampled_from(_ABBREVS).map(str.upper),
     st.sampled_from("abcxyzABCXYZ"),
     st.sampled_from(["1", "5", "1990", "3.5", "1,000", "-5", "\u0663", "\u00b2", "1st", "2nd"]),
     st.sampled_from([".", ".", ".", ".", "?", "!", "...", "..", ". . .", "?!", "--", "-"]),
-    st.sampled_from(['"', "'", "(", ")", "[", "]", "{", "}", "\u201c", "\u201d", "\u2018", "\u2019",
-                     "\xab", "\xbb", ",", ";", ":", "*", "@", "&", "#", "`", "%"]),
-    st.sampled_from([" ", " ", " ", " ", "  ", "\t", "\r", "\x0b", "\x0c", "\xa0", "\u2003", "\u3000",
-                     "\x85", "\u2028", "\x1c"]),
+    st.sampled_from(
+        [
+            '"',
+            "'",
+            "(",
+            ")",
+            "[",
+            "]",
+            "{",
+            "}",
+            "\u201c",
+            "\u201d",
+            "\u2018",
+            "\u2019",
+            "\xab",
+            "\xbb",
+            ",",
+            ";",
+            ":",
+            "*",
+            "@",
+            "&",
+            "#",
+            "`",
+            "%",
+        ]
+    ),
+    st.sampled_from(
+        [" ", " ", " ", " ", "  ", "\t", "\r", "\x0b", "\x0c", "\xa0", "\u2003", "\u3000", "\x85", "\u2028", "\x1c"]
+    ),
 )
 LINES = st.lists(
     st.one_of(PIECES, st.tuples(PIECES, st.just(". ")).map("".join), st.just(" ")),

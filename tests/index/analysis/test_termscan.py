@@ -35,10 +35,53 @@ UNCLEAN = re.compile(f"\r|{CONTROL.pattern}|{QUOTE_OR_INVISIBLE.pattern}|[\ud800
 # characters of several kinds: letters (1-, 2- and 4-byte storage), digits in other scripts,
 # marks, symbols, spaces, underscores (a word character to \w, not to [^\W_]), and characters
 # that keep a text from being clean.
-PIECES = ["a", "B", "9", "'", "''", " ", "_", "-", "rock'n'roll", "don't", "x'", "'y", ".", "\t", "\n", "~",
-          "U.S.", "u.s.a.", "e.g.", "A.b", ".c.", "X.Y.Z", "U.S.'s", "_U.S.", "é.U.S.", "Q.E.D.5",
-          "é", "ß", "Ünïcode", "\u0301", "日本", "٣", "²", "Ⅻ", "ª", "\u00a0", "\U0001d400", "\U0001f600",
-          "İ", "ﬁ", "Σς", "_x_", "x_y", "ALL CAPS", "Mixed Case"]
+PIECES = [
+    "a",
+    "B",
+    "9",
+    "'",
+    "''",
+    " ",
+    "_",
+    "-",
+    "rock'n'roll",
+    "don't",
+    "x'",
+    "'y",
+    ".",
+    "\t",
+    "\n",
+    "~",
+    "U.S.",
+    "u.s.a.",
+    "e.g.",
+    "A.b",
+    ".c.",
+    "X.Y.Z",
+    "U.S.'s",
+    "_U.S.",
+    "é.U.S.",
+    "Q.E.D.5",
+    "é",
+    "ß",
+    "Ünïcode",
+    "\u0301",
+    "日本",
+    "٣",
+    "²",
+    "Ⅻ",
+    "ª",
+    "\u00a0",
+    "\U0001d400",
+    "\U0001f600",
+    "İ",
+    "ﬁ",
+    "Σς",
+    "_x_",
+    "x_y",
+    "ALL CAPS",
+    "Mixed Case",
+]
 UNCLEAN_PIECES = ["\r", "\x00", "\x07", "\x7f", "\u2019", "\u201c", "\u00ab", "\u200b", "\ufeff", "\u2066", "\ud800"]
 
 
@@ -85,8 +128,11 @@ def reference(text: str, spans: list[tuple[int, int]], memos: tuple[dict, dict])
         memo = memos[has_lower(text[a:b])]
         per_sentence.append([memo[t] for t in tokens(text[a:b]) if memo[t]])
     mixed = has_lower(text)
-    if (re.search(r"\.[A-Za-z]\.", text) is None and all(has_lower(text[a:b]) == mixed for a, b in spans)
-            and run_together(text, spans)):
+    if (
+        re.search(r"\.[A-Za-z]\.", text) is None
+        and all(has_lower(text[a:b]) == mixed for a, b in spans)
+        and run_together(text, spans)
+    ):
         whole = [t for terms in per_sentence for t in terms]
     else:
         whole = [memos[mixed][t] for t in tokens(text) if memos[mixed][t]]
@@ -127,7 +173,7 @@ def test_texts_that_are_not_clean_are_declined() -> None:
     rng = random.Random(15)
     for _ in range(5000):
         text = random_text(rng, 8)
-        dirty = text[:len(text) // 2] + rng.choice(UNCLEAN_PIECES) + text[len(text) // 2:]
+        dirty = text[: len(text) // 2] + rng.choice(UNCLEAN_PIECES) + text[len(text) // 2 :]
         assert scan_passage(dirty, [(0, len(dirty))], TermTable(), TermTable()) is None, repr(dirty)
 
 
@@ -230,9 +276,11 @@ def test_scan_passage_keeps_no_reference_it_does_not_return() -> None:
     term = "".join(["orb", "it"])
     mixed.add("orbits", term)
     mixed.add("Orbits", term)
-    texts = [("orbits. Orbits.", [(0, 7), (8, 15)]),  # sentences run together
-             ("U.S. orbits. Orbits", [(0, 12), (13, 19)]),  # "X.Y." mark: the whole text again
-             ("orbits unknown", [(0, 14)])]  # a token missing
+    texts = [
+        ("orbits. Orbits.", [(0, 7), (8, 15)]),  # sentences run together
+        ("U.S. orbits. Orbits", [(0, 12), (13, 19)]),  # "X.Y." mark: the whole text again
+        ("orbits unknown", [(0, 14)]),
+    ]  # a token missing
     before = sys.getrefcount(term)
     for _ in range(1000):
         for text, spans in texts:

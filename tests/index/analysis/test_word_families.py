@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from citebot.index.analysis import Analyzer
-from citebot.index.answering.answerer import Answerer
 from citebot.index.analysis.word_families import MIN_FAMILY_STEM, family, same_family
+from citebot.index.answering.answerer import Answerer
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -19,8 +18,9 @@ def terms(*words: str) -> list[str]:
 
 
 def test_derivations_are_one_family_and_unrelated_words_are_not() -> None:
-    publication, publisher, absorb, absorption, station = terms("publication", "publisher", "absorb", "absorption",
-                                                                "station")
+    publication, publisher, absorb, absorption, station = terms(
+        "publication", "publisher", "absorb", "absorption", "station"
+    )
     assert publication != publisher and absorb != absorption  # Snowball keeps them apart
     assert same_family([publication], {publisher}) == {publication}
     assert same_family([absorption, station], [absorb]) == {absorption}

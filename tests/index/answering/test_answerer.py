@@ -22,11 +22,11 @@ EVAL = Path(__file__).resolve().parents[4] / "shared" / "eval"
 
 ANSWERABLE = [
     # (question, paragraph that answers it, read from the article)
-    ("How long will the ISS keep operating?", 7),                      # "until 2028 ... until 2030"
-    ("When will the Russian Orbital Space Station be launched?", 8),   # "following the retirement"
-    ("Which Russian engine flew on the Atlas V?", 17),                  # RD-180 / Atlas V
+    ("How long will the ISS keep operating?", 7),  # "until 2028 ... until 2030"
+    ("When will the Russian Orbital Space Station be launched?", 8),  # "following the retirement"
+    ("Which Russian engine flew on the Atlas V?", 17),  # RD-180 / Atlas V
     ("What is JAXA?", 9),
-    ("When did the Roscosmos delegation arrive in Houston?", 5),       # "On July 29"
+    ("When did the Roscosmos delegation arrive in Houston?", 5),  # "On July 29"
 ]
 
 
@@ -221,8 +221,10 @@ async def test_to_json_matches_the_documented_contract(answerer):
         assert item["id"] == hit.passage.id
         assert item["text"] == hit.passage.text
         assert item["highlight"] is None or (
-            isinstance(item["highlight"], list) and len(item["highlight"]) == 2
-            and all(isinstance(x, int) for x in item["highlight"]))
+            isinstance(item["highlight"], list)
+            and len(item["highlight"]) == 2
+            and all(isinstance(x, int) for x in item["highlight"])
+        )
         c = item["citation"]
         assert c["document"] == "NASA and Roscosmos Reignite Space Ties After 8-Year Hiatus"
         assert c["author"] == "Joseph P. Chacko"
@@ -236,7 +238,9 @@ async def test_to_json_matches_the_documented_contract(answerer):
     top = out["passages"][0]
     assert top["citation"]["paragraphs"] == [7, 7]
     assert top["citation"]["section"] == "ISS Operation Extension and Future Plans"
-    assert top["citation"]["label"].startswith('"NASA and Roscosmos Reignite Space Ties After 8-Year Hiatus" by Joseph P. Chacko, § ISS Operation Extension and Future Plans, ¶7 (')
+    assert top["citation"]["label"].startswith(
+        '"NASA and Roscosmos Reignite Space Ties After 8-Year Hiatus" by Joseph P. Chacko, § ISS Operation Extension and Future Plans, ¶7 ('
+    )
 
 
 async def test_to_json_of_a_decline(answerer):

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from citebot.index.answering.answerer import Answer, Answerer
-from citebot.index.evaluation import evaluate, load_eval_set
 from citebot.index.answering.followup import FollowUpWeights, Turn, refers_back, term_weights, without_opening
+from citebot.index.evaluation import evaluate, load_eval_set
 
 TESTS = Path(__file__).resolve().parents[2]
 FOLLOWUPS = TESTS / "eval" / "followups.jsonl"
@@ -59,8 +59,9 @@ async def test_a_follow_up_that_changes_the_subject_is_answered_on_its_own_words
 async def test_context_weighs_less_than_the_follow_ups_own_words(answerer: Answerer) -> None:
     # The earlier question is about the ISS's lifetime (paragraph 7); the follow-up's own words
     # name the engines Washington stopped ordering (paragraph 20), and those win.
-    answer = await answerer.ask("and what did washington do about the russian engines?",
-                                context=["how long will the iss keep operating?"])
+    answer = await answerer.ask(
+        "and what did washington do about the russian engines?", context=["how long will the iss keep operating?"]
+    )
     assert answer.context and top_paragraph(answer) == (20, 20)
 
 
@@ -75,8 +76,11 @@ async def test_a_follow_up_without_words_of_its_own_is_searched_with_the_context
 
 
 def test_weights_and_cues() -> None:
-    weights = term_weights(["build"], [Turn(["rocket", "build"], ["antar"]), Turn(["engin"])],
-                           FollowUpWeights(question=0.5, passage=0.2, decay=0.5))
+    weights = term_weights(
+        ["build"],
+        [Turn(["rocket", "build"], ["antar"]), Turn(["engin"])],
+        FollowUpWeights(question=0.5, passage=0.2, decay=0.5),
+    )
     assert weights == {"build": 1.0, "rocket": 0.25, "antar": 0.1, "engin": 0.5}
     assert refers_back("and when?") and refers_back("what did it carry?") and refers_back("What about the ROS?")
     assert not refers_back("Who is the head of Roscosmos?")
@@ -99,13 +103,23 @@ async def test_followup_set_is_answered_better_with_context_than_alone_or_pasted
 def test_cli_ask_context_and_eval_report_both(tmp_path: Path, built_index: Path) -> None:
     db = tmp_path / "index.sqlite3"
     db.write_bytes(built_index.read_bytes())
-    done = subprocess.run([str(CITEBOT), "ask", "and who builds it?", "--context", RD181, "--json", "--db", str(db)],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [str(CITEBOT), "ask", "and who builds it?", "--context", RD181, "--json", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["context"] == [RD181] and "Northrop Grumman" in out["passages"][0]["text"]
-    done = subprocess.run([str(CITEBOT), "eval", str(FOLLOWUPS), "--json", "--db", str(db)],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [str(CITEBOT), "eval", str(FOLLOWUPS), "--json", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout.splitlines()[-1])
     assert set(figures) == {"with context", "without context", "pasted in front"}
@@ -122,9 +136,14 @@ def test_a_bad_context_line_in_a_set_is_a_clear_error(tmp_path: Path) -> None:
 def test_chat_keeps_the_conversation_until_new(tmp_path: Path, built_index: Path) -> None:
     db = tmp_path / "index.sqlite3"
     db.write_bytes(built_index.read_bytes())
-    done = subprocess.run([str(CITEBOT), "chat", "--db", str(db)],
-                          input=f"{RD181}\nand who builds it?\n/new\nand who builds it?\n/quit\n",
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [str(CITEBOT), "chat", "--db", str(db)],
+        input=f"{RD181}\nand who builds it?\n/new\nand who builds it?\n/quit\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     before, after = done.stdout.split("New conversation", 1)
     answers = before.split("Answer: ")

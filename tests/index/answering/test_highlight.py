@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from citebot.index.build.params import IndexParams
 from citebot.index.analysis import AnswerType, answer_type, holds_answer, question_words
 from citebot.index.answering.answerer import Answerer, AnswerParams
-from citebot.index.evaluation import EvalQuestion, EvalSet, evaluate
 from citebot.index.answering.highlight import SentenceChooser, heading_terms
+from citebot.index.build.params import IndexParams
 from citebot.index.build.reindex import rebuild_sync
+from citebot.index.evaluation import EvalQuestion, EvalSet, evaluate
 from citebot.index.indexfile import IndexReader
 
 BRIDGE = """---
@@ -42,35 +42,45 @@ Grants and Budgets: The library board reviewed its grants and budgets at a long 
 # --------------------------------------------------------------------------- answer types
 
 
-@pytest.mark.parametrize(("question", "kind"), [
-    ("When did the bridge reopen?", AnswerType.DATE),
-    ("In what year was it built?", AnswerType.DATE),
-    ("How many cars cross it each day?", AnswerType.NUMBER),
-    ("How much did the repairs cost?", AnswerType.NUMBER),
-    ("Who carried out the repairs?", AnswerType.NAME),
-    ("Which company repaired the bridge?", AnswerType.NAME),
-    ("Where was media day held?", AnswerType.PLACE),
-    ("In which city is the bridge?", AnswerType.PLACE),
-    ("What is the Harbour Bridge?", None),
-    ("Why did the board close branches?", None),
-])
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When did the bridge reopen?", AnswerType.DATE),
+        ("In what year was it built?", AnswerType.DATE),
+        ("How many cars cross it each day?", AnswerType.NUMBER),
+        ("How much did the repairs cost?", AnswerType.NUMBER),
+        ("Who carried out the repairs?", AnswerType.NAME),
+        ("Which company repaired the bridge?", AnswerType.NAME),
+        ("Where was media day held?", AnswerType.PLACE),
+        ("In which city is the bridge?", AnswerType.PLACE),
+        ("What is the Harbour Bridge?", None),
+        ("Why did the board close branches?", None),
+    ],
+)
 def test_answer_type_follows_the_question_wording(question: str, kind: AnswerType | None) -> None:
     assert answer_type(question) is kind
 
 
-@pytest.mark.parametrize(("question", "sentence", "holds"), [
-    ("When did Polonia win the title before 2000?", "They won the title in 2000.", False),
-    ("When did Polonia win the title before 2000?", "They won it in 1946.", True),
-    ("When did the bridge reopen?", "It reopened on a Monday in March.", True),
-    ("When did the bridge reopen?", "It reopened after two years of repairs.", False),
-    ("How many sacks did Wolfe have in 2015?", "Wolfe had five sacks in 2015.", True),
-    ("How many sacks did Wolfe have in 2015?", "Wolfe played well in 2015.", False),
-    ("Who leads Roscosmos?", "Roscosmos is led by Dmitry Bakanov.", True),
-    ("Who leads Roscosmos?", "The agency Roscosmos met in March.", False),  # the first word, the question's, a month
-    ("Who leads Levi's team?", "The team of Levi's grew.", False),  # the possessive is the question's word
-    ("Where was media day held?", "It was held at SAP Center in San Jose.", True),
-    ("Where was media day held?", "It was held on Monday at noon.", False),
-])
+@pytest.mark.parametrize(
+    ("question", "sentence", "holds"),
+    [
+        ("When did Polonia win the title before 2000?", "They won the title in 2000.", False),
+        ("When did Polonia win the title before 2000?", "They won it in 1946.", True),
+        ("When did the bridge reopen?", "It reopened on a Monday in March.", True),
+        ("When did the bridge reopen?", "It reopened after two years of repairs.", False),
+        ("How many sacks did Wolfe have in 2015?", "Wolfe had five sacks in 2015.", True),
+        ("How many sacks did Wolfe have in 2015?", "Wolfe played well in 2015.", False),
+        ("Who leads Roscosmos?", "Roscosmos is led by Dmitry Bakanov.", True),
+        (
+            "Who leads Roscosmos?",
+            "The agency Roscosmos met in March.",
+            False,
+        ),  # the first word, the question's, a month
+        ("Who leads Levi's team?", "The team of Levi's grew.", False),  # the possessive is the question's word
+        ("Where was media day held?", "It was held at SAP Center in San Jose.", True),
+        ("Where was media day held?", "It was held on Monday at noon.", False),
+    ],
+)
 def test_holds_answer_counts_only_what_the_question_does_not_say(question: str, sentence: str, holds: bool) -> None:
     kind = answer_type(question)
     assert kind is not None
@@ -115,15 +125,22 @@ def test_heading_words_do_not_pick_a_sentence() -> None:
     assert chooser("Who worked on the Harbour Bridge?", only_heading).choose(sentences, terms, [heading] * 2) == 1
     assert chooser("What is the Harbour Bridge?", only_heading).choose(sentences, terms, [heading] * 2) == 0
     # A lower passage that matched only through its headings shows no sentence.
-    assert chooser("What is the Harbour Bridge?", only_heading).choose(sentences, terms, [heading] * 2,
-                                                                        unmatched_first=False) is None
+    assert (
+        chooser("What is the Harbour Bridge?", only_heading).choose(
+            sentences, terms, [heading] * 2, unmatched_first=False
+        )
+        is None
+    )
 
 
 def test_a_label_heads_the_sentences_of_its_paragraph_only() -> None:
     text = "Grants and Budgets: The board met. Cuts closed branches.\n\nThe next paragraph."
     spans = [(0, 34), (35, 56), (58, 77)]
-    assert [text[a:b] for a, b in spans] == ["Grants and Budgets: The board met.", "Cuts closed branches.",
-                                             "The next paragraph."]
+    assert [text[a:b] for a, b in spans] == [
+        "Grants and Budgets: The board met.",
+        "Cuts closed branches.",
+        "The next paragraph.",
+    ]
     context = frozenset({"news"})
     headings = heading_terms(text, spans, context, lambda label: [w.lower() for w in label.split() if w != "and"])
     assert headings == [{"news", "grants", "budgets"}, {"news", "grants", "budgets"}, {"news"}]
@@ -156,12 +173,15 @@ async def answerer(bridge_db: Path) -> AsyncIterator[Answerer]:
         await reader.close()
 
 
-@pytest.mark.parametrize(("question", "expected"), [
-    ("When did the Harbour Bridge reopen?", "14 March 2024"),
-    ("How many cars cross the Harbour Bridge each day?", "40,000"),
-    ("Who repaired the Harbour Bridge?", "Kestrel Engineering"),
-    ("How did the fund cuts affect the library grants and budgets?", "close two branches"),
-])
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("When did the Harbour Bridge reopen?", "14 March 2024"),
+        ("How many cars cross the Harbour Bridge each day?", "40,000"),
+        ("Who repaired the Harbour Bridge?", "Kestrel Engineering"),
+        ("How did the fund cuts affect the library grants and budgets?", "close two branches"),
+    ],
+)
 async def test_the_highlight_is_the_sentence_that_answers(answerer: Answerer, question: str, expected: str) -> None:
     answer = await answerer.ask(question)
     assert answer.answered, answer.reason

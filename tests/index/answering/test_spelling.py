@@ -65,8 +65,11 @@ def test_osa_distance_is_the_textbook_distance_up_to_its_limit(a: str, b: str, l
     assert osa_distance(a, b, limit) == min(reference_osa(a, b), limit + 1)
 
 
-@given(st.lists(st.text(alphabet="abcde", min_size=3, max_size=9), min_size=1, max_size=40, unique=True),
-       st.text(alphabet="abcde", min_size=1, max_size=10), st.integers(1, 2))
+@given(
+    st.lists(st.text(alphabet="abcde", min_size=3, max_size=9), min_size=1, max_size=40, unique=True),
+    st.text(alphabet="abcde", min_size=1, max_size=10),
+    st.integers(1, 2),
+)
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 def test_deletions_find_every_term_within_the_distance(terms: list[str], word: str, distance: int) -> None:
     index = DeleteIndex(terms, np.ones(len(terms), dtype=np.int64))
@@ -107,8 +110,10 @@ def test_max_distance_grows_with_the_word() -> None:
 
 
 def test_corrected_question_replaces_whole_words_only() -> None:
-    assert corrected_question("Is Roscomsos, or roscomsos2, Roscomsos?", [("Roscomsos", "Roscosmos")]) == \
-        "Is Roscosmos, or roscomsos2, Roscosmos?"
+    assert (
+        corrected_question("Is Roscomsos, or roscomsos2, Roscomsos?", [("Roscomsos", "Roscosmos")])
+        == "Is Roscosmos, or roscomsos2, Roscosmos?"
+    )
     assert corrected_question("how many yrs? yrs.", [("yrs", "years")]) == "how many years? years."
 
 
@@ -155,18 +160,27 @@ async def test_a_single_edit_misspelling_is_corrected_when_unambiguous(answerer:
     bm25 = answerer.reader.bm25
     lexicon = english_ranks()
     # Distinctive corpus words: names and words no English list has, indexed as themselves.
-    words = sorted(t for t in bm25.vocabulary()[0]
-                   if t.isalpha() and len(t) >= 5 and t not in lexicon and Analyzer().term(t) == t)
+    words = sorted(
+        t for t in bm25.vocabulary()[0] if t.isalpha() and len(t) >= 5 and t not in lexicon and Analyzer().term(t) == t
+    )
     assert len(words) >= 10, words
     corrected = []
 
-    @given(st.sampled_from(words), st.sampled_from(["delete", "swap", "replace", "insert"]), st.integers(0, 30),
-           st.sampled_from(string.ascii_lowercase))
+    @given(
+        st.sampled_from(words),
+        st.sampled_from(["delete", "swap", "replace", "insert"]),
+        st.integers(0, 30),
+        st.sampled_from(string.ascii_lowercase),
+    )
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     def check(word: str, edit: str, at: int, letter: str) -> None:
         i = at % len(word)
-        typo = {"delete": word[:i] + word[i + 1:], "swap": word[:i] + word[i + 1:i + 2] + word[i:i + 1] + word[i + 2:],
-                "replace": word[:i] + letter + word[i + 1:], "insert": word[:i] + letter + word[i:]}[edit]
+        typo = {
+            "delete": word[:i] + word[i + 1 :],
+            "swap": word[:i] + word[i + 1 : i + 2] + word[i : i + 1] + word[i + 2 :],
+            "replace": word[:i] + letter + word[i + 1 :],
+            "insert": word[:i] + letter + word[i:],
+        }[edit]
         term = answerer.analyzer.term(typo)
         assume(typo != word and term is not None and not bm25.df(term) and typo not in lexicon)
         assume(typo not in informal_words() and max_distance(typo) >= 1)
@@ -180,10 +194,20 @@ async def test_a_single_edit_misspelling_is_corrected_when_unambiguous(answerer:
     assert corrected, "no example was unambiguous"
 
 
-@pytest.mark.parametrize("typo,meant", [("Roscomsos", "Roscosmos"), ("Bakonov", "Bakanov"), ("enigne", "engine"),
-                                        ("Boieng", "Boeing"), ("sanctons", "sanctions"), ("Starlinr", "Starliner")])
-async def test_misspelt_questions_are_searched_as_the_corpus_spells_them(answerer: Answerer, typo: str,
-                                                                         meant: str) -> None:
+@pytest.mark.parametrize(
+    "typo,meant",
+    [
+        ("Roscomsos", "Roscosmos"),
+        ("Bakonov", "Bakanov"),
+        ("enigne", "engine"),
+        ("Boieng", "Boeing"),
+        ("sanctons", "sanctions"),
+        ("Starlinr", "Starliner"),
+    ],
+)
+async def test_misspelt_questions_are_searched_as_the_corpus_spells_them(
+    answerer: Answerer, typo: str, meant: str
+) -> None:
     question = f"What about {typo} and the ISS?"
     answer = await answerer.ask(question)
     [(typed, shown)] = answer.corrections
@@ -196,15 +220,17 @@ async def test_misspelt_questions_are_searched_as_the_corpus_spells_them(answere
     assert [h.passage.id for h in answer.hits] == [h.passage.id for h in plain.hits]
 
 
-@pytest.mark.parametrize("question", ["Who wrote Hamlet?", "How many moons does Jupiter have?",
-                                      "What does the ISS keep in its lockers?"])
+@pytest.mark.parametrize(
+    "question", ["Who wrote Hamlet?", "How many moons does Jupiter have?", "What does the ISS keep in its lockers?"]
+)
 async def test_real_words_the_corpus_does_not_use_are_not_corrected(answerer: Answerer, question: str) -> None:
     assert (await answerer.ask(question)).corrections == ()
 
 
 @pytest.mark.parametrize("typed,meant,corrected", [("Chaco", "Chacko", True), ("nation", "station", False)])
-async def test_only_rare_english_words_may_be_typos_of_a_corpus_word(answerer: Answerer, typed: str, meant: str,
-                                                                    corrected: bool) -> None:
+async def test_only_rare_english_words_may_be_typos_of_a_corpus_word(
+    answerer: Answerer, typed: str, meant: str, corrected: bool
+) -> None:
     # Both are English words one edit from a word of the article; the list's tail is mostly
     # names and variant spellings, so only the rare one is taken for a typo.
     assert (english_ranks()[typed.lower()] > RARE_ENGLISH_RANK) == corrected
@@ -255,8 +281,9 @@ def test_fold_token_keeps_what_the_question_typed() -> None:
 
 def test_the_shipped_english_stems_are_the_analysers() -> None:
     shipped = (ROOT / "index" / "data" / "english-stems.txt").read_text(encoding="utf-8").splitlines()
-    assert [line for line in shipped if not line.startswith("#")] == english_stem_lines(), \
+    assert [line for line in shipped if not line.startswith("#")] == english_stem_lines(), (
         "regenerate index/data/english-stems.txt (see its header)"
+    )
 
 
 async def test_a_large_vocabulary_builds_the_speller_off_the_event_loop(built_index: Path, monkeypatch) -> None:

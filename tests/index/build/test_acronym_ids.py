@@ -9,8 +9,8 @@ from collections import Counter
 
 import numpy as np
 
-from citebot.index.build.acronym_ids import id_pairs, short_form_hits
 from citebot.index.analysis import AcronymMap
+from citebot.index.build.acronym_ids import id_pairs, short_form_hits
 
 WORDS = ["a", "b", "c", "d", "e"]
 PAIRS = {"ab": ("a", "b"), "aba": ("a", "b", "a"), "aa": ("a", "a"), "cde": ("c", "d", "e"), "zz": ("z", "y")}
@@ -30,12 +30,14 @@ def test_counts_match_acronym_map_expand_per_segment() -> None:
                 vocab.setdefault(t, len(vocab))
         want = Counter()
         for s, seg in enumerate(segments):
-            for t in acronyms.expand(seg)[len(seg):]:
+            for t in acronyms.expand(seg)[len(seg) :]:
                 want[(s, t)] += 1
+
         class Auto(dict):
             def __missing__(self, key: str) -> int:
                 self[key] = len(self)
                 return self[key]
+
         auto = Auto(vocab)
         pairs = id_pairs(acronyms, auto)
         ids = np.array([auto[t] for seg in segments for t in seg], dtype=np.int64)

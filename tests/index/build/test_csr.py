@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 
 import citebot.index.build.full as filebuild
-from citebot.index.ranking.bm25 import csr_from_id_chunks_twice
-from citebot.index.build.params import IndexParams
 from citebot.index.build.csr import csr_from_id_chunks_compiled
+from citebot.index.build.params import IndexParams
 from citebot.index.build.reindex import rebuild_sync
-
+from citebot.index.ranking.bm25 import csr_from_id_chunks_twice
 from tests.support.corpora import assert_same_as_full_build, awkward_corpus
 
 
@@ -42,8 +41,8 @@ def test_compiled_csr_equals_the_numpy_csr(shuffled: bool) -> None:
         if case % 50 == 0 and chunks:  # a tf past 65535 switches tfs to uint32
             chunks.append((np.zeros(70_000, dtype=np.int32), np.array([70_000])))
         vocab = range(n_terms)
-        want = csr_from_id_chunks_twice(lambda: iter(chunks), vocab)
-        got = csr_from_id_chunks_compiled(lambda: iter(chunks), vocab)
+        want = csr_from_id_chunks_twice(lambda chunks=chunks: iter(chunks), vocab)
+        got = csr_from_id_chunks_compiled(lambda chunks=chunks: iter(chunks), vocab)
         assert want.keys() == got.keys()
         for key in want:
             assert want[key].dtype == got[key].dtype, (case, key)
@@ -67,8 +66,9 @@ def test_a_build_over_the_threshold_writes_the_same_file(tmp_path: Path, monkeyp
     assert_same_as_full_build(compiled_built, numpy_built)
 
 
-def test_a_large_parallel_build_loads_the_kernels_while_the_workers_read(tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_large_parallel_build_loads_the_kernels_while_the_workers_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Once the workers have forked, a corpus big enough for the compiled path starts loading
     the kernels in a thread; the file is the same as a build without it."""
     corpus = tmp_path / "corpus"

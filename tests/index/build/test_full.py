@@ -12,14 +12,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import citebot.index.build.full as filebuild
-from tests.support.helpers import assert_matches_reference, build_index_file_for, stored_passages
 from citebot.index.analysis import (
     AcronymExpander,
     AcronymMap,
@@ -29,16 +27,17 @@ from citebot.index.analysis import (
     is_mixed,
     sentence_spans,
 )
+from citebot.index.analysis.normalize import normalize_text
 from citebot.index.analysis.reference import ReferenceAnalyzer, reference_expand, reference_sentence_spans
 from citebot.index.build.params import IndexParams
-from citebot.index.build.sources import load_corpus
 from citebot.index.build.reference import build_reference
-from citebot.index.ingest.documents import parse_document
-from citebot.index.analysis.normalize import normalize_text
-from citebot.index.ingest.passages import Passage
 from citebot.index.build.reindex import rebuild_sync
+from citebot.index.build.sources import load_corpus
 from citebot.index.indexfile import IndexReader
+from citebot.index.ingest.documents import parse_document
+from citebot.index.ingest.passages import Passage
 from tests.support.corpora import AWKWARD, corpus_documents
+from tests.support.helpers import assert_matches_reference, build_index_file_for, stored_passages
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -56,10 +55,54 @@ def test_fast_terms_match_the_analyzer_on_awkward_text() -> None:
         assert decode_sentence_terms(encoded, len(spans)) == [analyzer.terms(text[a:b]) for a, b in spans], text
 
 
-PIECES = ["U.S.", "a.b", " ", "  ", "\t", "\n", "rock'n'roll", "'", "don't", "IT", "US", "WE", "us", "Dr.",
-          "end.", "Next", ".", "!", "?", "x", "NASA", "3.5", "e.g.", "ISS.", "hello", "World", "''", "a'", "'b",
-          "\x07", "\r", "e\u0301", "\u0301", "ﬁ", "İ", "ß", "\u2019", "\u200b", "Σς", "日本", "ª", "Ⅻ", "²",
-          "٣", "\u00a0", "Ünïcode"]
+PIECES = [
+    "U.S.",
+    "a.b",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "rock'n'roll",
+    "'",
+    "don't",
+    "IT",
+    "US",
+    "WE",
+    "us",
+    "Dr.",
+    "end.",
+    "Next",
+    ".",
+    "!",
+    "?",
+    "x",
+    "NASA",
+    "3.5",
+    "e.g.",
+    "ISS.",
+    "hello",
+    "World",
+    "''",
+    "a'",
+    "'b",
+    "\x07",
+    "\r",
+    "e\u0301",
+    "\u0301",
+    "ﬁ",
+    "İ",
+    "ß",
+    "\u2019",
+    "\u200b",
+    "Σς",
+    "日本",
+    "ª",
+    "Ⅻ",
+    "²",
+    "٣",
+    "\u00a0",
+    "Ünïcode",
+]
 
 
 def test_sentence_and_passage_terms_match_the_analyzer_on_random_text() -> None:
@@ -85,8 +128,14 @@ def test_sentence_and_passage_terms_match_the_analyzer_on_random_text() -> None:
 def test_acronym_expander_matches_acronym_map() -> None:
     rng = random.Random(1)
     words = ["space", "station", "ros", "russian", "orbit", "deep", "network", "dsn", "x"]
-    acronyms = AcronymMap({"ros": ("russian", "orbit", "space", "station"), "dsn": ("deep", "space", "network"),
-                           "ss": ("space", "station"), "x": ("x", "x")})
+    acronyms = AcronymMap(
+        {
+            "ros": ("russian", "orbit", "space", "station"),
+            "dsn": ("deep", "space", "network"),
+            "ss": ("space", "station"),
+            "x": ("x", "x"),
+        }
+    )
     expander = AcronymExpander(acronyms)
     for _ in range(2000):
         terms = [rng.choice(words) for _ in range(rng.randrange(0, 12))]
@@ -131,10 +180,13 @@ def test_reindexed_file_ranks_exactly_as_rank_bm25(tmp_path: Path) -> None:
 
     # Change one document (adding an acronym definition), add one, remove one.
     changed = corpus / "notes-2.md"
-    changed.write_text(changed.read_text(encoding="utf-8") + "\nThe Lunar Orbital Platform (LOP) docks.\n",
-                       encoding="utf-8")
-    (corpus / "notes-new.md").write_text("New notes\n\nThe Deep Space Network answered the Lunar Orbital "
-                                         "Platform today, said the agency's statement.\n", encoding="utf-8")
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\nThe Lunar Orbital Platform (LOP) docks.\n", encoding="utf-8"
+    )
+    (corpus / "notes-new.md").write_text(
+        "New notes\n\nThe Deep Space Network answered the Lunar Orbital Platform today, said the agency's statement.\n",
+        encoding="utf-8",
+    )
     (corpus / "notes-5.md").unlink()
     documents, _ = load_corpus([corpus])
 
@@ -151,8 +203,13 @@ def test_reindexed_file_ranks_exactly_as_rank_bm25(tmp_path: Path) -> None:
             assert reader.bm25.n_docs == len(reference.passages)
             stored = await reader.passages(range(reader.bm25.n_docs))
             assert [unnamed(s.passage) for s in stored] == reference.passages  # (the reader adds `name`)
-            for question in ("When will the ISS be deorbited?", "What is the DSN?", "Who leads Roscosmos?",
-                             "lunar orbital platform", "space station agreement"):
+            for question in (
+                "When will the ISS be deorbited?",
+                "What is the DSN?",
+                "Who leads Roscosmos?",
+                "lunar orbital platform",
+                "space station agreement",
+            ):
                 terms = reference_expand(reader.acronyms, analyzer.question_terms(question))
                 scores = ref.get_scores(terms)
                 cand = np.flatnonzero(scores > 0)
@@ -184,14 +241,30 @@ def test_passage_terms_declines_exactly_the_texts_that_are_not_clean() -> None:
     from citebot.index.analysis.normalize import CONTROL
 
     fast = Analyzer()
-    pieces = PIECES + ["\ud800", "\udfff", "\u2018", "\u00ab", "\u200d", "\u2066", "\ufeff", "a\u0308", "\u00e4",
-                       "\u212b", "\u1e9b\u0323", "\x00", "\x1f"]
+    pieces = PIECES + [
+        "\ud800",
+        "\udfff",
+        "\u2018",
+        "\u00ab",
+        "\u200d",
+        "\u2066",
+        "\ufeff",
+        "a\u0308",
+        "\u00e4",
+        "\u212b",
+        "\u1e9b\u0323",
+        "\x00",
+        "\x1f",
+    ]
     rng = random.Random(8)
     seen = {True: 0, False: 0}
     for _ in range(20000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
-        definition = ("\r" not in text and CONTROL.search(text) is None
-                      and (text.isascii() or (normalize_text(text) == text and chars_agree(text))))
+        definition = (
+            "\r" not in text
+            and CONTROL.search(text) is None
+            and (text.isascii() or (normalize_text(text) == text and chars_agree(text)))
+        )
         assert (fast.passage_terms(text, [(0, len(text))]) is not None) == definition, repr(text)
         seen[definition and not text.isascii()] += 1
     assert seen[True] > 500 and seen[False] > 500  # both answers, for non-ASCII text
@@ -212,8 +285,24 @@ def test_normalize_text_is_its_steps_applied_in_turn() -> None:
             text = text.replace(curly, straight)
         return CONTROL.sub(" ", INVISIBLE.sub("", text))
 
-    pieces = PIECES + ["\ud800", "\u2018", "\u201d", "\u00ab", "\u200d", "\u2066", "\ufeff", "a\u0308", "\u00e4",
-                       "\u212b", "\u1e9b\u0323", "\x00", "\x1f", "\r\n", "\n\u0301", "\u2032"]
+    pieces = PIECES + [
+        "\ud800",
+        "\u2018",
+        "\u201d",
+        "\u00ab",
+        "\u200d",
+        "\u2066",
+        "\ufeff",
+        "a\u0308",
+        "\u00e4",
+        "\u212b",
+        "\u1e9b\u0323",
+        "\x00",
+        "\x1f",
+        "\r\n",
+        "\n\u0301",
+        "\u2032",
+    ]
     rng = random.Random(9)
     for _ in range(20000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
@@ -227,7 +316,7 @@ def test_spans_json_is_json_dumps() -> None:
 
     rng = random.Random(10)
     for n in range(12):
-        spans = [(rng.randrange(10 ** rng.randrange(1, 12)), rng.randrange(10 ** 6)) for _ in range(n)]
+        spans = [(rng.randrange(10 ** rng.randrange(1, 12)), rng.randrange(10**6)) for _ in range(n)]
         assert spans_json(spans) == json.dumps(spans)
 
 
@@ -235,8 +324,20 @@ def test_fast_question_terms_match_the_analyzer() -> None:
     """Answerer analyses questions with `Analyzer.question_terms`; it must give the reference's
     terms, measure words after "how" dropped, on any text."""
     analyzer, fast = ReferenceAnalyzer(), Analyzer()
-    pieces = PIECES + ["how", "How", "HOW", "long", "many", "much", "Long", "MANY", " how long ", "how how much",
-                       "?", "How long will the ISS keep operating?"]
+    pieces = PIECES + [
+        "how",
+        "How",
+        "HOW",
+        "long",
+        "many",
+        "much",
+        "Long",
+        "MANY",
+        " how long ",
+        "how how much",
+        "?",
+        "How long will the ISS keep operating?",
+    ]
     rng = random.Random(16)
     for _ in range(20000):
         question = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 14)))
@@ -246,8 +347,9 @@ def test_fast_question_terms_match_the_analyzer() -> None:
 def test_can_expand_is_false_only_where_expand_copies() -> None:
     rng = random.Random(17)
     words = ["space", "station", "ros", "russian", "orbit", "deep", "network", "dsn", "x", "y"]
-    expander = AcronymExpander(AcronymMap({"ros": ("russian", "orbit", "space", "station"),
-                                           "dsn": ("deep", "space", "network")}))
+    expander = AcronymExpander(
+        AcronymMap({"ros": ("russian", "orbit", "space", "station"), "dsn": ("deep", "space", "network")})
+    )
     seen = {True: 0, False: 0}
     for _ in range(3000):
         sentences = [[rng.choice(words) for _ in range(rng.randrange(0, 6))] for _ in range(rng.randrange(0, 5))]

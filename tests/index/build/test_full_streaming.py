@@ -15,19 +15,18 @@ import citebot.index.build.full as filebuild
 import citebot.index.indexfile.writer as writer
 from citebot.index.analysis import Analyzer
 from citebot.index.build.params import IndexParams
-from tests.support.helpers import assert_matches_reference
-from citebot.index.build.sources import load_corpus
-from citebot.index.indexfile import content_digest
-from citebot.index.corpus_warnings import WarningKind
 from citebot.index.build.reindex import rebuild_sync
-from citebot.index.indexfile import IndexReader
-
-from tests.support.corpora import AWKWARD, assert_same_as_full_build, awkward_corpus, corpus_documents
+from citebot.index.build.sources import load_corpus
+from citebot.index.corpus_warnings import WarningKind
+from citebot.index.indexfile import IndexReader, content_digest
+from tests.support.corpora import assert_same_as_full_build, awkward_corpus
+from tests.support.helpers import assert_matches_reference
 
 
 @pytest.mark.parametrize(("context_weight", "parallel"), [(1, False), (1, True), (0, False), (2, True)])
-def test_streamed_file_equals_the_reference_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 context_weight: int, parallel: bool) -> None:
+def test_streamed_file_equals_the_reference_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, context_weight: int, parallel: bool
+) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     awkward_corpus(corpus)
@@ -76,8 +75,9 @@ def _dies_on_notes_4(paths: list[Path]) -> list:
     return _REAL_READ_BATCH(paths)
 
 
-def test_a_worker_that_dies_leaves_the_build_to_finish_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_a_worker_that_dies_leaves_the_build_to_finish_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     awkward_corpus(corpus)
@@ -93,8 +93,9 @@ def test_a_worker_that_dies_leaves_the_build_to_finish_in_process(tmp_path: Path
     assert content_digest(db) == content_digest(expected)
 
 
-def test_large_arrays_are_written_piece_by_piece_and_read_back_whole(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_arrays_are_written_piece_by_piece_and_read_back_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Arrays over `_BLOB_PIECE` go through a zeroblob and incremental writes (no whole copy
     in SQLite's memory); the stored bytes, and the index built that way, are the same."""
     corpus = tmp_path / "corpus"
@@ -109,8 +110,10 @@ def test_large_arrays_are_written_piece_by_piece_and_read_back_whole(tmp_path: P
         values = np.arange(1001, dtype=np.uint32) * 7  # 4004 bytes: 62 pieces and a short one
         writer.insert_array(db, "big", values)
         writer.insert_array(db, "small", values[:3])
-        stored = {name: np.frombuffer(data, dtype=np.dtype(dtype))
-                  for name, dtype, data in db.execute("SELECT name, dtype, data FROM bm25_arrays")}
+        stored = {
+            name: np.frombuffer(data, dtype=np.dtype(dtype))
+            for name, dtype, data in db.execute("SELECT name, dtype, data FROM bm25_arrays")
+        }
     assert np.array_equal(stored["big"], values) and np.array_equal(stored["small"], values[:3])
 
     pieces = tmp_path / "pieces.sqlite3"
@@ -129,8 +132,9 @@ def test_passages_are_indexed_once_every_row_is_in(tmp_path: Path) -> None:
     rebuild_sync([corpus], db_path, IndexParams())
     with sqlite3.connect(db_path) as db:
         plan_by_id = " ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN SELECT * FROM passages WHERE id = 'x'"))
-        plan_by_doc = " ".join(r[3] for r in db.execute(
-            "EXPLAIN QUERY PLAN SELECT idx FROM passages WHERE doc_id = 1 ORDER BY ordinal"))
+        plan_by_doc = " ".join(
+            r[3] for r in db.execute("EXPLAIN QUERY PLAN SELECT idx FROM passages WHERE doc_id = 1 ORDER BY ordinal")
+        )
     assert "passages_id" in plan_by_id and "passages_doc" in plan_by_doc
 
     row = ("same-id", 1, 0, "text", None, 1, 1, 0, 4, "[[0, 4]]", "text", "", None, None)

@@ -8,20 +8,14 @@ lengths, hence bit-identical scores and rankings; the acronyms; and the index's 
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sqlite3
-import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from citebot.index.build.params import IndexParams
-from citebot.index.corpus_warnings import WarningKind
 from citebot.index.build.reindex import rebuild_sync
-from citebot.index.indexfile import IndexReader
-
+from citebot.index.corpus_warnings import WarningKind
 from tests.support.corpora import age_files, assert_same_as_full_build, corpus_documents, full_build, table
 
 
@@ -40,11 +34,19 @@ def test_reindex_after_edits_patches_and_equals_a_full_build(tmp_path: Path, con
 
     # Edit one document (longer: every later position shifts), add one, remove one, touch one.
     changed = corpus / "notes-2.md"
-    changed.write_text(changed.read_text(encoding="utf-8").replace(
-        "\n\n", "\n\nAn edited paragraph marker sentence about the Deep Space Network, long enough to stand alone "
-        "as its own paragraph of the document.\n\n", 1), encoding="utf-8")
-    (corpus / "notes-new.md").write_text("New notes\n\nThe Deep Space Network answered the space station "
-                                         "today, said the agency's statement.\n", encoding="utf-8")
+    changed.write_text(
+        changed.read_text(encoding="utf-8").replace(
+            "\n\n",
+            "\n\nAn edited paragraph marker sentence about the Deep Space Network, long enough to stand alone "
+            "as its own paragraph of the document.\n\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    (corpus / "notes-new.md").write_text(
+        "New notes\n\nThe Deep Space Network answered the space station today, said the agency's statement.\n",
+        encoding="utf-8",
+    )
     (corpus / "notes-5.md").unlink()
     os.utime(corpus / "notes-3.md")
     age_files(corpus)
@@ -82,8 +84,9 @@ def test_a_new_acronym_definition_rebuilds_in_full(tmp_path: Path) -> None:
     db = tmp_path / "index.sqlite3"
     rebuild_sync([corpus], db, IndexParams())
     notes = corpus / "notes-0.md"
-    notes.write_text(notes.read_text(encoding="utf-8") + "\nThe Lunar Orbital Platform (LOP) docks.\n",
-                     encoding="utf-8")
+    notes.write_text(
+        notes.read_text(encoding="utf-8") + "\nThe Lunar Orbital Platform (LOP) docks.\n", encoding="utf-8"
+    )
     age_files(corpus)
     result = rebuild_sync([corpus], db, IndexParams())
     assert not result.incremental  # "lop" now expands passages of other documents too

@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.loopback_site import LoopbackSite
-from tests.support.web_server import PageServer
-from citebot.index.ingest.crawl import SiteSource
 from citebot.index.build.params import IndexParams
-from citebot.index.errors import EmptyCorpusError, IndexLockedError
-from citebot.index.ingest.fetch import FetchOptions, WebSource
 from citebot.index.build.refresh import check_sources, refresh_sync
 from citebot.index.build.reindex import rebuild_sync
 from citebot.index.build.source_checks import checks_path, load_checks
-from citebot.index.source_list import list_sources
+from citebot.index.errors import EmptyCorpusError, IndexLockedError
 from citebot.index.indexfile import build_lock, read_info
+from citebot.index.ingest.crawl import SiteSource
+from citebot.index.ingest.fetch import FetchOptions, WebSource
+from citebot.index.source_list import list_sources
 from tests.support.corpora import age_files, assert_same_as_full_build
+from tests.support.loopback_site import LoopbackSite
+from tests.support.web_server import PageServer
 
 TESTS = Path(__file__).resolve().parents[2]
 ARTICLE = TESTS.parent / "corpus" / "nasa-roscosmos-2025.txt"
@@ -64,14 +64,16 @@ def test_nothing_changed_means_no_rebuild_and_a_recorded_check(corpus: Path, tmp
 
 def test_a_changed_new_and_removed_file_are_found_and_only_they_analysed(corpus: Path, tmp_path: Path) -> None:
     db = tmp_path / "index.sqlite3"
-    (corpus / "old.txt").write_text("Old notes\n\nThe first dome leaked air through a seam in its fabric.\n",
-                                    encoding="utf-8")
+    (corpus / "old.txt").write_text(
+        "Old notes\n\nThe first dome leaked air through a seam in its fabric.\n", encoding="utf-8"
+    )
     age_files(corpus)
     rebuild_sync([corpus], db, PARAMS)
     kept_before = {s.path: s for s in list_sources(db)}
     (corpus / "notes.md").write_text(NOTE.replace("purple potatoes", "golden turnips"), encoding="utf-8")
-    (corpus / "more.txt").write_text("More notes\n\nThe dome's water is recycled through a fungal filter.\n",
-                                     encoding="utf-8")
+    (corpus / "more.txt").write_text(
+        "More notes\n\nThe dome's water is recycled through a fungal filter.\n", encoding="utf-8"
+    )
     check = check_sources([corpus], db, PARAMS)
     assert sorted(check.changed) == [str(corpus / "more.txt"), str(corpus / "notes.md")]
     (corpus / "more.txt").unlink()
@@ -85,8 +87,9 @@ def test_a_changed_new_and_removed_file_are_found_and_only_they_analysed(corpus:
     assert article.changed_at == kept_before[article.path].changed_at  # kept: not new to the index
 
 
-def test_a_skipped_file_does_not_trigger_a_rebuild_every_time(corpus: Path, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_skipped_file_does_not_trigger_a_rebuild_every_time(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A duplicate the build skipped is not in the index's file list; it is no change once the
     build that skipped it is done (its ctime is older: here the build's one-second margin is 0)."""
     import citebot.index.build.refresh as refresh_module
@@ -144,8 +147,9 @@ def test_a_page_answering_304_is_not_analysed_again(corpus: Path, tmp_path: Path
     assert_same_as_full_build(db, full)
 
 
-def test_a_changed_page_is_reindexed_and_a_failed_fetch_keeps_its_copy(corpus: Path, tmp_path: Path,
-                                                                       server: PageServer) -> None:
+def test_a_changed_page_is_reindexed_and_a_failed_fetch_keeps_its_copy(
+    corpus: Path, tmp_path: Path, server: PageServer
+) -> None:
     url = server.page("/news/iss", PAGE.read_bytes(), etag='"v1"')
     sources = [corpus, web(url, tmp_path)]
     db = tmp_path / "index.sqlite3"
@@ -159,8 +163,10 @@ def test_a_changed_page_is_reindexed_and_a_failed_fetch_keeps_its_copy(corpus: P
     after = {s.path: s for s in list_sources(db)}
     assert after[url].changed_at > before[url].changed_at
     assert after[str(corpus / "notes.md")].changed_at == before[str(corpus / "notes.md")].changed_at
-    [(text,)] = rows(db, "SELECT group_concat(p.text, ' ') FROM passages p JOIN documents d ON d.id = p.doc_id "
-                         f"WHERE d.path = '{url}'")
+    [(text,)] = rows(
+        db,
+        f"SELECT group_concat(p.text, ' ') FROM passages p JOIN documents d ON d.id = p.doc_id WHERE d.path = '{url}'",
+    )
     assert "2031" in text and "2028" not in text
 
     server.page("/news/iss", b"down", status=503)
@@ -173,8 +179,7 @@ def test_a_changed_page_is_reindexed_and_a_failed_fetch_keeps_its_copy(corpus: P
     assert listed[url].passages == after[url].passages  # still indexed, from its last good copy
 
 
-def test_a_failed_rebuild_keeps_the_old_index_and_is_retried(corpus: Path, tmp_path: Path,
-                                                             server: PageServer) -> None:
+def test_a_failed_rebuild_keeps_the_old_index_and_is_retried(corpus: Path, tmp_path: Path, server: PageServer) -> None:
     """The check downloads a changed page into the cache; when the rebuild then fails, the next
     check gets a 304 for it, so the change is remembered as pending and taken in next time."""
     url = server.page("/news/iss", PAGE.read_bytes(), etag='"v1"')
@@ -192,8 +197,10 @@ def test_a_failed_rebuild_keeps_the_old_index_and_is_retried(corpus: Path, tmp_p
     assert result.check.changed == () and result.retried == (url,)  # a 304 now: only the pending list knew
     assert result.rebuilt is not None and read_info(db).generation == first.info.generation + 1
     assert load_checks(db).pending == ()
-    [(text,)] = rows(db, "SELECT group_concat(p.text, ' ') FROM passages p JOIN documents d ON d.id = p.doc_id "
-                         f"WHERE d.path = '{url}'")
+    [(text,)] = rows(
+        db,
+        f"SELECT group_concat(p.text, ' ') FROM passages p JOIN documents d ON d.id = p.doc_id WHERE d.path = '{url}'",
+    )
     assert "2031" in text
 
 
@@ -219,11 +226,14 @@ def test_a_checks_file_that_is_not_ours_is_never_overwritten(corpus: Path, tmp_p
     assert load_checks(db) is None
 
 
-def test_a_site_is_crawled_again_and_only_its_changed_page_reindexed(corpus: Path, tmp_path: Path,
-                                                                   server: PageServer) -> None:
+def test_a_site_is_crawled_again_and_only_its_changed_page_reindexed(
+    corpus: Path, tmp_path: Path, server: PageServer
+) -> None:
     site = LoopbackSite(server)
-    sources = [corpus, SiteSource(site.root, FetchOptions(cache_dir=tmp_path / "web-cache",
-                                                          allow_private_addresses=True, timeout=5))]
+    sources = [
+        corpus,
+        SiteSource(site.root, FetchOptions(cache_dir=tmp_path / "web-cache", allow_private_addresses=True, timeout=5)),
+    ]
     db = tmp_path / "index.sqlite3"
     first = rebuild_sync(sources, db, PARAMS)
     generation = first.info.generation
@@ -244,8 +254,10 @@ def test_a_site_is_crawled_again_and_only_its_changed_page_reindexed(corpus: Pat
     assert changed.rebuilt is not None and changed.rebuilt.incremental
     assert changed.rebuilt.analysed == 1 and changed.rebuilt.removed == 0
     # The rebuild read the pages of the check's crawl: the site was crawled once, not twice.
-    assert len(server.hits("/docs/changing")) - len([r for r in server.requests[:requests]
-                                                      if r.path == "/docs/changing"]) == 1
+    assert (
+        len(server.hits("/docs/changing")) - len([r for r in server.requests[:requests] if r.path == "/docs/changing"])
+        == 1
+    )
     full = tmp_path / "full.sqlite3"
     rebuild_sync(sources, full, PARAMS)
     assert_same_as_full_build(db, full)
@@ -253,8 +265,10 @@ def test_a_site_is_crawled_again_and_only_its_changed_page_reindexed(corpus: Pat
 
 def test_a_site_that_cannot_be_crawled_keeps_its_pages(corpus: Path, tmp_path: Path, server: PageServer) -> None:
     site = LoopbackSite(server)
-    sources = [corpus, SiteSource(site.root, FetchOptions(cache_dir=tmp_path / "web-cache",
-                                                          allow_private_addresses=True, timeout=5))]
+    sources = [
+        corpus,
+        SiteSource(site.root, FetchOptions(cache_dir=tmp_path / "web-cache", allow_private_addresses=True, timeout=5)),
+    ]
     db = tmp_path / "index.sqlite3"
     documents = rebuild_sync(sources, db, PARAMS).info.documents
     server.page("/robots.txt", "server trouble", status=503)  # robots.txt unreachable and, with

@@ -18,11 +18,10 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.support.helpers import BUNDLED_ARTICLE
 
 from citebot.index.build.sources import load_corpus
-from tests.support.helpers import built_passages
 from citebot.index.ingest.documents import parse_document
+from tests.support.helpers import BUNDLED_ARTICLE, built_passages
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 GOOD = "Moon Base Notes\n\nThe zebra observatory on the far side of the moon counts craters every night of the year.\n"
@@ -31,8 +30,9 @@ IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 def run_index(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "CITEBOT_CONFIG")}
-    return subprocess.run([str(CITEBOT), "index", *args], capture_output=True, text=True, env=env, cwd=tmp_path,
-                          timeout=120)
+    return subprocess.run(
+        [str(CITEBOT), "index", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
 
 
 def faulty_corpus(folder: Path) -> dict[str, str]:
@@ -44,8 +44,10 @@ def faulty_corpus(folder: Path) -> dict[str, str]:
     (folder / "binary.txt").write_bytes(b"\x7fELF\x02\x01\x01\x00" + os.urandom(2048))
     expect["binary.txt"] = "binary"
     # Not UTF-8, but text: read as cp1252 (issue 12), so indexed, not a warning.
-    (folder / "latin1.txt").write_bytes("Caf\xe9 notes\n\nCaf\xe9 cr\xe8me br\xfbl\xe9e is a dessert worth a sentence "
-                                        "of its own, says the chef.\n".encode("latin-1"))
+    (folder / "latin1.txt").write_bytes(
+        "Caf\xe9 notes\n\nCaf\xe9 cr\xe8me br\xfbl\xe9e is a dessert worth a sentence "
+        "of its own, says the chef.\n".encode("latin-1")
+    )
     (folder / "empty.txt").write_bytes(b"")
     expect["empty.txt"] = "no text to index"
     (folder / "blank.md").write_text(" \n\t\n\u200b\n", encoding="utf-8")
@@ -97,8 +99,10 @@ def test_every_corpus_fault_is_one_warning_and_the_rest_is_indexed(tmp_path: Pat
     done = run_index(tmp_path, "--db", str(db), str(corpus))
     assert done.returncode == 0, done.stderr
     lines = warning_lines(done.stderr)
-    assert "warning: 4 paths skipped as not regular files (FIFOs, sockets, devices or symlinks); --verbose lists " \
-           "them" in lines
+    assert (
+        "warning: 4 paths skipped as not regular files (FIFOs, sockets, devices or symlinks); --verbose lists "
+        "them" in lines
+    )
     assert len(lines) == len(expect) - 3
     assert not any(f"{corpus / name}:" in line for line in lines for name in ("fifo.txt", "loop-a.txt", "self-loop"))
 
@@ -147,8 +151,18 @@ def test_a_100_mb_file_within_a_raised_limit_is_indexed(tmp_path: Path) -> None:
     print(f"\n100 MB file loaded in {seconds:.1f} s")
 
 
-@pytest.mark.parametrize("line", [" " * 1_000_000, "[a](" * 250_000, "[" * 1_000_000, "\u3000" * 500_000 + "x",
-                                  "# " + " " * 500_000 + "x", "**" * 500_000, "." * 1_000_000])
+@pytest.mark.parametrize(
+    "line",
+    [
+        " " * 1_000_000,
+        "[a](" * 250_000,
+        "[" * 1_000_000,
+        "\u3000" * 500_000 + "x",
+        "# " + " " * 500_000 + "x",
+        "**" * 500_000,
+        "." * 1_000_000,
+    ],
+)
 def test_pathological_lines_parse_in_linear_time(line: str) -> None:
     raw = GOOD + "\n\n" + line + "\n\n" + GOOD.replace("zebra", "okapi")
     for kind in ("txt", "md"):
@@ -198,8 +212,10 @@ def test_unreadable_file_is_a_warning(tmp_path: Path) -> None:
     secret.chmod(0)
     try:
         if IS_ROOT:
-            pytest.skip("running as root: chmod 000 does not stop root from reading (FIFOs, loops and deleted "
-                        "files cover unreadable files in the other tests)")
+            pytest.skip(
+                "running as root: chmod 000 does not stop root from reading (FIFOs, loops and deleted "
+                "files cover unreadable files in the other tests)"
+            )
         documents, warnings = load_corpus([folder])
         assert [Path(d.path).name for d in documents] == ["good.txt"]
         assert len(warnings) == 1 and "secret.txt: skipped, cannot be read (Permission denied)" in str(warnings[0])

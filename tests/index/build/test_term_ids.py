@@ -27,7 +27,7 @@ def test_global_ids_are_handed_out_in_order_of_first_appearance_in_document_orde
         got: list[np.ndarray] = []
         i = 0
         while i < len(docs):
-            batch = docs[i:i + rng.randrange(1, 6)]
+            batch = docs[i : i + rng.randrange(1, 6)]
             w = rng.randrange(3)
             local = [workers[w].encode(d) for d in batch]
             parent.learn(w, *workers[w].take_new_terms())

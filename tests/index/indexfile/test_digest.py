@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.support.helpers import BUNDLED_ARTICLE, ROOT, assert_matches_reference, build_index_file_for
 
 from citebot.index.build.params import IndexParams
+from citebot.index.build.reindex import rebuild_sync
 from citebot.index.evaluation import load_eval_set
 from citebot.index.indexfile import content_digest
-from citebot.index.build.reindex import rebuild_sync
+from tests.support.helpers import BUNDLED_ARTICLE, ROOT, assert_matches_reference, build_index_file_for
 
 SQUAD = ROOT.parent / "shared" / "eval" / "squad"
 
@@ -27,8 +27,11 @@ def test_full_and_incremental_builds_of_the_bundled_corpus_have_one_digest(tmp_p
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(BUNDLED_ARTICLE, corpus / BUNDLED_ARTICLE.name)
-    (corpus / "notes.md").write_text("# Notes\n\nThe Russian Orbital Station (ROS) is planned for the 2030s, "
-                                     "after the crew leaves the old station.\n", encoding="utf-8")
+    (corpus / "notes.md").write_text(
+        "# Notes\n\nThe Russian Orbital Station (ROS) is planned for the 2030s, "
+        "after the crew leaves the old station.\n",
+        encoding="utf-8",
+    )
     old = time.time() - 3600  # older than the build by more than the clock-tick margin
     for f in corpus.iterdir():
         os.utime(f, (old, old))

@@ -7,7 +7,6 @@ index it was replacing must still open and answer.
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import os
 import random
@@ -26,6 +25,7 @@ from citebot.index.analysis import ANALYZER_VERSION
 from citebot.index.answering.answerer import Answerer
 from citebot.index.build.params import IndexParams
 from citebot.index.build.reference import build_reference
+from citebot.index.build.reindex import rebuild, rebuild_sync
 from citebot.index.build.sources import corpus_fingerprint, load_corpus
 from citebot.index.errors import (
     CorruptIndexError,
@@ -34,9 +34,8 @@ from citebot.index.errors import (
     IndexLockedError,
     IndexMissingError,
 )
-from citebot.index.build.reindex import rebuild, rebuild_sync
-from citebot.index.ingest.passages import Passage
 from citebot.index.indexfile import APPLICATION_ID, SCHEMA_VERSION, IndexReader, build_lock, read_info
+from citebot.index.ingest.passages import Passage
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -50,8 +49,12 @@ def citebot_command() -> list[str]:
 
 def clean_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("CITEBOT_CONFIG", "DISCORD_TOKEN")}
-    env.update(HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "xdg-data"),
-               XDG_CONFIG_HOME=str(tmp_path / "xdg-config"), PYTHONDONTWRITEBYTECODE="1")
+    env.update(
+        HOME=str(tmp_path / "home"),
+        XDG_DATA_HOME=str(tmp_path / "xdg-data"),
+        XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     return env
 
 
@@ -89,7 +92,7 @@ async def top_paragraphs(db: Path, question: str) -> tuple[int, int]:
 # Round trip and self-description
 
 
-def unnamed(passage: "Passage") -> "Passage":
+def unnamed(passage: Passage) -> Passage:
     return dataclasses.replace(passage, citation=dataclasses.replace(passage.citation, name=None))
 
 
@@ -144,7 +147,8 @@ async def test_generation_increments_and_changed_on_disk(tmp_path, corpus):
         other.mkdir()
         (other / "note.txt").write_text(
             "Moon base notes\n\nThe lunar base will be built near the south pole of the Moon by 2040.\n",
-            encoding="utf-8")
+            encoding="utf-8",
+        )
         result = await rebuild([other], db, IndexParams())
         assert result.info.generation == 2
         assert reader.changed_on_disk()
@@ -318,14 +322,15 @@ async def test_empty_corpus_leaves_the_old_index(tmp_path, pristine_index):
 
 def generate_corpus(folder: Path, files: int = 100, paragraphs: int = 30) -> None:
     rng = random.Random(20250729)
-    vocab = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 10)))
-             for _ in range(5000)]
+    vocab = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 10))) for _ in range(5000)]
     folder.mkdir(parents=True)
     for i in range(files):
         blocks = [f"Generated article number {i}"]
         for _ in range(paragraphs):
-            sentences = [" ".join(rng.choice(vocab) for _ in range(rng.randint(8, 20))).capitalize() + "."
-                         for _ in range(rng.randint(4, 7))]  # 32-140 words: one passage each
+            sentences = [
+                " ".join(rng.choice(vocab) for _ in range(rng.randint(8, 20))).capitalize() + "."
+                for _ in range(rng.randint(4, 7))
+            ]  # 32-140 words: one passage each
             blocks.append(" ".join(sentences))
         (folder / f"doc{i:04d}.txt").write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
 
@@ -382,12 +387,24 @@ async def test_killed_build_leaves_the_old_index_answering(tmp_path, corpus):
     assert kept_old >= 1, "no kill landed before the swap; the corpus is too small for this machine"
 
     # The leftovers are not mistaken for the index: a new build and a question both work.
-    done = subprocess.run(citebot_command() + ["index", "--db", str(db), str(corpus)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        citebot_command() + ["index", "--db", str(db), str(corpus)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert read_info(db).generation == old.generation + 1
-    asked = subprocess.run(citebot_command() + ["ask", "--db", str(db), "--json", ROS_QUESTION], cwd=tmp_path,
-                           env=env, capture_output=True, text=True, timeout=120)
+    asked = subprocess.run(
+        citebot_command() + ["ask", "--db", str(db), "--json", ROS_QUESTION],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert asked.returncode == 0, asked.stderr
     answer = json.loads(asked.stdout)
     assert answer["passages"][0]["citation"]["paragraphs"] == [8, 8]

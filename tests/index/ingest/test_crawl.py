@@ -14,10 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.loopback_site import GUIDE_PAGES, PRIVATE_PAGES, LoopbackSite, guide_path
-from tests.support.web_server import PageServer
 from citebot.index.build.params import IndexParams
-from tests.support.helpers import built_passages
+from citebot.index.build.reindex import rebuild_sync
 from citebot.index.corpus_warnings import WarningKind
 from citebot.index.ingest.crawl import (
     CrawlLimits,
@@ -28,11 +26,15 @@ from citebot.index.ingest.crawl import (
     normalise_url,
 )
 from citebot.index.ingest.fetch import USER_AGENT, FetchOptions
-from citebot.index.build.reindex import rebuild_sync
+from tests.support.helpers import built_passages
+from tests.support.loopback_site import GUIDE_PAGES, PRIVATE_PAGES, LoopbackSite, guide_path
+from tests.support.web_server import PageServer
 
-SIMPLE = ("<html><head><title>{title}</title>{head}</head><body><article><p>This page about {title} holds one "
-          "paragraph of real text, long enough to count as a paragraph of an article.</p>{links}</article>"
-          "</body></html>")
+SIMPLE = (
+    "<html><head><title>{title}</title>{head}</head><body><article><p>This page about {title} holds one "
+    "paragraph of real text, long enough to count as a paragraph of an article.</p>{links}</article>"
+    "</body></html>"
+)
 
 
 def simple(title: str, links: tuple[str, ...] = (), head: str = "") -> str:
@@ -216,8 +218,10 @@ def test_second_crawl_is_conditional_and_reanalyses_only_the_changed_page(server
     assert sorted(r.path for r in again if r.status == 200) == ["/docs/changing", "/docs/export"]
     assert second.incremental and (second.analysed, second.reused, second.removed) == (1, len(site.indexable) - 1, 0)
     with sqlite3.connect(db) as conn:
-        (text,) = conn.execute("SELECT p.text FROM passages p JOIN documents d ON p.doc_id = d.id WHERE d.path = ?",
-                               (server.url("/docs/changing"),)).fetchone()
+        (text,) = conn.execute(
+            "SELECT p.text FROM passages p JOIN documents d ON p.doc_id = d.id WHERE d.path = ?",
+            (server.url("/docs/changing"),),
+        ).fetchone()
     assert "second version" in text and "first version" not in text
 
     # The incremental result is the index a full build of the same pages gives.

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from citebot.index.build.sources import load_corpus
-from citebot.index.ingest.documents import parse_document
 from citebot.index.ingest.blocks import BYLINE, CHROME, HEADING, PARAGRAPH, TITLE
+from citebot.index.ingest.documents import parse_document
 from citebot.index.ingest.loading import load_document
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -87,7 +87,11 @@ def test_markdown_front_matter_and_headings():
         kind="md",
     )
     assert (doc.title, doc.author, doc.url, doc.date) == (
-        "Moon Base Notes", "Ada Lovelace", "https://example.org/moon", "2025-01-02")
+        "Moon Base Notes",
+        "Ada Lovelace",
+        "https://example.org/moon",
+        "2025-01-02",
+    )
     paragraphs = doc.paragraphs
     assert [p.number for p in paragraphs] == [2, 4]  # blocks after the front matter, from 1
     assert paragraphs[0].text == "The base will be built near the south pole, a site chosen for its ice."
@@ -96,7 +100,9 @@ def test_markdown_front_matter_and_headings():
 
 
 def test_plain_text_byline_with_by_prefix():
-    doc = parse_document("A Title Line\n\nBy Jane Q. Public\n\nThe first paragraph says something long enough to count.\n", "a.txt")
+    doc = parse_document(
+        "A Title Line\n\nBy Jane Q. Public\n\nThe first paragraph says something long enough to count.\n", "a.txt"
+    )
     assert doc.author == "Jane Q. Public"
     assert [p.number for p in doc.paragraphs] == [3]
 
@@ -111,8 +117,11 @@ def test_corpus_loading_skips_bad_files_with_warnings(tmp_path):
     (tmp_path / "good.txt").write_text("Good\n\nThis paragraph has plenty of words to be treated as prose.\n")
     (tmp_path / "copy.md").write_text("Good\n\nThis paragraph has plenty of words to be treated as prose.\n")
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02binary")
-    (tmp_path / "latin1.txt").write_bytes("Caf\xe9\n\nThe caf\xe9 au lait here is strong enough to count as prose, "
-                                          "or so the regulars say.\n".encode("latin-1"))  # text: read, not skipped
+    (tmp_path / "latin1.txt").write_bytes(
+        "Caf\xe9\n\nThe caf\xe9 au lait here is strong enough to count as prose, or so the regulars say.\n".encode(
+            "latin-1"
+        )
+    )  # text: read, not skipped
     (tmp_path / "empty.txt").write_text("")
     (tmp_path / "ignored.pdf").write_bytes(b"%PDF")
     docs, warnings = load_corpus([tmp_path])

@@ -18,8 +18,8 @@ import pytest
 
 from citebot.index.build.sources import load_corpus
 from citebot.index.corpus_warnings import WarningKind
-from citebot.index.ingest.docx import parse_docx
 from citebot.index.ingest.blocks import HEADING, TITLE
+from citebot.index.ingest.docx import parse_docx
 from citebot.index.ingest.files import UnreadableDocument
 from citebot.index.ingest.loading import load_document
 from citebot.index.ingest.passages import split_document
@@ -32,8 +32,9 @@ CAUSE = "Fertiliser washed from the fields above the wells is the most likely ca
 PLAN = "The board will test the northern wells every month until the levels fall below the legal limit again."
 
 
-def make_report(path: Path, title: str | None = "Water Quality in the Upper Valley",
-                author: str | None = "Ada Lovelace") -> Path:
+def make_report(
+    path: Path, title: str | None = "Water Quality in the Upper Valley", author: str | None = "Ada Lovelace"
+) -> Path:
     """A report in the shape Word users write: a Title paragraph, Heading 1/2 sections, body
     paragraphs, an empty paragraph, a bulleted list and a table."""
     d = docx.Document()
@@ -144,14 +145,19 @@ def test_citebot_indexes_and_answers_from_a_docx_folder(tmp_path: Path) -> None:
     db = tmp_path / "index.sqlite3"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(CITEBOT), *args, "--db", str(db)], capture_output=True, text=True, env=env,
-                              cwd=tmp_path, timeout=120)
+        return subprocess.run(
+            [str(CITEBOT), *args, "--db", str(db)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+        )
 
     done = run("index", "corpus")
     assert done.returncode == 0, done.stderr
-    (line,) = [l for l in done.stderr.splitlines() if "broken.docx" in l]
+    (line,) = [text for text in done.stderr.splitlines() if "broken.docx" in text]
     assert "not a readable .docx" in line
     asked = run("ask", "What is the most likely cause of the nitrate in the wells?", "--json")
     top = json.loads(asked.stdout)["passages"][0]["citation"]
     assert (top["kind"], top["section"], top["paragraphs"], top["document"]) == (
-        "docx", "Causes", [6, 7], "Water Quality in the Upper Valley")  # the short list joins it
+        "docx",
+        "Causes",
+        [6, 7],
+        "Water Quality in the Upper Valley",
+    )  # the short list joins it

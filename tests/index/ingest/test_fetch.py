@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.web_server import PageServer
 from citebot.index.build.sources import load_corpus
-from tests.support.helpers import built_passages
 from citebot.index.corpus_warnings import WarningKind
-from citebot.index.ingest.loading import load_document
 from citebot.index.ingest.fetch import (
+    USER_AGENT,
     FetchOptions,
+    RefusedError,
     WebSource,
     check_url,
     is_public_address,
-    RefusedError,
-    USER_AGENT,
 )
+from citebot.index.ingest.loading import load_document
+from tests.support.helpers import built_passages
+from tests.support.web_server import PageServer
 
 TESTS = Path(__file__).resolve().parents[2]
 ROOT = TESTS.parent
@@ -30,8 +30,10 @@ ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 PAGE = TESTS / "fixtures" / "nasa-roscosmos-2025.html"
 PAGE_BYTES = PAGE.read_bytes()
 LOOPBACK = ipaddress.ip_address("127.0.0.1")
-SMALL_PAGE = ("<html><head><title>Small Page</title></head><body><article><p>This small page holds one "
-              "paragraph of real text, long enough to count as a paragraph of an article.</p></article></body></html>")
+SMALL_PAGE = (
+    "<html><head><title>Small Page</title></head><body><article><p>This small page holds one "
+    "paragraph of real text, long enough to count as a paragraph of an article.</p></article></body></html>"
+)
 
 
 @pytest.fixture
@@ -62,8 +64,11 @@ def test_url_page_is_indexed_with_its_url_and_metadata(server, options):
     # The canonical link names another site, so citations link to where the page was fetched.
     assert doc.url == url
     assert doc.metadata["canonical"].startswith("https://news.example/")
-    assert (doc.title, doc.author, doc.date) == ("NASA and Roscosmos Reignite Space Ties After 8-Year Hiatus",
-                                                 "Joseph P. Chacko", "2025-07-30")
+    assert (doc.title, doc.author, doc.date) == (
+        "NASA and Roscosmos Reignite Space Ties After 8-Year Hiatus",
+        "Joseph P. Chacko",
+        "2025-07-30",
+    )
     text_doc = load_document(ARTICLE)
     assert [norm(b.text) for b in doc.paragraphs] == [norm(b.text) for b in text_doc.paragraphs]
     (seen,) = server.requests
@@ -74,8 +79,10 @@ def test_url_page_is_indexed_with_its_url_and_metadata(server, options):
 
 
 def test_same_site_canonical_is_cited(server, options):
-    html = PAGE_BYTES.replace(b"https://news.example/nasa-and-roscosmos-reignite-space-ties-after-8-year-hiatus/",
-                              f"http://127.0.0.1:{server.port}/canonical/".encode())
+    html = PAGE_BYTES.replace(
+        b"https://news.example/nasa-and-roscosmos-reignite-space-ties-after-8-year-hiatus/",
+        f"http://127.0.0.1:{server.port}/canonical/".encode(),
+    )
     url = server.page("/news/nasa-roscosmos?utm_source=feed", html)
     (doc,), _ = load(url, options)
     assert doc.url == server.url("/canonical/")
@@ -175,11 +182,15 @@ def test_xhtml_is_accepted(server, options):
 
 
 def test_progress_counts_files_and_urls(server, options, tmp_path):
-    urls = [server.page(f"/p{i}", SMALL_PAGE.replace("Small Page", f"Page {i}").replace("one", f"{i} one"))
-            for i in range(3)]
+    urls = [
+        server.page(f"/p{i}", SMALL_PAGE.replace("Small Page", f"Page {i}").replace("one", f"{i} one"))
+        for i in range(3)
+    ]
     calls = []
-    docs, warnings = load_corpus([ARTICLE, *(WebSource(u, options) for u in urls)],
-                                 progress=lambda done, total, what: calls.append((done, total, what)))
+    docs, warnings = load_corpus(
+        [ARTICLE, *(WebSource(u, options) for u in urls)],
+        progress=lambda done, total, what: calls.append((done, total, what)),
+    )
     assert warnings == [] and len(docs) == 4
     assert [c[:2] for c in calls] == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert {c[2] for c in calls[1:]} == set(urls)
@@ -206,14 +217,22 @@ def test_cached_copy_does_not_outlive_a_refusal(server, options):
     assert docs == [] and "refused" in warnings[0]
 
 
-@pytest.mark.parametrize("target", [
-    "http://10.0.0.1/secret", "http://169.254.169.254/latest/meta-data/", "http://[::1]:{port}/secret",
-    "http://127.0.0.2:{port}/secret", "http://[::ffff:127.0.0.1]:{port}/secret", "http://0.0.0.0:{port}/secret",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://10.0.0.1/secret",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:{port}/secret",
+        "http://127.0.0.2:{port}/secret",
+        "http://[::ffff:127.0.0.1]:{port}/secret",
+        "http://0.0.0.0:{port}/secret",
+    ],
+)
 def test_redirect_to_a_private_address_is_refused(server, tmp_path, target):
     # Simulate a public site: exactly 127.0.0.1 counts as public here, nothing else that is private.
-    opts = FetchOptions(cache_dir=tmp_path / "c", timeout=5,
-                        address_allowed=lambda ip: ip == LOOPBACK or is_public_address(ip))
+    opts = FetchOptions(
+        cache_dir=tmp_path / "c", timeout=5, address_allowed=lambda ip: ip == LOOPBACK or is_public_address(ip)
+    )
     server.page("/secret", "secret", content_type="text/html")
     start = server.redirect("/innocent", target.format(port=server.port))
     docs, warnings = load(start, opts)
@@ -239,29 +258,59 @@ async def test_resolver_refuses_names_that_resolve_to_private_addresses():
         await allowing.close()
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1/", "http://10.0.0.1/", "http://172.16.5.4/", "http://192.168.1.1/", "http://169.254.169.254/",
-    "http://100.64.0.1/", "http://0.0.0.0/", "http://224.0.0.1/", "http://240.0.0.1/", "http://255.255.255.255/",
-    "http://[::1]/", "http://[::]/", "http://[fe80::1]/", "http://[fc00::1]/", "http://[ff02::1]/",
-    "http://[::ffff:10.0.0.1]/", "http://[2002:a00:1::]/", "http://[64:ff9b::a9fe:a9fe]/", "http://[fec0::1]/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://10.0.0.1/",
+        "http://172.16.5.4/",
+        "http://192.168.1.1/",
+        "http://169.254.169.254/",
+        "http://100.64.0.1/",
+        "http://0.0.0.0/",
+        "http://224.0.0.1/",
+        "http://240.0.0.1/",
+        "http://255.255.255.255/",
+        "http://[::1]/",
+        "http://[::]/",
+        "http://[fe80::1]/",
+        "http://[fc00::1]/",
+        "http://[ff02::1]/",
+        "http://[::ffff:10.0.0.1]/",
+        "http://[2002:a00:1::]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[fec0::1]/",
+    ],
+)
 def test_non_public_literals_are_refused(url):
     with pytest.raises(RefusedError, match="not a public address"):
         check_url(url, FetchOptions())
     check_url(url, FetchOptions(allow_private_addresses=True))
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/a.html", "gopher://x/", "data:text/html,x",
-                                 "javascript:alert(1)", "http:///nohost"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "ftp://example.org/a.html",
+        "gopher://x/",
+        "data:text/html,x",
+        "javascript:alert(1)",
+        "http:///nohost",
+    ],
+)
 def test_other_schemes_are_refused(url):
     with pytest.raises(RefusedError):
         check_url(url, FetchOptions(allow_private_addresses=True))
 
 
-@pytest.mark.parametrize("public, private", [
-    ("http://93.184.215.14/", "http://10.0.0.7/"),
-    ("https://[2606:4700::6810:84e5]/", "https://[fd00::1]/"),
-])
+@pytest.mark.parametrize(
+    "public, private",
+    [
+        ("http://93.184.215.14/", "http://10.0.0.7/"),
+        ("https://[2606:4700::6810:84e5]/", "https://[fd00::1]/"),
+    ],
+)
 def test_public_literals_pass_where_private_ones_of_the_same_form_are_refused(public, private):
     """The check parses the literal and judges its address, not the URL's shape: the public
     address passes (nothing is fetched) and the private one written the same way is refused."""
@@ -281,5 +330,6 @@ def test_file_and_ftp_urls_in_a_corpus_are_warnings(tmp_path):
     assert docs == []
     assert [str(w) for w in warnings] == [
         "file:///etc/passwd: refused, only http and https URLs can be fetched, not file",
-        "ftp://example.org/x: refused, only http and https URLs can be fetched, not ftp"]
+        "ftp://example.org/x: refused, only http and https URLs can be fetched, not ftp",
+    ]
     assert {w.kind for w in warnings} == {WarningKind.REFUSED}

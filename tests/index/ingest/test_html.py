@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from citebot.index.build.sources import load_corpus
-from tests.support.helpers import built_passages
 from citebot.index.corpus_warnings import WarningKind
-from citebot.index.ingest.documents import parse_document
 from citebot.index.ingest.blocks import BYLINE, HEADING, TITLE
-from citebot.index.ingest.loading import load_document
+from citebot.index.ingest.documents import parse_document
 from citebot.index.ingest.html import decode_html, parse_html
+from citebot.index.ingest.loading import load_document
 from citebot.index.ingest.passages import split_document
+from tests.support.helpers import built_passages
 
 TESTS = Path(__file__).resolve().parents[2]
 ROOT = TESTS.parent
@@ -30,14 +30,46 @@ HEADINGS = [
 ]
 # Text that only the page's furniture holds: menu, share buttons, comment form, lists, banner, footer.
 FURNITURE = [
-    "Subscribe to our newsletter", "Sign in", "Geopolitics", "Economy and Trade", "Opinion Columns",
-    "Contact Us", "Share this article", "Share on Facebook", "WhatsApp", "Telegram", "4 min read",
-    "Also read", "Gaganyaan", "Image for representation", "Tags:", "View all posts",
-    "More Articles Like This", "NISAR", "Tiangong", "LEAVE A REPLY", "Please enter your comment",
-    "Please enter your name", "Post Comment", "Save my name", "Must Read", "Arihant: How",
-    "Hypersonic", "Latest", "Monsoon Session", "Drone Export", "Semiconductor", "Stay Informed",
-    "cookies", "cookie", "privacy policy", "About Us", "independent publication", "All rights reserved",
-    "Terms of Use", "Advertise",
+    "Subscribe to our newsletter",
+    "Sign in",
+    "Geopolitics",
+    "Economy and Trade",
+    "Opinion Columns",
+    "Contact Us",
+    "Share this article",
+    "Share on Facebook",
+    "WhatsApp",
+    "Telegram",
+    "4 min read",
+    "Also read",
+    "Gaganyaan",
+    "Image for representation",
+    "Tags:",
+    "View all posts",
+    "More Articles Like This",
+    "NISAR",
+    "Tiangong",
+    "LEAVE A REPLY",
+    "Please enter your comment",
+    "Please enter your name",
+    "Post Comment",
+    "Save my name",
+    "Must Read",
+    "Arihant: How",
+    "Hypersonic",
+    "Latest",
+    "Monsoon Session",
+    "Drone Export",
+    "Semiconductor",
+    "Stay Informed",
+    "cookies",
+    "cookie",
+    "privacy policy",
+    "About Us",
+    "independent publication",
+    "All rights reserved",
+    "Terms of Use",
+    "Advertise",
 ]
 
 
@@ -104,7 +136,7 @@ def test_paragraph_numbers_count_the_blocks_of_the_built_text(page_doc):
         first, last = passage.citation.paragraphs
         if passage.citation.section == "About the author":
             continue
-        spanned = "\n\n".join(blocks[first - 1:last])
+        spanned = "\n\n".join(blocks[first - 1 : last])
         assert norm(passage.text) in norm(spanned), passage.citation.label
     extension = next(p for p in split_document(page_doc) if "extend the ISS" in p.text)
     assert extension.citation.paragraphs == (6, 6)
@@ -139,9 +171,11 @@ def test_h3_headings_title_h1_and_lists():
 
 
 def test_declared_charset_is_honoured():
-    html = ('<html><head><meta charset="iso-8859-1"><title>Caf\xe9 notes</title></head><body><article>'
-            '<p>The caf\xe9 on the corner serves cr\xe8me br\xfbl\xe9e every day of the week, and the '
-            'queue at noon is long enough to read a chapter of a novel.</p></article></body></html>')
+    html = (
+        '<html><head><meta charset="iso-8859-1"><title>Caf\xe9 notes</title></head><body><article>'
+        "<p>The caf\xe9 on the corner serves cr\xe8me br\xfbl\xe9e every day of the week, and the "
+        "queue at noon is long enough to read a chapter of a novel.</p></article></body></html>"
+    )
     text = decode_html(html.encode("iso-8859-1"))
     assert "crème brûlée" in text
     doc = parse_html(text, "cafe.html")
@@ -150,12 +184,19 @@ def test_declared_charset_is_honoured():
 
 def test_markdown_stays_first_class(tmp_path):
     md = tmp_path / "moon.md"
-    md.write_text("---\ntitle: Moon Base Notes\nauthor: Ada Lovelace\nurl: https://example.org/moon\n---\n"
-                  "# Moon Base Notes\n\n## Power\n\nSolar arrays on the crater rim would see sunlight for most "
-                  "of the lunar day, which makes the rim the favoured site.\n", encoding="utf-8")
+    md.write_text(
+        "---\ntitle: Moon Base Notes\nauthor: Ada Lovelace\nurl: https://example.org/moon\n---\n"
+        "# Moon Base Notes\n\n## Power\n\nSolar arrays on the crater rim would see sunlight for most "
+        "of the lunar day, which makes the rim the favoured site.\n",
+        encoding="utf-8",
+    )
     doc = load_document(md)
-    assert (doc.kind, doc.title, doc.author, doc.url) == ("md", "Moon Base Notes", "Ada Lovelace",
-                                                          "https://example.org/moon")
+    assert (doc.kind, doc.title, doc.author, doc.url) == (
+        "md",
+        "Moon Base Notes",
+        "Ada Lovelace",
+        "https://example.org/moon",
+    )
     assert doc.paragraphs[0].section == "Power" and doc.paragraphs[0].number == 3
 
 
@@ -165,10 +206,14 @@ def test_mixed_folder_cites_each_kind(tmp_path):
     shutil.copy(PAGE, folder / PAGE.name)
     (folder / "plain.txt").write_text(
         "Lunar Dust\n\nLunar dust is abrasive and clings to spacesuits because it is electrostatically "
-        "charged by sunlight and the solar wind.\n", encoding="utf-8")
+        "charged by sunlight and the solar wind.\n",
+        encoding="utf-8",
+    )
     (folder / "notes.md").write_text(
         "# Mars Notes\n\n## Atmosphere\n\nThe Martian atmosphere is about one percent as dense as Earth's "
-        "and is mostly carbon dioxide, so parachutes alone cannot land heavy craft.\n", encoding="utf-8")
+        "and is mostly carbon dioxide, so parachutes alone cannot land heavy craft.\n",
+        encoding="utf-8",
+    )
     (folder / "ignored.pdf").write_bytes(b"%PDF-1.4")
     built = [s.passage for s in built_passages([folder])]
     kinds = {p.citation.path.rsplit(".", 1)[-1]: p.citation.kind for p in built}
@@ -190,8 +235,7 @@ def test_same_page_as_text_and_md_text_parses_alike():
     # The text built from a page is ordinary block text: parsing it again gives the same blocks.
     doc = load_document(PAGE)
     again = parse_document(doc.text, "again", kind="html", metadata=dict(doc.metadata))
-    assert [(b.number, b.role, b.section) for b in again.blocks] == [(b.number, b.role, b.section)
-                                                                     for b in doc.blocks]
+    assert [(b.number, b.role, b.section) for b in again.blocks] == [(b.number, b.role, b.section) for b in doc.blocks]
     assert re.match(r"^# .+\n\nBy ", doc.text)
 
 

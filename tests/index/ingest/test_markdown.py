@@ -15,19 +15,19 @@ from pathlib import Path
 
 import pytest
 
+from citebot.index.analysis import sentence_spans
 from citebot.index.answering.answerer import Answerer, AnswerParams
+from citebot.index.answering.highlight import code_sentences
+from citebot.index.build.doc_analysis import _SHAPING_SOURCES
 from citebot.index.build.params import IndexParams
+from citebot.index.build.reindex import rebuild_sync
 from citebot.index.build.sources import load_corpus
 from citebot.index.corpus_warnings import WarningKind, count_skipped, summarise
-from citebot.index.build.doc_analysis import _SHAPING_SOURCES
-from citebot.index.ingest.documents import Document, parse_document
-from citebot.index.ingest.blocks import HEADING
-from citebot.index.ingest.loading import load_document
-from citebot.index.answering.highlight import code_sentences
-from citebot.index.ingest.passages import Passage, split_document
-from citebot.index.build.reindex import rebuild_sync
-from citebot.index.analysis import sentence_spans
 from citebot.index.indexfile import IndexReader
+from citebot.index.ingest.blocks import HEADING
+from citebot.index.ingest.documents import Document, parse_document
+from citebot.index.ingest.loading import load_document
+from citebot.index.ingest.passages import Passage, split_document
 
 SITE = Path(__file__).parents[2] / "fixtures" / "mkdocs"
 DOCS = SITE / "docs"
@@ -67,8 +67,12 @@ def test_headings_only_outside_code(guide: Document) -> None:
 
 
 def test_setext_headings_and_heading_levels_are_the_parsers() -> None:
-    doc = parse_document("Notes\n=====\n\nPower\n-----\n\nSolar arrays on the crater rim give almost continuous "
-                         "sunlight to the base.\n\n    # an indented code line, no heading\n", "n.md", kind="md")
+    doc = parse_document(
+        "Notes\n=====\n\nPower\n-----\n\nSolar arrays on the crater rim give almost continuous "
+        "sunlight to the base.\n\n    # an indented code line, no heading\n",
+        "n.md",
+        kind="md",
+    )
     assert doc.title == "Notes"
     assert [b.section for b in doc.blocks if b.role == HEADING] == ["Power"]
 
@@ -107,7 +111,9 @@ def test_a_code_block_stays_with_its_lead_in(guide: Document, guide_passages: li
 def test_a_code_block_that_does_not_fit_takes_its_lead_in_along() -> None:
     prose = " ".join(["The harbour gauge readings are checked every morning by the keeper."] * 12)
     code = "\n".join(f"tide predict --harbour h{i} --days 3" for i in range(30))
-    doc = parse_document(f"# Long\n\n{prose}\n\nRun it for every harbour with:\n\n```sh\n{code}\n```\n", "l.md", kind="md")
+    doc = parse_document(
+        f"# Long\n\n{prose}\n\nRun it for every harbour with:\n\n```sh\n{code}\n```\n", "l.md", kind="md"
+    )
     (with_code,) = [p for p in split_document(doc) if "```sh" in p.text]
     assert with_code.text.startswith("Run it for every harbour with:")
 
@@ -142,9 +148,12 @@ async def test_the_answer_to_a_code_question_is_prose_from_the_passage_with_the_
     assert "pip install tidewater" in top.passage.text  # found through the code
     assert top.sentence is not None and "pip install" not in top.sentence
     assert top.sentence.startswith("Install the package")
-    assert not any(flag and span == top.highlight for flag, span in
-                   zip(code_sentences(top.passage.text, sentence_spans(top.passage.text)),
-                       sentence_spans(top.passage.text)))
+    assert not any(
+        flag and span == top.highlight
+        for flag, span in zip(
+            code_sentences(top.passage.text, sentence_spans(top.passage.text)), sentence_spans(top.passage.text)
+        )
+    )
 
 
 def test_admonitions_and_tabs_are_text_of_their_section(guide: Document, guide_passages: list[Passage]) -> None:
@@ -162,12 +171,13 @@ def test_admonitions_and_tabs_are_text_of_their_section(guide: Document, guide_p
     assert not [p.text for p in guide_passages if markup.search(p.text)]
 
 
-def test_include_inside_the_corpus_is_read_as_text_of_the_including_block(guide: Document,
-                                                                          guide_passages: list[Passage]) -> None:
+def test_include_inside_the_corpus_is_read_as_text_of_the_including_block(
+    guide: Document, guide_passages: list[Passage]
+) -> None:
     p = passage_with(guide_passages, "Tidewater needs Python 3.11")
     assert p.citation.section == "Installation" and p.citation.paragraphs[0] == 4  # the directive's block
     scripting = passage_with(guide_passages, "Table.load")
-    assert '```python\n# read the tide table for one harbour\nfrom tidewater import Table' in scripting.text
+    assert "```python\n# read the tide table for one harbour\nfrom tidewater import Table" in scripting.text
     assert 'print(table.high_water("2025-06-01"))' in scripting.text
 
 
@@ -202,9 +212,12 @@ def test_includes_cannot_escape_the_corpus_or_loop(tmp_path: Path) -> None:
     (tmp_path / "secret.md").write_text("The vault code is 1234 and nobody outside may read it.\n", encoding="utf-8")
     (corpus / "link.md").symlink_to(tmp_path / "secret.md")
     page = corpus / "page.md"
-    page.write_text("# Page\n\n--8<-- \"link.md\"\n\n{!page.md!}\n\n--8<-- \"/etc/hostname\"\n\n"
-                    "--8<-- \"https://example.org/x.md\"\n\n--8<-- \"missing.md\"\n\n"
-                    "The page itself says enough words to be one paragraph of real text.\n", encoding="utf-8")
+    page.write_text(
+        '# Page\n\n--8<-- "link.md"\n\n{!page.md!}\n\n--8<-- "/etc/hostname"\n\n'
+        '--8<-- "https://example.org/x.md"\n\n--8<-- "missing.md"\n\n'
+        "The page itself says enough words to be one paragraph of real text.\n",
+        encoding="utf-8",
+    )
     doc = load_document(page, root=corpus)
     assert "vault" not in " ".join(b.text for b in doc.blocks)
     reasons = [n.reason for n in doc.notes]
@@ -216,10 +229,10 @@ def test_includes_cannot_escape_the_corpus_or_loop(tmp_path: Path) -> None:
 def test_include_line_ranges_and_nested_includes(tmp_path: Path) -> None:
     corpus = tmp_path / "docs"
     (corpus / "parts").mkdir(parents=True)
-    (corpus / "parts" / "a.md").write_text("--8<-- \"b.md\"\n", encoding="utf-8")
+    (corpus / "parts" / "a.md").write_text('--8<-- "b.md"\n', encoding="utf-8")
     (corpus / "parts" / "b.md").write_text("one\ntwo\nThe nested include says this sentence.\nfour\n", encoding="utf-8")
     page = corpus / "page.md"
-    page.write_text("# Page\n\n--8<-- \"parts/a.md\"\n\n--8<-- \"parts/b.md:3:3\"\n", encoding="utf-8")
+    page.write_text('# Page\n\n--8<-- "parts/a.md"\n\n--8<-- "parts/b.md:3:3"\n', encoding="utf-8")
     doc = load_document(page, root=corpus)
     texts = [b.text for b in doc.blocks]
     assert texts[1].startswith("one\ntwo\nThe nested include")
@@ -253,8 +266,10 @@ def test_a_page_without_a_heading_is_titled_after_its_file(tmp_path: Path) -> No
     # Documentation sites title such pages in their navigation; the first line is no title
     # ("Hint:" of an admonition, or half a sentence).
     page = tmp_path / "event-hooks.md"
-    page.write_text("!!! hint\n    Hooks are called for every request.\n\nHTTPX lets you register event hooks "
-                    "with the client.\n", encoding="utf-8")
+    page.write_text(
+        "!!! hint\n    Hooks are called for every request.\n\nHTTPX lets you register event hooks with the client.\n",
+        encoding="utf-8",
+    )
     doc = load_document(page)
     assert doc.title == "Event hooks"
     assert any("Hooks are called for every request" in b.text for b in doc.blocks)  # still body text

@@ -14,18 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.helpers import built_passages
-from citebot.index.build.params import IndexParams
-from citebot.index.build.reference import build_reference
-from citebot.index.build.sources import load_corpus
-from citebot.index.ingest.documents import Document, parse_document
-from citebot.index.ingest.blocks import BYLINE, PARAGRAPH
-from citebot.index.ingest.loading import load_document
-from citebot.index.ingest.passages import AUTHOR_SECTION, Passage, PassageParams, split_document
 from citebot.index.analysis import sentence_spans, split_sentences
 from citebot.index.analysis.reference import reference_sentence_spans
-from citebot.index.indexfile import IndexReader
+from citebot.index.build.params import IndexParams
+from citebot.index.build.reference import build_reference
 from citebot.index.build.reindex import rebuild
+from citebot.index.build.sources import load_corpus
+from citebot.index.indexfile import IndexReader
+from citebot.index.ingest.blocks import BYLINE, PARAGRAPH
+from citebot.index.ingest.documents import Document, parse_document
+from citebot.index.ingest.loading import load_document
+from citebot.index.ingest.passages import AUTHOR_SECTION, Passage, PassageParams, split_document
+from tests.support.helpers import built_passages
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -149,7 +149,7 @@ def test_short_max_words_splits_long_paragraphs_at_sentence_boundaries(doc, smal
         spans = sentence_spans(block.text)
         starts, ends = {s for s, _ in spans}, {e for _, e in spans}
 
-        def inside_overlong_sentence(offset: int) -> bool:
+        def inside_overlong_sentence(offset: int, block=block, spans=spans) -> bool:
             # The one documented exception: a single sentence longer than max_words is cut
             # at word boundaries.
             return any(s < offset < e and words(block.text[s:e]) > 40 for s, e in spans)
@@ -177,15 +177,20 @@ def test_paragraph_seven_splits_into_whole_sentences_with_small_passages(small_p
 
 def test_short_paragraphs_join_within_their_section_never_across():
     filler = lambda n, tag: " ".join(f"{tag}{i}" for i in range(n - 1)) + " end."  # noqa: E731
-    raw = "\n\n".join([
-        "A synthetic title",
-        "First Heading",
-        "Alpha " + filler(30, "a"),
-        "Bravo " + filler(10, "b"),   # short, last in its section: joins the paragraph before
-        "Second Heading",
-        "Charlie " + filler(10, "c"),  # short, first in its section: joins the next one
-        "Delta " + filler(30, "d"),
-    ]) + "\n"
+    raw = (
+        "\n\n".join(
+            [
+                "A synthetic title",
+                "First Heading",
+                "Alpha " + filler(30, "a"),
+                "Bravo " + filler(10, "b"),  # short, last in its section: joins the paragraph before
+                "Second Heading",
+                "Charlie " + filler(10, "c"),  # short, first in its section: joins the next one
+                "Delta " + filler(30, "d"),
+            ]
+        )
+        + "\n"
+    )
     doc = parse_document(raw, "synthetic.txt")
     result = [(p.citation.paragraphs, p.citation.section) for p in split_document(doc)]
     assert result == [((3, 4), "First Heading"), ((6, 7), "Second Heading")]
@@ -270,7 +275,7 @@ def test_char_offsets_point_at_the_passage_text_in_the_document(doc, passages, s
     for p in passages + small_passages:
         if not is_body(p):
             continue
-        assert doc.text[p.citation.start:p.citation.end] == p.text, p.citation
+        assert doc.text[p.citation.start : p.citation.end] == p.text, p.citation
         assert 0 <= p.citation.start < p.citation.end <= len(doc.text)
 
 
@@ -369,8 +374,10 @@ def test_abbreviations_do_not_end_a_sentence(text):
 
 
 def test_bio_sentences_split_at_real_ends_only():
-    bio = ("Joseph P. Chacko is the publisher of Frontier India. He holds an M.B.A in International "
-           "Business. Books: Author: Foxtrot to Arihant.")
+    bio = (
+        "Joseph P. Chacko is the publisher of Frontier India. He holds an M.B.A in International "
+        "Business. Books: Author: Foxtrot to Arihant."
+    )
     assert split_sentences(bio) == [
         "Joseph P. Chacko is the publisher of Frontier India.",
         "He holds an M.B.A in International Business.",
@@ -416,8 +423,15 @@ def test_hard_wrapped_lines_are_one_text_while_lists_labels_and_code_stay_lines(
         "pyenv works by inserting a directory of shims at the front of your\nPATH, so that every command is "
         "found there first.",
         "Through a process called\nrehashing, pyenv keeps one shim for every command.",
-        "Short label", "- a list item", "- another item without a stop", "```", "code line one",
-        "code line two", "```", "name | value", "other | row",
+        "Short label",
+        "- a list item",
+        "- another item without a stop",
+        "```",
+        "code line one",
+        "code line two",
+        "```",
+        "name | value",
+        "other | row",
     ]
     assert sentence_spans(WRAPPED) == reference_sentence_spans(WRAPPED)
     # A short line followed by a capitalised one reads as a line of its own; followed by a

@@ -14,17 +14,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.pdf_fixtures import (REPORT_AUTHOR, REPORT_TITLE, SPRING, TREATMENT, MadePdf, make_article,
-                          make_encrypted, make_report, make_scan)
-
 from citebot.index.build.sources import load_corpus
 from citebot.index.corpus_warnings import WarningKind, summarise
-from citebot.index.ingest.documents import Document
 from citebot.index.ingest.blocks import HEADING, PARAGRAPH, TITLE
+from citebot.index.ingest.documents import Document
 from citebot.index.ingest.files import UnreadableDocument
 from citebot.index.ingest.loading import load_document
 from citebot.index.ingest.passages import Passage, split_document
 from citebot.index.ingest.pdf import Line, page_span, rebuild
+from tests.support.pdf_fixtures import (
+    REPORT_AUTHOR,
+    REPORT_TITLE,
+    SPRING,
+    TREATMENT,
+    MadePdf,
+    make_article,
+    make_encrypted,
+    make_report,
+    make_scan,
+)
 
 
 def squash(text: str) -> str:
@@ -57,7 +65,11 @@ def test_the_report_is_read_with_its_metadata_headings_and_paragraphs(report) ->
     assert [b.number for b in doc.blocks] == list(range(1, len(doc.blocks) + 1))
     assert doc.blocks[0].role == TITLE
     assert [b.section for b in doc.blocks if b.role == HEADING] == [
-        "Sampling Method", "Nitrate Levels", "Treatment Works", "Outlook"]
+        "Sampling Method",
+        "Nitrate Levels",
+        "Treatment Works",
+        "Outlook",
+    ]
     # Every paragraph printed is one paragraph of the document, in order, with its words intact.
     bodies = [squash(b.text) for b in doc.paragraphs]
     assert bodies == [squash(t) for t in made.printed_on]
@@ -110,8 +122,7 @@ def test_without_metadata_the_title_and_author_come_from_the_first_page(tmp_path
     assert doc.blocks[0].role == TITLE
 
 
-def test_a_metadata_title_other_than_the_printed_one_wins_and_the_printed_one_names_no_section(
-        tmp_path: Path) -> None:
+def test_a_metadata_title_other_than_the_printed_one_wins_and_the_printed_one_names_no_section(tmp_path: Path) -> None:
     doc = load_document(make_report(tmp_path / "other.pdf", metadata="Annual Report of the Board").path)
     assert doc.title == "Annual Report of the Board"
     assert doc.blocks[0].role == TITLE and doc.blocks[0].section is None
@@ -186,8 +197,18 @@ def test_a_pdf_over_the_size_limit_is_skipped_before_reading(tmp_path: Path) -> 
 A4_TOP = 800.0
 
 
-def body_line(text: str, page: int, row: int, *, size: float = 11.0, left: float = 72.0, right: float = 520.0,
-              bold: bool = False, gap_rows: float = 0.0, hyphen: bool = False) -> Line:
+def body_line(
+    text: str,
+    page: int,
+    row: int,
+    *,
+    size: float = 11.0,
+    left: float = 72.0,
+    right: float = 520.0,
+    bold: bool = False,
+    gap_rows: float = 0.0,
+    hyphen: bool = False,
+) -> Line:
     """A line at `row` (0 the first) of the page's body, 14 points apart; `gap_rows` more space above."""
     top = A4_TOP - 40 - (row + gap_rows) * 14.0
     return Line(text, page, left, right, top, top - size * 1.2, size, bold, hyphen)
@@ -220,8 +241,24 @@ def lines_of(body: list[list[str]], header=None, footer=None) -> list[list[Line]
 
 
 PROSE = ["The survey counted birds along the coast every spring and every autumn for", "ten years."]
-NAMES = ["gulls", "terns", "puffins", "geese", "swans", "ducks", "herons", "waders", "plovers", "owls",
-         "larks", "finches", "crows", "rooks", "wrens", "robins"]
+NAMES = [
+    "gulls",
+    "terns",
+    "puffins",
+    "geese",
+    "swans",
+    "ducks",
+    "herons",
+    "waders",
+    "plovers",
+    "owls",
+    "larks",
+    "finches",
+    "crows",
+    "rooks",
+    "wrens",
+    "robins",
+]
 
 
 def on_page(lines: list[str], n: int) -> list[str]:
@@ -229,11 +266,21 @@ def on_page(lines: list[str], n: int) -> list[str]:
     return [line.replace("birds", NAMES[n]) for line in lines]
 
 
-@pytest.mark.parametrize("footer", [lambda n: f"Page {n} of 5", lambda n: f"\u2013 {n} \u2013", lambda n: str(n),
-                                    lambda n: f"Coastal Survey Report \u00b7 {2020 + n}"])
+@pytest.mark.parametrize(
+    "footer",
+    [
+        lambda n: f"Page {n} of 5",
+        lambda n: f"\u2013 {n} \u2013",
+        lambda n: str(n),
+        lambda n: f"Coastal Survey Report \u00b7 {2020 + n}",
+    ],
+)
 def test_footers_that_recur_with_other_digits_are_dropped(footer) -> None:
-    pages = lines_of([[on_page(PROSE, n), on_page(PROSE, n + 10)] for n in range(5)],
-                     header=lambda n: "Coastal Survey", footer=footer)
+    pages = lines_of(
+        [[on_page(PROSE, n), on_page(PROSE, n + 10)] for n in range(5)],
+        header=lambda n: "Coastal Survey",
+        footer=footer,
+    )
     text, starts, _ = rebuild(pages)
     assert "Coastal Survey" not in text and "Page" not in text and "\u2013" not in text
     assert text.count("The survey counted") == 10 and text.count("\n\n") == 9
@@ -241,8 +288,10 @@ def test_footers_that_recur_with_other_digits_are_dropped(footer) -> None:
 
 
 def test_headers_alternating_between_left_and_right_pages_are_dropped() -> None:
-    pages = lines_of([[on_page(PROSE, n)] for n in range(6)],
-                     header=lambda n: "A History of the Coast" if n % 2 else "Chapter Two: Birds")
+    pages = lines_of(
+        [[on_page(PROSE, n)] for n in range(6)],
+        header=lambda n: "A History of the Coast" if n % 2 else "Chapter Two: Birds",
+    )
     text, _, _ = rebuild(pages)
     assert "History of the Coast" not in text and "Chapter Two" not in text
 
@@ -250,17 +299,26 @@ def test_headers_alternating_between_left_and_right_pages_are_dropped() -> None:
 def test_a_line_that_recurs_at_the_top_in_larger_type_is_a_heading_not_furniture() -> None:
     pages = []
     for n in range(1, 5):
-        pages.append([body_line(f"Step {n}", n, 0, size=20.0, bold=True, right=200.0),
-                      *(body_line(t, n, i + 2, right=520.0 if i == 0 else 300.0)
-                        for i, t in enumerate(on_page(PROSE, n)))])
+        pages.append(
+            [
+                body_line(f"Step {n}", n, 0, size=20.0, bold=True, right=200.0),
+                *(body_line(t, n, i + 2, right=520.0 if i == 0 else 300.0) for i, t in enumerate(on_page(PROSE, n))),
+            ]
+        )
     text, _, _ = rebuild(pages)
     for n in range(1, 5):
         assert f"Step {n}" in text
 
 
 def test_a_line_that_only_once_stands_at_the_top_is_kept() -> None:
-    pages = lines_of([[on_page(PROSE, 0)], [["Unusual opening line of the second page that is long enough",
-                                             "to be text."]], [on_page(PROSE, 1)]], header=lambda n: "Coastal Survey")
+    pages = lines_of(
+        [
+            [on_page(PROSE, 0)],
+            [["Unusual opening line of the second page that is long enough", "to be text."]],
+            [on_page(PROSE, 1)],
+        ],
+        header=lambda n: "Coastal Survey",
+    )
     text, _, _ = rebuild(pages)
     assert "Unusual opening line" in text and "Coastal Survey" not in text
 
@@ -280,8 +338,10 @@ def test_paragraphs_break_at_space_style_and_indent_and_run_over_pages() -> None
         body_line("Terns came later in the year, and fewer of them were seen on the", 1, 4, left=90.0),
         body_line("southern beaches, where the dunes give them shelter from the wind and the", 1, 5),
     ]
-    page2 = [body_line("dogs of the walkers.", 2, 0, right=short),
-             body_line("Puffins were not seen at all.", 2, 2, right=short)]
+    page2 = [
+        body_line("dogs of the walkers.", 2, 0, right=short),
+        body_line("Puffins were not seen at all.", 2, 2, right=short),
+    ]
     text, starts, title = rebuild([page1, page2])
     assert title == "Coastal Birds"
     assert text.split("\n\n") == [
@@ -291,43 +351,55 @@ def test_paragraphs_break_at_space_style_and_indent_and_run_over_pages() -> None
         "give them shelter from the wind and the dogs of the walkers.",
         "Puffins were not seen at all.",
     ]
-    assert text[starts[1]:].startswith("dogs of the walkers.")
+    assert text[starts[1] :].startswith("dogs of the walkers.")
     assert page_span(starts, text.index("Terns"), text.index("walkers.") + 8) == (1, 2)
     assert page_span(starts, text.index("Puffins"), len(text)) == (2, 2)
     assert page_span((), 0, 10) is None
 
 
 def test_a_short_line_closing_a_sentence_at_a_page_end_ends_its_paragraph() -> None:
-    page1 = [body_line("The survey counted birds along the coast every spring and every autumn for", 1, 0),
-             body_line("ten years.", 1, 1, right=300.0)]
-    page2 = [body_line("A second survey counted seals on the sandbanks at low tide in the", 2, 0),
-             body_line("summer.", 2, 1, right=300.0)]
+    page1 = [
+        body_line("The survey counted birds along the coast every spring and every autumn for", 1, 0),
+        body_line("ten years.", 1, 1, right=300.0),
+    ]
+    page2 = [
+        body_line("A second survey counted seals on the sandbanks at low tide in the", 2, 0),
+        body_line("summer.", 2, 1, right=300.0),
+    ]
     text, starts, _ = rebuild([page1, page2])
     assert text.split("\n\n")[1].startswith("A second survey") and starts[1] == text.index("A second")
 
 
 def test_hyphens_at_line_ends_join_words_unless_the_text_spells_them_with_one() -> None:
-    lines = [body_line("A well-known spring feeds the lake; the water is clear and the", 1, 0),
-             body_line("well", 1, 1, hyphen=True),  # PDFium's form: the hyphen is a mark, not text
-             body_line("known spring is cold. The measure-", 1, 2),  # a hyphen character at the end
-             body_line("ments were taken by the Anglo", 1, 3, hyphen=True),
-             body_line("Saxon   survey   team   on   justified   lines.", 1, 4, right=300.0)]
+    lines = [
+        body_line("A well-known spring feeds the lake; the water is clear and the", 1, 0),
+        body_line("well", 1, 1, hyphen=True),  # PDFium's form: the hyphen is a mark, not text
+        body_line("known spring is cold. The measure-", 1, 2),  # a hyphen character at the end
+        body_line("ments were taken by the Anglo", 1, 3, hyphen=True),
+        body_line("Saxon   survey   team   on   justified   lines.", 1, 4, right=300.0),
+    ]
     text, _, _ = rebuild([lines])
-    assert text == ("A well-known spring feeds the lake; the water is clear and the well-known spring is cold. "
-                    "The measurements were taken by the Anglo-Saxon survey team on justified lines.")
+    assert text == (
+        "A well-known spring feeds the lake; the water is clear and the well-known spring is cold. "
+        "The measurements were taken by the Anglo-Saxon survey team on justified lines."
+    )
 
 
 def test_a_header_that_changes_by_chapter_is_known_by_its_page_number() -> None:
-    """"Chapter 1: Birds 5" on the first pages, "Chapter 2: Seals 8" on later ones: no text
+    """ "Chapter 1: Birds 5" on the first pages, "Chapter 2: Seals 8" on later ones: no text
     recurs, but the number goes up with the page."""
-    pages = lines_of([[on_page(PROSE, n)] for n in range(6)],
-                     header=lambda n: f"Chapter {1 if n <= 3 else 2}: {'Birds' if n <= 3 else 'Seals'} {n + 4}")
+    pages = lines_of(
+        [[on_page(PROSE, n)] for n in range(6)],
+        header=lambda n: f"Chapter {1 if n <= 3 else 2}: {'Birds' if n <= 3 else 'Seals'} {n + 4}",
+    )
     text, _, _ = rebuild(pages)
     assert "Chapter" not in text and text.count("The survey counted") == 6
 
 
 def test_dot_leaders_of_a_table_of_contents_are_shortened() -> None:
-    lines = [body_line("1 Introduction . . . . . . . . . . . . . . . . . . 1", 1, 0),
-             body_line("2 Methods.............................................. 4", 1, 1)]
+    lines = [
+        body_line("1 Introduction . . . . . . . . . . . . . . . . . . 1", 1, 0),
+        body_line("2 Methods.............................................. 4", 1, 1),
+    ]
     text, _, _ = rebuild([lines])
     assert text == "1 Introduction ... 1 2 Methods ... 4"

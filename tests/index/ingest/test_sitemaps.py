@@ -24,21 +24,32 @@ def test_urlset_locations_in_order_each_once_entities_and_cdata_decoded():
     </urlset>"""
     sitemap = read_sitemap(data, BASE)
     assert not sitemap.is_index
-    assert sitemap.locations == ("https://docs.example.org/b?x=1&y=2", "https://docs.example.org/a?q=<1>",
-                                 "https://docs.example.org/relative/page")
+    assert sitemap.locations == (
+        "https://docs.example.org/b?x=1&y=2",
+        "https://docs.example.org/a?q=<1>",
+        "https://docs.example.org/relative/page",
+    )
 
 
 def test_sitemap_index_with_a_namespace_prefix():
-    data = (b"<sm:sitemapindex xmlns:sm='http://www.sitemaps.org/schemas/sitemap/0.9'>"
-            b"<sm:sitemap><sm:loc>https://docs.example.org/s1.xml.gz</sm:loc></sm:sitemap>"
-            b"<sm:sitemap><sm:loc>https://docs.example.org/s2.xml</sm:loc></sm:sitemap></sm:sitemapindex>")
+    data = (
+        b"<sm:sitemapindex xmlns:sm='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+        b"<sm:sitemap><sm:loc>https://docs.example.org/s1.xml.gz</sm:loc></sm:sitemap>"
+        b"<sm:sitemap><sm:loc>https://docs.example.org/s2.xml</sm:loc></sm:sitemap></sm:sitemapindex>"
+    )
     sitemap = read_sitemap(data, BASE)
-    assert sitemap.is_index and sitemap.locations == ("https://docs.example.org/s1.xml.gz",
-                                                      "https://docs.example.org/s2.xml")
+    assert sitemap.is_index and sitemap.locations == (
+        "https://docs.example.org/s1.xml.gz",
+        "https://docs.example.org/s2.xml",
+    )
 
 
 def test_gzipped_sitemap_is_inflated():
-    xml = b"<urlset>" + b"".join(b"<url><loc>https://docs.example.org/p%d</loc></url>" % i for i in range(3)) + b"</urlset>"
+    xml = (
+        b"<urlset>"
+        + b"".join(b"<url><loc>https://docs.example.org/p%d</loc></url>" % i for i in range(3))
+        + b"</urlset>"
+    )
     sitemap = read_sitemap(gzip.compress(xml), BASE)
     assert sitemap.locations == tuple(f"https://docs.example.org/p{i}" for i in range(3))
 

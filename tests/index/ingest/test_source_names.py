@@ -59,8 +59,14 @@ def test_the_current_folder_as_root(tmp_path: Path) -> None:
         os.chdir(cwd)
 
 
-@given(st.lists(st.text(alphabet="abcxyz-_.", min_size=1, max_size=8).filter(lambda p: p not in (".", "..")),
-                min_size=1, max_size=5), st.lists(st.text(alphabet="abc", min_size=1, max_size=4), max_size=3))
+@given(
+    st.lists(
+        st.text(alphabet="abcxyz-_.", min_size=1, max_size=8).filter(lambda p: p not in (".", "..")),
+        min_size=1,
+        max_size=5,
+    ),
+    st.lists(st.text(alphabet="abc", min_size=1, max_size=4), max_size=3),
+)
 def test_an_absolute_path_is_never_shown(parts: list[str], root_parts: list[str]) -> None:
     path = "/" + "/".join(parts)
     root = Path("/" + "/".join(root_parts))
@@ -74,8 +80,12 @@ def test_citebot_ask_shows_the_corpus_relative_name(tmp_path: Path) -> None:
     db = tmp_path / "index.sqlite3"
     env = {k: v for k, v in os.environ.items() if k not in ("CITEBOT_CONFIG", "DISCORD_TOKEN")}
     env.update(HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "xdg"))
-    run = lambda *a: subprocess.run([str(CITEBOT), *a, "--db", str(db)], capture_output=True, text=True,  # noqa: E731
-                                    env=env, cwd=tmp_path, timeout=120)
+
+    def run(*a: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(CITEBOT), *a, "--db", str(db)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+        )
+
     assert run("index", str(corpus)).returncode == 0
     text = run("ask", "How long will the ISS keep operating?")
     assert text.returncode == 0, text.stderr
@@ -92,8 +102,11 @@ def test_citebot_ask_shows_the_corpus_relative_name(tmp_path: Path) -> None:
 
 
 _PARTS = st.sampled_from(["a", "b", "c.txt", "bc", ".", "..", "", "ü d"])
-_PATHS = st.builds(lambda parts, slash: "/" + "/".join(parts) + slash, st.lists(_PARTS, min_size=1, max_size=4),
-                   st.sampled_from(["", "/"])) | st.sampled_from(["rel/p.txt", "a/b", "."])
+_PATHS = st.builds(
+    lambda parts, slash: "/" + "/".join(parts) + slash,
+    st.lists(_PARTS, min_size=1, max_size=4),
+    st.sampled_from(["", "/"]),
+) | st.sampled_from(["rel/p.txt", "a/b", "."])
 
 
 @settings(max_examples=300, deadline=None)

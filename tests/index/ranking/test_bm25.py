@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import citebot.index.ranking.bm25 as bm25_module
-from tests.support.helpers import bm25_index
 from citebot.index.ranking.bm25 import BM25Index, BM25Params, Hit, LuceneBM25, lucene_idf
+from tests.support.helpers import bm25_index
 
 
 @pytest.fixture(autouse=True, params=["numpy", "maxscore"])
@@ -290,8 +290,14 @@ def test_arrays_round_trip() -> None:
     index = bm25_index(docs, BM25Params(k1=0.9, b=0.4))
     arrays = index.to_arrays()
     assert set(arrays) == {
-        "format_version", "params", "doc_len", "term_offsets", "doc_ids", "tfs",
-        "terms_utf8", "terms_offsets",
+        "format_version",
+        "params",
+        "doc_len",
+        "term_offsets",
+        "doc_ids",
+        "tfs",
+        "terms_utf8",
+        "terms_offsets",
     }
     assert arrays["doc_ids"].dtype == np.uint32 and arrays["tfs"].dtype == np.uint16
     assert arrays["doc_len"].dtype == np.uint32 and arrays["term_offsets"].dtype == np.int64
@@ -300,9 +306,7 @@ def test_arrays_round_trip() -> None:
     reloaded = BM25Index.from_arrays(
         {name: np.frombuffer(data, dtype=np.dtype(dt)) for name, (dt, data) in stored.items()}
     )
-    from_blobs = BM25Index.from_blobs(
-        {name: bytearray(blob) for name, blob in index.to_blobs().items()}
-    )
+    from_blobs = BM25Index.from_blobs({name: bytearray(blob) for name, blob in index.to_blobs().items()})
     for other in (reloaded, from_blobs):
         assert other.params == index.params
         assert other.n_docs == index.n_docs and other.avgdl == index.avgdl
@@ -381,8 +385,11 @@ def test_params_types_and_defaults() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from([np.uint32, np.int64, np.uint16]),
-       st.lists(st.integers(0, 60000), max_size=40), st.integers(0, 65535))
+@given(
+    st.sampled_from([np.uint32, np.int64, np.uint16]),
+    st.lists(st.integers(0, 60000), max_size=40),
+    st.integers(0, 65535),
+)
 def test_sorted_position_is_searchsorted(dtype, values, probe) -> None:
     """`sorted_position` keys numpy's search in the array's own dtype (no cast of the array);
     the position must be np.searchsorted's."""

@@ -23,12 +23,14 @@ from citebot.index.analysis import (
     AcronymExpander,
     AcronymMap,
     Analyzer,
+    same_family,
     sentence_spans,
     text_terms_are_sentence_terms,
 )
 from citebot.index.analysis.reference import ReferenceAnalyzer, reference_expand
 from citebot.index.answering.answerer import Answer, Answerer, AnswerParams, Hit
 from citebot.index.answering.highlight import SentenceChooser, heading_terms
+from citebot.index.indexfile import IndexReader
 from citebot.index.ranking.rerank import (
     NUMBER_QUESTION,
     NUMBER_WORDS,
@@ -41,8 +43,6 @@ from citebot.index.ranking.rerank import (
     _holds_number,
     candidate_features,
 )
-from citebot.index.indexfile import IndexReader
-from citebot.index.analysis import same_family
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -51,9 +51,16 @@ ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 # --------------------------------------------------------------------------- the reference
 
 
-def reference_features(question: str, query: Sequence[str], idf: Callable[[str], float], sentences: Sequence[str],
-                       sentence_terms: Sequence[Sequence[str]], context_terms: set[str], avg_sentence_terms: float,
-                       w: RerankWeights) -> Features:
+def reference_features(
+    question: str,
+    query: Sequence[str],
+    idf: Callable[[str], float],
+    sentences: Sequence[str],
+    sentence_terms: Sequence[Sequence[str]],
+    context_terms: set[str],
+    avg_sentence_terms: float,
+    w: RerankWeights,
+) -> Features:
     """candidate_features as first written: one Counter and three sums per sentence."""
     weights = {t: idf(t) for t in set(query)}
     distinct = list(dict.fromkeys(query))
@@ -87,8 +94,16 @@ def reference_features(question: str, query: Sequence[str], idf: Callable[[str],
     )
 
 
-def reference_decide(a: Answerer, question: str, terms: list[str], expanded: list[str], found: Sequence,
-                     stored: Sequence, top_k: int, ranks: dict[str, int]) -> Answer:
+def reference_decide(
+    a: Answerer,
+    question: str,
+    terms: list[str],
+    expanded: list[str],
+    found: Sequence,
+    stored: Sequence,
+    top_k: int,
+    ranks: dict[str, int],
+) -> Answer:
     """Answerer._decide as first written: every sentence analysed, expanded and scored in full (the
     highlight by index/highlight.py's rule, on those fully analysed inputs)."""
     bm25 = a.reader.bm25
@@ -102,13 +117,21 @@ def reference_decide(a: Answerer, question: str, terms: list[str], expanded: lis
             stored_terms = map(a._terms, sentences)
         sentence_terms = [a._expand(t) for t in stored_terms]
         context = set(a._expand(a._terms(sp.passage.context)))
-        f = reference_features(question, expanded, bm25.idf, sentences, sentence_terms, context,
-                               a.avg_sentence_terms, weights)
+        f = reference_features(
+            question, expanded, bm25.idf, sentences, sentence_terms, context, a.avg_sentence_terms, weights
+        )
         ranked.append((f.total(hit.score, weights), hit.score, sp, sentences, sentence_terms, context))
     ranked.sort(key=lambda r: -r[0])
     # The highlight: index/highlight.py's rule, given every input analysed in full.
-    chooser = SentenceChooser(question, expanded, {t: bm25.idf(t) for t in expanded}, a.avg_sentence_terms,
-                              weights.sentence_k1, weights.sentence_b, a.params.answer_type_weight)
+    chooser = SentenceChooser(
+        question,
+        expanded,
+        {t: bm25.idf(t) for t in expanded},
+        a.avg_sentence_terms,
+        weights.sentence_k1,
+        weights.sentence_b,
+        a.params.answer_type_weight,
+    )
     hits = []
     for rank, (total, raw, sp, sentences, sentence_terms, context) in enumerate(ranked[:top_k]):
         headings = heading_terms(sp.passage.text, sp.sentences, context, lambda label: a._expand(a._terms(label)))
@@ -131,24 +154,63 @@ def reference_decide(a: Answerer, question: str, terms: list[str], expanded: lis
     runner_up = max((r[1] for r in ranked[1:]), default=0.0)
     margin = hits[0].bm25 / runner_up if runner_up > 0 else math.inf
     answered = coverage >= p.min_coverage or (coverage >= p.weak_coverage and margin >= p.min_margin)
-    return Answer(question, answered, hits, hits[0].sentence if answered else None, coverage, margin,
-                  None if answered else "the sources do not answer this", terms)
+    return Answer(
+        question,
+        answered,
+        hits,
+        hits[0].sentence if answered else None,
+        coverage,
+        margin,
+        None if answered else "the sources do not answer this",
+        terms,
+    )
 
 
 def answer_key(a: Answer) -> tuple:
     """Everything an Answer says, floats compared exactly."""
-    return (a.to_json(), a.answered, a.answer, repr(a.coverage), repr(a.margin), a.reason, a.terms,
-            [(h.rank, repr(h.score), repr(h.bm25), h.passage.id, h.highlight) for h in a.hits])
+    return (
+        a.to_json(),
+        a.answered,
+        a.answer,
+        repr(a.coverage),
+        repr(a.margin),
+        a.reason,
+        a.terms,
+        [(h.rank, repr(h.score), repr(h.bm25), h.passage.id, h.highlight) for h in a.hits],
+    )
 
 
 # --------------------------------------------------------------------------- features
 
 WORDS = ["space", "station", "ros", "orbit", "launch", "year", "crew", "dock", "x", "y"]
-TEXTS = ["Launched in 1998.", "Twenty-one crew members", "nothing here", "In MAY the Crew", "ſix modules",
-         "\u212a one", "the oneself", "İstanbul", "Dmitry Bakanov said", "General Director Dmitry Bakanov met NASA",
-         "a_one b", "déjà vu in the decade", "CENTURIES ago", "x2 y", "", "  ", "Mr. Smith and Dr. Jones"]
-QUESTIONS = ["When did the crew launch?", "Who docked the station?", "how many crew", "What is ROS?",
-             "which person launched x", "whose orbit", "space station crew"]
+TEXTS = [
+    "Launched in 1998.",
+    "Twenty-one crew members",
+    "nothing here",
+    "In MAY the Crew",
+    "ſix modules",
+    "\u212a one",
+    "the oneself",
+    "İstanbul",
+    "Dmitry Bakanov said",
+    "General Director Dmitry Bakanov met NASA",
+    "a_one b",
+    "déjà vu in the decade",
+    "CENTURIES ago",
+    "x2 y",
+    "",
+    "  ",
+    "Mr. Smith and Dr. Jones",
+]
+QUESTIONS = [
+    "When did the crew launch?",
+    "Who docked the station?",
+    "how many crew",
+    "What is ROS?",
+    "which person launched x",
+    "whose orbit",
+    "space station crew",
+]
 
 
 def random_candidate(rng: random.Random) -> tuple:
@@ -160,8 +222,14 @@ def random_candidate(rng: random.Random) -> tuple:
     return rng.choice(QUESTIONS), query, sentences, sentence_terms, context
 
 
-@pytest.mark.parametrize("weights", [RerankWeights(), RerankWeights(0.5, 0.2, 0.3, 1.5, 2.0, 0.7, 0.0, 1.0),
-                                     RerankWeights(sentence_k1=2.0, sentence_b=0.0)])
+@pytest.mark.parametrize(
+    "weights",
+    [
+        RerankWeights(),
+        RerankWeights(0.5, 0.2, 0.3, 1.5, 2.0, 0.7, 0.0, 1.0),
+        RerankWeights(sentence_k1=2.0, sentence_b=0.0),
+    ],
+)
 def test_query_profile_features_equal_the_reference(weights: RerankWeights) -> None:
     rng = random.Random(7)
     idf = {w: 0.25 + i * 0.71 for i, w in enumerate(WORDS)}
@@ -169,10 +237,13 @@ def test_query_profile_features_equal_the_reference(weights: RerankWeights) -> N
     for _ in range(4000):
         question, query, sentences, sentence_terms, context = random_candidate(rng)
         avg = rng.choice([12.0, 3.5, 15.120256652128027])
-        expected = reference_features(question, query, idf.__getitem__, sentences, sentence_terms, context, avg,
-                                      weights)
-        assert candidate_features(question, query, idf.__getitem__, sentences, sentence_terms, context, avg,
-                                  weights) == expected
+        expected = reference_features(
+            question, query, idf.__getitem__, sentences, sentence_terms, context, avg, weights
+        )
+        assert (
+            candidate_features(question, query, idf.__getitem__, sentences, sentence_terms, context, avg, weights)
+            == expected
+        )
         profile = QueryProfile(question, query, idf, avg, weights)
         total, best = profile.total(3.25, sentences, [tuple(t) for t in sentence_terms], frozenset(context))
         assert (repr(total), best) == (repr(expected.total(3.25, weights)), expected.best_sentence)
@@ -181,8 +252,9 @@ def test_query_profile_features_equal_the_reference(weights: RerankWeights) -> N
 def test_zero_average_sentence_length_fails_as_before() -> None:
     with pytest.raises(ZeroDivisionError):
         candidate_features("q", ["x"], lambda t: 1.0, ["s"], [["y"]], set(), 0.0, RerankWeights())
-    assert candidate_features("q", ["x"], lambda t: 1.0, [], [], {"x"}, 0.0, RerankWeights()) == \
-        reference_features("q", ["x"], lambda t: 1.0, [], [], {"x"}, 0.0, RerankWeights())
+    assert candidate_features("q", ["x"], lambda t: 1.0, [], [], {"x"}, 0.0, RerankWeights()) == reference_features(
+        "q", ["x"], lambda t: 1.0, [], [], {"x"}, 0.0, RerankWeights()
+    )
 
 
 def test_span_texts_are_the_sentences() -> None:
@@ -194,11 +266,29 @@ def test_span_texts_are_the_sentences() -> None:
 def test_number_cue_equals_the_regex() -> None:
     rng = random.Random(3)
     alphabet = "oneTWthrfivsxgzyamjuclbdk0 9_-'.İıſ\u212aé"
-    samples = TEXTS + ["ONE", "oNe.", "one1", "1one", "_one", "one_", "may-be", "decades", "Decade!", "sıx", "ſix",
-                       "twel\u212ae", "march\u00e9", "x\u0660y", "Ⅻ", "²"]
+    samples = TEXTS + [
+        "ONE",
+        "oNe.",
+        "one1",
+        "1one",
+        "_one",
+        "one_",
+        "may-be",
+        "decades",
+        "Decade!",
+        "sıx",
+        "ſix",
+        "twel\u212ae",
+        "march\u00e9",
+        "x\u0660y",
+        "Ⅻ",
+        "²",
+    ]
     samples += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12))) for _ in range(20000)]
-    samples += [" ".join(rng.choice(["one", "One", "zone", "x", "ten", "tens", "often", "9"]) for _ in range(3))
-                for _ in range(2000)]
+    samples += [
+        " ".join(rng.choice(["one", "One", "zone", "x", "ten", "tens", "often", "9"]) for _ in range(3))
+        for _ in range(2000)
+    ]
     for s in samples:
         assert _holds_number(s) == bool(NUMBER_WORDS.search(s)), s
 
@@ -209,8 +299,15 @@ def test_number_cue_equals_the_regex() -> None:
 def test_expander_equals_acronym_map_on_partial_and_overlapping_long_forms() -> None:
     rng = random.Random(5)
     words = ["space", "station", "ros", "russian", "orbit", "deep", "network", "dsn", "x", "ss"]
-    acronyms = AcronymMap({"ros": ("russian", "orbit", "space", "station"), "dsn": ("deep", "space", "network"),
-                           "ss": ("space", "station"), "x": ("x", "x"), "o": ("orbit",)})
+    acronyms = AcronymMap(
+        {
+            "ros": ("russian", "orbit", "space", "station"),
+            "dsn": ("deep", "space", "network"),
+            "ss": ("space", "station"),
+            "x": ("x", "x"),
+            "o": ("orbit",),
+        }
+    )
     expander = AcronymExpander(acronyms)
     for _ in range(5000):
         terms = [rng.choice(words) for _ in range(rng.randrange(0, 12))]
@@ -223,9 +320,17 @@ def test_expander_equals_acronym_map_on_partial_and_overlapping_long_forms() -> 
 def test_text_terms_are_the_sentences_terms_where_claimed() -> None:
     fast = Analyzer()
     texts = [p for p in ARTICLE.read_text(encoding="utf-8").split("\n\n") if p.strip()]
-    texts += ["The U.S. Army met. Dr. Smith said so.", "US sanctions hit IT staff. WE ARE HERE.", "ALL CAPS. lower",
-              "Don't stop-believing: o'clock isn't _under_score_ 3.14 x2.", "café naïve. ok", "a\r\nb. c",
-              "One sentence.  Two sentences!", "(Aside.) Then more", "x.y. z"]
+    texts += [
+        "The U.S. Army met. Dr. Smith said so.",
+        "US sanctions hit IT staff. WE ARE HERE.",
+        "ALL CAPS. lower",
+        "Don't stop-believing: o'clock isn't _under_score_ 3.14 x2.",
+        "café naïve. ok",
+        "a\r\nb. c",
+        "One sentence.  Two sentences!",
+        "(Aside.) Then more",
+        "x.y. z",
+    ]
     claimed = 0
     for text in texts:
         spans = sentence_spans(text)
@@ -241,11 +346,22 @@ def test_text_terms_are_the_sentences_terms_where_claimed() -> None:
 
 @pytest.mark.parametrize("candidates", [15, 30])
 async def test_answers_equal_the_reference_decision(built_index: Path, candidates: int) -> None:
-    questions = ["How long will the ISS keep operating?", "When will the Russian Orbital Space Station be launched?",
-                 "Which Russian engine flew on the Atlas V?", "What is JAXA?", "Who wrote this?", "Who is Bakanov?",
-                 "When did the Roscosmos delegation arrive in Houston?", "What is the ROS?", "How many astronauts?",
-                 "What is the capital of France?", "NASA NASA NASA", "space station crew launch year",
-                 "Which person leads Roscosmos?", "What did Isaacman say about the ISS in 2025?"]
+    questions = [
+        "How long will the ISS keep operating?",
+        "When will the Russian Orbital Space Station be launched?",
+        "Which Russian engine flew on the Atlas V?",
+        "What is JAXA?",
+        "Who wrote this?",
+        "Who is Bakanov?",
+        "When did the Roscosmos delegation arrive in Houston?",
+        "What is the ROS?",
+        "How many astronauts?",
+        "What is the capital of France?",
+        "NASA NASA NASA",
+        "space station crew launch year",
+        "Which person leads Roscosmos?",
+        "What did Isaacman say about the ISS in 2025?",
+    ]
     reader = await IndexReader.open(built_index)
     try:
         for analyzer in (None, type("OtherAnalyzer", (Analyzer,), {})()):
@@ -260,10 +376,10 @@ async def test_answers_equal_the_reference_decision(built_index: Path, candidate
                     stored = reader.passages_sync([h.index for h in found])
                     got = answerer._decide(question, terms, expanded, found, stored, top_k, ranks)
                     assert answer_key(got) == answer_key(
-                        reference_decide(answerer, question, terms, expanded, found, stored, top_k, ranks)), question
+                        reference_decide(answerer, question, terms, expanded, found, stored, top_k, ranks)
+                    ), question
     finally:
         await reader.close()
-
 
 
 async def test_postings_say_which_terms_a_passage_holds(built_index: Path) -> None:
@@ -274,8 +390,11 @@ async def test_postings_say_which_terms_a_passage_holds(built_index: Path) -> No
     try:
         answerer = Answerer(reader)
         stored = await reader.passages(range(reader.bm25.n_docs))
-        analysed = {sp.index: set(answerer._expand(answerer._terms(sp.passage.text)))
-                    | set(answerer._expand(answerer._terms(sp.passage.context))) for sp in stored}
+        analysed = {
+            sp.index: set(answerer._expand(answerer._terms(sp.passage.text)))
+            | set(answerer._expand(answerer._terms(sp.passage.context)))
+            for sp in stored
+        }
         probe = sorted(set().union(*analysed.values()) | {"nosuchterm", "zzz"})
         for sp in stored:
             context = answerer._context_terms(sp.passage.context, sp.context_terms)

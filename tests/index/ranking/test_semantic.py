@@ -27,6 +27,9 @@ import pytest
 
 from citebot.index.answering.answerer import Answerer, AnswerParams
 from citebot.index.build.params import IndexParams
+from citebot.index.build.reindex import rebuild_sync
+from citebot.index.build.vectors import add_vectors, describe
+from citebot.index.indexfile import IndexReader
 from citebot.index.ranking.embedding import (
     DIMENSIONS,
     MODEL_ID,
@@ -36,18 +39,19 @@ from citebot.index.ranking.embedding import (
     missing_extra,
     vocab_path,
 )
-from citebot.index.build.reindex import rebuild_sync
 from citebot.index.ranking.semantic import SemanticRerank, passage_key
-from citebot.index.build.vectors import add_vectors, describe
-from citebot.index.indexfile import IndexReader
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 EVAL = Path(__file__).resolve().parents[4] / "shared" / "eval"
-ROVER = ("The rover crossed the crater rim at dawn, after a slow climb over loose rock that took the better part "
-         "of three days and most of the team's patience.")
-BATTERIES = ("Its batteries held for {hours} hours in the cold of the crater floor, longer than any test on Earth "
-             "had promised, and the heaters never failed once.")
+ROVER = (
+    "The rover crossed the crater rim at dawn, after a slow climb over loose rock that took the better part "
+    "of three days and most of the team's patience."
+)
+BATTERIES = (
+    "Its batteries held for {hours} hours in the cold of the crater floor, longer than any test on Earth "
+    "had promised, and the heaters never failed once."
+)
 MISSING = missing_extra()
 needs_extra = pytest.mark.skipif(MISSING is not None, reason=f"semantic extra not installed: {MISSING}")
 
@@ -80,8 +84,9 @@ def make_corpus(tmp_path: Path) -> Path:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(ARTICLE, corpus / ARTICLE.name)
-    (corpus / "notes.md").write_text(f"# Field notes\n\n{ROVER}\n\n{BATTERIES.format(hours='nine')}\n",
-                                     encoding="utf-8")
+    (corpus / "notes.md").write_text(
+        f"# Field notes\n\n{ROVER}\n\n{BATTERIES.format(hours='nine')}\n", encoding="utf-8"
+    )
     age_files(corpus)
     return corpus
 
@@ -176,8 +181,9 @@ def test_a_corpus_above_the_cap_stays_lexical(tmp_path: Path) -> None:
     assert rows(db, "SELECT name FROM sqlite_master WHERE name = 'passage_vectors'") == []
     meta = dict(rows(db, "SELECT key, value FROM meta"))
     assert "semantic_model" not in meta
-    assert describe(meta) == (f"Semantic re-rank off for this index: {n} passages, above "
-                              f"answer.semantic_max_passages ({n - 1}).")
+    assert describe(meta) == (
+        f"Semantic re-rank off for this index: {n} passages, above answer.semantic_max_passages ({n - 1})."
+    )
 
 
 async def test_the_mixed_order_uses_the_cosine_and_keeps_lexical_order_on_ties(tmp_path: Path) -> None:
@@ -219,8 +225,7 @@ class QuestionAsPassage(StandInEncoder):
         return super().embed(self.questions.get(text, text))
 
 
-async def test_a_close_passage_answers_a_paraphrase_the_words_alone_would_decline(tmp_path: Path,
-                                                                                   monkeypatch) -> None:
+async def test_a_close_passage_answers_a_paraphrase_the_words_alone_would_decline(tmp_path: Path, monkeypatch) -> None:
     db = tmp_path / "index.sqlite3"
     build(make_corpus(tmp_path), db, StandInEncoder())
     paraphrase = "What becomes of the ISS once everyone is done with it?"  # few of its words in any passage
@@ -270,8 +275,9 @@ def test_settings_read_the_semantic_keys(tmp_path: Path) -> None:
     from citebot.index.errors import ConfigError
 
     config = tmp_path / "config.toml"
-    config.write_text("[answer]\nsemantic = true\nsemantic_weight = 0.4\nsemantic_max_passages = 500\n",
-                      encoding="utf-8")
+    config.write_text(
+        "[answer]\nsemantic = true\nsemantic_weight = 0.4\nsemantic_max_passages = 500\n", encoding="utf-8"
+    )
     answer = load_settings(config).answer
     assert (answer.semantic, answer.semantic_weight, answer.semantic_max_passages) == (True, 0.4, 500)
     assert load_settings(ROOT / "config.toml").answer == AnswerParams()  # the sample lists the defaults
@@ -293,8 +299,14 @@ def semantic_citebot(tmp_path: Path, timeout: float = 300) -> Callable[..., subp
     db = tmp_path / "index.sqlite3"
 
     def citebot(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "citebot.bot.cli.main", *args, "--config", str(config), "--db", str(db)],
-                              capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "citebot.bot.cli.main", *args, "--config", str(config), "--db", str(db)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=timeout,
+        )
 
     return citebot
 

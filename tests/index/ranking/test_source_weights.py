@@ -24,15 +24,15 @@ import numpy as np
 import pytest
 
 from citebot.index.answering.answerer import Answerer
-from citebot.index.ranking.bm25 import BM25Params
 from citebot.index.build.params import IndexParams
-from tests.support.helpers import bm25_index, build_index_file_for
+from citebot.index.build.reindex import rebuild_sync
 from citebot.index.build.sources import load_corpus
 from citebot.index.corpus_warnings import WarningKind, summarise
-from citebot.index.build.reindex import rebuild_sync
-from citebot.index.ingest.source_rules import SourceRules, SourceWeight, compile_glob, relative_name
-from citebot.index.ranking.source_weights import weighted_top_k
 from citebot.index.indexfile import IndexReader
+from citebot.index.ingest.source_rules import SourceRules, SourceWeight, compile_glob, relative_name
+from citebot.index.ranking.bm25 import BM25Params
+from citebot.index.ranking.source_weights import weighted_top_k
+from tests.support.helpers import bm25_index, build_index_file_for
 
 QUESTION = "How do I set a timeout on the client?"
 TUTORIAL = """# Timeouts
@@ -175,13 +175,21 @@ def test_weighted_top_k_is_the_best_score_times_weight(seed: int) -> None:
 
 def corpus_tree(root: Path) -> Path:
     corpus = root / "corpus"
-    for name in ("guide/setup.md", "guide/drafts/idea.md", "drafts/plan.md", "drafts/old/notes.md",
-                 "notes.tmp.md", "guide/CHANGELOG.md", "drafts/scan.pdf"):
+    for name in (
+        "guide/setup.md",
+        "guide/drafts/idea.md",
+        "drafts/plan.md",
+        "drafts/old/notes.md",
+        "notes.tmp.md",
+        "guide/CHANGELOG.md",
+        "drafts/scan.pdf",
+    ):
         path = corpus / name
         path.parent.mkdir(parents=True, exist_ok=True)
         stem = path.stem.replace(".", " ")
-        path.write_text(f"# {stem}\n\nThe {stem} page explains the {stem} steps that a reader follows in order.\n",
-                        encoding="utf-8")
+        path.write_text(
+            f"# {stem}\n\nThe {stem} page explains the {stem} steps that a reader follows in order.\n", encoding="utf-8"
+        )
     return corpus
 
 
@@ -193,13 +201,13 @@ def test_exclude_leaves_files_out_and_counts_them(tmp_path: Path) -> None:
         indexed = sorted(Path(p).relative_to(corpus).as_posix() for (p,) in conn.execute("SELECT path FROM documents"))
     # "drafts/**" is the top folder only; guide/drafts/ is another folder.
     assert indexed == ["guide/CHANGELOG.md", "guide/drafts/idea.md", "guide/setup.md"]
-    excluded = sorted(Path(w.path).relative_to(corpus).as_posix() for w in result.warnings
-                      if w.kind is WarningKind.EXCLUDED)
+    excluded = sorted(
+        Path(w.path).relative_to(corpus).as_posix() for w in result.warnings if w.kind is WarningKind.EXCLUDED
+    )
     # The excluded PDF is counted as excluded, not as a file of an unsupported kind.
     assert excluded == ["drafts/old/notes.md", "drafts/plan.md", "drafts/scan.pdf", "notes.tmp.md"]
     assert not [w for w in result.warnings if w.kind is WarningKind.UNSUPPORTED]
-    assert summarise(result.warnings) == [
-        "4 files excluded by corpus.exclude; --verbose lists them"]
+    assert summarise(result.warnings) == ["4 files excluded by corpus.exclude; --verbose lists them"]
     assert "drafts/plan.md: excluded by corpus.exclude ('drafts/**')" in " ".join(summarise(result.warnings, True))
 
 
@@ -223,13 +231,26 @@ def test_excluding_more_later_removes_documents_in_place(tmp_path: Path) -> None
     assert second.info.documents == 5
 
 
-@pytest.mark.parametrize("pattern, path, matches", [
-    ("drafts/**", "drafts/a.md", True), ("drafts/**", "drafts/x/a.md", True), ("drafts/**", "x/drafts/a.md", False),
-    ("drafts/", "x/drafts/a.md", True), ("*.tmp.md", "a/b/c.tmp.md", True), ("*.tmp.md", "c.md", False),
-    ("changelog*", "docs/CHANGELOG.md", True), ("changelog*", "changelog/x.md", False),
-    ("a/**/b.md", "a/b.md", True), ("a/**/b.md", "a/x/y/b.md", True), ("docs/*.md", "docs/x/a.md", False),
-    ("/top.md", "top.md", True), ("/top.md", "x/top.md", False), ("[!a]*.md", "b.md", True), ("[!a]*.md", "a.md", False),
-])
+@pytest.mark.parametrize(
+    "pattern, path, matches",
+    [
+        ("drafts/**", "drafts/a.md", True),
+        ("drafts/**", "drafts/x/a.md", True),
+        ("drafts/**", "x/drafts/a.md", False),
+        ("drafts/", "x/drafts/a.md", True),
+        ("*.tmp.md", "a/b/c.tmp.md", True),
+        ("*.tmp.md", "c.md", False),
+        ("changelog*", "docs/CHANGELOG.md", True),
+        ("changelog*", "changelog/x.md", False),
+        ("a/**/b.md", "a/b.md", True),
+        ("a/**/b.md", "a/x/y/b.md", True),
+        ("docs/*.md", "docs/x/a.md", False),
+        ("/top.md", "top.md", True),
+        ("/top.md", "x/top.md", False),
+        ("[!a]*.md", "b.md", True),
+        ("[!a]*.md", "a.md", False),
+    ],
+)
 def test_glob_patterns(pattern: str, path: str, matches: bool) -> None:
     assert bool(compile_glob(pattern).fullmatch(path)) is matches
 
@@ -256,19 +277,29 @@ def test_weights_out_of_range_are_refused(weight: float) -> None:
 
 def test_config_shapes_and_the_cli(docs: Path, tmp_path: Path) -> None:
     """[[corpus.weights]] tables and corpus.exclude in a real config, through `citebot`."""
-    (docs / "scratch.tmp.md").write_text("# Scratch\n\nSet a timeout on the client, the client timeout, timeout.\n",
-                                         encoding="utf-8")
+    (docs / "scratch.tmp.md").write_text(
+        "# Scratch\n\nSet a timeout on the client, the client timeout, timeout.\n", encoding="utf-8"
+    )
     config = tmp_path / "config.toml"
-    config.write_text('[corpus]\npaths = ["docs"]\nexclude = ["*.tmp.md"]\n\n[[corpus.weights]]\n'
-                      'pattern = "release-notes.md"\nweight = 0.5\n\n[index]\ndb = "index.sqlite3"\n', encoding="utf-8")
+    config.write_text(
+        '[corpus]\npaths = ["docs"]\nexclude = ["*.tmp.md"]\n\n[[corpus.weights]]\n'
+        'pattern = "release-notes.md"\nweight = 0.5\n\n[index]\ndb = "index.sqlite3"\n',
+        encoding="utf-8",
+    )
     script = Path(sys.executable).with_name("citebot")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "citebot.bot.cli.main"]
     env = {k: v for k, v in os.environ.items() if k not in ("CITEBOT_CONFIG", "DISCORD_TOKEN")}
     env.update(HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "xdg"))
 
     def citebot(command_name: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(command + [command_name, "--config", str(config), *args], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            command + [command_name, "--config", str(config), *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     done = citebot("index")
     assert done.returncode == 0, done.stderr

@@ -9,7 +9,7 @@ message edit, and every creation must be echoed exactly like the others.
 from __future__ import annotations
 
 import copy
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
 
 from .gateway import Gateway
 from .payloads import Payloads, public_message
@@ -39,15 +39,15 @@ class BotMessages:
 
     def _echoes(self, flags: int) -> bool:
         """Discord echoes the bot's actions unless the message is ephemeral (or no one listens)."""
-        return (self.state.config.echo_bot_messages and not (flags & FLAG_EPHEMERAL)
-                and self.gateway.session is not None)
+        return self.state.config.echo_bot_messages and not (flags & FLAG_EPHEMERAL) and self.gateway.session is not None
 
-    def build_attachments(self, channel_id: int, body: JSON, files: List[RecordedFile],
-                          existing: Sequence[JSON] = ()) -> List[JSON]:
+    def build_attachments(
+        self, channel_id: int, body: JSON, files: list[RecordedFile], existing: Sequence[JSON] = ()
+    ) -> list[JSON]:
         """Turn ``attachments`` + ``files[n]`` into attachment objects, like Discord does."""
         by_field = {f.field: f for f in files}
         existing_by_id = {str(a["id"]): a for a in existing}
-        result: List[JSON] = []
+        result: list[JSON] = []
         used_fields: set[str] = set()
         specs = body.get("attachments")
         if specs is None:
@@ -81,9 +81,9 @@ class BotMessages:
         self,
         channel_id: int,
         body: JSON,
-        files: List[RecordedFile],
+        files: list[RecordedFile],
         *,
-        interaction: Optional[Interaction] = None,
+        interaction: Interaction | None = None,
         message_type: int = MSG_DEFAULT,
         extra_flags: int = 0,
     ) -> JSON:
@@ -128,7 +128,7 @@ class BotMessages:
         state.messages[mid] = msg
         return msg
 
-    def _reply_to(self, msg: JSON, reference: JSON, body: JSON, channel_id: int, gid: Optional[int]) -> None:
+    def _reply_to(self, msg: JSON, reference: JSON, body: JSON, channel_id: int, gid: int | None) -> None:
         ref_id = int(reference["message_id"])
         known = self.state.messages.get(ref_id)
         if known is None and reference.get("fail_if_not_exists", True):
@@ -161,7 +161,7 @@ class BotMessages:
             out["member"] = self.payloads.member_payload(int(gid), self.state.bot_user_id, with_user=False)
         return out
 
-    async def apply_edit(self, msg: JSON, body: JSON, files: List[RecordedFile]) -> JSON:
+    async def apply_edit(self, msg: JSON, body: JSON, files: list[RecordedFile]) -> JSON:
         """PATCH semantics shared by channel edits, @original edits and type 7 callbacks."""
         for key in ("content", "embeds", "components"):
             if key in body:

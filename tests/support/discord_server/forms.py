@@ -25,7 +25,8 @@ the interaction callback route only asks it whether a type 8/9 body is valid.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from .protocol import INTERACTION_AUTOCOMPLETE as _INTERACTION_AUTOCOMPLETE
 from .protocol import INTERACTION_MODAL_SUBMIT as _INTERACTION_MODAL_SUBMIT
@@ -60,7 +61,7 @@ def _length_problem(errors: JSON, path: str, value: Any, low: int, high: int) ->
         _error(errors, path, "BASE_TYPE_BAD_LENGTH", f"Must be between {low} and {high} in length (got {shown}).")
 
 
-def interaction_response_problem(rtype: Any, data: Optional[JSON]) -> Optional[JSON]:
+def interaction_response_problem(rtype: Any, data: JSON | None) -> JSON | None:
     """Discord's form errors for an autocomplete result or a modal, or None when it is valid
     (other response types are the server's own business)."""
     if rtype == _RESPONSE_AUTOCOMPLETE_RESULT:
@@ -70,7 +71,7 @@ def interaction_response_problem(rtype: Any, data: Optional[JSON]) -> Optional[J
     return None
 
 
-def _autocomplete_problem(data: Optional[JSON]) -> Optional[JSON]:
+def _autocomplete_problem(data: JSON | None) -> JSON | None:
     errors: JSON = {}
     choices = (data or {}).get("choices")
     if not isinstance(choices, list):
@@ -91,15 +92,19 @@ def _autocomplete_problem(data: Optional[JSON]) -> Optional[JSON]:
     return errors or None
 
 
-def _modal_problem(data: Optional[JSON]) -> Optional[JSON]:
+def _modal_problem(data: JSON | None) -> JSON | None:
     errors: JSON = {}
     data = data or {}
     _length_problem(errors, "data.custom_id", data.get("custom_id"), 1, CUSTOM_ID_MAX)
     _length_problem(errors, "data.title", data.get("title"), 1, MODAL_TITLE_MAX)
     components = data.get("components")
     if not isinstance(components, list) or not 1 <= len(components) <= MODAL_COMPONENTS_MAX:
-        _error(errors, "data.components", "BASE_TYPE_BAD_LENGTH",
-               f"Must be between 1 and {MODAL_COMPONENTS_MAX} in length.")
+        _error(
+            errors,
+            "data.components",
+            "BASE_TYPE_BAD_LENGTH",
+            f"Must be between 1 and {MODAL_COMPONENTS_MAX} in length.",
+        )
         return errors
     seen: set[str] = set()
     for n, component in enumerate(components):
@@ -117,9 +122,13 @@ def _modal_problem(data: Optional[JSON]) -> Optional[JSON]:
                 _length_problem(errors, f"{path}.description", component["description"], 1, LABEL_DESCRIPTION_MAX)
             _text_input_problem(errors, f"{path}.component", component.get("component"), labelled=True, seen=seen)
         else:
-            _error(errors, f"{path}.type", "COMPONENT_TYPE_INVALID",
-                   f"Component type {kind!r} is not valid here (this server knows action rows and labels "
-                   f"holding text inputs)")
+            _error(
+                errors,
+                f"{path}.type",
+                "COMPONENT_TYPE_INVALID",
+                f"Component type {kind!r} is not valid here (this server knows action rows and labels "
+                f"holding text inputs)",
+            )
     return errors or None
 
 
@@ -131,13 +140,23 @@ def _text_input_problem(errors: JSON, path: str, text_input: Any, *, labelled: b
     _length_problem(errors, f"{path}.custom_id", custom_id, 1, CUSTOM_ID_MAX)
     if isinstance(custom_id, str):
         if custom_id in seen:
-            _error(errors, f"{path}.custom_id", "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated")
+            _error(
+                errors,
+                f"{path}.custom_id",
+                "COMPONENT_CUSTOM_ID_DUPLICATED",
+                "Component custom id cannot be duplicated",
+            )
         seen.add(custom_id)
     if text_input.get("style") not in (1, 2):
         _error(errors, f"{path}.style", "BASE_TYPE_CHOICES", "Value must be one of {1, 2}.")
     if labelled:
         if text_input.get("label") is not None:
-            _error(errors, f"{path}.label", "COMPONENT_LABEL_NOT_ALLOWED", "A text input in a label has no label of its own")
+            _error(
+                errors,
+                f"{path}.label",
+                "COMPONENT_LABEL_NOT_ALLOWED",
+                "A text input in a label has no label of its own",
+            )
     else:
         _length_problem(errors, f"{path}.label", text_input.get("label"), 1, LABEL_MAX)
     low, high = text_input.get("min_length", 0), text_input.get("max_length", TEXT_MAX)
@@ -157,8 +176,9 @@ def _text_input_problem(errors: JSON, path: str, text_input: Any, *, labelled: b
 # Payloads
 
 
-def autocomplete_payload(server: "DiscordTestServer", name: str, options: Mapping[str, Any], *, focused: str,
-                         **kwargs: Any) -> JSON:
+def autocomplete_payload(
+    server: DiscordTestServer, name: str, options: Mapping[str, Any], *, focused: str, **kwargs: Any
+) -> JSON:
     """An APPLICATION_COMMAND_AUTOCOMPLETE (type 4) ``INTERACTION_CREATE`` ``d`` payload: the
     options typed so far, `focused` marked and holding its partial text (see the module docstring)."""
     if focused not in options:
@@ -177,7 +197,7 @@ def autocomplete_payload(server: "DiscordTestServer", name: str, options: Mappin
     return payload
 
 
-async def autocomplete_choices(server: "DiscordTestServer", payload: JSON, timeout: float = 5.0) -> List[JSON]:
+async def autocomplete_choices(server: DiscordTestServer, payload: JSON, timeout: float = 5.0) -> list[JSON]:
     """Dispatch an autocomplete payload; the choices the bot answered with (type 8)."""
     await server.dispatch_interaction(payload)
     response = await server.wait_for_interaction_response(payload["id"], timeout=timeout)
@@ -186,7 +206,7 @@ async def autocomplete_choices(server: "DiscordTestServer", payload: JSON, timeo
     return list((response.data or {}).get("choices", []))
 
 
-def modal_sent_for(server: "DiscordTestServer", opened_by: Any) -> JSON:
+def modal_sent_for(server: DiscordTestServer, opened_by: Any) -> JSON:
     """The modal (type 9 response body) the bot sent in answer to the interaction `opened_by`
     (its payload or id)."""
     iid = int(opened_by["id"]) if isinstance(opened_by, Mapping) else int(opened_by)
@@ -196,8 +216,9 @@ def modal_sent_for(server: "DiscordTestServer", opened_by: Any) -> JSON:
     raise LookupError(f"interaction {iid} was not answered with a modal")
 
 
-def modal_submit_payload(server: "DiscordTestServer", opened_by: Any, values: Mapping[str, str], *,
-                         user: Any = None) -> JSON:
+def modal_submit_payload(
+    server: DiscordTestServer, opened_by: Any, values: Mapping[str, str], *, user: Any = None
+) -> JSON:
     """A MODAL_SUBMIT (type 5) ``INTERACTION_CREATE`` ``d`` payload for the modal the bot sent in
     answer to `opened_by`, with `values` by text input custom_id (unset inputs submit empty).
 
@@ -214,33 +235,61 @@ def modal_submit_payload(server: "DiscordTestServer", opened_by: Any, values: Ma
         if text_input.get("required", True) and not value:
             raise ValueError(f"text input {custom_id!r} is required: Discord does not submit the modal without it")
         if value and not text_input.get("min_length", 0) <= len(value) <= text_input.get("max_length", TEXT_MAX):
-            raise ValueError(f"{len(value)} characters do not fit text input {custom_id!r} "
-                             f"({text_input.get('min_length', 0)}-{text_input.get('max_length', TEXT_MAX)})")
+            raise ValueError(
+                f"{len(value)} characters do not fit text input {custom_id!r} "
+                f"({text_input.get('min_length', 0)}-{text_input.get('max_length', TEXT_MAX)})"
+            )
     submitter = user if user is not None else _user_of(opener)
     channel_id = int(opener["channel_id"])
     guild_id = int(opener["guild_id"]) if "guild_id" in opener else None
-    base = server.interaction_payloads.interaction_base(_INTERACTION_MODAL_SUBMIT, user=submitter, guild_id=guild_id,
-                                    channel_id=channel_id, permissions=None, locale=opener.get("locale", "en-US"))
+    base = server.interaction_payloads.interaction_base(
+        _INTERACTION_MODAL_SUBMIT,
+        user=submitter,
+        guild_id=guild_id,
+        channel_id=channel_id,
+        permissions=None,
+        locale=opener.get("locale", "en-US"),
+    )
     echoed = []
     for n, component in enumerate(modal["components"]):
         if component["type"] == _LABEL:
             inner = component["component"]
-            echoed.append({"type": _LABEL, "id": 2 * n + 1, "component": {
-                "type": _TEXT_INPUT, "id": 2 * n + 2, "custom_id": inner["custom_id"],
-                "value": values.get(inner["custom_id"], "")}})
+            echoed.append(
+                {
+                    "type": _LABEL,
+                    "id": 2 * n + 1,
+                    "component": {
+                        "type": _TEXT_INPUT,
+                        "id": 2 * n + 2,
+                        "custom_id": inner["custom_id"],
+                        "value": values.get(inner["custom_id"], ""),
+                    },
+                }
+            )
         else:
             inner = component["components"][0]
-            echoed.append({"type": _ACTION_ROW, "id": 2 * n + 1, "components": [{
-                "type": _TEXT_INPUT, "id": 2 * n + 2, "custom_id": inner["custom_id"],
-                "value": values.get(inner["custom_id"], "")}]})
+            echoed.append(
+                {
+                    "type": _ACTION_ROW,
+                    "id": 2 * n + 1,
+                    "components": [
+                        {
+                            "type": _TEXT_INPUT,
+                            "id": 2 * n + 2,
+                            "custom_id": inner["custom_id"],
+                            "value": values.get(inner["custom_id"], ""),
+                        }
+                    ],
+                }
+            )
     base["data"] = {"custom_id": modal["custom_id"], "components": echoed}
     if "message" in opener:
         base["message"] = copy.deepcopy(opener["message"])
     return base
 
 
-def _inputs(modal: JSON) -> Dict[str, JSON]:
-    inputs: Dict[str, JSON] = {}
+def _inputs(modal: JSON) -> dict[str, JSON]:
+    inputs: dict[str, JSON] = {}
     for component in modal.get("components", []):
         inner = component["component"] if component.get("type") == _LABEL else component["components"][0]
         inputs[inner["custom_id"]] = inner

@@ -15,7 +15,7 @@ import json
 import time
 import uuid
 import zlib
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -34,13 +34,13 @@ class GatewayConnection:
     compressed in exactly the order they are written.
     """
 
-    def __init__(self, ws: web.WebSocketResponse, request: web.Request, compression: Optional[str]) -> None:
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request, compression: str | None) -> None:
         self.ws = ws
         self.request = request
         self.compression = compression
         self._zlib = zlib.compressobj() if compression == "zlib-stream" else None
         self.lock = asyncio.Lock()
-        self.session: Optional[Session] = None
+        self.session: Session | None = None
         self.opened_at = time.monotonic()
         self.closed = False
 
@@ -75,8 +75,8 @@ class Session:
         self.identify = identify
         self.intents: int = int(identify.get("intents", 0) or 0)
         self.seq = 0
-        self.events: List[Tuple[int, str]] = []
-        self.connection: Optional[GatewayConnection] = None
+        self.events: list[tuple[int, str]] = []
+        self.connection: GatewayConnection | None = None
         self.lock = asyncio.Lock()
 
     async def dispatch_locked(self, event: str, data: Any) -> int:
@@ -105,10 +105,10 @@ class Gateway:
         self.config = state.config
         self.payloads = payloads
         self.recorder = recorder
-        self.connections: List[GatewayConnection] = []
-        self.sessions: Dict[str, Session] = {}
-        self.session: Optional[Session] = None
-        self.identified: Optional[asyncio.Event] = None
+        self.connections: list[GatewayConnection] = []
+        self.sessions: dict[str, Session] = {}
+        self.session: Session | None = None
+        self.identified: asyncio.Event | None = None
 
     def start(self) -> None:
         self.identified = asyncio.Event()
@@ -123,7 +123,7 @@ class Gateway:
     # ------------------------------------------------------------------- status ------
 
     @property
-    def session_id(self) -> Optional[str]:
+    def session_id(self) -> str | None:
         return self.session.id if self.session else None
 
     @property
@@ -163,8 +163,12 @@ class Gateway:
             return ws
         try:
             await conn.send_json(
-                {"op": 10, "s": None, "t": None, "d": {"heartbeat_interval": self.config.heartbeat_interval_ms,
-                                                       "_trace": list(TRACE)}}
+                {
+                    "op": 10,
+                    "s": None,
+                    "t": None,
+                    "d": {"heartbeat_interval": self.config.heartbeat_interval_ms, "_trace": list(TRACE)},
+                }
             )
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
@@ -298,8 +302,14 @@ class Gateway:
         limit = int(data.get("limit") or 0)
         if limit:
             members = members[:limit]
-        chunk: JSON = {"guild_id": str(guild.id), "members": members, "chunk_index": 0, "chunk_count": 1,
-                       "not_found": [], "presences": []}
+        chunk: JSON = {
+            "guild_id": str(guild.id),
+            "members": members,
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "not_found": [],
+            "presences": [],
+        }
         if data.get("nonce"):
             chunk["nonce"] = data["nonce"]
         await self.dispatch("GUILD_MEMBERS_CHUNK", chunk)
@@ -317,7 +327,7 @@ class Gateway:
         self.recorder.dispatched.append((seq, event, data))
         return seq
 
-    async def dispatch_message(self, payload: JSON) -> Optional[int]:
+    async def dispatch_message(self, payload: JSON) -> int | None:
         """MESSAGE_CREATE, filtered/stripped per intents like Discord.  Returns ``s`` or None."""
         session = self.require_session()
         self.state.store_message(payload)
@@ -346,7 +356,7 @@ class Gateway:
         self.state.register_interaction(payload)
         return await self.dispatch("INTERACTION_CREATE", payload)
 
-    async def dispatch_reaction_add(self, payload: JSON) -> Optional[int]:
+    async def dispatch_reaction_add(self, payload: JSON) -> int | None:
         """MESSAGE_REACTION_ADD (filtered by the reaction intents)."""
         session = self.require_session()
         bit = IntentBits.GUILD_MESSAGE_REACTIONS if "guild_id" in payload else IntentBits.DIRECT_MESSAGE_REACTIONS
@@ -366,7 +376,7 @@ class Gateway:
 
     # ------------------------------------------------------------- misbehaviour ------
 
-    async def send_raw(self, payload: Union[JSON, str, bytes]) -> None:
+    async def send_raw(self, payload: JSON | str | bytes) -> None:
         """Write an arbitrary frame on the current connection (no sequence bookkeeping).
 
         A ``str``/``bytes`` payload is written as-is (a text frame, or a binary one that
@@ -436,8 +446,9 @@ class Gateway:
         """Wait until the ``count``-th IDENTIFY was answered with READY."""
         rec = self.recorder
         return await rec.wait_until(
-            lambda: rec.identify_payloads[count - 1] if len(rec.identify_payloads) >= count and self.is_connected
-            else None,
+            lambda: (
+                rec.identify_payloads[count - 1] if len(rec.identify_payloads) >= count and self.is_connected else None
+            ),
             timeout,
             f"IDENTIFY #{count}",
         )

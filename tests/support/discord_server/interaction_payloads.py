@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import copy
 import secrets
-from typing import Any, List, Mapping, Optional, Sequence, Union
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .payloads import Payloads
 from .protocol import (
@@ -49,8 +50,8 @@ class InteractionPayloads:
         *,
         user: Any,
         guild_id: Any,
-        channel_id: Optional[int],
-        permissions: Optional[int],
+        channel_id: int | None,
+        permissions: int | None,
         locale: str,
     ) -> JSON:
         """The keys every interaction has; guild ones carry ``member``, DM ones ``user``."""
@@ -108,15 +109,15 @@ class InteractionPayloads:
     def slash_command_payload(
         self,
         name: str,
-        options: Union[Mapping[str, Any], Sequence[JSON], None] = None,
+        options: Mapping[str, Any] | Sequence[JSON] | None = None,
         *,
         user: Any = None,
         guild_id: Any = AUTO,
-        channel_id: Optional[int] = None,
-        permissions: Optional[int] = None,
-        command_id: Optional[int] = None,
+        channel_id: int | None = None,
+        permissions: int | None = None,
+        command_id: int | None = None,
         command_guild_id: Any = AUTO,
-        resolved: Optional[JSON] = None,
+        resolved: JSON | None = None,
         locale: str = "en-US",
     ) -> JSON:
         """An APPLICATION_COMMAND (type 2) INTERACTION_CREATE ``d`` payload.
@@ -132,13 +133,20 @@ class InteractionPayloads:
         """
         parts = name.split()
         base = self.interaction_base(
-            INTERACTION_APPLICATION_COMMAND, user=user, guild_id=guild_id, channel_id=channel_id,
-            permissions=permissions, locale=locale,
+            INTERACTION_APPLICATION_COMMAND,
+            user=user,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            permissions=permissions,
+            locale=locale,
         )
         gid = int(base["guild_id"]) if "guild_id" in base else None
         synced, synced_guild = self.state.find_synced_command(parts[0], gid, 1)
-        data: JSON = {"id": str(command_id or (synced["id"] if synced else self.state.snowflake())),
-                      "name": parts[0], "type": 1}
+        data: JSON = {
+            "id": str(command_id or (synced["id"] if synced else self.state.snowflake())),
+            "name": parts[0],
+            "type": 1,
+        }
         cmd_gid = synced_guild if command_guild_id is AUTO else command_guild_id
         if cmd_gid is not None:
             data["guild_id"] = str(cmd_gid)
@@ -149,11 +157,12 @@ class InteractionPayloads:
             sub_def = next((o for o in definition if o.get("name") == sub_name), None)
             definition = (sub_def or {}).get("options", [])
         leaf_options = self._build_options(options, definition, gid, resolved_out)
-        nested: List[JSON] = leaf_options
+        nested: list[JSON] = leaf_options
         for depth, sub_name in reversed(list(enumerate(parts[1:], start=1))):
             is_group = depth < len(parts) - 1
-            nested = [{"name": sub_name, "type": OPT_SUB_COMMAND_GROUP if is_group else OPT_SUB_COMMAND,
-                       "options": nested}]
+            nested = [
+                {"name": sub_name, "type": OPT_SUB_COMMAND_GROUP if is_group else OPT_SUB_COMMAND, "options": nested}
+            ]
         if nested:
             data["options"] = nested
         if resolved_out:
@@ -163,11 +172,11 @@ class InteractionPayloads:
 
     def _build_options(
         self,
-        options: Union[Mapping[str, Any], Sequence[JSON], None],
+        options: Mapping[str, Any] | Sequence[JSON] | None,
         definition: Sequence[JSON],
-        guild_id: Optional[int],
+        guild_id: int | None,
         resolved: JSON,
-    ) -> List[JSON]:
+    ) -> list[JSON]:
         """``{name: value}`` -> typed option dicts, filling ``resolved`` for users/channels/roles."""
         if not options:
             return []
@@ -175,7 +184,7 @@ class InteractionPayloads:
             return [dict(o) for o in options]
         state = self.state
         types = {o["name"]: int(o["type"]) for o in definition if "name" in o and "type" in o}
-        out: List[JSON] = []
+        out: list[JSON] = []
         for opt_name, value in options.items():
             opt_type = types.get(opt_name)
             if opt_type is None:
@@ -210,9 +219,9 @@ class InteractionPayloads:
         message: Any,
         *,
         component_type: int = 2,
-        values: Optional[Sequence[str]] = None,
+        values: Sequence[str] | None = None,
         user: Any = None,
-        permissions: Optional[int] = None,
+        permissions: int | None = None,
         locale: str = "en-US",
     ) -> JSON:
         """A MESSAGE_COMPONENT (type 3) INTERACTION_CREATE ``d`` for a click on ``message``.

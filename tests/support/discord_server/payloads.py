@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import secrets
-from typing import Any, List, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from .protocol import (
     API_VERSION,
@@ -51,7 +52,7 @@ class Payloads:
             member["user"] = public_user(self.state.users[uid])
         return member
 
-    def guild_payload(self, guild_id: int, *, for_gateway: bool = True, intents: Optional[int] = None) -> JSON:
+    def guild_payload(self, guild_id: int, *, for_gateway: bool = True, intents: int | None = None) -> JSON:
         """The guild as sent in GUILD_CREATE (``for_gateway``) or by ``GET /guilds/{id}``."""
         state = self.state
         guild = state.guilds[int(guild_id)]
@@ -170,7 +171,7 @@ class Payloads:
         content: str = "",
         *,
         author: Any = None,
-        channel_id: Optional[int] = None,
+        channel_id: int | None = None,
         guild_id: Any = AUTO,
         mentions: Sequence[Any] = (),
         mention_bot: bool = False,
@@ -180,8 +181,8 @@ class Payloads:
         embeds: Sequence[JSON] = (),
         attachments: Sequence[JSON] = (),
         components: Sequence[JSON] = (),
-        message_id: Optional[int] = None,
-        webhook_id: Optional[int] = None,
+        message_id: int | None = None,
+        webhook_id: int | None = None,
         **extra: Any,
     ) -> JSON:
         """A realistic MESSAGE_CREATE ``d`` payload from a (human) user.
@@ -204,7 +205,7 @@ class Payloads:
             content = f"<@{bot_id}> {content}".rstrip() if content else f"<@{bot_id}>"
             if bot_id not in mention_ids:
                 mention_ids.insert(0, bot_id)
-        mention_payloads: List[JSON] = []
+        mention_payloads: list[JSON] = []
         for uid in mention_ids:
             user = copy.deepcopy(public_user(state.users[uid]))
             if gid is not None and uid in state.guilds[gid].members:
@@ -253,7 +254,7 @@ class Payloads:
         channel = self.state.dm_channel(author)
         return self.message_payload(content, author=author, channel_id=int(channel["id"]), **kwargs)
 
-    def attach_reference(self, payload: JSON, reference: Any, channel_id: int, guild_id: Optional[int]) -> None:
+    def attach_reference(self, payload: JSON, reference: Any, channel_id: int, guild_id: int | None) -> None:
         """Make ``payload`` a reply (type 19) to ``reference``, quoting it when it is known."""
         ref_id = as_id(reference)
         ref_msg = self.state.messages.get(ref_id)
@@ -271,10 +272,10 @@ class Payloads:
     def reaction_add_payload(
         self,
         message: Any,
-        emoji: Union[str, JSON] = "\N{THUMBS UP SIGN}",
+        emoji: str | JSON = "\N{THUMBS UP SIGN}",
         *,
         user: Any = None,
-        channel_id: Optional[int] = None,
+        channel_id: int | None = None,
     ) -> JSON:
         """MESSAGE_REACTION_ADD ``d`` for ``message`` (payload or id) by ``user``."""
         state = self.state

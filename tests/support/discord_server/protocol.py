@@ -10,9 +10,10 @@ import datetime as _dt
 import json
 import re
 import time
-from typing import Any, Dict, Mapping, Optional, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
-JSON = Dict[str, Any]
+JSON = dict[str, Any]
 T = TypeVar("T")
 
 API_VERSION = 10
@@ -137,7 +138,7 @@ def dumps(obj: Any) -> str:
 
 def iso_now() -> str:
     """ISO-8601 timestamp with explicit UTC offset, the format discord.py's parse_time expects."""
-    return _dt.datetime.now(_dt.timezone.utc).isoformat()
+    return _dt.datetime.now(_dt.UTC).isoformat()
 
 
 def as_id(value: Any) -> int:
@@ -166,7 +167,7 @@ class SnowflakeFactory:
 class ApiError(Exception):
     """Raised by route handlers to produce a Discord-style JSON error response."""
 
-    def __init__(self, status: int, code: int, message: str, errors: Optional[JSON] = None) -> None:
+    def __init__(self, status: int, code: int, message: str, errors: JSON | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.body: JSON = {"message": message, "code": code}
@@ -174,7 +175,7 @@ class ApiError(Exception):
             self.body["errors"] = errors
 
 
-def form_error(field: str, code: str, message: Optional[str] = None) -> ApiError:
+def form_error(field: str, code: str, message: str | None = None) -> ApiError:
     """400 ``50035 Invalid Form Body`` with one error under ``field``, as Discord words it."""
     error: JSON = {"code": code}
     if message is not None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any
 
 from .protocol import JSON, T, as_id
 
@@ -21,7 +22,7 @@ class RecordedFile:
 
     field: str
     filename: str
-    content_type: Optional[str]
+    content_type: str | None
     data: bytes
 
     @property
@@ -43,19 +44,19 @@ class RecordedRequest:
     method: str
     path: str
     url_path: str
-    route: Optional[str]
-    params: Dict[str, str]
-    query: Dict[str, str]
+    route: str | None
+    params: dict[str, str]
+    query: dict[str, str]
     json: Any
-    files: List[RecordedFile]
-    form: Dict[str, str]
-    headers: Dict[str, str]
+    files: list[RecordedFile]
+    form: dict[str, str]
+    headers: dict[str, str]
     authorized: bool
     time: float
     wall_time: float
     status: int = 0
     response: Any = None
-    fault: Optional[str] = None
+    fault: str | None = None
 
     @property
     def route_key(self) -> str:
@@ -75,7 +76,7 @@ class RequestHold:
     remaining: int
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)
-    requests: List[RecordedRequest] = field(default_factory=list)
+    requests: list[RecordedRequest] = field(default_factory=list)
 
     def release(self) -> None:
         """Let every held request (and any later match) through."""
@@ -87,8 +88,8 @@ class HeartbeatRecord:
     """A heartbeat (op 1) received from the client; ``seq`` is the client's last sequence."""
 
     time: float
-    seq: Optional[int]
-    session_id: Optional[str]
+    seq: int | None
+    session_id: str | None
     acked: bool
 
 
@@ -97,9 +98,9 @@ class GatewayFrame:
     """Any payload the client sent over the gateway websocket."""
 
     time: float
-    op: Optional[int]
+    op: int | None
     d: Any
-    session_id: Optional[str]
+    session_id: str | None
 
 
 @dataclass
@@ -113,9 +114,9 @@ class InteractionResponseRecord:
     interaction_type: int
     token: str
     type: int
-    data: Optional[JSON]
-    files: List[RecordedFile]
-    message: Optional[JSON]
+    data: JSON | None
+    files: list[RecordedFile]
+    message: JSON | None
     request: RecordedRequest
 
 
@@ -127,23 +128,23 @@ class Recorder:
     """
 
     def __init__(self) -> None:
-        self.requests: List[RecordedRequest] = []
-        self.unknown_requests: List[RecordedRequest] = []
-        self.sent_messages: List[JSON] = []
-        self.message_edits: List[JSON] = []
-        self.deleted_messages: List[Tuple[int, int]] = []
-        self.interaction_responses: List[InteractionResponseRecord] = []
-        self.reactions_added: List[Tuple[int, int, str]] = []
-        self.typing_channels: List[int] = []
-        self.heartbeats: List[HeartbeatRecord] = []
-        self.gateway_received: List[GatewayFrame] = []
-        self.identify_payloads: List[JSON] = []
-        self.resume_payloads: List[JSON] = []
-        self.presence_updates: List[Any] = []
-        self.dispatched: List[Tuple[int, str, Any]] = []
-        self.filtered_dispatches: List[Tuple[str, Any]] = []
+        self.requests: list[RecordedRequest] = []
+        self.unknown_requests: list[RecordedRequest] = []
+        self.sent_messages: list[JSON] = []
+        self.message_edits: list[JSON] = []
+        self.deleted_messages: list[tuple[int, int]] = []
+        self.interaction_responses: list[InteractionResponseRecord] = []
+        self.reactions_added: list[tuple[int, int, str]] = []
+        self.typing_channels: list[int] = []
+        self.heartbeats: list[HeartbeatRecord] = []
+        self.gateway_received: list[GatewayFrame] = []
+        self.identify_payloads: list[JSON] = []
+        self.resume_payloads: list[JSON] = []
+        self.presence_updates: list[Any] = []
+        self.dispatched: list[tuple[int, str, Any]] = []
+        self.filtered_dispatches: list[tuple[str, Any]] = []
         self.consumed_message_ids: set[int] = set()
-        self.changed: Optional[asyncio.Condition] = None
+        self.changed: asyncio.Condition | None = None
 
     def start(self) -> None:
         self.changed = asyncio.Condition()
@@ -154,7 +155,7 @@ class Recorder:
         async with self.changed:
             self.changed.notify_all()
 
-    async def wait_until(self, check: Callable[[], Optional[T]], timeout: float, what: str) -> T:
+    async def wait_until(self, check: Callable[[], T | None], timeout: float, what: str) -> T:
         """Re-evaluate ``check`` whenever something is recorded; return its first non-None."""
         assert self.changed is not None, "server not started"
         loop = asyncio.get_running_loop()
@@ -166,17 +167,17 @@ class Recorder:
                     return result
                 remaining = deadline - loop.time()
                 if remaining <= 0:
-                    raise asyncio.TimeoutError(f"timed out after {timeout}s waiting for {what}")
+                    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self.changed.wait(), remaining)
 
     async def wait_for_request(
         self,
-        predicate: Optional[Callable[[RecordedRequest], bool]] = None,
+        predicate: Callable[[RecordedRequest], bool] | None = None,
         timeout: float = 5.0,
         *,
-        method: Optional[str] = None,
-        route: Optional[str] = None,
+        method: str | None = None,
+        route: str | None = None,
         after: int = 0,
     ) -> RecordedRequest:
         """First request (index >= ``after``) matching predicate/method/route; waits if none yet.
@@ -193,17 +194,17 @@ class Recorder:
                 return False
             return predicate is None or predicate(r)
 
-        def check() -> Optional[RecordedRequest]:
+        def check() -> RecordedRequest | None:
             return next((r for r in self.requests[after:] if matches(r)), None)
 
         return await self.wait_until(check, timeout, f"request method={method} route={route}")
 
     async def wait_for_message(
         self,
-        channel_id: Optional[int] = None,
+        channel_id: int | None = None,
         *,
-        predicate: Optional[Callable[[JSON], bool]] = None,
-        interaction_id: Optional[int] = None,
+        predicate: Callable[[JSON], bool] | None = None,
+        interaction_id: int | None = None,
         timeout: float = 5.0,
     ) -> JSON:
         """Oldest not-yet-returned message the bot made visible, optionally filtered.
@@ -224,7 +225,7 @@ class Recorder:
                     return False
             return predicate is None or predicate(m)
 
-        def check() -> Optional[JSON]:
+        def check() -> JSON | None:
             found = next((m for m in self.sent_messages if matches(m)), None)
             if found is not None:
                 self.consumed_message_ids.add(int(found["id"]))
@@ -234,15 +235,15 @@ class Recorder:
 
     async def wait_for_interaction_response(
         self,
-        interaction_id: Optional[Any] = None,
+        interaction_id: Any | None = None,
         *,
-        type: Optional[int] = None,
+        type: int | None = None,
         timeout: float = 5.0,
     ) -> InteractionResponseRecord:
         """The callback the bot made for an interaction (payload or id); non-consuming."""
         iid = as_id(interaction_id) if interaction_id is not None else None
 
-        def check() -> Optional[InteractionResponseRecord]:
+        def check() -> InteractionResponseRecord | None:
             for rec in self.interaction_responses:
                 if (iid is None or rec.interaction_id == iid) and (type is None or rec.type == type):
                     return rec
@@ -250,13 +251,13 @@ class Recorder:
 
         return await self.wait_until(check, timeout, f"interaction response for {iid}")
 
-    async def wait_for_heartbeats(self, count: int, timeout: float = 5.0) -> List[HeartbeatRecord]:
+    async def wait_for_heartbeats(self, count: int, timeout: float = 5.0) -> list[HeartbeatRecord]:
         """Wait until at least ``count`` heartbeats were received in total."""
         return await self.wait_until(
             lambda: list(self.heartbeats) if len(self.heartbeats) >= count else None, timeout, f"{count} heartbeats"
         )
 
-    def requests_to(self, method: str, route: str) -> List[RecordedRequest]:
+    def requests_to(self, method: str, route: str) -> list[RecordedRequest]:
         """All recorded requests for ``METHOD`` + template or concrete path."""
         return [r for r in self.requests if r.method == method.upper() and route in (r.route, r.path)]
 

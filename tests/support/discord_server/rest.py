@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 from aiohttp import web
 
@@ -21,8 +22,8 @@ from .protocol import API_PREFIX, JSON, ApiError, dumps
 from .records import RecordedFile, RecordedRequest, Recorder, RequestHold
 from .state import ServerState
 
-Handler = Callable[["ApiRequest"], Awaitable[Tuple[int, Any]]]
-Route = Tuple[str, str, Handler, bool]  # (method, template, handler, requires bot auth)
+Handler = Callable[["ApiRequest"], Awaitable[tuple[int, Any]]]
+Route = tuple[str, str, Handler, bool]  # (method, template, handler, requires bot auth)
 
 
 @dataclass
@@ -30,9 +31,9 @@ class ApiRequest:
     """What a route handler gets: the path parameters, the parsed body and its record."""
 
     raw: web.Request
-    params: Dict[str, str]
+    params: dict[str, str]
     json: Any
-    files: List[RecordedFile]
+    files: list[RecordedFile]
     record: RecordedRequest
 
     def int_param(self, name: str) -> int:
@@ -55,15 +56,15 @@ class Fault:
     remaining: int
     retry_after: float
     is_global: bool
-    body: Optional[JSON]
+    body: JSON | None
 
 
 class FaultPlan:
     """Failures and holds the test asked for, matched against incoming requests in order."""
 
     def __init__(self) -> None:
-        self.faults: List[Fault] = []
-        self.holds: List[RequestHold] = []
+        self.faults: list[Fault] = []
+        self.holds: list[RequestHold] = []
 
     def fail_next(
         self,
@@ -74,7 +75,7 @@ class FaultPlan:
         count: int = 1,
         retry_after: float = 0.25,
         is_global: bool = False,
-        body: Optional[JSON] = None,
+        body: JSON | None = None,
     ) -> None:
         """Make the next ``count`` matching requests fail with ``status``.
 
@@ -85,8 +86,9 @@ class FaultPlan:
         """
         self.faults.append(Fault(method.upper(), route, status, count, retry_after, is_global, body))
 
-    def rate_limit_next(self, method: str, route: str, *, count: int = 1, retry_after: float = 0.25,
-                        is_global: bool = False) -> None:
+    def rate_limit_next(
+        self, method: str, route: str, *, count: int = 1, retry_after: float = 0.25, is_global: bool = False
+    ) -> None:
         """Shorthand for ``fail_next(..., status=429)``."""
         self.fail_next(method, route, status=429, count=count, retry_after=retry_after, is_global=is_global)
 
@@ -100,14 +102,14 @@ class FaultPlan:
         self.holds.append(hold)
         return hold
 
-    def take_hold(self, method: str, template: Optional[str], path: str) -> Optional[RequestHold]:
+    def take_hold(self, method: str, template: str | None, path: str) -> RequestHold | None:
         return _take(self.holds, method, template, path)
 
-    def take_fault(self, method: str, template: Optional[str], path: str) -> Optional[Fault]:
+    def take_fault(self, method: str, template: str | None, path: str) -> Fault | None:
         return _take(self.faults, method, template, path)
 
 
-def _take(pending: List[Any], method: str, template: Optional[str], path: str) -> Any:
+def _take(pending: list[Any], method: str, template: str | None, path: str) -> Any:
     """Consume one use of the first pending fault/hold matching the request, if any."""
     for item in pending:
         if item.remaining > 0 and item.method in (method, "*") and item.route in (template, path):
@@ -118,7 +120,7 @@ def _take(pending: List[Any], method: str, template: Optional[str], path: str) -
     return None
 
 
-def rate_limit_headers(bucket_key: str, remaining: int = 49, reset_after: float = 1.0) -> Dict[str, str]:
+def rate_limit_headers(bucket_key: str, remaining: int = 49, reset_after: float = 1.0) -> dict[str, str]:
     return {
         "X-RateLimit-Limit": "50",
         "X-RateLimit-Remaining": str(remaining),
@@ -128,7 +130,7 @@ def rate_limit_headers(bucket_key: str, remaining: int = 49, reset_after: float 
     }
 
 
-def json_response(status: int, body: Any, bucket_key: str, extra: Optional[Dict[str, str]] = None) -> web.Response:
+def json_response(status: int, body: Any, bucket_key: str, extra: dict[str, str] | None = None) -> web.Response:
     # Exact "application/json" (no charset): discord.py compares the header verbatim.
     headers = {"Via": "1.1 google", **rate_limit_headers(bucket_key)}
     if extra:
@@ -217,13 +219,14 @@ class RestPipeline:
             app.router.add_route(method, API_PREFIX + template, self._wrap(template, handler, auth))
         app.router.add_route("*", "/{tail:.*}", self._wrap(None, _unknown, False))
 
-    def _wrap(self, template: Optional[str], handler: Handler,
-              needs_auth: bool) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    def _wrap(
+        self, template: str | None, handler: Handler, needs_auth: bool
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         """Common request pipeline: parse, record, authenticate, inject faults, respond."""
 
         async def endpoint(request: web.Request) -> web.StreamResponse:
             url_path = request.path
-            path = url_path[len(API_PREFIX):] if url_path.startswith(API_PREFIX + "/") else url_path
+            path = url_path[len(API_PREFIX) :] if url_path.startswith(API_PREFIX + "/") else url_path
             auth = request.headers.get("Authorization")
             record = RecordedRequest(
                 method=request.method,
@@ -274,7 +277,7 @@ class RestPipeline:
         try:
             aid = int(request.match_info["attachment_id"])
         except ValueError:
-            raise web.HTTPNotFound()
+            raise web.HTTPNotFound() from None
         for msg in self.state.messages.values():
             for att in msg.get("attachments", []):
                 if int(att["id"]) == aid and "_data" in att:
@@ -282,5 +285,5 @@ class RestPipeline:
         raise web.HTTPNotFound()
 
 
-async def _unknown(req: ApiRequest) -> Tuple[int, Any]:
+async def _unknown(req: ApiRequest) -> tuple[int, Any]:
     raise ApiError(404, 0, "404: Not Found")

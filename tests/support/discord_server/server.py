@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, AsyncIterator, Iterator, Optional, Sequence, Union
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
 
 from aiohttp import web
 
@@ -35,7 +36,7 @@ class _Forward:
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    def __get__(self, obj: Any, owner: Optional[type] = None) -> Any:
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
             return self
         return getattr(getattr(obj, self.part), self.name)
@@ -82,13 +83,13 @@ class DiscordTestServer:
 
     def __init__(
         self,
-        guilds: Optional[Sequence[Union[GuildSpec, str]]] = None,
+        guilds: Sequence[GuildSpec | str] | None = None,
         *,
         token: str = "test-bot-token",
         heartbeat_interval_ms: int = 41250,
         bot_name: str = "citebot",
-        application_id: Optional[int] = None,
-        bot_user_id: Optional[int] = None,
+        application_id: int | None = None,
+        bot_user_id: int | None = None,
         echo_bot_messages: bool = True,
         enforce_intents: bool = True,
         ack_heartbeats: bool = True,
@@ -96,12 +97,17 @@ class DiscordTestServer:
         host: str = "127.0.0.1",
     ) -> None:
         self.config = ServerConfig(
-            token=token, heartbeat_interval_ms=heartbeat_interval_ms, echo_bot_messages=echo_bot_messages,
-            enforce_intents=enforce_intents, ack_heartbeats=ack_heartbeats,
-            transport_compression=transport_compression, host=host,
+            token=token,
+            heartbeat_interval_ms=heartbeat_interval_ms,
+            echo_bot_messages=echo_bot_messages,
+            enforce_intents=enforce_intents,
+            ack_heartbeats=ack_heartbeats,
+            transport_compression=transport_compression,
+            host=host,
         )
-        self.state = ServerState.create(self.config, guilds, bot_name=bot_name, application_id=application_id,
-                                        bot_user_id=bot_user_id)
+        self.state = ServerState.create(
+            self.config, guilds, bot_name=bot_name, application_id=application_id, bot_user_id=bot_user_id
+        )
         self.recorder = Recorder()
         self.payloads = Payloads(self.state)
         self.interaction_payloads = InteractionPayloads(self.state, self.payloads)
@@ -109,11 +115,11 @@ class DiscordTestServer:
         self.bot_messages = BotMessages(self.state, self.payloads, self.gateway, self.recorder)
         self.faults = FaultPlan()
         self.rest = RestPipeline(self.state, self.recorder, self.faults)
-        self._runner: Optional[web.AppRunner] = None
+        self._runner: web.AppRunner | None = None
 
     # ------------------------------------------------------------------ lifecycle ----
 
-    async def start(self) -> "DiscordTestServer":
+    async def start(self) -> DiscordTestServer:
         """Bind to an ephemeral port and start serving."""
         self.recorder.start()
         self.gateway.start()
@@ -134,7 +140,7 @@ class DiscordTestServer:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> "DiscordTestServer":
+    async def __aenter__(self) -> DiscordTestServer:
         return await self.start()
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -268,8 +274,9 @@ async def discord_test_environment(**server_kwargs: Any) -> AsyncIterator[Discor
 
 
 @contextlib.asynccontextmanager
-async def running_client(client: Any, token: str, *, ready_timeout: float = 10.0,
-                         close_timeout: float = 5.0) -> AsyncIterator["asyncio.Task[None]"]:
+async def running_client(
+    client: Any, token: str, *, ready_timeout: float = 10.0, close_timeout: float = 5.0
+) -> AsyncIterator[asyncio.Task[None]]:
     """Run ``client.start(token)`` in a task until ``on_ready``; close it on exit.
 
     Why: ``client.wait_until_ready()`` can't be awaited before login, and a failing
@@ -285,7 +292,7 @@ async def running_client(client: Any, token: str, *, ready_timeout: float = 10.0
                 task.result()  # re-raises the client's failure
                 raise RuntimeError("client.start() returned before becoming ready")
             if loop.time() > deadline:
-                raise asyncio.TimeoutError(f"client not ready after {ready_timeout}s")
+                raise TimeoutError(f"client not ready after {ready_timeout}s")
             await asyncio.sleep(0.01)
         yield task
     finally:

@@ -9,8 +9,9 @@ next GUILD_CREATE or ``GET`` shows.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any
 
 from .protocol import (
     API_VERSION,
@@ -30,7 +31,7 @@ def public_user(user: JSON) -> JSON:
     return {k: user[k] for k in _PUBLIC_USER_KEYS if k in user}
 
 
-def member_stub(roles: List[int]) -> JSON:
+def member_stub(roles: list[int]) -> JSON:
     """A guild member as stored: the member object *without* ``user``."""
     return {
         "roles": [str(r) for r in roles],
@@ -56,7 +57,7 @@ class GuildSpec:
 
     name: str = "Test Guild"
     channels: Sequence[str] = ("general", "random")
-    id: Optional[int] = None
+    id: int | None = None
     bot_permissions: int = PermissionBits.BOT_DEFAULT
     everyone_permissions: int = PermissionBits.EVERYONE_DEFAULT
     commands_scope: bool = True  # False: invited without `applications.commands` (command routes 403)
@@ -67,9 +68,9 @@ class Guild:
     id: int
     name: str
     owner_id: int
-    roles: List[JSON]
-    channel_ids: List[int]
-    members: Dict[int, JSON]  # user id -> member payload *without* "user"
+    roles: list[JSON]
+    channel_ids: list[int]
+    members: dict[int, JSON]  # user id -> member payload *without* "user"
     joined_at: str
     admin_role_id: int
     bot_role_id: int
@@ -81,10 +82,10 @@ class Interaction:
     """An interaction the server dispatched, and how far the bot got answering it."""
 
     payload: JSON
-    responded_type: Optional[int] = None
-    original_message_id: Optional[int] = None
+    responded_type: int | None = None
+    original_message_id: int | None = None
     original_loading: bool = False
-    followup_ids: List[int] = field(default_factory=list)
+    followup_ids: list[int] = field(default_factory=list)
 
     @property
     def id(self) -> int:
@@ -110,7 +111,7 @@ class ServerConfig:
     ack_heartbeats: bool = True
     transport_compression: bool = True
     host: str = "127.0.0.1"
-    bound_port: Optional[int] = None
+    bound_port: int | None = None
 
     @property
     def port(self) -> int:
@@ -142,29 +143,29 @@ class ServerState:
     snowflake: SnowflakeFactory
     application_id: int
     bot_user: JSON
-    users: Dict[int, JSON] = field(default_factory=dict)
-    guilds: Dict[int, Guild] = field(default_factory=dict)
-    channels: Dict[int, JSON] = field(default_factory=dict)
-    messages: Dict[int, JSON] = field(default_factory=dict)
-    global_commands: List[JSON] = field(default_factory=list)
-    guild_commands: Dict[int, List[JSON]] = field(default_factory=dict)
+    users: dict[int, JSON] = field(default_factory=dict)
+    guilds: dict[int, Guild] = field(default_factory=dict)
+    channels: dict[int, JSON] = field(default_factory=dict)
+    messages: dict[int, JSON] = field(default_factory=dict)
+    global_commands: list[JSON] = field(default_factory=list)
+    guild_commands: dict[int, list[JSON]] = field(default_factory=dict)
     owner_user: JSON = field(default_factory=dict)
     default_user: JSON = field(default_factory=dict)
-    threads: List[JSON] = field(default_factory=list)  # every thread created, in order (threads.py)
-    interactions: Dict[int, Interaction] = field(default_factory=dict)
-    interactions_by_token: Dict[str, Interaction] = field(default_factory=dict)
-    dm_channels_by_user: Dict[int, int] = field(default_factory=dict)
+    threads: list[JSON] = field(default_factory=list)  # every thread created, in order (threads.py)
+    interactions: dict[int, Interaction] = field(default_factory=dict)
+    interactions_by_token: dict[str, Interaction] = field(default_factory=dict)
+    dm_channels_by_user: dict[int, int] = field(default_factory=dict)
 
     @classmethod
     def create(
         cls,
         config: ServerConfig,
-        guilds: Optional[Sequence[Union[GuildSpec, str]]],
+        guilds: Sequence[GuildSpec | str] | None,
         *,
         bot_name: str,
-        application_id: Optional[int],
-        bot_user_id: Optional[int],
-    ) -> "ServerState":
+        application_id: int | None,
+        bot_user_id: int | None,
+    ) -> ServerState:
         """The bot, a guild owner, a default user ("alice") and the guilds (default: one)."""
         snowflake = SnowflakeFactory()
         app_id = application_id or snowflake()
@@ -215,7 +216,7 @@ class ServerState:
         username: str,
         *,
         bot: bool = False,
-        global_name: Optional[str] = None,
+        global_name: str | None = None,
         join_guilds: bool = True,
         roles: Sequence[int] = (),
     ) -> JSON:
@@ -248,8 +249,14 @@ class ServerState:
         bot_role_id = self.snowflake()
         roles = [
             _role(gid, "@everyone", spec.everyone_permissions, 0),
-            _role(bot_role_id, self.bot_user["username"], spec.bot_permissions, 1, managed=True,
-                  tags={"bot_id": self.bot_user["id"]}),
+            _role(
+                bot_role_id,
+                self.bot_user["username"],
+                spec.bot_permissions,
+                1,
+                managed=True,
+                tags={"bot_id": self.bot_user["id"]},
+            ),
             _role(admin_role_id, "Admin", PermissionBits.ADMINISTRATOR, 2),
         ]
         guild = Guild(
@@ -274,7 +281,7 @@ class ServerState:
                 guild.members[uid] = member_stub([])
         return guild
 
-    def add_text_channel(self, guild_id: int, name: str, *, position: Optional[int] = None) -> JSON:
+    def add_text_channel(self, guild_id: int, name: str, *, position: int | None = None) -> JSON:
         """Add a text channel to a guild (before IDENTIFY to have it in GUILD_CREATE)."""
         guild = self.guilds[guild_id]
         cid = self.snowflake()
@@ -332,7 +339,7 @@ class ServerState:
 
     # ------------------------------------------------------------------- queries -----
 
-    def guild_of_channel(self, channel_id: int) -> Optional[int]:
+    def guild_of_channel(self, channel_id: int) -> int | None:
         channel = self.channels.get(int(channel_id))
         if channel is None or "guild_id" not in channel:
             return None
@@ -354,7 +361,7 @@ class ServerState:
             return PermissionBits.ALL
         return perms
 
-    def find_synced_command(self, name: str, guild_id: Optional[int], command_type: int) -> Tuple[Optional[JSON], Optional[int]]:
+    def find_synced_command(self, name: str, guild_id: int | None, command_type: int) -> tuple[JSON | None, int | None]:
         """The command the bot synced under ``name`` (guild first, then global) and its guild."""
         if guild_id is not None:
             for cmd in self.guild_commands.get(guild_id, []):
@@ -365,7 +372,7 @@ class ServerState:
                 return cmd, None
         return None, None
 
-    def interaction_messages(self, interaction_id: Any) -> List[JSON]:
+    def interaction_messages(self, interaction_id: Any) -> list[JSON]:
         """Original response + follow-ups the bot produced for an interaction, in order."""
         state = self.interactions.get(as_id(interaction_id))
         if state is None:
@@ -413,6 +420,6 @@ def _role(rid: int, name: str, perms: int, position: int, **extra: Any) -> JSON:
     return payload
 
 
-def copy_channels(state: ServerState, channel_ids: Sequence[int]) -> List[JSON]:
+def copy_channels(state: ServerState, channel_ids: Sequence[int]) -> list[JSON]:
     """Deep copies of channels, in order (what GUILD_CREATE and ``GET .../channels`` send)."""
     return [copy.deepcopy(state.channels[cid]) for cid in channel_ids]

@@ -24,7 +24,7 @@ What Discord does, and discord.py 2.x relies on:
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any, List, Tuple
+from typing import TYPE_CHECKING, Any
 
 from .bot_messages import BotMessages
 from .gateway import Gateway
@@ -43,21 +43,30 @@ MAX_THREAD_NAME = 100
 _MSG_THREAD_STARTER = 0  # a forum post's first message is an ordinary message in its thread
 
 
-def threads_of(server: "DiscordTestServer") -> List[JSON]:
+def threads_of(server: DiscordTestServer) -> list[JSON]:
     """Every thread created on the server, in order."""
     return server.state.threads
 
 
-def add_forum_channel(server: "DiscordTestServer", guild_id: int, name: str = "questions") -> JSON:
+def add_forum_channel(server: DiscordTestServer, guild_id: int, name: str = "questions") -> JSON:
     """A forum channel in the guild (before IDENTIFY, to have it in GUILD_CREATE)."""
     channel = server.add_text_channel(guild_id, name)
-    channel.update({"type": CHANNEL_FORUM, "available_tags": [], "default_reaction_emoji": None,
-                    "default_sort_order": None, "default_forum_layout": 0, "default_thread_rate_limit_per_user": 0})
+    channel.update(
+        {
+            "type": CHANNEL_FORUM,
+            "available_tags": [],
+            "default_reaction_emoji": None,
+            "default_sort_order": None,
+            "default_forum_layout": 0,
+            "default_thread_rate_limit_per_user": 0,
+        }
+    )
     return channel
 
 
-async def forum_post(server: "DiscordTestServer", forum_id: int, title: str, content: str,
-                     author: Any = None) -> Tuple[JSON, JSON]:
+async def forum_post(
+    server: DiscordTestServer, forum_id: int, title: str, content: str, author: Any = None
+) -> tuple[JSON, JSON]:
     """A user's new forum post, as Discord sends it: THREAD_CREATE, then the starter message's
     MESSAGE_CREATE (its id is the thread's). Returns (thread, starter message payload)."""
     state = server.state
@@ -87,8 +96,12 @@ def thread_payload(thread_id: int, parent: JSON, name: str, owner_id: int) -> JS
         "rate_limit_per_user": 0,
         "flags": 0,
         "applied_tags": [],
-        "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "archive_timestamp": iso_now(),
-                            "locked": False},
+        "thread_metadata": {
+            "archived": False,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": iso_now(),
+            "locked": False,
+        },
     }
 
 
@@ -115,7 +128,7 @@ class ThreadRoutes:
         self.messages = messages
         self.gateway = gateway
 
-    def routes(self) -> List[Route]:
+    def routes(self) -> list[Route]:
         return [
             ("POST", "/channels/{channel_id}/messages/{message_id}/threads", self.thread_from_message, True),
             ("POST", "/channels/{channel_id}/threads", self.thread_in_channel, True),
@@ -130,7 +143,7 @@ class ThreadRoutes:
         await open_thread(self.state, self.gateway, thread)
         return thread
 
-    async def thread_from_message(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def thread_from_message(self, req: ApiRequest) -> tuple[int, Any]:
         cid, mid = req.int_param("channel_id"), req.int_param("message_id")
         channel = self.state.channel_or_404(cid)
         self.state.message_or_404(cid, mid)
@@ -143,7 +156,7 @@ class ThreadRoutes:
         thread = await self._open_bot_thread(mid, channel, name)
         return 201, copy.deepcopy(thread)
 
-    async def thread_in_channel(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def thread_in_channel(self, req: ApiRequest) -> tuple[int, Any]:
         channel = self.state.channel_or_404(req.int_param("channel_id"))
         body = req.body
         name = _check_name(body)
@@ -155,7 +168,7 @@ class ThreadRoutes:
         thread = await self._open_bot_thread(self.state.snowflake(), channel, name)
         return 201, copy.deepcopy(thread)
 
-    async def _forum_post(self, forum: JSON, name: str, body: JSON, req: ApiRequest) -> Tuple[int, Any]:
+    async def _forum_post(self, forum: JSON, name: str, body: JSON, req: ApiRequest) -> tuple[int, Any]:
         """The bot's forum post: the thread, then its starter message under the thread's id."""
         self._require(forum, SEND_MESSAGES)
         first = body.get("message")

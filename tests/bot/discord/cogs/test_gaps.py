@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.helpers import BotEnv, running_bot
+
 from tests.support.discord_server import modal_sent_for, modal_submit_payload
+from tests.support.helpers import BotEnv, running_bot
 
 DEORBIT = "When will the ISS be deorbited?"
 MONA = "Who painted the Mona Lisa?"
@@ -80,7 +81,7 @@ async def test_downvote_opens_reason_modal_and_gaps_reports_it(env: BotEnv) -> N
     assert f"• {MONA_AGAIN}\n• {MONA}" in first["value"]  # the most recent first
     assert second["name"].startswith("1× ") and "deorbited" in second["name"]
     assert "0 declined · 1 👎" in second["value"] and f"Reasons: “{REASON}”" in second["value"]
-    assert "Closest passage: \"NASA and Roscosmos" in second["value"] and "id `" in second["value"]
+    assert 'Closest passage: "NASA and Roscosmos' in second["value"] and "id `" in second["value"]
 
 
 async def test_no_reason_modal_when_question_logging_is_off(tmp_path: Path, built_index: Path) -> None:

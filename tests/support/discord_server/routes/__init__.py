@@ -6,8 +6,6 @@ registration order, so ``/users/@me`` must precede ``/users/{user_id}``).
 
 from __future__ import annotations
 
-from typing import List
-
 from ..bot_messages import BotMessages
 from ..gateway import Gateway
 from ..payloads import Payloads
@@ -21,12 +19,21 @@ from .interactions import InteractionRoutes, WebhookRoutes
 from .messages import MessageRoutes
 from .users import UserRoutes
 
-__all__ = ["CommandRoutes", "GuildRoutes", "InteractionRoutes", "MessageRoutes", "ThreadRoutes", "UserRoutes",
-           "WebhookRoutes", "route_table"]
+__all__ = [
+    "CommandRoutes",
+    "GuildRoutes",
+    "InteractionRoutes",
+    "MessageRoutes",
+    "ThreadRoutes",
+    "UserRoutes",
+    "WebhookRoutes",
+    "route_table",
+]
 
 
-def route_table(state: ServerState, payloads: Payloads, messages: BotMessages, recorder: Recorder,
-                gateway: Gateway) -> List[Route]:
+def route_table(
+    state: ServerState, payloads: Payloads, messages: BotMessages, recorder: Recorder, gateway: Gateway
+) -> list[Route]:
     """Every REST route: (method, template relative to ``/api/v10``, handler, needs bot auth)."""
     routers = [
         UserRoutes(state, payloads),

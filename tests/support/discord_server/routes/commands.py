@@ -9,7 +9,8 @@ scope (``GuildSpec(commands_scope=False)``) is **403** ``50001``; an unknown gui
 from __future__ import annotations
 
 import copy
-from typing import Any, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any
 
 from ..protocol import COMMAND_NAME_RE, JSON, SNOWFLAKE_MAX, ApiError, form_error
 from ..rest import ApiRequest, Route
@@ -23,8 +24,8 @@ class CommandRoutes:
     def __init__(self, state: ServerState) -> None:
         self.state = state
 
-    def routes(self) -> List[Route]:
-        rows: List[Route] = []
+    def routes(self) -> list[Route]:
+        rows: list[Route] = []
         for base in (_COMMANDS, _GUILD_COMMANDS):
             one = base + "/{command_id}"
             rows += [
@@ -37,26 +38,27 @@ class CommandRoutes:
             ]
         return rows
 
-    def _check_app(self, req: ApiRequest) -> Optional[int]:
+    def _check_app(self, req: ApiRequest) -> int | None:
         """The guild the route is about (None: global), after Discord's access checks."""
         if req.int_param("application_id") != self.state.application_id:
             raise ApiError(403, 50001, "Missing Access")
         if "guild_id" in req.params:
             gid = req.int_param("guild_id")
             if gid > SNOWFLAKE_MAX:
-                raise form_error("guild_id", "NUMBER_TYPE_MAX",
-                                 f"snowflake value should be less than or equal to {SNOWFLAKE_MAX}.")
+                raise form_error(
+                    "guild_id", "NUMBER_TYPE_MAX", f"snowflake value should be less than or equal to {SNOWFLAKE_MAX}."
+                )
             if not self.state.guild_or_404(gid).commands_scope:
                 raise ApiError(403, 50001, "Missing Access")
             return gid
         return None
 
-    def _command_list(self, guild_id: Optional[int]) -> List[JSON]:
+    def _command_list(self, guild_id: int | None) -> list[JSON]:
         if guild_id is None:
             return self.state.global_commands
         return self.state.guild_commands.setdefault(guild_id, [])
 
-    def _normalise_command(self, raw: Any, guild_id: Optional[int], existing: Sequence[JSON]) -> JSON:
+    def _normalise_command(self, raw: Any, guild_id: int | None, existing: Sequence[JSON]) -> JSON:
         """Validate like Discord (name/description rules) and fill server-side fields."""
         if not isinstance(raw, dict) or "name" not in raw:
             raise form_error("name", "BASE_TYPE_REQUIRED")
@@ -90,7 +92,7 @@ class CommandRoutes:
             cmd.setdefault("integration_types", [0])
         return cmd
 
-    def _find_command(self, req: ApiRequest) -> Tuple[List[JSON], JSON]:
+    def _find_command(self, req: ApiRequest) -> tuple[list[JSON], JSON]:
         target = self._command_list(self._check_app(req))
         cid = str(req.int_param("command_id"))
         cmd = next((c for c in target if c["id"] == cid), None)
@@ -98,10 +100,10 @@ class CommandRoutes:
             raise ApiError(404, 10063, "Unknown application command")
         return target, cmd
 
-    async def get_commands(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def get_commands(self, req: ApiRequest) -> tuple[int, Any]:
         return 200, copy.deepcopy(self._command_list(self._check_app(req)))
 
-    async def put_commands(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def put_commands(self, req: ApiRequest) -> tuple[int, Any]:
         gid = self._check_app(req)
         if not isinstance(req.json, list):
             raise ApiError(400, 50035, "Invalid Form Body")
@@ -111,22 +113,22 @@ class CommandRoutes:
         target[:] = new
         return 200, copy.deepcopy(new)
 
-    async def post_command(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def post_command(self, req: ApiRequest) -> tuple[int, Any]:
         gid = self._check_app(req)
         target = self._command_list(gid)
         cmd = self._normalise_command(req.json, gid, target)
         target[:] = [c for c in target if c["id"] != cmd["id"]] + [cmd]
         return 200, copy.deepcopy(cmd)
 
-    async def get_command(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def get_command(self, req: ApiRequest) -> tuple[int, Any]:
         return 200, copy.deepcopy(self._find_command(req)[1])
 
-    async def patch_command(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def patch_command(self, req: ApiRequest) -> tuple[int, Any]:
         _, cmd = self._find_command(req)
         cmd.update(copy.deepcopy(req.json or {}))
         return 200, copy.deepcopy(cmd)
 
-    async def delete_command(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def delete_command(self, req: ApiRequest) -> tuple[int, Any]:
         target, cmd = self._find_command(req)
         target.remove(cmd)
         return 204, None

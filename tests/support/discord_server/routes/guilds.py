@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, List, Tuple
+from typing import Any
 
 from ..payloads import Payloads
 from ..protocol import ApiError
@@ -16,7 +16,7 @@ class GuildRoutes:
         self.state = state
         self.payloads = payloads
 
-    def routes(self) -> List[Route]:
+    def routes(self) -> list[Route]:
         return [
             ("GET", "/guilds/{guild_id}", self.get_guild, True),
             ("GET", "/guilds/{guild_id}/channels", self.get_channels, True),
@@ -24,19 +24,19 @@ class GuildRoutes:
             ("GET", "/guilds/{guild_id}/members/{user_id}", self.get_member, True),
         ]
 
-    async def get_guild(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def get_guild(self, req: ApiRequest) -> tuple[int, Any]:
         gid = req.int_param("guild_id")
         self.state.guild_or_404(gid)
         return 200, self.payloads.guild_payload(gid, for_gateway=False)
 
-    async def get_channels(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def get_channels(self, req: ApiRequest) -> tuple[int, Any]:
         guild = self.state.guild_or_404(req.int_param("guild_id"))
         return 200, copy_channels(self.state, guild.channel_ids)
 
-    async def get_roles(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def get_roles(self, req: ApiRequest) -> tuple[int, Any]:
         return 200, copy.deepcopy(self.state.guild_or_404(req.int_param("guild_id")).roles)
 
-    async def get_member(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def get_member(self, req: ApiRequest) -> tuple[int, Any]:
         guild = self.state.guild_or_404(req.int_param("guild_id"))
         uid = req.int_param("user_id")
         if uid not in guild.members:

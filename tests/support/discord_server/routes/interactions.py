@@ -11,7 +11,7 @@ under, so a later click must carry that message.
 from __future__ import annotations
 
 import copy
-from typing import Any, List, Optional, Tuple
+from typing import Any
 
 from ..bot_messages import BotMessages
 from ..forms import interaction_response_problem
@@ -58,7 +58,7 @@ class InteractionRoutes:
         self.messages = messages
         self.recorder = recorder
 
-    def routes(self) -> List[Route]:
+    def routes(self) -> list[Route]:
         return [("POST", "/interactions/{interaction_id}/{token}/callback", self.callback, False)]
 
     def _interaction(self, req: ApiRequest) -> Interaction:
@@ -67,20 +67,23 @@ class InteractionRoutes:
             raise ApiError(404, 10062, "Unknown interaction")
         return state
 
-    def _check(self, state: Interaction, rtype: Any, data: Optional[JSON], req: ApiRequest) -> None:
+    def _check(self, state: Interaction, rtype: Any, data: JSON | None, req: ApiRequest) -> None:
         """Discord's refusals, in its order: already answered, wrong type, empty, bad form."""
         if state.responded_type is not None:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")
         if rtype not in _ALLOWED_RESPONSES.get(state.type, set()):
-            raise form_error("type", "INTERACTION_RESPONSE_TYPE_INVALID",
-                             f"Response type {rtype} not valid for interaction type {state.type}")
+            raise form_error(
+                "type",
+                "INTERACTION_RESPONSE_TYPE_INVALID",
+                f"Response type {rtype} not valid for interaction type {state.type}",
+            )
         if rtype == 4 and not (data and _has_message_content(data, req)):
             raise ApiError(400, 50006, "Cannot send an empty message")
         form_errors = interaction_response_problem(rtype, data)  # autocomplete results, modals
         if form_errors:
             raise ApiError(400, 50035, "Invalid Form Body", form_errors)
 
-    async def callback(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def callback(self, req: ApiRequest) -> tuple[int, Any]:
         state = self._interaction(req)
         body = req.body
         rtype = body.get("type")
@@ -88,7 +91,7 @@ class InteractionRoutes:
         self._check(state, rtype, data, req)
 
         channel_id = int(state.payload["channel_id"])
-        message: Optional[JSON] = None
+        message: JSON | None = None
         interaction_info: JSON = {"id": str(state.id), "type": state.type}
         mtype = MSG_CHAT_INPUT_COMMAND if state.type == INTERACTION_APPLICATION_COMMAND else MSG_DEFAULT
         if rtype == 4:  # CHANNEL_MESSAGE_WITH_SOURCE
@@ -96,8 +99,9 @@ class InteractionRoutes:
             state.original_message_id = int(message["id"])
             await self.messages.publish(message)
         elif rtype == 5:  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE: a "thinking..." message
-            message = self.messages.new(channel_id, data or {}, [], interaction=state, message_type=mtype,
-                                        extra_flags=FLAG_LOADING)
+            message = self.messages.new(
+                channel_id, data or {}, [], interaction=state, message_type=mtype, extra_flags=FLAG_LOADING
+            )
             state.original_message_id = int(message["id"])
             state.original_loading = True
             await self.messages.publish(message, visible=False)
@@ -114,8 +118,16 @@ class InteractionRoutes:
             interaction_info["response_message_id"] = message["id"]
             interaction_info["response_message_ephemeral"] = bool(message["flags"] & FLAG_EPHEMERAL)
         self.recorder.interaction_responses.append(
-            InteractionResponseRecord(state.id, state.type, state.token, int(rtype), copy.deepcopy(data),
-                                      list(req.files), copy.deepcopy(message) if message else None, req.record)
+            InteractionResponseRecord(
+                state.id,
+                state.type,
+                state.token,
+                int(rtype),
+                copy.deepcopy(data),
+                list(req.files),
+                copy.deepcopy(message) if message else None,
+                req.record,
+            )
         )
         response: JSON = {"interaction": interaction_info}
         if message is not None:
@@ -137,7 +149,7 @@ class WebhookRoutes:
         self.messages = messages
         self.recorder = recorder
 
-    def routes(self) -> List[Route]:
+    def routes(self) -> list[Route]:
         return [
             ("GET", _WEBHOOK, self.get_webhook, False),
             ("POST", _WEBHOOK, self.followup, False),
@@ -154,7 +166,7 @@ class WebhookRoutes:
             raise ApiError(404, 10015, "Unknown Webhook")
         return state
 
-    def _message(self, req: ApiRequest) -> Tuple[Interaction, JSON]:
+    def _message(self, req: ApiRequest) -> tuple[Interaction, JSON]:
         """The interaction and the message ``{message_id}`` (or ``@original``) names."""
         state = self._interaction(req)
         raw_id = req.params.get("message_id", "")
@@ -171,7 +183,7 @@ class WebhookRoutes:
             raise ApiError(404, 10008, "Unknown Message")
         return state, msg
 
-    async def get_webhook(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def get_webhook(self, req: ApiRequest) -> tuple[int, Any]:
         self._interaction(req)
         app_id = str(self.state.application_id)
         return 200, {
@@ -183,7 +195,7 @@ class WebhookRoutes:
             "token": req.params["token"],
         }
 
-    async def followup(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def followup(self, req: ApiRequest) -> tuple[int, Any]:
         state = self._interaction(req)
         if state.responded_type is None:
             raise ApiError(404, 10015, "Unknown Webhook")
@@ -204,10 +216,10 @@ class WebhookRoutes:
         wait = req.record.query.get("wait", "false").lower() in ("1", "true")
         return (200, public_message(msg)) if wait else (204, None)
 
-    async def get_message(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def get_message(self, req: ApiRequest) -> tuple[int, Any]:
         return 200, public_message(self._message(req)[1])
 
-    async def edit_message(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def edit_message(self, req: ApiRequest) -> tuple[int, Any]:
         state, msg = self._message(req)
         completing = state.original_loading and int(msg["id"]) == state.original_message_id
         if completing:
@@ -218,7 +230,7 @@ class WebhookRoutes:
             self.recorder.sent_messages.append(msg)
         return 200, public_message(msg)
 
-    async def delete_message(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def delete_message(self, req: ApiRequest) -> tuple[int, Any]:
         state, msg = self._message(req)
         if int(msg["id"]) == state.original_message_id:
             state.original_loading = False

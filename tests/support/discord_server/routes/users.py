@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, List, Tuple
+from typing import Any
 
 from ..payloads import Payloads
 from ..protocol import ApiError
@@ -16,7 +16,7 @@ class UserRoutes:
         self.state = state
         self.payloads = payloads
 
-    def routes(self) -> List[Route]:
+    def routes(self) -> list[Route]:
         return [
             ("GET", "/gateway", self.get_gateway, False),
             ("GET", "/gateway/bot", self.get_gateway_bot, True),
@@ -27,26 +27,26 @@ class UserRoutes:
             ("GET", "/applications/@me", self.get_application, True),
         ]
 
-    async def get_gateway(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def get_gateway(self, req: ApiRequest) -> tuple[int, Any]:
         return 200, {"url": self.state.config.gateway_url}
 
-    async def get_gateway_bot(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def get_gateway_bot(self, req: ApiRequest) -> tuple[int, Any]:
         return 200, {
             "url": self.state.config.gateway_url,
             "shards": 1,
             "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 86400000, "max_concurrency": 1},
         }
 
-    async def get_me(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def get_me(self, req: ApiRequest) -> tuple[int, Any]:
         return 200, copy.deepcopy(self.state.bot_user)
 
-    async def get_user(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def get_user(self, req: ApiRequest) -> tuple[int, Any]:
         user = self.state.users.get(req.int_param("user_id"))
         if user is None:
             raise ApiError(404, 10013, "Unknown User")
         return 200, copy.deepcopy(user)
 
-    async def create_dm(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def create_dm(self, req: ApiRequest) -> tuple[int, Any]:
         try:
             uid = int((req.json or {})["recipient_id"])
         except (KeyError, TypeError, ValueError):
@@ -55,5 +55,5 @@ class UserRoutes:
             raise ApiError(404, 10013, "Unknown User")
         return 200, copy.deepcopy(self.state.dm_channel(uid))
 
-    async def get_application(self, req: ApiRequest) -> Tuple[int, Any]:
+    async def get_application(self, req: ApiRequest) -> tuple[int, Any]:
         return 200, self.payloads.application_payload()
