@@ -34,11 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from citebot.index.ranking.bm25 import BM25Index, BM25Params, LuceneBM25, csr_from_id_chunks_twice  # noqa: E402
+from citebot.index.build.postings import csr_from_id_chunks_twice  # noqa: E402
+from citebot.index.ranking.bm25 import BM25Index, BM25Params  # noqa: E402
+from citebot.index.ranking.reference import LuceneBM25  # noqa: E402
 
 VOCAB = 500_000
 ZIPF_S = 1.17

@@ -192,7 +192,7 @@ def child_reference(db: str, n_questions: int) -> dict:
     from citebot.index.answering.answerer import Answerer
     from citebot.index.indexfile import IndexReader
     from citebot.index.ingest.passages import Citation, Passage
-    from citebot.index.ranking.bm25 import LuceneBM25
+    from citebot.index.ranking.reference import LuceneBM25
 
     questions = load_questions(n_questions + 1)[1:]
 

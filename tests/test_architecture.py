@@ -18,13 +18,18 @@ def test_the_subpackages_form_a_chain() -> None:
     """analysis <- ingest <- indexfile and ranking <- answering and build: nothing below imports
     what is above it."""
     packages = import_graph.package_edges(import_graph.graph())
-    below = {"index.analysis": set(), "index.ingest": {"index.analysis"}}
+    below = {"citebot.index.analysis": set(), "citebot.index.ingest": {"citebot.index.analysis"}}
     for package, allowed in below.items():
         ours = {p for p in packages.get(package, set()) if p.startswith("index.") and p not in allowed}
-        assert ours <= {"index.errors", "index.corpus_warnings", "index.run_sync", "index.file_guard"}, package
-    for package in ("index.indexfile", "index.ranking"):
-        assert not packages.get(package, set()) & {"index.build", "index.answering"}, package
-    assert "index.indexfile" not in packages.get("index.ranking", set())
+        assert ours <= {
+            "citebot.index.errors",
+            "citebot.index.corpus_warnings",
+            "citebot.index.run_sync",
+            "citebot.index.file_guard",
+        }, package
+    for package in ("citebot.index.indexfile", "citebot.index.ranking"):
+        assert not packages.get(package, set()) & {"citebot.index.build", "citebot.index.answering"}, package
+    assert "citebot.index.indexfile" not in packages.get("citebot.index.ranking", set())
 
 
 def test_the_library_never_imports_the_adapters_or_discord() -> None:

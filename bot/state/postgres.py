@@ -28,7 +28,14 @@ from citebot.index.errors import StateDatabaseError
 from citebot.index.gaps import GapQuestion
 
 from .state_url import masked
-from .store import DEFAULT_COLLECTION, LogStats, QuestionRecord, keyed_user_hash, one_line_reason, stored_collection
+from .store import (
+    DEFAULT_COLLECTION,
+    LogStats,
+    QuestionRecord,
+    keyed_user_hash,
+    one_line_reason,
+    stored_collection,
+)
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ and analyses them (`doc_analysis.analyse_document`), returning plain rows and ea
 terms as ids numbered by the worker (`term_ids`); the parent writes the rows into the new SQLite file as they arrive and
 keeps only each passage's term *ids* (4 bytes a term) for BM25. Acronyms are learned over the
 whole corpus once every document is in, then injected into the few passages whose terms can
-hold a long form; the BM25 arrays are built from the id chunks (`build.csr`, or `bm25.csr_from_id_chunks_twice`
+hold a long form; the BM25 arrays are built from the id chunks (`postings_scan`, or `postings.csr_from_id_chunks_twice`
 below 50k passages).
 
 Its passages, term lists and scores are those of the plain sequential definition
@@ -37,18 +37,18 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import ANALYZER_VERSION, Analyzer
-from ..build.weights import write_weights
 from ..corpus_warnings import CorpusWarning
 from ..indexfile import IndexFileWriter, index_meta
 from ..indexfile.rows import stored_document_fields, stored_passage_rows
 from ..ingest.documents import Document, discover_files
 from ..ingest.source_names import META_KEY as ROOTS_META_KEY
 from ..ingest.source_names import encode_roots
-from ..ranking.bm25 import FORMAT_VERSION, csr_from_id_chunks_twice, drop_unheld_terms, encode_terms
+from ..ranking.bm25 import FORMAT_VERSION, drop_unheld_terms, encode_terms
 from .acronym_ids import IdPair, id_pairs, short_form_hits
 from .doc_analysis import analyse_document, code_fingerprint, learn_from_definitions, passage_terms
 from .gc_pause import no_cyclic_gc
 from .params import IndexParams
+from .postings import csr_from_id_chunks_twice
 from .sources import (
     CorpusSource,
     DocumentKey,
@@ -63,6 +63,7 @@ from .sources import (
     split_sources,
 )
 from .term_ids import GlobalTermIds, LocalTermIds
+from .weights import write_weights
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ _AHEAD = 8  # tasks in flight per worker: bounds what waits in memory for the pa
 _CHUNK_PASSAGES = 8192  # passages per chunk when counting postings
 
 # From this many passages on, the BM25 arrays are built by compiled linear passes
-# (`build.csr`, 5x faster); below, numpy's sorts are quick enough: measured on the bundled
+# (`postings_scan`, 5x faster); below, numpy's sorts are quick enough: measured on the bundled
 # corpus (16 passages), importing numba and loading the cached kernels costs 1.6 s in a fresh
 # process (more when numba compiles them, once per machine), the whole numpy build 0.06 s.
 COMPILED_CSR_ABOVE_PASSAGES = 50_000
@@ -355,7 +356,7 @@ def _warm_up_if_large(corpus_bytes: int) -> None:
     thread while the workers read (~0.5 s, or seconds the first time on a machine, when numba
     compiles them) rather than in the serial tail of the build."""
     if corpus_bytes >= COMPILED_CSR_ABOVE_PASSAGES * _BYTES_PER_PASSAGE:
-        from .csr import warm_up
+        from .postings_scan import warm_up
 
         threading.Thread(target=warm_up, name="csr-warm-up", daemon=True).start()
 
@@ -377,7 +378,7 @@ def _finish(kept: _Collected, params: IndexParams, generation: int, started: flo
         return _id_chunks(kept, pairs, cw, body_extra if writing else None, hits, release=writing)
 
     if kept.passages >= COMPILED_CSR_ABOVE_PASSAGES:
-        from .csr import csr_from_id_chunks_compiled
+        from .postings_scan import csr_from_id_chunks_compiled
 
         arrays = csr_from_id_chunks_compiled(chunks, kept.vocab)
     else:

@@ -38,7 +38,6 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import ANALYZER_VERSION, AcronymExpander, AcronymMap, Analyzer
-from ..build.weights import write_weights
 from ..corpus_warnings import CorpusWarning
 from ..indexfile import IndexFilePatch, StoredDocument, read_acronym_rows, read_previous, shaping_meta
 from ..indexfile.rows import stored_document_fields, stored_passage_rows
@@ -68,6 +67,7 @@ from .sources import (
     read_page,
     split_sources,
 )
+from .weights import write_weights
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ What the real build (`full.build_index_file`, parallel, streaming, acronyms inje
 must equal: the passages of each document (`split_document`), their sentence spans, the
 corpus-wide acronym map (`AcronymMap.learn` over the documents' texts, in order), each
 passage's BM25 terms (`doc_analysis.passage_terms` with the analyser's terms, acronyms
-expanded), and their scores by rank_bm25 with Lucene's IDF (`bm25.LuceneBM25`). Slow on
+expanded), and their scores by rank_bm25 with Lucene's IDF (`ranking.reference.LuceneBM25`). Slow on
 purpose: for tests and benchmarks, never a build.
 """
 
@@ -19,7 +19,7 @@ from ..analysis.reference import ReferenceAnalyzer, reference_expand, reference_
 from ..errors import EmptyCorpusError
 from ..ingest.documents import Document
 from ..ingest.passages import Passage, split_document
-from ..ranking.bm25 import LuceneBM25
+from ..ranking.reference import LuceneBM25
 from .doc_analysis import passage_terms
 from .params import IndexParams
 

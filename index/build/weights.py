@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 
-from ..indexfile.tables import WEIGHTED_META_KEY, document_weights, reset_document_weights, set_document_weights
+from ..indexfile.tables import (
+    WEIGHTED_META_KEY,
+    document_weights,
+    reset_document_weights,
+    set_document_weights,
+)
 from ..ingest.source_names import decode_roots
 from ..ingest.source_rules import SourceRules, relative_name
 

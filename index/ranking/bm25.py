@@ -144,17 +144,15 @@ from __future__ import annotations
 import io
 import math
 import numbers
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import rank_bm25
 
 __all__ = [
     "BM25Params",
     "Hit",
     "BM25Index",
-    "LuceneBM25",
     "lucene_idf",
     "FORMAT_VERSION",
 ]
@@ -178,10 +176,6 @@ _MARGIN = 1e-5
 # k1 * (1 + N)) stay far inside float32 range; absurd k1 falls back to float64.
 _F32_SAFE_K1P1 = 1e20
 
-# Term ids counted densely per chunk of the CSR builder (a _HOT_TERMS x
-# chunk-docs int64 count matrix, 16 MB; measured best among 128/256/512).
-_HOT_TERMS = 256
-
 # From this many documents on, ``top_k`` runs its approximate pass as compiled MaxScore
 # (``maxscore``, numba; compiled once per machine and cached, ~1 s); below it, the
 # numpy pass is already fast and a process never pays for the compiler.
@@ -190,9 +184,6 @@ KERNEL_ABOVE_DOCS = 50_000
 # Postings per block when computing impacts (bounds the float64/intp
 # temporaries to ~4M entries, 32 MB each).
 _BLOCK_POSTINGS = 1 << 22
-
-_UINT16_MAX = np.iinfo(np.uint16).max
-_UINT32_MAX = np.iinfo(np.uint32).max
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,47 +227,6 @@ def lucene_idf(n_docs: int, df: int) -> float:
     return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
 
 
-class LuceneBM25(rank_bm25.BM25Okapi):
-    """The reference: rank_bm25's Okapi with ``_calc_idf`` overridden to Lucene's IDF.
-
-    ``BM25Okapi._calc_idf`` is the only place rank_bm25 computes IDFs and
-    applies its epsilon floor (``epsilon * average_idf``) to negative ones;
-    replacing it entirely means no epsilon logic survives (the parent's
-    ``epsilon`` attribute keeps its default and is never read).
-
-    ``get_scores`` is rank_bm25's expression unchanged, except that a term
-    absent from a document contributes exactly 0.0: rank_bm25 evaluates 0/0 =
-    NaN there when ``k1 == 0``, or ``b == 1`` and the document is empty, or
-    every document is empty.
-    Wherever rank_bm25's result is finite the two are bit-identical (the test
-    suite checks this against ``BM25Okapi.get_scores``).  This is a slow O(N)
-    per query token reference, for tests and benchmarks only.
-    """
-
-    def __init__(self, corpus: list[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
-        params = BM25Params(k1, b)
-        if len(corpus) == 0:
-            raise ValueError("LuceneBM25 needs at least one document")
-        super().__init__(corpus, k1=params.k1, b=params.b)
-
-    def _calc_idf(self, nd: dict[str, int]) -> None:
-        self.idf = {word: lucene_idf(self.corpus_size, freq) for word, freq in nd.items()}
-        # Kept only for attribute compatibility with BM25Okapi; unused.
-        self.average_idf = (sum(self.idf.values()) / len(self.idf)) if self.idf else 0.0
-
-    def get_scores(self, query: Sequence[str]) -> np.ndarray:
-        score = np.zeros(self.corpus_size)
-        doc_len = np.array(self.doc_len)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for q in query:
-                q_freq = np.array([(doc.get(q) or 0) for doc in self.doc_freqs])
-                contrib = (self.idf.get(q) or 0) * (
-                    q_freq * (self.k1 + 1) / (q_freq + self.k1 * (1 - self.b + self.b * doc_len / self.avgdl))
-                )
-                score += np.where(q_freq > 0, contrib, 0.0)
-        return score
-
-
 @dataclass(frozen=True, slots=True)
 class Hit:
     """One ranked document: ``index`` is its position in the build order."""
@@ -313,51 +263,6 @@ def _intersect_sorted(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndar
     return pos[ib], ib
 
 
-def _chunk_postings(
-    tids: np.ndarray, lens: np.ndarray, local: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Postings (term ids, chunk-local doc ids, tfs) of one chunk of documents,
-    ordered by term then doc, from the chunk's token ids in document order (or in
-    any order, with ``local`` giving each token's chunk-local document).
-
-    The ``_HOT_TERMS`` lowest term ids (ids are handed out in order of first
-    appearance, so these are mostly the most frequent terms, ~2/3 of Zipfian
-    tokens) are counted with a dense ``bincount`` over (term, doc) cells,
-    which is ~3x cheaper than sorting them; the rest are sorted as packed
-    ``term << 32 | doc`` keys, equal keys being one posting.
-    """
-    n_docs = lens.size
-    if local is None:
-        local = np.repeat(np.arange(n_docs, dtype=np.int64), lens)
-    # Dense part: cold tokens are clamped into a dummy row _HOT_TERMS, dropped.
-    cell = np.minimum(tids, _HOT_TERMS)
-    cell *= n_docs
-    cell += local
-    counts = np.bincount(cell, minlength=(_HOT_TERMS + 1) * n_docs)[: _HOT_TERMS * n_docs]
-    del cell
-    cells = np.flatnonzero(counts)
-    h_term = cells // n_docs
-    h_doc = cells - h_term * n_docs
-    h_tf = counts[cells]
-    del counts, cells
-    # Sorted part.
-    key = tids << 32
-    key |= local
-    key = key[tids >= _HOT_TERMS]
-    del local
-    key.sort()
-    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-    if key.size == 0:
-        starts = starts[:0]
-    ukey = key[starts]
-    c_tf = np.diff(np.append(starts, key.size))
-    return (
-        np.concatenate((h_term, ukey >> 32)),
-        np.concatenate((h_doc, ukey & np.int64(_UINT32_MAX))),
-        np.concatenate((h_tf, c_tf)),
-    )
-
-
 def encode_terms(terms: Sequence[str]) -> dict[str, np.ndarray]:
     """The vocabulary as stored: ``terms_utf8`` (all terms concatenated) and ``terms_offsets``."""
     encoded = [t.encode("utf-8") for t in terms]
@@ -386,92 +291,6 @@ def drop_unheld_terms(terms: Sequence[str], df: np.ndarray) -> tuple[list[str], 
     return kept, term_offsets
 
 
-IdChunk = tuple[np.ndarray, ...]
-"""(token ids in document order, tokens per document), or (token ids, tokens per document,
-each token's chunk-local document) for tokens in any order."""
-
-
-def _postings_parts(chunks: Iterable[IdChunk]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Per chunk: its postings (term ids, global doc ids, tfs; by term then doc, see
-    ``_chunk_postings``) and its document lengths."""
-    n_docs = 0
-    for tids, lens, *local in chunks:
-        if n_docs + lens.size > _UINT32_MAX:
-            raise ValueError("BM25Index supports at most 2**32 - 1 documents")
-        if lens.size and int(lens.max()) > _UINT32_MAX:
-            raise ValueError("a document longer than 2**32 - 1 tokens is not supported")
-        if tids.size:
-            t_ids, d_ids, tf = _chunk_postings(
-                tids.astype(np.int64, copy=False), lens.astype(np.int64, copy=False), local[0] if local else None
-            )
-            d_ids += n_docs
-            yield t_ids.astype(np.int32), d_ids.astype(np.uint32), tf, lens.astype(np.uint32)
-        else:
-            empty = np.empty(0, dtype=np.int32)
-            yield empty, empty.astype(np.uint32), empty.astype(np.int64), lens.astype(np.uint32)
-        n_docs += lens.size
-        del tids
-
-
-def _tf_dtype(max_tf: int) -> type:
-    return np.uint16 if max_tf <= _UINT16_MAX else np.uint32
-
-
-def _csr_layout(df: np.ndarray, max_tf: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Empty CSR arrays for these document frequencies, and each term's next free slot."""
-    term_offsets = np.zeros(df.size + 1, dtype=np.int64)
-    np.cumsum(df, out=term_offsets[1:])
-    n_post = int(term_offsets[-1])
-    return (
-        term_offsets,
-        np.empty(n_post, dtype=np.uint32),
-        np.empty(n_post, dtype=_tf_dtype(max_tf)),
-        term_offsets[:-1].copy(),
-    )
-
-
-def _scatter(
-    t_ids: np.ndarray, d_ids: np.ndarray, tf: np.ndarray, fill: np.ndarray, doc_ids: np.ndarray, tfs: np.ndarray
-) -> None:
-    """Write one chunk's postings (by term, then doc) after what earlier chunks wrote."""
-    n = t_ids.size
-    if not n:
-        return
-    run_start = np.flatnonzero(np.concatenate(([True], t_ids[1:] != t_ids[:-1])))
-    run_term = t_ids[run_start]
-    run_len = np.diff(np.append(run_start, n))
-    pos = np.repeat(fill[run_term] - run_start, run_len)
-    pos += np.arange(n, dtype=np.int64)
-    doc_ids[pos] = d_ids
-    tfs[pos] = tf
-    fill[run_term] += run_len
-
-
-def csr_from_id_chunks_twice(make_chunks: Callable[[], Iterable[IdChunk]], vocabulary: Sized) -> dict[str, np.ndarray]:
-    """The CSR arrays (``doc_len``, ``term_offsets``, ``doc_ids``, ``tfs``) of documents given
-    as chunks (see ``IdChunk``), for chunks that can be produced twice (``make_chunks()`` must
-    give the same chunks each time): a first pass counts, the second writes each chunk's
-    postings straight into the final arrays, so no per-chunk copy of all postings is kept
-    (~10 bytes per posting less at peak: 600 MB at a million passages)."""
-    len_parts: list[np.ndarray] = []
-    counts: list[np.ndarray] = []
-    max_tf = 0
-    for t_ids, _, tf, lens in _postings_parts(make_chunks()):
-        len_parts.append(lens)
-        if tf.size:
-            max_tf = max(max_tf, int(tf.max()))
-        counts.append(np.bincount(t_ids))
-    df = np.zeros(len(vocabulary), dtype=np.int64)
-    for bc in counts:
-        df[: bc.size] += bc
-    del counts
-    term_offsets, doc_ids, tfs, fill = _csr_layout(df, max_tf)
-    for t_ids, d_ids, tf, _ in _postings_parts(make_chunks()):
-        _scatter(t_ids, d_ids, tf, fill, doc_ids, tfs)
-    doc_len = np.concatenate(len_parts) if len_parts else np.empty(0, dtype=np.uint32)
-    return {"doc_len": doc_len, "term_offsets": term_offsets, "doc_ids": doc_ids, "tfs": tfs}
-
-
 def _check_postings_sorted(term_offsets: np.ndarray, doc_ids: np.ndarray) -> None:
     """Raise ValueError unless doc ids strictly increase within every term
     (queries binary-search the lists).  Blockwise: O(P) time, O(block) memory."""
@@ -498,7 +317,7 @@ class BM25Index:
     """Immutable exact BM25 index over tokenised documents (see module docstring).
 
     Built by the index build from CSR arrays (``csr_from_id_chunks_twice``, or
-    ``build.csr``), or reloaded with :meth:`from_arrays` / :meth:`from_blobs`.  Queries keep no shared
+    ``build.postings_scan``), or reloaded with :meth:`from_arrays` / :meth:`from_blobs`.  Queries keep no shared
     mutable state, so one index may serve several threads at once.
     """
 

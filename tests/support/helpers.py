@@ -66,7 +66,8 @@ def bm25_index(docs: Any, params: Any = None) -> Any:
 
     import numpy as np
 
-    from citebot.index.ranking.bm25 import BM25Index, BM25Params, csr_from_id_chunks_twice
+    from citebot.index.build.postings import csr_from_id_chunks_twice
+    from citebot.index.ranking.bm25 import BM25Index, BM25Params
 
     docs = [list(d) for d in docs]
     vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)

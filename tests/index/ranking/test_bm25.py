@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import citebot.index.ranking.bm25 as bm25_module
-from citebot.index.ranking.bm25 import BM25Index, BM25Params, Hit, LuceneBM25, lucene_idf
+from citebot.index.ranking.bm25 import BM25Index, BM25Params, Hit, lucene_idf
+from citebot.index.ranking.reference import LuceneBM25
 from tests.support.helpers import bm25_index
 
 

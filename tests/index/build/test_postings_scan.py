@@ -1,4 +1,4 @@
-"""The compiled CSR construction (`csr_kernels`) gives exactly the numpy path's arrays."""
+"""The compiled postings builder (`build.postings_scan`) gives exactly the numpy one's (`build.postings`) arrays."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import citebot.index.build.full as filebuild
-from citebot.index.build.csr import csr_from_id_chunks_compiled
 from citebot.index.build.params import IndexParams
+from citebot.index.build.postings import csr_from_id_chunks_twice
+from citebot.index.build.postings_scan import csr_from_id_chunks_compiled
 from citebot.index.build.reindex import rebuild_sync
-from citebot.index.ranking.bm25 import csr_from_id_chunks_twice
 from tests.support.corpora import assert_same_as_full_build, awkward_corpus
 
 

@@ -1,13 +1,13 @@
 """Compiled construction of the BM25 arrays for large builds: one linear pass per direction.
 
-`bm25.csr_from_id_chunks_twice` turns each chunk of token ids into postings by sorting
+`postings.csr_from_id_chunks_twice` turns each chunk of token ids into postings by sorting
 (term, passage) keys, twice over (once to count, once to write): at a million passages that is
 ~18 s of a build's serial tail, after the workers are done. Tokens arrive grouped by passage and
 passages in order, so the postings need no sort at all: walking the tokens once, a term seen for
 the first time in the current passage opens a posting (the next free slot of that term's list,
 which fills in passage order) and every later sighting adds one to its tf. Two such walks -- one
 to count each term's passages, one to write -- give exactly the arrays the numpy path gives
-(`tests/index/build/test_csr.py` compares them), in ~1/5 of the time.
+(`tests/index/build/test_postings_scan.py` compares them), in ~1/5 of the time.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sized
 import numpy as np
 from numba import njit
 
-from ..ranking.bm25 import _UINT32_MAX, IdChunk, _csr_layout
+from .postings import UINT32_MAX, IdChunk, csr_layout
 
 
 @njit(cache=True, nogil=True)
@@ -105,7 +105,7 @@ def _in_passage_order(chunk: IdChunk, n_terms: int) -> tuple[np.ndarray, np.ndar
 def csr_from_id_chunks_compiled(
     make_chunks: Callable[[], Iterable[IdChunk]], vocabulary: Sized
 ) -> dict[str, np.ndarray]:
-    """`bm25.csr_from_id_chunks_twice`, computed by the kernels above (same arguments, same
+    """`postings.csr_from_id_chunks_twice`, computed by the kernels above (same arguments, same
     arrays: every term's passages ascending, tfs in the same dtype)."""
     n_terms = len(vocabulary)
     last = np.full(n_terms, -1, dtype=np.int64)
@@ -116,14 +116,14 @@ def csr_from_id_chunks_compiled(
     n_docs = 0
     for chunk in make_chunks():
         tids, lens = _in_passage_order(chunk, n_terms)
-        if n_docs + lens.size > _UINT32_MAX:
+        if n_docs + lens.size > UINT32_MAX:
             raise ValueError("BM25Index supports at most 2**32 - 1 documents")
-        if lens.size and int(lens.max()) > _UINT32_MAX:
+        if lens.size and int(lens.max()) > UINT32_MAX:
             raise ValueError("a document longer than 2**32 - 1 tokens is not supported")
         max_tf = max(max_tf, _count(tids, lens, n_docs, last, scratch, df))
         len_parts.append(lens.astype(np.uint32))
         n_docs += lens.size
-    term_offsets, doc_ids, tfs, fill = _csr_layout(df, max_tf)
+    term_offsets, doc_ids, tfs, fill = csr_layout(df, max_tf)
     del df
     last.fill(-1)
     n_docs = 0
