@@ -9,6 +9,7 @@ Nothing here imports discord.py.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from citebot.index.errors import ConfigError
 
@@ -56,7 +57,7 @@ def with_shard_flags(settings: Settings, count: str | None, ids: str | None) -> 
     return replace(settings, discord=discord_settings)
 
 
-def _read_flag(name: str, flag: str, value: object) -> object:
+def _read_flag(name: str, flag: str, value: object) -> Any:
     row = setting(name)
     try:
         return row.read({row.key: value})
