@@ -69,6 +69,9 @@ class DiscordSettings:
     reload_check_seconds: float = default("discord.reload_check_seconds")
     reply_in_thread: bool = default("discord.reply_in_thread")  # answer in a new thread started on the question
     answer_forums: tuple[int, ...] = default("discord.answer_forums")  # forums whose new posts are answered
+    # 0: unsharded; N: this process runs `shard_ids` (all when empty) of N shards; "auto": Discord's count.
+    shard_count: int | str = default("discord.shard_count")
+    shard_ids: tuple[int, ...] = tuple(default("discord.shard_ids"))
 
 
 @dataclass(frozen=True)
@@ -350,7 +353,22 @@ def _discord(cfg: dict[str, Any]) -> DiscordSettings:
     """[discord]: every row checked by the table (types, bounds, URL schemes)."""
     values = read_section("discord", cfg)
     values["dev_guild"] = values["dev_guild"] or None  # 0: sync to no guild
+    check_shards(values["shard_count"], values["shard_ids"])
     return DiscordSettings(**values)
+
+
+def check_shards(count: int | str, ids: tuple[int, ...], *, names: tuple[str, str] | None = None) -> None:
+    """discord.shard_ids must fit discord.shard_count: ids need a number of shards to pick from
+    (discord.py refuses ids with "auto" or none), and each must be below it. `names` are what the
+    error calls the two (the CLI's flags); by default the config keys."""
+    count_name, ids_name = names or ("discord.shard_count", "discord.shard_ids")
+    if not ids:
+        return
+    if not isinstance(count, int) or count == 0:
+        raise ConfigError(f"{ids_name} needs {count_name} to be a number of shards, got {count!r}")
+    too_big = [i for i in ids if i >= count]
+    if too_big:
+        raise ConfigError(f"{ids_name} must each be below {count_name} ({count}), got {too_big[0]}")
 
 
 def discord_token() -> str:

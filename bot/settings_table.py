@@ -37,7 +37,9 @@ LINE_WIDTH = 118
 # What each type reads (TOML value -> Python value); the types that end in "raw" are passed on
 # as written and checked where they are used (paths resolved against the config's folder,
 # glob patterns and weights by index/ingest/source_rules.py).
-TYPES = ("bool", "int", "number", "str", "ids", "urls", "path", "paths", "patterns", "weights")
+TYPES = ("bool", "int", "number", "str", "ids", "urls", "path", "paths", "patterns", "weights", "shards", "shard_ids")
+# discord.shard_count's one word: one process takes the count Discord recommends (/gateway/bot).
+AUTO_SHARDS = "auto"
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,21 @@ class Setting:
                 isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
             ):
                 raise ConfigError(f"{self.name} must be a list of ids (whole numbers)")
+            return tuple(value)
+        elif self.type == "shards":
+            # 0 (unsharded), a positive count, or "auto": the one place that reads discord.shard_count.
+            if isinstance(value, str) and value.strip().lower() == AUTO_SHARDS:
+                return AUTO_SHARDS
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                self._fail(self.allowed, value)
+            return value
+        elif self.type == "shard_ids":
+            if not isinstance(value, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+            ):
+                raise ConfigError(f"{self.name} must be {self.allowed}, got {value!r}")
+            if len(set(value)) != len(value):
+                raise ConfigError(f"{self.name} must not name a shard twice, got {value!r}")
             return tuple(value)
         elif self.type == "urls":
             if not isinstance(value, list) or not all(isinstance(u, str) and is_url(u) for u in value):
@@ -357,6 +374,25 @@ SETTINGS: tuple[Setting, ...] = (
         2.0,
         "how often the bot checks for a new index written by `citebot index`",
         above=0,
+    ),
+    Setting(
+        "discord.shard_count",
+        "shards",
+        0,
+        "gateway shards in all: 0 = unsharded (one connection), a number N (this process runs discord.shard_ids "
+        'of them), or "auto" (one process runs as many as Discord recommends)',
+        allowed='0, a whole number of shards, or "auto"',
+        more=(
+            "a guild is answered by shard (guild_id >> 22) % shard_count; processes that split the",
+            "shards share one log.state_url (PostgreSQL), so /stats and the cooldown see them all",
+        ),
+    ),
+    Setting(
+        "discord.shard_ids",
+        "shard_ids",
+        [],
+        "the shards this process runs, each below discord.shard_count (empty = all of them)",
+        allowed="a list of shard numbers (whole numbers from 0)",
     ),
     # [log]: what the bot remembers, and how it logs (bot/settings.py LogSettings).
     Setting("log.questions", "bool", True, "remember each question (time, channel, hashed user, answer) for /stats"),

@@ -271,8 +271,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: only `citebot run` needs discord.py (~0.3 s to import),
     # and `citebot ask` should start fast.
     from ..discord.runner import run_bot
+    from ..discord.sharding import with_shard_flags
 
-    return run_bot(settings_for(args), sync_global=args.sync_global)
+    settings = with_shard_flags(settings_for(args), args.shard_count, args.shard_ids)
+    return run_bot(settings, sync_global=args.sync_global)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -412,6 +414,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--sync-global",
         action="store_true",
         help="also publish the slash commands globally (an owner action; takes up to an hour to show)",
+    )
+    p.add_argument(
+        "--shard-count", metavar="N", help='gateway shards in all: 0, N or "auto" (overrides discord.shard_count)'
+    )
+    p.add_argument(
+        "--shard-ids", metavar="0,1", help="the shards this process runs, of --shard-count (discord.shard_ids)"
     )
     p.set_defaults(func=cmd_run)
     return parser

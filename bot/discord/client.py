@@ -23,12 +23,13 @@ from discord.ext import commands
 
 from ..collections_config import DEFAULT_COLLECTION
 from ..live_index import LiveIndex
-from ..settings import Settings
+from ..settings import DiscordSettings, Settings
 from ..state.store import StateStore
 from .cooldown import cooldown_for
 from .live_collections import LiveCollections
 from .refresh import RefreshLoop
 from .render import APOLOGY
+from .sharding import is_sharded
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class CitebotBot(commands.Bot):
         sync_global: bool = False,
         guild_ready_timeout: float = 2.0,
         collections: LiveCollections | None = None,
+        **client_options: Any,
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -80,6 +82,7 @@ class CitebotBot(commands.Bot):
             allowed_mentions=NO_MENTIONS,
             owner_ids=set(settings.discord.owner_ids) or None,
             guild_ready_timeout=guild_ready_timeout,
+            **client_options,
         )
         self.settings = settings
         self.live = live
@@ -147,6 +150,10 @@ class CitebotBot(commands.Bot):
                 log.info("synced %d commands globally", len(synced))
         if not guild_id and not self.sync_global:
             log.info("slash commands not synced (no discord.dev_guild; run with --sync-global to publish them)")
+
+    def shards_run(self) -> tuple[tuple[int, ...], int | None]:
+        """This process's shard ids and the count of all shards: none when unsharded."""
+        return (), None
 
     def reindex_lock_for(self, collection: str) -> asyncio.Lock:
         """The lock /reindex and the scheduled refresh of `collection` share."""
@@ -258,6 +265,28 @@ class CitebotBot(commands.Bot):
         await send_interaction(interaction, text, ephemeral=True)
 
 
+class ShardedCitebotBot(CitebotBot, commands.AutoShardedBot):
+    """CitebotBot on discord.py's AutoShardedBot: one gateway connection per shard this process
+    runs (discord.shard_ids of discord.shard_count, or every shard Discord recommends for
+    "auto"). Discord sends each guild's events to one shard only, so several processes, each with
+    its own shard ids and one shared log.state_url, answer every guild exactly once."""
+
+    def shards_run(self) -> tuple[tuple[int, ...], int | None]:
+        """This process's shard ids and the count of all shards (None until "auto" learns it)."""
+        count = self.shard_count
+        ids = tuple(self.shard_ids) if self.shard_ids is not None else tuple(range(count or 0))
+        return ids, count
+
+
+def shard_options(discord_settings: DiscordSettings) -> dict[str, Any]:
+    """AutoShardedBot's shard_count and shard_ids for the settings ("auto": None, which makes
+    discord.py ask /gateway/bot; no ids: every shard of the count)."""
+    count = discord_settings.shard_count
+    if not isinstance(count, int):  # "auto"
+        return {"shard_count": None, "shard_ids": None}
+    return {"shard_count": count, "shard_ids": list(discord_settings.shard_ids) or None}
+
+
 async def send_interaction(interaction: discord.Interaction, content: str, *, ephemeral: bool = False) -> None:
     """Reply or follow up, whichever the interaction still allows; never raises."""
     try:
@@ -325,7 +354,13 @@ def build_bot(
     collections: LiveCollections | None = None,
 ) -> CitebotBot:
     """The bot, ready for `start(token)`; the caller owns `live`, `qlog` and `collections`
-    (default: the default collection alone) and closes them."""
-    return CitebotBot(
-        settings, live, qlog, sync_global=sync_global, guild_ready_timeout=guild_ready_timeout, collections=collections
-    )
+    (default: the default collection alone) and closes them. With discord.shard_count set it is
+    a `ShardedCitebotBot`, else the plain one (one connection, as before sharding)."""
+    options: dict[str, Any] = {
+        "sync_global": sync_global,
+        "guild_ready_timeout": guild_ready_timeout,
+        "collections": collections,
+    }
+    if is_sharded(settings.discord.shard_count):
+        return ShardedCitebotBot(settings, live, qlog, **options, **shard_options(settings.discord))
+    return CitebotBot(settings, live, qlog, **options)

@@ -266,6 +266,7 @@ def render_stats(
     persisted: bool,
     collection: str | None = None,
     sources: str | None = None,
+    shards: str | None = None,
 ) -> Reply:
     title = "Citebot statistics" + (f" · collection {collection}" if collection else "")
     embed = discord.Embed(title=title, colour=discord.Colour.blurple())
@@ -283,9 +284,26 @@ def render_stats(
         inline=False,
     )
     embed.add_field(name="Feedback", value=f"👍 {thumbs_up:,} · 👎 {thumbs_down:,}", inline=False)
+    if shards:
+        embed.add_field(name="Shards", value=cut(shards, FIELD_VALUE_LIMIT), inline=False)
     if sources:
         embed.add_field(name="Sources", value=cut(sources, FIELD_VALUE_LIMIT), inline=False)
     return Reply("", [embed])
+
+
+def shards_field(ids: tuple[int, ...], count: int, by_shard: dict[int, int], shared: bool) -> str:
+    """/stats' Shards field: the shards this process runs and their questions, then every shard's
+    (`by_shard`, counted from the question log by guild). Only a shared log (PostgreSQL) knows
+    the other processes' questions, so with a private one the line says so."""
+    mine = sum(by_shard.get(i, 0) for i in ids)
+    names = ", ".join(f"#{i}" for i in ids)
+    lines = [f"this process: shard{'s' if len(ids) != 1 else ''} {names} of {count} · {mine:,} questions"]
+    every = " · ".join(f"#{i} {by_shard.get(i, 0):,}" for i in range(count))
+    if shared:
+        lines.append(f"all shards: {every}")
+    else:
+        lines.append(f"known here: {every} (the question log is this process's own; log.state_url shares it)")
+    return "\n".join(lines)
 
 
 SOURCES_LISTED = 8  # documents named in /stats, the least recently checked first

@@ -30,6 +30,7 @@ from citebot.index.gaps import GapQuestion
 from .state_url import masked
 from .store import (
     DEFAULT_COLLECTION,
+    SHARD_OF_ROW,
     LogStats,
     QuestionRecord,
     keyed_user_hash,
@@ -284,6 +285,23 @@ class PostgresQuestionLog:
             *args,
         )
         return LogStats(int(total), int(answered), median, up, down, persisted=True)
+
+    async def questions_by_shard(self, shard_count: int, collection: str | None = None) -> dict[int, int]:
+        """How many logged questions each shard's guilds asked, over every process sharing this
+        database ({} while logging is off: nothing is stored to count)."""
+        if not self.enabled or shard_count < 1:
+            return {}
+        where, args = (
+            ("", ())
+            if collection is None
+            else (" WHERE " + _COLLECTION_IS.format(column="collection") % (2, 3), (DEFAULT_COLLECTION, collection))
+        )
+        rows = await self._pool.fetch(
+            f"SELECT {SHARD_OF_ROW.format(n='$1::bigint')}, COUNT(*) FROM citebot_questions{where} GROUP BY 1",
+            int(shard_count),
+            *args,
+        )
+        return {int(k): int(n) for k, n in rows}
 
     async def gap_questions(
         self, since: float, *, guild_id: int | None = None, collection: str | None = None

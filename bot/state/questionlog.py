@@ -40,6 +40,7 @@ from citebot.index.gaps import GapQuestion
 from .store import (
     DEFAULT_COLLECTION,
     REASON_MAX_CHARS,
+    SHARD_OF_ROW,
     LogStats,
     QuestionRecord,
     StateStore,
@@ -315,6 +316,16 @@ class SqliteQuestionLog:
         times = [r[0] for r in await _fetchall(self._db, f"SELECT answer_ms FROM questions{where}", args)]
         median = statistics.median(times) if times else None
         return LogStats(int(total), int(answered), median, up, down, persisted=True)
+
+    async def questions_by_shard(self, shard_count: int, collection: str | None = None) -> dict[int, int]:
+        """How many logged questions each shard's guilds asked ({} while logging is off). This file
+        is one process's own, so it holds only the shards this process ran."""
+        if not self.enabled or shard_count < 1:
+            return {}
+        where, args = ("", ()) if collection is None else (f" WHERE {_COLLECTION_IS}", (collection,))
+        shard = SHARD_OF_ROW.format(n=int(shard_count))
+        rows = await _fetchall(self._db, f"SELECT {shard}, COUNT(*) FROM questions{where} GROUP BY 1", args)
+        return {int(k): int(n) for k, n in rows}
 
     async def gap_questions(
         self, since: float, *, guild_id: int | None = None, collection: str | None = None

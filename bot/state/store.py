@@ -77,6 +77,8 @@ class StateStore(Protocol):
         self, since: float, *, guild_id: int | None = None, collection: str | None = None
     ) -> list[GapQuestion]: ...
 
+    async def questions_by_shard(self, shard_count: int, collection: str | None = None) -> dict[int, int]: ...
+
     async def recent(self, limit: int = 20) -> list[tuple]: ...
 
 
@@ -89,6 +91,12 @@ def keyed_user_hash(key: bytes, user_id: int) -> str:
 def one_line_reason(reason: str) -> str:
     """A reason as it is stored: one line, at most REASON_MAX_CHARS."""
     return " ".join(reason.split())[:REASON_MAX_CHARS]
+
+
+# The shard of a logged question: Discord's rule, (guild_id >> 22) % shard_count, with direct
+# messages (no guild) on shard 0; both SQLite and PostgreSQL read this expression. `{n}` is the
+# placeholder of the shard count.
+SHARD_OF_ROW = "COALESCE((guild_id >> 22) % {n}, 0)"
 
 
 def stored_collection(name: str | None) -> str | None:

@@ -25,7 +25,7 @@ from citebot.index.corpus_warnings import CorpusWarning, count_skipped, summaris
 from citebot.index.errors import CitebotError, EmptyCorpusError, IndexLockedError
 from citebot.index.source_list import list_sources
 
-from ..render import human_age, notice, render_stats, sources_field
+from ..render import human_age, notice, render_stats, shards_field, sources_field
 from .collection_option import chosen_collection, collection_choices, owners_or_managers
 
 if TYPE_CHECKING:
@@ -131,8 +131,17 @@ class AdminCog(commands.Cog):
             persisted=figures.persisted,
             collection=name if collections.several else None,
             sources=await self._sources_summary(name),
+            shards=await self._shards_summary(name if collections.several else None),
         )
         await interaction.response.send_message(embeds=reply.embeds, allowed_mentions=NO_MENTIONS)
+
+    async def _shards_summary(self, collection: str | None) -> str | None:
+        """The Shards field of /stats (None when unsharded): questions per shard, from the log."""
+        ids, count = self.bot.shards_run()
+        if not count:
+            return None
+        by_shard = await self.bot.qlog.questions_by_shard(count, collection)
+        return shards_field(ids, count, by_shard, self.bot.qlog.shared)
 
     async def _sources_summary(self, collection: str) -> str | None:
         """The Sources field of /stats for a collection (None when its index cannot be listed; logged)."""

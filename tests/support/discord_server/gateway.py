@@ -2,8 +2,11 @@
 
 A session survives reconnects and buffers every dispatch, so a RESUME replays what the
 client missed -- which is what makes "drop the socket, the bot keeps working" tests
-meaningful.  Only one bot session at a time is modelled: the most recently identified (or
-resumed) one receives dispatches.
+meaningful.  An unsharded client has one session at a time: the most recently identified (or
+resumed) one receives dispatches.  Sharded clients (IDENTIFY with ``shard: [id, count]``) hold
+one session per shard id, all live at once, as Discord serves them: each shard is sent READY
+and GUILD_CREATE for its guilds only, and every guild event goes to the session of shard
+``(guild_id >> 22) % count`` alone, direct messages to shard 0.
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ class Session:
         self.id = session_id
         self.identify = identify
         self.intents: int = int(identify.get("intents", 0) or 0)
+        # (shard id, shard count) from IDENTIFY's ``shard``; None for an unsharded client.
+        self.shard: tuple[int, int] | None = parse_shard(identify.get("shard"))
         self.seq = 0
         self.events: list[tuple[int, str]] = []
         self.connection: GatewayConnection | None = None
@@ -96,6 +101,37 @@ class Session:
         async with self.lock:
             return await self.dispatch_locked(event, data)
 
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether Discord sends this session the guild's events (DMs: ``guild_id`` None)."""
+        return self.shard is None or shard_of(guild_id, self.shard[1]) == self.shard[0]
+
+
+def shard_of(guild_id: int | None, shard_count: int) -> int:
+    """Discord's rule: a guild's events go to shard ``(guild_id >> 22) % shard_count``, DMs to 0."""
+    return 0 if guild_id is None else (int(guild_id) >> 22) % shard_count
+
+
+def parse_shard(value: Any) -> tuple[int, int] | None:
+    """IDENTIFY's ``shard`` as ``(id, count)``; None when absent; ValueError when malformed."""
+    if value is None:
+        return None
+    try:
+        shard_id, count = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"invalid shard {value!r}") from None
+    if count < 1 or not 0 <= shard_id < count:
+        raise ValueError(f"invalid shard {value!r}")
+    return shard_id, count
+
+
+def _guild_of(data: Any) -> int | None:
+    """The guild an event is about (None: a DM, or no guild named)."""
+    gid = data.get("guild_id") if isinstance(data, dict) else None
+    try:
+        return int(gid) if gid is not None else None
+    except (TypeError, ValueError):
+        return None
+
 
 class Gateway:
     """Serves ``/gateway`` and sends events to the current session."""
@@ -108,6 +144,8 @@ class Gateway:
         self.connections: list[GatewayConnection] = []
         self.sessions: dict[str, Session] = {}
         self.session: Session | None = None
+        # The newest session of each shard id (sharded clients only); see `session_for`.
+        self.shard_sessions: dict[int, Session] = {}
         self.identified: asyncio.Event | None = None
 
     def start(self) -> None:
@@ -141,6 +179,18 @@ class Gateway:
         if self.session is None:
             raise RuntimeError("no bot has IDENTIFYed on the gateway yet (await server.wait_until_identified())")
         return self.session
+
+    def session_for(self, guild_id: int | None) -> Session:
+        """The session Discord sends the guild's events to: the current one for an unsharded
+        client, else the session of the guild's shard (DMs: shard 0)."""
+        session = self.require_session()
+        if session.shard is None:
+            return session
+        shard_id = shard_of(guild_id, session.shard[1])
+        target = self.shard_sessions.get(shard_id)
+        if target is None:
+            raise RuntimeError(f"shard {shard_id} of {session.shard[1]} has not IDENTIFYed")
+        return target
 
     def wants(self, session: Session, bit: int) -> bool:
         """Whether Discord would send this session events of the intent ``bit``."""
@@ -237,19 +287,26 @@ class Gateway:
         if "intents" not in data:
             await conn.ws.close(code=4013, message=b"Invalid intent(s).")
             return
-        session = Session(uuid.uuid4().hex, data)
+        try:
+            session = Session(uuid.uuid4().hex, data)
+        except ValueError:
+            await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return
         self.sessions[session.id] = session
         self.session = session
+        if session.shard is not None:
+            self.shard_sessions[session.shard[0]] = session
         conn.session = session
         self.recorder.identify_payloads.append(data)
-        ready = self.payloads.ready_payload(session.id, data)
+        guild_ids = [gid for gid in self.state.guilds if session.serves(gid)]
+        ready = self.payloads.ready_payload(session.id, data, guild_ids=guild_ids)
         dispatched = self.recorder.dispatched
         async with session.lock:
             session.connection = conn
             seq = await session.dispatch_locked("READY", ready)
             dispatched.append((seq, "READY", ready))
             if session.intents & IntentBits.GUILDS or not self.config.enforce_intents:
-                for gid in self.state.guilds:
+                for gid in guild_ids:
                     guild_payload = self.payloads.guild_payload(gid, intents=session.intents)
                     seq = await session.dispatch_locked("GUILD_CREATE", guild_payload)
                     dispatched.append((seq, "GUILD_CREATE", guild_payload))
@@ -322,14 +379,16 @@ class Gateway:
         ``data`` is sent verbatim (garbage welcome).  If the socket is down the event is
         buffered and replayed after RESUME.  No intent filtering is applied here.
         """
-        session = self.require_session()
+        session = self.session_for(_guild_of(data))
         seq = await session.dispatch(event, data)
         self.recorder.dispatched.append((seq, event, data))
+        if session.shard is not None:
+            self.recorder.shard_dispatched.append((session.shard[0], seq, event, data))
         return seq
 
     async def dispatch_message(self, payload: JSON) -> int | None:
         """MESSAGE_CREATE, filtered/stripped per intents like Discord.  Returns ``s`` or None."""
-        session = self.require_session()
+        session = self.session_for(_guild_of(payload))
         self.state.store_message(payload)
         is_dm = "guild_id" not in payload
         if not self.wants(session, IntentBits.DIRECT_MESSAGES if is_dm else IntentBits.GUILD_MESSAGES):
@@ -358,7 +417,7 @@ class Gateway:
 
     async def dispatch_reaction_add(self, payload: JSON) -> int | None:
         """MESSAGE_REACTION_ADD (filtered by the reaction intents)."""
-        session = self.require_session()
+        session = self.session_for(_guild_of(payload))
         bit = IntentBits.GUILD_MESSAGE_REACTIONS if "guild_id" in payload else IntentBits.DIRECT_MESSAGE_REACTIONS
         if not self.wants(session, bit):
             self.recorder.filtered_dispatches.append(("MESSAGE_REACTION_ADD", payload))
@@ -368,9 +427,9 @@ class Gateway:
     async def dispatch_if_allowed(self, event: str, data: JSON, *, is_dm: bool) -> None:
         """Echo an event for the bot's own REST action when a session exists and its intents
         allow it (the bot's messages, as Discord echoes them)."""
-        session = self.session
-        if session is None:
+        if self.session is None:
             return
+        session = self.session_for(_guild_of(data))
         if self.wants(session, IntentBits.DIRECT_MESSAGES if is_dm else IntentBits.GUILD_MESSAGES):
             await self.dispatch(event, data)
 
@@ -432,6 +491,21 @@ class Gateway:
         """Wait until a bot IDENTIFYed and READY + all GUILD_CREATEs were sent."""
         assert self.identified is not None, "server not started"
         await asyncio.wait_for(self.identified.wait(), timeout)
+
+    async def wait_for_shards(self, shard_count: int, timeout: float = 30.0) -> dict[int, Session]:
+        """Wait until every shard ``0..shard_count-1`` has IDENTIFYed (with that count) and is
+        connected; returns the sessions by shard id."""
+
+        def ready() -> dict[int, Session] | None:
+            sessions = {i: self.shard_sessions.get(i) for i in range(shard_count)}
+            if all(
+                s is not None and s.shard == (i, shard_count) and s.connection is not None and s.connection.live
+                for i, s in sessions.items()
+            ):
+                return {i: s for i, s in sessions.items() if s is not None}
+            return None
+
+        return await self.recorder.wait_until(ready, timeout, f"{shard_count} shards identified")
 
     async def wait_for_resume(self, count: int = 1, timeout: float = 10.0) -> JSON:
         """Wait until the ``count``-th RESUME was received and answered; returns its payload."""

@@ -140,13 +140,15 @@ class Payloads:
             "approximate_guild_count": len(state.guilds),
         }
 
-    def ready_payload(self, session_id: str, identify: JSON) -> JSON:
-        """READY ``d`` for a new session; every guild starts unavailable (GUILD_CREATEs follow)."""
+    def ready_payload(self, session_id: str, identify: JSON, guild_ids: Sequence[int] | None = None) -> JSON:
+        """READY ``d`` for a new session; every guild (of ``guild_ids``: a shard's) starts
+        unavailable (GUILD_CREATEs follow)."""
         state = self.state
+        guild_ids = list(state.guilds) if guild_ids is None else guild_ids
         ready: JSON = {
             "v": API_VERSION,
             "user": copy.deepcopy(state.bot_user),
-            "guilds": [{"id": str(gid), "unavailable": True} for gid in state.guilds],
+            "guilds": [{"id": str(gid), "unavailable": True} for gid in guild_ids],
             "session_id": session_id,
             "session_type": "normal",
             "resume_gateway_url": state.config.gateway_url,

@@ -57,6 +57,8 @@ class RecordedRequest:
     status: int = 0
     response: Any = None
     fault: str | None = None
+    # The client's (host, port): which process sent it, when several share the server.
+    peer: tuple[str, int] | None = None
 
     @property
     def route_key(self) -> str:
@@ -142,6 +144,8 @@ class Recorder:
         self.resume_payloads: list[JSON] = []
         self.presence_updates: list[Any] = []
         self.dispatched: list[tuple[int, str, Any]] = []
+        # What went to sharded sessions, with the shard id: (shard, seq, event, data).
+        self.shard_dispatched: list[tuple[int, int, str, Any]] = []
         self.filtered_dispatches: list[tuple[str, Any]] = []
         self.consumed_message_ids: set[int] = set()
         self.changed: asyncio.Condition | None = None

@@ -242,6 +242,7 @@ class RestPipeline:
                 authorized=auth == f"Bot {self.state.config.token}",
                 time=time.monotonic(),
                 wall_time=time.time(),
+                peer=_peer(request),
             )
             try:
                 try:
@@ -287,3 +288,9 @@ class RestPipeline:
 
 async def _unknown(req: ApiRequest) -> tuple[int, Any]:
     raise ApiError(404, 0, "404: Not Found")
+
+
+def _peer(request: web.Request) -> tuple[str, int] | None:
+    """The client's address and port, as the socket knows them (None when closed already)."""
+    peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+    return (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) and len(peer) >= 2 else None

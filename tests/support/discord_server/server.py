@@ -74,6 +74,10 @@ class DiscordTestServer:
         Honour ``compress=zlib-stream``; when False always send plain text frames.
     host:
         Interface to bind; the port is always ephemeral.
+    shards:
+        The shard count ``GET /gateway/bot`` recommends (what an AutoShardedClient without a
+        ``shard_count`` runs).  Clients that IDENTIFY with ``shard: [id, count]`` get their
+        shard's guilds only, whatever this says.
 
     The parts, for tests and extensions that need them: ``config`` (`ServerConfig`),
     ``state`` (`ServerState`), ``recorder`` (`Recorder`), ``payloads`` (`Payloads`),
@@ -95,6 +99,7 @@ class DiscordTestServer:
         ack_heartbeats: bool = True,
         transport_compression: bool = True,
         host: str = "127.0.0.1",
+        shards: int = 1,
     ) -> None:
         self.config = ServerConfig(
             token=token,
@@ -104,6 +109,7 @@ class DiscordTestServer:
             ack_heartbeats=ack_heartbeats,
             transport_compression=transport_compression,
             host=host,
+            shards=shards,
         )
         self.state = ServerState.create(
             self.config, guilds, bot_name=bot_name, application_id=application_id, bot_user_id=bot_user_id
@@ -171,6 +177,7 @@ class DiscordTestServer:
     ack_heartbeats = _Forward("config")
     transport_compression = _Forward("config")
     host = _Forward("config")
+    shards = _Forward("config")
     port = _Forward("config")
     http_url = _Forward("config")
     base_url = _Forward("config")
@@ -225,6 +232,9 @@ class DiscordTestServer:
     wait_until_identified = _Forward("gateway")
     wait_for_resume = _Forward("gateway")
     wait_for_identify = _Forward("gateway")
+    wait_for_shards = _Forward("gateway")
+    session_for = _Forward("gateway")
+    shard_sessions = _Forward("gateway")
 
     # -------------------------------------------------------- recordings (Recorder) ----
     requests = _Forward("recorder")
@@ -241,6 +251,7 @@ class DiscordTestServer:
     resume_payloads = _Forward("recorder")
     presence_updates = _Forward("recorder")
     dispatched = _Forward("recorder")
+    shard_dispatched = _Forward("recorder")
     filtered_dispatches = _Forward("recorder")
     request_count = _Forward("recorder")
     identify_count = _Forward("recorder")

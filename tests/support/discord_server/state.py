@@ -111,6 +111,7 @@ class ServerConfig:
     ack_heartbeats: bool = True
     transport_compression: bool = True
     host: str = "127.0.0.1"
+    shards: int = 1  # what GET /gateway/bot recommends
     bound_port: int | None = None
 
     @property

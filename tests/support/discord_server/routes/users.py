@@ -33,7 +33,7 @@ class UserRoutes:
     async def get_gateway_bot(self, req: ApiRequest) -> tuple[int, Any]:
         return 200, {
             "url": self.state.config.gateway_url,
-            "shards": 1,
+            "shards": self.state.config.shards,
             "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 86400000, "max_concurrency": 1},
         }
 
