@@ -12,9 +12,9 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from citebot.index.build.reindex import ReindexResult, rebuild_sync
+from citebot.index.build.sources import CorpusSource
 from citebot.index.build.vectors import vector_step
 from citebot.index.corpus_warnings import CorpusWarning, summarise
 from citebot.index.errors import EmptyCorpusError, IndexMissingError, IndexWriteError
@@ -124,10 +124,11 @@ def prepare_default_folder(settings: Settings) -> None:
 
 
 def reindex(
-    settings: Settings, paths: Sequence[Path] | None = None, quiet: bool = False, verbose: bool = False
+    settings: Settings, paths: Sequence[CorpusSource] | None = None, quiet: bool = False, verbose: bool = False
 ) -> ReindexResult:
-    """Rebuild the index at settings.db_path from `paths` (default: the configured corpus)."""
-    sources = list(paths) if paths else list(settings.corpus_paths)
+    """Rebuild the index at settings.db_path from `paths` (default: the configured corpus): files,
+    folders, web pages and sites, as `corpus_sources` makes them."""
+    sources: list[CorpusSource] = list(paths) if paths else list(settings.corpus_paths)
     prepare_default_folder(settings)
     sources = crawl_sites(sources, quiet, verbose)
     progress = ProgressBar() if not quiet else None

@@ -38,7 +38,7 @@ def looks_like_question(text: str) -> bool:
     if text.rstrip().endswith("?"):
         return True
     first = _WORD.search(text)
-    return bool(first) and first.start() == 0 and first.group(0).lower() in QUESTION_WORDS
+    return first is not None and first.start() == 0 and first.group(0).lower() in QUESTION_WORDS
 
 
 @dataclass(frozen=True)

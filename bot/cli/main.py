@@ -234,6 +234,7 @@ async def _gaps(args: argparse.Namespace) -> int:
     from ..collection_routing import find_collection
     from ..state.backends import open_state
     from ..state.questionlog import QuestionLog
+    from ..state.store import StateStore
     from .text_render import render_gaps
 
     settings = load_settings(args.config)
@@ -243,6 +244,7 @@ async def _gaps(args: argparse.Namespace) -> int:
         find_collection(settings, args.collection)  # a one-line error for an unknown name
     # Opened as the bot opens it, so log.retention_days and log.questions apply here too;
     # --state-db reads that SQLite file even when log.state_url names PostgreSQL.
+    qlog: StateStore
     if args.state_db or not settings.log.state_url:
         state = Path(args.state_db).expanduser() if args.state_db else settings.state_db_path
         if not state.is_file():

@@ -99,7 +99,7 @@ class CitebotBot(commands.Bot):
         self._refresh_tasks: list[asyncio.Task[None]] = []
         self._busy: set[asyncio.Task[object]] = set()
         self._stopping = False
-        self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+        self.tree.error(self.on_app_command_error)  # (the tree's error handler, as @tree.error sets it)
         self._guard_gateway_parsers()
 
     # ------------------------------------------------------------------ start-up -------

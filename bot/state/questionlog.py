@@ -29,7 +29,7 @@ import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import aiosqlite
 
@@ -101,10 +101,11 @@ _MOVE_IT_ASIDE = (
 )
 
 
-async def _fetchall(db: aiosqlite.Connection, sql: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
+async def _fetchall(db: aiosqlite.Connection, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
     """`db.execute_fetchall`, typed as what it returns: aiosqlite annotates it Iterable[Row], but
-    it returns cursor.fetchall()'s list (which this module indexes)."""
-    return cast(list[sqlite3.Row], await db.execute_fetchall(sql, parameters))
+    it returns cursor.fetchall()'s list (which this module indexes), and of plain tuples, since
+    no connection here sets a row_factory."""
+    return cast(list[tuple[Any, ...]], await db.execute_fetchall(sql, parameters))
 
 
 class SqliteQuestionLog:

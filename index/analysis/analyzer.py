@@ -165,10 +165,11 @@ class Analyzer:
         except KeyError:
             pass
         if token.startswith(SHOUT):
-            stem = token[1:]
-            self._stems[token] = stem
-            return stem
+            shouted = token[1:]
+            self._stems[token] = shouted
+            return shouted
         word = token.replace("'", "")
+        stem: str | None
         if token in self.stopwords or word in self.stopwords or token.endswith("'s") and token[:-2] in self.stopwords:
             stem = None
         else:

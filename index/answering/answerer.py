@@ -505,7 +505,7 @@ class Answerer:
     def _sentence_terms(self, sp: StoredPassage) -> list[Sequence[str]]:
         """Each sentence's terms after acronym expansion, as the re-rank scores them."""
         # The index stores each sentence's terms as the analyser makes them.
-        stored = sp.sentence_terms
+        stored: Sequence[Sequence[str]] | None = sp.sentence_terms
         if stored is None:
             text = sp.passage.text
             stored = [self._terms(text[a:b]) for a, b in sp.sentences]
@@ -561,15 +561,15 @@ class Answerer:
         """Which of `terms` the passage or its context holds (its acronym partners included),
         or holds a word of the same family of (`word_families`: "publisher" for "publication")."""
         bm25 = self.reader.bm25
-        same = stored is not None and stored.passage is passage
-        context = self._context_terms(passage.context, stored.context_terms if same else None)
-        if same and stored.sentence_terms is not None:  # type: ignore[union-attr]
+        own = stored if stored is not None and stored.passage is passage else None  # (read for this passage)
+        context = self._context_terms(passage.context, own.context_terms if own is not None else None)
+        if own is not None and own.sentence_terms is not None:
             # The index stored the sentence terms: the passage's BM25
             # terms are exactly its expanded text terms plus its context's, so the postings
             # say which question terms it holds, without analysing its text again.
-            held = bm25.held_by(stored.index, terms) | context  # type: ignore[union-attr]
+            held = bm25.held_by(own.index, terms) | context
             if len(held.intersection(terms)) < len(set(terms)):
-                passage_terms = set(itertools.chain.from_iterable(self._sentence_terms(stored))) | context
+                passage_terms = set(itertools.chain.from_iterable(self._sentence_terms(own))) | context
                 held |= same_family((t for t in terms if t not in held), passage_terms)
             return held
         passage_terms = set(self._expand(self._terms(passage.text))) | context

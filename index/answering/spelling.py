@@ -296,9 +296,9 @@ class Speller:
                 distance[candidate] = min(d, distance.get(candidate, d))
         variants = one_edit_variants(word, index.alphabet) if surface else []
         for variant in variants:
-            candidate = self._term(variant)
-            if candidate and candidate != term and self._df(candidate):
-                distance[candidate] = min(1, distance.get(candidate, 1))
+            variant_term = self._term(variant)
+            if variant_term and variant_term != term and self._df(variant_term):
+                distance[variant_term] = min(1, distance.get(variant_term, 1))
         self._variants += len(variants)
         if self._forget is not None and self._variants > FORGET_AFTER:
             self._forget()

@@ -182,7 +182,8 @@ def _read_batch(paths: list[Path]) -> tuple[int, int, list[str], list[FileOutcom
     for outcome in outcomes:
         doc = outcome.document
         if doc is not None:
-            doc.term_ids = state.local_ids.encode(doc.tokens)  # type: ignore[arg-type]
+            assert doc.tokens is not None, "read_file keeps a document's tokens; only this drops them"
+            doc.term_ids = state.local_ids.encode(doc.tokens)
             doc.tokens = None
     return (os.getpid(), *state.local_ids.take_new_terms(), outcomes)
 
@@ -246,10 +247,12 @@ def _globalise_batch(term_ids: GlobalTermIds, worker: int, docs: list[AnalysedDo
     its part."""
     if not docs:
         return
-    ids = term_ids.globalise(worker, np.concatenate([d.term_ids for d in docs]))
+    local = [d.term_ids for d in docs if d.term_ids is not None]
+    assert len(local) == len(docs), "_read_batch gives every document it reads its term ids"
+    ids = term_ids.globalise(worker, np.concatenate(local))
     at = 0
-    for d in docs:
-        n = d.term_ids.size  # type: ignore[union-attr]
+    for d, own in zip(docs, local):
+        n = own.size
         d.term_ids = ids[at : at + n]
         at += n
 

@@ -156,12 +156,12 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
         ):
             loaded.append((key, reuse))
             continue
-        doc = read_corpus_file(path, params.max_file_bytes, folders)
-        if isinstance(doc, CorpusWarning):
-            warnings.append(doc)
+        read = read_corpus_file(path, params.max_file_bytes, folders)
+        if isinstance(read, CorpusWarning):
+            warnings.append(read)
             continue
-        warnings.extend(doc.notes)
-        loaded.append((key, doc))
+        warnings.extend(read.notes)
+        loaded.append((key, read))
     # Single pages are fetched (conditionally: an unchanged page costs a 304) and read again; one
     # whose text is what the index holds is kept below, as a touched file is.
     loaded.extend(fetched_documents([w for w in web if isinstance(w, WebSource)], 0, 0, None, warnings))
@@ -175,9 +175,9 @@ def plan_update(sources: Sequence[CorpusSource], db_path: Path, params: IndexPar
             if known is not None and reuse is not None and known[:2] == states[page.url] and known[2] == reuse.hash:
                 loaded.append((page.url, reuse))  # the very bytes it was last analysed from
                 continue
-            doc = read_page(page, warnings)
-            if doc is not None:
-                loaded.append((page.url, doc))
+            page_doc = read_page(page, warnings)
+            if page_doc is not None:
+                loaded.append((page.url, page_doc))
     # The full build's skip rules (`build.sources`): empty documents are skipped, identical text kept once.
     order: list[OldDocument | Document] = []
     seen = SeenTexts()
@@ -303,9 +303,9 @@ def _update_postings(
             lengths.append(doc_len[s : s + d.n_passages])
             position += d.n_passages
         else:
-            p = prepared[id(d)]
-            lengths.append(np.fromiter(map(len, p.terms), dtype=np.uint32, count=len(p.terms)))
-            for terms_of_passage in p.terms:
+            new = prepared[id(d)]
+            lengths.append(np.fromiter(map(len, new.terms), dtype=np.uint32, count=len(new.terms)))
+            for terms_of_passage in new.terms:
                 new_postings.extend((t, position, tf) for t, tf in Counter(terms_of_passage).items())
                 position += 1
     new_len = np.concatenate(lengths).astype(np.uint32) if lengths else np.zeros(0, dtype=np.uint32)

@@ -72,7 +72,6 @@ def _rows(
 ) -> Iterable[tuple[str, str, float, float]]:
     for path, h in documents:
         before = old.get(path)
-        same = before is not None and before.hash == h
-        changed = before.changed_at if same else now  # type: ignore[union-attr]
+        changed = before.changed_at if before is not None and before.hash == h else now
         checked = before.checked_at if before is not None and path in not_checked else now
         yield path, h, changed, checked

@@ -146,14 +146,14 @@ class IndexFilePatch:
         self.db.execute("DELETE FROM files")
         self.db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)", states)
 
-    def replace_arrays(self, arrays: Mapping[str, object]) -> None:
+    def replace_arrays(self, arrays: Mapping[str, np.ndarray | tuple[str, bytes]]) -> None:
         """The BM25 arrays, all of them anew: numpy arrays, or (dtype, bytes) kept as stored."""
         self.db.execute("DELETE FROM bm25_arrays")
         for name, value in arrays.items():
             if isinstance(value, np.ndarray):
                 insert_array(self.db, name, value)
             else:
-                self.db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, *value))  # type: ignore[misc]
+                self.db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, *value))
 
     def set_meta(self, entries: Mapping[str, str]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(entries.items()))

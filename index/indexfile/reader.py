@@ -15,9 +15,11 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import aiosqlite
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..analysis import ANALYZER_VERSION, AcronymMap, decode_sentence_terms
 from ..errors import CorruptIndexError, IncompatibleIndexError, IndexMissingError
@@ -71,11 +73,19 @@ def read_generation(db_path: Path) -> int:
         return 0
 
 
-def _decode_arrays(rows: Sequence[tuple[str, str, bytes]]) -> dict[str, object]:
-    out: dict[str, object] = {}
+def _decode_arrays(rows: Sequence[tuple[str, str, bytes]]) -> dict[str, ArrayLike]:
+    """The `bm25_arrays` rows by name: numeric arrays in place, the others as the JSON lists
+    `IndexFileWriter.finish` stored (`BM25Index.from_arrays` takes either)."""
+    out: dict[str, ArrayLike] = {}
     for name, dtype, data in rows:
         out[name] = json.loads(data) if dtype == "json" else np.frombuffer(data, dtype=np.dtype(dtype))
     return out
+
+
+async def _fetchall(db: aiosqlite.Connection, sql: str, parameters: Sequence[object]) -> list[tuple[Any, ...]]:
+    """`db.execute_fetchall`, typed as what it returns: aiosqlite annotates it Iterable[Row], but
+    it returns cursor.fetchall()'s list, of plain tuples (the connection sets no row_factory)."""
+    return cast(list[tuple[Any, ...]], await db.execute_fetchall(sql, parameters))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,13 +281,13 @@ class IndexReader:
             return []
         row_ids = self._row_ids(indices)
         try:
-            rows = await self._db.execute_fetchall(_passages_sql(len(indices)), row_ids)
+            rows = await _fetchall(self._db, _passages_sql(len(indices)), row_ids)
         except sqlite3.DatabaseError as exc:
             raise CorruptIndexError(f"{self.path} is damaged ({exc}); run 'citebot index' to rebuild it") from exc
         return _in_order(rows, indices, row_ids, self._roots)
 
     async def passage_by_id(self, passage_id: str) -> StoredPassage | None:
-        rows = await self._db.execute_fetchall("SELECT idx FROM passages WHERE id = ?", (passage_id,))
+        rows = await _fetchall(self._db, "SELECT idx FROM passages WHERE id = ?", (passage_id,))
         if not rows:
             return None
         position = self._position(int(rows[0][0]))

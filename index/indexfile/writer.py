@@ -24,7 +24,7 @@ def encode_array(value: np.ndarray) -> tuple[str, memoryview]:
     """(dtype, bytes) of a numeric array as `bm25_arrays` stores it; the bytes are a view of
     the array (SQLite copies them once; `tobytes` would add a second copy, 240 MB of
     postings at a million passages)."""
-    return value.dtype.str, memoryview(np.ascontiguousarray(value)).cast("B")
+    return value.dtype.str, np.ascontiguousarray(value).data.cast("B")
 
 
 # Arrays larger than this are written into a zeroblob piece by piece: SQLite copies a bound
@@ -39,6 +39,8 @@ def insert_array(db: sqlite3.Connection, name: str, value: np.ndarray) -> None:
         db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, dtype, data))
         return
     row = db.execute("INSERT INTO bm25_arrays VALUES (?, ?, zeroblob(?))", (name, dtype, len(data))).lastrowid
+    if row is None:  # (sqlite3 sets it after every INSERT; None only if no row was made)
+        raise sqlite3.DatabaseError(f"bm25_arrays: no row written for {name!r}")
     with db.blobopen("bm25_arrays", "data", row) as blob:
         for at in range(0, len(data), _BLOB_PIECE):
             blob.write(data[at : at + _BLOB_PIECE])
@@ -88,6 +90,10 @@ class IndexFileWriter:
         """Start making the passages' indexes on another thread, once every passage is in:
         SQLite works without the GIL, so this overlaps with the BM25 arrays being computed.
         No other call may use the writer until `finish`, which waits for it."""
+        self._indexing = self._start_indexing()
+
+    def _start_indexing(self) -> threading.Thread:
+        """The started thread of `index_passages`."""
 
         def run() -> None:
             try:
@@ -97,13 +103,15 @@ class IndexFileWriter:
             except BaseException as exc:  # handed to `finish`, which raises it
                 self._indexing_error = exc
 
-        self._indexing = threading.Thread(target=run, name="index-passages", daemon=True)
-        self._indexing.start()
+        thread = threading.Thread(target=run, name="index-passages", daemon=True)
+        thread.start()
+        return thread
 
     def _wait_for_indexes(self) -> None:
-        if self._indexing is None:
-            self.index_passages()
-        self._indexing.join()  # type: ignore[union-attr]
+        indexing = self._indexing
+        if indexing is None:
+            indexing = self._indexing = self._start_indexing()
+        indexing.join()
         if self._indexing_error is not None:
             raise self._indexing_error
 

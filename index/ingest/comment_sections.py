@@ -122,10 +122,14 @@ _REPLY_TO = re.compile(
 
 
 class BlockLike(Protocol):
-    """What this module reads of a block (`documents.Block`)."""
+    """What this module reads of a block (`documents.Block`); read-only, as the frozen
+    `Block` dataclass's fields are."""
 
-    number: int
-    text: str
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 ACTIONS, CONTROL, OPENING = "actions", "control", "opening"

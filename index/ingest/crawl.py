@@ -444,17 +444,18 @@ class _Crawl:
         """Read robots.txt; returns why nothing may be crawled, or None."""
         url = f"{self.scope.origin}/robots.txt"
         try:
-            page: Page | None = await self.get(url, None, ROBOTS_ACCEPT)
+            page = await self.get(url, None, ROBOTS_ACCEPT)
         except RefusedError as exc:
             return f"refused, {exc}"
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500:
                 return None  # no robots.txt: everything is allowed
-            page = self.kept_copy(url, exc)
-            if page is None:
+            kept = self.kept_copy(url, exc)
+            if kept is None:
                 self.warnings.pop()  # the one-line error says it instead
                 return f"robots.txt could not be fetched ({exc}), so no page may be crawled"
-        text = page.body.decode("utf-8-sig", "replace")  # type: ignore[union-attr]
+            page = kept
+        text = page.body.decode("utf-8-sig", "replace")
         text = _CRAWL_DELAY.sub(lambda m: f"{m.group(1)}{round(float(m.group(2)) * 1000)}", text)
         robots = RobotFileParser(url)
         robots.parse(text.splitlines())
@@ -493,18 +494,19 @@ class _Crawl:
             if not self.allowed(url):
                 continue
             try:
-                page: Page | None = await self.get(url, None, SITEMAP_ACCEPT)
+                page = await self.get(url, None, SITEMAP_ACCEPT)
             except RefusedError as exc:
                 self.warnings.append(CorpusWarning(WarningKind.REFUSED, url, f"refused, {exc}"))
                 continue
             except FetchError as exc:
                 if not named and exc.status in (404, 410):
                     continue  # the site has no /sitemap.xml: its links are followed instead
-                page = self.kept_copy(url, exc)
-                if page is None:
+                kept = self.kept_copy(url, exc)
+                if kept is None:
                     continue
+                page = kept
             try:
-                sitemap = read_sitemap(page.body, page.final_url)  # type: ignore[union-attr]
+                sitemap = read_sitemap(page.body, page.final_url)
             except SitemapError as exc:
                 if named:
                     self.warnings.append(CorpusWarning(WarningKind.NO_SITEMAP, url, f"skipped, {exc}"))

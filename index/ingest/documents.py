@@ -401,7 +401,8 @@ def _drop_repeated_lines(blocks: list[Block], roles: dict[int, str]) -> None:
     # 4,000-word document).
     earlier: dict[str, str | set[str]] = {}  # first words -> that block's text, or all keys
     for block in blocks:
-        head = _name_key(block.text[: _FIRST_WORDS.match(block.text).end()])
+        first = _FIRST_WORDS.match(block.text)  # (every string matches: all of it is optional)
+        head = _name_key(block.text[: first.end() if first else 0])
         seen = earlier.get(head)
         if seen is None:
             earlier[head] = block.text

@@ -30,11 +30,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from ..corpus_warnings import CorpusWarning, WarningKind
 from ..run_sync import run_sync
+
+if TYPE_CHECKING:
+    from aiohttp.abc import ResolveResult
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +192,9 @@ def _guarded_resolver(options: FetchOptions) -> Any:
         def __init__(self) -> None:
             self._inner = ThreadedResolver()
 
-        async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict[str, Any]]:
+        async def resolve(
+            self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+        ) -> list[ResolveResult]:
             infos = await self._inner.resolve(host, port, family)
             for info in infos:
                 ip = ipaddress.ip_address(str(info["host"]).split("%", 1)[0])
@@ -233,11 +238,11 @@ class PageCache:
         return meta, body
 
     def save(self, url: str, meta: dict[str, Any], body: bytes) -> None:
-        paths = self._paths(url)
-        if paths is None:
+        folder, paths = self.folder, self._paths(url)
+        if folder is None or paths is None:
             return
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+            folder.mkdir(parents=True, exist_ok=True)
             for path, data in (
                 (paths[0], body),
                 (paths[1], json.dumps({**meta, "url": url, "size": len(body)}, indent=1).encode("utf-8")),
@@ -277,9 +282,10 @@ async def fetch_page(
             for _hop in range(options.max_redirects + 1):
                 check_url(current, options)
                 headers = {"User-Agent": options.user_agent, "Accept": accept}
-                conditional = cached is not None and cached[0].get("final_url") == current
-                if conditional:
-                    meta = cached[0]  # type: ignore[index]
+                # (the cached copy when it is of this URL: the request revalidates it)
+                revalidating = cached if cached is not None and cached[0].get("final_url") == current else None
+                if revalidating is not None:
+                    meta = revalidating[0]
                     if meta.get("etag"):
                         headers["If-None-Match"] = meta["etag"]
                     if meta.get("last_modified"):
@@ -291,8 +297,8 @@ async def fetch_page(
                             raise FetchError(f"HTTP {resp.status} redirect without a Location")
                         current = urljoin(str(resp.url), location)
                         continue
-                    if resp.status == 304 and conditional:
-                        meta, body = cached  # type: ignore[misc]
+                    if resp.status == 304 and revalidating is not None:
+                        meta, body = revalidating
                         return Page(
                             url, current, body, meta.get("content_type", ""), meta.get("fetched_at", ""), "not-modified"
                         )

@@ -136,8 +136,9 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
     meta_author = _meta(tree, "name", "author") if tree is not None else None
 
     blocks: list[tuple[str, str]] = []
-    if result is not None and getattr(result, "body", None) is not None:
-        blocks = _body_blocks(result.body)
+    body = getattr(result, "body", None)  # (None when trafilatura found nothing)
+    if body is not None:
+        blocks = _body_blocks(body)
     title = _clean(getattr(result, "title", None)) or (_clean(tree.findtext(".//title")) if tree is not None else "")
     author = _best_author(_clean(getattr(result, "author", None)), [meta_author] + [p[0] for p in people])
     bio = _author_bio(tree, author, people) if tree is not None and author else None
@@ -315,6 +316,7 @@ def parse_html(html: str, path: str, kind: str = "html", url: str | None = None)
     fallback = path.rstrip("/").rsplit("/", 1)[-1] or path
     page = extract_page(html, url)
     canonical = page.canonical if page.canonical and urlsplit(page.canonical).scheme in ("http", "https") else None
+    cite: str | None
     if url is not None:
         cite = canonical if canonical and _same_site(canonical, url) else url
     else:

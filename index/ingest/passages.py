@@ -86,8 +86,9 @@ class Citation:
         if self.section:
             parts.append(f"§ {self.section}")
         parts.append(self.paragraph_label)
-        if self.pages is not None:
-            parts.append(self.page_label)  # type: ignore[arg-type]
+        page_label = self.page_label  # (None exactly when there are no pages)
+        if page_label is not None:
+            parts.append(page_label)
         return ", ".join(parts) + f" ({self.shown_path})"
 
     def covers(self, paragraph: int) -> bool:

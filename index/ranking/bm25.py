@@ -146,8 +146,10 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "BM25Params",
@@ -375,6 +377,9 @@ class BM25Index:
         Computed in float32 (2x faster than float64; error bound at _MARGIN)."""
         n_post = self._doc_ids.size
         out = np.empty(n_post, dtype=np.float32)
+        dtype: type[np.floating[Any]]
+        k1p1: float | np.floating[Any]
+        norm: np.ndarray
         if self._k1p1 < _F32_SAFE_K1P1:
             dtype = np.float32
             k1p1 = np.float32(self._k1p1)
@@ -385,7 +390,7 @@ class BM25Index:
             norm = self._norm
         for lo in range(0, n_post, _BLOCK_POSTINGS):
             hi = min(n_post, lo + _BLOCK_POSTINGS)
-            tf = self._tfs[lo:hi].astype(dtype)
+            tf: np.ndarray = self._tfs[lo:hi].astype(dtype)
             denom = norm[self._doc_ids[lo:hi]]
             denom += tf
             tf *= k1p1
@@ -634,8 +639,9 @@ class BM25Index:
         }
 
     @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> BM25Index:
-        """Rebuild an index from :meth:`to_arrays` output.
+    def from_arrays(cls, arrays: Mapping[str, ArrayLike]) -> BM25Index:
+        """Rebuild an index from :meth:`to_arrays` output (each value array-like: what
+        ``np.asarray`` takes, e.g. the JSON list an index file stores a string array as).
 
         Arrays of the documented dtype are used in place (read-only buffers
         are fine); integer arrays of another dtype are converted.  Unknown

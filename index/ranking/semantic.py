@@ -88,12 +88,13 @@ class SemanticRerank:
         when some candidate has no vector (an index patched while the re-rank was off). The
         cosine is the raw one, not normalised: how close the passage is to the question, which
         the decline rule uses (`decline.answers`)."""
-        blobs = [self._vectors.get(passage_key(t)) for t in texts]
-        if not blobs or any(b is None for b in blobs):
-            if blobs:
+        found = [self._vectors.get(passage_key(t)) for t in texts]
+        blobs = [b for b in found if b is not None]
+        if not found or len(blobs) < len(found):
+            if found:
                 log.debug("a candidate has no passage vector; lexical order kept for %r", question)
             return None
-        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), DIMENSIONS)  # type: ignore[arg-type]
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), DIMENSIONS)
         q = self._encoder.embed(question[:MAX_QUESTION_CHARS]).astype(np.float64)
         # An explicit product and pairwise sum, not BLAS: the same floats on every run.
         cosine = (matrix.astype(np.float64) * q).sum(axis=1)

@@ -41,7 +41,7 @@ def _where(interaction: discord.Interaction) -> tuple[int | None, list[int | Non
 
 def resolve_collection(interaction: discord.Interaction, given: str | None) -> str | Refusal:
     """The collection a command is about: `given` when it is served here, else this channel's."""
-    bot: CitebotBot = interaction.client  # type: ignore[assignment]
+    bot: CitebotBot = interaction.client  # type: ignore[assignment]  # discord.py types a bare Interaction's client as Client; ours is a CitebotBot
     guild_id, ids = _where(interaction)
     here = bot.collections.available(guild_id, ids)
     if given is None or not given.strip():
@@ -68,7 +68,7 @@ async def chosen_collection(interaction: discord.Interaction, given: str | None)
 async def owners_or_managers(interaction: discord.Interaction, action: str) -> bool:
     """The check of the commands that change or reveal what the whole server sees (/reindex,
     /gaps): the bot's owners anywhere; otherwise members with Manage Server in a guild."""
-    bot: CitebotBot = interaction.client  # type: ignore[assignment]
+    bot: CitebotBot = interaction.client  # type: ignore[assignment]  # discord.py types a bare Interaction's client as Client; ours is a CitebotBot
     if interaction.user.id in bot.settings.discord.owner_ids:
         return True
     if interaction.guild is None:
@@ -80,7 +80,7 @@ async def owners_or_managers(interaction: discord.Interaction, action: str) -> b
 
 async def collection_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     """The collections served here whose name contains what has been typed, this channel's first."""
-    bot: CitebotBot = interaction.client  # type: ignore[assignment]
+    bot: CitebotBot = interaction.client  # type: ignore[assignment]  # discord.py types a bare Interaction's client as Client; ours is a CitebotBot
     guild_id, ids = _where(interaction)
     typed = (current or "").strip().casefold()
     names = [n for n in bot.collections.available(guild_id, ids) if typed in n]

@@ -73,7 +73,7 @@ class VoteButton(
         return cls(1 if match["vote"] == "up" else -1, match["collection"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot: CitebotBot = interaction.client  # type: ignore[assignment]
+        bot: CitebotBot = interaction.client  # type: ignore[assignment]  # discord.py types a bare Interaction's client as Client; ours is a CitebotBot
         try:
             if interaction.message is None:
                 return
@@ -107,12 +107,12 @@ class ReasonModal(discord.ui.Modal):
         self.add_item(discord.ui.Label(text=REASON_LABEL, component=self.reason))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        bot: CitebotBot = interaction.client  # type: ignore[assignment]
+        bot: CitebotBot = interaction.client  # type: ignore[assignment]  # discord.py types a bare Interaction's client as Client; ours is a CitebotBot
         stored = await bot.qlog.set_reason(self.message_id, interaction.user.id, self.reason.value or "")
         text = REASON_THANKS if stored else _REPLIES[("new", -1)]
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]  # discord.py's Modal.on_error drops BaseView.on_error's item argument; mypy checks against BaseView
         log.error("recording a reason for a vote failed", exc_info=error)
         if not interaction.response.is_done():
             await interaction.response.send_message(

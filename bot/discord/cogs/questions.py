@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 import discord
 from discord import app_commands
@@ -154,7 +154,7 @@ class QuestionsCog(commands.Cog):
 
     # ------------------------------------------------------------------ conversations --
 
-    def _bot_thread(self, channel: object) -> bool:
+    def _bot_thread(self, channel: object) -> TypeGuard[discord.Thread]:
         """A thread the bot answers in: one it started, or a post of an answer forum."""
         me = self.bot.user
         return (
@@ -194,7 +194,7 @@ class QuestionsCog(commands.Cog):
         channel = message.channel
         if self._bot_thread(channel) and not self._forum_starter(message):
             known = self.conversations.of_thread(channel.id)
-            return known if known is not None else (channel.name,)  # type: ignore[union-attr]
+            return known if known is not None else (channel.name,)
         return ()
 
     async def _start_thread(self, message: discord.Message, question: str) -> discord.Thread | None:
@@ -235,8 +235,11 @@ class QuestionsCog(commands.Cog):
             await self._reply_to(message, text)
 
     async def _reply_to(self, message: discord.Message, text: str) -> None:
-        if self._forum_starter(message):  # a forum post: its title and first message
-            text = f"{message.channel.name}\n{text}".strip()  # type: ignore[union-attr]
+        channel = message.channel
+        if isinstance(channel, discord.Thread) and self._forum_starter(
+            message
+        ):  # a forum post: its title and first message
+            text = f"{channel.name}\n{text}".strip()
         checked = await self.precheck(text, message.author.id)
         if isinstance(checked, Refusal):
             await message.reply(notice(checked.message), allowed_mentions=NO_MENTIONS, mention_author=False)
@@ -254,7 +257,7 @@ class QuestionsCog(commands.Cog):
             done = await self.answer(
                 checked,
                 user_id=message.author.id,
-                guild_id=message.guild and message.guild.id,
+                guild_id=message.guild.id if message.guild is not None else None,
                 channel_id=message.channel.id,
                 context=context,
                 collection=collection_here(self.bot, message.guild, message.channel),
@@ -325,14 +328,13 @@ class QuestionsCog(commands.Cog):
             top_k=top_k,
             collection=name,
         )
-        kwargs = {"view": feedback_view(done.collection)} if done.with_feedback else {}
         sent = await interaction.followup.send(
             content=done.reply.content,
             embeds=done.reply.embeds,
             allowed_mentions=NO_MENTIONS,
             wait=True,
             ephemeral=private,
-            **kwargs,
+            view=feedback_view(done.collection) if done.with_feedback else discord.utils.MISSING,  # (MISSING: none)
         )
         await self._link(done.row_id, sent.id)
 
