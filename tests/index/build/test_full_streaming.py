@@ -1,5 +1,6 @@
 """`citebot index` builds the file in worker processes and streams it to SQLite; the file must
-be the one the in-memory build (`build_from_paths` + `write_index`) gives for the same corpus."""
+hold what the reference build (`build.reference.build_reference`, plain sequential code scored
+by rank_bm25 with Lucene's IDF) gives for the same corpus, whatever the workers and chunking."""
 
 from __future__ import annotations
 
