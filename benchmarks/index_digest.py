@@ -32,8 +32,10 @@ def _digest_function():
 
         return content_digest
     spec = importlib.util.spec_from_file_location("_citebot_digest", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"CITEBOT_DIGEST_MODULE={path} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     return module.content_digest
 
 
