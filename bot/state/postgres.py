@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import statistics
 import time
 from typing import Any
 
@@ -30,15 +29,23 @@ from citebot.index.gaps import GapQuestion
 from .state_url import masked
 from .store import (
     DEFAULT_COLLECTION,
+    QUESTION_COLUMNS,
     SHARD_OF_ROW,
     LogStats,
     QuestionRecord,
+    SessionLog,
     keyed_user_hash,
     one_line_reason,
+    question_row,
     stored_collection,
 )
 
 log = logging.getLogger(__name__)
+
+_INSERT_QUESTION = (
+    f"INSERT INTO citebot_questions ({', '.join(QUESTION_COLUMNS)})"
+    f" VALUES ({', '.join(f'${i}' for i in range(1, len(QUESTION_COLUMNS) + 1))}) RETURNING id"
+)
 
 # Each step runs once, in order; a step is never edited after release (add a new one instead).
 MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -142,7 +149,7 @@ class PostgresQuestionLog:
         self.retention_days = retention_days
         self.url = masked(url)  # never the password
         # In-memory figures for this process, used by stats() when logging is off.
-        self._session: list[tuple[str, float, bool]] = []
+        self._session = SessionLog()
 
     @classmethod
     async def open(
@@ -186,24 +193,10 @@ class PostgresQuestionLog:
 
     async def record(self, rec: QuestionRecord) -> int | None:
         """Remember one question; returns its row id, or None when logging is off."""
-        self._session.append((rec.collection or DEFAULT_COLLECTION, rec.answer_ms, rec.answered))
+        self._session.add(rec)
         if not self.enabled:
             return None
-        return await self._pool.fetchval(
-            "INSERT INTO citebot_questions (asked_at, guild_id, channel_id, user_hash, question, answered,"
-            " top_citation, answer_ms, collection, top_passage) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-            " RETURNING id",
-            rec.asked_at,
-            rec.guild_id,
-            rec.channel_id,
-            self.user_hash(rec.user_id),
-            rec.question,
-            int(rec.answered),
-            rec.top_citation,
-            rec.answer_ms,
-            stored_collection(rec.collection),
-            rec.top_passage,
-        )
+        return await self._pool.fetchval(_INSERT_QUESTION, *question_row(rec, self.user_hash(rec.user_id)))
 
     async def attach_message(self, row_id: int | None, message_id: int) -> None:
         """Link a logged question to the answer message that carries its feedback buttons."""
@@ -274,10 +267,7 @@ class PostgresQuestionLog:
         }
         up, down = votes.get(1, 0), votes.get(-1, 0)
         if not self.enabled:
-            session = [(ms, ok) for name, ms, ok in self._session if collection is None or name == collection]
-            times = [ms for ms, _ in session]
-            median = statistics.median(times) if times else None
-            return LogStats(len(times), sum(ok for _, ok in session), median, up, down, persisted=False)
+            return self._session.stats(collection, up, down)
         # percentile_cont(0.5) is the median as statistics.median computes it (the mean of the middle two).
         total, answered, median = await self._pool.fetchrow(
             "SELECT COUNT(*), COALESCE(SUM(answered), 0), percentile_cont(0.5) WITHIN GROUP (ORDER BY answer_ms)"

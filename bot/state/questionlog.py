@@ -39,13 +39,16 @@ from citebot.index.gaps import GapQuestion
 
 from .store import (
     DEFAULT_COLLECTION,
+    QUESTION_COLUMNS,
     REASON_MAX_CHARS,
     SHARD_OF_ROW,
     LogStats,
     QuestionRecord,
+    SessionLog,
     StateStore,
     keyed_user_hash,
     one_line_reason,
+    question_row,
     stored_collection,
 )
 
@@ -60,6 +63,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_INSERT_QUESTION = (
+    f"INSERT INTO questions ({', '.join(QUESTION_COLUMNS)}) VALUES ({', '.join('?' * len(QUESTION_COLUMNS))})"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS secret (name TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -122,7 +129,7 @@ class SqliteQuestionLog:
         self.path = path
         # In-memory figures for this process, used by stats() when logging is off:
         # (collection, answer ms, answered) per question.
-        self._session: list[tuple[str, float, bool]] = []
+        self._session = SessionLog()
 
     @classmethod
     async def open(cls, path: Path, *, enabled: bool = True, retention_days: int = 30) -> SqliteQuestionLog:
@@ -223,25 +230,10 @@ class SqliteQuestionLog:
 
     async def record(self, rec: QuestionRecord) -> int | None:
         """Remember one question; returns its row id, or None when logging is off."""
-        self._session.append((rec.collection or DEFAULT_COLLECTION, rec.answer_ms, rec.answered))
+        self._session.add(rec)
         if not self.enabled:
             return None
-        cursor = await self._db.execute(
-            "INSERT INTO questions (asked_at, guild_id, channel_id, user_hash, question, answered, top_citation,"
-            " answer_ms, collection, top_passage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                rec.asked_at,
-                rec.guild_id,
-                rec.channel_id,
-                self.user_hash(rec.user_id),
-                rec.question,
-                int(rec.answered),
-                rec.top_citation,
-                rec.answer_ms,
-                stored_collection(rec.collection),
-                rec.top_passage,
-            ),
-        )
+        cursor = await self._db.execute(_INSERT_QUESTION, question_row(rec, self.user_hash(rec.user_id)))
         await self._db.commit()
         return cursor.lastrowid
 
@@ -308,10 +300,7 @@ class SqliteQuestionLog:
         votes = dict(await _fetchall(self._db, f"SELECT vote, COUNT(*) FROM feedback{where} GROUP BY vote", args))
         up, down = int(votes.get(1, 0)), int(votes.get(-1, 0))
         if not self.enabled:
-            session = [(ms, ok) for name, ms, ok in self._session if collection is None or name == collection]
-            times = [ms for ms, _ in session]
-            median = statistics.median(times) if times else None
-            return LogStats(len(times), sum(ok for _, ok in session), median, up, down, persisted=False)
+            return self._session.stats(collection, up, down)
         rows = await _fetchall(self._db, f"SELECT COUNT(*), COALESCE(SUM(answered), 0) FROM questions{where}", args)
         total, answered = rows[0]
         times = [r[0] for r in await _fetchall(self._db, f"SELECT answer_ms FROM questions{where}", args)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -102,3 +103,35 @@ SHARD_OF_ROW = "COALESCE((guild_id >> 22) % {n}, 0)"
 def stored_collection(name: str | None) -> str | None:
     """The default collection is stored as NULL, as every row from before collections is."""
     return None if name in (None, DEFAULT_COLLECTION) else name
+
+
+# The columns of a logged question, in the order `question_row` gives their values (both
+# backends' INSERT lists them so).
+QUESTION_COLUMNS = (
+    "asked_at", "guild_id", "channel_id", "user_hash", "question", "answered", "top_citation", "answer_ms",
+    "collection", "top_passage",
+)  # fmt: skip
+
+
+def question_row(rec: QuestionRecord, user_hash: str) -> tuple[object, ...]:
+    """A question as both backends store it, in `QUESTION_COLUMNS` order."""
+    return (rec.asked_at, rec.guild_id, rec.channel_id, user_hash, rec.question, int(rec.answered),
+            rec.top_citation, rec.answer_ms, stored_collection(rec.collection), rec.top_passage)  # fmt: skip
+
+
+class SessionLog:
+    """This process's questions since it started, kept in memory whatever `log.questions` says:
+    with logging off, `/stats` counts them (nothing is stored), in either backend."""
+
+    def __init__(self) -> None:
+        self._asked: list[tuple[str, float, bool]] = []  # (collection, answer ms, answered)
+
+    def add(self, rec: QuestionRecord) -> None:
+        self._asked.append((rec.collection or DEFAULT_COLLECTION, rec.answer_ms, rec.answered))
+
+    def stats(self, collection: str | None, thumbs_up: int, thumbs_down: int) -> LogStats:
+        """The figures of one collection (or all) asked here, with the stored vote counts."""
+        asked = [(ms, ok) for name, ms, ok in self._asked if collection is None or name == collection]
+        times = [ms for ms, _ in asked]
+        median = statistics.median(times) if times else None
+        return LogStats(len(times), sum(ok for _, ok in asked), median, thumbs_up, thumbs_down, persisted=False)
