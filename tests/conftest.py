@@ -8,13 +8,15 @@ bot is bot.discord.client's, and what it sends is read back from the server's re
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support import pg_server
 from tests.support.helpers import BUNDLED_ARTICLE, BotEnv, running_bot
 
 
@@ -61,3 +63,22 @@ async def env(tmp_path: Path, built_index: Path) -> AsyncIterator[BotEnv]:
     """The bot with default test settings (answer channel = the guild's second channel)."""
     async with running_bot(tmp_path, built_index) as bot_env:
         yield bot_env
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """One PostgreSQL server for the session, on a private port and data folder; each test that
+    uses it makes a database of its own (`postgres.new_database()`)."""
+    try:
+        server = pg_server.start_server()
+    except FileNotFoundError as exc:
+        # .ci/run installs the server and sets CITEBOT_REQUIRE_POSTGRES: there a missing server
+        # is a failure, not a skip that would hide the backend's tests.
+        if os.environ.get("CITEBOT_REQUIRE_POSTGRES"):
+            raise
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.root, ignore_errors=True)

@@ -18,14 +18,13 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import pg_server
 from tests.support.discord_server import DiscordTestServer, RecordedRequest
 from tests.support.helpers import BUNDLED_ARTICLE, TOKEN
 from tests.support.shards import guilds_over_shards, pid_of_port, shard_of
@@ -39,21 +38,6 @@ NEW_FACT = "Water balcony tomatoes every morning before the sun reaches the pots
 NEW_QUESTION = "When should balcony tomatoes be watered?"
 START_TIMEOUT = 180.0  # two processes importing discord.py and opening the index on a busy machine
 ANSWER_TIMEOUT = 60.0
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Any]:
-    try:
-        server = pg_server.start_server()
-    except FileNotFoundError as exc:
-        if os.environ.get("CITEBOT_REQUIRE_POSTGRES"):
-            raise
-        pytest.skip(str(exc))
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.root, ignore_errors=True)
 
 
 @dataclass

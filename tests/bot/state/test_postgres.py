@@ -13,10 +13,8 @@ import argparse
 import asyncio
 import json
 import logging
-import os
-import shutil
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,24 +33,6 @@ from tests.support import pg_server
 asyncpg = pytest.importorskip("asyncpg", reason="the PostgreSQL tests need asyncpg: pip install -e '.[test]'")
 
 DAY = 86400.0
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Any]:
-    """One PostgreSQL server for the session, on a private port and data folder."""
-    try:
-        server = pg_server.start_server()
-    except FileNotFoundError as exc:
-        # .ci/run installs the server and sets CITEBOT_REQUIRE_POSTGRES: there a missing server
-        # is a failure, not a skip that would hide the backend's tests.
-        if os.environ.get("CITEBOT_REQUIRE_POSTGRES"):
-            raise
-        pytest.skip(str(exc))
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.root, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
