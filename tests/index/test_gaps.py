@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from citebot.bot.state.questionlog import QuestionLog, QuestionRecord
+from citebot.bot.state.questionlog import QuestionLog
 from citebot.index.gaps import GapQuestion, group_gaps
+from tests.support.state_log import log_with_gaps
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 DAY = 86400.0
@@ -70,36 +71,9 @@ def test_examples_are_three_distinct_questions() -> None:
 
 
 async def _log_with_gaps(path: Path, now: float) -> QuestionLog:
-    """Three declined questions (one 10 days old), one answered and voted 👎 with a reason,
-    one answered and liked, in two guilds and two collections."""
+    """The SQLite question log at `path`, holding `state_log.log_with_gaps`'s questions."""
     qlog = await QuestionLog.open(path)
-    rows = [
-        ("Who painted the Mona Lisa?", False, 1, None, now - 60),
-        ("Where is the Mona Lisa painted?", False, 2, "garden", now - 30),
-        ("Mona Lisa painter?", False, 1, None, now - 10 * DAY),
-        ("When will the ISS be deorbited?", True, 1, None, now - 20),
-        ("How long will the ISS keep operating?", True, 1, None, now - 10),
-    ]
-    for n, (text, ok, guild, collection, at) in enumerate(rows):
-        row = await qlog.record(
-            QuestionRecord(
-                question=text,
-                answered=ok,
-                answer_ms=5.0,
-                user_id=7,
-                guild_id=guild,
-                channel_id=3,
-                top_citation="NASA ¶7",
-                top_passage="p-7",
-                collection=collection,
-                asked_at=at,
-            )
-        )
-        await qlog.attach_message(row, 1000 + n)
-    assert await qlog.vote(1003, 8, -1) == "new"
-    assert await qlog.set_reason(1003, 8, "  gives the plan,\n not the date ")
-    assert not await qlog.set_reason(1004, 8, "no vote here")  # a reason needs a 👎
-    assert await qlog.vote(1004, 8, 1) == "new"
+    await log_with_gaps(qlog, now)
     return qlog
 
 

@@ -29,6 +29,7 @@ from citebot.bot.state.state_url import STATE_URL_ENV, masked
 from citebot.bot.state.store import StateStore
 from citebot.index.errors import ConfigError, StateDatabaseError
 from tests.support import pg_server
+from tests.support.state_log import log_with_gaps
 
 asyncpg = pytest.importorskip("asyncpg", reason="the PostgreSQL tests need asyncpg: pip install -e '.[test]'")
 
@@ -151,43 +152,11 @@ async def test_one_vote_per_user_per_answer_and_stats(backend: Backend) -> None:
         await qlog.close()
 
 
-async def _log_with_gaps(qlog: StateStore, now: float) -> None:
-    """Three declined questions (one 10 days old), one answered and voted 👎 with a reason,
-    one answered and liked, in two guilds and two collections (as tests/test_gaps.py)."""
-    rows = [
-        ("Who painted the Mona Lisa?", False, 1, None, now - 60),
-        ("Where is the Mona Lisa painted?", False, 2, "garden", now - 30),
-        ("Mona Lisa painter?", False, 1, None, now - 10 * DAY),
-        ("When will the ISS be deorbited?", True, 1, None, now - 20),
-        ("How long will the ISS keep operating?", True, 1, None, now - 10),
-    ]
-    for n, (text, ok, guild, collection, at) in enumerate(rows):
-        row = await qlog.record(
-            QuestionRecord(
-                question=text,
-                answered=ok,
-                answer_ms=5.0,
-                user_id=7,
-                guild_id=guild,
-                channel_id=3,
-                top_citation="NASA ¶7",
-                top_passage="p-7",
-                collection=collection,
-                asked_at=at,
-            )
-        )
-        await qlog.attach_message(row, 1000 + n)
-    assert await qlog.vote(1003, 8, -1, collection="default") == "new"
-    assert await qlog.set_reason(1003, 8, "  gives the plan,\n not the date ")
-    assert not await qlog.set_reason(1004, 8, "no vote here")  # a reason needs a 👎
-    assert await qlog.vote(1004, 8, 1) == "new"
-
-
 async def test_gap_questions_by_window_guild_and_collection(backend: Backend) -> None:
     now = time.time()
     qlog = await backend.open()
     try:
-        await _log_with_gaps(qlog, now)
+        await log_with_gaps(qlog, now)
         week = await qlog.gap_questions(now - 7 * DAY)
         assert [(g.question, g.declined, g.downvotes, g.reasons) for g in week] == [
             ("Who painted the Mona Lisa?", True, 0, ()),
@@ -214,7 +183,7 @@ async def test_gap_questions_by_window_guild_and_collection(backend: Backend) ->
 async def test_reasons_follow_retention_and_logging(backend: Backend) -> None:
     """A reason is text: gone with its vote's retention, and with question logging off; votes stay."""
     qlog = await backend.open()
-    await _log_with_gaps(qlog, time.time())
+    await log_with_gaps(qlog, time.time())
     await qlog.close()
     await backend.raw("UPDATE feedback SET voted_at = voted_at - 40 * 86400")
     qlog = await backend.open(retention_days=30)
@@ -403,7 +372,7 @@ async def test_citebot_gaps_reads_the_shared_database(
     url = postgres.url(postgres.new_database())
     qlog = await PostgresQuestionLog.open(url)
     try:
-        await _log_with_gaps(qlog, time.time())
+        await log_with_gaps(qlog, time.time())
     finally:
         await qlog.close()
     config = tmp_path / "config.toml"
