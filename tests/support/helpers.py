@@ -216,11 +216,16 @@ def built_passages(sources: Any, params: Any = None) -> list[Any]:
         return stored_passages(build_index_file_for(sources, Path(folder), params))
 
 
+def citebot_command() -> list[str]:
+    """The installed `citebot` script of this interpreter's environment, else the module."""
+    script = Path(sys.executable).with_name("citebot")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "citebot.bot.cli.main"]
+
+
 def citebot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run the installed `citebot` command in `cwd`, with no config or token from the
     environment and HOME/XDG_DATA_HOME inside `cwd`."""
-    script = Path(sys.executable).with_name("citebot")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "citebot.bot.cli.main"]
+    command = citebot_command()
     env = {k: v for k, v in os.environ.items() if k not in ("CITEBOT_CONFIG", "DISCORD_TOKEN")}
     env.update(HOME=str(cwd / "home"), XDG_DATA_HOME=str(cwd / "xdg"), PYTHONDONTWRITEBYTECODE="1")
     return subprocess.run(command + list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=120)

@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from citebot.index.indexfile import read_info
 from citebot.index.ingest.loading import load_document
 from citebot.index.ingest.passages import split_document
+from tests.support.helpers import citebot_command
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
@@ -24,11 +24,6 @@ EVAL = Path(__file__).resolve().parents[4] / "shared" / "eval"
 SUMMARY = re.compile(
     r"^Indexed (\d+) documents into (\d+) passages, (\d+) terms, in (\d+\.\d+) s \(generation (\d+)\) -> (.+)$"
 )
-
-
-def citebot_command() -> list[str]:
-    script = Path(sys.executable).with_name("citebot")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "citebot.bot.cli.main"]
 
 
 @dataclass

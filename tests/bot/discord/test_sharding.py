@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 import pytest
 
 from tests.support.discord_server import DiscordTestServer, RecordedRequest
-from tests.support.helpers import BUNDLED_ARTICLE, TOKEN
+from tests.support.helpers import BUNDLED_ARTICLE, TOKEN, citebot_command
 from tests.support.shards import guilds_over_shards, pid_of_port, shard_of
 
 pytest.importorskip("asyncpg", reason="the sharding test shares its state in PostgreSQL: pip install -e '.[test]'")
@@ -136,11 +135,6 @@ async def deployment(tmp_path: Path, built_index: Path, state_url: str) -> Async
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     await asyncio.to_thread(proc.wait, 30)
-
-
-def citebot_command() -> list[str]:
-    script = Path(sys.executable).with_name("citebot")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "citebot.bot.cli.main"]
 
 
 async def ask(deploy: Deployment, gid: int, text: str) -> tuple[dict[str, Any], RecordedRequest]:

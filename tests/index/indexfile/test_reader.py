@@ -14,7 +14,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -36,15 +35,11 @@ from citebot.index.errors import (
 )
 from citebot.index.indexfile import APPLICATION_ID, SCHEMA_VERSION, IndexReader, build_lock, read_info
 from citebot.index.ingest.passages import Passage
+from tests.support.helpers import citebot_command
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = ROOT / "corpus" / "nasa-roscosmos-2025.txt"
 ROS_QUESTION = "When will the Russian Orbital Space Station be launched?"  # answered by paragraph 8
-
-
-def citebot_command() -> list[str]:
-    script = Path(sys.executable).with_name("citebot")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "citebot.bot.cli.main"]
 
 
 def clean_env(tmp_path: Path) -> dict[str, str]:

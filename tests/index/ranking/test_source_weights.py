@@ -16,7 +16,6 @@ import os
 import random
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from citebot.index.indexfile import IndexReader
 from citebot.index.ingest.source_rules import SourceRules, SourceWeight, compile_glob, relative_name
 from citebot.index.ranking.bm25 import BM25Params
 from citebot.index.ranking.source_weights import weighted_top_k
-from tests.support.helpers import bm25_index, build_index_file_for
+from tests.support.helpers import bm25_index, build_index_file_for, citebot_command
 
 QUESTION = "How do I set a timeout on the client?"
 TUTORIAL = """# Timeouts
@@ -286,8 +285,7 @@ def test_config_shapes_and_the_cli(docs: Path, tmp_path: Path) -> None:
         'pattern = "release-notes.md"\nweight = 0.5\n\n[index]\ndb = "index.sqlite3"\n',
         encoding="utf-8",
     )
-    script = Path(sys.executable).with_name("citebot")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "citebot.bot.cli.main"]
+    command = citebot_command()
     env = {k: v for k, v in os.environ.items() if k not in ("CITEBOT_CONFIG", "DISCORD_TOKEN")}
     env.update(HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "xdg"))
 
