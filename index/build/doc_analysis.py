@@ -66,7 +66,7 @@ class DocAnalysis:
     # Per passage, the terms of each of its sentences before acronym expansion (what the
     # answer-time re-rank would otherwise re-analyse): one line per sentence, terms separated
     # by spaces (a term never contains whitespace).
-    sentence_terms: list[str] | None = None
+    sentence_terms: list[str]
 
 
 @lru_cache(maxsize=1)

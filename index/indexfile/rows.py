@@ -33,10 +33,7 @@ def stored_passage_rows(a: Any) -> list[tuple]:
     """Each passage of a document's analysis (`DocAnalysis`) as the index stores it, without
     its row number and document id: (id, ordinal, text, section, first and last paragraph,
     start, end, sentence spans as JSON, sentence terms, context terms, first and last page or
-    None). The terms are stored only for the default analyser (the one the Answerer would
-    otherwise re-run on them); a custom analyser's are None."""
-    sentence_terms = a.sentence_terms or [None] * len(a.passages)
-    default = a.sentence_terms is not None
+    None). The terms are what the Answerer would otherwise re-analyse at question time."""
     return [
         (
             p.id,
@@ -49,10 +46,10 @@ def stored_passage_rows(a: Any) -> list[tuple]:
             p.citation.end,
             spans_json(spans),
             st,
-            " ".join(context) if default else None,
+            " ".join(context),
             *page_columns(p),
         )
-        for p, spans, st, context in zip(a.passages, a.sentences, sentence_terms, a.context, strict=True)
+        for p, spans, st, context in zip(a.passages, a.sentences, a.sentence_terms, a.context, strict=True)
     ]
 
 
