@@ -11,15 +11,46 @@
   people), `corpus_warnings` (what a build could not use, as typed records).
 """
 
-from ..corpus_warnings import CorpusWarning, WarningKind
-from .blocks import Block
-from .crawl import CrawlLimits, CrawlResult, SiteSource, crawl_sources
-from .documents import Document, discover_files, parse_document
-from .fetch import FetchOptions, WebSource, is_url
-from .files import UnreadableDocument
-from .loading import load_document
-from .passages import Citation, Passage, PassageParams, split_document
-from .source_rules import SourceRules
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Each name is imported from its module on first use (PEP 562), not here: a process that only
+# serves answers needs `passages`, and importing the readers and the crawler with it (markdown-it,
+# pypdf, the HTTP client) cost ~0.1 s of every start-up.
+_HOMES = {
+    "CorpusWarning": "..corpus_warnings",
+    "WarningKind": "..corpus_warnings",
+    "Block": ".blocks",
+    "CrawlLimits": ".crawl",
+    "CrawlResult": ".crawl",
+    "SiteSource": ".crawl",
+    "crawl_sources": ".crawl",
+    "Document": ".documents",
+    "discover_files": ".documents",
+    "parse_document": ".documents",
+    "FetchOptions": ".fetch",
+    "WebSource": ".fetch",
+    "is_url": ".fetch",
+    "UnreadableDocument": ".files",
+    "load_document": ".loading",
+    "Citation": ".passages",
+    "Passage": ".passages",
+    "PassageParams": ".passages",
+    "split_document": ".passages",
+    "SourceRules": ".source_rules",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
 
 __all__ = [
     "Block",
