@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..analysis import count_words, sentence_spans
 from .blocks import BYLINE, Block
-from .documents import Document
-from .pdf import page_span
 from .source_names import shown_name
+
+if TYPE_CHECKING:  # a process that only reads passages back never imports the readers
+    from .documents import Document
 
 _WORD = re.compile(r"\S+")
 _FENCE_START = re.compile(r"[ \t]*(?:```|~~~)")
@@ -117,6 +119,8 @@ class Passage:
 
 def split_document(doc: Document, params: PassageParams = PassageParams()) -> list[Passage]:
     """All passages of a document in reading order; ids are stable while the text is unchanged."""
+    from .pdf import page_span  # here, not at the top: serving imports this module, not the PDF reader
+
     pieces: list[tuple[list[Block], str, int, int]] = []  # (blocks, text, start, end)
     bio = [b for b in doc.blocks if b.role == BYLINE]
     for block in bio:
