@@ -18,7 +18,7 @@ from typing import Any
 
 # Each name is imported from its module on first use (PEP 562), not here: a process that only
 # serves answers needs `passages`, and importing the readers and the crawler with it (markdown-it,
-# pypdf, the HTTP client) cost ~0.1 s of every start-up.
+# the HTTP client) cost ~0.1 s of every start-up.
 _HOMES = {
     "CorpusWarning": "..corpus_warnings",
     "WarningKind": "..corpus_warnings",
@@ -52,25 +52,4 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = [
-    "Block",
-    "Citation",
-    "CorpusWarning",
-    "CrawlLimits",
-    "CrawlResult",
-    "Document",
-    "FetchOptions",
-    "Passage",
-    "PassageParams",
-    "SiteSource",
-    "SourceRules",
-    "UnreadableDocument",
-    "WarningKind",
-    "WebSource",
-    "crawl_sources",
-    "discover_files",
-    "is_url",
-    "load_document",
-    "parse_document",
-    "split_document",
-]
+__all__ = sorted(_HOMES)

@@ -67,7 +67,7 @@ class Document:
     # names); None for a document not read from bytes (an evaluation set's, a test's).
     encoding: str | None = None
     # Where each page starts in `text` (page n at page_starts[n - 1]), for a document that has
-    # pages (a PDF); empty otherwise. A passage's pages follow from its span (`pdf.page_span`).
+    # pages (a PDF); empty otherwise. A passage's pages follow from its span (`passages.page_span`).
     page_starts: tuple[int, ...] = ()
     # What reading it noticed without skipping it (a Markdown include that was dropped), for
     # the build to report with its warnings.

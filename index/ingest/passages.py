@@ -7,7 +7,9 @@ citation names the paragraph span it came from, in the numbering a reader can co
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -117,10 +119,18 @@ class Passage:
         return " ".join(p for p in parts if p)
 
 
+def page_span(page_starts: Sequence[int], start: int, end: int) -> tuple[int, int] | None:
+    """The first and last page (from 1) of the characters `start`..`end` (exclusive) of a
+    document whose pages start at `page_starts`; None for a document without pages."""
+    if not page_starts:
+        return None
+    first = bisect.bisect_right(page_starts, start)
+    last = bisect.bisect_right(page_starts, max(start, end - 1))
+    return max(first, 1), max(last, 1)
+
+
 def split_document(doc: Document, params: PassageParams = PassageParams()) -> list[Passage]:
     """All passages of a document in reading order; ids are stable while the text is unchanged."""
-    from .pdf import page_span  # here, not at the top: serving imports this module, not the PDF reader
-
     pieces: list[tuple[list[Block], str, int, int]] = []  # (blocks, text, start, end)
     bio = [b for b in doc.blocks if b.role == BYLINE]
     for block in bio:

@@ -26,12 +26,11 @@ document from those facts alone (`rebuild`), by general layout rules:
 
 The text is then parsed like any other document (`kind="pdf"`), so paragraphs are numbered as
 for other kinds (the title is paragraph 1), and `Document.page_starts` records where each page
-begins in that text, so a passage's pages follow from its character span (`page_span`).
+begins in that text, so a passage's pages follow from its character span (`passages.page_span`).
 """
 
 from __future__ import annotations
 
-import bisect
 import ctypes
 import hashlib
 import os
@@ -657,13 +656,3 @@ def _assemble(blocks: Sequence[tuple[str, list[tuple[int, int]]]], n_pages: int)
     if page_starts:
         page_starts[0] = 0
     return joined, page_starts
-
-
-def page_span(page_starts: Sequence[int], start: int, end: int) -> tuple[int, int] | None:
-    """The first and last page (from 1) of the characters `start`..`end` (exclusive) of a
-    document whose pages start at `page_starts`; None for a document without pages."""
-    if not page_starts:
-        return None
-    first = bisect.bisect_right(page_starts, start)
-    last = bisect.bisect_right(page_starts, max(start, end - 1))
-    return max(first, 1), max(last, 1)

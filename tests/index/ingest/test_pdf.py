@@ -20,8 +20,8 @@ from citebot.index.ingest.blocks import HEADING, PARAGRAPH, TITLE
 from citebot.index.ingest.documents import Document
 from citebot.index.ingest.files import UnreadableDocument
 from citebot.index.ingest.loading import load_document
-from citebot.index.ingest.passages import Passage, split_document
-from citebot.index.ingest.pdf import Line, page_span, rebuild
+from citebot.index.ingest.passages import Passage, page_span, split_document
+from citebot.index.ingest.pdf import Line, rebuild
 from tests.support.pdf_fixtures import (
     REPORT_AUTHOR,
     REPORT_TITLE,
