@@ -36,6 +36,7 @@ import numpy as np
 
 from citebot.index.build.postings import csr_from_id_chunks_twice  # noqa: E402
 from citebot.index.ranking.bm25 import BM25Index, BM25Params  # noqa: E402
+from citebot.index.ranking.postings import ArrayPostings  # noqa: E402
 from citebot.index.ranking.reference import LuceneBM25  # noqa: E402
 
 VOCAB = 500_000
@@ -69,7 +70,9 @@ def index_of_ids(ids: np.ndarray, offs: np.ndarray) -> BM25Index:
         (new_id[ids[offs[a] : offs[min(a + 8192, lens.size)]]], lens[a : a + 8192]) for a in range(0, lens.size, 8192)
     ]
     arrays = csr_from_id_chunks_twice(lambda: iter(chunks), terms)
-    return BM25Index(params=BM25Params(), terms=terms, vocab={t: i for i, t in enumerate(terms)}, **arrays)
+    postings = ArrayPostings(arrays.pop("doc_ids"), arrays.pop("tfs"))
+    vocab = {t: i for i, t in enumerate(terms)}
+    return BM25Index(params=BM25Params(), terms=terms, vocab=vocab, postings=postings, **arrays)
 
 
 def make_corpus(n_docs: int, seed: int) -> tuple[list[list[str]], np.ndarray, np.ndarray]:

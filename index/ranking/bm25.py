@@ -26,9 +26,9 @@ Approach (chosen by measurement, see ``benchmarks/bm25_micro.py``)
 -------------------------------------------------------------------
 Small indexes are scored in numpy alone (nothing to compile); large ones with
 the compiled MaxScore below.  The index is a CSR inverted file: per term
-id its postings (ascending doc ids + term frequencies), plus, computed at build
-and load time and never stored, one float32 *impact* per posting:
-``tf*(k1+1)/(tf+norm[d])``, the score factor without the idf.  ``top_k``:
+id its postings (ascending doc ids + term frequencies).  The *impact* of a
+posting, ``tf*(k1+1)/(tf+norm[d])`` (the score factor without the idf), is
+computed from them when a question needs it, never stored.  ``top_k``:
 
 1. Approximate pass: the impacts of all postings of the query terms, times
    ``idf * multiplicity``, are summed per document with one
@@ -41,7 +41,7 @@ and load time and never stored, one float32 *impact* per posting:
    best among the documents of the shortest posting list with >= k documents;
    matched documents below it are dropped, the k-th best approximate score of
    the rest is found by ``np.partition``, and only documents within a relative
-   1e-5 of it are kept (the float32 error is < 4e-7, see ``_MARGIN`` for the
+   1e-5 of it are kept (the rounding error is < 1e-14, see ``_MARGIN`` for the
    proof that no document of the exact top k, ties included, is lost).  This
    is usually k documents plus exact ties.
 3. Exact pass: candidates are rescored in float64 from their tf (looked up by
@@ -53,8 +53,8 @@ Cost is O(matched postings) plus the zeroed O(N) accumulator (8 bytes per
 document per query, ~0.1 ms at 1M); for corpora far beyond 1M documents that
 term grows and dynamic pruning would be worth revisiting.
 
-From ``KERNEL_ABOVE_DOCS`` documents on, steps 1-2 run instead as document-at-a-
-time MaxScore compiled with numba (``maxscore.py``): same approximate
+From ``KERNEL_ABOVE_DOCS`` documents on, steps 1-3 run instead as document-at-a-
+time MaxScore in C (``maxscore.py``, ``_maxscore.c``): same approximate
 scores, same candidate rule, but documents that cannot reach the running k-th
 best are skipped.  On the 1M-passage scale benchmark (SQuAD questions, whose
 terms match ~220k passages at the median) the BM25 stage went from p50 1.4 ms
@@ -128,8 +128,7 @@ Every term listed has df >= 1 (so ``term_offsets`` is strictly increasing).
 Byte order is the machine's (little-endian on x86 and ARM); ``.npy`` blobs
 record it.  ``from_arrays`` validates dtypes, shapes, offsets, id bounds,
 tf >= 1, sortedness of each posting list and term uniqueness (~0.1 s at 1M
-docs); it raises ``ValueError`` on anything inconsistent.  The in-memory
-float32 impacts (4 bytes/posting) are rebuilt on load (~0.3 s at 1M docs).
+docs); it raises ``ValueError`` on anything inconsistent.
 
 Terms may contain any character (no separator is reserved).  At 1M documents
 the postings dominate: P ~ 61M -> 244 MB ``doc_ids`` + 122 MB ``tfs`` (367 MB
@@ -146,10 +145,11 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from .postings import ArrayPostings, PostingLists
 
 __all__ = [
     "BM25Params",
@@ -162,11 +162,12 @@ __all__ = [
 #: Version of the :meth:`BM25Index.to_arrays` layout.
 FORMAT_VERSION = 1
 
-# Candidate margin of the approximate pass.  Each float32 impact carries at
-# most 6 float32 roundings (tf, k1+1, norm, tf*(k1+1), tf+norm, the division),
-# so it is within a relative 6 * 2**-24 ~ 3.6e-7 of the exact factor; scaling
-# by the float64 idf and summing positive terms in float64 adds ~1e-15.  Every
-# approximate score a(d) is thus within a relative eps < 4e-7 of the exact s(d).
+# Candidate margin of the approximate pass.  The approximate score sums, per
+# unique query term, (idf * multiplicity) * impact in float64, where the exact
+# score adds idf * impact once per query token; both use the same float64
+# impact, so they differ only by the roundings of the scaling and of the sums
+# of positive terms: a relative eps < 64 * 2**-53 ~ 7e-15 for queries of up to
+# a few dozen tokens (an earlier revision stored float32 impacts, eps < 4e-7).
 # With theta_a the k-th best approximate score (<= (1 + eps) * exact k-th):
 # a document of the exact top k has a(d) >= (1 - eps) * exact k-th >=
 # theta_a * (1 - 2 eps), and a document with a(d) < theta_a * (1 - _MARGIN) has
@@ -174,16 +175,12 @@ FORMAT_VERSION = 1
 # can neither enter the top k nor tie with it.  1e-5 > 2 eps by a factor > 10.
 _MARGIN = 1e-5
 
-# The float32 impact arithmetic is only used while k1 + 1 and every norm (<=
-# k1 * (1 + N)) stay far inside float32 range; absurd k1 falls back to float64.
-_F32_SAFE_K1P1 = 1e20
-
-# From this many documents on, ``top_k`` runs its approximate pass as compiled MaxScore
-# (``maxscore``, numba; compiled once per machine and cached, ~1 s); below it, the
-# numpy pass is already fast and a process never pays for the compiler.
+# From this many documents on, ``top_k`` runs as compiled MaxScore (``maxscore``, C);
+# below it, the numpy pass is as fast.  Both give the same results (the test suite runs
+# every ranking test on each).
 KERNEL_ABOVE_DOCS = 50_000
 
-# Postings per block when computing impacts (bounds the float64/intp
+# Postings per block when checking that lists are sorted (bounds the
 # temporaries to ~4M entries, 32 MB each).
 _BLOCK_POSTINGS = 1 << 22
 
@@ -310,6 +307,28 @@ def _check_postings_sorted(term_offsets: np.ndarray, doc_ids: np.ndarray) -> Non
                 raise ValueError("doc_ids must be strictly increasing within each term")
 
 
+def _get(arrays: Mapping[str, ArrayLike], name: str) -> np.ndarray:
+    """One named 1-D array of :meth:`BM25Index.to_arrays` output; ValueError when missing."""
+    if name not in arrays:
+        raise ValueError(f"missing array {name!r}")
+    a = np.asarray(arrays[name])
+    if a.ndim != 1:
+        raise ValueError(f"array {name!r} must be 1-D, got shape {a.shape}")
+    return a
+
+
+def _as_dtype(name: str, a: np.ndarray, dtype: type) -> np.ndarray:
+    """`a` as a contiguous `dtype` array: in place when it already is one, else converted
+    (integers in range only; ValueError otherwise)."""
+    if a.dtype == dtype:
+        return np.ascontiguousarray(a)
+    if not np.issubdtype(a.dtype, np.integer):
+        raise ValueError(f"array {name!r} must be integer, got {a.dtype}")
+    if a.size and (int(a.min()) < 0 or int(a.max()) > np.iinfo(dtype).max):
+        raise ValueError(f"array {name!r} out of range for {np.dtype(dtype)}")
+    return a.astype(dtype)
+
+
 def _check_query(query: Sequence[str]) -> None:
     if isinstance(query, (str, bytes)):
         raise TypeError("query must be a sequence of tokens, not a single string")
@@ -327,14 +346,12 @@ class BM25Index:
         "_params",
         "_doc_len",
         "_term_offsets",
-        "_doc_ids",
-        "_tfs",
+        "_postings",
         "_terms",
         "_vocab",
         "_n_docs",
         "_avgdl",
         "_norm",
-        "_impacts",
         "_k1p1",
         "_max_impacts",
     )
@@ -345,16 +362,14 @@ class BM25Index:
         params: BM25Params,
         doc_len: np.ndarray,
         term_offsets: np.ndarray,
-        doc_ids: np.ndarray,
-        tfs: np.ndarray,
+        postings: PostingLists,
         terms: list[str],
         vocab: dict[str, int],
     ) -> None:
         self._params = params
         self._doc_len = doc_len
         self._term_offsets = term_offsets
-        self._doc_ids = doc_ids
-        self._tfs = tfs
+        self._postings = postings
         self._terms = terms
         self._vocab = vocab
         self._n_docs = int(doc_len.shape[0])
@@ -368,34 +383,9 @@ class BM25Index:
             self._norm = k1 * ((1 - b) + (b * doc_len.astype(np.float64)) / self._avgdl)
         else:  # no tokens at all: no postings, the norm is never used
             self._norm = np.zeros(self._n_docs, dtype=np.float64)
-        self._impacts = self._compute_impacts()
-        self._max_impacts: np.ndarray | None = None  # per term, for MaxScore; made on first use
-
-    def _compute_impacts(self) -> np.ndarray:
-        """float32 ``tf*(k1+1)/(tf+norm[d])`` of every posting (the per-posting
-        factor of the score, without the idf), for the approximate pass.
-        Computed in float32 (2x faster than float64; error bound at _MARGIN)."""
-        n_post = self._doc_ids.size
-        out = np.empty(n_post, dtype=np.float32)
-        dtype: type[np.floating[Any]]
-        k1p1: float | np.floating[Any]
-        norm: np.ndarray
-        if self._k1p1 < _F32_SAFE_K1P1:
-            dtype = np.float32
-            k1p1 = np.float32(self._k1p1)
-            norm = self._norm.astype(np.float32)
-        else:
-            dtype = np.float64
-            k1p1 = self._k1p1
-            norm = self._norm
-        for lo in range(0, n_post, _BLOCK_POSTINGS):
-            hi = min(n_post, lo + _BLOCK_POSTINGS)
-            tf: np.ndarray = self._tfs[lo:hi].astype(dtype)
-            denom = norm[self._doc_ids[lo:hi]]
-            denom += tf
-            tf *= k1p1
-            np.divide(tf, denom, out=out[lo:hi], casting="same_kind")
-        return out
+        # Each term's largest impact (its MaxScore bound before the idf), by term id: computed
+        # when a question first uses the term (one pass over its list), then kept.
+        self._max_impacts: dict[int, float] = {}
 
     # -------------------------------------------------------------- properties
 
@@ -484,36 +474,37 @@ class BM25Index:
         offsets, n = self._term_offsets, self._n_docs
         bounds = [(int(offsets[t]), int(offsets[t + 1])) for t in tids]
         idfs = [lucene_idf(n, hi - lo) for lo, hi in bounds]
+        lists = [self._postings.read(lo, hi) for lo, hi in bounds]
+        doc_lists = [docs for docs, _ in lists]
+        tf_lists = [tfs for _, tfs in lists]
 
         if self._n_docs >= KERNEL_ABOVE_DOCS:
             from .maxscore import exact_scores
 
-            cand = self._maxscore_candidates(tids, bounds, idfs, mult, k)
+            cand = self._maxscore_candidates(tids, doc_lists, tf_lists, idfs, mult, k)
             exact = exact_scores(
-                self._doc_ids,
-                self._tfs,
+                doc_lists,
+                tf_lists,
                 self._norm,
-                np.array([lo for lo, _ in bounds]),
-                np.array([hi for _, hi in bounds]),
                 np.array(idfs, dtype=np.float64),
                 np.array(token_slots, dtype=np.int64),
                 cand,
-                float(self._k1p1),
+                self._k1p1,
             )
             order = np.lexsort((cand, -exact))[:k]
             return [Hit(int(d), float(sc)) for d, sc in zip(cand[order].tolist(), exact[order].tolist())]
 
-        # 1. Approximate scores of every matching document: float32 impacts
-        #    scaled by idf * multiplicity, summed per document by bincount
-        #    (one C pass; numpy has no faster scatter-add).
+        # 1. Approximate scores of every matching document: impacts scaled by
+        #    idf * multiplicity, summed per document by bincount (one C pass;
+        #    numpy has no faster scatter-add).
         total = sum(hi - lo for lo, hi in bounds)
         docs = np.empty(total, dtype=np.intp)
         weights = np.empty(total, dtype=np.float64)
         pos = 0
-        for (lo, hi), idf, mu in zip(bounds, idfs, mult):
-            end = pos + hi - lo
-            docs[pos:end] = self._doc_ids[lo:hi]
-            np.multiply(self._impacts[lo:hi], idf * mu, out=weights[pos:end], dtype=np.float64)
+        for term_docs, term_tfs, idf, mu in zip(doc_lists, tf_lists, idfs, mult):
+            end = pos + term_docs.size
+            docs[pos:end] = term_docs
+            weights[pos:end] = self._contrib(idf * mu, term_tfs, term_docs)
             pos = end
         approx = np.bincount(docs, weights=weights, minlength=n)
 
@@ -526,8 +517,7 @@ class BM25Index:
         eligible = [u for u, ln in enumerate(lens) if ln >= k]
         if eligible:
             u = min(eligible, key=lens.__getitem__)
-            lo, hi = bounds[u]
-            a_u = approx[self._doc_ids[lo:hi]]
+            a_u = approx[doc_lists[u]]
             theta0 = float(np.partition(a_u, a_u.size - k)[a_u.size - k])
         if theta0 > 0.0:
             cand = np.unique(docs[approx[docs] >= theta0 * (1.0 - _MARGIN)])
@@ -539,7 +529,7 @@ class BM25Index:
             cand = cand[a_c >= theta * (1.0 - _MARGIN)]
 
         # 3. Exact float64 scores of the few candidates, then the tie rule.
-        exact = self._exact_scores(token_slots, tids, cand.astype(np.uint32))
+        exact = self._exact_scores(token_slots, lists, cand.astype(np.uint32))
         order = np.lexsort((cand, -exact))[:k]
         return [Hit(int(d), float(sc)) for d, sc in zip(cand[order].tolist(), exact[order].tolist())]
 
@@ -553,52 +543,58 @@ class BM25Index:
             tid = self._vocab.get(term)
             if tid is None:
                 continue
-            lo, hi = int(self._term_offsets[tid]), int(self._term_offsets[tid + 1])
-            i = lo + sorted_position(self._doc_ids[lo:hi], doc)
-            if i < hi and int(self._doc_ids[i]) == doc:
+            docs, _ = self._postings.read(int(self._term_offsets[tid]), int(self._term_offsets[tid + 1]))
+            i = sorted_position(docs, doc)
+            if i < docs.size and int(docs[i]) == doc:
                 out.add(term)
         return out
 
-    def warm_up(self) -> None:
-        """Compile (or load from numba's cache) the MaxScore kernel when this index will use
-        it, so the first question does not pay for it (~1-3 s the first time on a machine)."""
-        if self._n_docs >= KERNEL_ABOVE_DOCS and self._doc_ids.size:
-            first = self._terms[0]
-            self.top_k([first], 1)
-
     def _maxscore_candidates(
-        self, tids: list[int], bounds: list[tuple[int, int]], idfs: list[float], mult: list[int], k: int
+        self,
+        tids: list[int],
+        doc_lists: list[np.ndarray],
+        tf_lists: list[np.ndarray],
+        idfs: list[float],
+        mult: list[int],
+        k: int,
     ) -> np.ndarray:
         """The approximate pass and candidate rule of ``top_k``, with MaxScore pruning in
         compiled code (``maxscore``): sorted unique candidate doc ids."""
-        from .maxscore import maxscore_candidates
+        from .maxscore import max_impact, maxscore_candidates
 
-        if self._max_impacts is None:  # a race only computes it twice
-            self._max_impacts = (
-                np.maximum.reduceat(self._impacts, self._term_offsets[:-1]).astype(np.float64)
-                if self._impacts.size
-                else np.zeros(0)
-            )
+        tops = []
+        for tid, docs, tfs in zip(tids, doc_lists, tf_lists):
+            top = self._max_impacts.get(tid)
+            if top is None:  # a race only computes it twice
+                top = self._max_impacts[tid] = max_impact(docs, tfs, self._norm, self._k1p1)
+            tops.append(top)
         weights = np.array([idf * mu for idf, mu in zip(idfs, mult)], dtype=np.float64)
-        ub = weights * self._max_impacts[tids]
-        order = np.argsort(ub, kind="stable")
-        los = np.array([bounds[i][0] for i in order], dtype=np.int64)
-        his = np.array([bounds[i][1] for i in order], dtype=np.int64)
-        cand = maxscore_candidates(self._doc_ids, self._impacts, los, his, weights[order], ub[order], k, _MARGIN)
-        cand.sort()
-        return cand
+        ub = weights * np.array(tops, dtype=np.float64)
+        order = np.argsort(ub, kind="stable").tolist()
+        cand = maxscore_candidates(
+            [doc_lists[i] for i in order],
+            [tf_lists[i] for i in order],
+            self._norm,
+            self._k1p1,
+            weights[order],
+            ub[order],
+            k,
+            _MARGIN,
+        )
+        return np.sort(cand)
 
-    def _exact_scores(self, token_slots: list[int], tids: list[int], cand: np.ndarray) -> np.ndarray:
-        """Exact float64 scores of the sorted unique uint32 doc ids ``cand``,
-        computed and summed in query-token order exactly as rank_bm25 does
-        (absent tokens add 0.0, which changes no bit)."""
+    def _exact_scores(
+        self, token_slots: list[int], lists: list[tuple[np.ndarray, np.ndarray]], cand: np.ndarray
+    ) -> np.ndarray:
+        """Exact float64 scores of the sorted unique uint32 doc ids ``cand`` from the
+        query's unique terms' posting ``lists``, computed and summed in query-token
+        order exactly as rank_bm25 does (absent tokens add 0.0, which changes no bit)."""
         contrib: list[np.ndarray] = []
-        for tid in tids:
-            lo, hi = int(self._term_offsets[tid]), int(self._term_offsets[tid + 1])
-            ia, ib = _intersect_sorted(cand, self._doc_ids[lo:hi])
+        for docs, tfs in lists:
+            ia, ib = _intersect_sorted(cand, docs)
             cv = np.zeros(cand.size, dtype=np.float64)
             if ia.size:
-                cv[ia] = self._contrib(lucene_idf(self._n_docs, hi - lo), self._tfs[lo:hi][ib], cand[ia])
+                cv[ia] = self._contrib(lucene_idf(self._n_docs, docs.size), tfs[ib], cand[ia])
             contrib.append(cv)
         exact = np.zeros(cand.size, dtype=np.float64)
         for slot in token_slots:
@@ -619,7 +615,9 @@ class BM25Index:
             raise IndexError(f"document index out of range [0, {self._n_docs})")
         token_slots, tids, _ = self._prepare(query)
         uniq, inverse = np.unique(idx, return_inverse=True)
-        exact = self._exact_scores(token_slots, tids, uniq.astype(np.uint32))
+        offsets = self._term_offsets
+        lists = [self._postings.read(int(offsets[t]), int(offsets[t + 1])) for t in tids]
+        exact = self._exact_scores(token_slots, lists, uniq.astype(np.uint32))
         return exact[inverse].tolist()
 
     # ----------------------------------------------------------- serialisation
@@ -627,14 +625,15 @@ class BM25Index:
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Everything needed to reload, as named arrays (layout in the module
         docstring).  Arrays are the index's own buffers, not copies: do not
-        modify them."""
+        modify them.  (An index over postings read on demand reads them all here.)"""
+        doc_ids, tfs = self._postings.whole()
         return {
             "format_version": np.array([FORMAT_VERSION], dtype=np.int64),
             "params": np.array([self._params.k1, self._params.b], dtype=np.float64),
             "doc_len": self._doc_len,
             "term_offsets": self._term_offsets,
-            "doc_ids": self._doc_ids,
-            "tfs": self._tfs,
+            "doc_ids": doc_ids,
+            "tfs": tfs,
             **encode_terms(self._terms),
         }
 
@@ -648,56 +647,47 @@ class BM25Index:
         keys are ignored (e.g. the ``term_max_tfpart`` cache written by an
         earlier revision of this module).  Structure is validated (offsets,
         id bounds, tf >= 1, sorted posting lists, unique terms: ~0.1 s at 60M
-        postings); ``ValueError`` on any inconsistency.  The float32 impacts
-        are recomputed (one O(P) pass, ~0.3 s at 60M postings).
+        postings); ``ValueError`` on any inconsistency.
         """
-
-        def get(name: str) -> np.ndarray:
-            if name not in arrays:
-                raise ValueError(f"missing array {name!r}")
-            a = np.asarray(arrays[name])
-            if a.ndim != 1:
-                raise ValueError(f"array {name!r} must be 1-D, got shape {a.shape}")
-            return a
-
-        def as_dtype(name: str, a: np.ndarray, dtype: type) -> np.ndarray:
-            if a.dtype == dtype:
-                return np.ascontiguousarray(a)
-            if not np.issubdtype(a.dtype, np.integer):
-                raise ValueError(f"array {name!r} must be integer, got {a.dtype}")
-            if a.size and (int(a.min()) < 0 or int(a.max()) > np.iinfo(dtype).max):
-                raise ValueError(f"array {name!r} out of range for {np.dtype(dtype)}")
-            return a.astype(dtype)
-
-        version = get("format_version")
-        if version.size != 1 or int(version[0]) != FORMAT_VERSION:
-            raise ValueError(f"unsupported format_version {version.tolist()!r}")
-        raw_params = get("params")
-        if raw_params.size != 2:
-            raise ValueError("params must hold [k1, b]")
-        params = BM25Params(float(raw_params[0]), float(raw_params[1]))
-        doc_len = as_dtype("doc_len", get("doc_len"), np.uint32)
-        term_offsets = as_dtype("term_offsets", get("term_offsets"), np.int64)
-        doc_ids = as_dtype("doc_ids", get("doc_ids"), np.uint32)
-        tfs = get("tfs")
+        doc_ids = _as_dtype("doc_ids", _get(arrays, "doc_ids"), np.uint32)
+        tfs = _get(arrays, "tfs")
         if tfs.dtype not in (np.dtype(np.uint16), np.dtype(np.uint32)):
-            tfs = as_dtype("tfs", tfs, np.uint32)
+            tfs = _as_dtype("tfs", tfs, np.uint32)
         tfs = np.ascontiguousarray(tfs)
-        terms_utf8 = as_dtype("terms_utf8", get("terms_utf8"), np.uint8)
-        terms_offsets = as_dtype("terms_offsets", get("terms_offsets"), np.int64)
-
-        n_terms = term_offsets.size - 1
-        if n_terms < 0 or term_offsets[0] != 0 or term_offsets[-1] != doc_ids.size:
-            raise ValueError("term_offsets must start at 0 and end at len(doc_ids)")
-        if n_terms and not bool(np.all(term_offsets[1:] > term_offsets[:-1])):
-            raise ValueError("term_offsets must be strictly increasing (every term has df >= 1)")
         if tfs.size != doc_ids.size:
             raise ValueError("tfs and doc_ids must have the same length")
-        if doc_ids.size and int(doc_ids.max()) >= doc_len.size:
+        index = cls.over_postings(arrays, ArrayPostings(doc_ids, tfs))
+        if doc_ids.size and int(doc_ids.max()) >= index.n_docs:
             raise ValueError("doc_ids out of range")
         if tfs.size and int(tfs.min()) == 0:
             raise ValueError("tfs must be >= 1")
-        _check_postings_sorted(term_offsets, doc_ids)
+        _check_postings_sorted(index._term_offsets, doc_ids)
+        return index
+
+    @classmethod
+    def over_postings(cls, arrays: Mapping[str, ArrayLike], postings: PostingLists) -> BM25Index:
+        """An index over posting lists kept elsewhere (``postings``; e.g. read from the index
+        file on demand) and the other arrays of :meth:`to_arrays` (``doc_ids`` and ``tfs``, if
+        given, are not read).  The arrays are validated as in :meth:`from_arrays`; the
+        posting lists are only checked against ``term_offsets`` here, each list's content is
+        the store's to check as it reads it (``postings.check_list``)."""
+        version = _get(arrays, "format_version")
+        if version.size != 1 or int(version[0]) != FORMAT_VERSION:
+            raise ValueError(f"unsupported format_version {version.tolist()!r}")
+        raw_params = _get(arrays, "params")
+        if raw_params.size != 2:
+            raise ValueError("params must hold [k1, b]")
+        params = BM25Params(float(raw_params[0]), float(raw_params[1]))
+        doc_len = _as_dtype("doc_len", _get(arrays, "doc_len"), np.uint32)
+        term_offsets = _as_dtype("term_offsets", _get(arrays, "term_offsets"), np.int64)
+        terms_utf8 = _as_dtype("terms_utf8", _get(arrays, "terms_utf8"), np.uint8)
+        terms_offsets = _as_dtype("terms_offsets", _get(arrays, "terms_offsets"), np.int64)
+
+        n_terms = term_offsets.size - 1
+        if n_terms < 0 or term_offsets[0] != 0 or term_offsets[-1] != postings.size:
+            raise ValueError("term_offsets must start at 0 and end at len(doc_ids)")
+        if n_terms and not bool(np.all(term_offsets[1:] > term_offsets[:-1])):
+            raise ValueError("term_offsets must be strictly increasing (every term has df >= 1)")
         if terms_offsets.size != n_terms + 1 or terms_offsets[0] != 0 or (terms_offsets[-1] != terms_utf8.size):
             raise ValueError("terms_offsets inconsistent with term_offsets / terms_utf8")
         if n_terms and not bool(np.all(terms_offsets[1:] >= terms_offsets[:-1])):
@@ -714,8 +704,7 @@ class BM25Index:
             params=params,
             doc_len=doc_len,
             term_offsets=term_offsets,
-            doc_ids=doc_ids,
-            tfs=tfs,
+            postings=postings,
             terms=terms,
             vocab=vocab,
         )

@@ -68,13 +68,15 @@ def bm25_index(docs: Any, params: Any = None) -> Any:
 
     from citebot.index.build.postings import csr_from_id_chunks_twice
     from citebot.index.ranking.bm25 import BM25Index, BM25Params
+    from citebot.index.ranking.postings import ArrayPostings
 
     docs = [list(d) for d in docs]
     vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)
     ids = np.fromiter((vocab[t] for d in docs for t in d), dtype=np.int64)
     lens = np.array([len(d) for d in docs], dtype=np.int64)
     arrays = csr_from_id_chunks_twice(lambda: iter([(ids, lens)]), vocab)
-    return BM25Index(params=params or BM25Params(), terms=list(vocab), vocab=dict(vocab), **arrays)
+    postings = ArrayPostings(arrays.pop("doc_ids"), arrays.pop("tfs"))
+    return BM25Index(params=params or BM25Params(), terms=list(vocab), vocab=dict(vocab), postings=postings, **arrays)
 
 
 @dataclass
