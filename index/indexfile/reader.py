@@ -29,6 +29,7 @@ from ..ingest.source_names import META_KEY as ROOTS_META_KEY
 from ..ingest.source_names import decode_roots, shown_name
 from ..ranking.bm25 import BM25Index
 from . import tables
+from .postings import BlobPostings
 from .schema import APPLICATION_ID, SCHEMA_VERSION
 from .tables import load_weights
 
@@ -180,6 +181,8 @@ class IndexReader:
         sync_conn: sqlite3.Connection | None = None,
         passage_rows: np.ndarray | None = None,
         weights: np.ndarray | None = None,
+        sync_lock: threading.Lock | None = None,
+        postings: BlobPostings | None = None,
     ) -> None:
         self.path = db_path
         # Each BM25 position's source weight (corpus.weights), None when every source weighs 1.
@@ -193,25 +196,32 @@ class IndexReader:
         self.identity = identity
         self._db = db
         # The connection the BM25 arrays were read through (so it is the same file even if a
-        # reindex swapped the path since), for `passages_sync`; used under a lock.
+        # reindex swapped the path since), for `passages_sync`; used under a lock, which the
+        # posting lists read through the same connection on demand (`postings`) share.
         self._sync = sync_conn
-        self._sync_lock = threading.Lock()
+        self._sync_lock = sync_lock or threading.Lock()
+        self._postings = postings
         self._roots = decode_roots(info.meta.get(ROOTS_META_KEY))  # for naming files in citations
 
     @classmethod
     async def open(cls, db_path: Path) -> IndexReader:
         """Open and validate an index. Raises IndexMissingError, CorruptIndexError, IncompatibleIndexError.
 
-        Reading a large index's arrays takes about a second at a million passages, so it runs
-        in a worker thread: a bot reloading after `citebot index` keeps serving meanwhile.
+        The posting lists stay in the file (`postings.BlobPostings`); the rest is read in a
+        worker thread (a fraction of a second at a million passages), so a bot reloading after
+        `citebot index` keeps serving meanwhile.
         """
-        conn, meta, bm25, acronyms, rows, identity, weights = await asyncio.to_thread(_load, db_path)
+        loaded = await asyncio.to_thread(_load, db_path)
+        conn, meta, bm25, acronyms, rows, identity, weights, lock, postings = loaded
         try:
             db = await aiosqlite.connect(f"file:{db_path}?mode=ro", uri=True)
         except BaseException:
-            conn.close()
+            with lock:
+                postings.close()
+                conn.close()
             raise
-        # `conn` stays open: it pins the file the arrays came from, for `passages_sync`.
+        # `conn` stays open: it pins the file the arrays came from, for `passages_sync` and the
+        # posting lists.
         return cls(
             db_path,
             db,
@@ -222,11 +232,16 @@ class IndexReader:
             sync_conn=conn,
             passage_rows=rows,
             weights=weights,
+            sync_lock=lock,
+            postings=postings,
         )
 
     async def close(self) -> None:
         await self._db.close()
         with self._sync_lock:
+            if self._postings is not None:
+                self._postings.close()
+                self._postings = None
             if self._sync is not None:
                 self._sync.close()
                 self._sync = None
@@ -336,34 +351,61 @@ def _load(
     np.ndarray | None,
     tuple[int, int, int],
     np.ndarray | None,
+    threading.Lock,
+    BlobPostings,
 ]:
-    """Everything `IndexReader.open` reads, blocking: the checked header, BM25 arrays, acronyms,
-    the position -> row map, the file's identity (taken first: if a reindex swaps the
-    file in between, the reader reloads once more rather than miss the new index), and the
-    positions' source weights (`tables.load_weights`)."""
+    """Everything `IndexReader.open` reads, blocking: the checked header, the BM25 index (its
+    posting lists read on demand through `conn` under the returned lock), acronyms, the
+    position -> row map, the file's identity (taken first: if a reindex swaps the file in
+    between, the reader reloads once more rather than miss the new index), and the positions'
+    source weights (`tables.load_weights`)."""
     try:
         st = db_path.stat()
     except FileNotFoundError as exc:
         raise IndexMissingError(f"no index at {db_path}; run 'citebot index' to build one") from exc
     conn = _connect_ro(db_path)
+    lock = threading.Lock()
+    postings: BlobPostings | None = None
     try:
         meta = _check_header(conn, db_path)
-        arrays = _decode_arrays(conn.execute("SELECT name, dtype, data FROM bm25_arrays").fetchall())
+        arrays = _decode_arrays(
+            conn.execute(f"SELECT name, dtype, data FROM bm25_arrays WHERE name NOT IN {_ON_DEMAND}").fetchall()
+        )
+        stored = {
+            name: (rowid, dtype)
+            for name, rowid, dtype in conn.execute(
+                f"SELECT name, rowid, dtype FROM bm25_arrays WHERE name IN {_ON_DEMAND}"
+            ).fetchall()
+        }
         acronyms = AcronymMap.from_rows(conn.execute("SELECT short, long FROM acronyms").fetchall())
         rows = _passage_rows(arrays.pop("passage_rows", None))
-        bm25 = BM25Index.from_arrays(arrays)
+        n_docs = np.asarray(arrays.get("doc_len", ())).size
+        postings = BlobPostings(conn, lock, db_path, stored, n_docs)
+        bm25 = BM25Index.over_postings(arrays, postings)
         if rows is not None and rows.size != bm25.n_docs:
             raise ValueError(f"{rows.size} passage rows for {bm25.n_docs} BM25 documents")
         weights = load_weights(conn, meta, bm25.n_docs)
+        postings.warm()
     except (sqlite3.DatabaseError, KeyError, ValueError, TypeError) as exc:
-        conn.close()
+        _close(postings, conn)
         # TypeError: a truncated file can hand back NULL where a blob should be.
         raise CorruptIndexError(f"{db_path} is damaged ({exc}); run 'citebot index' to rebuild it") from exc
     except BaseException:
-        conn.close()
+        _close(postings, conn)
         raise
-    bm25.warm_up()  # compile (or load) the large-corpus search code here, not on a first question
-    return conn, meta, bm25, acronyms, rows, (st.st_dev, st.st_ino, st.st_mtime_ns), weights
+    identity = (st.st_dev, st.st_ino, st.st_mtime_ns)
+    return conn, meta, bm25, acronyms, rows, identity, weights, lock, postings
+
+
+# The `bm25_arrays` read on demand rather than at open (`postings.BlobPostings`).
+_ON_DEMAND = "('doc_ids', 'tfs')"
+
+
+def _close(postings: BlobPostings | None, conn: sqlite3.Connection) -> None:
+    """Close what `_load` opened, BLOB handles first."""
+    if postings is not None:
+        postings.close()
+    conn.close()
 
 
 def _in_order(

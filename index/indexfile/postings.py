@@ -1,0 +1,145 @@
+"""BM25 posting lists read from the index file on demand (`BlobPostings`).
+
+A serving process used to copy the `doc_ids` and `tfs` BLOBs into memory when it opened the index:
+at a million passages 420 MB, most of its resident memory and most of its start-up. A question
+reads the lists of its few terms only, so they are read from the file when asked for, through
+SQLite's incremental BLOB I/O, and the most recently used ones are kept (`CACHE_BYTES`).
+
+The file stays one SQLite file, replaced whole by each build (`swap`); the open BLOB handles pin
+the file this reader opened, as the reader's connection already did.
+
+A BLOB larger than a page is a chain of overflow pages, and SQLite finds an offset in it by
+walking the chain, which it then remembers for the handle's lifetime. `warm` walks both chains
+once (reading the last posting), at open, so no question pays for it: ~15 ms for 100,000
+passages and ~0.15 s for a million on the development machine.
+
+Every list is validated as it is read (`ranking.postings.check_list`) before the compiled
+MaxScore walks it; a damaged one raises `CorruptIndexError` with the usual advice to reindex.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CorruptIndexError
+from ..ranking.postings import check_list
+
+# Bytes of posting lists kept after a question read them (least recently used dropped first).
+# A common term's list at a million passages is ~2-3 MB; 32 MB keeps the frequent ones.
+CACHE_BYTES = 32 << 20
+
+_DOC_DTYPE = np.dtype("<u4")
+_TF_DTYPES = (np.dtype("<u2"), np.dtype("<u4"))
+
+
+class BlobPostings:
+    """The `doc_ids` and `tfs` arrays of an index file's `bm25_arrays`, read per term on demand.
+
+    Reads go through `conn` under `lock` (the reader's connection and lock: one SQLite
+    connection is never used by two threads at once). Implements `ranking.postings.PostingLists`.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        lock: threading.Lock,
+        path: Path,
+        stored: dict[str, tuple[int, str]],
+        n_docs: int,
+        cache_bytes: int = CACHE_BYTES,
+    ) -> None:
+        """`stored` maps "doc_ids" and "tfs" to their (rowid, dtype) in `bm25_arrays`."""
+        self._lock = lock
+        self._path = path
+        self._n_docs = n_docs
+        self._cache: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cache_bytes = cache_bytes
+        self._cached = 0
+        try:
+            (doc_row, doc_dtype), (tf_row, tf_dtype) = stored["doc_ids"], stored["tfs"]
+        except KeyError as exc:
+            raise self._damaged(f"no {exc.args[0]} array") from None
+        if doc_dtype != _DOC_DTYPE.str or tf_dtype not in {d.str for d in _TF_DTYPES}:
+            raise self._damaged(f"postings stored as {doc_dtype} and {tf_dtype}")
+        self._tf_dtype = np.dtype(tf_dtype)
+        self._docs = conn.blobopen("bm25_arrays", "data", doc_row, readonly=True)
+        try:
+            self._tfs = conn.blobopen("bm25_arrays", "data", tf_row, readonly=True)
+        except BaseException:
+            self._docs.close()
+            raise
+        n_bytes, tf_bytes = len(self._docs), len(self._tfs)
+        self._size = n_bytes // _DOC_DTYPE.itemsize
+        if n_bytes % _DOC_DTYPE.itemsize or tf_bytes != self._size * self._tf_dtype.itemsize:
+            self.close()
+            raise self._damaged(f"{n_bytes:,} bytes of doc ids but {tf_bytes:,} of term frequencies")
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def _damaged(self, what: str) -> CorruptIndexError:
+        return CorruptIndexError(f"{self._path} is damaged (BM25 postings: {what}); run 'citebot index' to rebuild it")
+
+    def _read_locked(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """Postings [lo, hi) straight from the file; the caller holds the lock."""
+        if not 0 <= lo <= hi <= self._size:
+            raise self._damaged(f"postings {lo}-{hi} asked of {self._size}")
+        tf_size = self._tf_dtype.itemsize
+        try:
+            self._docs.seek(lo * _DOC_DTYPE.itemsize)
+            docs = self._docs.read((hi - lo) * _DOC_DTYPE.itemsize)
+            self._tfs.seek(lo * tf_size)
+            tfs = self._tfs.read((hi - lo) * tf_size)
+        except sqlite3.ProgrammingError as exc:  # the handles were closed: a use after close
+            raise RuntimeError(f"the index {self._path} was closed") from exc
+        except sqlite3.Error as exc:
+            raise self._damaged(str(exc)) from exc
+        return np.frombuffer(docs, dtype=_DOC_DTYPE), np.frombuffer(tfs, dtype=self._tf_dtype)
+
+    def read(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """One term's (doc_ids, tfs), from the cache or the file; checked when read from the file."""
+        key = (lo, hi)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+            docs, tfs = self._read_locked(lo, hi)
+        problem = check_list(docs, tfs, self._n_docs)
+        if problem is not None:
+            raise self._damaged(f"postings {lo}-{hi}: {problem}")
+        size = docs.nbytes + tfs.nbytes
+        if size <= self._cache_bytes:
+            with self._lock:
+                if key not in self._cache:
+                    self._cache[key] = (docs, tfs)
+                    self._cached += size
+                while self._cached > self._cache_bytes:
+                    _, (old_docs, old_tfs) = self._cache.popitem(last=False)
+                    self._cached -= old_docs.nbytes + old_tfs.nbytes
+        return docs, tfs
+
+    def whole(self) -> tuple[np.ndarray, np.ndarray]:
+        """Both arrays entire, unchecked (saving or comparing an index; not on the question path)."""
+        with self._lock:
+            return self._read_locked(0, self._size)
+
+    def warm(self) -> None:
+        """Walk both BLOBs' overflow chains once (read their last posting), so that reading any
+        list later seeks straight to it."""
+        if self._size:
+            with self._lock:
+                self._read_locked(self._size - 1, self._size)
+
+    def close(self) -> None:
+        """Close the BLOB handles (before the connection is closed); idempotent."""
+        self._docs.close()
+        self._tfs.close()
+        self._cache.clear()
+        self._cached = 0
