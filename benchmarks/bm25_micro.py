@@ -38,6 +38,7 @@ from citebot.index.build.postings import csr_from_id_chunks_twice  # noqa: E402
 from citebot.index.ranking.bm25 import BM25Index, BM25Params  # noqa: E402
 from citebot.index.ranking.postings import ArrayPostings  # noqa: E402
 from citebot.index.ranking.reference import LuceneBM25  # noqa: E402
+from citebot.index.ranking.vocabulary import Vocabulary  # noqa: E402
 
 VOCAB = 500_000
 ZIPF_S = 1.17
@@ -71,8 +72,7 @@ def index_of_ids(ids: np.ndarray, offs: np.ndarray) -> BM25Index:
     ]
     arrays = csr_from_id_chunks_twice(lambda: iter(chunks), terms)
     postings = ArrayPostings(arrays.pop("doc_ids"), arrays.pop("tfs"))
-    vocab = {t: i for i, t in enumerate(terms)}
-    return BM25Index(params=BM25Params(), terms=terms, vocab=vocab, postings=postings, **arrays)
+    return BM25Index(params=BM25Params(), vocab=Vocabulary.of(terms), postings=postings, **arrays)
 
 
 def make_corpus(n_docs: int, seed: int) -> tuple[list[list[str]], np.ndarray, np.ndarray]:

@@ -43,7 +43,8 @@ from ..indexfile.rows import stored_document_fields, stored_passage_rows
 from ..ingest.documents import Document, discover_files
 from ..ingest.source_names import META_KEY as ROOTS_META_KEY
 from ..ingest.source_names import encode_roots
-from ..ranking.bm25 import FORMAT_VERSION, drop_unheld_terms, encode_terms
+from ..ranking.bm25 import FORMAT_VERSION, drop_unheld_terms
+from ..ranking.vocabulary import encode_terms
 from .acronym_ids import IdPair, id_pairs, short_form_hits
 from .doc_analysis import analyse_document, code_fingerprint, learn_from_definitions, passage_terms
 from .gc_pause import no_cyclic_gc

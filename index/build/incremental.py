@@ -46,7 +46,8 @@ from ..ingest.documents import Document, discover_files
 from ..ingest.fetch import WebSource
 from ..ingest.source_names import META_KEY as ROOTS_META_KEY
 from ..ingest.source_names import encode_roots
-from ..ranking.bm25 import decode_terms, drop_unheld_terms, encode_terms, sorted_position
+from ..ranking.bm25 import drop_unheld_terms, sorted_position
+from ..ranking.vocabulary import decode_terms, encode_terms
 from .doc_analysis import (
     DocAnalysis,
     analyse_document,

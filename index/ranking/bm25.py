@@ -150,6 +150,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .postings import ArrayPostings, PostingLists
+from .vocabulary import Vocabulary
 
 __all__ = [
     "BM25Params",
@@ -262,24 +263,6 @@ def _intersect_sorted(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndar
     return pos[ib], ib
 
 
-def encode_terms(terms: Sequence[str]) -> dict[str, np.ndarray]:
-    """The vocabulary as stored: ``terms_utf8`` (all terms concatenated) and ``terms_offsets``."""
-    encoded = [t.encode("utf-8") for t in terms]
-    terms_offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=terms_offsets[1:])
-    return {"terms_utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8), "terms_offsets": terms_offsets}
-
-
-def decode_terms(terms_utf8: np.ndarray, terms_offsets: np.ndarray) -> list[str]:
-    """Inverse of ``encode_terms`` (UnicodeDecodeError for bytes that are not UTF-8 there)."""
-    blob = terms_utf8.tobytes()
-    bounds = terms_offsets.tolist()
-    text = blob.decode("utf-8")
-    if len(text) == len(blob):  # pure ASCII: byte offsets == char offsets
-        return [text[a:z] for a, z in zip(bounds[:-1], bounds[1:])]
-    return [blob[a:z].decode("utf-8") for a, z in zip(bounds[:-1], bounds[1:])]
-
-
 def drop_unheld_terms(terms: Sequence[str], df: np.ndarray) -> tuple[list[str], np.ndarray]:
     """The terms some document holds (``df`` > 0, in order) and their CSR ``term_offsets``:
     an index lists only those (``from_arrays`` refuses an empty posting list)."""
@@ -347,7 +330,6 @@ class BM25Index:
         "_doc_len",
         "_term_offsets",
         "_postings",
-        "_terms",
         "_vocab",
         "_n_docs",
         "_avgdl",
@@ -363,14 +345,12 @@ class BM25Index:
         doc_len: np.ndarray,
         term_offsets: np.ndarray,
         postings: PostingLists,
-        terms: list[str],
-        vocab: dict[str, int],
+        vocab: Vocabulary,
     ) -> None:
         self._params = params
         self._doc_len = doc_len
         self._term_offsets = term_offsets
         self._postings = postings
-        self._terms = terms
         self._vocab = vocab
         self._n_docs = int(doc_len.shape[0])
         total = int(doc_len.sum(dtype=np.uint64))
@@ -406,7 +386,7 @@ class BM25Index:
     @property
     def vocabulary_size(self) -> int:
         """Number of distinct terms."""
-        return len(self._terms)
+        return len(self._vocab)
 
     def df(self, term: str) -> int:
         """Number of documents containing ``term`` (0 if unknown)."""
@@ -421,10 +401,10 @@ class BM25Index:
         df = self.df(term)
         return lucene_idf(self._n_docs, df) if df else 0.0
 
-    def vocabulary(self) -> tuple[list[str], np.ndarray]:
-        """Every term, by term id, and its document frequency (int64, one O(terms) pass);
-        for the spelling corrector, which indexes the terms once."""
-        return self._terms, np.diff(self._term_offsets)
+    def vocabulary(self) -> tuple[Vocabulary, np.ndarray]:
+        """The terms by term id (decoded one at a time when read) and each one's document
+        frequency (int64); for the spelling corrector, which indexes the frequent ones once."""
+        return self._vocab, np.diff(self._term_offsets)
 
     # ----------------------------------------------------------------- queries
 
@@ -634,7 +614,7 @@ class BM25Index:
             "term_offsets": self._term_offsets,
             "doc_ids": doc_ids,
             "tfs": tfs,
-            **encode_terms(self._terms),
+            **self._vocab.arrays(),
         }
 
     @classmethod
@@ -682,32 +662,16 @@ class BM25Index:
         term_offsets = _as_dtype("term_offsets", _get(arrays, "term_offsets"), np.int64)
         terms_utf8 = _as_dtype("terms_utf8", _get(arrays, "terms_utf8"), np.uint8)
         terms_offsets = _as_dtype("terms_offsets", _get(arrays, "terms_offsets"), np.int64)
+        if terms_offsets.size != term_offsets.size:
+            raise ValueError("terms_offsets inconsistent with term_offsets / terms_utf8")
+        vocab = Vocabulary(terms_utf8, terms_offsets)
 
         n_terms = term_offsets.size - 1
         if n_terms < 0 or term_offsets[0] != 0 or term_offsets[-1] != postings.size:
             raise ValueError("term_offsets must start at 0 and end at len(doc_ids)")
         if n_terms and not bool(np.all(term_offsets[1:] > term_offsets[:-1])):
             raise ValueError("term_offsets must be strictly increasing (every term has df >= 1)")
-        if terms_offsets.size != n_terms + 1 or terms_offsets[0] != 0 or (terms_offsets[-1] != terms_utf8.size):
-            raise ValueError("terms_offsets inconsistent with term_offsets / terms_utf8")
-        if n_terms and not bool(np.all(terms_offsets[1:] >= terms_offsets[:-1])):
-            raise ValueError("terms_offsets must be non-decreasing")
-        try:
-            terms = decode_terms(terms_utf8, terms_offsets)
-        except UnicodeDecodeError as exc:
-            raise ValueError("terms_utf8 is not valid UTF-8 at the given offsets") from exc
-        vocab = dict(zip(terms, range(n_terms)))
-        if len(vocab) != n_terms:
-            raise ValueError("duplicate terms")
-
-        return cls(
-            params=params,
-            doc_len=doc_len,
-            term_offsets=term_offsets,
-            postings=postings,
-            terms=terms,
-            vocab=vocab,
-        )
+        return cls(params=params, doc_len=doc_len, term_offsets=term_offsets, postings=postings, vocab=vocab)
 
     def to_blobs(self) -> dict[str, bytes]:
         """:meth:`to_arrays` with each array as a standard ``.npy`` file image,

@@ -69,6 +69,7 @@ def bm25_index(docs: Any, params: Any = None) -> Any:
     from citebot.index.build.postings import csr_from_id_chunks_twice
     from citebot.index.ranking.bm25 import BM25Index, BM25Params
     from citebot.index.ranking.postings import ArrayPostings
+    from citebot.index.ranking.vocabulary import Vocabulary
 
     docs = [list(d) for d in docs]
     vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)
@@ -76,7 +77,7 @@ def bm25_index(docs: Any, params: Any = None) -> Any:
     lens = np.array([len(d) for d in docs], dtype=np.int64)
     arrays = csr_from_id_chunks_twice(lambda: iter([(ids, lens)]), vocab)
     postings = ArrayPostings(arrays.pop("doc_ids"), arrays.pop("tfs"))
-    return BM25Index(params=params or BM25Params(), terms=list(vocab), vocab=dict(vocab), postings=postings, **arrays)
+    return BM25Index(params=params or BM25Params(), vocab=Vocabulary.of(list(vocab)), postings=postings, **arrays)
 
 
 @dataclass
