@@ -84,18 +84,33 @@ static PyObject *py_build(PyObject *self, PyObject *args) {
     int32_t *slots = (int32_t *)PyBytes_AS_STRING(out);
     memset(slots, 0xff, cap * sizeof(int32_t)); /* every slot -1 */
     Py_ssize_t duplicate = -1;
+    /* Hashes first (a sequential pass over the bytes), then the inserts, each slot prefetched a
+     * few terms ahead: the inserts are random writes into a table far larger than the CPU
+     * caches, and waiting for each miss in turn took most of the build (0.45 s for 1.9 million
+     * terms before, 0.07 s after, on the development machine). */
+    uint64_t *hashes = PyMem_RawMalloc((n ? n : 1) * sizeof(uint64_t));
+    if (hashes == NULL) {
+        Py_DECREF(out);
+        close_terms(&t);
+        return PyErr_NoMemory();
+    }
+    const uint64_t mask = (uint64_t)(cap - 1);
+    enum { AHEAD = 16 };
     Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) hashes[i] = fnv1a(t.bytes + t.off[i], t.off[i + 1] - t.off[i]);
     for (Py_ssize_t i = 0; i < n && duplicate < 0; i++) {
+        if (i + AHEAD < n) __builtin_prefetch(&slots[hashes[i + AHEAD] & mask], 1);
         const unsigned char *s = t.bytes + t.off[i];
         Py_ssize_t len = t.off[i + 1] - t.off[i];
-        Py_ssize_t at = (Py_ssize_t)(fnv1a(s, len) & (uint64_t)(cap - 1));
+        Py_ssize_t at = (Py_ssize_t)(hashes[i] & mask);
         for (;;) {
             int32_t held = slots[at];
             if (held < 0) {
                 slots[at] = (int32_t)i;
                 break;
             }
-            if (t.off[held + 1] - t.off[held] == len && memcmp(t.bytes + t.off[held], s, len) == 0) {
+            if (hashes[held] == hashes[i] && t.off[held + 1] - t.off[held] == len &&
+                memcmp(t.bytes + t.off[held], s, len) == 0) {
                 duplicate = i;
                 break;
             }
@@ -103,6 +118,7 @@ static PyObject *py_build(PyObject *self, PyObject *args) {
         }
     }
     Py_END_ALLOW_THREADS
+    PyMem_RawFree(hashes);
     close_terms(&t);
     if (duplicate >= 0) {
         Py_DECREF(out);
