@@ -88,7 +88,10 @@ max relative score difference      0 (bitwise)     0 (bitwise)
 =================================  ==============  ======================
 
 Ranges are over 2-4 runs; the upper ends were measured while other jobs kept
-the load average at 4-5 (one build then took 30 s wall).
+the load average at 4-5 (one build then took 30 s wall).  The reload and RSS
+rows are of the in-memory layout of that time (float32 impacts, a dict of
+terms); an index file is now opened without reading its postings
+(``indexfile.postings``), see ``benchmarks/peers.py`` for today's figures.
 
 (*) ~55% of the build is the Python dict lookup that maps each of the 100M
 tokens to a term id (~105 ns/token, one hash lookup per token that no numpy
@@ -132,8 +135,8 @@ docs); it raises ``ValueError`` on anything inconsistent.
 
 Terms may contain any character (no separator is reserved).  At 1M documents
 the postings dominate: P ~ 61M -> 244 MB ``doc_ids`` + 122 MB ``tfs`` (367 MB
-serialised; a process serving it measured 722 MB RSS, impacts and vocabulary
-dict included).  Note
+serialised), which is why a serving process reads them per term from the file
+(``over_postings``) instead of holding them.  Note
 SQLite's default maximum BLOB size is 1e9 bytes, i.e. ``doc_ids`` up to ~250M
 postings.
 """
