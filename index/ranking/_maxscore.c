@@ -132,6 +132,30 @@ static int get_int64s(PyObject *obj, Py_buffer *view, const char *what) {
     return 0;
 }
 
+/* A call's numeric argument buffers, acquired in order and released together, however far the
+ * acquiring got: `Args held = {0}; if ((norm = hold(&held, obj, "norm", get_doubles)) == NULL)
+ * goto done; ... done: release_args(&held);`. */
+#define MAX_ARGS 4
+typedef struct {
+    Py_buffer views[MAX_ARGS];
+    int held;
+} Args;
+
+typedef int (*BufferGetter)(PyObject *, Py_buffer *, const char *);
+
+static const Py_buffer *hold(Args *a, PyObject *obj, const char *what, BufferGetter get) {
+    if (a->held == MAX_ARGS) {
+        PyErr_SetString(PyExc_SystemError, "too many buffer arguments");
+        return NULL;
+    }
+    if (get(obj, &a->views[a->held], what) < 0) return NULL;
+    return &a->views[a->held++];
+}
+
+static void release_args(Args *a) {
+    while (a->held > 0) PyBuffer_Release(&a->views[--a->held]);
+}
+
 /* Doc ids must be < len(norm) for every list: checked once per call, O(m) (lists ascend). */
 static int check_bounds(const PostingList *lists, Py_ssize_t m, Py_ssize_t n_docs) {
     for (Py_ssize_t j = 0; j < m; j++) {
@@ -201,17 +225,13 @@ static PyObject *py_max_impact(PyObject *self, PyObject *args) {
     double k1p1;
     if (!PyArg_ParseTuple(args, "OOOd", &docs, &tfs, &norm_obj, &k1p1)) return NULL;
     PostingList p;
-    Py_buffer norm;
     if (open_list(docs, tfs, &p) < 0) return NULL;
-    if (get_doubles(norm_obj, &norm, "norm") < 0) {
-        PyBuffer_Release(&p.docs);
-        PyBuffer_Release(&p.tfs);
-        return NULL;
-    }
+    Args held = {0};
+    const Py_buffer *norm = hold(&held, norm_obj, "norm", get_doubles);
     double best = 0.0;
-    int ok = check_bounds(&p, 1, norm.len / 8) == 0;
+    int ok = norm != NULL && check_bounds(&p, 1, norm->len / 8) == 0;
     if (ok) {
-        const double *nrm = (const double *)norm.buf;
+        const double *nrm = (const double *)norm->buf;
         Py_BEGIN_ALLOW_THREADS
         for (Py_ssize_t i = 0; i < p.n; i++) {
             double v = impact(tf_at(&p, i), k1p1, nrm[p.doc[i]]);
@@ -219,7 +239,7 @@ static PyObject *py_max_impact(PyObject *self, PyObject *args) {
         }
         Py_END_ALLOW_THREADS
     }
-    PyBuffer_Release(&norm);
+    release_args(&held);
     PyBuffer_Release(&p.docs);
     PyBuffer_Release(&p.tfs);
     return ok ? PyFloat_FromDouble(best) : NULL;
@@ -286,7 +306,8 @@ static Py_ssize_t maxscore_loop(const PostingList *lists, Py_ssize_t m, const do
                 break;
             }
             ptr[j] = forward(p->doc, ptr[j], p->n, d);
-            if (ptr[j] < p->n && (int64_t)p->doc[ptr[j]] == d) score += weights[j] * impact(tf_at(p, ptr[j]), k1p1, norm[d]);
+            if (ptr[j] < p->n && (int64_t)p->doc[ptr[j]] == d)
+                score += weights[j] * impact(tf_at(p, ptr[j]), k1p1, norm[d]);
         }
         if (score < prune || score <= 0.0) continue;
         if (cand_add(c, d, score) < 0) goto done;
@@ -319,25 +340,23 @@ static PyObject *py_maxscore_candidates(PyObject *self, PyObject *args) {
     Py_ssize_t m = 0;
     PostingList *lists = open_lists(doc_lists, tf_lists, &m);
     if (lists == NULL) return NULL;
-    Py_buffer norm = {0}, weights = {0}, bounds = {0};
+    Args held = {0};
     PyObject *out = NULL;
-    int have_norm = 0, have_weights = 0, have_bounds = 0;
-    if (get_doubles(norm_obj, &norm, "norm") < 0) goto done;
-    have_norm = 1;
-    if (get_doubles(weights_obj, &weights, "weights") < 0) goto done;
-    have_weights = 1;
-    if (get_doubles(bounds_obj, &bounds, "bounds") < 0) goto done;
-    have_bounds = 1;
-    if (weights.len / 8 != m || bounds.len / 8 != m) {
+    const Py_buffer *norm, *weights, *bounds;
+    if ((norm = hold(&held, norm_obj, "norm", get_doubles)) == NULL ||
+        (weights = hold(&held, weights_obj, "weights", get_doubles)) == NULL ||
+        (bounds = hold(&held, bounds_obj, "bounds", get_doubles)) == NULL)
+        goto done;
+    if (weights->len / 8 != m || bounds->len / 8 != m) {
         PyErr_SetString(PyExc_ValueError, "weights and bounds need one value per posting list");
         goto done;
     }
-    if (check_bounds(lists, m, norm.len / 8) < 0) goto done;
+    if (check_bounds(lists, m, norm->len / 8) < 0) goto done;
     Candidates c = {0};
     Py_ssize_t kept;
     Py_BEGIN_ALLOW_THREADS
-    kept = maxscore_loop(lists, m, (const double *)norm.buf, k1p1, (const double *)weights.buf,
-                         (const double *)bounds.buf, k, margin, &c);
+    kept = maxscore_loop(lists, m, (const double *)norm->buf, k1p1, (const double *)weights->buf,
+                         (const double *)bounds->buf, k, margin, &c);
     Py_END_ALLOW_THREADS
     if (kept < 0)
         PyErr_NoMemory();
@@ -346,9 +365,7 @@ static PyObject *py_maxscore_candidates(PyObject *self, PyObject *args) {
     free(c.docs);
     free(c.scores);
 done:
-    if (have_norm) PyBuffer_Release(&norm);
-    if (have_weights) PyBuffer_Release(&weights);
-    if (have_bounds) PyBuffer_Release(&bounds);
+    release_args(&held);
     close_lists(lists, m);
     return out;
 }
@@ -361,21 +378,18 @@ static PyObject *py_exact_scores(PyObject *self, PyObject *args) {
     Py_ssize_t m = 0;
     PostingList *lists = open_lists(doc_lists, tf_lists, &m);
     if (lists == NULL) return NULL;
-    Py_buffer norm = {0}, idfs = {0}, slots = {0}, cand = {0};
-    int have = 0; /* how many of the four buffers are held */
+    Args held = {0};
     PyObject *out = NULL;
     double *contrib = NULL;
-    if (get_doubles(norm_obj, &norm, "norm") < 0) goto done;
-    have = 1;
-    if (get_doubles(idfs_obj, &idfs, "idfs") < 0) goto done;
-    have = 2;
-    if (get_int64s(slots_obj, &slots, "token_slots") < 0) goto done;
-    have = 3;
-    if (get_int64s(cand_obj, &cand, "cand") < 0) goto done;
-    have = 4;
-    Py_ssize_t n = cand.len / 8, n_slots = slots.len / 8, n_docs = norm.len / 8;
-    const int64_t *cd = (const int64_t *)cand.buf, *sl = (const int64_t *)slots.buf;
-    if (idfs.len / 8 != m) {
+    const Py_buffer *norm, *idfs, *slots, *cand;
+    if ((norm = hold(&held, norm_obj, "norm", get_doubles)) == NULL ||
+        (idfs = hold(&held, idfs_obj, "idfs", get_doubles)) == NULL ||
+        (slots = hold(&held, slots_obj, "token_slots", get_int64s)) == NULL ||
+        (cand = hold(&held, cand_obj, "cand", get_int64s)) == NULL)
+        goto done;
+    Py_ssize_t n = cand->len / 8, n_slots = slots->len / 8, n_docs = norm->len / 8;
+    const int64_t *cd = (const int64_t *)cand->buf, *sl = (const int64_t *)slots->buf;
+    if (idfs->len / 8 != m) {
         PyErr_SetString(PyExc_ValueError, "idfs needs one value per posting list");
         goto done;
     }
@@ -398,7 +412,7 @@ static PyObject *py_exact_scores(PyObject *self, PyObject *args) {
         goto done;
     }
     double *res = (double *)PyBytes_AS_STRING(out);
-    const double *nrm = (const double *)norm.buf, *idf = (const double *)idfs.buf;
+    const double *nrm = (const double *)norm->buf, *idf = (const double *)idfs->buf;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t j = 0; j < m; j++) {
         const PostingList *p = &lists[j];
@@ -416,10 +430,7 @@ static PyObject *py_exact_scores(PyObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS
 done:
     free(contrib);
-    if (have >= 1) PyBuffer_Release(&norm);
-    if (have >= 2) PyBuffer_Release(&idfs);
-    if (have >= 3) PyBuffer_Release(&slots);
-    if (have >= 4) PyBuffer_Release(&cand);
+    release_args(&held);
     close_lists(lists, m);
     return out;
 }
