@@ -216,9 +216,7 @@ class IndexReader:
         try:
             db = await aiosqlite.connect(f"file:{db_path}?mode=ro", uri=True)
         except BaseException:
-            with lock:
-                postings.close()
-                conn.close()
+            _close(postings, conn)
             raise
         # `conn` stays open: it pins the file the arrays came from, for `passages_sync` and the
         # posting lists.
