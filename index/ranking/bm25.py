@@ -184,6 +184,10 @@ _MARGIN = 1e-5
 # every ranking test on each).
 KERNEL_ABOVE_DOCS = 50_000
 
+# Terms whose largest impact ``top_k`` keeps (~100 bytes each): far more than the distinct
+# terms of a day's questions, far fewer than a million-passage index's 1.9M terms.
+_MAX_IMPACTS_KEPT = 1 << 18
+
 # Postings per block when checking that lists are sorted (bounds the
 # temporaries to ~4M entries, 32 MB each).
 _BLOCK_POSTINGS = 1 << 22
@@ -367,7 +371,8 @@ class BM25Index:
         else:  # no tokens at all: no postings, the norm is never used
             self._norm = np.zeros(self._n_docs, dtype=np.float64)
         # Each term's largest impact (its MaxScore bound before the idf), by term id: computed
-        # when a question first uses the term (one pass over its list), then kept.
+        # when a question first uses the term (one pass over its list), then kept, for at most
+        # _MAX_IMPACTS_KEPT terms (a long-running bot would otherwise come to hold one per term).
         self._max_impacts: dict[int, float] = {}
 
     # -------------------------------------------------------------- properties
@@ -549,6 +554,8 @@ class BM25Index:
         for tid, docs, tfs in zip(tids, doc_lists, tf_lists):
             top = self._max_impacts.get(tid)
             if top is None:  # a race only computes it twice
+                if len(self._max_impacts) >= _MAX_IMPACTS_KEPT:
+                    self._max_impacts.clear()
                 top = self._max_impacts[tid] = max_impact(docs, tfs, self._norm, self._k1p1)
             tops.append(top)
         weights = np.array([idf * mu for idf, mu in zip(idfs, mult)], dtype=np.float64)

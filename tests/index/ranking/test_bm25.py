@@ -115,6 +115,16 @@ def test_golden_ranking() -> None:
     assert index.idf("nope") == 0.0
 
 
+def test_kept_largest_impacts_stay_bounded_and_rankings_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bm25_module, "_MAX_IMPACTS_KEPT", 2)
+    docs = [[f"w{(i * 7 + j) % 13}" for j in range(5)] for i in range(40)]
+    index, ref = bm25_index(docs), LuceneBM25(docs)
+    for a in range(13):
+        query = [f"w{a}", f"w{(a + 5) % 13}", f"w{(a + 9) % 13}"]
+        assert as_pairs(index.top_k(query, 5)) == reference_top(ref, query, 5)
+        assert len(index._max_impacts) <= 2
+
+
 # --------------------------------------------------------------------------- IDF
 
 
