@@ -27,6 +27,7 @@ substring): an adjacent swap is one edit. Words shorter than MIN_WORD are never 
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -184,17 +185,15 @@ class DeleteIndex:
         # (In blocks: a Python int per term, 1.9 million of them, would stay in the process's
         # memory as ~90 MB of freed but never returned small-object arenas.)
         by_frequency = np.argsort(-np.asarray(dfs), kind="stable")
+        blocks = (by_frequency[at : at + 4096].tolist() for at in range(0, by_frequency.size, 4096))
         self.terms: dict[int, str] = {}
-        for start in range(0, by_frequency.size, 4096):
-            for tid in by_frequency[start : start + 4096].tolist():
-                term = terms[tid]
-                if _eligible(term):
-                    self.terms[tid] = term
-                    if len(self.terms) == max_terms:
-                        break
+        for tid in itertools.chain.from_iterable(blocks):
             if len(self.terms) == max_terms:
                 break
-        del by_frequency
+            term = terms[tid]
+            if _eligible(term):
+                self.terms[tid] = term
+        del by_frequency, blocks
         eligible = sorted(self.terms)
         self.term_ids = np.asarray(eligible, dtype=np.int64)
         hashes: list[np.ndarray] = []
