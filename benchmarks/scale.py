@@ -244,9 +244,9 @@ def child_reference(db: str, n_questions: int) -> dict:
 
 def run_child(*args: str) -> dict:
     started = time.time()
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", *args, repr(started)], check=True, capture_output=True, text=True
-    )
+    out = subprocess.run([sys.executable, __file__, "--child", *args, repr(started)], capture_output=True, text=True)
+    if out.returncode:  # the child's own error, not just "exit status 1" (a 10M build failed so)
+        sys.exit(f"{args[0]} step failed (exit {out.returncode}):\n{out.stderr.strip()}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import IndexWriteError
 from .schema import APPLICATION_ID, DOCUMENT_INSERT, PASSAGE_COLUMNS, PASSAGE_INDEXES, SCHEMA, SCHEMA_VERSION
 
 
@@ -33,8 +34,20 @@ _BLOB_PIECE = 16 << 20
 
 
 def insert_array(db: sqlite3.Connection, name: str, value: np.ndarray) -> None:
-    """Store one numeric array in `bm25_arrays` (see `encode_array`)."""
+    """Store one numeric array in `bm25_arrays` (see `encode_array`).
+
+    Each array is one BLOB, and SQLite caps a BLOB at SQLITE_LIMIT_LENGTH (1,000,000,000 bytes
+    by default): about 4 million passages of typical text put the posting ids past it. Checked
+    here so the build stops with a message saying so rather than SQLite's "string or blob too
+    big"; the old index is kept either way."""
     dtype, data = encode_array(value)
+    limit = db.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
+    if len(data) > limit:
+        raise IndexWriteError(
+            f"the index's {name!r} array is {len(data):,} bytes, over SQLite's limit of {limit:,} bytes "
+            "for one value: this corpus is too large for one Citebot index file; split it into "
+            'collections (README, "Collections: one corpus per channel")'
+        )
     if len(data) <= _BLOB_PIECE:
         db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, dtype, data))
         return

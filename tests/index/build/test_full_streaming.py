@@ -19,6 +19,7 @@ from citebot.index.build.params import IndexParams
 from citebot.index.build.reindex import rebuild_sync
 from citebot.index.build.sources import load_corpus
 from citebot.index.corpus_warnings import WarningKind
+from citebot.index.errors import IndexWriteError
 from citebot.index.indexfile import IndexReader, content_digest
 from tests.support.corpora import assert_same_as_full_build, awkward_corpus
 from tests.support.helpers import assert_matches_reference
@@ -144,3 +145,16 @@ def test_passages_are_indexed_once_every_row_is_in(tmp_path: Path) -> None:
         w.index_passages()
         with pytest.raises(sqlite3.IntegrityError, match="passages.id"):
             w.finish({}, np.arange(2), [], [], {})
+
+
+def test_an_array_over_sqlites_value_limit_stops_the_build_with_a_message(tmp_path: Path) -> None:
+    """At ~4M passages the posting ids pass SQLite's 1 GB cap on one value; the build must say
+    the corpus is too large for one file (and write nothing) rather than fail with "string or
+    blob too big" after the whole analysis."""
+    with sqlite3.connect(tmp_path / "arrays.sqlite3") as db:
+        db.executescript(writer.SCHEMA)
+        db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 4000)
+        with pytest.raises(IndexWriteError, match=r"'big' array is 4,004 bytes, over SQLite's limit of 4,000"):
+            writer.insert_array(db, "big", np.arange(1001, dtype=np.uint32))
+        writer.insert_array(db, "fits", np.arange(900, dtype=np.uint32))
+        assert [name for (name,) in db.execute("SELECT name FROM bm25_arrays")] == ["fits"]
