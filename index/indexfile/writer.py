@@ -36,22 +36,24 @@ _BLOB_PIECE = 16 << 20
 def insert_array(db: sqlite3.Connection, name: str, value: np.ndarray) -> None:
     """Store one numeric array in `bm25_arrays` (see `encode_array`).
 
-    Each array is one BLOB, and SQLite caps a BLOB at SQLITE_LIMIT_LENGTH (1,000,000,000 bytes
-    by default): about 4 million passages of typical text put the posting ids past it. Checked
-    here so the build stops with a message saying so rather than SQLite's "string or blob too
-    big"; the old index is kept either way."""
+    Each array is one BLOB in one row, and SQLite refuses a row over SQLITE_LIMIT_LENGTH
+    (1,000,000,000 bytes by default): about 4 million passages of typical text put the posting
+    ids past it. SQLite's own refusal (a `DataError` at the INSERT, before anything is written) is
+    turned into an `IndexWriteError` that says so, rather than "string or blob too big"; the old
+    index is kept either way."""
     dtype, data = encode_array(value)
-    limit = db.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
-    if len(data) > limit:
+    try:
+        if len(data) <= _BLOB_PIECE:
+            db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, dtype, data))
+            return
+        row = db.execute("INSERT INTO bm25_arrays VALUES (?, ?, zeroblob(?))", (name, dtype, len(data))).lastrowid
+    except sqlite3.DataError as exc:
+        limit = db.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
         raise IndexWriteError(
             f"the index's {name!r} array is {len(data):,} bytes, over SQLite's limit of {limit:,} bytes "
             "for one value: this corpus is too large for one Citebot index file; split it into "
             'collections (README, "Collections: one corpus per channel")'
-        )
-    if len(data) <= _BLOB_PIECE:
-        db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, dtype, data))
-        return
-    row = db.execute("INSERT INTO bm25_arrays VALUES (?, ?, zeroblob(?))", (name, dtype, len(data))).lastrowid
+        ) from exc
     if row is None:  # (sqlite3 sets it after every INSERT; None only if no row was made)
         raise sqlite3.DatabaseError(f"bm25_arrays: no row written for {name!r}")
     with db.blobopen("bm25_arrays", "data", row) as blob:

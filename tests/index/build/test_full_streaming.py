@@ -147,14 +147,21 @@ def test_passages_are_indexed_once_every_row_is_in(tmp_path: Path) -> None:
             w.finish({}, np.arange(2), [], [], {})
 
 
-def test_an_array_over_sqlites_value_limit_stops_the_build_with_a_message(tmp_path: Path) -> None:
-    """At ~4M passages the posting ids pass SQLite's 1 GB cap on one value; the build must say
+@pytest.mark.parametrize("piece", [writer._BLOB_PIECE, 64], ids=["bound", "zeroblob"])
+def test_an_array_over_sqlites_value_limit_stops_the_build_with_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, piece: int
+) -> None:
+    """At ~4M passages the posting ids pass SQLite's 1 GB cap on one row; the build must say
     the corpus is too large for one file (and write nothing) rather than fail with "string or
-    blob too big" after the whole analysis."""
+    blob too big" after the whole analysis, on both ways an array is written."""
+    monkeypatch.setattr(writer, "_BLOB_PIECE", piece)
     with sqlite3.connect(tmp_path / "arrays.sqlite3") as db:
         db.executescript(writer.SCHEMA)
         db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 4000)
         with pytest.raises(IndexWriteError, match=r"'big' array is 4,004 bytes, over SQLite's limit of 4,000"):
             writer.insert_array(db, "big", np.arange(1001, dtype=np.uint32))
+        # 4,000 bytes of data: the row's other columns put it over, which SQLite counts too.
+        with pytest.raises(IndexWriteError, match=r"'edge' array is 4,000 bytes"):
+            writer.insert_array(db, "edge", np.arange(1000, dtype=np.uint32))
         writer.insert_array(db, "fits", np.arange(900, dtype=np.uint32))
         assert [name for (name,) in db.execute("SELECT name FROM bm25_arrays")] == ["fits"]
