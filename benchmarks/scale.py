@@ -279,6 +279,7 @@ def measure(size: int, workdir: Path, n_questions: int, ref_questions: int) -> d
         if ref_questions
         else {"reference_p50_ms": None, "top10_identical": None, "ref_questions": 0}
     )
+    ref_ms = ref["reference_p50_ms"]  # None when skipped
     shutil.rmtree(folder, ignore_errors=True)
     db.unlink(missing_ok=True)
     return {
@@ -297,8 +298,8 @@ def measure(size: int, workdir: Path, n_questions: int, ref_questions: int) -> d
         "build_worker_peak_rss_mb": round(build["worker_peak_rss_mb"], 0),
         "reindex_incremental": reindex["incremental"],
         "reindex_peak_rss_mb": round(reindex["peak_rss_mb"], 0),
-        "reference_p50_ms": None if ref_questions == 0 else round(ref["reference_p50_ms"], 2),
-        "speedup": None if ref_questions == 0 else round(ref["reference_p50_ms"] / query["bm25_p50_ms"], 1),
+        "reference_p50_ms": ref_ms and round(ref_ms, 2),
+        "speedup": ref_ms and round(ref_ms / query["bm25_p50_ms"], 1),
         "top10_identical": ref["top10_identical"],
         "ref_questions": ref["ref_questions"],
     }
