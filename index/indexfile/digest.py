@@ -36,8 +36,18 @@ def _sha(value: object) -> str:
 
 
 def _arrays(conn: sqlite3.Connection) -> dict[str, object]:
+    """The BM25 arrays by name. An array over one row's size is stored as rows `name`,
+    `name#1`, ... (`array_rows`, not imported: see the module docstring), joined here in order."""
+    pieces: dict[str, list[tuple[int, str, bytes]]] = {}
+    for stored, dtype, data in conn.execute("SELECT name, dtype, data FROM bm25_arrays"):
+        name, sep, number = stored.rpartition("#")
+        if not (sep and number.isdigit() and name):
+            name, number = stored, "0"
+        pieces.setdefault(name, []).append((int(number), dtype, data))
     out: dict[str, object] = {}
-    for name, dtype, data in conn.execute("SELECT name, dtype, data FROM bm25_arrays"):
+    for name, parts in pieces.items():
+        parts.sort()
+        dtype, data = parts[0][1], b"".join(part[2] for part in parts)
         out[name] = json.loads(data) if dtype == "json" else np.frombuffer(data, dtype=np.dtype(dtype))
     return out
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .array_rows import insert_array, insert_bytes, join_rows, read_array
 from .schema import DOCUMENT_INSERT, PASSAGE_COLUMNS, SCHEMA_VERSION
-from .writer import insert_array
 
 
 @dataclass
@@ -109,14 +109,15 @@ class IndexFilePatch:
         self.db.close()
 
     def arrays(self) -> dict[str, tuple[str, bytes]]:
-        """The stored BM25 arrays: name -> (dtype, bytes), undecoded."""
-        return {
-            name: (dtype, data) for name, dtype, data in self.db.execute("SELECT name, dtype, data FROM bm25_arrays")
-        }
+        """The stored BM25 arrays: name -> (dtype, bytes), undecoded, an array's pieces joined."""
+        return join_rows(self.db.execute("SELECT name, dtype, data FROM bm25_arrays"))
 
     def passage_rows(self) -> np.ndarray:
         """The stored BM25 position -> passages.idx map."""
-        dtype, data = self.db.execute("SELECT dtype, data FROM bm25_arrays WHERE name = 'passage_rows'").fetchone()
+        stored = read_array(self.db, "passage_rows")
+        if stored is None:
+            raise ValueError("the index has no passage_rows array")
+        dtype, data = stored
         return np.frombuffer(data, dtype=np.dtype(dtype)).astype(np.int64)
 
     def remove_documents(self, doc_ids: Iterable[int]) -> None:
@@ -153,7 +154,7 @@ class IndexFilePatch:
             if isinstance(value, np.ndarray):
                 insert_array(self.db, name, value)
             else:
-                self.db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, *value))
+                insert_bytes(self.db, name, *value)
 
     def set_meta(self, entries: Mapping[str, str]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(entries.items()))

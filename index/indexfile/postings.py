@@ -9,10 +9,14 @@ The file stays one SQLite file, replaced whole by each build (`swap`); the open 
 the file this reader opened, as the reader's connection already did.
 
 A BLOB larger than a page is a chain of overflow pages, and SQLite finds an offset in it by
-walking the chain, which it then remembers for the handle's lifetime. `warm` walks both chains
-once (reading the last posting), at open, so no question pays for it: at a million passages
-0.12-0.25 s with SQLite's default 4 KB pages, 0.05 s with the 64 KB pages index files are
+walking the chain, which it then remembers for the handle's lifetime. `warm` walks every chain
+once (reading the last posting of each), at open, so no question pays for it: at a million
+passages 0.12-0.25 s with SQLite's default 4 KB pages, 0.05 s with the 64 KB pages index files are
 written with (`writer.PAGE_SIZE`).
+
+An array over 256 MB is stored as several rows (`array_rows`: one SQLite value holds at most
+1 GB), each opened as a handle of its own (`_PiecedBlob`); a list that spans two pieces is read in
+two parts and joined, one copy of a few KB for the rare list that does.
 
 Every list is validated as it is read (`ranking.postings.check_list`) before the compiled
 MaxScore walks it; a damaged one raises `CorruptIndexError` with the usual advice to reindex.
@@ -50,11 +54,12 @@ class BlobPostings:
         conn: sqlite3.Connection,
         lock: threading.Lock,
         path: Path,
-        stored: dict[str, tuple[int, str]],
+        stored: dict[str, tuple[str, list[int]]],
         n_docs: int,
         cache_bytes: int = CACHE_BYTES,
     ) -> None:
-        """`stored` maps "doc_ids" and "tfs" to their (rowid, dtype) in `bm25_arrays`."""
+        """`stored` maps "doc_ids" and "tfs" to their (dtype, rowids of their pieces in order)
+        in `bm25_arrays` (`array_rows.grouped_rows`)."""
         self._lock = lock
         self._path = path
         self._n_docs = n_docs
@@ -62,23 +67,25 @@ class BlobPostings:
         self._cache_bytes = cache_bytes
         self._cached = 0
         try:
-            (doc_row, doc_dtype), (tf_row, tf_dtype) = stored["doc_ids"], stored["tfs"]
+            (doc_dtype, doc_rows), (tf_dtype, tf_rows) = stored["doc_ids"], stored["tfs"]
         except KeyError as exc:
             raise self._damaged(f"no {exc.args[0]} array") from None
         if doc_dtype != _DOC_DTYPE.str or tf_dtype not in {d.str for d in _TF_DTYPES}:
             raise self._damaged(f"postings stored as {doc_dtype} and {tf_dtype}")
         self._tf_dtype = np.dtype(tf_dtype)
-        self._docs = conn.blobopen("bm25_arrays", "data", doc_row, readonly=True)
+        self._docs = _PiecedBlob(conn, doc_rows, _DOC_DTYPE.itemsize)
         try:
-            self._tfs = conn.blobopen("bm25_arrays", "data", tf_row, readonly=True)
+            self._tfs = _PiecedBlob(conn, tf_rows, self._tf_dtype.itemsize)
         except BaseException:
             self._docs.close()
             raise
-        n_bytes, tf_bytes = len(self._docs), len(self._tfs)
-        self._size = n_bytes // _DOC_DTYPE.itemsize
-        if n_bytes % _DOC_DTYPE.itemsize or tf_bytes != self._size * self._tf_dtype.itemsize:
+        self._size = self._docs.size
+        problem = self._docs.problem or self._tfs.problem
+        if problem is None and self._tfs.size != self._size:
+            problem = f"{self._size:,} doc ids but {self._tfs.size:,} term frequencies"
+        if problem is not None:
             self.close()
-            raise self._damaged(f"{n_bytes:,} bytes of doc ids but {tf_bytes:,} of term frequencies")
+            raise self._damaged(problem)
 
     @property
     def size(self) -> int:
@@ -91,12 +98,9 @@ class BlobPostings:
         """Postings [lo, hi) straight from the file; the caller holds the lock."""
         if not 0 <= lo <= hi <= self._size:
             raise self._damaged(f"postings {lo}-{hi} asked of {self._size}")
-        tf_size = self._tf_dtype.itemsize
         try:
-            self._docs.seek(lo * _DOC_DTYPE.itemsize)
-            docs = self._docs.read((hi - lo) * _DOC_DTYPE.itemsize)
-            self._tfs.seek(lo * tf_size)
-            tfs = self._tfs.read((hi - lo) * tf_size)
+            docs = self._docs.read(lo, hi)
+            tfs = self._tfs.read(lo, hi)
         except sqlite3.ProgrammingError as exc:  # the handles were closed: a use after close
             raise RuntimeError(f"the index {self._path} was closed") from exc
         except sqlite3.Error as exc:
@@ -132,11 +136,14 @@ class BlobPostings:
             return self._read_locked(0, self._size)
 
     def warm(self) -> None:
-        """Walk both BLOBs' overflow chains once (read their last posting), so that reading any
-        list later seeks straight to it."""
-        if self._size:
-            with self._lock:
-                self._read_locked(self._size - 1, self._size)
+        """Walk both arrays' overflow chains once (read the last posting of every piece), so that
+        reading any list later seeks straight to it."""
+        with self._lock:
+            try:
+                self._docs.warm()
+                self._tfs.warm()
+            except sqlite3.Error as exc:
+                raise self._damaged(str(exc)) from exc
 
     def close(self) -> None:
         """Close the BLOB handles (before the connection is closed); idempotent."""
@@ -144,3 +151,52 @@ class BlobPostings:
         self._tfs.close()
         self._cache.clear()
         self._cached = 0
+
+
+class _PiecedBlob:
+    """One array stored as one or more `bm25_arrays` rows (`array_rows`), read as one: every
+    piece but the last holds the same whole number of elements, so element `i` is in piece
+    `i // per_piece`. A range within one piece (nearly every posting list) is one read."""
+
+    def __init__(self, conn: sqlite3.Connection, rowids: list[int], itemsize: int) -> None:
+        self._itemsize = itemsize
+        self._blobs: list[sqlite3.Blob] = []
+        try:
+            for rowid in rowids:
+                self._blobs.append(conn.blobopen("bm25_arrays", "data", rowid, readonly=True))
+        except BaseException:
+            self.close()
+            raise
+        lengths = [len(b) for b in self._blobs] or [0]
+        self._per_piece = max(lengths[0] // itemsize, 1)
+        self.size = sum(lengths) // itemsize
+        # Why the file cannot be read as postings, or None; `BlobPostings` raises it.
+        self.problem: str | None = None
+        if any(n % itemsize for n in lengths):
+            self.problem = f"pieces of {lengths} bytes, not whole {itemsize}-byte elements"
+        elif any(n != self._per_piece * itemsize for n in lengths[:-1]) or lengths[-1] > self._per_piece * itemsize:
+            self.problem = f"pieces of unequal lengths {lengths}"
+
+    def read(self, lo: int, hi: int) -> bytes:
+        """The bytes of elements [lo, hi), 0 <= lo <= hi <= size."""
+        size, per = self._itemsize, self._per_piece
+        parts = []
+        while lo < hi:
+            piece, at = divmod(lo, per)
+            n = min(hi - lo, per - at)
+            blob = self._blobs[piece]
+            blob.seek(at * size)
+            parts.append(blob.read(n * size))
+            lo += n
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def warm(self) -> None:
+        """Read the last element of every piece (each piece's handle then knows its chain)."""
+        for blob in self._blobs:
+            if len(blob) >= self._itemsize:
+                blob.seek(len(blob) - self._itemsize)
+                blob.read(self._itemsize)
+
+    def close(self) -> None:
+        for blob in self._blobs:
+            blob.close()

@@ -29,6 +29,7 @@ from ..ingest.source_names import META_KEY as ROOTS_META_KEY
 from ..ingest.source_names import decode_roots, shown_name
 from ..ranking.bm25 import BM25Index
 from . import tables
+from .array_rows import grouped_rows, join_rows, rows_of
 from .postings import BlobPostings
 from .schema import APPLICATION_ID, SCHEMA_VERSION
 from .tables import load_weights
@@ -75,12 +76,12 @@ def read_generation(db_path: Path) -> int:
 
 
 def _decode_arrays(rows: Sequence[tuple[str, str, bytes]]) -> dict[str, ArrayLike]:
-    """The `bm25_arrays` rows by name: numeric arrays in place, the others as the JSON lists
+    """The `bm25_arrays` rows by array name (pieces joined): numeric arrays in place, the others as the JSON lists
     `IndexFileWriter.finish` stored (`BM25Index.from_arrays` takes either)."""
-    out: dict[str, ArrayLike] = {}
-    for name, dtype, data in rows:
-        out[name] = json.loads(data) if dtype == "json" else np.frombuffer(data, dtype=np.dtype(dtype))
-    return out
+    return {
+        name: json.loads(data) if dtype == "json" else np.frombuffer(data, dtype=np.dtype(dtype))
+        for name, (dtype, data) in join_rows(rows).items()
+    }
 
 
 async def _fetchall(db: aiosqlite.Connection, sql: str, parameters: Sequence[object]) -> list[tuple[Any, ...]]:
@@ -367,14 +368,9 @@ def _load(
     try:
         meta = _check_header(conn, db_path)
         arrays = _decode_arrays(
-            conn.execute(f"SELECT name, dtype, data FROM bm25_arrays WHERE name NOT IN {_ON_DEMAND}").fetchall()
+            conn.execute(f"SELECT name, dtype, data FROM bm25_arrays WHERE NOT {_ON_DEMAND}").fetchall()
         )
-        stored = {
-            name: (rowid, dtype)
-            for name, rowid, dtype in conn.execute(
-                f"SELECT name, rowid, dtype FROM bm25_arrays WHERE name IN {_ON_DEMAND}"
-            ).fetchall()
-        }
+        stored = grouped_rows(conn.execute(f"SELECT name, dtype, rowid FROM bm25_arrays WHERE {_ON_DEMAND}"))
         acronyms = AcronymMap.from_rows(conn.execute("SELECT short, long FROM acronyms").fetchall())
         rows = _passage_rows(arrays.pop("passage_rows", None))
         n_docs = np.asarray(arrays.get("doc_len", ())).size
@@ -396,7 +392,7 @@ def _load(
 
 
 # The `bm25_arrays` read on demand rather than at open (`postings.BlobPostings`).
-_ON_DEMAND = "('doc_ids', 'tfs')"
+_ON_DEMAND = rows_of(("doc_ids", "tfs"))
 
 
 def _close(postings: BlobPostings | None, conn: sqlite3.Connection) -> None:

@@ -17,49 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import IndexWriteError
+from .array_rows import insert_array, insert_bytes
 from .schema import APPLICATION_ID, DOCUMENT_INSERT, PASSAGE_COLUMNS, PASSAGE_INDEXES, SCHEMA, SCHEMA_VERSION
-
-
-def encode_array(value: np.ndarray) -> tuple[str, memoryview]:
-    """(dtype, bytes) of a numeric array as `bm25_arrays` stores it; the bytes are a view of
-    the array (SQLite copies them once; `tobytes` would add a second copy, 240 MB of
-    postings at a million passages)."""
-    return value.dtype.str, np.ascontiguousarray(value).data.cast("B")
-
-
-# Arrays larger than this are written into a zeroblob piece by piece: SQLite copies a bound
-# blob whole before writing it, which at a million passages put 240 MB on the build's peak.
-_BLOB_PIECE = 16 << 20
-
-
-def insert_array(db: sqlite3.Connection, name: str, value: np.ndarray) -> None:
-    """Store one numeric array in `bm25_arrays` (see `encode_array`).
-
-    Each array is one BLOB in one row, and SQLite refuses a row over SQLITE_LIMIT_LENGTH
-    (1,000,000,000 bytes by default): about 4 million passages of typical text put the posting
-    ids past it. SQLite's own refusal (a `DataError` at the INSERT, before anything is written) is
-    turned into an `IndexWriteError` that says so, rather than "string or blob too big"; the old
-    index is kept either way."""
-    dtype, data = encode_array(value)
-    try:
-        if len(data) <= _BLOB_PIECE:
-            db.execute("INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, dtype, data))
-            return
-        row = db.execute("INSERT INTO bm25_arrays VALUES (?, ?, zeroblob(?))", (name, dtype, len(data))).lastrowid
-    except sqlite3.DataError as exc:
-        limit = db.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
-        raise IndexWriteError(
-            f"the index's {name!r} array is {len(data):,} bytes, over SQLite's limit of {limit:,} bytes "
-            "for one value: this corpus is too large for one Citebot index file; split it into "
-            'collections (README, "Collections: one corpus per channel")'
-        ) from exc
-    if row is None:  # (sqlite3 sets it after every INSERT; None only if no row was made)
-        raise sqlite3.DatabaseError(f"bm25_arrays: no row written for {name!r}")
-    with db.blobopen("bm25_arrays", "data", row) as blob:
-        for at in range(0, len(data), _BLOB_PIECE):
-            blob.write(data[at : at + _BLOB_PIECE])
-
 
 # SQLite's largest page. The BM25 posting BLOBs (hundreds of MB at a million passages) are chains
 # of overflow pages that a reader walks once at open (`postings.BlobPostings.warm`); 64 KB pages
@@ -149,9 +108,7 @@ class IndexFileWriter:
         self._wait_for_indexes()
         for name, value in arrays.items():
             if value.dtype.kind in "OUS":
-                self.db.execute(
-                    "INSERT INTO bm25_arrays VALUES (?, ?, ?)", (name, "json", json.dumps(value.tolist()).encode())
-                )
+                insert_bytes(self.db, name, "json", json.dumps(value.tolist()).encode())
             else:
                 insert_array(self.db, name, value)
         insert_array(self.db, "passage_rows", passage_rows.astype(np.uint32))

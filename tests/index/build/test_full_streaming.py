@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 import citebot.index.build.full as filebuild
+import citebot.index.indexfile.array_rows as array_rows
 import citebot.index.indexfile.writer as writer
 from citebot.index.analysis import Analyzer
 from citebot.index.build.params import IndexParams
 from citebot.index.build.reindex import rebuild_sync
 from citebot.index.build.sources import load_corpus
 from citebot.index.corpus_warnings import WarningKind
-from citebot.index.errors import IndexWriteError
 from citebot.index.indexfile import IndexReader, content_digest
 from tests.support.corpora import assert_same_as_full_build, awkward_corpus
 from tests.support.helpers import assert_matches_reference
@@ -98,7 +98,7 @@ def test_a_worker_that_dies_leaves_the_build_to_finish_in_process(
 def test_large_arrays_are_written_piece_by_piece_and_read_back_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Arrays over `_BLOB_PIECE` go through a zeroblob and incremental writes (no whole copy
+    """Arrays over `array_rows.WRITE_CHUNK` go through a zeroblob and incremental writes (no whole copy
     in SQLite's memory); the stored bytes, and the index built that way, are the same."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -106,12 +106,12 @@ def test_large_arrays_are_written_piece_by_piece_and_read_back_whole(
     whole = tmp_path / "whole.sqlite3"
     rebuild_sync([corpus], whole, IndexParams())
 
-    monkeypatch.setattr(writer, "_BLOB_PIECE", 64)
+    monkeypatch.setattr(array_rows, "WRITE_CHUNK", 64)
     with sqlite3.connect(tmp_path / "arrays.sqlite3") as db:
         db.executescript(writer.SCHEMA)
         values = np.arange(1001, dtype=np.uint32) * 7  # 4004 bytes: 62 pieces and a short one
-        writer.insert_array(db, "big", values)
-        writer.insert_array(db, "small", values[:3])
+        array_rows.insert_array(db, "big", values)
+        array_rows.insert_array(db, "small", values[:3])
         stored = {
             name: np.frombuffer(data, dtype=np.dtype(dtype))
             for name, dtype, data in db.execute("SELECT name, dtype, data FROM bm25_arrays")
@@ -145,23 +145,3 @@ def test_passages_are_indexed_once_every_row_is_in(tmp_path: Path) -> None:
         w.index_passages()
         with pytest.raises(sqlite3.IntegrityError, match="passages.id"):
             w.finish({}, np.arange(2), [], [], {})
-
-
-@pytest.mark.parametrize("piece", [writer._BLOB_PIECE, 64], ids=["bound", "zeroblob"])
-def test_an_array_over_sqlites_value_limit_stops_the_build_with_a_message(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, piece: int
-) -> None:
-    """At ~4M passages the posting ids pass SQLite's 1 GB cap on one row; the build must say
-    the corpus is too large for one file (and write nothing) rather than fail with "string or
-    blob too big" after the whole analysis, on both ways an array is written."""
-    monkeypatch.setattr(writer, "_BLOB_PIECE", piece)
-    with sqlite3.connect(tmp_path / "arrays.sqlite3") as db:
-        db.executescript(writer.SCHEMA)
-        db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 4000)
-        with pytest.raises(IndexWriteError, match=r"'big' array is 4,004 bytes, over SQLite's limit of 4,000"):
-            writer.insert_array(db, "big", np.arange(1001, dtype=np.uint32))
-        # 4,000 bytes of data: the row's other columns put it over, which SQLite counts too.
-        with pytest.raises(IndexWriteError, match=r"'edge' array is 4,000 bytes"):
-            writer.insert_array(db, "edge", np.arange(1000, dtype=np.uint32))
-        writer.insert_array(db, "fits", np.arange(900, dtype=np.uint32))
-        assert [name for (name,) in db.execute("SELECT name FROM bm25_arrays")] == ["fits"]

@@ -14,6 +14,7 @@ import pytest
 
 from citebot.index.errors import CorruptIndexError
 from citebot.index.indexfile import IndexReader
+from citebot.index.indexfile.array_rows import grouped_rows
 from citebot.index.indexfile.postings import BlobPostings
 from citebot.index.ranking.bm25 import BM25Index
 from tests.support.corpora import corpus_documents
@@ -33,9 +34,9 @@ def loaded_whole(db: Path) -> BM25Index:
     return BM25Index.from_arrays({name: np.frombuffer(data, dtype=np.dtype(dtype)) for name, dtype, data in rows})
 
 
-def stored_rows(db: Path) -> dict[str, tuple[int, str]]:
+def stored_rows(db: Path) -> dict[str, tuple[str, list[int]]]:
     with sqlite3.connect(db) as conn:
-        return {n: (r, d) for n, r, d in conn.execute("SELECT name, rowid, dtype FROM bm25_arrays")}
+        return grouped_rows(conn.execute("SELECT name, dtype, rowid FROM bm25_arrays"))
 
 
 def test_on_demand_lists_rank_exactly_as_the_arrays_loaded_whole(built: Path) -> None:
