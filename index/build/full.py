@@ -4,13 +4,14 @@ the tests): read, parse and analyse in worker processes, stream to SQLite.
 Sources are files and folders, URLs and sites, and documents already in memory (`Document`s:
 `citebot eval`'s SQuAD articles), read in that order. Building in memory held every document,
 passage and term list of the corpus at once; at a million passages that peaked at 12.5 GB, and
-reading and parsing the files ran on one core. Here each worker process reads and parses a batch of files
-and analyses them (`doc_analysis.analyse_document`), returning plain rows and each document's
-terms as ids numbered by the worker (`term_ids`); the parent writes the rows into the new SQLite file as they arrive and
-keeps only each passage's term *ids* (4 bytes a term) for BM25. Acronyms are learned over the
-whole corpus once every document is in, then injected into the few passages whose terms can
-hold a long form; the BM25 arrays are built from the id chunks (`postings_scan`, or `postings.csr_from_id_chunks_twice`
-below 50k passages).
+reading and parsing the files ran on one core. Here each worker process reads and parses a batch
+of files and analyses them (`doc_analysis.analyse_document`), returning plain rows and each
+document's terms as ids numbered by the worker (`term_ids`); the parent writes the rows into the
+new SQLite file as they arrive and keeps only each passage's term *ids* (4 bytes a term) for BM25,
+in a temporary file (`id_spill`). Acronyms are learned over the whole corpus once every document
+is in, then injected into the few passages whose terms can hold a long form; the BM25 arrays are
+built from the id chunks (`postings_scan`, or `postings.csr_from_id_chunks_twice` below 50k
+passages).
 
 Its passages, term lists and scores are those of the plain sequential definition
 (`reference.build_reference`, scored by rank_bm25 with Lucene's IDF), which the tests compare
@@ -48,6 +49,7 @@ from ..ranking.vocabulary import encode_terms
 from .acronym_ids import IdPair, id_pairs, short_form_hits
 from .doc_analysis import analyse_document, code_fingerprint, learn_from_definitions, passage_terms
 from .gc_pause import no_cyclic_gc
+from .id_spill import TermIdSpill
 from .params import IndexParams
 from .postings import csr_from_id_chunks_twice
 from .sources import (
@@ -263,9 +265,9 @@ class _Collected:
     """What the parent keeps while documents stream into the file."""
 
     writer: IndexFileWriter
+    term_ids: TermIdSpill  # per document: its passages' token ids, in a temporary file
     # term -> id, handing out the next id to a new term (ids in order of first appearance)
     vocab: defaultdict[str, int] = field(default_factory=lambda: defaultdict(itertools.count().__next__))
-    id_parts: list[np.ndarray] = field(default_factory=list)  # per document: its passages' token ids
     count_parts: list[list[int]] = field(default_factory=list)  # per document: tokens per passage
     body_parts: list[list[int]] = field(default_factory=list)  # per document: body tokens per passage
     definitions: list[list[tuple[str, str]]] = field(default_factory=list)
@@ -303,7 +305,7 @@ class _Collected:
         if ids is None:
             tokens = doc.tokens or []
             ids = np.fromiter(map(self.vocab.__getitem__, tokens), dtype=np.int32, count=len(tokens))
-        self.id_parts.append(ids)
+        self.term_ids.append(ids)
         self.count_parts.append(doc.token_counts)
         self.body_parts.append(doc.body_counts)
         self.definitions.append(doc.definitions)
@@ -328,8 +330,8 @@ def build_index_file(
     folders, web = split_sources(sources)
     files, warnings = discover_files(folders, params.sources) if folders else ([], [])
     total = len(files) + len(web)
-    with no_cyclic_gc(), IndexFileWriter(tmp) as writer:
-        kept = _Collected(writer)
+    with no_cyclic_gc(), IndexFileWriter(tmp) as writer, TermIdSpill(tmp.parent) as spill:
+        kept = _Collected(writer, spill)
         outcomes = read_files(files, params, GlobalTermIds(kept.vocab), workers, _warm_up_if_large, folders)
         for done, outcome in enumerate(outcomes, start=1):
             if progress:
@@ -374,12 +376,12 @@ def _finish(kept: _Collected, params: IndexParams, generation: int, started: flo
     body_extra = [0] * len(kept.keys)
     pairs = id_pairs(acronyms, kept.vocab)
     cw = params.context_weight
-    passes = iter([False, True])  # counting, then writing (which releases the ids as it goes)
+    passes = iter([False, True])  # counting, then writing
     hits: list[tuple[np.ndarray, np.ndarray]] = []  # per chunk, found by the first pass
 
     def chunks() -> Iterator[tuple[np.ndarray, ...]]:
         writing = next(passes)
-        return _id_chunks(kept, pairs, cw, body_extra if writing else None, hits, release=writing)
+        return _id_chunks(kept, pairs, cw, body_extra if writing else None, hits)
 
     if kept.passages >= COMPILED_CSR_ABOVE_PASSAGES:
         from .postings_scan import csr_from_id_chunks_compiled
@@ -426,21 +428,17 @@ def _id_chunks(
     cw: int,
     body_extra: list[int] | None,
     hits: list[tuple[np.ndarray, np.ndarray]],
-    release: bool,
 ) -> Iterator[tuple[np.ndarray, ...]]:
     """(token ids, tokens per passage[, each token's passage in the chunk]) in chunks of about
     _CHUNK_PASSAGES passages, with acronym short forms injected (`acronym_ids`); adds to
-    `body_extra[d]` how many were injected into document d's bodies, when given; frees each
-    document's ids once chunked when `release`. `hits` keeps each chunk's short-form hits (the
-    segment of each, and the short form's id): the first pass finds them, a second reuses them."""
+    `body_extra[d]` how many were injected into document d's bodies, when given. `hits` keeps
+    each chunk's short-form hits (the segment of each, and the short form's id): the first pass
+    finds them, a second reuses them."""
     for i, docs in enumerate(_document_groups(kept)):
-        ids = np.concatenate([kept.id_parts[d] for d in docs])
+        ids = kept.term_ids.read(docs[0], docs[-1])  # (a group is consecutive documents)
         if i == len(hits):
             hits.append(_short_form_hits(kept, docs, ids, pairs, cw))
         yield _chunk(kept, docs, ids, cw, body_extra, hits[i])
-        if release:
-            for d in docs:
-                kept.id_parts[d] = _NO_IDS
 
 
 def _document_groups(kept: _Collected) -> Iterator[list[int]]:
@@ -455,9 +453,6 @@ def _document_groups(kept: _Collected) -> Iterator[list[int]]:
             group, passages = [], 0
     if group:
         yield group
-
-
-_NO_IDS = np.empty(0, dtype=np.int32)
 
 
 def _short_form_hits(
