@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from citebot.index.build.sources import load_corpus
 from citebot.index.corpus_warnings import LIST_AT_MOST, CorpusWarning, WarningKind, count_skipped, summarise
 from citebot.index.ingest.documents import READ_KINDS, SUPPORTED_SUFFIXES
@@ -171,6 +173,7 @@ def test_no_documents_names_the_kinds_citebot_reads(tmp_path: Path) -> None:
     assert not db.exists()
 
 
+@pytest.mark.skipif(not SEED_DEV.exists(), reason="needs ../shared/eval/seed-dev.jsonl beside the project")
 def test_eval_corpus_summarises_its_warnings_too(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     copies(corpus, 5)
