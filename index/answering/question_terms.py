@@ -54,11 +54,24 @@ def english_ranks() -> dict[str, int]:
     """Each word of index/data/english-words.txt and its rank there (1: the most frequent).
     Such a word is never taken for a typo; its rank says how common it is (`decline`)."""
     text = resources.files("citebot.index.data").joinpath("english-words.txt").read_text(encoding="utf-8")
-    words = (w for w in text.splitlines() if w and not w.startswith("#"))
-    ranks: dict[str, int] = {}
-    for rank, word in enumerate(words, start=1):
-        ranks.setdefault(word, rank)
+    return ranked(_data_lines(text))
+
+
+def ranked(words: list[str]) -> dict[str, int]:
+    """Each word and its 1-based place in `words`, in that order; a word listed twice keeps its
+    first (best) rank. dict(zip()) rather than a loop when no word repeats: every process that
+    answers loads the English list for its first question."""
+    ranks = dict(zip(words, range(1, len(words) + 1)))
+    if len(ranks) < len(words):
+        ranks = {}
+        for rank, word in enumerate(words, start=1):
+            ranks.setdefault(word, rank)
     return ranks
+
+
+def _data_lines(text: str) -> list[str]:
+    """The lines of a data file that are neither empty nor comments ("#")."""
+    return [line for line in text.splitlines() if line and line[0] != "#"]
 
 
 STEMS_HEADER = """\
@@ -90,12 +103,11 @@ def write_english_stems() -> None:
 def english_stem_ranks() -> dict[str, int]:
     """Each index term of an English word, and the best English rank of its words (english-stems.txt)."""
     text = resources.files("citebot.index.data").joinpath("english-stems.txt").read_text(encoding="utf-8")
-    ranks: dict[str, int] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            term, rank = line.split(" ")
-            ranks[term] = int(rank)
-    return ranks
+    lines = _data_lines(text)
+    fields = " ".join(lines).split(" ")  # term, rank, term, rank, ...
+    if len(fields) != 2 * len(lines):
+        raise ValueError("english-stems.txt: every line must be 'term rank'")
+    return dict(zip(fields[0::2], map(int, fields[1::2])))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,9 @@ from citebot.index.answering.question_terms import (
     corrected_question,
     english_ranks,
     english_stem_lines,
+    english_stem_ranks,
     informal_words,
+    ranked,
 )
 from citebot.index.answering.spelling import (
     DeleteIndex,
@@ -284,6 +286,15 @@ def test_the_shipped_english_stems_are_the_analysers() -> None:
     assert [line for line in shipped if not line.startswith("#")] == english_stem_lines(), (
         "regenerate index/data/english-stems.txt (see its header)"
     )
+
+
+def test_word_lists_keep_their_order_and_a_repeated_words_first_rank() -> None:
+    assert list(ranked(["the", "of", "and"]).items()) == [("the", 1), ("of", 2), ("and", 3)]
+    assert list(ranked(["the", "of", "the", "and"]).items()) == [("the", 1), ("of", 2), ("and", 4)]
+    ranks = english_ranks()
+    assert list(ranks)[:3] == ["the", "of", "and"] and ranks["the"] == 1 and min(ranks.values()) == 1
+    stems = english_stem_ranks()
+    assert stems[Analyzer().term("running")] <= ranks["running"] and all(r >= 1 for r in stems.values())
 
 
 async def test_a_large_vocabulary_builds_the_speller_off_the_event_loop(built_index: Path, monkeypatch) -> None:
