@@ -8,7 +8,7 @@ rows named `name`, `name#1`, `name#2`, ... (same dtype; every piece but the last
 name, as every earlier file has it, so those read unchanged.
 
 Readers that want the whole array join the pieces (`join_rows`); `postings.BlobPostings` reads
-the posting pieces in place, mapping a posting range to the pieces it spans (`piece_rows`).
+the posting pieces in place, mapping a posting range to the pieces it spans (their rowids from `grouped_rows`).
 """
 
 from __future__ import annotations
@@ -128,10 +128,7 @@ def rows_of(names: Iterable[str]) -> str:
 
 def read_array(db: sqlite3.Connection, name: str) -> tuple[str, bytes] | None:
     """(dtype, data) of the one array `name`, its pieces joined; None if it is not stored."""
-    rows = db.execute(
-        "SELECT name, dtype, data FROM bm25_arrays WHERE name = ? OR name GLOB ?", (name, f"{name}{_SEPARATOR}*")
-    )
-    return join_rows(r for r in rows if split_name(r[0])[0] == name).get(name)
+    return join_rows(db.execute(f"SELECT name, dtype, data FROM bm25_arrays WHERE {rows_of((name,))}")).get(name)
 
 
 def join_rows(rows: Iterable[tuple[str, str, bytes]]) -> dict[str, tuple[str, bytes]]:
